@@ -1,0 +1,10 @@
+//! Authentication primitives: password hashing, TOTP, QR codes, tokens, keys and encryption.
+//! Each is plain code that knows nothing of HTTP or the database.
+
+pub mod clock;
+pub mod keys;
+pub mod password;
+pub mod qr;
+pub mod secret_box;
+pub mod tokens;
+pub mod totp;

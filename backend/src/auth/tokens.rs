@@ -1,0 +1,356 @@
+//! JWTs: access tokens for the API and challenge tokens between password and code.
+//! Both are EdDSA-signed; each kind has its own `typ` and audience, so one can never pass for
+//! the other. Expiry is checked against the injected clock, not the library's system time.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Role;
+use crate::error::ApiError;
+
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+pub const ACCESS_TOKEN_AUDIENCE: &str = "custadmin";
+pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 15 * 60;
+pub const CHALLENGE_TOKEN_TYPE: &str = "otp-challenge+jwt";
+pub const CHALLENGE_TOKEN_AUDIENCE: &str = "custadmin:otp-challenge";
+pub const CHALLENGE_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
+
+/// RFC 8176 authentication method references.
+pub const AMR_PASSWORD: &str = "pwd";
+pub const AMR_OTP: &str = "otp";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub role: Role,
+    pub sid: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChallengeClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// The challenge's row id; attempts and single use are tracked there.
+    pub jti: String,
+}
+
+/// Signs and verifies tokens with the server's Ed25519 key.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+    kid: String,
+    public_key_base64url: String,
+    issuer: String,
+}
+
+impl TokenKeys {
+    pub fn new(signing_key: &SigningKey, issuer: &str) -> Result<Self, ApiError> {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let der = signing_key
+            .to_pkcs8_der()
+            .map_err(|error| ApiError::internal(format!("signing key encoding: {error}")))?;
+        let public_key_base64url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(signing_key.verifying_key().to_bytes());
+        let decoding_key = DecodingKey::from_ed_components(&public_key_base64url)
+            .map_err(|error| ApiError::internal(format!("verifying key: {error}")))?;
+        Ok(Self {
+            encoding_key: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding_key,
+            kid: jwk_thumbprint(&public_key_base64url),
+            public_key_base64url,
+            issuer: issuer.to_string(),
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The JSON Web Key Set integrators use to verify access tokens offline.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": self.public_key_base64url,
+                "kid": self.kid,
+                "alg": "EdDSA",
+                "use": "sig",
+            }]
+        })
+    }
+
+    pub fn issue_access(
+        &self,
+        account_id: &str,
+        role: Role,
+        session_id: &str,
+        auth_time: DateTime<Utc>,
+        amr: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: account_id.to_string(),
+            aud: ACCESS_TOKEN_AUDIENCE.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + ACCESS_TOKEN_LIFETIME_SECS,
+            jti: uuid::Uuid::new_v4().to_string(),
+            auth_time: auth_time.timestamp(),
+            amr: amr.to_vec(),
+            role,
+            sid: session_id.to_string(),
+        };
+        self.sign(ACCESS_TOKEN_TYPE, &claims)
+    }
+
+    pub fn issue_challenge(
+        &self,
+        account_id: &str,
+        challenge_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let claims = ChallengeClaims {
+            iss: self.issuer.clone(),
+            sub: account_id.to_string(),
+            aud: CHALLENGE_TOKEN_AUDIENCE.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + CHALLENGE_TOKEN_LIFETIME_SECS,
+            jti: challenge_id.to_string(),
+        };
+        self.sign(CHALLENGE_TOKEN_TYPE, &claims)
+    }
+
+    pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
+        let claims: AccessClaims =
+            self.verify(token, ACCESS_TOKEN_TYPE, ACCESS_TOKEN_AUDIENCE, || {
+                ApiError::InvalidToken
+            })?;
+        if claims.exp <= now.timestamp() {
+            return Err(ApiError::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    pub fn verify_challenge(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeClaims, ApiError> {
+        let claims: ChallengeClaims = self.verify(
+            token,
+            CHALLENGE_TOKEN_TYPE,
+            CHALLENGE_TOKEN_AUDIENCE,
+            || ApiError::InvalidChallenge,
+        )?;
+        if claims.exp <= now.timestamp() {
+            return Err(ApiError::InvalidChallenge);
+        }
+        Ok(claims)
+    }
+
+    fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, ApiError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(token_type.to_string());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding_key)
+            .map_err(|error| ApiError::internal(format!("token signing failed: {error}")))
+    }
+
+    /// Checks, in order: header alg (EdDSA only), typ and kid; then signature, iss and aud.
+    fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        expected_type: &str,
+        audience: &str,
+        rejection: fn() -> ApiError,
+    ) -> Result<T, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| rejection())?;
+        if header.alg != Algorithm::EdDSA
+            || header.typ.as_deref() != Some(expected_type)
+            || header.kid.as_deref() != Some(self.kid.as_str())
+        {
+            return Err(rejection());
+        }
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        jsonwebtoken::decode::<T>(token, &self.decoding_key, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| rejection())
+    }
+}
+
+/// RFC 7638 thumbprint of the public key: a stable `kid` that changes with the key.
+fn jwk_thumbprint(x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&SigningKey::from_bytes(&[1; 32]), "custadmin").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn access_token(keys: &TokenKeys) -> String {
+        keys.issue_access(
+            "acc",
+            Role::Customer,
+            "sid",
+            now(),
+            &[AMR_PASSWORD.into()],
+            now(),
+        )
+        .unwrap()
+    }
+
+    fn b64(value: &serde_json::Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    fn parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+        let mut pieces = token.split('.');
+        let decode = |piece: &str| {
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(piece)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        (
+            decode(pieces.next().unwrap()),
+            decode(pieces.next().unwrap()),
+        )
+    }
+
+    #[test]
+    fn access_tokens_carry_the_documented_header_and_claims() {
+        let keys = keys();
+        let token = access_token(&keys);
+        let (header, claims) = parts(&token);
+        assert_eq!(header["alg"], "EdDSA");
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["kid"], keys.kid());
+        assert_eq!(claims["iss"], "custadmin");
+        assert_eq!(claims["aud"], "custadmin");
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            900
+        );
+        assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(claims["role"], "customer");
+        let verified = keys.verify_access(&token, now()).unwrap();
+        assert_eq!(verified.sid, "sid");
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_by_the_injected_clock() {
+        let keys = keys();
+        let token = access_token(&keys);
+        assert!(keys
+            .verify_access(&token, now() + TimeDelta::seconds(899))
+            .is_ok());
+        assert!(keys
+            .verify_access(&token, now() + TimeDelta::seconds(900))
+            .is_err());
+    }
+
+    #[test]
+    fn a_challenge_token_is_not_an_access_token_and_vice_versa() {
+        let keys = keys();
+        let challenge = keys.issue_challenge("acc", "challenge-1", now()).unwrap();
+        assert!(matches!(
+            keys.verify_access(&challenge, now()),
+            Err(ApiError::InvalidToken)
+        ));
+        assert!(keys.verify_challenge(&challenge, now()).is_ok());
+        assert!(keys.verify_challenge(&access_token(&keys), now()).is_err());
+    }
+
+    #[test]
+    fn forged_headers_and_foreign_keys_are_refused() {
+        let keys = keys();
+        let token = access_token(&keys);
+        let (header, claims) = parts(&token);
+        let signature = token.rsplit('.').next().unwrap();
+
+        let mut none = header.clone();
+        none["alg"] = "none".into();
+        assert!(keys
+            .verify_access(&format!("{}.{}.", b64(&none), b64(&claims)), now())
+            .is_err());
+
+        let hs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(keys.public_key_base64url.as_bytes()),
+        )
+        .unwrap();
+        assert!(keys.verify_access(&hs256, now()).is_err());
+
+        for (field, value) in [("typ", "JWT"), ("kid", "other")] {
+            let mut changed = header.clone();
+            changed[field] = value.into();
+            let forged = format!("{}.{}.{signature}", b64(&changed), b64(&claims));
+            assert!(keys.verify_access(&forged, now()).is_err(), "{field}");
+        }
+
+        let mut elevated = claims.clone();
+        elevated["role"] = "support".into();
+        let forged = format!("{}.{}.{signature}", b64(&header), b64(&elevated));
+        assert!(keys.verify_access(&forged, now()).is_err());
+
+        let other = TokenKeys::new(&SigningKey::from_bytes(&[2; 32]), "custadmin").unwrap();
+        assert!(keys.verify_access(&access_token(&other), now()).is_err());
+        let other_issuer = TokenKeys::new(&SigningKey::from_bytes(&[1; 32]), "elsewhere").unwrap();
+        assert!(keys
+            .verify_access(&access_token(&other_issuer), now())
+            .is_err());
+    }
+
+    #[test]
+    fn the_jwks_publishes_the_verifying_key() {
+        let keys = keys();
+        let jwks = keys.jwks();
+        assert_eq!(jwks["keys"][0]["kid"], keys.kid());
+        assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+        let from_jwks =
+            DecodingKey::from_ed_components(jwks["keys"][0]["x"].as_str().unwrap()).unwrap();
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&["custadmin"]);
+        validation.validate_exp = false;
+        assert!(jsonwebtoken::decode::<AccessClaims>(
+            &access_token(&keys),
+            &from_jwks,
+            &validation
+        )
+        .is_ok());
+    }
+}

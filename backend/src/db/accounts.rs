@@ -1,0 +1,202 @@
+//! The `accounts` table: identity, password hash, role and the two-factor state.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::accounts;
+use super::{is_unique_violation, DbConnection};
+use crate::error::ApiError;
+
+diesel::define_sql_function! {
+    /// SQL `lower()`: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
+    fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: String,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: NaiveDateTime,
+    pub totp_secret_ciphertext: Option<String>,
+    pub totp_enabled_at: Option<NaiveDateTime>,
+    pub totp_last_used_step: i64,
+    pub totp_pending_ciphertext: Option<String>,
+    pub totp_pending_created_at: Option<NaiveDateTime>,
+}
+
+impl AccountRow {
+    pub fn two_factor_enabled(&self) -> bool {
+        self.totp_secret_ciphertext.is_some()
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccount<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts an account; a taken username (in any case) is `UsernameTaken`.
+pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result<(), ApiError> {
+    diesel::insert_into(accounts::table)
+        .values(account)
+        .execute(connection)
+        .map(|_| ())
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                ApiError::UsernameTaken
+            } else {
+                error.into()
+            }
+        })
+}
+
+pub fn find_by_username_key(
+    connection: &mut DbConnection,
+    username_key: &str,
+) -> Result<Option<AccountRow>, ApiError> {
+    Ok(accounts::table
+        .filter(accounts::username_key.eq(username_key))
+        .select(AccountRow::as_select())
+        .first(connection)
+        .optional()?)
+}
+
+pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, ApiError> {
+    Ok(accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(connection)
+        .optional()?)
+}
+
+pub fn update_password_hash(
+    connection: &mut DbConnection,
+    id: &str,
+    password_hash: &str,
+) -> Result<(), ApiError> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::password_hash.eq(password_hash))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Stores (or replaces) the secret of an enrolment awaiting confirmation.
+pub fn set_pending_totp(
+    connection: &mut DbConnection,
+    id: &str,
+    ciphertext: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_null()),
+    )
+    .set((
+        accounts::totp_pending_ciphertext.eq(ciphertext),
+        accounts::totp_pending_created_at.eq(now),
+    ))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Promotes the pending secret to the active one, marking `step` used. Conditional on the
+/// pending secret being the one the caller verified, so a concurrent re-enrolment or a second
+/// confirmation cannot switch on a secret nobody proved.
+pub fn enable_totp(
+    connection: &mut DbConnection,
+    id: &str,
+    verified_pending_ciphertext: &str,
+    step: i64,
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_null())
+            .filter(accounts::totp_pending_ciphertext.eq(verified_pending_ciphertext)),
+    )
+    .set((
+        accounts::totp_secret_ciphertext.eq(Some(verified_pending_ciphertext)),
+        accounts::totp_enabled_at.eq(Some(now)),
+        accounts::totp_last_used_step.eq(step),
+        accounts::totp_pending_ciphertext.eq(None::<String>),
+        accounts::totp_pending_created_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Claims a TOTP step for the account. One statement, conditional on the step being newer than
+/// any accepted before, so of concurrent requests with one code exactly one gets `true`.
+pub fn claim_totp_step(
+    connection: &mut DbConnection,
+    id: &str,
+    step: i64,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_not_null())
+            .filter(accounts::totp_last_used_step.lt(step)),
+    )
+    .set(accounts::totp_last_used_step.eq(step))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Switches two-factor off and forgets the secrets. `false` when it was already off.
+pub fn disable_totp(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_not_null()),
+    )
+    .set((
+        accounts::totp_secret_ciphertext.eq(None::<String>),
+        accounts::totp_enabled_at.eq(None::<NaiveDateTime>),
+        accounts::totp_last_used_step.eq(0),
+        accounts::totp_pending_ciphertext.eq(None::<String>),
+        accounts::totp_pending_created_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Customers whose username or e-mail contains `query` (case-insensitive), by username.
+pub fn search_customers(
+    connection: &mut DbConnection,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<AccountRow>, ApiError> {
+    let escaped = query
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    Ok(accounts::table
+        .filter(accounts::role.eq("customer"))
+        .filter(
+            accounts::username_key
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(accounts::email).like(pattern).escape('\\')),
+        )
+        .order(accounts::username_key.asc())
+        .limit(limit)
+        .select(AccountRow::as_select())
+        .load(connection)?)
+}

@@ -1,0 +1,225 @@
+//! All database access. One connection type serves SQLite and PostgreSQL; the backend is chosen
+//! from the URL. Diesel is blocking, so every query runs on the blocking pool via [`Database::run`].
+
+pub mod accounts;
+pub mod events;
+pub mod schema;
+pub mod sessions;
+pub mod throttle;
+pub mod two_factor;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// A connection to whichever database the URL names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgresql,
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgresql)
+        } else if url.starts_with("sqlite://") {
+            Ok(Self::Sqlite)
+        } else {
+            Err("expected a sqlite:// or postgres:// URL".into())
+        }
+    }
+}
+
+/// Errors while opening the database at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseSetupError {
+    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    CreateFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(String),
+}
+
+/// The pooled database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: DbPool,
+    kind: DatabaseKind,
+}
+
+/// Pragmas that every SQLite connection needs; PostgreSQL needs none.
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(sqlite) = connection {
+            // WAL lets readers run beside the single writer; the busy timeout makes writers queue
+            // instead of failing at once; foreign keys are off by default in SQLite.
+            sqlite
+                .batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+impl Database {
+    /// Opens the pool and applies pending migrations.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, DatabaseSetupError> {
+        let kind = DatabaseKind::from_url(url).map_err(DatabaseSetupError::Connect)?;
+        let connection_url = match kind {
+            DatabaseKind::Sqlite => {
+                let path = url.trim_start_matches("sqlite://");
+                if let Some(folder) = std::path::Path::new(path).parent() {
+                    if !folder.as_os_str().is_empty() {
+                        std::fs::create_dir_all(folder).map_err(|source| {
+                            DatabaseSetupError::CreateFolder {
+                                path: folder.display().to_string(),
+                                source,
+                            }
+                        })?;
+                    }
+                }
+                path.to_string()
+            }
+            DatabaseKind::Postgresql => url.to_string(),
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .connection_customizer(Box::new(ConnectionSetup))
+            .build(ConnectionManager::<DbConnection>::new(connection_url))
+            .map_err(|error| DatabaseSetupError::Connect(error.to_string()))?;
+        let database = Self { pool, kind };
+        database.migrate()?;
+        Ok(database)
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    fn migrate(&self) -> Result<(), DatabaseSetupError> {
+        let mut connection = self
+            .pool
+            .get()
+            .map_err(|error| DatabaseSetupError::Connect(error.to_string()))?;
+        let applied = match &mut *connection {
+            DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConnection::Postgresql(postgres) => {
+                postgres.run_pending_migrations(POSTGRES_MIGRATIONS)
+            }
+        }
+        .map_err(|error| DatabaseSetupError::Migrate(error.to_string()))?;
+        for migration in applied {
+            tracing::info!(%migration, "applied database migration");
+        }
+        Ok(())
+    }
+
+    /// Runs blocking database work on the blocking pool, never on the async workers.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection: PooledConnection<ConnectionManager<DbConnection>> =
+                pool.get().map_err(|error| {
+                    tracing::error!(%error, "no database connection available");
+                    ApiError::DatabaseUnavailable
+                })?;
+            work(&mut connection)
+        })
+        .await
+        .map_err(|error| ApiError::internal(format!("database task failed: {error}")))?
+    }
+
+    /// Like [`Database::run`], inside one transaction: all of `work` lands or none of it.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(|connection| in_transaction(connection, work))
+            .await
+    }
+
+    /// `SELECT 1`, for the health check.
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        self.run(|connection| {
+            connection.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Diesel errors become API errors in one place: lost connections and lock time-outs are
+/// `503` (retryable), everything else is an internal error.
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match &error {
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::error!(%error, "database connection lost");
+                ApiError::DatabaseUnavailable
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                tracing::warn!(%error, "database busy");
+                ApiError::DatabaseUnavailable
+            }
+            _ => ApiError::internal(format!("database error: {error}")),
+        }
+    }
+}
+
+/// Runs `work` in a transaction (a savepoint when one is already open). On SQLite, the
+/// transaction should begin with a write so it takes the write lock at once and waits its turn
+/// under the busy timeout, rather than failing on a later read-to-write upgrade.
+pub fn in_transaction<T>(
+    connection: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::Connection;
+    connection.transaction(work)
+}
+
+/// True when the error is a unique-constraint violation (e.g. a username already taken).
+pub fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}

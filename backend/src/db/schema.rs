@@ -1,0 +1,107 @@
+// Backend-neutral column types: the same schema serves SQLite and PostgreSQL.
+// Kept by hand in step with migrations/{sqlite,postgres}; the migration tests load both.
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        username -> Text,
+        username_key -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+        totp_secret_ciphertext -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_used_step -> BigInt,
+        totp_pending_ciphertext -> Nullable<Text>,
+        totp_pending_created_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_throttles (username_key) {
+        username_key -> Text,
+        consecutive_failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ip_failures (id) {
+        id -> BigInt,
+        ip -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        auth_time -> Timestamp,
+        amr -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    otp_challenges (id) {
+        id -> Text,
+        account_id -> Text,
+        password_verified_at -> Timestamp,
+        expires_at -> Timestamp,
+        failed_attempts -> Integer,
+        consumed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> BigInt,
+        account_id -> Nullable<Text>,
+        kind -> Text,
+        at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(otp_challenges -> accounts (account_id));
+diesel::joinable!(recovery_codes -> accounts (account_id));
+diesel::joinable!(security_events -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    login_throttles,
+    ip_failures,
+    sessions,
+    refresh_tokens,
+    otp_challenges,
+    recovery_codes,
+    security_events,
+);

@@ -1,0 +1,189 @@
+//! Sessions and their refresh tokens. A refresh token is stored only as its SHA-256 and is
+//! used once: using it again means it was stolen, and the whole session is revoked.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{accounts, refresh_tokens, sessions};
+use super::DbConnection;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub account_id: String,
+    pub created_at: NaiveDateTime,
+    pub auth_time: NaiveDateTime,
+    pub amr: String,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_reason: Option<String>,
+}
+
+impl SessionRow {
+    pub fn amr_list(&self) -> Vec<String> {
+        self.amr.split_whitespace().map(str::to_string).collect()
+    }
+}
+
+/// A live session with what requests need to know about its account, read in one query.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub session: SessionRow,
+    pub role: String,
+    pub two_factor_enabled: bool,
+}
+
+pub fn insert_session(connection: &mut DbConnection, session: &SessionRow) -> Result<(), ApiError> {
+    diesel::insert_into(sessions::table)
+        .values(session)
+        .execute(connection)?;
+    Ok(())
+}
+
+pub fn insert_refresh_token(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::issued_at.eq(now),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// The session `session_id` of `account_id` if it is neither revoked nor expired.
+pub fn find_active(
+    connection: &mut DbConnection,
+    session_id: &str,
+    account_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<ActiveSession>, ApiError> {
+    let found: Option<(SessionRow, String, Option<String>)> = sessions::table
+        .inner_join(accounts::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .select((
+            SessionRow::as_select(),
+            accounts::role,
+            accounts::totp_secret_ciphertext,
+        ))
+        .first(connection)
+        .optional()?;
+    Ok(found
+        .filter(|(session, _, _)| session.expires_at > now)
+        .map(|(session, role, secret)| ActiveSession {
+            session,
+            role,
+            two_factor_enabled: secret.is_some(),
+        }))
+}
+
+/// What presenting a refresh token turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshTokenUse {
+    /// First use: the caller may issue a successor within the same session.
+    Accepted {
+        session_id: String,
+    },
+    /// Already used before: a replay of a stolen token, or a lost race.
+    Reused {
+        session_id: String,
+    },
+    Unknown,
+}
+
+/// Marks the token used, atomically: of two concurrent uses exactly one is `Accepted`.
+pub fn use_refresh_token(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<RefreshTokenUse, ApiError> {
+    let claimed = diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(connection)?;
+    let session_id: Option<String> = refresh_tokens::table
+        .find(token_hash)
+        .select(refresh_tokens::session_id)
+        .first(connection)
+        .optional()?;
+    Ok(match (claimed, session_id) {
+        (1, Some(session_id)) => RefreshTokenUse::Accepted { session_id },
+        (_, Some(session_id)) => RefreshTokenUse::Reused { session_id },
+        (_, None) => RefreshTokenUse::Unknown,
+    })
+}
+
+pub fn find(
+    connection: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<SessionRow>, ApiError> {
+    Ok(sessions::table
+        .find(session_id)
+        .select(SessionRow::as_select())
+        .first(connection)
+        .optional()?)
+}
+
+pub fn revoke(
+    connection: &mut DbConnection,
+    session_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoked_reason.eq(Some(reason)),
+    ))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Revokes every live session of the account except `keep` (the caller's own, if any).
+pub fn revoke_all_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let revocation = (
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoked_reason.eq(Some(reason)),
+    );
+    let live = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null());
+    let revoked = match keep {
+        Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
+            .set(revocation)
+            .execute(connection)?,
+        None => diesel::update(live).set(revocation).execute(connection)?,
+    };
+    Ok(revoked)
+}
+
+/// Records that the session has now proved every factor (after two-factor is switched on
+/// within it), so a refresh never mints a password-only token for a two-factor account.
+pub fn set_amr(connection: &mut DbConnection, session_id: &str, amr: &str) -> Result<(), ApiError> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::amr.eq(amr))
+        .execute(connection)?;
+    Ok(())
+}

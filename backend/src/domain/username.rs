@@ -1,0 +1,71 @@
+use crate::error::ApiError;
+
+/// A username: 3 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+/// Unique regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN_CHARS: usize = 3;
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let name = raw.trim();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if name.len() < Self::MIN_CHARS || name.len() > Self::MAX_CHARS {
+            return Err(ApiError::validation(
+                "username",
+                "the username must be 3 to 64 characters long",
+            ));
+        }
+        if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(ApiError::validation(
+                "username",
+                "the username may contain letters, digits, '.', '_' and '-', and must start with a letter or digit",
+            ));
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form under which the name is unique.
+    pub fn key(&self) -> String {
+        Self::key_of(&self.0)
+    }
+
+    /// The case-folded form of any submitted name, valid or not: the throttle key for logins.
+    pub fn key_of(raw: &str) -> String {
+        raw.trim().to_ascii_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_alphabet_and_folds_case() {
+        let name = Username::parse(" Alice.Smith_2-x ").unwrap();
+        assert_eq!(name.as_str(), "Alice.Smith_2-x");
+        assert_eq!(name.key(), "alice.smith_2-x");
+    }
+
+    #[test]
+    fn refuses_short_long_and_odd_names() {
+        for bad in [
+            "ab",
+            "",
+            "-alice",
+            "al ice",
+            "alïce",
+            "a/b/c",
+            &"x".repeat(65),
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(Username::parse(&"x".repeat(64)).is_ok());
+    }
+}

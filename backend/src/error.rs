@@ -1,0 +1,248 @@
+//! The one error type of the API, and its mapping to RFC 9457 problem documents.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON or does not have the expected shape: {0}")]
+    MalformedBody(String),
+    #[error("the request body does not match the expected fields and types: {0}")]
+    InvalidBody(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request body must be sent as application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("no such resource")]
+    NotFound,
+    #[error("this method is not allowed on this resource")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Validation {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the code must be six digits")]
+    InvalidCodeFormat,
+    #[error("the recovery code must look like xxxxx-xxxxx")]
+    InvalidRecoveryCodeFormat,
+    #[error("the username or password is wrong")]
+    InvalidCredentials,
+    #[error("the access token is missing, invalid, expired or revoked")]
+    InvalidToken,
+    #[error("the refresh token is missing, invalid, expired or revoked")]
+    InvalidRefreshToken,
+    #[error("the challenge is invalid, expired or already used; sign in again")]
+    InvalidChallenge,
+    #[error("the code is wrong or has been used already")]
+    InvalidCode,
+    #[error("the current password is wrong")]
+    InvalidPassword,
+    #[error("this action needs a recent sign-in; prove it with your code or password")]
+    ReauthenticationRequired,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("sign-up is disabled on this server")]
+    SignupDisabled,
+    #[error("this username is taken")]
+    UsernameTaken,
+    #[error("two-factor authentication is already on")]
+    TwoFactorAlreadyEnabled,
+    #[error("two-factor authentication is off")]
+    TwoFactorNotEnabled,
+    #[error("there is no two-factor enrolment to confirm; start again")]
+    NoPendingEnrollment,
+    #[error("too many wrong codes for this sign-in; sign in again with your password")]
+    ChallengeExhausted,
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("the database is unavailable; try again shortly")]
+    DatabaseUnavailable,
+    /// The message is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into())
+    }
+
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The stable machine-readable code integrators switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedBody(_) => "malformed_request",
+            Self::InvalidBody(_) => "invalid_body",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Validation { .. } => "validation_failed",
+            Self::InvalidCodeFormat => "invalid_code_format",
+            Self::InvalidRecoveryCodeFormat => "invalid_recovery_code_format",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::InvalidChallenge => "invalid_challenge",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidPassword => "invalid_password",
+            Self::ReauthenticationRequired => "reauthentication_required",
+            Self::Forbidden => "forbidden",
+            Self::SignupDisabled => "signup_disabled",
+            Self::UsernameTaken => "username_taken",
+            Self::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
+            Self::TwoFactorNotEnabled => "two_factor_not_enabled",
+            Self::NoPendingEnrollment => "no_pending_enrollment",
+            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => "too_many_attempts",
+            Self::Overloaded { .. } => "server_busy",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::MalformedBody(_) | Self::InvalidQuery(_) => "Malformed request",
+            Self::PayloadTooLarge { .. } => "Request body too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Validation { .. } | Self::InvalidBody(_) => "Invalid input",
+            Self::InvalidCodeFormat | Self::InvalidRecoveryCodeFormat => "Invalid code format",
+            Self::InvalidCredentials => "Invalid credentials",
+            Self::InvalidToken | Self::InvalidRefreshToken => "Invalid token",
+            Self::InvalidChallenge => "Invalid challenge",
+            Self::InvalidCode => "Invalid code",
+            Self::InvalidPassword => "Invalid password",
+            Self::ReauthenticationRequired => "Reauthentication required",
+            Self::Forbidden => "Forbidden",
+            Self::SignupDisabled => "Sign-up disabled",
+            Self::UsernameTaken => "Username taken",
+            Self::TwoFactorAlreadyEnabled
+            | Self::TwoFactorNotEnabled
+            | Self::NoPendingEnrollment => "Conflict",
+            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => "Too many attempts",
+            Self::Overloaded { .. } => "Server busy",
+            Self::DatabaseUnavailable => "Service unavailable",
+            Self::Internal(_) => "Internal server error",
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
+                Some((*retry_after_secs).max(1))
+            }
+            Self::DatabaseUnavailable => Some(5),
+            // The challenge is dead; a new sign-in may start at once.
+            Self::ChallengeExhausted => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://custadmin.example/problems/invalid_credentials",
+    "title": "Invalid credentials",
+    "status": 401,
+    "detail": "the username or password is wrong",
+    "code": "invalid_credentials"
+}))]
+pub struct Problem {
+    /// URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable snake_case machine code.
+    pub code: String,
+    /// The input field at fault, for validation problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds until a throttled call may be retried (also in `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedBody(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidCode | Self::InvalidPassword => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Validation { .. }
+            | Self::InvalidBody(_)
+            | Self::InvalidCodeFormat
+            | Self::InvalidRecoveryCodeFormat => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidCredentials
+            | Self::InvalidToken
+            | Self::InvalidRefreshToken
+            | Self::InvalidChallenge => StatusCode::UNAUTHORIZED,
+            Self::ReauthenticationRequired | Self::Forbidden | Self::SignupDisabled => {
+                StatusCode::FORBIDDEN
+            }
+            Self::UsernameTaken
+            | Self::TwoFactorAlreadyEnabled
+            | Self::TwoFactorNotEnabled
+            | Self::NoPendingEnrollment => StatusCode::CONFLICT,
+            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Overloaded { .. } | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let Self::Internal(message) = self {
+            tracing::error!(%message, "internal error");
+        }
+        let problem = Problem {
+            problem_type: format!("https://custadmin.example/problems/{}", self.code()),
+            title: self.title().to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_string(),
+            field: match self {
+                Self::Validation { field, .. } => Some((*field).to_string()),
+                _ => None,
+            },
+            retry_after: self.retry_after_secs(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(seconds) = self.retry_after_secs() {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
+        }
+        if matches!(self, Self::InvalidToken) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}

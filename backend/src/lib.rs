@@ -1,0 +1,15 @@
+//! custadmin: customer administration with two-factor login.
+//!
+//! Layers, outside in: `routes` (thin HTTP handlers) → `service` (use cases, no HTTP) →
+//! `auth` (primitives) and `db` (all SQL). `domain` holds parse-once input types.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod service;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,174 @@
+//! `/account`: the signed-in customer's details, password and security events.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::clock::from_db_time;
+use crate::db::events::EventRow;
+use crate::domain::{Password, Role};
+use crate::error::{ApiError, Problem};
+use crate::service::{account, AppState, Principal, RequestOrigin};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(get_account)
+        .service(change_password)
+        .service(list_events);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"enabled": true, "enabled_at": "2026-12-01T10:00:00Z", "recovery_codes_remaining": 10}))]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub enabled_at: Option<DateTime<Utc>>,
+    pub recovery_codes_remaining: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com",
+    "role": "customer", "created_at": "2026-11-30T09:00:00Z",
+    "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0}
+}))]
+pub struct AccountResponse {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub two_factor: TwoFactorStatus,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "even more correct horse"}))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 8 to 1024 characters.
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// How many events, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// Only events older than the event with this id (for paging).
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 42, "kind": "login_succeeded", "at": "2026-12-01T10:00:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "detail": "methods: pwd otp"}))]
+pub struct SecurityEvent {
+    pub id: i64,
+    /// One of `login_succeeded`, `login_failed`, `otp_failed`, `two_factor_enabled`,
+    /// `two_factor_disabled`, `recovery_code_used`, `recovery_codes_regenerated`,
+    /// `two_factor_reset_by_support`, `password_changed`, `account_locked`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsResponse {
+    /// Newest first.
+    pub events: Vec<SecurityEvent>,
+}
+
+impl From<EventRow> for SecurityEvent {
+    fn from(row: EventRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            at: from_db_time(row.at),
+            ip: row.ip,
+            user_agent: row.user_agent,
+            detail: row.detail,
+        }
+    }
+}
+
+/// The signed-in account.
+#[utoipa::path(
+    tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = AccountResponse),
+        (status = 401, description = "Not signed in, or a challenge token was sent (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/account")]
+async fn get_account(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let overview = account::overview(&state, &principal).await?;
+    Ok(HttpResponse::Ok().json(AccountResponse {
+        id: overview.id,
+        username: overview.username,
+        email: overview.email,
+        role: overview.role,
+        created_at: overview.created_at,
+        two_factor: TwoFactorStatus {
+            enabled: overview.two_factor_enabled,
+            enabled_at: overview.two_factor_enabled_at,
+            recovery_codes_remaining: overview.recovery_codes_remaining,
+        },
+    }))
+}
+
+/// Change the password; every other session is signed out.
+#[utoipa::path(
+    tag = "account",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Current password wrong (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/account/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let current = Password::candidate(body.current_password, "current_password")?;
+    let new = Password::parse_new(body.new_password, "new_password")?;
+    account::change_password(&state, &principal, &current, &new, &origin).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The account's security events, newest first.
+#[utoipa::path(
+    tag = "account",
+    security(("bearer" = [])),
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Events", body = EventsResponse),
+        (status = 400, description = "Query not numbers (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Limit outside 1 to 200 (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/account/events")]
+async fn list_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let events = account::list_events(&state, &principal, query.limit, query.before).await?;
+    Ok(HttpResponse::Ok().json(EventsResponse {
+        events: events.into_iter().map(SecurityEvent::from).collect(),
+    }))
+}

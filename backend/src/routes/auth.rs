@@ -1,0 +1,309 @@
+//! `/auth`: sign-up, sign-in (password, then code), refresh and sign-out.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{expired_refresh_cookie, optional_json, refresh_cookie, REFRESH_COOKIE};
+use crate::domain::{Email, Password, RecoveryCode, TotpCode, Username};
+use crate::error::{ApiError, Problem};
+use crate::service::login::{self, LoginOutcome, SecondFactor};
+use crate::service::sessions::TokenGrant;
+use crate::service::{registration, sessions, AppState, Principal, RequestOrigin};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(register)
+        .service(log_in)
+        .service(verify_otp)
+        .service(refresh)
+        .service(log_out);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "alice", "password": "correct horse battery", "email": "alice@example.com"}))]
+pub struct RegisterRequest {
+    /// 3 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit; unique
+    /// regardless of case.
+    pub username: String,
+    /// 8 to 1024 characters.
+    pub password: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice"}))]
+pub struct RegisterResponse {
+    pub id: String,
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "alice", "password": "correct horse battery"}))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthenticatedStatus {
+    Authenticated,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpRequiredStatus {
+    OtpRequired,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TokenType {
+    Bearer,
+}
+
+/// Tokens for a fully signed-in session.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "authenticated",
+    "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "bXlzdGVyaW91cy1yZWZyZXNoLXRva2VuLXZhbHVl"
+}))]
+pub struct AuthenticatedResponse {
+    pub status: AuthenticatedStatus,
+    /// EdDSA-signed JWT (`typ: at+jwt`), verifiable with `/.well-known/jwks.json`.
+    pub access_token: String,
+    pub token_type: TokenType,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single-use; also set as an `HttpOnly` cookie for the SPA.
+    pub refresh_token: String,
+}
+
+/// The password was right; the account also needs its six-digit code at `POST /auth/otp`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "otp_required", "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln", "expires_in": 300}))]
+pub struct OtpRequiredResponse {
+    pub status: OtpRequiredStatus,
+    /// Accepted only by `POST /auth/otp`, for 5 minutes and 5 wrong codes.
+    pub challenge_token: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Authenticated(AuthenticatedResponse),
+    OtpRequired(OtpRequiredResponse),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln", "code": "123456"}))]
+pub struct OtpRequest {
+    pub challenge_token: String,
+    /// Six digits from the authenticator app; surrounding spaces are ignored.
+    pub code: Option<String>,
+    /// One of the recovery codes (`xxxxx-xxxxx`), instead of `code`.
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "bXlzdGVyaW91cy1yZWZyZXNoLXRva2VuLXZhbHVl"}))]
+pub struct RefreshRequest {
+    /// Omit to use the `refresh_token` cookie.
+    pub refresh_token: Option<String>,
+}
+
+fn authenticated(grant: TokenGrant) -> AuthenticatedResponse {
+    AuthenticatedResponse {
+        status: AuthenticatedStatus::Authenticated,
+        access_token: grant.access_token,
+        token_type: TokenType::Bearer,
+        expires_in: grant.expires_in,
+        refresh_token: grant.refresh_token,
+    }
+}
+
+fn token_response(
+    state: &AppState,
+    grant: TokenGrant,
+    body: impl FnOnce(AuthenticatedResponse) -> LoginResponse,
+) -> HttpResponse {
+    let cookie = refresh_cookie(&grant, state.now());
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie)
+        .json(body(authenticated(grant)))
+}
+
+/// Create a customer account.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = RegisterResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-up is disabled (`signup_disabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username taken (`username_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid username, password or e-mail (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let username = Username::parse(&body.username)?;
+    let password = Password::parse_new(body.password, "password")?;
+    let email = body
+        .email
+        .filter(|email| !email.trim().is_empty())
+        .map(|email| Email::parse(&email))
+        .transpose()?;
+    let created = registration::sign_up(&state, username, password, email).await?;
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        id: created.id,
+        username: created.username,
+    }))
+}
+
+/// Sign in with username and password.
+///
+/// Unknown usernames and wrong passwords answer alike. Accounts with two-factor on get a
+/// challenge token for `POST /auth/otp` instead of tokens.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in, or a code is needed next", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "`refresh_token` (HttpOnly; Secure; SameSite=Strict; Path=/api/v1/auth) when authenticated"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or mistyped fields (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+async fn log_in(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let password = Password::candidate(body.password, "password")?;
+    match login::log_in(&state, &body.username, &password, &origin).await? {
+        LoginOutcome::Authenticated(grant) => {
+            Ok(token_response(&state, grant, LoginResponse::Authenticated))
+        }
+        LoginOutcome::OtpRequired {
+            challenge_token,
+            expires_in,
+        } => Ok(HttpResponse::Ok()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .json(LoginResponse::OtpRequired(OtpRequiredResponse {
+                status: OtpRequiredStatus::OtpRequired,
+                challenge_token,
+                expires_in,
+            }))),
+    }
+}
+
+/// Complete a sign-in with the six-digit code or a recovery code.
+#[utoipa::path(
+    tag = "auth",
+    request_body = OtpRequest,
+    responses(
+        (status = 200, description = "Signed in with both factors", body = AuthenticatedResponse,
+            headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),
+        (status = 400, description = "Wrong or already used code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired or used challenge (`invalid_challenge`): sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Code not six digits (`invalid_code_format`), malformed recovery code, or neither/both given", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Five wrong codes on this challenge, or the account or IP is throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/otp")]
+async fn verify_otp(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<OtpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let factor = match (body.code, body.recovery_code) {
+        (Some(code), None) => SecondFactor::Code(TotpCode::parse(&code)?),
+        (None, Some(code)) => SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?),
+        _ => {
+            return Err(ApiError::validation(
+                "code",
+                "send either code or recovery_code",
+            ))
+        }
+    };
+    let grant = login::verify_second_factor(&state, &body.challenge_token, factor, &origin).await?;
+    Ok(token_response(&state, grant, LoginResponse::Authenticated))
+}
+
+/// Exchange a refresh token for new tokens; the old refresh token stops working.
+///
+/// Presenting an already used refresh token revokes its session.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = RefreshRequest, description = "Optional: without a body the `refresh_token` cookie is used"),
+    responses(
+        (status = 200, description = "New access and refresh token", body = AuthenticatedResponse,
+            headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown, expired, revoked or reused refresh token (`invalid_refresh_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Mistyped fields (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let from_body =
+        optional_json::<RefreshRequest>(&request, &body)?.and_then(|body| body.refresh_token);
+    let token = from_body
+        .or_else(|| {
+            request
+                .cookie(REFRESH_COOKIE)
+                .map(|cookie| cookie.value().to_string())
+        })
+        .filter(|token| !token.is_empty() && token.len() <= 256)
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    let grant = sessions::refresh(&state, token).await?;
+    Ok(token_response(&state, grant, LoginResponse::Authenticated))
+}
+
+/// Sign out: the session is revoked, with its access and refresh tokens.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out; the refresh cookie is cleared"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+async fn log_out(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    sessions::logout(&state, &principal).await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(expired_refresh_cookie())
+        .finish())
+}

@@ -1,0 +1,78 @@
+//! Health, keys and the API description.
+
+use actix_web::{get, http::StatusCode, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::service::AppState;
+
+pub fn configure_api(config: &mut ServiceConfig) {
+    config.service(health).service(openapi_json);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "database": "ok"}))]
+pub struct HealthResponse {
+    /// `ok`, or `unavailable` when a dependency is down.
+    pub status: String,
+    pub database: String,
+}
+
+/// Liveness and database reachability, for load balancers.
+#[utoipa::path(
+    tag = "meta",
+    responses(
+        (status = 200, description = "Serving, database reachable", body = HealthResponse),
+        (status = 503, description = "Database unreachable", body = HealthResponse),
+    )
+)]
+#[get("/health")]
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (status, database) = match state.database.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    HttpResponse::build(status)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(HealthResponse {
+            status: if status.is_success() {
+                "ok"
+            } else {
+                "unavailable"
+            }
+            .into(),
+            database: database.into(),
+        })
+}
+
+/// The JSON Web Key Set with the public key that verifies access tokens.
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 200, description = "JWKS (RFC 7517); one Ed25519 key", body = Object,
+        example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "kW3R...", "alg": "EdDSA", "use": "sig"}]})))
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=300",
+        ))
+        .json(state.token_keys.jwks())
+}
+
+/// The OpenAPI document served to clients; computed once at start-up.
+pub struct OpenApiJson(pub String);
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI document", body = Object))
+)]
+#[get("/openapi.json")]
+async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}

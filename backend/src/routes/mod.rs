@@ -1,0 +1,203 @@
+//! The HTTP layer: thin handlers that parse requests into domain types, call one use case
+//! and map its result. Extractors and the edge's error mapping live here too.
+
+pub mod account;
+pub mod auth;
+pub mod meta;
+pub mod support;
+pub mod two_factor;
+
+use std::future::{ready, Ready};
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, FromRequest, HttpRequest, ResponseError};
+use serde::de::DeserializeOwned;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::service::{sessions, AppState, Principal, RequestOrigin};
+
+/// Bodies larger than this are refused with `413`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const REFRESH_COOKIE: &str = "refresh_token";
+pub const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Registers every `/api/v1` route; also used to generate the OpenAPI document without a server.
+pub fn configure_api(config: &mut ServiceConfig) {
+    config
+        .app_data(json_config())
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .configure(auth::configure)
+        .configure(account::configure)
+        .configure(two_factor::configure)
+        .configure(support::configure)
+        .configure(meta::configure_api);
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(json_error)
+}
+
+fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    let api_error = match &error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            }
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            ApiError::InvalidBody(inner.to_string())
+        }
+        JsonPayloadError::Deserialize(inner) => ApiError::MalformedBody(inner.to_string()),
+        other => ApiError::MalformedBody(other.to_string()),
+    };
+    api_error.into()
+}
+
+fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::InvalidQuery(format!("the query string is invalid: {error}")).into()
+}
+
+fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::InvalidQuery(format!("the path is invalid: {error}")).into()
+}
+
+/// Parses an optional JSON body: empty means `None`; anything else must be valid JSON.
+pub fn optional_json<T: DeserializeOwned>(
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(body).map(Some).map_err(|error| {
+        if error.is_data() {
+            ApiError::InvalidBody(error.to_string())
+        } else {
+            ApiError::MalformedBody(error.to_string())
+        }
+    })
+}
+
+/// Replaces any error response that is not already a problem document (actix's own 404, 405,
+/// payload errors, panics caught as 500) with one, so clients never see HTML or an empty body.
+pub fn problem_for_bare_errors<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with(PROBLEM_CONTENT_TYPE)
+        || content_type.starts_with("application/json")
+    {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let error = match status.as_u16() {
+        404 => ApiError::NotFound,
+        405 => ApiError::MethodNotAllowed,
+        413 => ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        },
+        415 => ApiError::UnsupportedMediaType,
+        400..=499 => {
+            ApiError::MalformedBody(status.canonical_reason().unwrap_or("bad request").into())
+        }
+        _ => ApiError::internal(format!("bare {status} response")),
+    };
+    let (request, _) = response.into_parts();
+    let response = ServiceResponse::new(request, error.error_response());
+    Ok(ErrorHandlerResponse::Response(
+        response.map_into_right_body(),
+    ))
+}
+
+impl FromRequest for RequestOrigin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        // The TCP peer: forwarded-for headers are only trustworthy behind a known proxy.
+        let ip = request.peer_addr().map(|address| address.ip().to_string());
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect());
+        ready(Ok(Self { ip, user_agent }))
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_string())
+            });
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or(ApiError::InvalidToken)?;
+            sessions::authenticate(&state, &token).await
+        })
+    }
+}
+
+/// The refresh token cookie for the SPA: never readable by scripts, sent only to `/auth`.
+pub fn refresh_cookie(
+    grant: &sessions::TokenGrant,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Cookie<'static> {
+    let max_age = (grant.refresh_expires_at - now).num_seconds().max(0);
+    Cookie::build(REFRESH_COOKIE, grant.refresh_token.clone())
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age))
+        .finish()
+}
+
+pub fn expired_refresh_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(REFRESH_COOKIE, "")
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .finish();
+    cookie.make_removal();
+    cookie
+}

@@ -1,0 +1,243 @@
+//! `/account/two-factor`: switch TOTP on (enrol, confirm) and off, and recovery codes.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::optional_json;
+use crate::domain::{Password, RecoveryCode, TotpCode};
+use crate::error::{ApiError, Problem};
+use crate::service::two_factor::{self, Reauthentication};
+use crate::service::{AppState, Principal, RequestOrigin};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(enroll)
+        .service(confirm)
+        .service(disable)
+        .service(regenerate_recovery_codes);
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"password": "correct horse battery"}))]
+pub struct EnrollRequest {
+    /// Needed when the last full sign-in is older than the privileged window (10 minutes).
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "otpauth_uri": "otpauth://totp/custadmin:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=custadmin&algorithm=SHA1&digits=6&period=30",
+    "qr_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 37 37\">...</svg>"
+}))]
+pub struct EnrollResponse {
+    /// Base32 without padding, for typing into the app by hand.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// SVG image of a QR code encoding exactly `otpauth_uri`.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "123456"}))]
+pub struct ConfirmRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"enabled": true, "recovery_codes": ["abcde-fghij", "klmno-pqrst", "uvwxy-z2345", "a6b7c-defgh", "ijklm-nopqr", "stuvw-xyz23", "4567a-bcdef", "ghijk-lmnop", "qrstu-vwxyz", "23456-7abcd"]}))]
+pub struct ConfirmResponse {
+    pub enabled: bool,
+    /// Ten single-use codes, shown this once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Proof for a privileged action when the sign-in is older than the privileged window.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "123456"}))]
+pub struct ReauthenticationRequest {
+    pub code: Option<String>,
+    pub recovery_code: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"enabled": false}))]
+pub struct TwoFactorStateResponse {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"recovery_codes": ["abcde-fghij", "klmno-pqrst"]}))]
+pub struct RecoveryCodesResponse {
+    /// Ten new single-use codes; the old ones no longer work.
+    pub recovery_codes: Vec<String>,
+}
+
+fn parse_reauthentication(
+    body: Option<ReauthenticationRequest>,
+) -> Result<Reauthentication, ApiError> {
+    let body = body.unwrap_or_default();
+    let present = [
+        body.code.is_some(),
+        body.recovery_code.is_some(),
+        body.password.is_some(),
+    ]
+    .iter()
+    .filter(|given| **given)
+    .count();
+    if present > 1 {
+        return Err(ApiError::validation(
+            "code",
+            "send one of code, recovery_code or password",
+        ));
+    }
+    Ok(Reauthentication {
+        code: body.code.as_deref().map(TotpCode::parse).transpose()?,
+        recovery_code: body
+            .recovery_code
+            .as_deref()
+            .map(RecoveryCode::parse)
+            .transpose()?,
+        password: body
+            .password
+            .map(|password| Password::candidate(password, "password"))
+            .transpose()?,
+    })
+}
+
+/// Start switching two-factor on: a new secret and its QR code. Login is unchanged until
+/// `confirm` succeeds; calling again replaces the pending secret.
+#[utoipa::path(
+    tag = "two-factor",
+    path = "/account/two-factor/enroll",
+    security(("bearer" = [])),
+    request_body(content = EnrollRequest, description = "Optional; `password` is needed outside the privileged window"),
+    responses(
+        (status = 200, description = "Pending secret", body = EnrollResponse),
+        (status = 400, description = "Wrong password (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send `password` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor is already on (`two_factor_already_enabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/account/two-factor/enroll")]
+async fn enroll(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body = optional_json::<EnrollRequest>(&request, &body)?.unwrap_or_default();
+    let password = body
+        .password
+        .map(|password| Password::candidate(password, "password"))
+        .transpose()?;
+    let enrollment = two_factor::enroll(&state, &principal, password, &origin).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(EnrollResponse {
+            secret: enrollment.secret_base32,
+            otpauth_uri: enrollment.otpauth_uri,
+            qr_svg: enrollment.qr_svg,
+        }))
+}
+
+/// Finish switching two-factor on with a code from the app. Returns the recovery codes, once.
+#[utoipa::path(
+    tag = "two-factor",
+    path = "/account/two-factor/confirm",
+    security(("bearer" = [])),
+    request_body = ConfirmRequest,
+    responses(
+        (status = 200, description = "Two-factor is on", body = ConfirmResponse),
+        (status = 400, description = "Wrong code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing to confirm (`no_pending_enrollment`) or already on (`two_factor_already_enabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Code not six digits (`invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/account/two-factor/confirm")]
+async fn confirm(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    body: web::Json<ConfirmRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = TotpCode::parse(&body.code)?;
+    let recovery_codes = two_factor::confirm(&state, &principal, &code, &origin).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(ConfirmResponse {
+            enabled: true,
+            recovery_codes,
+        }))
+}
+
+/// Switch two-factor off. Outside the privileged window the body must carry one proof.
+#[utoipa::path(
+    tag = "two-factor",
+    path = "/account/two-factor/disable",
+    security(("bearer" = [])),
+    request_body(content = ReauthenticationRequest, description = "Optional inside the privileged window"),
+    responses(
+        (status = 200, description = "Two-factor is off", body = TwoFactorStateResponse),
+        (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send a proof (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed code (`invalid_code_format`), or more than one proof", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/account/two-factor/disable")]
+async fn disable(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let proof = parse_reauthentication(optional_json(&request, &body)?)?;
+    two_factor::disable(&state, &principal, proof, &origin).await?;
+    Ok(HttpResponse::Ok().json(TwoFactorStateResponse { enabled: false }))
+}
+
+/// Replace the recovery codes. Outside the privileged window the body must carry one proof.
+#[utoipa::path(
+    tag = "two-factor",
+    path = "/account/two-factor/recovery-codes",
+    security(("bearer" = [])),
+    request_body(content = ReauthenticationRequest, description = "Optional inside the privileged window"),
+    responses(
+        (status = 200, description = "New recovery codes", body = RecoveryCodesResponse),
+        (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send a proof (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed code (`invalid_code_format`), or more than one proof", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/account/two-factor/recovery-codes")]
+async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let proof = parse_reauthentication(optional_json(&request, &body)?)?;
+    let recovery_codes =
+        two_factor::regenerate_recovery_codes(&state, &principal, proof, &origin).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(RecoveryCodesResponse { recovery_codes }))
+}

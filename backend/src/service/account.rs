@@ -1,0 +1,157 @@
+//! The signed-in customer's own account: details, password change, security events.
+
+use chrono::{DateTime, Utc};
+
+use super::{throttle, AppState, Principal, RequestOrigin};
+use crate::auth::clock::{db_time, from_db_time};
+use crate::db::accounts::{self, AccountRow};
+use crate::db::events::{self, EventKind, EventRow};
+use crate::db::{sessions as session_store, two_factor as code_store};
+use crate::domain::{Password, Role};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct AccountOverview {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub two_factor_enabled: bool,
+    pub two_factor_enabled_at: Option<DateTime<Utc>>,
+    pub recovery_codes_remaining: i64,
+}
+
+pub const MAX_EVENTS_PER_PAGE: i64 = 200;
+pub const DEFAULT_EVENTS_PER_PAGE: i64 = 50;
+
+pub(super) fn load_account(
+    connection: &mut crate::db::DbConnection,
+    account_id: &str,
+) -> Result<AccountRow, ApiError> {
+    // A live session of a deleted account cannot exist (cascade), so absence is a stale token.
+    accounts::find_by_id(connection, account_id)?.ok_or(ApiError::InvalidToken)
+}
+
+pub async fn overview(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<AccountOverview, ApiError> {
+    let account_id = principal.account_id.clone();
+    let (account, recovery_codes_remaining) = state
+        .database
+        .run(move |connection| {
+            let account = load_account(connection, &account_id)?;
+            let remaining = if account.two_factor_enabled() {
+                code_store::count_unused_recovery_codes(connection, &account.id)?
+            } else {
+                0
+            };
+            Ok((account, remaining))
+        })
+        .await?;
+    Ok(AccountOverview {
+        role: Role::from_db(&account.role)
+            .ok_or_else(|| ApiError::internal("unknown role in database"))?,
+        two_factor_enabled: account.two_factor_enabled(),
+        two_factor_enabled_at: account.totp_enabled_at.map(from_db_time),
+        created_at: from_db_time(account.created_at),
+        id: account.id,
+        username: account.username,
+        email: account.email,
+        recovery_codes_remaining,
+    })
+}
+
+/// Checks the current password (a failure counts toward the lock-out, like a failed login),
+/// stores the new one, and signs out every other session.
+pub async fn change_password(
+    state: &AppState,
+    principal: &Principal,
+    current: &Password,
+    new: &Password,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let account = {
+        let (account_id, origin) = (principal.account_id.clone(), origin.clone());
+        state
+            .database
+            .run(move |connection| {
+                let account = load_account(connection, &account_id)?;
+                throttle::ensure_allowed(connection, &account.username_key, &origin, now)?;
+                Ok(account)
+            })
+            .await?
+    };
+    let matches = state
+        .password_hasher
+        .verify(current, Some(account.password_hash.clone()))
+        .await?;
+    if !matches {
+        let origin = origin.clone();
+        state
+            .database
+            .run(move |connection| {
+                throttle::record_failure(
+                    connection,
+                    &account.username_key,
+                    None,
+                    EventKind::LoginFailed,
+                    &origin,
+                    now,
+                )
+            })
+            .await?;
+        return Err(ApiError::InvalidPassword);
+    }
+    let new_hash = state.password_hasher.hash(new).await?;
+    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
+    state
+        .database
+        .transaction(move |connection| {
+            accounts::update_password_hash(connection, &account.id, &new_hash)?;
+            session_store::revoke_all_for_account(
+                connection,
+                &account.id,
+                Some(&session_id),
+                "password_changed",
+                db_time(now),
+            )?;
+            events::record(
+                connection,
+                &account.id,
+                EventKind::PasswordChanged,
+                db_time(now),
+                &origin,
+                None,
+            )
+        })
+        .await
+}
+
+pub async fn list_events(
+    state: &AppState,
+    principal: &Principal,
+    limit: Option<i64>,
+    before: Option<i64>,
+) -> Result<Vec<EventRow>, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_EVENTS_PER_PAGE);
+    if !(1..=MAX_EVENTS_PER_PAGE).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
+    }
+    if before.is_some_and(|before| before < 1) {
+        return Err(ApiError::validation(
+            "before",
+            "before must be a positive event id",
+        ));
+    }
+    let account_id = principal.account_id.clone();
+    state
+        .database
+        .run(move |connection| events::list(connection, &account_id, limit, before))
+        .await
+}

@@ -1,0 +1,55 @@
+//! Use cases: what custadmin does, as plain async functions over [`AppState`]. They know
+//! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
+
+pub mod account;
+pub mod login;
+pub mod registration;
+pub mod sessions;
+pub mod support;
+pub mod throttle;
+pub mod two_factor;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::clock::{db_time, SharedClock};
+use crate::auth::password::PasswordHasher;
+use crate::auth::secret_box::SecretBox;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::domain::Role;
+
+pub use crate::db::events::RequestOrigin;
+
+/// Everything a use case needs, built once at start-up and shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub database: Database,
+    pub password_hasher: PasswordHasher,
+    pub token_keys: TokenKeys,
+    pub secret_box: SecretBox,
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        // Truncated like the database, so times read back compare equal to times written.
+        db_time(self.clock.now()).and_utc()
+    }
+}
+
+/// The signed-in caller of an account endpoint: a verified access token whose session is live.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: String,
+    pub session_id: String,
+    pub role: Role,
+    /// When the session's sign-in happened, and with which methods (from the session row,
+    /// which is authoritative over the token's copy).
+    pub auth_time: DateTime<Utc>,
+    pub amr: Vec<String>,
+    pub two_factor_enabled: bool,
+}

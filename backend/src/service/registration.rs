@@ -1,0 +1,79 @@
+//! Creating accounts: self-service sign-up and the operator's `account create`.
+
+use super::AppState;
+use crate::auth::clock::db_time;
+use crate::db::accounts::{self, NewAccount};
+use crate::domain::{Email, Password, Role, Username};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct NewAccountRequest {
+    pub username: Username,
+    pub password: Password,
+    pub email: Option<Email>,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedAccount {
+    pub id: String,
+    pub username: String,
+}
+
+/// Self-service sign-up: customers only, and only when the operator allows it.
+pub async fn sign_up(
+    state: &AppState,
+    username: Username,
+    password: Password,
+    email: Option<Email>,
+) -> Result<CreatedAccount, ApiError> {
+    if !state.settings.signup_enabled {
+        return Err(ApiError::SignupDisabled);
+    }
+    create_account(
+        state,
+        NewAccountRequest {
+            username,
+            password,
+            email,
+            role: Role::Customer,
+        },
+    )
+    .await
+}
+
+/// Creates an account of any role; the caller decides who may.
+pub async fn create_account(
+    state: &AppState,
+    request: NewAccountRequest,
+) -> Result<CreatedAccount, ApiError> {
+    let password_hash = state.password_hasher.hash(&request.password).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let created_at = db_time(state.now());
+    let username = request.username.as_str().to_string();
+    let username_key = request.username.key();
+    let email = request.email.map(Email::into_inner);
+    let role = request.role.as_str();
+    let account_id = id.clone();
+    state
+        .database
+        .run(move |connection| {
+            accounts::insert(
+                connection,
+                &NewAccount {
+                    id: &account_id,
+                    username: &username,
+                    username_key: &username_key,
+                    email: email.as_deref(),
+                    password_hash: &password_hash,
+                    role,
+                    created_at,
+                },
+            )
+        })
+        .await?;
+    Ok(CreatedAccount {
+        id,
+        username: request.username.as_str().to_string(),
+    })
+}

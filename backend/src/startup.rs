@@ -1,0 +1,170 @@
+//! Building and running the server. `Application::build` binds the listener itself, so tests
+//! ask for port 0 and read the real port back.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_files::{Files, NamedFile};
+use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::AppExt;
+
+use crate::auth::clock::SharedClock;
+use crate::auth::keys::{KeyError, ServerKeys};
+use crate::auth::password::PasswordHasher;
+use crate::auth::secret_box::SecretBox;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::{Database, DatabaseSetupError};
+use crate::error::ApiError;
+use crate::routes::meta::OpenApiJson;
+use crate::routes::problem_for_bare_errors;
+use crate::service::AppState;
+use crate::{openapi, telemetry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Database(#[from] DatabaseSetupError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<ApiError> for StartupError {
+    fn from(error: ApiError) -> Self {
+        Self::Other(match error {
+            ApiError::Internal(message) => message,
+            other => other.to_string(),
+        })
+    }
+}
+
+/// Builds the shared state: keys, database (migrated), hasher, token keys.
+pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppState, StartupError> {
+    let keys = ServerKeys::load_or_create(&settings)?;
+    let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
+    let database = tokio::task::spawn_blocking(move || Database::connect(&url, pool_size))
+        .await
+        .map_err(|error| StartupError::Other(error.to_string()))??;
+    Ok(AppState {
+        password_hasher: PasswordHasher::new(settings.password_hashing)?,
+        token_keys: TokenKeys::new(&keys.jwt_signing_key, &settings.issuer)?,
+        secret_box: SecretBox::new(&keys.secret_key),
+        settings: Arc::new(settings),
+        database,
+        clock,
+    })
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
+        let address = settings.bind;
+        let state = build_state(settings, clock).await?;
+        let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| StartupError::Other(error.to_string()))?
+            .port();
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let openapi_json = web::Data::new(OpenApiJson(
+        openapi::document()
+            .to_json()
+            .map_err(|error| StartupError::Other(error.to_string()))?,
+    ));
+    let static_dir = state.settings.static_dir.clone();
+    let serve_spa = static_dir.join("index.html").is_file();
+    if !serve_spa {
+        tracing::warn!(dir = %static_dir.display(), "no built SPA found; serving the API only");
+    }
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let (app, _) = openapi::mount(App::new().into_utoipa_app())
+            .app_data(state.clone())
+            .app_data(openapi_json.clone())
+            .split_for_parts();
+        let app = app
+            // Anything else under /api is an unknown route, never the SPA.
+            .service(web::scope("/api"))
+            .configure(|config| {
+                if serve_spa {
+                    config.service(spa_files(&static_dir));
+                }
+            })
+            .wrap(Compress::default())
+            .wrap(security_headers())
+            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+            .wrap(from_fn(telemetry::request_span));
+        app
+    })
+    .shutdown_timeout(30)
+    .listen(listener)
+    .map_err(|error| StartupError::Other(error.to_string()))?
+    .run();
+    Ok(server)
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ))
+}
+
+/// The built SPA; paths that are not files are client-side routes and get `index.html`.
+fn spa_files(static_dir: &Path) -> Files {
+    let index = static_dir.join("index.html");
+    Files::new("/", static_dir)
+        .index_file("index.html")
+        .default_handler(fn_service(move |request: ServiceRequest| {
+            let index = index.clone();
+            async move {
+                let (request, _) = request.into_parts();
+                let response = NamedFile::open_async(&index).await?.into_response(&request);
+                Ok(ServiceResponse::new(request, response))
+            }
+        }))
+}

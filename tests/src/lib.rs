@@ -1,0 +1,1 @@
+//! Helpers are in tests/.
