@@ -11,6 +11,7 @@ use custadmin::config::Settings;
 use custadmin::domain::{Email, Password, Role, Username};
 use custadmin::service::registration::{create_account, NewAccountRequest};
 use custadmin::startup::{build_state, Application};
+use custadmin::telemetry::LogOutput;
 
 #[derive(Parser)]
 #[command(
@@ -64,7 +65,11 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&format!("configuration error: {error}")),
     };
-    custadmin::telemetry::init(&settings.log_filter);
+    let log_output = match cli.command {
+        Command::Serve => LogOutput::Stdout,
+        _ => LogOutput::Stderr,
+    };
+    custadmin::telemetry::init(&settings.log_filter, log_output);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::db::{Database, DatabaseSetupError};
 use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
-use crate::routes::problem_for_bare_errors;
+use crate::routes::{problem_for_bare_errors, unmatched_request, RouteTable};
 use crate::service::AppState;
 use crate::{openapi, telemetry};
 
@@ -106,8 +106,10 @@ impl Application {
 }
 
 fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let document = openapi::document();
+    let route_table = web::Data::new(RouteTable::from_document(&document));
     let openapi_json = web::Data::new(OpenApiJson(
-        openapi::document()
+        document
             .to_json()
             .map_err(|error| StartupError::Other(error.to_string()))?,
     ));
@@ -121,6 +123,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
         let (app, _) = openapi::mount(App::new().into_utoipa_app())
             .app_data(state.clone())
             .app_data(openapi_json.clone())
+            .app_data(route_table.clone())
             .split_for_parts();
         let app = app
             // Anything else under /api is an unknown route, never the SPA.
@@ -130,9 +133,10 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
                     config.service(spa_files(&static_dir));
                 }
             })
+            .default_service(fn_service(unmatched_request))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(Compress::default())
             .wrap(security_headers())
-            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(telemetry::request_span));
         app
     })

@@ -10,15 +10,29 @@ use actix_web::middleware::Next;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(filter: &str) {
+/// Where logs go: the server logs to stdout; one-off commands log to stderr, so their stdout
+/// carries only their result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOutput {
+    Stdout,
+    Stderr,
+}
+
+pub fn init(filter: &str, output: LogOutput) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let writer = match output {
+        LogOutput::Stdout => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout),
+        LogOutput::Stderr => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
     // A second call (tests start many servers in one process) is harmless.
     let _ = tracing_subscriber::fmt()
+        .with_writer(writer)
         .with_env_filter(filter)
         .with_target(false)
         .json()
         .flatten_event(true)
         .with_current_span(true)
+        .with_span_list(false)
         .try_init();
 }
 

@@ -208,10 +208,10 @@ impl From<DieselError> for ApiError {
 /// Runs `work` in a transaction (a savepoint when one is already open). On SQLite, the
 /// transaction should begin with a write so it takes the write lock at once and waits its turn
 /// under the busy timeout, rather than failing on a later read-to-write upgrade.
-pub fn in_transaction<T>(
+pub fn in_transaction<T, E: From<DieselError>>(
     connection: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     use diesel::Connection;
     connection.transaction(work)
 }

@@ -8,6 +8,31 @@ use super::schema::{ip_failures, login_throttles};
 use super::{is_unique_violation, DbConnection};
 use crate::error::ApiError;
 
+/// A lost insert race is expected and handled; anything else is an error.
+enum InsertError {
+    Taken,
+    Api(ApiError),
+}
+
+impl From<diesel::result::Error> for InsertError {
+    fn from(error: diesel::result::Error) -> Self {
+        if is_unique_violation(&error) {
+            Self::Taken
+        } else {
+            Self::Api(error.into())
+        }
+    }
+}
+
+impl From<InsertError> for ApiError {
+    fn from(error: InsertError) -> Self {
+        match error {
+            InsertError::Taken => ApiError::internal("unique violation escaped its savepoint"),
+            InsertError::Api(error) => error,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttles)]
 pub struct ThrottleRow {
@@ -44,19 +69,23 @@ pub fn record_failure(
             ))
         };
         if increment().execute(connection)? == 0 {
-            let inserted = diesel::insert_into(login_throttles::table)
-                .values((
-                    login_throttles::username_key.eq(username_key),
-                    login_throttles::consecutive_failures.eq(1),
-                    login_throttles::updated_at.eq(now),
-                ))
-                .execute(connection);
+            // In a savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+            let inserted = super::in_transaction(connection, |connection| {
+                diesel::insert_into(login_throttles::table)
+                    .values((
+                        login_throttles::username_key.eq(username_key),
+                        login_throttles::consecutive_failures.eq(1),
+                        login_throttles::updated_at.eq(now),
+                    ))
+                    .execute(connection)
+                    .map_err(InsertError::from)
+            });
             match inserted {
                 Ok(_) => return Ok(1),
-                Err(error) if is_unique_violation(&error) => {
+                Err(InsertError::Taken) => {
                     increment().execute(connection)?;
                 }
-                Err(error) => return Err(error.into()),
+                Err(InsertError::Api(error)) => return Err(error),
             }
         }
         let count = login_throttles::table

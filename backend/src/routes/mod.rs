@@ -201,3 +201,71 @@ pub fn expired_refresh_cookie() -> Cookie<'static> {
     cookie.make_removal();
     cookie
 }
+
+/// The documented routes, to tell "no such path" (404) from "wrong method" (405) for requests
+/// no handler took. Built from the OpenAPI document, so it cannot drift from the routes.
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<&'static str>)>,
+}
+
+impl RouteTable {
+    pub fn from_document(document: &utoipa::openapi::OpenApi) -> Self {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_string).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods the path accepts, if it is a documented path at all.
+    fn allowed_methods(&self, path: &str) -> Option<&[&'static str]> {
+        let requested: Vec<&str> = path.split('/').collect();
+        self.routes.iter().find_map(|(template, methods)| {
+            let matches = template.len() == requested.len()
+                && template.iter().zip(&requested).all(|(expected, actual)| {
+                    (expected.starts_with('{') && !actual.is_empty()) || expected == actual
+                });
+            matches.then_some(methods.as_slice())
+        })
+    }
+}
+
+/// What answers requests no route took: `405` with `Allow` for a known path, else `404`.
+pub async fn unmatched_request(
+    request: actix_web::dev::ServiceRequest,
+) -> actix_web::Result<ServiceResponse> {
+    let allowed = request
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| {
+            table
+                .allowed_methods(request.path())
+                .map(|methods| methods.join(", "))
+        });
+    let (request, _) = request.into_parts();
+    let response = match allowed {
+        Some(methods) => {
+            let mut response = ApiError::MethodNotAllowed.error_response();
+            if let Ok(value) = header::HeaderValue::from_str(&methods) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::NotFound.error_response(),
+    };
+    Ok(ServiceResponse::new(request, response))
+}

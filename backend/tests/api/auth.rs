@@ -1,0 +1,365 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{claims_of, session_from, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    registration_creates_an_account_that_can_sign_in,
+    usernames_are_unique_regardless_of_case,
+    registration_refuses_invalid_usernames_passwords_and_emails,
+    unknown_user_and_wrong_password_get_the_same_answer,
+    access_tokens_carry_the_documented_claims_and_verify_with_the_jwks,
+    refresh_rotates_and_a_reused_refresh_token_revokes_the_session,
+    refresh_accepts_the_cookie_instead_of_the_body,
+    logout_revokes_the_access_and_refresh_token_at_once,
+    ten_failed_passwords_lock_the_username_with_doubling_back_off,
+    an_unknown_username_is_throttled_exactly_like_a_real_one,
+    a_client_ip_with_a_hundred_failures_is_throttled,
+    concurrent_failed_logins_are_all_counted,
+    expired_access_tokens_are_refused,
+);
+
+async fn registration_creates_an_account_that_can_sign_in(app: TestApp) {
+    let reply = app
+        .post(
+            "/auth/register",
+            None,
+            json!({"username": "Alice", "password": PASSWORD, "email": "alice@example.com"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.body["username"], "Alice");
+    let id = reply.body["id"].as_str().unwrap().to_string();
+
+    let session = session_from(&app.login("alice", PASSWORD).await);
+    let account = app.get("/account", Some(&session.access_token)).await;
+    let body = account.assert_ok();
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["email"], "alice@example.com");
+    assert_eq!(body["role"], "customer");
+    assert_eq!(body["two_factor"]["enabled"], false);
+}
+
+async fn usernames_are_unique_regardless_of_case(app: TestApp) {
+    app.register("bob").await;
+    let reply = app
+        .post(
+            "/auth/register",
+            None,
+            json!({"username": "BOB", "password": PASSWORD}),
+        )
+        .await;
+    reply.assert_problem(409, "username_taken");
+}
+
+async fn registration_refuses_invalid_usernames_passwords_and_emails(app: TestApp) {
+    for (body, field) in [
+        (json!({"username": "ab", "password": PASSWORD}), "username"),
+        (
+            json!({"username": "bad name", "password": PASSWORD}),
+            "username",
+        ),
+        (
+            json!({"username": "x".repeat(65), "password": PASSWORD}),
+            "username",
+        ),
+        (
+            json!({"username": "carol", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"username": "carol", "password": "x".repeat(1025)}),
+            "password",
+        ),
+        (
+            json!({"username": "carol", "password": PASSWORD, "email": "not-an-email"}),
+            "email",
+        ),
+    ] {
+        let reply = app.post("/auth/register", None, body).await;
+        reply.assert_problem(422, "validation_failed");
+        assert_eq!(reply.body["field"], field);
+    }
+}
+
+async fn unknown_user_and_wrong_password_get_the_same_answer(app: TestApp) {
+    app.register("dave").await;
+    let wrong_password = app.login("dave", "wrong password").await;
+    let unknown_user = app.login("nobody-here", "wrong password").await;
+    wrong_password.assert_problem(401, "invalid_credentials");
+    unknown_user.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong_password.body, unknown_user.body);
+}
+
+async fn access_tokens_carry_the_documented_claims_and_verify_with_the_jwks(app: TestApp) {
+    let id = app.register("erin").await;
+    let session = session_from(&app.login("erin", PASSWORD).await);
+    let claims = claims_of(&session.access_token);
+    assert_eq!(claims["iss"], "custadmin");
+    assert_eq!(claims["aud"], "custadmin");
+    assert_eq!(claims["sub"], id.as_str());
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["role"], "customer");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+    assert!(claims["jti"].is_string() && claims["sid"].is_string() && claims["auth_time"].is_i64());
+
+    let jwks = app
+        .request(Method::GET, "/.well-known/jwks.json", None, None)
+        .await;
+    let key = &jwks.assert_ok()["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    let decoding_key =
+        jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let header = jsonwebtoken::decode_header(&session.access_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["custadmin"]);
+    validation.set_issuer(&["custadmin"]);
+    validation.validate_exp = false; // the test clock may differ from the wall clock
+    jsonwebtoken::decode::<serde_json::Value>(&session.access_token, &decoding_key, &validation)
+        .expect("the token verifies offline with the published key");
+}
+
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session(app: TestApp) {
+    let first = app.signed_in_customer("frank").await;
+    let second = session_from(
+        &app.post(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": first.refresh_token}),
+        )
+        .await,
+    );
+    assert_ne!(second.refresh_token, first.refresh_token);
+    app.get("/account", Some(&second.access_token))
+        .await
+        .assert_ok();
+
+    // The old refresh token again: theft is assumed and the whole session ends.
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": first.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    app.get("/account", Some(&second.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": second.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    app.post("/auth/refresh", None, json!({"refresh_token": "made-up"}))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    app.post("/auth/refresh", None, json!({}))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+}
+
+async fn refresh_accepts_the_cookie_instead_of_the_body(app: TestApp) {
+    app.register("grace").await;
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"username": "grace", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("refresh cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing in {cookie}"
+        );
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let refreshed = app
+        .client
+        .post(format!("{}/api/v1/auth/refresh", app.address))
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let body: serde_json::Value = refreshed.json().await.unwrap();
+    assert_eq!(body["status"], "authenticated");
+}
+
+async fn logout_revokes_the_access_and_refresh_token_at_once(app: TestApp) {
+    let session = app.signed_in_customer("heidi").await;
+    let reply = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&session.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    assert!(reply
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": session.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+}
+
+async fn ten_failed_passwords_lock_the_username_with_doubling_back_off(app: TestApp) {
+    let id = app.register("ivan").await;
+    for _ in 0..9 {
+        app.login("ivan", "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.login("ivan", "wrong password")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    // Locked now: even the right password is refused, without saying it was right.
+    let locked = app.login("ivan", PASSWORD).await;
+    locked.assert_problem(429, "too_many_attempts");
+    assert_eq!(locked.retry_after(), Some(30));
+
+    app.clock.advance(chrono::TimeDelta::seconds(31));
+    app.login("ivan", "wrong password")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let doubled = app.login("ivan", PASSWORD).await;
+    doubled.assert_problem(429, "too_many_attempts");
+    assert_eq!(doubled.retry_after(), Some(60));
+
+    app.clock.advance(chrono::TimeDelta::seconds(61));
+    session_from(&app.login("ivan", PASSWORD).await);
+    // A full sign-in resets the count: one failure does not lock again.
+    app.login("ivan", "wrong password")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    session_from(&app.login("ivan", PASSWORD).await);
+
+    let session = session_from(&app.login("ivan", PASSWORD).await);
+    let events = app
+        .get("/account/events?limit=200", Some(&session.access_token))
+        .await;
+    let kinds: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| **kind == "account_locked")
+            .count(),
+        2
+    );
+    assert_eq!(
+        kinds.iter().filter(|kind| **kind == "login_failed").count(),
+        12
+    );
+    assert!(!id.is_empty());
+}
+
+async fn an_unknown_username_is_throttled_exactly_like_a_real_one(app: TestApp) {
+    for _ in 0..10 {
+        app.login("ghost", "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    let locked = app.login("ghost", "wrong password").await;
+    locked.assert_problem(429, "too_many_attempts");
+    assert_eq!(locked.retry_after(), Some(30));
+}
+
+async fn a_client_ip_with_a_hundred_failures_is_throttled(app: TestApp) {
+    app.register("judy").await;
+    // Spread over many usernames so no single username locks first.
+    for attempt in 0..100 {
+        let reply = app
+            .login(&format!("user{}", attempt % 20), "wrong password")
+            .await;
+        reply.assert_problem(401, "invalid_credentials");
+    }
+    let throttled = app.login("judy", PASSWORD).await;
+    throttled.assert_problem(429, "too_many_attempts");
+    let retry_after = throttled.retry_after().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+
+    app.clock.advance(chrono::TimeDelta::seconds(901));
+    session_from(&app.login("judy", PASSWORD).await);
+}
+
+async fn concurrent_failed_logins_are_all_counted(app: TestApp) {
+    app.register("mallory").await;
+    let attempts = (0..50).map(|_| app.login("mallory", "wrong password"));
+    let replies = futures::future::join_all(attempts).await;
+    let unauthorized = replies.iter().filter(|reply| reply.status == 401).count();
+    let throttled = replies.iter().filter(|reply| reply.status == 429).count();
+    assert_eq!(unauthorized + throttled, 50, "only 401 and 429 answers");
+    assert!(unauthorized >= 10);
+
+    let key = "mallory".to_string();
+    let failures = app
+        .state
+        .database
+        .run(move |connection| custadmin::db::throttle::find(connection, &key))
+        .await
+        .unwrap()
+        .unwrap()
+        .consecutive_failures;
+    assert_eq!(
+        failures as usize, unauthorized,
+        "every evaluated failure is counted exactly once"
+    );
+}
+
+async fn expired_access_tokens_are_refused(app: TestApp) {
+    let session = app.signed_in_customer("oscar").await;
+    app.clock.advance(chrono::TimeDelta::seconds(899));
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_ok();
+    app.clock.advance(chrono::TimeDelta::seconds(1));
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    // The refresh token still works and yields a fresh access token.
+    let refreshed = session_from(
+        &app.post(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": session.refresh_token}),
+        )
+        .await,
+    );
+    app.get("/account", Some(&refreshed.access_token))
+        .await
+        .assert_ok();
+}

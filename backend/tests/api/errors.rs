@@ -1,0 +1,202 @@
+//! Bad input of every kind gets a clear problem document, never a 500, HTML or an empty body.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> crate::helpers::Reply {
+    let mut request = app
+        .client
+        .request(method, format!("{}{path}", app.address))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
+    crate::helpers::Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_bodies_get_problem_documents() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let json = Some("application/json");
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (json, b"{\"username\":".to_vec(), 400, "malformed_request"),
+        (json, b"not json".to_vec(), 400, "malformed_request"),
+        (json, b"".to_vec(), 400, "malformed_request"),
+        (
+            json,
+            b"{\"username\": 5, \"password\": \"x\"}".to_vec(),
+            422,
+            "invalid_body",
+        ),
+        (
+            json,
+            b"{\"username\": \"alice\"}".to_vec(),
+            422,
+            "invalid_body",
+        ),
+        (json, b"[]".to_vec(), 422, "invalid_body"),
+        (
+            json,
+            b"{\"username\": \"a\\u0000\", \"password\": \"\xff\"}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            Some("text/plain"),
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (None, b"{}".to_vec(), 415, "unsupported_media_type"),
+        (
+            json,
+            format!(
+                "{{\"username\": \"{}\", \"password\": \"x\"}}",
+                "a".repeat(20_000)
+            )
+            .into_bytes(),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let reply = raw(&app, Method::POST, "/api/v1/auth/login", content_type, body).await;
+        reply.assert_problem(status, code);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_and_wrong_methods_get_problem_documents() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    app.request(Method::GET, "/api/v1/no-such-thing", None, None)
+        .await
+        .assert_problem(404, "not_found");
+    app.request(Method::GET, "/api/elsewhere", None, None)
+        .await
+        .assert_problem(404, "not_found");
+    let wrong_method = app
+        .request(Method::GET, "/api/v1/auth/login", None, None)
+        .await;
+    wrong_method.assert_problem(405, "method_not_allowed");
+    assert_eq!(wrong_method.headers.get("allow").unwrap(), "POST");
+    app.request(
+        Method::DELETE,
+        "/api/v1/support/customers/some-id/two-factor/reset",
+        None,
+        None,
+    )
+    .await
+    .assert_problem(405, "method_not_allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_strings_and_tokens_get_problem_documents() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let session = app.signed_in_customer("quinn").await;
+    let token = Some(session.access_token.as_str());
+    app.get("/account/events?limit=abc", token)
+        .await
+        .assert_problem(400, "invalid_query");
+    app.get("/account/events?limit=0", token)
+        .await
+        .assert_problem(422, "validation_failed");
+    app.get("/account/events?limit=201", token)
+        .await
+        .assert_problem(422, "validation_failed");
+    app.get("/account/events?before=-1", token)
+        .await
+        .assert_problem(422, "validation_failed");
+    for bad_token in [
+        "",
+        "garbage",
+        "a.b.c",
+        &format!("{}x", session.access_token),
+    ] {
+        let reply = app.get("/account", Some(bad_token)).await;
+        reply.assert_problem(401, "invalid_token");
+        assert!(reply.headers.get("www-authenticate").is_some());
+    }
+    let no_header = app.get("/account", None).await;
+    no_header.assert_problem(401, "invalid_token");
+    let basic = app
+        .client
+        .get(format!("{}/api/v1/account", app.address))
+        .header("authorization", "Basic YWxpY2U6cGFzcw==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_bodies_must_still_be_json_when_present() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let session = app.signed_in_customer("rita").await;
+    let enroll = |content_type: &'static str, body: &'static str| {
+        app.client
+            .post(format!("{}/api/v1/account/two-factor/enroll", app.address))
+            .bearer_auth(&session.access_token)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    assert_eq!(
+        enroll("text/plain", "hello").send().await.unwrap().status(),
+        415
+    );
+    assert_eq!(
+        enroll("application/json", "{")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        enroll("application/json", "{\"password\": 1}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        enroll("application/json", "")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let json_body = app
+        .post("/auth/refresh", None, json!({"refresh_token": 42}))
+        .await;
+    json_body.assert_problem(422, "invalid_body");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_the_database() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let reply = app.get("/health", None).await;
+    assert_eq!(
+        reply.assert_ok(),
+        &json!({"status": "ok", "database": "ok"})
+    );
+}

@@ -1,0 +1,383 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use custadmin::auth::clock::ManualClock;
+use custadmin::auth::totp::{step_of, TotpSecret};
+use custadmin::config::Settings;
+use custadmin::service::AppState;
+use custadmin::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs each named test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::helpers::spawn_postgres_app().await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant not run"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    _database: DatabaseGuard,
+}
+
+/// Removes the test's database (PostgreSQL) or folder (SQLite) when the test ends.
+enum DatabaseGuard {
+    Folder(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        match self {
+            Self::Folder(path) => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            Self::Postgres { admin_url, name } => {
+                if let Ok(mut connection) = PgConnection::establish(admin_url) {
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut connection);
+                }
+            }
+        }
+    }
+}
+
+pub async fn spawn_postgres_app() -> Option<TestApp> {
+    std::env::var("TEST_DATABASE_URL").ok()?;
+    Some(spawn_app(Backend::Postgres).await)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the server with cheap password hashing, a fresh data folder and database, and a
+/// clock the test moves.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let folder = std::env::temp_dir().join(format!("custadmin-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let (database_url, guard) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", folder.join("test.sqlite3").display()),
+            DatabaseGuard::Folder(folder.clone()),
+        ),
+        Backend::Postgres => {
+            let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+            let name = format!("custadmin_test_{}", uuid::Uuid::new_v4().simple());
+            let mut connection =
+                PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut connection)
+                .expect("create test database");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("database URL has a database name");
+            (
+                format!("{base}/{name}"),
+                DatabaseGuard::Postgres { admin_url, name },
+            )
+        }
+    };
+    let mut environment: HashMap<String, String> = [
+        ("CUSTADMIN_CONFIG", "/dev/null".to_string()),
+        ("CUSTADMIN_BIND", "127.0.0.1:0".to_string()),
+        ("CUSTADMIN_DATA_DIR", folder.display().to_string()),
+        ("CUSTADMIN_DATABASE_URL", database_url),
+        ("CUSTADMIN_ARGON2_MEMORY_KIB", "8".to_string()),
+        ("CUSTADMIN_ARGON2_ITERATIONS", "1".to_string()),
+        ("CUSTADMIN_DATABASE_POOL_SIZE", "8".to_string()),
+        (
+            "CUSTADMIN_STATIC_DIR",
+            folder.join("no-spa").display().to_string(),
+        ),
+        ("RUST_LOG", "warn".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect();
+    for (key, value) in extra {
+        environment.insert(key.to_string(), value.to_string());
+    }
+    let settings = Settings::from_sources(&environment).expect("test settings");
+    custadmin::telemetry::init(
+        &settings.log_filter,
+        custadmin::telemetry::LogOutput::Stderr,
+    );
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let application = Application::build(settings, clock.clone())
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let state = application.state().clone();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        clock,
+        state,
+        _database: guard,
+    }
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(self.body["status"].as_u64(), Some(status as u64));
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers.get("retry-after")?.to_str().ok()?.parse().ok()
+    }
+}
+
+/// A signed-in user as tests hold it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, &format!("/api/v1{path}"), token, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, &format!("/api/v1{path}"), token, None)
+            .await
+    }
+
+    pub async fn register(&self, username: &str) -> String {
+        let reply = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and signs in a password-only customer.
+    pub async fn signed_in_customer(&self, username: &str) -> Session {
+        self.register(username).await;
+        let reply = self.login(username, PASSWORD).await;
+        session_from(&reply)
+    }
+
+    /// Switches two-factor on for a signed-in user; answers the secret and recovery codes.
+    pub async fn enable_two_factor(&self, session: &Session) -> (TotpSecret, Vec<String>) {
+        let enrollment = self
+            .post(
+                "/account/two-factor/enroll",
+                Some(&session.access_token),
+                json!({}),
+            )
+            .await;
+        let secret = secret_of(enrollment.assert_ok());
+        let code = self.code_now(&secret, 0);
+        let confirmed = self
+            .post(
+                "/account/two-factor/confirm",
+                Some(&session.access_token),
+                json!({"code": code}),
+            )
+            .await;
+        let codes = confirmed.assert_ok()["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap().to_string())
+            .collect();
+        (secret, codes)
+    }
+
+    /// The code for the current step plus `offset` steps, by the test clock.
+    pub fn code_now(&self, secret: &TotpSecret, offset: i64) -> String {
+        secret.code_at_step(step_of(self.clock.now_unix()) + offset)
+    }
+
+    /// Moves the clock to the start of the next TOTP step, so a fresh code exists.
+    pub fn next_step(&self) {
+        let now = self.clock.now_unix();
+        let next = (step_of(now) + 1) * 30;
+        self.clock.advance(TimeDelta::seconds(next - now));
+    }
+
+    /// Full sign-in of a two-factor account with a fresh code.
+    pub async fn login_with_code(&self, username: &str, secret: &TotpSecret) -> Session {
+        let challenge = self.login(username, PASSWORD).await;
+        assert_eq!(challenge.assert_ok()["status"], "otp_required");
+        self.next_step();
+        let reply = self
+            .post(
+                "/auth/otp",
+                None,
+                json!({"challenge_token": challenge.body["challenge_token"], "code": self.code_now(secret, 0)}),
+            )
+            .await;
+        session_from(&reply)
+    }
+}
+
+trait UnixNow {
+    fn now_unix(&self) -> i64;
+}
+
+impl UnixNow for ManualClock {
+    fn now_unix(&self) -> i64 {
+        use custadmin::auth::clock::Clock;
+        self.now().timestamp()
+    }
+}
+
+#[track_caller]
+pub fn session_from(reply: &Reply) -> Session {
+    let body = reply.assert_ok();
+    assert_eq!(body["status"], "authenticated", "{body}");
+    Session {
+        access_token: body["access_token"].as_str().unwrap().to_string(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+    }
+}
+
+pub fn secret_of(enrollment: &Value) -> TotpSecret {
+    let text = enrollment["secret"].as_str().expect("secret");
+    TotpSecret::from_bytes(
+        data_encoding::BASE32_NOPAD
+            .decode(text.as_bytes())
+            .expect("base32"),
+    )
+}
+
+/// The claims of a JWT, unverified (the server verifies; tests read).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on port 0, driven over HTTP, on SQLite and (when
+//! `TEST_DATABASE_URL` is set) on PostgreSQL, each test in its own database.
+
+mod helpers;
+
+mod account;
+mod auth;
+mod errors;
+mod openapi;
+mod support;
+mod two_factor;

@@ -1,0 +1,776 @@
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{claims_of, secret_of, session_from, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_confirmed,
+    a_second_enrolment_replaces_the_pending_secret,
+    confirm_switches_two_factor_on_and_login_then_needs_the_code,
+    codes_in_every_wrong_spelling_are_refused,
+    a_replayed_code_is_refused,
+    of_twenty_parallel_requests_with_one_code_exactly_one_wins,
+    of_twenty_parallel_requests_with_one_recovery_code_exactly_one_wins,
+    a_challenge_allows_five_wrong_codes_even_under_parallel_requests,
+    ten_failed_codes_lock_the_account_and_end_open_challenges,
+    the_challenge_token_opens_nothing_but_the_code_step,
+    a_challenge_is_single_use_and_expires_after_five_minutes,
+    recovery_codes_sign_in_once_each,
+    privileged_actions_need_fresh_proof_after_ten_minutes,
+    disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret,
+    regenerating_recovery_codes_voids_the_old_ones,
+    enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_both_factors,
+);
+
+async fn enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_confirmed(
+    app: TestApp,
+) {
+    let session = app.signed_in_customer("alice").await;
+    let reply = app
+        .post(
+            "/account/two-factor/enroll",
+            Some(&session.access_token),
+            json!({}),
+        )
+        .await;
+    let body = reply.assert_ok();
+    let secret = body["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 32, "160 bits in unpadded base32");
+    assert!(secret
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)));
+    assert_eq!(
+        body["otpauth_uri"],
+        format!("otpauth://totp/custadmin:alice?secret={secret}&issuer=custadmin&algorithm=SHA1&digits=6&period=30")
+    );
+    assert!(body["qr_svg"].as_str().unwrap().starts_with("<svg"));
+
+    let account = app.get("/account", Some(&session.access_token)).await;
+    assert_eq!(account.body["two_factor"]["enabled"], false);
+    let login = app.login("alice", PASSWORD).await;
+    assert_eq!(
+        login.body["status"], "authenticated",
+        "login is unchanged until confirm"
+    );
+
+    // The secret is stored encrypted, not in the clear.
+    let stored = app
+        .state
+        .database
+        .run(|connection| custadmin::db::accounts::find_by_username_key(connection, "alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    let ciphertext = stored.totp_pending_ciphertext.unwrap();
+    assert!(!ciphertext.contains(secret));
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    assert!(!ciphertext.contains(&data_encoding::HEXLOWER.encode(&raw)));
+}
+
+async fn a_second_enrolment_replaces_the_pending_secret(app: TestApp) {
+    let session = app.signed_in_customer("bob").await;
+    let token = Some(session.access_token.as_str());
+    let first = secret_of(
+        app.post("/account/two-factor/enroll", token, json!({}))
+            .await
+            .assert_ok(),
+    );
+    let second = secret_of(
+        app.post("/account/two-factor/enroll", token, json!({}))
+            .await
+            .assert_ok(),
+    );
+    assert_ne!(first, second);
+    app.post(
+        "/account/two-factor/confirm",
+        token,
+        json!({"code": app.code_now(&first, 0)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.post(
+        "/account/two-factor/confirm",
+        token,
+        json!({"code": app.code_now(&second, 0)}),
+    )
+    .await
+    .assert_ok();
+}
+
+async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestApp) {
+    let session = app.signed_in_customer("carol").await;
+    let token = Some(session.access_token.as_str());
+    app.post(
+        "/account/two-factor/confirm",
+        token,
+        json!({"code": "123456"}),
+    )
+    .await
+    .assert_problem(409, "no_pending_enrollment");
+    let (secret, recovery_codes) = app.enable_two_factor(&session).await;
+    assert_eq!(recovery_codes.len(), 10);
+    for code in &recovery_codes {
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+    }
+    let account = app.get("/account", token).await;
+    assert_eq!(account.body["two_factor"]["enabled"], true);
+    assert_eq!(account.body["two_factor"]["recovery_codes_remaining"], 10);
+    assert!(account.body["two_factor"]["enabled_at"].is_string());
+    app.post("/account/two-factor/enroll", token, json!({}))
+        .await
+        .assert_problem(409, "two_factor_already_enabled");
+
+    let challenge = app.login("carol", PASSWORD).await;
+    let body = challenge.assert_ok();
+    assert_eq!(body["status"], "otp_required");
+    assert_eq!(body["expires_in"], 300);
+    assert!(body.get("access_token").is_none());
+
+    app.next_step();
+    let signed_in = session_from(
+        &app.post("/auth/otp", None, json!({"challenge_token": body["challenge_token"], "code": format!(" {} ", app.code_now(&secret, 0))}))
+            .await,
+    );
+    assert_eq!(
+        claims_of(&signed_in.access_token)["amr"],
+        json!(["pwd", "otp"])
+    );
+    let events = app
+        .get("/account/events", Some(&signed_in.access_token))
+        .await;
+    let kinds: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[0], "login_succeeded");
+    assert!(kinds.contains(&"two_factor_enabled"));
+    assert!(events.body["events"][0]["ip"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1"));
+}
+
+async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
+    let session = app.signed_in_customer("dave").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let challenge = app.login("dave", PASSWORD).await;
+    let token = challenge.body["challenge_token"].clone();
+    app.next_step();
+    let code = app.code_now(&secret, 0);
+    let full_width: String = code
+        .chars()
+        .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
+        .collect();
+    for spelling in [
+        format!("{} {}", &code[..3], &code[3..]),
+        full_width,
+        format!("{code}0"),
+        code[..5].to_string(),
+        format!("\t{code}"),
+        format!("-{}", &code[1..]),
+        String::new(),
+    ] {
+        app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": token, "code": spelling}),
+        )
+        .await
+        .assert_problem(422, "invalid_code_format");
+    }
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": token, "code": 123456}),
+    )
+    .await
+    .assert_problem(422, "invalid_body");
+    app.post("/auth/otp", None, json!({"challenge_token": token}))
+        .await
+        .assert_problem(422, "validation_failed");
+    // Format errors cost no attempt: the right code still works.
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": token, "code": format!("  {code}")}),
+        )
+        .await,
+    );
+}
+
+async fn a_replayed_code_is_refused(app: TestApp) {
+    let session = app.signed_in_customer("erin").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    app.next_step();
+    let code = app.code_now(&secret, 0);
+    let first = app.login("erin", PASSWORD).await;
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": first.body["challenge_token"], "code": code}),
+        )
+        .await,
+    );
+    let second = app.login("erin", PASSWORD).await;
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": second.body["challenge_token"], "code": code}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    // An older step inside the window is refused too once a newer one was used.
+    app.post("/auth/otp", None, json!({"challenge_token": second.body["challenge_token"], "code": app.code_now(&secret, -1)}))
+        .await
+        .assert_problem(400, "invalid_code");
+}
+
+async fn of_twenty_parallel_requests_with_one_code_exactly_one_wins(app: TestApp) {
+    let session = app.signed_in_customer("frank").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let mut challenges = Vec::new();
+    for _ in 0..20 {
+        challenges.push(app.login("frank", PASSWORD).await.body["challenge_token"].clone());
+    }
+    app.next_step();
+    let code = app.code_now(&secret, 0);
+    let attempts = challenges.iter().map(|challenge| {
+        app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "code": code}),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let winners = replies.iter().filter(|reply| reply.status == 200).count();
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // Losers are replays, so wrong codes: after ten the account locks, which also ends the
+    // challenges still in flight.
+    for reply in replies.iter().filter(|reply| reply.status != 200) {
+        assert!(
+            matches!(
+                reply.code(),
+                "invalid_code" | "too_many_attempts" | "invalid_challenge"
+            ),
+            "{}",
+            reply.body
+        );
+    }
+}
+
+async fn of_twenty_parallel_requests_with_one_recovery_code_exactly_one_wins(app: TestApp) {
+    let session = app.signed_in_customer("grace").await;
+    let (_, recovery_codes) = app.enable_two_factor(&session).await;
+    let mut challenges = Vec::new();
+    for _ in 0..20 {
+        challenges.push(app.login("grace", PASSWORD).await.body["challenge_token"].clone());
+    }
+    let attempts = challenges.iter().map(|challenge| {
+        app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "recovery_code": recovery_codes[0]}),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    assert_eq!(
+        replies.iter().filter(|reply| reply.status == 200).count(),
+        1
+    );
+    let winner = replies.iter().find(|reply| reply.status == 200).unwrap();
+    let account = app
+        .get("/account", winner.body["access_token"].as_str())
+        .await;
+    assert_eq!(account.body["two_factor"]["recovery_codes_remaining"], 9);
+}
+
+async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: TestApp) {
+    let session = app.signed_in_customer("heidi").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let challenge = app.login("heidi", PASSWORD).await.body["challenge_token"].clone();
+    app.next_step();
+    let wrong = if app.code_now(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let attempts = (0..50).map(|_| {
+        app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "code": wrong}),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let wrong_code = replies
+        .iter()
+        .filter(|reply| reply.code() == "invalid_code")
+        .count();
+    let throttled = replies.iter().filter(|reply| reply.status == 429).count();
+    assert_eq!(wrong_code, 5, "exactly five codes are tried per challenge");
+    assert_eq!(throttled, 45);
+    // Even the right code is refused now: the challenge is spent.
+    let spent = app
+        .post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
+        )
+        .await;
+    spent.assert_problem(429, "too_many_attempts");
+    assert!(spent.retry_after().is_some());
+    let failures = app
+        .state
+        .database
+        .run(|connection| custadmin::db::throttle::find(connection, "heidi"))
+        .await
+        .unwrap()
+        .unwrap()
+        .consecutive_failures;
+    assert_eq!(
+        failures, 5,
+        "every wrong code is counted against the account"
+    );
+}
+
+async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp) {
+    let session = app.signed_in_customer("ivan").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    app.next_step();
+    let wrong = if app.code_now(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let spare = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+    for _ in 0..2 {
+        let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+        for _ in 0..5 {
+            app.post(
+                "/auth/otp",
+                None,
+                json!({"challenge_token": challenge, "code": wrong}),
+            )
+            .await
+            .assert_problem(400, "invalid_code");
+        }
+    }
+    // Locked: the spare challenge is dead and the password step is throttled.
+    let refused = app
+        .post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}),
+        )
+        .await;
+    refused.assert_problem(429, "too_many_attempts");
+    let login = app.login("ivan", PASSWORD).await;
+    login.assert_problem(429, "too_many_attempts");
+    assert_eq!(login.retry_after(), Some(30));
+
+    app.clock.advance(TimeDelta::seconds(31));
+    let session = app.login_with_code("ivan", &secret).await;
+    let events = app
+        .get("/account/events?limit=100", Some(&session.access_token))
+        .await;
+    let kinds: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|kind| **kind == "otp_failed").count(),
+        10
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| **kind == "account_locked")
+            .count(),
+        1
+    );
+    // The spare challenge stays dead after the lock ends.
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+}
+
+async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
+    let session = app.signed_in_customer("judy").await;
+    app.enable_two_factor(&session).await;
+    let challenge = app.login("judy", PASSWORD).await.body["challenge_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = Some(challenge.as_str());
+    app.get("/account", token)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.get("/account/events", token)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post("/account/two-factor/disable", token, json!({}))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/account/password",
+        token,
+        json!({"current_password": PASSWORD, "new_password": "another password"}),
+    )
+    .await
+    .assert_problem(401, "invalid_token");
+    app.request(Method::POST, "/api/v1/auth/logout", token, None)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post("/auth/refresh", None, json!({"refresh_token": challenge}))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    // And an access token is no challenge.
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": session.access_token, "code": "123456"}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+}
+
+async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) {
+    let session = app.signed_in_customer("karl").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let challenge = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
+    app.next_step();
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
+        )
+        .await,
+    );
+    app.next_step();
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+
+    let late = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
+    app.clock.advance(TimeDelta::seconds(301));
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": late, "code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+}
+
+async fn recovery_codes_sign_in_once_each(app: TestApp) {
+    let session = app.signed_in_customer("lena").await;
+    let (_, codes) = app.enable_two_factor(&session).await;
+    let challenge = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
+    let signed_in = session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "recovery_code": codes[3].to_uppercase()}),
+        )
+        .await,
+    );
+    assert_eq!(
+        claims_of(&signed_in.access_token)["amr"],
+        json!(["pwd", "otp"])
+    );
+    let again = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": again, "recovery_code": codes[3]}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": again, "recovery_code": "not-a-code"}),
+    )
+    .await
+    .assert_problem(422, "invalid_recovery_code_format");
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": again, "recovery_code": codes[4].replace('-', "")}),
+        )
+        .await,
+    );
+    let events = app
+        .get("/account/events", Some(&signed_in.access_token))
+        .await;
+    let used = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "recovery_code_used")
+        .count();
+    assert_eq!(used, 2);
+}
+
+async fn privileged_actions_need_fresh_proof_after_ten_minutes(app: TestApp) {
+    let session = app.signed_in_customer("mike").await;
+    app.clock.advance(TimeDelta::minutes(11));
+    let stale = session_from(
+        &app.post(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": session.refresh_token}),
+        )
+        .await,
+    );
+    let token = Some(stale.access_token.as_str());
+    app.post("/account/two-factor/enroll", token, json!({}))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    app.post(
+        "/account/two-factor/enroll",
+        token,
+        json!({"password": "wrong password"}),
+    )
+    .await
+    .assert_problem(400, "invalid_password");
+    let enrollment = app
+        .post(
+            "/account/two-factor/enroll",
+            token,
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    let secret = secret_of(enrollment.assert_ok());
+    app.post(
+        "/account/two-factor/confirm",
+        token,
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_ok();
+
+    // This session signed in with the password only, long ago: disabling needs proof.
+    app.post("/account/two-factor/disable", token, json!({}))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    app.post("/account/two-factor/recovery-codes", token, json!({}))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    app.next_step();
+    app.post(
+        "/account/two-factor/recovery-codes",
+        token,
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_ok();
+    app.post(
+        "/account/two-factor/disable",
+        token,
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.post(
+        "/account/two-factor/disable",
+        token,
+        json!({"code": "1", "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let disabled = app
+        .post(
+            "/account/two-factor/disable",
+            token,
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(disabled.assert_ok(), &json!({"enabled": false}));
+
+    // A fresh full sign-in opens the window again.
+    let fresh = session_from(&app.login("mike", PASSWORD).await);
+    app.post(
+        "/account/two-factor/enroll",
+        Some(&fresh.access_token),
+        json!({}),
+    )
+    .await
+    .assert_ok();
+}
+
+async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(app: TestApp) {
+    let session = app.signed_in_customer("nina").await;
+    let (old_secret, old_codes) = app.enable_two_factor(&session).await;
+    let full = app.login_with_code("nina", &old_secret).await;
+    let other = app.login_with_code("nina", &old_secret).await;
+    let disabled = app
+        .post(
+            "/account/two-factor/disable",
+            Some(&full.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(disabled.assert_ok(), &json!({"enabled": false}));
+    app.get("/account", Some(&other.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let account = app.get("/account", Some(&full.access_token)).await;
+    assert_eq!(
+        account.body["two_factor"],
+        json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0})
+    );
+    app.post(
+        "/account/two-factor/disable",
+        Some(&full.access_token),
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "two_factor_not_enabled");
+    assert_eq!(
+        app.login("nina", PASSWORD).await.body["status"],
+        "authenticated"
+    );
+
+    let (new_secret, _) = app.enable_two_factor(&full).await;
+    assert_ne!(new_secret, old_secret);
+    let challenge = app.login("nina", PASSWORD).await.body["challenge_token"].clone();
+    app.next_step();
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": challenge, "recovery_code": old_codes[0]}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": challenge, "code": app.code_now(&old_secret, 0)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "code": app.code_now(&new_secret, 0)}),
+        )
+        .await,
+    );
+    let events = app.get("/account/events", Some(&full.access_token)).await;
+    let kinds: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| **kind == "two_factor_enabled")
+            .count(),
+        2
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| **kind == "two_factor_disabled")
+            .count(),
+        1
+    );
+}
+
+async fn regenerating_recovery_codes_voids_the_old_ones(app: TestApp) {
+    let session = app.signed_in_customer("olga").await;
+    let (secret, old_codes) = app.enable_two_factor(&session).await;
+    let full = app.login_with_code("olga", &secret).await;
+    let reply = app
+        .post(
+            "/account/two-factor/recovery-codes",
+            Some(&full.access_token),
+            json!({}),
+        )
+        .await;
+    let new_codes: Vec<String> = reply.assert_ok()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|code| !old_codes.contains(code)));
+    let challenge = app.login("olga", PASSWORD).await.body["challenge_token"].clone();
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": challenge, "recovery_code": old_codes[0]}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    session_from(
+        &app.post(
+            "/auth/otp",
+            None,
+            json!({"challenge_token": challenge, "recovery_code": new_codes[0]}),
+        )
+        .await,
+    );
+}
+
+async fn enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_both_factors(
+    app: TestApp,
+) {
+    let first = app.signed_in_customer("pete").await;
+    let second = session_from(&app.login("pete", PASSWORD).await);
+    app.enable_two_factor(&first).await;
+    app.get("/account", Some(&second.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": second.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    // The enabling session continues, and its refreshed tokens carry both factors.
+    let refreshed = session_from(
+        &app.post(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": first.refresh_token}),
+        )
+        .await,
+    );
+    assert_eq!(
+        claims_of(&refreshed.access_token)["amr"],
+        json!(["pwd", "otp"])
+    );
+}

@@ -1,0 +1,84 @@
+//! The operator's commands: `account create` makes support staff, `openapi` prints the
+//! committed API description.
+
+use custadmin_blackbox::{Launch, TempDir, PASSWORD};
+use serde_json::Value;
+
+#[tokio::test]
+async fn an_account_created_with_the_support_role_can_search_customers_and_a_customer_cannot() {
+    // Arrange: a support agent made on the command line, a customer who signs up.
+    let dir = TempDir::new("support");
+    let launch = Launch::new(dir.path());
+    let created = launch.run(
+        &[
+            "account",
+            "create",
+            "--username",
+            "sam",
+            "--email",
+            "sam@example.com",
+            "--role",
+            "support",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(created.status.success(), "{created:?}");
+    // Logs go to stderr: stdout is exactly the one JSON result line, for scripts.
+    let lines: Vec<&str> = created.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {:?}", created.stdout);
+    let result_line = lines[0];
+    let printed: Value = serde_json::from_str(result_line).unwrap_or_else(|error| {
+        panic!("account create printed no JSON line ({error}): {created:?}")
+    });
+    assert_eq!(printed["username"], "sam");
+    assert_eq!(printed["role"], "support");
+    assert!(printed["id"].is_string(), "{printed}");
+    let server = launch.serve();
+    let api = server.api();
+    let customer_id = api.register("carol", Some("carol@example.com")).await;
+
+    // Act: the agent signs in (the trailing newline was not part of the password).
+    let support_token = api.access_token("sam").await;
+    let account = api.get("/account", Some(&support_token)).await;
+    let search = api
+        .get("/support/customers?query=caro", Some(&support_token))
+        .await;
+    let customer_token = api.access_token("carol").await;
+    let customer_search = api
+        .get("/support/customers?query=caro", Some(&customer_token))
+        .await;
+
+    // Assert
+    let account = account.assert_status(200);
+    assert_eq!(account["role"], "support");
+    assert_eq!(account["id"], printed["id"]);
+    let customers = search.assert_status(200)["customers"].as_array().unwrap();
+    let carol = customers
+        .iter()
+        .find(|customer| customer["username"] == "carol")
+        .unwrap_or_else(|| panic!("carol is not in {customers:?}"));
+    assert_eq!(carol["id"], customer_id.as_str());
+    assert_eq!(carol["email"], "carol@example.com");
+    assert_eq!(carol["two_factor_enabled"], false);
+    customer_search.assert_problem(403, "forbidden");
+}
+
+#[test]
+fn the_openapi_command_prints_exactly_the_committed_openapi_yaml() {
+    // Arrange
+    let committed_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");
+    let committed = std::fs::read_to_string(&committed_path)
+        .unwrap_or_else(|error| panic!("{}: {error}", committed_path.display()));
+    let dir = TempDir::new("openapi");
+
+    // Act
+    let finished = Launch::new(dir.path()).run(&["openapi"], None);
+
+    // Assert
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(
+        finished.stdout == committed,
+        "`custadmin openapi` differs from {} (regenerate it with `custadmin openapi > openapi.yaml`)",
+        committed_path.display()
+    );
+}
