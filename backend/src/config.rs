@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::domain::TrustedProxies;
+
 /// Every setting the server reads. Built once by [`Settings::load`] and shared read-only.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +24,8 @@ pub struct Settings {
     pub database_pool_size: u32,
     pub password_hashing: PasswordHashingSettings,
     pub log_filter: String,
+    /// Proxies whose `X-Forwarded-For` is believed for the client IP.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Argon2id cost. Production uses the OWASP parameters; tests may ask for cheaper ones.
@@ -134,6 +138,7 @@ impl Settings {
                 .get("RUST_LOG")
                 .cloned()
                 .unwrap_or_else(|| "info".into()),
+            trusted_proxies: source.parse_or("TRUSTED_PROXIES", TrustedProxies::default())?,
             data_dir,
         })
     }
@@ -157,6 +162,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ARGON2_PARALLELISM",
     "HASHING_CONCURRENCY",
     "HASHING_QUEUE_LIMIT",
+    "TRUSTED_PROXIES",
 ];
 
 struct Source<'a> {

@@ -141,8 +141,18 @@ impl FromRequest for RequestOrigin {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        // The TCP peer: forwarded-for headers are only trustworthy behind a known proxy.
-        let ip = request.peer_addr().map(|address| address.ip().to_string());
+        // Forwarded-for headers are believed only from configured proxies.
+        let forwarded_for = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        let trusted = request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| &state.settings.trusted_proxies);
+        let ip = request.peer_addr().map(|peer| match trusted {
+            Some(proxies) => proxies.client_address(peer.ip(), forwarded_for).to_string(),
+            None => peer.ip().to_string(),
+        });
         let user_agent = request
             .headers()
             .get(header::USER_AGENT)

@@ -5,6 +5,7 @@ mod helpers;
 
 mod account;
 mod auth;
+mod edge;
 mod errors;
 mod openapi;
 mod support;

@@ -45,7 +45,10 @@ async fn enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_co
         body["otpauth_uri"],
         format!("otpauth://totp/custadmin:alice?secret={secret}&issuer=custadmin&algorithm=SHA1&digits=6&period=30")
     );
-    assert!(body["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    assert_eq!(
+        decode_qr_svg(body["qr_svg"].as_str().unwrap()),
+        body["otpauth_uri"].as_str().unwrap()
+    );
 
     let account = app.get("/account", Some(&session.access_token)).await;
     assert_eq!(account.body["two_factor"]["enabled"], false);
@@ -773,4 +776,39 @@ async fn enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_bo
         claims_of(&refreshed.access_token)["amr"],
         json!(["pwd", "otp"])
     );
+}
+
+/// Reads the QR code the way a phone camera would: rasterise the SVG (unit squares on a white
+/// field, with the quiet zone) and decode it with an independent decoder.
+fn decode_qr_svg(svg: &str) -> String {
+    let size: usize = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|number| number.parse().ok())
+        .expect("square viewBox");
+    let path = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut dark = vec![vec![false; size]; size];
+    for square in path.split('M').filter(|part| !part.is_empty()) {
+        let (x, y) = square.trim_end_matches("h1v1h-1z").split_once(' ').unwrap();
+        dark[y.parse::<usize>().unwrap()][x.parse::<usize>().unwrap()] = true;
+    }
+    let scale = 4;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(size * scale, size * scale, |x, y| {
+            if dark[y / scale][x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("decodes").1
 }

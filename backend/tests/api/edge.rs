@@ -1,0 +1,66 @@
+//! Behaviour at the edge of the server: client addresses behind proxies, and overload.
+
+use serde_json::json;
+
+use crate::helpers::{session_from, spawn_app_with, Backend, PASSWORD};
+
+async fn last_event_ip(app: &crate::helpers::TestApp, token: &str) -> String {
+    let events = app.get("/account/events?limit=1", Some(token)).await;
+    events.body["events"][0]["ip"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_used_only_when_the_peer_is_a_trusted_proxy() {
+    let trusting = spawn_app_with(
+        Backend::Sqlite,
+        &[("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32")],
+    )
+    .await;
+    trusting.register("alice").await;
+    let login = |app: &crate::helpers::TestApp| {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+            .json(&json!({"username": "alice", "password": PASSWORD}))
+            .send()
+    };
+    let body: serde_json::Value = login(&trusting).await.unwrap().json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(last_event_ip(&trusting, &token).await, "203.0.113.9");
+
+    let direct = crate::helpers::spawn_app(Backend::Sqlite).await;
+    direct.register("alice").await;
+    let body: serde_json::Value = login(&direct).await.unwrap().json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        last_event_ip(&direct, &token).await,
+        "127.0.0.1",
+        "a client cannot choose its address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_beyond_the_hashing_queue_gets_503_with_retry_after() {
+    // Real cost hashing, one slot and no queue: parallel logins beyond one are refused at once.
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("CUSTADMIN_ARGON2_MEMORY_KIB", "19456"),
+            ("CUSTADMIN_ARGON2_ITERATIONS", "2"),
+            ("CUSTADMIN_HASHING_CONCURRENCY", "1"),
+            ("CUSTADMIN_HASHING_QUEUE_LIMIT", "0"),
+        ],
+    )
+    .await;
+    app.register("bob").await;
+    let replies = futures::future::join_all((0..8).map(|_| app.login("bob", PASSWORD))).await;
+    let busy: Vec<_> = replies.iter().filter(|reply| reply.status == 503).collect();
+    assert!(!busy.is_empty(), "some logins are refused");
+    for reply in &busy {
+        reply.assert_problem(503, "server_busy");
+        assert_eq!(reply.retry_after(), Some(1));
+    }
+    assert!(replies.iter().any(|reply| reply.status == 200));
+    // Refused logins are not counted as failures: the account is not locked.
+    session_from(&app.login("bob", PASSWORD).await);
+}
