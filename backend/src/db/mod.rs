@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod events;
+pub mod housekeeping;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

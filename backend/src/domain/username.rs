@@ -37,8 +37,14 @@ impl Username {
     }
 
     /// The case-folded form of any submitted name, valid or not: the throttle key for logins.
+    /// Cut just past the longest valid name, so junk input cannot store large keys, while every
+    /// over-long name still maps to a key no real account has.
     pub fn key_of(raw: &str) -> String {
-        raw.trim().to_ascii_lowercase()
+        raw.trim()
+            .chars()
+            .take(Self::MAX_CHARS + 1)
+            .collect::<String>()
+            .to_ascii_lowercase()
     }
 }
 
@@ -67,5 +73,11 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Username::parse(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn throttle_keys_are_bounded() {
+        assert_eq!(Username::key_of(&"Y".repeat(10_000)).len(), 65);
+        assert_eq!(Username::key_of(" Bob "), "bob");
     }
 }

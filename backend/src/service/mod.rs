@@ -2,6 +2,7 @@
 //! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
 
 pub mod account;
+pub mod housekeeping;
 pub mod login;
 pub mod registration;
 pub mod sessions;

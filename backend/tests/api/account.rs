@@ -106,3 +106,39 @@ async fn a_revoked_session_is_refused_on_every_endpoint_at_once(app: TestApp) {
         .await
         .assert_problem(401, "invalid_token");
 }
+
+on_both_databases!(housekeeping_removes_only_rows_that_no_longer_matter);
+
+async fn housekeeping_removes_only_rows_that_no_longer_matter(app: TestApp) {
+    let ended = app.signed_in_customer("erin").await;
+    app.request(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Some(&ended.access_token),
+        None,
+    )
+    .await;
+    app.login("ghost", "wrong password").await;
+    app.clock.advance(chrono::TimeDelta::days(2));
+    let live = session_from(&app.login("erin", PASSWORD).await);
+
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.sessions, 0, "ended sessions are kept 30 days");
+    assert_eq!(pruned.throttles, 1, "the idle counter of 'ghost'");
+    assert_eq!(pruned.ip_failures, 1);
+
+    app.clock.advance(chrono::TimeDelta::days(29));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.sessions, 1, "the session ended 31 days ago");
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": live.refresh_token}),
+    )
+    .await
+    .assert_ok();
+}
