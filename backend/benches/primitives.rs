@@ -1,0 +1,80 @@
+//! Micro-benchmarks of the hot primitives: `cargo bench -p custadmin --bench primitives`.
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use custadmin::auth::password::PasswordHasher;
+use custadmin::auth::secret_box::SecretBox;
+use custadmin::auth::tokens::{TokenKeys, AMR_PASSWORD};
+use custadmin::auth::totp::{step_of, TotpSecret};
+use custadmin::config::PasswordHashingSettings;
+use custadmin::domain::{Password, RecoveryCode, Role, TotpCode};
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn totp(c: &mut Criterion) {
+    let secret = TotpSecret::generate();
+    let code = TotpCode::parse(&secret.code_at_step(step_of(now().timestamp()))).unwrap();
+    c.bench_function("totp verify (3 steps, constant time)", |b| {
+        b.iter(|| black_box(secret.matching_step(black_box(&code), now().timestamp())))
+    });
+}
+
+fn tokens(c: &mut Criterion) {
+    let keys = TokenKeys::new(
+        &ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        "custadmin",
+    )
+    .unwrap();
+    let amr = vec![AMR_PASSWORD.to_string()];
+    c.bench_function("access token sign (EdDSA)", |b| {
+        b.iter(|| {
+            keys.issue_access("account", Role::Customer, "session", now(), &amr, now())
+                .unwrap()
+        })
+    });
+    let token = keys
+        .issue_access("account", Role::Customer, "session", now(), &amr, now())
+        .unwrap();
+    c.bench_function("access token verify (EdDSA)", |b| {
+        b.iter(|| keys.verify_access(black_box(&token), now()).unwrap())
+    });
+}
+
+fn recovery_codes(c: &mut Criterion) {
+    let secret_box = SecretBox::new(&[9; 32]);
+    let code = RecoveryCode::generate();
+    c.bench_function("recovery code parse + keyed hash", |b| {
+        b.iter(|| {
+            let parsed = RecoveryCode::parse(black_box(&code.display())).unwrap();
+            secret_box.keyed_hash(parsed.normalised())
+        })
+    });
+    let sealed = secret_box.seal(&[1; 20], b"account").unwrap();
+    c.bench_function("totp secret decrypt (XChaCha20-Poly1305)", |b| {
+        b.iter(|| secret_box.open(black_box(&sealed), b"account").unwrap())
+    });
+}
+
+fn argon2(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let hasher = PasswordHasher::new(PasswordHashingSettings::default()).unwrap();
+    let password = Password::parse_new("correct horse battery".into(), "password").unwrap();
+    let hash = runtime.block_on(hasher.hash(&password)).unwrap();
+    let mut group = c.benchmark_group("argon2id (m=19456 KiB, t=2, p=1)");
+    group.sample_size(20);
+    group.bench_function("verify", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.verify(&password, Some(hash.clone())))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, totp, tokens, recovery_codes, argon2);
+criterion_main!(benches);
