@@ -81,15 +81,61 @@ pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<Acco
         .optional()?)
 }
 
-pub fn update_password_hash(
+/// Replaces the password hash if it is still `current`; `false` when another change won.
+pub fn replace_password_hash(
+    connection: &mut DbConnection,
+    id: &str,
+    current: &str,
+    new: &str,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::password_hash.eq(current)),
+    )
+    .set(accounts::password_hash.eq(new))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Takes the account row's write lock, if the password and the two-factor state are still what
+/// the caller checked. As the first statement of a transaction this orders it after any
+/// password change or two-factor switch that committed meanwhile, so a slow sign-in cannot
+/// open a session those have already swept away.
+pub fn lock_if_unchanged(
     connection: &mut DbConnection,
     id: &str,
     password_hash: &str,
-) -> Result<(), ApiError> {
-    diesel::update(accounts::table.find(id))
-        .set(accounts::password_hash.eq(password_hash))
-        .execute(connection)?;
-    Ok(())
+    two_factor_enabled: bool,
+) -> Result<bool, ApiError> {
+    let unchanged = accounts::table
+        .find(id)
+        .filter(accounts::password_hash.eq(password_hash));
+    let touched = if two_factor_enabled {
+        diesel::update(unchanged.filter(accounts::totp_secret_ciphertext.is_not_null()))
+            .set(accounts::id.eq(accounts::id))
+            .execute(connection)?
+    } else {
+        diesel::update(unchanged.filter(accounts::totp_secret_ciphertext.is_null()))
+            .set(accounts::id.eq(accounts::id))
+            .execute(connection)?
+    };
+    Ok(touched == 1)
+}
+
+/// Takes the account row's write lock if two-factor is still on.
+pub fn lock_if_two_factor_enabled(
+    connection: &mut DbConnection,
+    id: &str,
+) -> Result<bool, ApiError> {
+    let touched = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_not_null()),
+    )
+    .set(accounts::id.eq(accounts::id))
+    .execute(connection)?;
+    Ok(touched == 1)
 }
 
 /// Stores (or replaces) the secret of an enrolment awaiting confirmation.
@@ -140,16 +186,18 @@ pub fn enable_totp(
 }
 
 /// Claims a TOTP step for the account. One statement, conditional on the step being newer than
-/// any accepted before, so of concurrent requests with one code exactly one gets `true`.
+/// any accepted before (and on the secret being the one the code was checked against), so of
+/// concurrent requests with one code exactly one gets `true`.
 pub fn claim_totp_step(
     connection: &mut DbConnection,
     id: &str,
+    verified_ciphertext: &str,
     step: i64,
 ) -> Result<bool, ApiError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
-            .filter(accounts::totp_secret_ciphertext.is_not_null())
+            .filter(accounts::totp_secret_ciphertext.eq(verified_ciphertext))
             .filter(accounts::totp_last_used_step.lt(step)),
     )
     .set(accounts::totp_last_used_step.eq(step))

@@ -187,3 +187,17 @@ pub fn set_amr(connection: &mut DbConnection, session_id: &str, amr: &str) -> Re
         .execute(connection)?;
     Ok(())
 }
+
+/// Takes the session row's write lock if the session is still live: the first statement of a
+/// privileged change, so a request that authenticated just before a revocation cannot commit
+/// after it.
+pub fn lock_if_live(connection: &mut DbConnection, session_id: &str) -> Result<bool, ApiError> {
+    let touched = diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::id.eq(sessions::id))
+    .execute(connection)?;
+    Ok(touched == 1)
+}

@@ -24,15 +24,6 @@ impl From<diesel::result::Error> for InsertError {
     }
 }
 
-impl From<InsertError> for ApiError {
-    fn from(error: InsertError) -> Self {
-        match error {
-            InsertError::Taken => ApiError::internal("unique violation escaped its savepoint"),
-            InsertError::Api(error) => error,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttles)]
 pub struct ThrottleRow {
@@ -53,23 +44,63 @@ pub fn find(
         .optional()?)
 }
 
-/// Adds one failure and answers the new count. The increment is a single UPDATE (exact under
-/// concurrency on both databases); the first failure inserts the row, and a lost insert race
-/// falls back to the increment.
-pub fn record_failure(
+/// The outcome of asking to try a password or code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted in advance: `failures` is the count should this attempt fail.
+    Reserved {
+        failures: i32,
+        /// The (expired) lock before this attempt, to restore if the attempt is given back.
+        previous_lock: Option<NaiveDateTime>,
+    },
+    Locked {
+        until: NaiveDateTime,
+    },
+}
+
+/// Counts an attempt before it is checked, unless the key is locked. One conditional UPDATE
+/// decides, so however many requests race (on any instance), none gets past a lock, and every
+/// attempt is counted exactly once. The first attempt inserts the row; a lost insert race
+/// retries the update.
+pub fn reserve(
     connection: &mut DbConnection,
     username_key: &str,
     now: NaiveDateTime,
-) -> Result<i32, ApiError> {
+) -> Result<Reservation, ApiError> {
     super::in_transaction(connection, |connection| {
-        let increment = || {
-            diesel::update(login_throttles::table.find(username_key)).set((
+        for _ in 0..3 {
+            let counted = diesel::update(
+                login_throttles::table.find(username_key).filter(
+                    login_throttles::locked_until
+                        .is_null()
+                        .or(login_throttles::locked_until.le(now)),
+                ),
+            )
+            .set((
                 login_throttles::consecutive_failures.eq(login_throttles::consecutive_failures + 1),
                 login_throttles::updated_at.eq(now),
             ))
-        };
-        if increment().execute(connection)? == 0 {
-            // In a savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+            .execute(connection)?;
+            if counted == 1 {
+                let (failures, previous_lock) = login_throttles::table
+                    .find(username_key)
+                    .select((
+                        login_throttles::consecutive_failures,
+                        login_throttles::locked_until,
+                    ))
+                    .first(connection)?;
+                return Ok(Reservation::Reserved {
+                    failures,
+                    previous_lock,
+                });
+            }
+            if let Some(row) = find(connection, username_key)? {
+                match row.locked_until {
+                    Some(until) if until > now => return Ok(Reservation::Locked { until }),
+                    _ => continue,
+                }
+            }
+            // In a savepoint: on PostgreSQL a failed statement would abort the transaction.
             let inserted = super::in_transaction(connection, |connection| {
                 diesel::insert_into(login_throttles::table)
                     .values((
@@ -81,19 +112,44 @@ pub fn record_failure(
                     .map_err(InsertError::from)
             });
             match inserted {
-                Ok(_) => return Ok(1),
-                Err(InsertError::Taken) => {
-                    increment().execute(connection)?;
+                Ok(_) => {
+                    return Ok(Reservation::Reserved {
+                        failures: 1,
+                        previous_lock: None,
+                    })
                 }
+                Err(InsertError::Taken) => continue,
                 Err(InsertError::Api(error)) => return Err(error),
             }
         }
-        let count = login_throttles::table
-            .find(username_key)
-            .select(login_throttles::consecutive_failures)
-            .first(connection)?;
-        Ok(count)
+        Err(ApiError::internal("throttle reservation kept racing"))
     })
+}
+
+/// Gives back an attempt that turned out not to be a wrong guess, and withdraws the lock it
+/// set in advance (`provisional_lock`), unless a later attempt has replaced that lock.
+pub fn release(
+    connection: &mut DbConnection,
+    username_key: &str,
+    provisional_lock: Option<(NaiveDateTime, Option<NaiveDateTime>)>,
+) -> Result<(), ApiError> {
+    diesel::update(
+        login_throttles::table
+            .find(username_key)
+            .filter(login_throttles::consecutive_failures.gt(0)),
+    )
+    .set(login_throttles::consecutive_failures.eq(login_throttles::consecutive_failures - 1))
+    .execute(connection)?;
+    if let Some((provisional, previous)) = provisional_lock {
+        diesel::update(
+            login_throttles::table
+                .find(username_key)
+                .filter(login_throttles::locked_until.eq(provisional)),
+        )
+        .set(login_throttles::locked_until.eq(previous))
+        .execute(connection)?;
+    }
+    Ok(())
 }
 
 /// Extends the lock to `until`, never shortening a longer one set concurrently.

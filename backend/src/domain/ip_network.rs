@@ -81,7 +81,7 @@ impl TrustedProxies {
         };
         let mut client = peer.to_canonical();
         for entry in forwarded_for.rsplit(',') {
-            match entry.trim().parse::<IpAddr>() {
+            match parse_forwarded_address(entry.trim()) {
                 Ok(address) => {
                     client = address.to_canonical();
                     if !self.contains(client) {
@@ -93,6 +93,18 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// An address as proxies write it: bare, or with a port (`1.2.3.4:80`, `[2001:db8::1]:80`).
+fn parse_forwarded_address(entry: &str) -> Result<IpAddr, ()> {
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| {
+            entry
+                .parse::<std::net::SocketAddr>()
+                .map(|socket| socket.ip())
+        })
+        .map_err(|_| ())
 }
 
 impl FromStr for TrustedProxies {
@@ -154,6 +166,14 @@ mod tests {
         assert_eq!(
             proxies.client_address(ip("127.0.0.1"), Some("junk")),
             ip("127.0.0.1")
+        );
+        assert_eq!(
+            proxies.client_address(ip("127.0.0.1"), Some("203.0.113.9:5678")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            proxies.client_address(ip("127.0.0.1"), Some("[2001:db8::1]:80")),
+            ip("2001:db8::1")
         );
         assert_eq!(
             TrustedProxies::default().client_address(ip("127.0.0.1"), header),

@@ -151,12 +151,15 @@ fn token_response(
         (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid username, password or e-mail (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures from this IP (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
 async fn register(
     state: web::Data<AppState>,
+    origin: RequestOrigin,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -167,7 +170,7 @@ async fn register(
         .filter(|email| !email.trim().is_empty())
         .map(|email| Email::parse(&email))
         .transpose()?;
-    let created = registration::sign_up(&state, username, password, email).await?;
+    let created = registration::sign_up(&state, username, password, email, &origin).await?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         id: created.id,
         username: created.username,

@@ -74,35 +74,16 @@ pub async fn change_password(
 ) -> Result<(), ApiError> {
     let now = state.now();
     let account = {
-        let (account_id, origin) = (principal.account_id.clone(), origin.clone());
+        let account_id = principal.account_id.clone();
         state
             .database
-            .run(move |connection| {
-                let account = load_account(connection, &account_id)?;
-                throttle::ensure_allowed(connection, &account.username_key, &origin, now)?;
-                Ok(account)
-            })
+            .run(move |connection| load_account(connection, &account_id))
             .await?
     };
-    let matches = state
+    let check = state
         .password_hasher
-        .verify(current, Some(account.password_hash.clone()))
-        .await?;
-    if !matches {
-        let origin = origin.clone();
-        state
-            .database
-            .run(move |connection| {
-                throttle::record_failure(
-                    connection,
-                    &account.username_key,
-                    None,
-                    EventKind::LoginFailed,
-                    &origin,
-                    now,
-                )
-            })
-            .await?;
+        .verify(current, Some(account.password_hash.clone()));
+    if !throttle::counted_check(state, &account, EventKind::LoginFailed, origin, check).await? {
         return Err(ApiError::InvalidPassword);
     }
     let new_hash = state.password_hasher.hash(new).await?;
@@ -110,7 +91,18 @@ pub async fn change_password(
     state
         .database
         .transaction(move |connection| {
-            accounts::update_password_hash(connection, &account.id, &new_hash)?;
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            if !accounts::replace_password_hash(
+                connection,
+                &account.id,
+                &account.password_hash,
+                &new_hash,
+            )? {
+                // Another change won meanwhile; this one proved the old password.
+                return Err(ApiError::InvalidPassword);
+            }
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
@@ -118,6 +110,8 @@ pub async fn change_password(
                 "password_changed",
                 db_time(now),
             )?;
+            // A challenge won with the old password must not complete either.
+            code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
             events::record(
                 connection,
                 &account.id,

@@ -1,17 +1,16 @@
 //! Signing in: the password step, and for two-factor accounts the code step.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::sessions::{grant, open_session, TokenGrant};
-use super::{throttle, AppState, RequestOrigin};
+use super::throttle::{self, Attempt};
+use super::{AppState, RequestOrigin};
 use crate::auth::clock::db_time;
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::auth::totp::TotpSecret;
 use crate::db::accounts::{self, AccountRow};
 use crate::db::events::{self, EventKind};
-use crate::db::{
-    in_transaction, throttle as throttle_store, two_factor as challenge_store, DbConnection,
-};
+use crate::db::{in_transaction, two_factor as challenge_store, DbConnection};
 use crate::domain::{Password, RecoveryCode, Role, TotpCode, Username};
 use crate::error::ApiError;
 
@@ -41,31 +40,39 @@ pub async fn log_in(
 ) -> Result<LoginOutcome, ApiError> {
     let now = state.now();
     let username_key = Username::key_of(username);
-    let account = {
+    let (attempt, account) = {
         let (key, origin) = (username_key.clone(), origin.clone());
         state
             .database
             .run(move |connection| {
-                throttle::ensure_allowed(connection, &key, &origin, now)?;
-                accounts::find_by_username_key(connection, &key)
+                let attempt = throttle::begin_attempt(connection, &key, &origin, now)?;
+                Ok((attempt, accounts::find_by_username_key(connection, &key)?))
             })
             .await?
     };
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let password_matches = state.password_hasher.verify(password, stored_hash).await?;
+    let verified = state.password_hasher.verify(password, stored_hash).await;
 
     let origin = origin.clone();
     let state_for_db = state.clone();
     state
         .database
         .run(move |connection| {
+            let password_matches = match verified {
+                Ok(matches) => matches,
+                Err(error) => {
+                    // Not a guess (e.g. hashing overloaded): give the attempt back.
+                    throttle::release(connection, attempt)?;
+                    return Err(error);
+                }
+            };
             let account_id = account.as_ref().map(|account| account.id.clone());
             let Some(account) = account.filter(|_| password_matches) else {
-                throttle::record_failure(
+                throttle::attempt_failed(
                     connection,
-                    &username_key,
+                    attempt,
                     account_id.as_deref(),
                     EventKind::LoginFailed,
                     &origin,
@@ -74,34 +81,55 @@ pub async fn log_in(
                 return Err(ApiError::InvalidCredentials);
             };
             if account.two_factor_enabled() {
-                let challenge_id = uuid::Uuid::new_v4().to_string();
-                let expires_at = now + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
-                challenge_store::insert_challenge(
-                    connection,
-                    &challenge_id,
-                    &account.id,
-                    db_time(now),
-                    db_time(expires_at),
-                )?;
-                let challenge_token =
-                    state_for_db
-                        .token_keys
-                        .issue_challenge(&account.id, &challenge_id, now)?;
+                throttle::release(connection, attempt)?;
+                let challenge_token = open_challenge(&state_for_db, connection, &account, now)?;
                 return Ok(LoginOutcome::OtpRequired {
                     challenge_token,
                     expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
                 });
             }
-            let grant = complete_sign_in(
-                &state_for_db,
-                connection,
-                &account,
-                &[AMR_PASSWORD],
-                &origin,
-            )?;
+            let grant = in_transaction(connection, |connection| {
+                if !accounts::lock_if_unchanged(
+                    connection,
+                    &account.id,
+                    &account.password_hash,
+                    false,
+                )? {
+                    // Password changed or two-factor switched on while the hash was checked.
+                    return Err(ApiError::InvalidCredentials);
+                }
+                complete_sign_in(
+                    &state_for_db,
+                    connection,
+                    &account,
+                    &[AMR_PASSWORD],
+                    &origin,
+                    attempt,
+                )
+            })?;
             Ok(LoginOutcome::Authenticated(grant))
         })
         .await
+}
+
+fn open_challenge(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let challenge_id = uuid::Uuid::new_v4().to_string();
+    let expires_at = now + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
+    challenge_store::insert_challenge(
+        connection,
+        &challenge_id,
+        &account.id,
+        db_time(now),
+        db_time(expires_at),
+    )?;
+    state
+        .token_keys
+        .issue_challenge(&account.id, &challenge_id, now)
 }
 
 /// The code step: a TOTP code or a recovery code against a challenge from the password step.
@@ -122,7 +150,9 @@ pub async fn verify_second_factor(
             let account = accounts::find_by_id(connection, &claims.sub)?
                 .filter(AccountRow::two_factor_enabled)
                 .ok_or(ApiError::InvalidChallenge)?;
-            throttle::ensure_allowed(connection, &account.username_key, &origin, now)?;
+            throttle::ensure_ip_allowed(connection, &origin, now)?;
+            // The challenge's own five attempts first, so a spent challenge costs the account
+            // nothing; then the account's.
             if !challenge_store::take_challenge_attempt(connection, &claims.jti, db_time(now))? {
                 return Err(explain_unusable_challenge(
                     connection,
@@ -130,46 +160,62 @@ pub async fn verify_second_factor(
                     &account.id,
                 )?);
             }
-            let accepted = match &factor {
-                SecondFactor::Code(code) => {
-                    accept_totp_code(&state, connection, &account, code, now)?
-                }
-                SecondFactor::RecoveryCode(code) => {
-                    let used = accept_recovery_code(&state, connection, &account, code, now)?;
-                    if used {
-                        events::record(
-                            connection,
-                            &account.id,
-                            EventKind::RecoveryCodeUsed,
-                            db_time(now),
-                            &origin,
-                            None,
-                        )?;
+            let attempt = throttle::begin_attempt(connection, &account.username_key, &origin, now)?;
+            // The factor is used up only together with the challenge and the new session: a
+            // request that loses the race for the challenge burns no recovery code.
+            let signed_in = in_transaction(connection, |connection| {
+                let accepted = match &factor {
+                    SecondFactor::Code(code) => {
+                        accept_totp_code(&state, connection, &account, code, now)?
                     }
-                    used
+                    SecondFactor::RecoveryCode(code) => {
+                        accept_recovery_code(&state, connection, &account, code, now)?
+                    }
+                };
+                if !accepted {
+                    return Ok(None);
                 }
-            };
-            if !accepted {
-                throttle::record_failure(
+                if !challenge_store::consume_challenge(connection, &claims.jti, db_time(now))? {
+                    return Err(ApiError::InvalidChallenge);
+                }
+                if let SecondFactor::RecoveryCode(_) = factor {
+                    events::record(
+                        connection,
+                        &account.id,
+                        EventKind::RecoveryCodeUsed,
+                        db_time(now),
+                        &origin,
+                        None,
+                    )?;
+                }
+                complete_sign_in(
+                    &state,
                     connection,
-                    &account.username_key,
-                    Some(&account.id),
-                    EventKind::OtpFailed,
+                    &account,
+                    &[AMR_PASSWORD, AMR_OTP],
                     &origin,
-                    now,
-                )?;
-                return Err(ApiError::InvalidCode);
+                    attempt.clone(),
+                )
+                .map(Some)
+            });
+            match signed_in {
+                Ok(Some(grant)) => Ok(grant),
+                Ok(None) => {
+                    throttle::attempt_failed(
+                        connection,
+                        attempt,
+                        Some(&account.id),
+                        EventKind::OtpFailed,
+                        &origin,
+                        now,
+                    )?;
+                    Err(ApiError::InvalidCode)
+                }
+                Err(error) => {
+                    throttle::release(connection, attempt)?;
+                    Err(error)
+                }
             }
-            if !challenge_store::consume_challenge(connection, &claims.jti, db_time(now))? {
-                return Err(ApiError::InvalidChallenge);
-            }
-            complete_sign_in(
-                &state,
-                connection,
-                &account,
-                &[AMR_PASSWORD, AMR_OTP],
-                &origin,
-            )
         })
         .await
 }
@@ -199,14 +245,14 @@ pub fn accept_totp_code(
     connection: &mut DbConnection,
     account: &AccountRow,
     code: &TotpCode,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let Some(ciphertext) = account.totp_secret_ciphertext.as_deref() else {
         return Ok(false);
     };
     let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
     match secret.matching_step(code, now.timestamp()) {
-        Some(step) => accounts::claim_totp_step(connection, &account.id, step),
+        Some(step) => accounts::claim_totp_step(connection, &account.id, ciphertext, step),
         None => Ok(false),
     }
 }
@@ -217,7 +263,7 @@ pub fn accept_recovery_code(
     connection: &mut DbConnection,
     account: &AccountRow,
     code: &RecoveryCode,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let code_hash = state.secret_box.keyed_hash(code.normalised());
     challenge_store::use_recovery_code(connection, &account.id, &code_hash, db_time(now))
@@ -230,6 +276,7 @@ fn complete_sign_in(
     account: &AccountRow,
     methods: &[&str],
     origin: &RequestOrigin,
+    attempt: Attempt,
 ) -> Result<TokenGrant, ApiError> {
     let now = state.now();
     let role = Role::from_db(&account.role)
@@ -237,7 +284,7 @@ fn complete_sign_in(
     let amr: Vec<String> = methods.iter().map(|method| method.to_string()).collect();
     let (session, refresh_token) = in_transaction(connection, |connection| {
         let opened = open_session(connection, account, &amr, now, now)?;
-        throttle_store::reset(connection, &account.username_key)?;
+        throttle::signed_in(connection, attempt)?;
         let detail = format!("methods: {}", amr.join(" "));
         events::record(
             connection,

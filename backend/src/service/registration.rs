@@ -1,6 +1,6 @@
 //! Creating accounts: self-service sign-up and the operator's `account create`.
 
-use super::AppState;
+use super::{throttle, AppState, RequestOrigin};
 use crate::auth::clock::db_time;
 use crate::db::accounts::{self, NewAccount};
 use crate::domain::{Email, Password, Role, Username};
@@ -20,17 +20,28 @@ pub struct CreatedAccount {
     pub username: String,
 }
 
-/// Self-service sign-up: customers only, and only when the operator allows it.
+/// Self-service sign-up: customers only, and only when the operator allows it. A taken
+/// username counts against the client IP like a failed login, so sign-up cannot serve to test
+/// many usernames for existence.
 pub async fn sign_up(
     state: &AppState,
     username: Username,
     password: Password,
     email: Option<Email>,
+    origin: &RequestOrigin,
 ) -> Result<CreatedAccount, ApiError> {
     if !state.settings.signup_enabled {
         return Err(ApiError::SignupDisabled);
     }
-    create_account(
+    let now = state.now();
+    {
+        let origin = origin.clone();
+        state
+            .database
+            .run(move |connection| throttle::ensure_ip_allowed(connection, &origin, now))
+            .await?;
+    }
+    let created = create_account(
         state,
         NewAccountRequest {
             username,
@@ -39,7 +50,15 @@ pub async fn sign_up(
             role: Role::Customer,
         },
     )
-    .await
+    .await;
+    if let Err(ApiError::UsernameTaken) = created {
+        let origin = origin.clone();
+        state
+            .database
+            .run(move |connection| throttle::count_ip_failure(connection, &origin, now))
+            .await?;
+    }
+    created
 }
 
 /// Creates an account of any role; the caller decides who may.

@@ -101,6 +101,16 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         .ok_or(ApiError::InvalidToken)?;
     let role = Role::from_db(&active.role)
         .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+    // A session without the second factor is worthless once the account has one.
+    if active.two_factor_enabled
+        && !active
+            .session
+            .amr_list()
+            .iter()
+            .any(|method| method == AMR_OTP)
+    {
+        return Err(ApiError::InvalidToken);
+    }
     Ok(Principal {
         account_id: claims.sub,
         session_id: claims.sid,

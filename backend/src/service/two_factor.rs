@@ -65,70 +65,50 @@ async fn verify_reauthentication(
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let username_key = account.username_key.clone();
-    {
-        let (key, origin) = (username_key.clone(), origin.clone());
-        state
-            .database
-            .run(move |connection| throttle::ensure_allowed(connection, &key, &origin, now))
-            .await?;
-    }
-    let (accepted, failure, kind) = if let Some(code) = proof.code {
-        let (state_for_db, account) = (state.clone(), account.clone());
-        let accepted = state
-            .database
-            .run(move |connection| {
-                accept_totp_code(&state_for_db, connection, &account, &code, now)
-            })
-            .await?;
-        (accepted, ApiError::InvalidCode, EventKind::OtpFailed)
+    let (accepted, failure) = if let Some(code) = proof.code {
+        let (state_for_db, account_for_db) = (state.clone(), account.clone());
+        let check = state.database.run(move |connection| {
+            accept_totp_code(&state_for_db, connection, &account_for_db, &code, now)
+        });
+        let accepted =
+            throttle::counted_check(state, account, EventKind::OtpFailed, origin, check).await?;
+        (accepted, ApiError::InvalidCode)
     } else if let Some(code) = proof.recovery_code {
-        let (state_for_db, account, origin) = (state.clone(), account.clone(), origin.clone());
-        let accepted = state
-            .database
-            .run(move |connection| {
-                let used = accept_recovery_code(&state_for_db, connection, &account, &code, now)?;
-                if used {
-                    events::record(
-                        connection,
-                        &account.id,
-                        EventKind::RecoveryCodeUsed,
-                        db_time(now),
-                        &origin,
-                        None,
-                    )?;
-                }
-                Ok(used)
-            })
-            .await?;
-        (accepted, ApiError::InvalidCode, EventKind::OtpFailed)
+        let (state_for_db, account_for_db, origin_for_db) =
+            (state.clone(), account.clone(), origin.clone());
+        let check = state.database.run(move |connection| {
+            let used =
+                accept_recovery_code(&state_for_db, connection, &account_for_db, &code, now)?;
+            if used {
+                events::record(
+                    connection,
+                    &account_for_db.id,
+                    EventKind::RecoveryCodeUsed,
+                    db_time(now),
+                    &origin_for_db,
+                    None,
+                )?;
+            }
+            Ok(used)
+        });
+        let accepted =
+            throttle::counted_check(state, account, EventKind::OtpFailed, origin, check).await?;
+        (accepted, ApiError::InvalidCode)
     } else if let Some(password) = proof.password {
-        let accepted = state
+        let check = state
             .password_hasher
-            .verify(&password, Some(account.password_hash.clone()))
-            .await?;
-        (accepted, ApiError::InvalidPassword, EventKind::LoginFailed)
+            .verify(&password, Some(account.password_hash.clone()));
+        let accepted =
+            throttle::counted_check(state, account, EventKind::LoginFailed, origin, check).await?;
+        (accepted, ApiError::InvalidPassword)
     } else {
         return Err(ApiError::ReauthenticationRequired);
     };
     if accepted {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(failure)
     }
-    let (account_id, origin) = (account.id.clone(), origin.clone());
-    state
-        .database
-        .run(move |connection| {
-            throttle::record_failure(
-                connection,
-                &username_key,
-                Some(&account_id),
-                kind,
-                &origin,
-                now,
-            )
-        })
-        .await?;
-    Err(failure)
 }
 
 async fn authorize_privileged(
@@ -232,14 +212,21 @@ pub async fn confirm(
         return Err(ApiError::NoPendingEnrollment);
     }
     let secret = TotpSecret::from_bytes(state.secret_box.open(&pending, account.id.as_bytes())?);
-    let step = secret
-        .matching_step(code, now.timestamp())
-        .ok_or(ApiError::InvalidCode)?;
+    // Counted like any code: a stolen session must not guess its way to the recovery codes.
+    let step = secret.matching_step(code, now.timestamp());
+    let check = std::future::ready(Ok(step.is_some()));
+    if !throttle::counted_check(state, &account, EventKind::OtpFailed, origin, check).await? {
+        return Err(ApiError::InvalidCode);
+    }
+    let step = step.ok_or(ApiError::InvalidCode)?;
     let (shown, hashes) = new_recovery_codes(state);
     let (session_id, origin) = (principal.session_id.clone(), origin.clone());
     state
         .database
         .transaction(move |connection| {
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
             if !accounts::enable_totp(connection, &account.id, &pending, step, db_time(now))? {
                 return Err(ApiError::NoPendingEnrollment);
             }
@@ -341,10 +328,17 @@ pub async fn regenerate_recovery_codes(
     }
     authorize_privileged(state, principal, &account, proof, origin, now).await?;
     let (shown, hashes) = new_recovery_codes(state);
-    let origin = origin.clone();
+    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
     state
         .database
         .transaction(move |connection| {
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            // Orders concurrent regenerations (and a racing disable): old codes never survive.
+            if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
+                return Err(ApiError::TwoFactorNotEnabled);
+            }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, db_time(now))?;
             events::record(
                 connection,

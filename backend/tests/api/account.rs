@@ -9,6 +9,7 @@ on_both_databases!(
     a_wrong_current_password_is_refused_and_counted,
     events_are_listed_newest_first_and_page_with_before,
     a_revoked_session_is_refused_on_every_endpoint_at_once,
+    a_password_change_ends_open_login_challenges,
 );
 
 async fn changing_the_password_signs_out_other_sessions_and_keeps_this_one(app: TestApp) {
@@ -141,4 +142,25 @@ async fn housekeeping_removes_only_rows_that_no_longer_matter(app: TestApp) {
     )
     .await
     .assert_ok();
+}
+
+async fn a_password_change_ends_open_login_challenges(app: TestApp) {
+    let session = app.signed_in_customer("frank").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let full = app.login_with_code("frank", &secret).await;
+    let challenge = app.login("frank", PASSWORD).await.body["challenge_token"].clone();
+    app.post(
+        "/account/password",
+        Some(&full.access_token),
+        json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+    )
+    .await;
+    app.next_step();
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     a_client_ip_with_a_hundred_failures_is_throttled,
     concurrent_failed_logins_are_all_counted,
     expired_access_tokens_are_refused,
+    taken_usernames_at_sign_up_count_against_the_client_ip,
 );
 
 async fn registration_creates_an_account_that_can_sign_in(app: TestApp) {
@@ -362,4 +363,24 @@ async fn expired_access_tokens_are_refused(app: TestApp) {
     app.get("/account", Some(&refreshed.access_token))
         .await
         .assert_ok();
+}
+
+async fn taken_usernames_at_sign_up_count_against_the_client_ip(app: TestApp) {
+    app.register("victor").await;
+    for _ in 0..100 {
+        app.post(
+            "/auth/register",
+            None,
+            json!({"username": "victor", "password": PASSWORD}),
+        )
+        .await
+        .assert_problem(409, "username_taken");
+    }
+    app.post(
+        "/auth/register",
+        None,
+        json!({"username": "someone-new", "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
 }

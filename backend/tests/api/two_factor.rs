@@ -22,6 +22,8 @@ on_both_databases!(
     disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret,
     regenerating_recovery_codes_voids_the_old_ones,
     enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_both_factors,
+    wrong_confirmation_codes_count_toward_the_lock_out,
+    a_password_only_session_is_refused_once_the_account_has_two_factor,
 );
 
 async fn enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_confirmed(
@@ -373,14 +375,13 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
         }
     }
     // Locked: the spare challenge is dead and the password step is throttled.
-    let refused = app
-        .post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}),
-        )
-        .await;
-    refused.assert_problem(429, "too_many_attempts");
+    app.post(
+        "/auth/otp",
+        None,
+        json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
     let login = app.login("ivan", PASSWORD).await;
     login.assert_problem(429, "too_many_attempts");
     assert_eq!(login.retry_after(), Some(30));
@@ -811,4 +812,59 @@ fn decode_qr_svg(svg: &str) -> String {
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
     grids[0].decode().expect("decodes").1
+}
+
+async fn wrong_confirmation_codes_count_toward_the_lock_out(app: TestApp) {
+    let session = app.signed_in_customer("quentin").await;
+    let token = Some(session.access_token.as_str());
+    let secret = secret_of(
+        app.post("/account/two-factor/enroll", token, json!({}))
+            .await
+            .assert_ok(),
+    );
+    let wrong = if app.code_now(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..10 {
+        app.post("/account/two-factor/confirm", token, json!({"code": wrong}))
+            .await
+            .assert_problem(400, "invalid_code");
+    }
+    let locked = app
+        .post(
+            "/account/two-factor/confirm",
+            token,
+            json!({"code": app.code_now(&secret, 0)}),
+        )
+        .await;
+    locked.assert_problem(429, "too_many_attempts");
+    assert!(locked.retry_after().is_some());
+}
+
+async fn a_password_only_session_is_refused_once_the_account_has_two_factor(app: TestApp) {
+    // A sign-in that raced the switch could leave such a session; it must open nothing.
+    let session = app.signed_in_customer("rachel").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let full = app.login_with_code("rachel", &secret).await;
+    let session_id = claims_of(&full.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.state
+        .database
+        .run(move |connection| custadmin::db::sessions::set_amr(connection, &session_id, "pwd"))
+        .await
+        .unwrap();
+    app.get("/account", Some(&full.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post(
+        "/auth/refresh",
+        None,
+        json!({"refresh_token": full.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
 }
