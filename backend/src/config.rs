@@ -16,6 +16,8 @@ pub struct Settings {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub jwt_key_file: Option<PathBuf>,
+    /// Keys that signed tokens before a rotation: still accepted and published, not used.
+    pub jwt_retired_key_files: Vec<PathBuf>,
     pub secret_key_file: Option<PathBuf>,
     pub issuer: String,
     pub signup_enabled: bool,
@@ -127,6 +129,16 @@ impl Settings {
             bind: source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             database_url,
             jwt_key_file: source.parse_optional("JWT_KEY_FILE")?,
+            jwt_retired_key_files: source
+                .parse_optional::<String>("JWT_RETIRED_KEY_FILES")?
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|path| !path.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
             secret_key_file: source.parse_optional("SECRET_KEY_FILE")?,
             issuer,
             signup_enabled: source.parse_bool_or("SIGNUP", true)?,
@@ -151,6 +163,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "DATABASE_URL",
     "DATA_DIR",
     "JWT_KEY_FILE",
+    "JWT_RETIRED_KEY_FILES",
     "SECRET_KEY_FILE",
     "ISSUER",
     "SIGNUP",

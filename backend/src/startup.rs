@@ -57,7 +57,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
         .map_err(|error| StartupError::Other(error.to_string()))??;
     Ok(AppState {
         password_hasher: PasswordHasher::new(settings.password_hashing)?,
-        token_keys: TokenKeys::new(&keys.jwt_signing_key, &settings.issuer)?,
+        token_keys: TokenKeys::with_retired_keys(
+            &keys.jwt_signing_key,
+            &keys.retired_jwt_keys,
+            &settings.issuer,
+        )?,
         secret_box: SecretBox::new(&keys.secret_key),
         settings: Arc::new(settings),
         database,

@@ -7,8 +7,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::config::Settings;
 
@@ -18,6 +18,8 @@ const SECRET_KEY_FILE_NAME: &str = "secret-encryption.key";
 
 pub struct ServerKeys {
     pub jwt_signing_key: SigningKey,
+    /// Public keys of signing keys retired by a rotation.
+    pub retired_jwt_keys: Vec<VerifyingKey>,
     pub secret_key: [u8; SECRET_KEY_BYTES],
 }
 
@@ -66,8 +68,14 @@ impl ServerKeys {
                 })?
             }
         };
+        let retired_jwt_keys = settings
+            .jwt_retired_key_files
+            .iter()
+            .map(|path| read_retired_jwt_key(path))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             jwt_signing_key,
+            retired_jwt_keys,
             secret_key,
         })
     }
@@ -126,6 +134,20 @@ fn read_jwt_key(path: &Path) -> Result<SigningKey, KeyError> {
     SigningKey::from_pkcs8_pem(&text).map_err(|error| KeyError::Malformed {
         path: path.to_path_buf(),
         message: format!("expected an Ed25519 private key in PKCS#8 PEM: {error}"),
+    })
+}
+
+/// A retired key file may hold the old private key or only its public key (SPKI PEM).
+fn read_retired_jwt_key(path: &Path) -> Result<VerifyingKey, KeyError> {
+    let text = read_text(path)?;
+    if let Ok(private) = SigningKey::from_pkcs8_pem(&text) {
+        return Ok(private.verifying_key());
+    }
+    VerifyingKey::from_public_key_pem(&text).map_err(|error| KeyError::Malformed {
+        path: path.to_path_buf(),
+        message: format!(
+            "expected an Ed25519 private key (PKCS#8 PEM) or public key (SPKI PEM): {error}"
+        ),
     })
 }
 
@@ -191,6 +213,39 @@ mod tests {
             std::fs::read_to_string(dir.join(SECRET_KEY_FILE_NAME)).unwrap(),
             "not a key"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn retired_keys_are_read_from_private_or_public_pem() {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        let dir = temp_dir();
+        let old = SigningKey::from_bytes(&[4; 32]);
+        let line_ending = ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF;
+        std::fs::write(
+            dir.join("old-private.pem"),
+            old.to_pkcs8_pem(line_ending).unwrap().as_bytes(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("old-public.pem"),
+            old.verifying_key().to_public_key_pem(line_ending).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.join("junk.pem"), "junk").unwrap();
+        let mut settings = settings_in(&dir);
+        settings.jwt_retired_key_files =
+            vec![dir.join("old-private.pem"), dir.join("old-public.pem")];
+        let keys = ServerKeys::load_or_create(&settings).unwrap();
+        assert_eq!(
+            keys.retired_jwt_keys,
+            vec![old.verifying_key(), old.verifying_key()]
+        );
+        settings.jwt_retired_key_files = vec![dir.join("junk.pem")];
+        assert!(matches!(
+            ServerKeys::load_or_create(&settings),
+            Err(KeyError::Malformed { .. })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -48,51 +48,88 @@ pub struct ChallengeClaims {
     pub jti: String,
 }
 
-/// Signs and verifies tokens with the server's Ed25519 key.
+/// A public key that verifies tokens: the current signing key's, or a retired one kept until
+/// the tokens it signed have expired.
+#[derive(Clone)]
+struct VerificationKey {
+    kid: String,
+    public_key_base64url: String,
+    decoding_key: DecodingKey,
+}
+
+impl VerificationKey {
+    fn new(public_key: &VerifyingKey) -> Result<Self, ApiError> {
+        let public_key_base64url =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public_key.to_bytes());
+        let decoding_key = DecodingKey::from_ed_components(&public_key_base64url)
+            .map_err(|error| ApiError::internal(format!("verifying key: {error}")))?;
+        Ok(Self {
+            kid: jwk_thumbprint(&public_key_base64url),
+            public_key_base64url,
+            decoding_key,
+        })
+    }
+}
+
+/// Signs tokens with the server's Ed25519 key and verifies them with it or a retired key.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
-    kid: String,
-    public_key_base64url: String,
+    /// The signing key's first, then retired ones.
+    verification_keys: Vec<VerificationKey>,
     issuer: String,
 }
 
 impl TokenKeys {
     pub fn new(signing_key: &SigningKey, issuer: &str) -> Result<Self, ApiError> {
+        Self::with_retired_keys(signing_key, &[], issuer)
+    }
+
+    pub fn with_retired_keys(
+        signing_key: &SigningKey,
+        retired: &[VerifyingKey],
+        issuer: &str,
+    ) -> Result<Self, ApiError> {
         use ed25519_dalek::pkcs8::EncodePrivateKey;
         let der = signing_key
             .to_pkcs8_der()
             .map_err(|error| ApiError::internal(format!("signing key encoding: {error}")))?;
-        let public_key_base64url = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(signing_key.verifying_key().to_bytes());
-        let decoding_key = DecodingKey::from_ed_components(&public_key_base64url)
-            .map_err(|error| ApiError::internal(format!("verifying key: {error}")))?;
+        let mut verification_keys = vec![VerificationKey::new(&signing_key.verifying_key())?];
+        for key in retired {
+            let key = VerificationKey::new(key)?;
+            if verification_keys.iter().all(|known| known.kid != key.kid) {
+                verification_keys.push(key);
+            }
+        }
         Ok(Self {
             encoding_key: EncodingKey::from_ed_der(der.as_bytes()),
-            decoding_key,
-            kid: jwk_thumbprint(&public_key_base64url),
-            public_key_base64url,
+            verification_keys,
             issuer: issuer.to_string(),
         })
     }
 
+    /// The `kid` of the key that signs new tokens.
     pub fn kid(&self) -> &str {
-        &self.kid
+        &self.verification_keys[0].kid
     }
 
     /// The JSON Web Key Set integrators use to verify access tokens offline.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": self.public_key_base64url,
-                "kid": self.kid,
-                "alg": "EdDSA",
-                "use": "sig",
-            }]
-        })
+        let keys: Vec<serde_json::Value> = self
+            .verification_keys
+            .iter()
+            .map(|key| {
+                serde_json::json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": key.public_key_base64url,
+                    "kid": key.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     pub fn issue_access(
@@ -167,7 +204,7 @@ impl TokenKeys {
     fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, ApiError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(token_type.to_string());
-        header.kid = Some(self.kid.clone());
+        header.kid = Some(self.kid().to_string());
         jsonwebtoken::encode(&header, claims, &self.encoding_key)
             .map_err(|error| ApiError::internal(format!("token signing failed: {error}")))
     }
@@ -181,19 +218,21 @@ impl TokenKeys {
         rejection: fn() -> ApiError,
     ) -> Result<T, ApiError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| rejection())?;
-        if header.alg != Algorithm::EdDSA
-            || header.typ.as_deref() != Some(expected_type)
-            || header.kid.as_deref() != Some(self.kid.as_str())
-        {
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(expected_type) {
             return Err(rejection());
         }
+        let key = self
+            .verification_keys
+            .iter()
+            .find(|key| header.kid.as_deref() == Some(key.kid.as_str()))
+            .ok_or_else(rejection)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
         validation.validate_exp = false;
         validation.leeway = 0;
-        jsonwebtoken::decode::<T>(token, &self.decoding_key, &validation)
+        jsonwebtoken::decode::<T>(token, &key.decoding_key, &validation)
             .map(|data| data.claims)
             .map_err(|_| rejection())
     }
@@ -310,7 +349,7 @@ mod tests {
         let hs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(keys.public_key_base64url.as_bytes()),
+            &EncodingKey::from_secret(keys.verification_keys[0].public_key_base64url.as_bytes()),
         )
         .unwrap();
         assert!(keys.verify_access(&hs256, now()).is_err());
@@ -333,6 +372,29 @@ mod tests {
         assert!(keys
             .verify_access(&access_token(&other_issuer), now())
             .is_err());
+    }
+
+    #[test]
+    fn tokens_of_a_retired_key_verify_until_they_expire_and_new_ones_use_the_new_key() {
+        let old = keys();
+        let old_token = access_token(&old);
+        let old_public = SigningKey::from_bytes(&[1; 32]).verifying_key();
+        let rotated = TokenKeys::with_retired_keys(
+            &SigningKey::from_bytes(&[5; 32]),
+            &[old_public],
+            "custadmin",
+        )
+        .unwrap();
+        assert_ne!(rotated.kid(), old.kid());
+        assert!(rotated.verify_access(&old_token, now()).is_ok());
+        assert!(rotated
+            .verify_access(&old_token, now() + TimeDelta::seconds(900))
+            .is_err());
+        let jwks = rotated.jwks();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(jwks["keys"][0]["kid"], rotated.kid());
+        assert_eq!(jwks["keys"][1]["kid"], old.kid());
+        assert!(old.verify_access(&access_token(&rotated), now()).is_err());
     }
 
     #[test]

@@ -261,7 +261,7 @@ async fn verify_otp(
 /// Presenting an already used refresh token revokes its session.
 #[utoipa::path(
     tag = "auth",
-    request_body(content = RefreshRequest, description = "Optional: without a body the `refresh_token` cookie is used"),
+    request_body(content = Option<RefreshRequest>, description = "Optional: without a body the `refresh_token` cookie is used"),
     responses(
         (status = 200, description = "New access and refresh token", body = AuthenticatedResponse,
             headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),

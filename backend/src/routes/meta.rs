@@ -8,7 +8,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::service::AppState;
 
 pub fn configure_api(config: &mut ServiceConfig) {
-    config.service(health).service(openapi_json);
+    config
+        .service(health)
+        .service(public_settings)
+        .service(openapi_json);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,6 +47,26 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
             .into(),
             database: database.into(),
         })
+}
+
+/// What clients may know of the server's configuration before signing in.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"signup_enabled": true, "issuer": "custadmin"}))]
+pub struct PublicSettings {
+    /// Whether `POST /auth/register` accepts new customers.
+    pub signup_enabled: bool,
+    /// The issuer shown in authenticator apps and in tokens' `iss`.
+    pub issuer: String,
+}
+
+/// Public settings, so clients can show only what the server allows (e.g. sign-up).
+#[utoipa::path(tag = "meta", responses((status = 200, description = "Public settings", body = PublicSettings)))]
+#[get("/config")]
+async fn public_settings(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(PublicSettings {
+        signup_enabled: state.settings.signup_enabled,
+        issuer: state.settings.issuer.clone(),
+    })
 }
 
 /// The JSON Web Key Set with the public key that verifies access tokens.

@@ -90,7 +90,8 @@ pub fn optional_json<T: DeserializeOwned>(
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    serde_json::from_slice(body).map(Some).map_err(|error| {
+    // `null` is the same as no body, as the OpenAPI document allows.
+    serde_json::from_slice::<Option<T>>(body).map_err(|error| {
         if error.is_data() {
             ApiError::InvalidBody(error.to_string())
         } else {

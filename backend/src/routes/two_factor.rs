@@ -114,7 +114,7 @@ fn parse_reauthentication(
     tag = "two-factor",
     path = "/account/two-factor/enroll",
     security(("bearer" = [])),
-    request_body(content = EnrollRequest, description = "Optional; `password` is needed outside the privileged window"),
+    request_body(content = Option<EnrollRequest>, description = "Optional; `password` is needed outside the privileged window"),
     responses(
         (status = 200, description = "Pending secret", body = EnrollResponse),
         (status = 400, description = "Wrong password (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -184,7 +184,7 @@ async fn confirm(
     tag = "two-factor",
     path = "/account/two-factor/disable",
     security(("bearer" = [])),
-    request_body(content = ReauthenticationRequest, description = "Optional inside the privileged window"),
+    request_body(content = Option<ReauthenticationRequest>, description = "Optional inside the privileged window"),
     responses(
         (status = 200, description = "Two-factor is off", body = TwoFactorStateResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -214,7 +214,7 @@ async fn disable(
     tag = "two-factor",
     path = "/account/two-factor/recovery-codes",
     security(("bearer" = [])),
-    request_body(content = ReauthenticationRequest, description = "Optional inside the privileged window"),
+    request_body(content = Option<ReauthenticationRequest>, description = "Optional inside the privileged window"),
     responses(
         (status = 200, description = "New recovery codes", body = RecoveryCodesResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),

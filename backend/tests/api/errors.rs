@@ -192,6 +192,35 @@ async fn optional_bodies_must_still_be_json_when_present() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_settings_tell_clients_whether_sign_up_is_open() {
+    let open = crate::helpers::spawn_app(Backend::Sqlite).await;
+    assert_eq!(
+        open.get("/config", None).await.assert_ok(),
+        &json!({"signup_enabled": true, "issuer": "custadmin"})
+    );
+    let closed = crate::helpers::spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("CUSTADMIN_SIGNUP", "false"),
+            ("CUSTADMIN_ISSUER", "Example Hosting"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        closed.get("/config", None).await.assert_ok(),
+        &json!({"signup_enabled": false, "issuer": "Example Hosting"})
+    );
+    closed
+        .post(
+            "/auth/register",
+            None,
+            json!({"username": "alice", "password": crate::helpers::PASSWORD}),
+        )
+        .await
+        .assert_problem(403, "signup_disabled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_database() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
     let reply = app.get("/health", None).await;

@@ -1,0 +1,114 @@
+import createClient, { type Client, type Middleware } from "openapi-fetch";
+import { run } from "./problems";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Problem = Schemas["Problem"];
+export type Account = Schemas["AccountResponse"];
+export type Api = Client<paths>;
+
+type Tokens = Schemas["AuthenticatedResponse"];
+
+/**
+ * Holds the short-lived access token in memory only (never in web storage).
+ * The refresh token lives in the HttpOnly cookie the server sets.
+ */
+export class Session {
+  private accessToken: string | null = null;
+  private refreshing: Promise<boolean> | null = null;
+  private readonly expiredListeners = new Set<() => void>();
+
+  /** `exchange` trades the refresh cookie for a new access token, or null. */
+  constructor(private readonly exchange: () => Promise<string | null>) {}
+
+  get token(): string | null {
+    return this.accessToken;
+  }
+
+  accept(tokens: Pick<Tokens, "access_token">): void {
+    this.accessToken = tokens.access_token;
+  }
+
+  forget(): void {
+    this.accessToken = null;
+  }
+
+  onExpired(listener: () => void): () => void {
+    this.expiredListeners.add(listener);
+    return () => this.expiredListeners.delete(listener);
+  }
+
+  expire(): void {
+    this.forget();
+    for (const listener of this.expiredListeners) listener();
+  }
+
+  /**
+   * Trades the refresh cookie for a new access token. Concurrent callers share
+   * one request: the server rotates the refresh token and treats reuse as theft.
+   */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    const token = await this.exchange();
+    this.accessToken = token;
+    return token !== null;
+  }
+}
+
+/** Calls that never carry the bearer token nor trigger a refresh. */
+const ANONYMOUS = ["/api/v1/auth/login", "/api/v1/auth/otp", "/api/v1/auth/refresh", "/api/v1/auth/register"];
+
+function isAnonymous(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return ANONYMOUS.includes(path);
+}
+
+/** Adds the bearer token, and on a `401` refreshes once and retries the request. */
+function sessionMiddleware(session: Session, fetchImpl: typeof fetch): Middleware {
+  const retries = new Map<string, Request>();
+  return {
+    onRequest({ request, id }) {
+      if (isAnonymous(request)) return request;
+      if (session.token) request.headers.set("Authorization", `Bearer ${session.token}`);
+      retries.set(id, request.clone());
+      return request;
+    },
+    async onResponse({ response, id }) {
+      const retry = retries.get(id);
+      retries.delete(id);
+      if (!retry || response.status !== 401) return response;
+      if (!(await session.refresh())) {
+        session.expire();
+        return response;
+      }
+      retry.headers.set("Authorization", `Bearer ${session.token ?? ""}`);
+      const second = await fetchImpl(retry);
+      if (second.status === 401) session.expire();
+      return second;
+    },
+    onError({ id }) {
+      retries.delete(id);
+    },
+  };
+}
+
+export function createApi(fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)) {
+  const client = createClient<paths>({
+    baseUrl: globalThis.location?.origin ?? "http://localhost",
+    fetch: fetchImpl,
+    credentials: "same-origin",
+  });
+  // Without a body field the server reads the HttpOnly `refresh_token` cookie.
+  const session = new Session(async () => {
+    const result = await run(client.POST("/api/v1/auth/refresh", { body: {} }));
+    return result.ok ? result.data.access_token : null;
+  });
+  client.use(sessionMiddleware(session, fetchImpl));
+  return { client, session };
+}

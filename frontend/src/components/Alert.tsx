@@ -1,0 +1,25 @@
+import type { ReactNode } from "react";
+import type { Problem } from "../api/client";
+import { problemMessage } from "../api/problems";
+
+/** An error in words a customer understands, announced by screen readers. */
+export function ProblemAlert({ problem }: { problem: Problem | null }) {
+  return (
+    <div aria-live="assertive" aria-atomic="true">
+      {problem && (
+        <p className="alert alert-error" role="alert">
+          {problemMessage(problem)}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A success or progress message, announced politely. */
+export function StatusMessage({ children }: { children: ReactNode }) {
+  return (
+    <div role="status" aria-live="polite" aria-atomic="true">
+      {children && <p className="alert alert-success">{children}</p>}
+    </div>
+  );
+}

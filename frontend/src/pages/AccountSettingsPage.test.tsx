@@ -1,0 +1,225 @@
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { Account } from "../api/client";
+import { account, bodiesOf, json, problem, renderApp, signedIn } from "../test/fakeServer";
+
+const SET_UP = "Set up two-factor authentication when logging in using a username and password";
+const DISABLE = "Disable two-factor authentication when logging in with a username and password";
+const CODES = Array.from({ length: 10 }, (_, i) => `code${i}-abcde`);
+const on = (): Account =>
+  account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10 } });
+
+/** Routes whose account switches state once `flip` is called, like the real server. */
+function stateful(first: Account, second: Account) {
+  let current = first;
+  return {
+    flip: () => {
+      current = second;
+    },
+    routes: { ...signedIn(), "GET /api/v1/account": () => json(200, current) },
+  };
+}
+
+describe("Account Settings", () => {
+  it("shows the account details and that two-factor is off", async () => {
+    renderApp(signedIn(), "/account");
+    expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toHaveFocus();
+    expect(screen.getByText("alice@example.com")).toBeInTheDocument();
+    expect(screen.getByText(/Two-factor authentication is off/)).toBeInTheDocument();
+    expect(screen.getByLabelText(SET_UP)).not.toBeChecked();
+  });
+
+  it("sets up two-factor: QR code, key, six-digit code, Save Settings, recovery codes", async () => {
+    const state = stateful(account(), on());
+    const { user, calls } = renderApp(
+      {
+        ...state.routes,
+        "POST /api/v1/account/two-factor/enroll": () =>
+          json(200, { secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://x", qr_svg: "<svg/>" }),
+        "POST /api/v1/account/two-factor/confirm": () => {
+          state.flip();
+          return json(200, { enabled: true, recovery_codes: CODES });
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(SET_UP));
+    expect(await screen.findByRole("heading", { name: "Set up your OTP application" })).toHaveFocus();
+    const qr = screen.getByRole("img", { name: /QR code/ });
+    expect(qr).toHaveAttribute("src", `data:image/svg+xml;utf8,${encodeURIComponent("<svg/>")}`);
+    expect(screen.getByText("JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP")).toBeInTheDocument();
+
+    await user.type(screen.getByLabelText("Six-digit code"), "123456");
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toHaveFocus();
+    expect(within(screen.getByRole("list", { name: "Recovery codes" })).getAllByRole("listitem")).toHaveLength(10);
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/confirm")).toEqual([{ code: "123456" }]);
+
+    const done = screen.getByRole("button", { name: "Done" });
+    expect(done).toBeDisabled();
+    await user.click(screen.getByLabelText("I have saved my recovery codes"));
+    await user.click(done);
+    expect(await screen.findByText(/Two-factor authentication is on since/)).toBeInTheDocument();
+    expect(screen.getByText(/From now on, logging in also asks for the six-digit code/)).toBeInTheDocument();
+  });
+
+  it("explains a wrong code on Save Settings", async () => {
+    const { user } = renderApp(
+      {
+        ...signedIn(),
+        "POST /api/v1/account/two-factor/enroll": () =>
+          json(200, { secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://x", qr_svg: "<svg/>" }),
+        "POST /api/v1/account/two-factor/confirm": () => problem(400, "invalid_code"),
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(SET_UP));
+    await user.type(await screen.findByLabelText("Six-digit code"), "999999");
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That code did not work");
+  });
+
+  it("asks for the password before enrolling when the sign-in is old", async () => {
+    const { user, calls } = renderApp(
+      {
+        ...signedIn(),
+        "POST /api/v1/account/two-factor/enroll": async (request) => {
+          const body = (await request.json()) as { password?: string };
+          return body.password
+            ? json(200, { secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://x", qr_svg: "<svg/>" })
+            : problem(403, "reauthentication_required");
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(SET_UP));
+    expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    await user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByRole("img", { name: /QR code/ })).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/enroll")).toEqual([{}, { password: "correct horse battery" }]);
+  });
+
+  it("disables two-factor after OK and confirms the deactivation", async () => {
+    const state = stateful(on(), account());
+    const { user, calls } = renderApp(
+      {
+        ...state.routes,
+        "POST /api/v1/account/two-factor/disable": () => {
+          state.flip();
+          return json(200, { enabled: false });
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(DISABLE));
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    const dialog = screen.getByRole("alertdialog", { name: "Disable two-factor authentication?" });
+    expect(within(dialog).getByRole("button", { name: "OK" })).toHaveFocus();
+    await user.click(within(dialog).getByRole("button", { name: "OK" }));
+    expect(await screen.findByText(/Two-factor authentication has been disabled/)).toBeInTheDocument();
+    expect(screen.getByText(/Two-factor authentication is off/)).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/disable")).toEqual([{}]);
+  });
+
+  it("does nothing when the customer cancels (Escape)", async () => {
+    const { user, calls } = renderApp(
+      { ...signedIn(on()) },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(DISABLE));
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    await user.keyboard("{Escape}");
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Save Settings" })).toHaveFocus();
+    expect(calls.some((c) => c.path.includes("disable"))).toBe(false);
+  });
+
+  it("asks for the six-digit code when disabling after the privileged window, then retries", async () => {
+    const state = stateful(on(), account());
+    const { user, calls } = renderApp(
+      {
+        ...state.routes,
+        "POST /api/v1/account/two-factor/disable": async (request) => {
+          const body = (await request.json()) as { code?: string };
+          if (!body.code) return problem(403, "reauthentication_required");
+          if (body.code !== "654321") return problem(400, "invalid_code");
+          state.flip();
+          return json(200, { enabled: false });
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(DISABLE));
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    await user.click(screen.getByRole("button", { name: "OK" }));
+    expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    const field = screen.getByRole("textbox", { name: "Six-digit code" });
+    await user.type(field, "111111");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That code did not work");
+    await user.clear(field);
+    await user.type(field, "654321");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByText(/Two-factor authentication has been disabled/)).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/disable")).toEqual([{}, { code: "111111" }, { code: "654321" }]);
+  });
+
+  it("regenerates recovery codes after confirmation", async () => {
+    const { user } = renderApp(
+      {
+        ...signedIn(on()),
+        "POST /api/v1/account/two-factor/recovery-codes": () => json(200, { recovery_codes: CODES }),
+      },
+      "/account",
+    );
+    await user.click(await screen.findByRole("button", { name: "Create new recovery codes" }));
+    await user.click(screen.getByRole("button", { name: "OK" }));
+    expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
+    expect(screen.getByText("code0-abcde")).toBeInTheDocument();
+  });
+
+  it("changes the password and explains a wrong current one", async () => {
+    let attempts = 0;
+    const { user, calls } = renderApp(
+      {
+        ...signedIn(),
+        "POST /api/v1/account/password": () =>
+          ++attempts === 1 ? problem(400, "invalid_password") : new Response(null, { status: 204 }),
+      },
+      "/account",
+    );
+    await user.type(await screen.findByLabelText("Current password"), "wrong");
+    await user.type(screen.getByLabelText("New password"), "a much better password");
+    await user.click(screen.getByRole("button", { name: "Change password" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That password is not right");
+    await user.clear(screen.getByLabelText("Current password"));
+    await user.type(screen.getByLabelText("Current password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Change password" }));
+    expect(await screen.findByText(/Your password has been changed/)).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/password")[1]).toEqual({
+      current_password: "correct horse battery",
+      new_password: "a much better password",
+    });
+  });
+
+  it("lists recent security events in words", async () => {
+    renderApp(
+      {
+        ...signedIn(),
+        "GET /api/v1/account/events": () =>
+          json(200, {
+            events: [
+              { id: 2, kind: "two_factor_enabled", at: "2026-12-01T10:00:00Z", ip: "203.0.113.7", user_agent: "Firefox", detail: null },
+              { id: 1, kind: "login_failed", at: "2026-12-01T09:00:00Z", ip: null, user_agent: null, detail: null },
+            ],
+          }),
+      },
+      "/account",
+    );
+    const events = await screen.findByRole("region", { name: "Recent security events" });
+    expect(await within(events).findByText("Two-factor authentication set up")).toBeInTheDocument();
+    expect(within(events).getByText("Failed login")).toBeInTheDocument();
+    expect(within(events).getByText(/203\.0\.113\.7/)).toBeInTheDocument();
+  });
+});

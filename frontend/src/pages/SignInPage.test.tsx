@@ -1,0 +1,190 @@
+import { screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { account, bodiesOf, json, problem, renderApp, signedOut, tokens } from "../test/fakeServer";
+
+const loginRoutes = (login: () => Response, extra = {}) => ({
+  ...signedOut(),
+  "POST /api/v1/auth/login": login,
+  "GET /api/v1/account": () => json(200, account()),
+  "GET /api/v1/account/events": () => json(200, { events: [] }),
+  ...extra,
+});
+
+async function enterPassword(user: ReturnType<typeof renderApp>["user"]) {
+  await user.type(await screen.findByLabelText("Username"), "alice");
+  await user.type(screen.getByLabelText("Password"), "correct horse battery");
+  await user.click(screen.getByRole("button", { name: "Log in" }));
+}
+
+describe("sign-in", () => {
+  it("offers sign-up only when the server allows it", async () => {
+    renderApp(signedOut(), "/sign-in");
+    expect(await screen.findByRole("link", { name: "Create an account" })).toBeInTheDocument();
+  });
+
+  it("hides sign-up when the server has it switched off", async () => {
+    const { calls } = renderApp(signedOut({ signup_enabled: false, issuer: "custadmin" }), "/sign-in");
+    await waitFor(() => expect(calls.some((c) => c.path === "/api/v1/config")).toBe(true));
+    await screen.findByLabelText("Username");
+    expect(screen.queryByRole("link", { name: "Create an account" })).not.toBeInTheDocument();
+  });
+
+  it("logs in with username and password and opens Account Settings", async () => {
+    const { user, calls } = renderApp(loginRoutes(() => json(200, tokens("abc"))), "/sign-in");
+    await enterPassword(user);
+    expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toHaveFocus();
+    expect(bodiesOf(calls, "/api/v1/auth/login")).toEqual([{ username: "alice", password: "correct horse battery" }]);
+    expect(calls.find((c) => c.path === "/api/v1/account")?.authorization).toBe("Bearer abc");
+    expect(window.location.pathname).toBe("/account");
+    expect(localStorage.length + sessionStorage.length).toBe(0);
+  });
+
+  it("asks for the six-digit code when the API answers otp_required", async () => {
+    const { user, calls } = renderApp(
+      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+        "POST /api/v1/auth/otp": () => json(200, tokens()),
+      }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    expect(await screen.findByRole("heading", { name: "Two-factor authentication" })).toHaveFocus();
+    const code = screen.getByLabelText("Six-digit code");
+    expect(code).toHaveAttribute("autocomplete", "one-time-code");
+    expect(code).toHaveAttribute("inputmode", "numeric");
+    expect(screen.getByText(/contact customer support/)).toBeInTheDocument();
+    await user.type(code, "123 456");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(bodiesOf(calls, "/api/v1/auth/otp")).toEqual([{ challenge_token: "chal", code: "123456" }]);
+  });
+
+  it("switches to a recovery code", async () => {
+    const { user, calls } = renderApp(
+      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+        "POST /api/v1/auth/otp": () => json(200, tokens()),
+      }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    await user.click(await screen.findByLabelText("Use a recovery code instead"));
+    await user.type(screen.getByRole("textbox", { name: "Recovery code" }), "abcde-fghij");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(bodiesOf(calls, "/api/v1/auth/otp")).toEqual([{ challenge_token: "chal", recovery_code: "abcde-fghij" }]);
+  });
+
+  it("explains a wrong code in words, as an alert", async () => {
+    const { user } = renderApp(
+      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+        "POST /api/v1/auth/otp": () => problem(400, "invalid_code"),
+      }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    await user.type(await screen.findByLabelText("Six-digit code"), "000000");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That code did not work");
+  });
+
+  it("goes back to the password step when the challenge expired", async () => {
+    const { user } = renderApp(
+      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+        "POST /api/v1/auth/otp": () => problem(401, "invalid_challenge"),
+      }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    await user.type(await screen.findByLabelText("Six-digit code"), "000000");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Please log in again");
+    expect(screen.getByRole("heading", { name: "Log in" })).toBeInTheDocument();
+  });
+
+  it("shows wrong credentials in words", async () => {
+    const { user } = renderApp(loginRoutes(() => problem(401, "invalid_credentials")), "/sign-in");
+    await enterPassword(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent("The username or password is not right");
+  });
+
+  it("tells a throttled customer when to try again", async () => {
+    const { user } = renderApp(
+      loginRoutes(() => problem(429, "too_many_attempts", {}, { "Retry-After": "120" })),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent(/Too many attempts. Please wait 2 minutes and try again after \d\d:\d\d/);
+  });
+});
+
+describe("session", () => {
+  it("keeps the customer signed in on reload through the refresh cookie", async () => {
+    const { calls } = renderApp(
+      {
+        "POST /api/v1/auth/refresh": () => json(200, tokens("fresh")),
+        "GET /api/v1/account": () => json(200, account()),
+        "GET /api/v1/account/events": () => json(200, { events: [] }),
+      },
+      "/account",
+    );
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(calls.filter((c) => c.path === "/api/v1/auth/refresh")).toHaveLength(1);
+    expect(calls.find((c) => c.path === "/api/v1/account")?.authorization).toBe("Bearer fresh");
+  });
+
+  it("sends a signed-out visitor to sign-in and back where they wanted to go", async () => {
+    const { user } = renderApp(loginRoutes(() => json(200, tokens())), "/account?tab=1");
+    await screen.findByRole("heading", { name: "Log in" });
+    expect(window.location.search).toBe(`?next=${encodeURIComponent("/account?tab=1")}`);
+    expect(screen.getByRole("status")).toHaveTextContent("Please log in to continue.");
+    await enterPassword(user);
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(window.location.pathname + window.location.search).toBe("/account?tab=1");
+  });
+
+  it("refreshes once on a 401 and retries the request", async () => {
+    let accountCalls = 0;
+    let refreshes = 0;
+    const { calls } = renderApp(
+      {
+        "POST /api/v1/auth/refresh": () => json(200, tokens(`t${++refreshes}`)),
+        "GET /api/v1/account": () =>
+          ++accountCalls === 1 ? problem(401, "invalid_token") : json(200, account()),
+        "GET /api/v1/account/events": () => json(200, { events: [] }),
+      },
+      "/account",
+    );
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(calls.filter((c) => c.path === "/api/v1/account").map((c) => c.authorization)).toEqual([
+      "Bearer t1",
+      "Bearer t2",
+    ]);
+  });
+
+  it("returns to sign-in when the session has expired", async () => {
+    let refreshes = 0;
+    renderApp(
+      {
+        "POST /api/v1/auth/refresh": () => (++refreshes === 1 ? json(200, tokens()) : problem(401, "invalid_refresh_token")),
+        "GET /api/v1/account": () => problem(401, "invalid_token"),
+        "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+      },
+      "/account",
+    );
+    await screen.findByRole("heading", { name: "Log in" });
+    await waitFor(() => expect(window.location.pathname).toBe("/sign-in"));
+  });
+
+  it("signs out", async () => {
+    const { user, calls } = renderApp({
+      "POST /api/v1/auth/refresh": () => json(200, tokens()),
+      "GET /api/v1/account": () => json(200, account()),
+      "GET /api/v1/account/events": () => json(200, { events: [] }),
+      "POST /api/v1/auth/logout": () => new Response(null, { status: 204 }),
+      "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+    }, "/account");
+    await user.click(await screen.findByRole("button", { name: "Sign out" }));
+    expect(await screen.findByRole("heading", { name: "Log in" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("You have signed out.");
+    expect(calls.some((c) => c.path === "/api/v1/auth/logout")).toBe(true);
+  });
+});
