@@ -420,6 +420,12 @@ impl Api {
         }
     }
 
+    /// A POST whose transport may fail (the server may die meanwhile): the status, or the error.
+    pub async fn try_post(&self, path: &str, body: Value) -> Result<u16, reqwest::Error> {
+        let response = self.client.post(self.url(path)).json(&body).send().await?;
+        Ok(response.status().as_u16())
+    }
+
     /// Registers `username` with [`PASSWORD`]; returns the new account's id.
     pub async fn register(&self, username: &str, email: Option<&str>) -> String {
         let mut body = serde_json::json!({"username": username, "password": PASSWORD});
