@@ -62,7 +62,68 @@ where
 
 /// The document, built without starting a server.
 pub fn document() -> utoipa::openapi::OpenApi {
-    mount(App::new().into_utoipa_app()).split_for_parts().1
+    let mut document = mount(App::new().into_utoipa_app()).split_for_parts().1;
+    add_standard_problems(&mut document);
+    document
+}
+
+/// Problems any operation of a kind can answer, documented once here instead of on every
+/// handler: body errors where there is a JSON body, `401` where a token is needed, `503` where
+/// the database is. An operation's own description of a status wins.
+fn add_standard_problems(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_CONTENT_TYPE,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let is_api = path.starts_with("/api/v1/");
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut standard = Vec::new();
+            if operation.request_body.is_some() {
+                standard.push(("400", "Malformed JSON (`malformed_request`)"));
+                standard.push(("413", "Body over 16 KiB (`payload_too_large`)"));
+                standard.push(("415", "Body sent as something other than JSON (`unsupported_media_type`)"));
+                standard.push(("422", "Missing or mistyped fields (`invalid_body`) or invalid values (`validation_failed`)"));
+            }
+            if operation.security.is_some() {
+                standard.push((
+                    "401",
+                    "Missing, invalid, expired or revoked access token (`invalid_token`)",
+                ));
+            }
+            if operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty()) {
+                standard.push(("400", "Malformed query or path (`invalid_query`)"));
+            }
+            if is_api && !path.ends_with("/health") && !path.ends_with("/openapi.json") && !path.ends_with("/config") {
+                standard.push((
+                    "503",
+                    "Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After`",
+                ));
+            }
+            for (status, description) in standard {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem(description).into());
+            }
+        }
+    }
 }
 
 /// The committed `openapi.yaml` is exactly this text.

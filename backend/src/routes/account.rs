@@ -45,8 +45,10 @@ pub struct AccountResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"current_password": "correct horse battery", "new_password": "even more correct horse"}))]
 pub struct ChangePasswordRequest {
+    #[schema(max_length = 1024)]
     pub current_password: String,
     /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -54,8 +56,10 @@ pub struct ChangePasswordRequest {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// How many events, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only events older than the event with this id (for paging).
+    #[param(minimum = 1)]
     pub before: Option<i64>,
 }
 

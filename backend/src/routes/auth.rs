@@ -26,9 +26,12 @@ pub fn configure(config: &mut ServiceConfig) {
 pub struct RegisterRequest {
     /// 3 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit; unique
     /// regardless of case.
+    #[schema(min_length = 3, max_length = 64, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
     pub username: String,
     /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$")]
     pub email: Option<String>,
 }
 
@@ -43,6 +46,7 @@ pub struct RegisterResponse {
 #[schema(example = json!({"username": "alice", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     pub username: String,
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
@@ -105,8 +109,10 @@ pub enum LoginResponse {
 pub struct OtpRequest {
     pub challenge_token: String,
     /// Six digits from the authenticator app; surrounding spaces are ignored.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
-    /// One of the recovery codes (`xxxxx-xxxxx`), instead of `code`.
+    /// One of the recovery codes (`xxxxx-xxxxx`, any case), instead of `code`.
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
 }
 

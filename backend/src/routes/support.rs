@@ -17,6 +17,7 @@ pub fn configure(config: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
     /// Part of a username or e-mail address, any case; empty lists the first 50 customers.
+    #[param(max_length = 100)]
     pub query: Option<String>,
 }
 
@@ -38,6 +39,7 @@ pub struct CustomersResponse {
 #[schema(example = json!({"reason": "Customer lost their phone; identity checked by callback to the number on file"}))]
 pub struct ResetRequest {
     /// Why the reset is done (1 to 500 characters); recorded on both accounts.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 

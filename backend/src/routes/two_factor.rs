@@ -23,6 +23,7 @@ pub fn configure(config: &mut ServiceConfig) {
 #[schema(example = json!({"password": "correct horse battery"}))]
 pub struct EnrollRequest {
     /// Needed when the last full sign-in is older than the privileged window (10 minutes).
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -43,6 +44,8 @@ pub struct EnrollResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "123456"}))]
 pub struct ConfirmRequest {
+    /// Six digits from the authenticator app; surrounding spaces are ignored.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: String,
 }
 
@@ -58,8 +61,12 @@ pub struct ConfirmResponse {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "123456"}))]
 pub struct ReauthenticationRequest {
+    /// At most one of `code`, `recovery_code` and `password`.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -160,6 +167,8 @@ async fn enroll(
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing to confirm (`no_pending_enrollment`) or already on (`two_factor_already_enabled`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Code not six digits (`invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/account/two-factor/confirm")]

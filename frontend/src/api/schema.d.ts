@@ -389,6 +389,7 @@ export interface components {
          *     }
          */
         ConfirmRequest: {
+            /** @description Six digits from the authenticator app; surrounding spaces are ignored. */
             code: string;
         };
         /**
@@ -489,7 +490,7 @@ export interface components {
             challenge_token: string;
             /** @description Six digits from the authenticator app; surrounding spaces are ignored. */
             code?: string | null;
-            /** @description One of the recovery codes (`xxxxx-xxxxx`), instead of `code`. */
+            /** @description One of the recovery codes (`xxxxx-xxxxx`, any case), instead of `code`. */
             recovery_code?: string | null;
         };
         /**
@@ -556,6 +557,7 @@ export interface components {
          *     }
          */
         ReauthenticationRequest: {
+            /** @description At most one of `code`, `recovery_code` and `password`. */
             code?: string | null;
             password?: string | null;
             recovery_code?: string | null;
@@ -741,6 +743,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_events: {
@@ -793,6 +804,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     change_password: {
@@ -833,6 +853,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description New password too short or long (`validation_failed`) */
             422: {
                 headers: {
@@ -847,6 +885,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -904,8 +951,46 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Code not six digits (`invalid_code_format`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -974,6 +1059,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Malformed code (`invalid_code_format`), or more than one proof */
             422: {
                 headers: {
@@ -988,6 +1091,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1055,11 +1167,47 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or mistyped fields (`invalid_body`) or invalid values (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Throttled (`too_many_attempts`) */
             429: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1127,6 +1275,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Malformed code (`invalid_code_format`), or more than one proof */
             422: {
                 headers: {
@@ -1141,6 +1307,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1184,6 +1359,15 @@ export interface operations {
             };
             /** @description Wrong username or password (`invalid_credentials`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1256,6 +1440,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     verify_otp: {
@@ -1300,6 +1493,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Code not six digits (`invalid_code_format`), malformed recovery code, or neither/both given */
             422: {
                 headers: {
@@ -1314,6 +1525,15 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1365,6 +1585,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not JSON */
             415: {
                 headers: {
@@ -1376,6 +1605,15 @@ export interface operations {
             };
             /** @description Mistyped fields (`invalid_body`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1573,6 +1811,15 @@ export interface operations {
                     "application/json": components["schemas"]["CustomersResponse"];
                 };
             };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in (`invalid_token`) */
             401: {
                 headers: {
@@ -1593,6 +1840,15 @@ export interface operations {
             };
             /** @description Query over 100 characters (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1672,8 +1928,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Reason missing or too long (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
