@@ -97,7 +97,10 @@ fn add_standard_problems(document: &mut utoipa::openapi::OpenApi) {
             if operation.request_body.is_some() {
                 standard.push(("400", "Malformed JSON (`malformed_request`)"));
                 standard.push(("413", "Body over 16 KiB (`payload_too_large`)"));
-                standard.push(("415", "Body sent as something other than JSON (`unsupported_media_type`)"));
+                standard.push((
+                    "415",
+                    "Body sent as something other than JSON (`unsupported_media_type`)",
+                ));
                 standard.push(("422", "Missing or mistyped fields (`invalid_body`) or invalid values (`validation_failed`)"));
             }
             if operation.security.is_some() {
@@ -106,10 +109,18 @@ fn add_standard_problems(document: &mut utoipa::openapi::OpenApi) {
                     "Missing, invalid, expired or revoked access token (`invalid_token`)",
                 ));
             }
-            if operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty()) {
+            if operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty())
+            {
                 standard.push(("400", "Malformed query or path (`invalid_query`)"));
             }
-            if is_api && !path.ends_with("/health") && !path.ends_with("/openapi.json") && !path.ends_with("/config") {
+            if is_api
+                && !path.ends_with("/health")
+                && !path.ends_with("/openapi.json")
+                && !path.ends_with("/config")
+            {
                 standard.push((
                     "503",
                     "Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After`",

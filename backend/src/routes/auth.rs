@@ -26,12 +26,19 @@ pub fn configure(config: &mut ServiceConfig) {
 pub struct RegisterRequest {
     /// 3 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit; unique
     /// regardless of case.
-    #[schema(min_length = 3, max_length = 64, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    #[schema(
+        min_length = 3,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
     pub username: String,
     /// 8 to 1024 characters.
     #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
-    #[schema(max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$"
+    )]
     pub email: Option<String>,
 }
 
