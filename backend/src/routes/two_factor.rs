@@ -156,6 +156,9 @@ async fn enroll(
 }
 
 /// Finish switching two-factor on with a code from the app. Returns the recovery codes, once.
+///
+/// Every other session of the account is signed out; the calling session continues, now
+/// counted as having used both factors (it has just proved the code).
 #[utoipa::path(
     tag = "two-factor",
     path = "/account/two-factor/confirm",
@@ -189,6 +192,9 @@ async fn confirm(
 }
 
 /// Switch two-factor off. Outside the privileged window the body must carry one proof.
+///
+/// The secret, the recovery codes and the failure counters are wiped; every other session of
+/// the account is signed out, the calling one continues.
 #[utoipa::path(
     tag = "two-factor",
     path = "/account/two-factor/disable",

@@ -81,7 +81,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Finish switching two-factor on with a code from the app. Returns the recovery codes, once. */
+        /**
+         * Finish switching two-factor on with a code from the app. Returns the recovery codes, once.
+         * @description Every other session of the account is signed out; the calling session continues, now
+         *     counted as having used both factors (it has just proved the code).
+         */
         post: operations["confirm"];
         delete?: never;
         options?: never;
@@ -98,7 +102,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Switch two-factor off. Outside the privileged window the body must carry one proof. */
+        /**
+         * Switch two-factor off. Outside the privileged window the body must carry one proof.
+         * @description The secret, the recovery codes and the failure counters are wiped; every other session of
+         *     the account is signed out, the calling one continues.
+         */
         post: operations["disable"];
         delete?: never;
         options?: never;
