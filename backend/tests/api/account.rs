@@ -51,14 +51,7 @@ async fn a_wrong_current_password_is_refused_and_counted(app: TestApp) {
     )
     .await
     .assert_problem(400, "invalid_password");
-    let failures = app
-        .state
-        .database
-        .run(|connection| custadmin::db::throttle::find(connection, "bob"))
-        .await
-        .unwrap()
-        .unwrap()
-        .consecutive_failures;
+    let failures = app.consecutive_failures("bob").await;
     assert_eq!(failures, 1);
 }
 

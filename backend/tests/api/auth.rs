@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{claims_of, session_from, TestApp, PASSWORD};
+use crate::helpers::{claims_of, event_kinds, session_from, TestApp, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -268,12 +268,7 @@ async fn ten_failed_passwords_lock_the_username_with_doubling_back_off(app: Test
     let events = app
         .get("/account/events?limit=200", Some(&session.access_token))
         .await;
-    let kinds: Vec<&str> = events.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|event| event["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds
             .iter()
@@ -327,14 +322,7 @@ async fn concurrent_failed_logins_are_all_counted(app: TestApp) {
     assert!(unauthorized >= 10);
 
     let key = "mallory".to_string();
-    let failures = app
-        .state
-        .database
-        .run(move |connection| custadmin::db::throttle::find(connection, &key))
-        .await
-        .unwrap()
-        .unwrap()
-        .consecutive_failures;
+    let failures = app.consecutive_failures(&key).await;
     assert_eq!(
         failures as usize, unauthorized,
         "every evaluated failure is counted exactly once"

@@ -317,6 +317,26 @@ impl TestApp {
         secret.code_at_step(step_of(self.clock.now_unix()) + offset)
     }
 
+    /// A six-digit code that is not the current one for `secret`.
+    pub fn wrong_code(&self, secret: &TotpSecret) -> &'static str {
+        if self.code_now(secret, 0) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        }
+    }
+
+    /// The consecutive failures counted for a (lower-case) username, read from the database.
+    pub async fn consecutive_failures(&self, username_key: &str) -> i32 {
+        let key = username_key.to_string();
+        self.state
+            .database
+            .run(move |connection| custadmin::db::throttle::find(connection, &key))
+            .await
+            .unwrap()
+            .map_or(0, |row| row.consecutive_failures)
+    }
+
     /// Moves the clock to the start of the next TOTP step, so a fresh code exists.
     pub fn next_step(&self) {
         let now = self.clock.now_unix();
@@ -380,4 +400,14 @@ pub fn claims_of(token: &str) -> Value {
             .unwrap(),
     )
     .unwrap()
+}
+
+/// The `kind` of each event in a `GET /account/events` reply, newest first.
+pub fn event_kinds(events: &Reply) -> Vec<&str> {
+    events.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| event["kind"].as_str().expect("kind"))
+        .collect()
 }

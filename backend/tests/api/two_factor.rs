@@ -2,7 +2,7 @@ use chrono::TimeDelta;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{claims_of, secret_of, session_from, TestApp, PASSWORD};
+use crate::helpers::{claims_of, event_kinds, secret_of, session_from, TestApp, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -148,12 +148,7 @@ async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestA
     let events = app
         .get("/account/events", Some(&signed_in.access_token))
         .await;
-    let kinds: Vec<&str> = events.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(kinds[0], "login_succeeded");
     assert!(kinds.contains(&"two_factor_enabled"));
     assert!(events.body["events"][0]["ip"]
@@ -308,11 +303,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     let (secret, _) = app.enable_two_factor(&session).await;
     let challenge = app.login("heidi", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
-    let wrong = if app.code_now(&secret, 0) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = app.wrong_code(&secret);
     let attempts = (0..50).map(|_| {
         app.post(
             "/auth/otp",
@@ -338,14 +329,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
         .await;
     spent.assert_problem(429, "too_many_attempts");
     assert!(spent.retry_after().is_some());
-    let failures = app
-        .state
-        .database
-        .run(|connection| custadmin::db::throttle::find(connection, "heidi"))
-        .await
-        .unwrap()
-        .unwrap()
-        .consecutive_failures;
+    let failures = app.consecutive_failures("heidi").await;
     assert_eq!(
         failures, 5,
         "every wrong code is counted against the account"
@@ -356,11 +340,7 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     let session = app.signed_in_customer("ivan").await;
     let (secret, _) = app.enable_two_factor(&session).await;
     app.next_step();
-    let wrong = if app.code_now(&secret, 0) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = app.wrong_code(&secret);
     let spare = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
     for _ in 0..2 {
         let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
@@ -391,12 +371,7 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     let events = app
         .get("/account/events?limit=100", Some(&session.access_token))
         .await;
-    let kinds: Vec<&str> = events.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds.iter().filter(|kind| **kind == "otp_failed").count(),
         10
@@ -689,12 +664,7 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
         .await,
     );
     let events = app.get("/account/events", Some(&full.access_token)).await;
-    let kinds: Vec<&str> = events.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds
             .iter()
@@ -822,11 +792,7 @@ async fn wrong_confirmation_codes_count_toward_the_lock_out(app: TestApp) {
             .await
             .assert_ok(),
     );
-    let wrong = if app.code_now(&secret, 0) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = app.wrong_code(&secret);
     for _ in 0..10 {
         app.post("/account/two-factor/confirm", token, json!({"code": wrong}))
             .await
