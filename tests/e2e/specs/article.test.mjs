@@ -5,6 +5,8 @@ import { apiClient } from "../lib/api.mjs";
 import { checkpoint, launchBrowser, newPhonePage } from "../lib/browser.mjs";
 import { startServer } from "../lib/server.mjs";
 import { CodeSource } from "../lib/totp.mjs";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 
 const PASSWORD = "correct horse battery";
 
@@ -62,6 +64,15 @@ describe("a customer follows the help article", () => {
     assert.match(await qr.getAttribute("src"), /^data:image\/svg\+xml;utf8,/);
     const secret = (await page.locator(".secret").innerText()).replace(/\s/g, "");
     assert.match(secret, /^[A-Z2-7]{32}$/);
+    // Read the QR code as a phone camera would: from the rendered pixels, with a decoder of
+    // its own (jsQR), and check it carries the key shown for manual entry.
+    const pixels = PNG.sync.read(await qr.screenshot());
+    const decoded = jsQR(new Uint8ClampedArray(pixels.data), pixels.width, pixels.height);
+    assert.ok(decoded, "the QR code on screen decodes");
+    assert.equal(
+      decoded.data,
+      `otpauth://totp/custadmin:alice?secret=${secret}&issuer=custadmin&algorithm=SHA1&digits=6&period=30`,
+    );
     codes = new CodeSource(secret);
     await checkpoint(page, "04-set-up-qr-code");
 
