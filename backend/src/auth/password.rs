@@ -1,16 +1,22 @@
 //! Argon2id password hashing on a bounded pool: at most `concurrency` hashes run at once and at
 //! most `queue_limit` wait, so a login flood costs bounded memory and gets `503` beyond that.
+//! Each hash needs 19 MiB of working memory; the pool reuses one buffer per slot instead of
+//! allocating afresh, because glibc keeps freed buffers of that size in per-thread arenas and
+//! the process would grow by 19 MiB for every blocking thread that ever hashed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::config::PasswordHashingSettings;
 use crate::domain::Password;
 use crate::error::ApiError;
+
+const HASH_BYTES: usize = 32;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -18,8 +24,10 @@ pub struct PasswordHasher {
 }
 
 struct Inner {
-    argon2: Argon2<'static>,
+    params: Params,
     slots: Semaphore,
+    /// Working memory of finished hashes, for the next ones (at most one per slot).
+    spare_memory: Mutex<Vec<Vec<Block>>>,
     /// Requests hashing now or waiting for a slot.
     in_flight: AtomicUsize,
     /// Most requests that may be in flight: running plus queued.
@@ -34,15 +42,16 @@ impl PasswordHasher {
             settings.memory_kib,
             settings.iterations,
             settings.parallelism,
-            None,
+            Some(HASH_BYTES),
         )
         .map_err(|error| ApiError::internal(format!("argon2 parameters: {error}")))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = hash_with(&argon2, "dummy password for unknown users")?;
+        let mut memory = Vec::new();
+        let dummy_hash = hash_with(&params, "dummy password for unknown users", &mut memory)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                argon2,
+                params,
                 slots: Semaphore::new(settings.concurrency),
+                spare_memory: Mutex::new(vec![memory]),
                 in_flight: AtomicUsize::new(0),
                 max_in_flight: settings.concurrency + settings.queue_limit,
                 dummy_hash,
@@ -53,7 +62,9 @@ impl PasswordHasher {
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
         let password = password.expose().to_owned();
-        self.run(move |argon2| hash_with(argon2, &password)).await?
+        let params = self.inner.params.clone();
+        self.run(move |memory| hash_with(&params, &password, memory))
+            .await?
     }
 
     /// Checks a password against a stored hash; `None` checks it against the dummy hash and
@@ -67,20 +78,22 @@ impl PasswordHasher {
         let is_real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let matches = self
-            .run(move |argon2| match PasswordHash::new(&stored) {
-                Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
-                Err(error) => {
-                    tracing::error!(%error, "stored password hash cannot be parsed");
-                    false
-                }
-            })
+            .run(
+                move |memory| match verify_with(&stored, &password, memory) {
+                    Ok(matches) => matches,
+                    Err(error) => {
+                        tracing::error!(%error, "stored password hash cannot be checked");
+                        false
+                    }
+                },
+            )
             .await?;
         Ok(matches && is_real)
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let inner = self.inner.clone();
         // Counted before waiting so that the bound holds however many arrive at once; the guard
@@ -94,9 +107,31 @@ impl PasswordHasher {
             .await
             .map_err(|_| ApiError::internal("hashing pool closed"))?;
         let worker = inner.clone();
-        tokio::task::spawn_blocking(move || work(&worker.argon2))
-            .await
-            .map_err(|error| ApiError::internal(format!("hashing task failed: {error}")))
+        tokio::task::spawn_blocking(move || {
+            let mut memory = worker.take_memory();
+            let result = work(&mut memory);
+            worker.return_memory(memory);
+            result
+        })
+        .await
+        .map_err(|error| ApiError::internal(format!("hashing task failed: {error}")))
+    }
+}
+
+impl Inner {
+    fn take_memory(&self) -> Vec<Block> {
+        self.spare_memory
+            .lock()
+            .map(|mut spare| spare.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn return_memory(&self, memory: Vec<Block>) {
+        if let Ok(mut spare) = self.spare_memory.lock() {
+            spare.push(memory);
+        }
     }
 }
 
@@ -119,12 +154,66 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn hash_with(argon2: &Argon2<'static>, password: &str) -> Result<String, ApiError> {
+/// The working memory for `params`, grown (never shrunk) as needed.
+fn memory_for<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    &mut memory[..params.block_count()]
+}
+
+fn hash_with(params: &Params, password: &str, memory: &mut Vec<Block>) -> Result<String, ApiError> {
+    let failed = |error: String| ApiError::internal(format!("argon2 hashing failed: {error}"));
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|error| ApiError::internal(format!("argon2 hashing failed: {error}")))
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed(e.to_string()))?;
+    let mut output = [0u8; HASH_BYTES];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            &mut output,
+            memory_for(memory, params),
+        )
+        .map_err(|e| failed(e.to_string()))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(e.to_string()))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).map_err(|e| failed(e.to_string()))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Recomputes the stored hash with the parameters and salt it records (so hashes made with
+/// older costs keep working) and compares in constant time.
+fn verify_with(stored: &str, password: &str, memory: &mut Vec<Block>) -> Result<bool, String> {
+    let parsed = PasswordHash::new(stored).map_err(|error| error.to_string())?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|error| error.to_string())?;
+    let version = match parsed.version {
+        Some(version) => Version::try_from(version).map_err(|error| error.to_string())?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&parsed).map_err(|error| error.to_string())?;
+    let salt = parsed.salt.ok_or("no salt")?;
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|error| error.to_string())?;
+    let expected = parsed.hash.ok_or("no hash")?;
+    let mut computed = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            &mut computed,
+            memory_for(memory, &params),
+        )
+        .map_err(|error| error.to_string())?;
+    Ok(computed.ct_eq(expected.as_bytes()).into())
 }
 
 #[cfg(test)]
@@ -175,6 +264,35 @@ mod tests {
         let hasher = PasswordHasher::new(cheap()).unwrap();
         assert!(!hasher
             .verify(&password("dummy password for unknown users"), None)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier};
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let ours = hasher.hash(&password("correct horse")).await.unwrap();
+        let reference = Argon2::default();
+        assert!(reference
+            .verify_password(b"correct horse", &PasswordHash::new(&ours).unwrap())
+            .is_ok());
+        // A hash made elsewhere, with other costs, still verifies here.
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(16, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+        assert!(hasher
+            .verify(&password("correct horse"), Some(theirs.clone()))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify(&password("correct horsf"), Some(theirs))
             .await
             .unwrap());
     }

@@ -116,6 +116,8 @@ impl Database {
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            // A SQLite connection is a file handle and cannot drop; PostgreSQL's can.
+            .test_on_check_out(kind == DatabaseKind::Postgresql)
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<DbConnection>::new(connection_url))
             .map_err(|error| DatabaseSetupError::Connect(error.to_string()))?;

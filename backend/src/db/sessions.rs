@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::accounts::AccountRow;
 use super::schema::{accounts, refresh_tokens, sessions};
 use super::DbConnection;
 use crate::error::ApiError;
@@ -27,12 +28,11 @@ impl SessionRow {
     }
 }
 
-/// A live session with what requests need to know about its account, read in one query.
+/// A live session with its account, read in one query.
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
     pub session: SessionRow,
-    pub role: String,
-    pub two_factor_enabled: bool,
+    pub account: AccountRow,
 }
 
 pub fn insert_session(connection: &mut DbConnection, session: &SessionRow) -> Result<(), ApiError> {
@@ -65,25 +65,17 @@ pub fn find_active(
     account_id: &str,
     now: NaiveDateTime,
 ) -> Result<Option<ActiveSession>, ApiError> {
-    let found: Option<(SessionRow, String, Option<String>)> = sessions::table
+    let found: Option<(SessionRow, AccountRow)> = sessions::table
         .inner_join(accounts::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::account_id.eq(account_id))
         .filter(sessions::revoked_at.is_null())
-        .select((
-            SessionRow::as_select(),
-            accounts::role,
-            accounts::totp_secret_ciphertext,
-        ))
+        .select((SessionRow::as_select(), AccountRow::as_select()))
         .first(connection)
         .optional()?;
     Ok(found
-        .filter(|(session, _, _)| session.expires_at > now)
-        .map(|(session, role, secret)| ActiveSession {
-            session,
-            role,
-            two_factor_enabled: secret.is_some(),
-        }))
+        .filter(|(session, _)| session.expires_at > now)
+        .map(|(session, account)| ActiveSession { session, account }))
 }
 
 /// What presenting a refresh token turned out to be.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{throttle, AppState, Principal, RequestOrigin};
 use crate::auth::clock::{db_time, from_db_time};
-use crate::db::accounts::{self, AccountRow};
+use crate::db::accounts;
 use crate::db::events::{self, EventKind, EventRow};
 use crate::db::{sessions as session_store, two_factor as code_store};
 use crate::domain::{Password, Role};
@@ -25,31 +25,21 @@ pub struct AccountOverview {
 pub const MAX_EVENTS_PER_PAGE: i64 = 200;
 pub const DEFAULT_EVENTS_PER_PAGE: i64 = 50;
 
-pub(super) fn load_account(
-    connection: &mut crate::db::DbConnection,
-    account_id: &str,
-) -> Result<AccountRow, ApiError> {
-    // A live session of a deleted account cannot exist (cascade), so absence is a stale token.
-    accounts::find_by_id(connection, account_id)?.ok_or(ApiError::InvalidToken)
-}
-
 pub async fn overview(
     state: &AppState,
     principal: &Principal,
 ) -> Result<AccountOverview, ApiError> {
-    let account_id = principal.account_id.clone();
-    let (account, recovery_codes_remaining) = state
-        .database
-        .run(move |connection| {
-            let account = load_account(connection, &account_id)?;
-            let remaining = if account.two_factor_enabled() {
-                code_store::count_unused_recovery_codes(connection, &account.id)?
-            } else {
-                0
-            };
-            Ok((account, remaining))
-        })
-        .await?;
+    // The account was read with the session; only the recovery-code count needs a query.
+    let account = principal.account.clone();
+    let recovery_codes_remaining = if account.two_factor_enabled() {
+        let account_id = account.id.clone();
+        state
+            .database
+            .run(move |connection| code_store::count_unused_recovery_codes(connection, &account_id))
+            .await?
+    } else {
+        0
+    };
     Ok(AccountOverview {
         role: Role::from_db(&account.role)
             .ok_or_else(|| ApiError::internal("unknown role in database"))?,
@@ -73,13 +63,7 @@ pub async fn change_password(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let account = {
-        let account_id = principal.account_id.clone();
-        state
-            .database
-            .run(move |connection| load_account(connection, &account_id))
-            .await?
-    };
+    let account = principal.account.clone();
     let check = state
         .password_hasher
         .verify(current, Some(account.password_hash.clone()));

@@ -19,6 +19,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
+use crate::db::accounts::AccountRow;
 use crate::db::Database;
 use crate::domain::Role;
 
@@ -52,5 +53,6 @@ pub struct Principal {
     /// which is authoritative over the token's copy).
     pub auth_time: DateTime<Utc>,
     pub amr: Vec<String>,
-    pub two_factor_enabled: bool,
+    /// The account as read with the session, in the same query, for this request.
+    pub account: AccountRow,
 }

@@ -99,10 +99,10 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         })
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    let role = Role::from_db(&active.role)
+    let role = Role::from_db(&active.account.role)
         .ok_or_else(|| ApiError::internal("unknown role in database"))?;
     // A session without the second factor is worthless once the account has one.
-    if active.two_factor_enabled
+    if active.account.two_factor_enabled()
         && !active
             .session
             .amr_list()
@@ -117,7 +117,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         role,
         auth_time: from_db_time(active.session.auth_time),
         amr: active.session.amr_list(),
-        two_factor_enabled: active.two_factor_enabled,
+        account: active.account,
     })
 }
 

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::account::load_account;
 use super::login::{accept_recovery_code, accept_totp_code};
 use super::{throttle, AppState, Principal, RequestOrigin};
 use crate::auth::clock::{db_time, from_db_time};
@@ -129,14 +128,6 @@ async fn authorize_privileged(
     verify_reauthentication(state, account, proof, origin, now).await
 }
 
-async fn current_account(state: &AppState, principal: &Principal) -> Result<AccountRow, ApiError> {
-    let account_id = principal.account_id.clone();
-    state
-        .database
-        .run(move |connection| load_account(connection, &account_id))
-        .await
-}
-
 /// Starts (or restarts) enrolment: a new secret, pending until confirmed. Login is unchanged.
 pub async fn enroll(
     state: &AppState,
@@ -145,7 +136,7 @@ pub async fn enroll(
     origin: &RequestOrigin,
 ) -> Result<Enrollment, ApiError> {
     let now = state.now();
-    let account = current_account(state, principal).await?;
+    let account = principal.account.clone();
     if account.two_factor_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
@@ -198,7 +189,7 @@ pub async fn confirm(
     origin: &RequestOrigin,
 ) -> Result<Vec<String>, ApiError> {
     let now = state.now();
-    let account = current_account(state, principal).await?;
+    let account = principal.account.clone();
     if account.two_factor_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
@@ -262,7 +253,7 @@ pub async fn disable(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let account = current_account(state, principal).await?;
+    let account = principal.account.clone();
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
@@ -322,7 +313,7 @@ pub async fn regenerate_recovery_codes(
     origin: &RequestOrigin,
 ) -> Result<Vec<String>, ApiError> {
     let now = state.now();
-    let account = current_account(state, principal).await?;
+    let account = principal.account.clone();
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }

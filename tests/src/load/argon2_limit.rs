@@ -1,0 +1,111 @@
+//! The Argon2 limit of this machine: how many production-cost hashes per second its cores can do
+//! at most (cores / the median time of one hash), measured here rather than assumed.
+//!
+//! The hash is timed with its 19 MiB of working memory allocated once and reused, so the figure
+//! is the cost of hashing itself. For comparison the same hash is also timed allocating its
+//! memory afresh each time (`Argon2::hash_password_into`, as the `password-hash` API the server
+//! uses does): the difference is what page faults and the allocator add.
+
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use serde_json::{json, Value};
+
+use super::http::round;
+
+/// The server's production parameters (`PasswordHashingSettings::default`).
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const PARALLELISM: u32 = 1;
+const PASSWORD: &[u8] = b"correct horse battery staple";
+
+pub struct Argon2Limit {
+    pub cores: usize,
+    pub samples: usize,
+    /// Median of one hash with reused memory: the basis of the limit.
+    pub median: Duration,
+    pub min: Duration,
+    pub max: Duration,
+    /// Median of one hash that allocates its memory each time.
+    pub median_fresh_memory: Duration,
+    /// `cores / median`, in hashes per second.
+    pub per_second: f64,
+}
+
+impl Argon2Limit {
+    pub fn json(&self) -> Value {
+        let ms = |time: Duration| round(time.as_secs_f64() * 1000.0);
+        json!({
+            "cores": self.cores,
+            "samples": self.samples,
+            "params": {"memory_kib": MEMORY_KIB, "iterations": ITERATIONS, "parallelism": PARALLELISM},
+            "hash_median_ms": ms(self.median),
+            "hash_min_ms": ms(self.min),
+            "hash_max_ms": ms(self.max),
+            "hash_median_fresh_memory_ms": ms(self.median_fresh_memory),
+            "limit_per_second": round(self.per_second),
+        })
+    }
+}
+
+/// Times `samples` hashes one after another on the calling thread (after a warm-up hash), with
+/// reused memory and then with fresh memory.
+pub fn measure(samples: usize) -> Argon2Limit {
+    let samples = samples.max(1);
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(32)).expect("parameters");
+    let block_count = params.block_count();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut output = [0u8; 32];
+    let mut memory = vec![Block::default(); block_count];
+    let mut reused = |index: usize| {
+        let started = Instant::now();
+        argon2
+            .hash_password_into_with_memory(PASSWORD, &[index as u8; 16], &mut output, &mut memory)
+            .expect("argon2 hashing");
+        started.elapsed()
+    };
+    reused(usize::MAX);
+    let times = sorted((0..samples).map(&mut reused).collect());
+    drop(memory);
+    let fresh = |index: usize| {
+        let mut output = [0u8; 32];
+        let started = Instant::now();
+        argon2
+            .hash_password_into(PASSWORD, &[index as u8; 16], &mut output)
+            .expect("argon2 hashing");
+        started.elapsed()
+    };
+    let fresh_times = sorted((0..samples).map(fresh).collect());
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let median = times[times.len() / 2];
+    Argon2Limit {
+        cores,
+        samples,
+        median,
+        min: times[0],
+        max: *times.last().unwrap(),
+        median_fresh_memory: fresh_times[fresh_times.len() / 2],
+        per_second: cores as f64 / median.as_secs_f64(),
+    }
+}
+
+fn sorted(mut times: Vec<Duration>) -> Vec<Duration> {
+    times.sort_unstable();
+    times
+}
+
+pub fn report(limit: &Argon2Limit) {
+    let ms = |time: Duration| time.as_secs_f64() * 1000.0;
+    println!(
+        "argon2 limit: one hash (m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}) takes \
+         {:.1} ms median of {} (min {:.1}, max {:.1}; {:.1} ms allocating its memory afresh); \
+         {} cores → {:.1} hashes/s",
+        ms(limit.median),
+        limit.samples,
+        ms(limit.min),
+        ms(limit.max),
+        ms(limit.median_fresh_memory),
+        limit.cores,
+        limit.per_second
+    );
+}

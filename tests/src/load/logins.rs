@@ -1,0 +1,71 @@
+//! Login throughput: closed-loop clients log in with correct passwords (so nothing is throttled)
+//! over a pool of accounts; compared with the machine's Argon2 limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::accounts::PASSWORD;
+use super::argon2_limit::Argon2Limit;
+use super::http::{closed_loop, round, Http};
+
+pub const GOAL: f64 = 0.9;
+
+pub async fn run(
+    http: &Http,
+    names: &[String],
+    limit: &Argon2Limit,
+    clients: usize,
+    duration: Duration,
+) -> Value {
+    let names: Arc<Vec<String>> = Arc::new(names.to_vec());
+    let request = {
+        let (http, names) = (http.clone(), names.clone());
+        move |worker: usize, n: u64| {
+            let (http, names) = (http.clone(), names.clone());
+            async move {
+                let name = &names[(worker + n as usize * 7) % names.len()];
+                http.login(name, PASSWORD).await
+            }
+        }
+    };
+    // Warm-up: fills the hashing pool and the connection pool; not counted.
+    closed_loop(clients, Duration::from_secs(2), u64::MAX, request.clone()).await;
+    let (tally, elapsed) = closed_loop(clients, duration, u64::MAX, request).await;
+    let throughput = tally.count("2xx") as f64 / elapsed.as_secs_f64();
+    let ratio = throughput / limit.per_second;
+    let latency = tally.latency();
+    println!(
+        "login throughput: {clients} clients for {:.1} s: {} logins, {throughput:.2}/s against \
+         the argon2 limit {:.2}/s → ratio {ratio:.3} (goal ≥ {GOAL}) {}",
+        elapsed.as_secs_f64(),
+        tally.count("2xx"),
+        limit.per_second,
+        verdict(ratio >= GOAL),
+    );
+    println!(
+        "  login latency: {}; answers {:?}",
+        latency.line(),
+        tally.counts
+    );
+    json!({
+        "clients": clients,
+        "seconds": round(elapsed.as_secs_f64()),
+        "answers": tally.counts_json(),
+        "logins_per_second": round(throughput),
+        "argon2_limit_per_second": round(limit.per_second),
+        "ratio": round(ratio),
+        "goal": GOAL,
+        "met": ratio >= GOAL,
+        "latency": latency.json(),
+    })
+}
+
+pub fn verdict(met: bool) -> &'static str {
+    if met {
+        "[goal met]"
+    } else {
+        "[GOAL MISSED]"
+    }
+}

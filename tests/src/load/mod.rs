@@ -1,0 +1,285 @@
+//! The load driver: command line, the server under load, and one module per scenario.
+//!
+//! - [`argon2_limit`]: the machine's Argon2 limit, measured here.
+//! - [`logins`]: login throughput against that limit.
+//! - [`reads`]: authenticated `GET /account` against `GET /health`.
+//! - [`burst`]: many simultaneous logins, with retries, and the server's peak memory.
+//! - [`soak`]: paced mixed traffic for minutes, memory and errors over time.
+//!
+//! Every scenario prints human-readable lines; the run ends with one JSON summary.
+
+mod accounts;
+mod argon2_limit;
+mod burst;
+mod http;
+mod logins;
+mod reads;
+mod soak;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use http::Http;
+use target::{Target, TargetOptions};
+
+/// Drives a running custadmin server over loopback and reports throughput, latency and memory.
+#[derive(Parser)]
+#[command(name = "custadmin-load")]
+struct Cli {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// The server binary to start (default: `custadmin` next to this executable). It gets a
+    /// fresh data folder, production Argon2, `RUST_LOG=warn` and an ephemeral loopback port.
+    #[arg(long, conflicts_with_all = ["url", "pid"])]
+    server: Option<PathBuf>,
+    /// Use an already running server instead (`http://127.0.0.1:PORT`); needs --pid.
+    #[arg(long, requires = "pid")]
+    url: Option<String>,
+    /// The running server's process id, for its memory.
+    #[arg(long, requires = "url")]
+    pid: Option<u32>,
+    /// `CUSTADMIN_HASHING_QUEUE_LIMIT` for the started server (default: the server's, 64).
+    #[arg(long, conflicts_with = "url")]
+    queue_limit: Option<usize>,
+    /// `CUSTADMIN_DATABASE_URL` for the started server (default: SQLite in the data folder).
+    #[arg(long, conflicts_with = "url")]
+    database_url: Option<String>,
+    /// Extra environment for the started server, `KEY=VALUE`, repeatable (for experiments such
+    /// as `MALLOC_ARENA_MAX=2`; `CUSTADMIN_*` names the server does not know make it refuse).
+    #[arg(long = "server-env", conflicts_with = "url")]
+    server_env: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Argon2 limit, a login burst, login throughput and reads, in that order, on one server.
+    Bench(BenchArgs),
+    /// Only the Argon2 limit of this machine (no server is started).
+    Argon2 {
+        #[arg(long, default_value_t = 20)]
+        samples: usize,
+    },
+    /// Only the login burst (e.g. to compare queue limits).
+    Burst {
+        /// Simultaneous clients, one account each.
+        #[arg(long, default_value_t = 500)]
+        clients: usize,
+    },
+    /// Mixed traffic for a while, reporting memory and errors periodically.
+    Soak(SoakArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Hashes timed for the Argon2 limit (the median is used).
+    #[arg(long, default_value_t = 20)]
+    argon2_samples: usize,
+    /// Simultaneous clients in the login burst (0 skips it).
+    #[arg(long, default_value_t = 500)]
+    burst: usize,
+    /// Closed-loop clients for login throughput (default: 4 per core, enough to keep every
+    /// hashing slot busy without reaching the queue limit).
+    #[arg(long)]
+    login_clients: Option<usize>,
+    /// Seconds of login throughput measurement (after 2 s of warm-up).
+    #[arg(long, default_value_t = 20)]
+    login_seconds: u64,
+    /// Accounts the throughput clients log in to, round robin.
+    #[arg(long, default_value_t = 16)]
+    users: usize,
+    /// Closed-loop clients for the read comparison.
+    #[arg(long, default_value_t = 32)]
+    read_clients: usize,
+    /// Seconds each of `GET /health` and `GET /account` are measured (after 1 s of warm-up).
+    #[arg(long, default_value_t = 10)]
+    read_seconds: u64,
+}
+
+#[derive(Args)]
+struct SoakArgs {
+    /// How long the soak runs.
+    #[arg(long, default_value_t = 10.0)]
+    minutes: f64,
+    /// Seconds between reports.
+    #[arg(long, default_value_t = 30)]
+    report_secs: u64,
+    #[arg(long, default_value_t = 2.0)]
+    logins_per_second: f64,
+    #[arg(long, default_value_t = 50.0)]
+    accounts_per_second: f64,
+    #[arg(long, default_value_t = 5.0)]
+    refreshes_per_second: f64,
+    #[arg(long, default_value_t = 10.0)]
+    health_per_second: f64,
+    /// Seconds between failed logins (at least 10: the per-IP throttle allows 100 per 15 min).
+    #[arg(long, default_value_t = 12)]
+    failed_login_every_secs: u64,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let options = TargetOptions {
+        server: cli.target.server,
+        url: cli.target.url,
+        pid: cli.target.pid,
+        queue_limit: cli.target.queue_limit,
+        database_url: cli.target.database_url,
+        server_env: cli.target.server_env,
+    };
+    if let Command::Soak(soak) = &cli.command {
+        if soak.failed_login_every_secs < 10 {
+            eprintln!("--failed-login-every-secs below 10 would trip the per-IP throttle");
+            return ExitCode::from(2);
+        }
+    }
+    let machine = machine();
+    println!("machine: {}", machine);
+    if let Command::Argon2 { samples } = cli.command {
+        let limit = argon2_limit::measure(samples);
+        argon2_limit::report(&limit);
+        let summary = json!({"machine": machine, "results": {"argon2_limit": limit.json()}});
+        println!(
+            "summary: {}",
+            serde_json::to_string_pretty(&summary).unwrap()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let target = match Target::open(&options) {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("custadmin-load: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "server: pid {} at {} ({})",
+        target.pid, target.base_url, target.settings
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let results = runtime.block_on(run(&cli.command, &target));
+    let summary = json!({
+        "machine": machine,
+        "server": target.settings,
+        "results": results,
+    });
+    target.stop();
+    println!(
+        "summary: {}",
+        serde_json::to_string_pretty(&summary).unwrap()
+    );
+    ExitCode::SUCCESS
+}
+
+async fn run(command: &Command, target: &Target) -> Value {
+    // Generous: queued logins in a 500-client burst wait several seconds by design.
+    let http = Http::new(&target.base_url, Duration::from_secs(120));
+    let run = accounts::run_id();
+    match command {
+        Command::Bench(args) => {
+            let limit = tokio::task::spawn_blocking({
+                let samples = args.argon2_samples;
+                move || argon2_limit::measure(samples)
+            })
+            .await
+            .expect("the argon2 timing");
+            argon2_limit::report(&limit);
+
+            let pool: Vec<String> = (0..args.users.max(args.read_clients).max(1))
+                .map(|i| accounts::username("user", &run, i))
+                .collect();
+            let crowd: Vec<String> = (0..args.burst)
+                .map(|i| accounts::username("burst", &run, i))
+                .collect();
+            println!("registering {} accounts…", pool.len() + crowd.len());
+            accounts::register_all(&http, &[pool.clone(), crowd.clone()].concat(), 8).await;
+
+            let burst = if crowd.is_empty() {
+                Value::Null
+            } else {
+                burst::run(&http, target.pid, &crowd).await
+            };
+            let login_clients = args.login_clients.unwrap_or(4 * limit.cores);
+            let logins = logins::run(
+                &http,
+                &pool[..args.users.max(1).min(pool.len())],
+                &limit,
+                login_clients,
+                Duration::from_secs(args.login_seconds),
+            )
+            .await;
+            let reads = reads::run(
+                &http,
+                &pool,
+                args.read_clients,
+                Duration::from_secs(args.read_seconds),
+            )
+            .await;
+            let end = target::memory(target.pid).unwrap_or_default();
+            json!({
+                "argon2_limit": limit.json(),
+                "burst": burst,
+                "login_throughput": logins,
+                "reads": reads,
+                "server_vm_hwm_mib": http::round(target::mib(end.hwm_kib)),
+            })
+        }
+        Command::Argon2 { .. } => unreachable!("handled before a server is started"),
+        Command::Burst { clients } => {
+            let crowd: Vec<String> = (0..*clients)
+                .map(|i| accounts::username("burst", &run, i))
+                .collect();
+            println!("registering {} accounts…", crowd.len());
+            accounts::register_all(&http, &crowd, 8).await;
+            json!({"burst": burst::run(&http, target.pid, &crowd).await})
+        }
+        Command::Soak(args) => {
+            let options = soak::SoakOptions {
+                duration: Duration::from_secs_f64(args.minutes * 60.0),
+                report_every: Duration::from_secs(args.report_secs.max(1)),
+                logins_per_second: args.logins_per_second,
+                accounts_per_second: args.accounts_per_second,
+                refreshes_per_second: args.refreshes_per_second,
+                health_per_second: args.health_per_second,
+                failed_login_every: Duration::from_secs(args.failed_login_every_secs),
+            };
+            json!({"soak": soak::run(&http, target.pid, &options).await})
+        }
+    }
+}
+
+/// Cores, CPU model and memory of this machine, from `/proc`.
+fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map_or("unknown", |(_, model)| model.trim())
+        .to_string();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_total_kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or(0);
+    json!({
+        "cores": std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        "cpu_model": model,
+        "mem_total_mib": mem_total_kib / 1024,
+    })
+}
