@@ -3,7 +3,7 @@
 //! files; an existing file that cannot be read or parsed stops start-up and is never replaced.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -94,7 +94,12 @@ fn load_or_create_file<T>(
         message,
     };
     if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder).map_err(|error| create_error(error.to_string()))?;
+        // Owner-only: the data folder also holds the SQLite database by default.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)
+            .map_err(|error| create_error(error.to_string()))?;
     }
     let contents = generate().map_err(create_error)?;
     // create_new: two instances starting at once must not overwrite each other's key.
@@ -184,9 +189,16 @@ mod tests {
 
     #[test]
     fn keys_are_created_once_with_owner_only_permissions_and_then_reused() {
-        let dir = temp_dir();
+        let root = temp_dir();
+        let dir = root.join("data");
         let settings = settings_in(&dir);
         let first = ServerKeys::load_or_create(&settings).unwrap();
+        let folder_mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(
+            folder_mode & 0o077,
+            0,
+            "the data folder is the owner's only"
+        );
         for name in [JWT_KEY_FILE_NAME, SECRET_KEY_FILE_NAME] {
             let mode = std::fs::metadata(dir.join(name))
                 .unwrap()
@@ -200,7 +212,7 @@ mod tests {
             first.jwt_signing_key.to_bytes(),
             second.jwt_signing_key.to_bytes()
         );
-        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
