@@ -128,13 +128,7 @@ async fn housekeeping_removes_only_rows_that_no_longer_matter(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(pruned.sessions, 1, "the session ended 31 days ago");
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": live.refresh_token}),
-    )
-    .await
-    .assert_ok();
+    app.refresh(json!(live.refresh_token)).await.assert_ok();
 }
 
 async fn a_password_change_ends_open_login_challenges(app: TestApp) {
@@ -149,11 +143,7 @@ async fn a_password_change_ends_open_login_challenges(app: TestApp) {
     )
     .await;
     app.next_step();
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }

@@ -129,38 +129,23 @@ async fn access_tokens_carry_the_documented_claims_and_verify_with_the_jwks(app:
 
 async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session(app: TestApp) {
     let first = app.signed_in_customer("frank").await;
-    let second = session_from(
-        &app.post(
-            "/auth/refresh",
-            None,
-            json!({"refresh_token": first.refresh_token}),
-        )
-        .await,
-    );
+    let second = session_from(&app.refresh(json!(first.refresh_token)).await);
     assert_ne!(second.refresh_token, first.refresh_token);
     app.get("/account", Some(&second.access_token))
         .await
         .assert_ok();
 
     // The old refresh token again: theft is assumed and the whole session ends.
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": first.refresh_token}),
-    )
-    .await
-    .assert_problem(401, "invalid_refresh_token");
+    app.refresh(json!(first.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
     app.get("/account", Some(&second.access_token))
         .await
         .assert_problem(401, "invalid_token");
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": second.refresh_token}),
-    )
-    .await
-    .assert_problem(401, "invalid_refresh_token");
-    app.post("/auth/refresh", None, json!({"refresh_token": "made-up"}))
+    app.refresh(json!(second.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    app.refresh(json!("made-up"))
         .await
         .assert_problem(401, "invalid_refresh_token");
     app.post("/auth/refresh", None, json!({}))
@@ -224,13 +209,9 @@ async fn logout_revokes_the_access_and_refresh_token_at_once(app: TestApp) {
     app.get("/account", Some(&session.access_token))
         .await
         .assert_problem(401, "invalid_token");
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": session.refresh_token}),
-    )
-    .await
-    .assert_problem(401, "invalid_refresh_token");
+    app.refresh(json!(session.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
 }
 
 async fn ten_failed_passwords_lock_the_username_with_doubling_back_off(app: TestApp) {
@@ -340,14 +321,7 @@ async fn expired_access_tokens_are_refused(app: TestApp) {
         .await
         .assert_problem(401, "invalid_token");
     // The refresh token still works and yields a fresh access token.
-    let refreshed = session_from(
-        &app.post(
-            "/auth/refresh",
-            None,
-            json!({"refresh_token": session.refresh_token}),
-        )
-        .await,
-    );
+    let refreshed = session_from(&app.refresh(json!(session.refresh_token)).await);
     app.get("/account", Some(&refreshed.access_token))
         .await
         .assert_ok();

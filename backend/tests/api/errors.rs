@@ -185,9 +185,7 @@ async fn optional_bodies_must_still_be_json_when_present() {
             .status(),
         200
     );
-    let json_body = app
-        .post("/auth/refresh", None, json!({"refresh_token": 42}))
-        .await;
+    let json_body = app.refresh(json!(42)).await;
     json_body.assert_problem(422, "invalid_body");
 }
 

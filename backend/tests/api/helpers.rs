@@ -257,6 +257,21 @@ impl TestApp {
             .await
     }
 
+    /// `POST /auth/otp` with `body` (`challenge_token` and `code` or `recovery_code`).
+    pub async fn otp(&self, body: Value) -> Reply {
+        self.post("/auth/otp", None, body).await
+    }
+
+    /// `POST /auth/refresh` with the refresh token in the body.
+    pub async fn refresh(&self, refresh_token: Value) -> Reply {
+        self.post(
+            "/auth/refresh",
+            None,
+            json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
     pub async fn register(&self, username: &str) -> String {
         let reply = self
             .post(

@@ -138,7 +138,7 @@ async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestA
 
     app.next_step();
     let signed_in = session_from(
-        &app.post("/auth/otp", None, json!({"challenge_token": body["challenge_token"], "code": format!(" {} ", app.code_now(&secret, 0))}))
+        &app.otp(json!({"challenge_token": body["challenge_token"], "code": format!(" {} ", app.code_now(&secret, 0))}))
             .await,
     );
     assert_eq!(
@@ -177,32 +177,20 @@ async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
         format!("-{}", &code[1..]),
         String::new(),
     ] {
-        app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": token, "code": spelling}),
-        )
-        .await
-        .assert_problem(422, "invalid_code_format");
+        app.otp(json!({"challenge_token": token, "code": spelling}))
+            .await
+            .assert_problem(422, "invalid_code_format");
     }
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": token, "code": 123456}),
-    )
-    .await
-    .assert_problem(422, "invalid_body");
-    app.post("/auth/otp", None, json!({"challenge_token": token}))
+    app.otp(json!({"challenge_token": token, "code": 123456}))
+        .await
+        .assert_problem(422, "invalid_body");
+    app.otp(json!({"challenge_token": token}))
         .await
         .assert_problem(422, "validation_failed");
     // Format errors cost no attempt: the right code still works.
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": token, "code": format!("  {code}")}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": token, "code": format!("  {code}")}))
+            .await,
     );
 }
 
@@ -213,23 +201,15 @@ async fn a_replayed_code_is_refused(app: TestApp) {
     let code = app.code_now(&secret, 0);
     let first = app.login("erin", PASSWORD).await;
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": first.body["challenge_token"], "code": code}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": first.body["challenge_token"], "code": code}))
+            .await,
     );
     let second = app.login("erin", PASSWORD).await;
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": second.body["challenge_token"], "code": code}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    app.otp(json!({"challenge_token": second.body["challenge_token"], "code": code}))
+        .await
+        .assert_problem(400, "invalid_code");
     // An older step inside the window is refused too once a newer one was used.
-    app.post("/auth/otp", None, json!({"challenge_token": second.body["challenge_token"], "code": app.code_now(&secret, -1)}))
+    app.otp(json!({"challenge_token": second.body["challenge_token"], "code": app.code_now(&secret, -1)}))
         .await
         .assert_problem(400, "invalid_code");
 }
@@ -243,13 +223,9 @@ async fn of_twenty_parallel_requests_with_one_code_exactly_one_wins(app: TestApp
     }
     app.next_step();
     let code = app.code_now(&secret, 0);
-    let attempts = challenges.iter().map(|challenge| {
-        app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "code": code}),
-        )
-    });
+    let attempts = challenges
+        .iter()
+        .map(|challenge| app.otp(json!({"challenge_token": challenge, "code": code})));
     let replies = futures::future::join_all(attempts).await;
     let winners = replies.iter().filter(|reply| reply.status == 200).count();
     assert_eq!(
@@ -280,11 +256,7 @@ async fn of_twenty_parallel_requests_with_one_recovery_code_exactly_one_wins(app
         challenges.push(app.login("grace", PASSWORD).await.body["challenge_token"].clone());
     }
     let attempts = challenges.iter().map(|challenge| {
-        app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "recovery_code": recovery_codes[0]}),
-        )
+        app.otp(json!({"challenge_token": challenge, "recovery_code": recovery_codes[0]}))
     });
     let replies = futures::future::join_all(attempts).await;
     assert_eq!(
@@ -304,13 +276,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     let challenge = app.login("heidi", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
     let wrong = app.wrong_code(&secret);
-    let attempts = (0..50).map(|_| {
-        app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "code": wrong}),
-        )
-    });
+    let attempts = (0..50).map(|_| app.otp(json!({"challenge_token": challenge, "code": wrong})));
     let replies = futures::future::join_all(attempts).await;
     let wrong_code = replies
         .iter()
@@ -321,11 +287,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     assert_eq!(throttled, 45);
     // Even the right code is refused now: the challenge is spent.
     let spent = app
-        .post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
-        )
+        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
         .await;
     spent.assert_problem(429, "too_many_attempts");
     assert!(spent.retry_after().is_some());
@@ -345,23 +307,15 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     for _ in 0..2 {
         let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
         for _ in 0..5 {
-            app.post(
-                "/auth/otp",
-                None,
-                json!({"challenge_token": challenge, "code": wrong}),
-            )
-            .await
-            .assert_problem(400, "invalid_code");
+            app.otp(json!({"challenge_token": challenge, "code": wrong}))
+                .await
+                .assert_problem(400, "invalid_code");
         }
     }
     // Locked: the spare challenge is dead and the password step is throttled.
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(401, "invalid_challenge");
     let login = app.login("ivan", PASSWORD).await;
     login.assert_problem(429, "too_many_attempts");
     assert_eq!(login.retry_after(), Some(30));
@@ -384,13 +338,9 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
         1
     );
     // The spare challenge stays dead after the lock ends.
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }
 
 async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
@@ -420,17 +370,13 @@ async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
     app.request(Method::POST, "/api/v1/auth/logout", token, None)
         .await
         .assert_problem(401, "invalid_token");
-    app.post("/auth/refresh", None, json!({"refresh_token": challenge}))
+    app.refresh(json!(challenge))
         .await
         .assert_problem(401, "invalid_refresh_token");
     // And an access token is no challenge.
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": session.access_token, "code": "123456"}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": session.access_token, "code": "123456"}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }
 
 async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) {
@@ -439,31 +385,19 @@ async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) 
     let challenge = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+            .await,
     );
     app.next_step();
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 
     let late = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
     app.clock.advance(TimeDelta::seconds(301));
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": late, "code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.otp(json!({"challenge_token": late, "code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }
 
 async fn recovery_codes_sign_in_once_each(app: TestApp) {
@@ -471,39 +405,23 @@ async fn recovery_codes_sign_in_once_each(app: TestApp) {
     let (_, codes) = app.enable_two_factor(&session).await;
     let challenge = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
     let signed_in = session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "recovery_code": codes[3].to_uppercase()}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": challenge, "recovery_code": codes[3].to_uppercase()}))
+            .await,
     );
     assert_eq!(
         claims_of(&signed_in.access_token)["amr"],
         json!(["pwd", "otp"])
     );
     let again = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": again, "recovery_code": codes[3]}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": again, "recovery_code": "not-a-code"}),
-    )
-    .await
-    .assert_problem(422, "invalid_recovery_code_format");
+    app.otp(json!({"challenge_token": again, "recovery_code": codes[3]}))
+        .await
+        .assert_problem(400, "invalid_code");
+    app.otp(json!({"challenge_token": again, "recovery_code": "not-a-code"}))
+        .await
+        .assert_problem(422, "invalid_recovery_code_format");
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": again, "recovery_code": codes[4].replace('-', "")}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": again, "recovery_code": codes[4].replace('-', "")}))
+            .await,
     );
     let events = app
         .get("/account/events", Some(&signed_in.access_token))
@@ -520,14 +438,7 @@ async fn recovery_codes_sign_in_once_each(app: TestApp) {
 async fn privileged_actions_need_fresh_proof_after_ten_minutes(app: TestApp) {
     let session = app.signed_in_customer("mike").await;
     app.clock.advance(TimeDelta::minutes(11));
-    let stale = session_from(
-        &app.post(
-            "/auth/refresh",
-            None,
-            json!({"refresh_token": session.refresh_token}),
-        )
-        .await,
-    );
+    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
     let token = Some(stale.access_token.as_str());
     app.post("/account/two-factor/enroll", token, json!({}))
         .await
@@ -641,27 +552,15 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
     assert_ne!(new_secret, old_secret);
     let challenge = app.login("nina", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": challenge, "recovery_code": old_codes[0]}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": challenge, "code": app.code_now(&old_secret, 0)}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    app.otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
+        .await
+        .assert_problem(400, "invalid_code");
+    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&old_secret, 0)}))
+        .await
+        .assert_problem(400, "invalid_code");
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "code": app.code_now(&new_secret, 0)}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": challenge, "code": app.code_now(&new_secret, 0)}))
+            .await,
     );
     let events = app.get("/account/events", Some(&full.access_token)).await;
     let kinds = event_kinds(&events);
@@ -701,20 +600,12 @@ async fn regenerating_recovery_codes_voids_the_old_ones(app: TestApp) {
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|code| !old_codes.contains(code)));
     let challenge = app.login("olga", PASSWORD).await.body["challenge_token"].clone();
-    app.post(
-        "/auth/otp",
-        None,
-        json!({"challenge_token": challenge, "recovery_code": old_codes[0]}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    app.otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
+        .await
+        .assert_problem(400, "invalid_code");
     session_from(
-        &app.post(
-            "/auth/otp",
-            None,
-            json!({"challenge_token": challenge, "recovery_code": new_codes[0]}),
-        )
-        .await,
+        &app.otp(json!({"challenge_token": challenge, "recovery_code": new_codes[0]}))
+            .await,
     );
 }
 
@@ -727,22 +618,11 @@ async fn enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_bo
     app.get("/account", Some(&second.access_token))
         .await
         .assert_problem(401, "invalid_token");
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": second.refresh_token}),
-    )
-    .await
-    .assert_problem(401, "invalid_refresh_token");
+    app.refresh(json!(second.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
     // The enabling session continues, and its refreshed tokens carry both factors.
-    let refreshed = session_from(
-        &app.post(
-            "/auth/refresh",
-            None,
-            json!({"refresh_token": first.refresh_token}),
-        )
-        .await,
-    );
+    let refreshed = session_from(&app.refresh(json!(first.refresh_token)).await);
     assert_eq!(
         claims_of(&refreshed.access_token)["amr"],
         json!(["pwd", "otp"])
@@ -826,11 +706,7 @@ async fn a_password_only_session_is_refused_once_the_account_has_two_factor(app:
     app.get("/account", Some(&full.access_token))
         .await
         .assert_problem(401, "invalid_token");
-    app.post(
-        "/auth/refresh",
-        None,
-        json!({"refresh_token": full.refresh_token}),
-    )
-    .await
-    .assert_problem(401, "invalid_refresh_token");
+    app.refresh(json!(full.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
 }
