@@ -25,7 +25,8 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
+    concurrency: usize,
     /// Working memory of finished hashes, for the next ones (at most one per slot).
     spare_memory: Mutex<Vec<Vec<Block>>>,
     /// Requests hashing now or waiting for a slot.
@@ -50,7 +51,8 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                slots: Semaphore::new(settings.concurrency),
+                slots: Arc::new(Semaphore::new(settings.concurrency)),
+                concurrency: settings.concurrency,
                 spare_memory: Mutex::new(vec![memory]),
                 in_flight: AtomicUsize::new(0),
                 max_in_flight: settings.concurrency + settings.queue_limit,
@@ -77,9 +79,10 @@ impl PasswordHasher {
         let password = password.expose().to_owned();
         let is_real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let ceiling = self.inner.params.clone();
         let matches = self
             .run(
-                move |memory| match verify_with(&stored, &password, memory) {
+                move |memory| match verify_with(&stored, &password, &ceiling, memory) {
                     Ok(matches) => matches,
                     Err(error) => {
                         tracing::error!(%error, "stored password hash cannot be checked");
@@ -95,22 +98,26 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let inner = self.inner.clone();
         // Counted before waiting so that the bound holds however many arrive at once; the guard
         // uncounts even when the request is dropped while it waits.
-        let _in_flight = InFlight::enter(&inner).ok_or(ApiError::Overloaded {
+        let in_flight = InFlight::enter(self.inner.clone()).ok_or(ApiError::Overloaded {
             retry_after_secs: 1,
         })?;
-        let _slot = inner
+        let slot = self
+            .inner
             .slots
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::internal("hashing pool closed"))?;
-        let worker = inner.clone();
+        let worker = self.inner.clone();
+        // The slot and the count go with the hash, not the request: a request dropped
+        // meanwhile must not free a slot while its hash still runs.
         tokio::task::spawn_blocking(move || {
             let mut memory = worker.take_memory();
             let result = work(&mut memory);
             worker.return_memory(memory);
+            drop((slot, in_flight));
             result
         })
         .await
@@ -128,17 +135,24 @@ impl Inner {
             .unwrap_or_default()
     }
 
+    /// Keeps the buffer for the next hash: one per slot, and only of the configured size (a
+    /// larger one, for an old costlier hash, is let go).
     fn return_memory(&self, memory: Vec<Block>) {
+        if memory.len() > self.params.block_count() {
+            return;
+        }
         if let Ok(mut spare) = self.spare_memory.lock() {
-            spare.push(memory);
+            if spare.len() < self.concurrency {
+                spare.push(memory);
+            }
         }
     }
 }
 
-struct InFlight<'a>(&'a Inner);
+struct InFlight(Arc<Inner>);
 
-impl<'a> InFlight<'a> {
-    fn enter(inner: &'a Inner) -> Option<Self> {
+impl InFlight {
+    fn enter(inner: Arc<Inner>) -> Option<Self> {
         let ahead = inner.in_flight.fetch_add(1, Ordering::SeqCst);
         if ahead >= inner.max_in_flight {
             inner.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -148,7 +162,7 @@ impl<'a> InFlight<'a> {
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
@@ -190,7 +204,20 @@ fn hash_with(params: &Params, password: &str, memory: &mut Vec<Block>) -> Result
 
 /// Recomputes the stored hash with the parameters and salt it records (so hashes made with
 /// older costs keep working) and compares in constant time.
-fn verify_with(stored: &str, password: &str, memory: &mut Vec<Block>) -> Result<bool, String> {
+/// Recomputing a stored hash costs what its parameters say; a hash in the database asking for
+/// far more than the configured cost (corruption or tampering) is refused, not computed.
+fn within_ceiling(params: &Params, configured: &Params) -> bool {
+    params.m_cost() <= (configured.m_cost() * 4).max(65_536)
+        && params.t_cost() <= 16
+        && params.p_cost() <= 8
+}
+
+fn verify_with(
+    stored: &str,
+    password: &str,
+    configured: &Params,
+    memory: &mut Vec<Block>,
+) -> Result<bool, String> {
     let parsed = PasswordHash::new(stored).map_err(|error| error.to_string())?;
     let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|error| error.to_string())?;
     let version = match parsed.version {
@@ -198,6 +225,9 @@ fn verify_with(stored: &str, password: &str, memory: &mut Vec<Block>) -> Result<
         None => Version::default(),
     };
     let params = Params::try_from(&parsed).map_err(|error| error.to_string())?;
+    if !within_ceiling(&params, configured) {
+        return Err(format!("stored hash asks for too much: {params:?}"));
+    }
     let salt = parsed.salt.ok_or("no salt")?;
     let mut salt_bytes = [0u8; 64];
     let salt_bytes = salt
@@ -293,6 +323,16 @@ mod tests {
             .unwrap());
         assert!(!hasher
             .verify(&password("correct horsf"), Some(theirs))
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_stored_hash_asking_for_absurd_cost_is_refused_not_computed() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let absurd = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert!(!hasher
+            .verify(&password("whatever1"), Some(absurd.into()))
             .await
             .unwrap());
     }

@@ -198,8 +198,10 @@ impl From<DieselError> for ApiError {
             }
             DieselError::DatabaseError(_, info)
                 if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
+                    || info.message().contains("database is busy")
+                    || info.message().contains("deadlock detected") =>
             {
+                // Retryable conflicts: the client is told to come back shortly.
                 tracing::warn!(%error, "database busy");
                 ApiError::DatabaseUnavailable
             }

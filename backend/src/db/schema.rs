@@ -19,8 +19,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttles (username_key) {
-        username_key -> Text,
+    login_throttles (subject) {
+        subject -> Text,
         consecutive_failures -> Integer,
         locked_until -> Nullable<Timestamp>,
         updated_at -> Timestamp,

@@ -1,5 +1,5 @@
-//! Failure counters shared by every instance through the database: per username (whether or
-//! not the account exists, so throttling tells nothing about existence) and per client IP.
+//! Failure counters shared by every instance through the database: per subject (a login name,
+//! whether or not the account exists, or an account's re-authentication) and per client IP.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -27,18 +27,15 @@ impl From<diesel::result::Error> for InsertError {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttles)]
 pub struct ThrottleRow {
-    pub username_key: String,
+    pub subject: String,
     pub consecutive_failures: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
 }
 
-pub fn find(
-    connection: &mut DbConnection,
-    username_key: &str,
-) -> Result<Option<ThrottleRow>, ApiError> {
+pub fn find(connection: &mut DbConnection, subject: &str) -> Result<Option<ThrottleRow>, ApiError> {
     Ok(login_throttles::table
-        .find(username_key)
+        .find(subject)
         .select(ThrottleRow::as_select())
         .first(connection)
         .optional()?)
@@ -64,13 +61,13 @@ pub enum Reservation {
 /// retries the update.
 pub fn reserve(
     connection: &mut DbConnection,
-    username_key: &str,
+    subject: &str,
     now: NaiveDateTime,
 ) -> Result<Reservation, ApiError> {
     super::in_transaction(connection, |connection| {
         for _ in 0..3 {
             let counted = diesel::update(
-                login_throttles::table.find(username_key).filter(
+                login_throttles::table.find(subject).filter(
                     login_throttles::locked_until
                         .is_null()
                         .or(login_throttles::locked_until.le(now)),
@@ -83,7 +80,7 @@ pub fn reserve(
             .execute(connection)?;
             if counted == 1 {
                 let (failures, previous_lock) = login_throttles::table
-                    .find(username_key)
+                    .find(subject)
                     .select((
                         login_throttles::consecutive_failures,
                         login_throttles::locked_until,
@@ -94,7 +91,7 @@ pub fn reserve(
                     previous_lock,
                 });
             }
-            if let Some(row) = find(connection, username_key)? {
+            if let Some(row) = find(connection, subject)? {
                 match row.locked_until {
                     Some(until) if until > now => return Ok(Reservation::Locked { until }),
                     _ => continue,
@@ -104,7 +101,7 @@ pub fn reserve(
             let inserted = super::in_transaction(connection, |connection| {
                 diesel::insert_into(login_throttles::table)
                     .values((
-                        login_throttles::username_key.eq(username_key),
+                        login_throttles::subject.eq(subject),
                         login_throttles::consecutive_failures.eq(1),
                         login_throttles::updated_at.eq(now),
                     ))
@@ -130,12 +127,12 @@ pub fn reserve(
 /// set in advance (`provisional_lock`), unless a later attempt has replaced that lock.
 pub fn release(
     connection: &mut DbConnection,
-    username_key: &str,
+    subject: &str,
     provisional_lock: Option<(NaiveDateTime, Option<NaiveDateTime>)>,
 ) -> Result<(), ApiError> {
     diesel::update(
         login_throttles::table
-            .find(username_key)
+            .find(subject)
             .filter(login_throttles::consecutive_failures.gt(0)),
     )
     .set(login_throttles::consecutive_failures.eq(login_throttles::consecutive_failures - 1))
@@ -143,7 +140,7 @@ pub fn release(
     if let Some((provisional, previous)) = provisional_lock {
         diesel::update(
             login_throttles::table
-                .find(username_key)
+                .find(subject)
                 .filter(login_throttles::locked_until.eq(provisional)),
         )
         .set(login_throttles::locked_until.eq(previous))
@@ -155,11 +152,11 @@ pub fn release(
 /// Extends the lock to `until`, never shortening a longer one set concurrently.
 pub fn lock_until(
     connection: &mut DbConnection,
-    username_key: &str,
+    subject: &str,
     until: NaiveDateTime,
 ) -> Result<(), ApiError> {
     diesel::update(
-        login_throttles::table.find(username_key).filter(
+        login_throttles::table.find(subject).filter(
             login_throttles::locked_until
                 .is_null()
                 .or(login_throttles::locked_until.lt(until)),
@@ -171,8 +168,8 @@ pub fn lock_until(
 }
 
 /// A full sign-in succeeded: the count starts again.
-pub fn reset(connection: &mut DbConnection, username_key: &str) -> Result<(), ApiError> {
-    diesel::delete(login_throttles::table.find(username_key)).execute(connection)?;
+pub fn reset(connection: &mut DbConnection, subject: &str) -> Result<(), ApiError> {
+    diesel::delete(login_throttles::table.find(subject)).execute(connection)?;
     Ok(())
 }
 

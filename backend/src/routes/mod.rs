@@ -143,15 +143,21 @@ impl FromRequest for RequestOrigin {
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         // Forwarded-for headers are believed only from configured proxies.
-        let forwarded_for = request
+        // Every header line, in order (a proxy may append its own line), read leniently: a
+        // garbled entry stops the walk from the right instead of discarding the whole header.
+        let forwarded_for: Vec<String> = request
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok());
+            .get_all("x-forwarded-for")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        let forwarded_for = (!forwarded_for.is_empty()).then(|| forwarded_for.join(","));
         let trusted = request
             .app_data::<web::Data<AppState>>()
             .map(|state| &state.settings.trusted_proxies);
         let ip = request.peer_addr().map(|peer| match trusted {
-            Some(proxies) => proxies.client_address(peer.ip(), forwarded_for).to_string(),
+            Some(proxies) => proxies
+                .client_address(peer.ip(), forwarded_for.as_deref())
+                .to_string(),
             None => peer.ip().to_string(),
         });
         let user_agent = request

@@ -87,6 +87,8 @@ pub async fn change_password(
                 // Another change won meanwhile; this one proved the old password.
                 return Err(ApiError::InvalidPassword);
             }
+            // A challenge won with the old password must not complete either.
+            code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
@@ -94,8 +96,6 @@ pub async fn change_password(
                 "password_changed",
                 db_time(now),
             )?;
-            // A challenge won with the old password must not complete either.
-            code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
             events::record(
                 connection,
                 &account.id,

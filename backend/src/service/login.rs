@@ -45,7 +45,12 @@ pub async fn log_in(
         state
             .database
             .run(move |connection| {
-                let attempt = throttle::begin_attempt(connection, &key, &origin, now)?;
+                let attempt = throttle::begin_attempt(
+                    connection,
+                    &throttle::login_subject(&key),
+                    &origin,
+                    now,
+                )?;
                 Ok((attempt, accounts::find_by_username_key(connection, &key)?))
             })
             .await?
@@ -80,34 +85,41 @@ pub async fn log_in(
                 )?;
                 return Err(ApiError::InvalidCredentials);
             };
-            if account.two_factor_enabled() {
-                throttle::release(connection, attempt)?;
-                let challenge_token = open_challenge(&state_for_db, connection, &account, now)?;
-                return Ok(LoginOutcome::OtpRequired {
-                    challenge_token,
-                    expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
-                });
-            }
-            let grant = in_transaction(connection, |connection| {
+            let two_factor = account.two_factor_enabled();
+            let outcome = in_transaction(connection, |connection| {
+                // Ordered after any password change or two-factor switch that committed while
+                // the hash was checked; such a change makes this sign-in fail.
                 if !accounts::lock_if_unchanged(
                     connection,
                     &account.id,
                     &account.password_hash,
-                    false,
+                    two_factor,
                 )? {
-                    // Password changed or two-factor switched on while the hash was checked.
                     return Err(ApiError::InvalidCredentials);
                 }
-                complete_sign_in(
+                if two_factor {
+                    // The right password is no failure, but signs no one in yet.
+                    throttle::release(connection, attempt.clone())?;
+                    let challenge_token = open_challenge(&state_for_db, connection, &account, now)?;
+                    return Ok(LoginOutcome::OtpRequired {
+                        challenge_token,
+                        expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
+                    });
+                }
+                let grant = complete_sign_in(
                     &state_for_db,
                     connection,
                     &account,
                     &[AMR_PASSWORD],
                     &origin,
-                    attempt,
-                )
-            })?;
-            Ok(LoginOutcome::Authenticated(grant))
+                    attempt.clone(),
+                )?;
+                Ok(LoginOutcome::Authenticated(grant))
+            });
+            if outcome.is_err() {
+                throttle::release(connection, attempt)?;
+            }
+            outcome
         })
         .await
 }
@@ -160,10 +172,25 @@ pub async fn verify_second_factor(
                     &account.id,
                 )?);
             }
-            let attempt = throttle::begin_attempt(connection, &account.username_key, &origin, now)?;
+            let attempt = throttle::begin_attempt(
+                connection,
+                &throttle::login_subject(&account.username_key),
+                &origin,
+                now,
+            )?;
             // The factor is used up only together with the challenge and the new session: a
             // request that loses the race for the challenge burns no recovery code.
             let signed_in = in_transaction(connection, |connection| {
+                // Ordered after any password change or two-factor switch meanwhile, which
+                // would have ended this challenge.
+                if !accounts::lock_if_unchanged(
+                    connection,
+                    &account.id,
+                    &account.password_hash,
+                    true,
+                )? {
+                    return Err(ApiError::InvalidChallenge);
+                }
                 let accepted = match &factor {
                     SecondFactor::Code(code) => {
                         accept_totp_code(&state, connection, &account, code, now)?

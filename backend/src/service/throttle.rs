@@ -92,25 +92,49 @@ pub fn count_ip_failure(
 #[derive(Debug, Clone)]
 #[must_use = "an attempt ends as failed, released, or reset by a full sign-in"]
 pub struct Attempt {
-    username_key: String,
+    subject: String,
     /// The consecutive failures should this attempt fail.
     failures_if_wrong: i32,
     /// The lock this attempt set in advance, and the one before it.
     provisional_lock: Option<(NaiveDateTime, Option<NaiveDateTime>)>,
 }
 
-/// Starts an attempt for `username_key` (whether or not such an account exists, so throttling
+/// The throttle subject of sign-ins with `username_key`, whether or not such an account exists.
+pub fn login_subject(username_key: &str) -> String {
+    format!("login:{username_key}")
+}
+
+/// The throttle subject of proofs (password or code) offered by a signed-in caller: apart from
+/// sign-ins, so someone who keeps the username locked does not lock the owner's session out of
+/// changing the password.
+pub fn reauthentication_subject(account_id: &str) -> String {
+    format!("reauth:{account_id}")
+}
+
+/// Starts an attempt for `subject` (for a login name, whether or not such an account exists, so throttling
 /// tells nothing about existence): refused with `429` while the IP or the username is locked,
 /// otherwise counted at once. The attempt that reaches the limit locks right away, so of
 /// concurrent attempts no more than the limit are checked, and after that one per back-off.
 pub fn begin_attempt(
     connection: &mut DbConnection,
-    username_key: &str,
+    subject: &str,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<Attempt, ApiError> {
     ensure_ip_allowed(connection, origin, now)?;
-    match throttle::reserve(connection, username_key, db_time(now))? {
+    // Count and lock in one transaction: between the two, the row would be unlocked at the
+    // limit and waiting reservations (on PostgreSQL, or other instances) would slip through.
+    in_transaction(connection, |connection| {
+        reserve_attempt(connection, subject, now)
+    })
+}
+
+fn reserve_attempt(
+    connection: &mut DbConnection,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<Attempt, ApiError> {
+    match throttle::reserve(connection, subject, db_time(now))? {
         Reservation::Locked { until } => Err(ApiError::TooManyAttempts {
             retry_after_secs: seconds_until(from_db_time(until), now),
         }),
@@ -121,13 +145,13 @@ pub fn begin_attempt(
             let provisional_lock = match lock_duration(failures) {
                 Some(duration) => {
                     let until = db_time(now + duration);
-                    throttle::lock_until(connection, username_key, until)?;
+                    throttle::lock_until(connection, subject, until)?;
                     Some((until, previous_lock))
                 }
                 None => None,
             };
             Ok(Attempt {
-                username_key: username_key.to_string(),
+                subject: subject.to_string(),
                 failures_if_wrong: failures,
                 provisional_lock,
             })
@@ -153,8 +177,9 @@ pub fn attempt_failed(
             events::record(connection, account_id, kind, at, origin, None)?;
         }
         if let Some(duration) = lock_duration(attempt.failures_if_wrong) {
-            throttle::lock_until(connection, &attempt.username_key, db_time(now + duration))?;
             if let Some(account_id) = account_id {
+                // Challenges before the throttle row: the code step locks them in that order too.
+                two_factor::consume_all_challenges(connection, account_id, at)?;
                 let detail = format!(
                     "{} consecutive failures; locked for {} seconds",
                     attempt.failures_if_wrong,
@@ -168,8 +193,8 @@ pub fn attempt_failed(
                     origin,
                     Some(&detail),
                 )?;
-                two_factor::consume_all_challenges(connection, account_id, at)?;
             }
+            throttle::lock_until(connection, &attempt.subject, db_time(now + duration))?;
         }
         Ok(())
     })
@@ -190,7 +215,7 @@ where
 {
     let now = state.now();
     let attempt = {
-        let (key, origin) = (account.username_key.clone(), origin.clone());
+        let (key, origin) = (reauthentication_subject(&account.id), origin.clone());
         state
             .database
             .run(move |connection| begin_attempt(connection, &key, &origin, now))
@@ -215,12 +240,12 @@ where
 
 /// The attempt was no wrong guess (it was right but signs no one in, or it never ran).
 pub fn release(connection: &mut DbConnection, attempt: Attempt) -> Result<(), ApiError> {
-    throttle::release(connection, &attempt.username_key, attempt.provisional_lock)
+    throttle::release(connection, &attempt.subject, attempt.provisional_lock)
 }
 
 /// A full sign-in succeeded: the count starts again.
 pub fn signed_in(connection: &mut DbConnection, attempt: Attempt) -> Result<(), ApiError> {
-    throttle::reset(connection, &attempt.username_key)
+    throttle::reset(connection, &attempt.subject)
 }
 
 #[cfg(test)]

@@ -262,6 +262,9 @@ pub async fn disable(
     state
         .database
         .transaction(move |connection| {
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
             wipe_two_factor(
                 connection,
                 &account,
@@ -294,7 +297,8 @@ pub(super) fn wipe_two_factor(
     }
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
-    throttle_store::reset(connection, &account.username_key)?;
+    throttle_store::reset(connection, &throttle::login_subject(&account.username_key))?;
+    throttle_store::reset(connection, &throttle::reauthentication_subject(&account.id))?;
     session_store::revoke_all_for_account(
         connection,
         &account.id,

@@ -300,10 +300,13 @@ async fn concurrent_failed_logins_are_all_counted(app: TestApp) {
     let unauthorized = replies.iter().filter(|reply| reply.status == 401).count();
     let throttled = replies.iter().filter(|reply| reply.status == 429).count();
     assert_eq!(unauthorized + throttled, 50, "only 401 and 429 answers");
-    assert!(unauthorized >= 10);
+    assert_eq!(
+        unauthorized, 10,
+        "the tenth failure locks before any other is checked"
+    );
 
     let key = "mallory".to_string();
-    let failures = app.consecutive_failures(&key).await;
+    let failures = app.consecutive_failures(&format!("login:{key}")).await;
     assert_eq!(
         failures as usize, unauthorized,
         "every evaluated failure is counted exactly once"

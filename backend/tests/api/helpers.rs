@@ -341,9 +341,10 @@ impl TestApp {
         }
     }
 
-    /// The consecutive failures counted for a (lower-case) username, read from the database.
-    pub async fn consecutive_failures(&self, username_key: &str) -> i32 {
-        let key = username_key.to_string();
+    /// The consecutive failures counted for a throttle subject (`login:<username>` or
+    /// `reauth:<account id>`), read from the database.
+    pub async fn consecutive_failures(&self, subject: &str) -> i32 {
+        let key = subject.to_string();
         self.state
             .database
             .run(move |connection| custadmin::db::throttle::find(connection, &key))

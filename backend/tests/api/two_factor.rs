@@ -291,7 +291,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
         .await;
     spent.assert_problem(429, "too_many_attempts");
     assert!(spent.retry_after().is_some());
-    let failures = app.consecutive_failures("heidi").await;
+    let failures = app.consecutive_failures("login:heidi").await;
     assert_eq!(
         failures, 5,
         "every wrong code is counted against the account"

@@ -17,10 +17,11 @@ CREATE TABLE accounts (
     totp_pending_created_at TIMESTAMP
 );
 
--- Failure counters keyed by the lower-cased username, whether or not such an account exists,
--- so that throttling behaves the same for unknown usernames (no enumeration).
+-- Failure counters per subject: "login:<lower-cased username>" for sign-ins, whether or not
+-- such an account exists (so throttling tells nothing about existence), and
+-- "reauth:<account id>" for proofs offered by a signed-in caller.
 CREATE TABLE login_throttles (
-    username_key TEXT PRIMARY KEY NOT NULL,
+    subject TEXT PRIMARY KEY NOT NULL,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     locked_until TIMESTAMP,
     updated_at TIMESTAMP NOT NULL
