@@ -28,6 +28,10 @@ pub struct Settings {
     pub log_filter: String,
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: TrustedProxies,
+    /// How often each `serve` process prunes rows that no longer matter.
+    pub housekeeping_interval: Duration,
+    /// The longest an ended row (session, challenge, idle counter) is kept before pruning.
+    pub housekeeping_retention: Duration,
 }
 
 /// Argon2id cost. Production uses the OWASP parameters; tests may ask for cheaper ones.
@@ -121,6 +125,12 @@ impl Settings {
             .map_err(|message| source.invalid("DATABASE_URL", &message))?;
         let privileged_window_secs: u64 = source.parse_or("PRIVILEGED_WINDOW_SECS", 600)?;
         let database_pool_size: u32 = source.parse_or("DATABASE_POOL_SIZE", 10)?;
+        let housekeeping_interval_secs: u64 = source.parse_or("HOUSEKEEPING_INTERVAL_SECS", 300)?;
+        if housekeeping_interval_secs == 0 {
+            return Err(source.invalid("HOUSEKEEPING_INTERVAL_SECS", "must be at least 1"));
+        }
+        let housekeeping_retention_secs: u64 =
+            source.parse_or("HOUSEKEEPING_RETENTION_SECS", 30 * 24 * 60 * 60)?;
         if database_pool_size == 0 {
             return Err(source.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
@@ -151,6 +161,8 @@ impl Settings {
                 .cloned()
                 .unwrap_or_else(|| "info".into()),
             trusted_proxies: source.parse_or("TRUSTED_PROXIES", TrustedProxies::default())?,
+            housekeeping_interval: Duration::from_secs(housekeeping_interval_secs),
+            housekeeping_retention: Duration::from_secs(housekeeping_retention_secs),
             data_dir,
         })
     }
@@ -176,6 +188,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "HASHING_CONCURRENCY",
     "HASHING_QUEUE_LIMIT",
     "TRUSTED_PROXIES",
+    "HOUSEKEEPING_INTERVAL_SECS",
+    "HOUSEKEEPING_RETENTION_SECS",
 ];
 
 struct Source<'a> {

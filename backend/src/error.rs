@@ -60,6 +60,10 @@ pub enum ApiError {
     NoPendingEnrollment,
     #[error("too many wrong codes for this sign-in; sign in again with your password")]
     ChallengeExhausted,
+    #[error("this action needs a session signed in with a second factor; switch two-factor on and sign in again")]
+    TwoFactorRequired,
+    #[error("send this request with Content-Type: application/json or an X-Requested-With header")]
+    CsrfCheckFailed,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
@@ -109,7 +113,10 @@ impl ApiError {
             Self::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
             Self::TwoFactorNotEnabled => "two_factor_not_enabled",
             Self::NoPendingEnrollment => "no_pending_enrollment",
-            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => "too_many_attempts",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::ChallengeExhausted => "challenge_exhausted",
+            Self::TwoFactorRequired => "two_factor_required",
+            Self::CsrfCheckFailed => "csrf_check_failed",
             Self::Overloaded { .. } => "server_busy",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal(_) => "internal_error",
@@ -137,7 +144,10 @@ impl ApiError {
             Self::TwoFactorAlreadyEnabled
             | Self::TwoFactorNotEnabled
             | Self::NoPendingEnrollment => "Conflict",
-            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => "Too many attempts",
+            Self::TooManyAttempts { .. } => "Too many attempts",
+            Self::ChallengeExhausted => "Challenge exhausted",
+            Self::TwoFactorRequired => "Two-factor required",
+            Self::CsrfCheckFailed => "Cross-site request refused",
             Self::Overloaded { .. } => "Server busy",
             Self::DatabaseUnavailable => "Service unavailable",
             Self::Internal(_) => "Internal server error",
@@ -150,8 +160,6 @@ impl ApiError {
                 Some((*retry_after_secs).max(1))
             }
             Self::DatabaseUnavailable => Some(5),
-            // The challenge is dead; a new sign-in may start at once.
-            Self::ChallengeExhausted => Some(1),
             _ => None,
         }
     }
@@ -201,17 +209,18 @@ impl ResponseError for ApiError {
             Self::InvalidCredentials
             | Self::InvalidToken
             | Self::InvalidRefreshToken
-            | Self::InvalidChallenge => StatusCode::UNAUTHORIZED,
-            Self::ReauthenticationRequired | Self::Forbidden | Self::SignupDisabled => {
-                StatusCode::FORBIDDEN
-            }
+            | Self::InvalidChallenge
+            | Self::ChallengeExhausted => StatusCode::UNAUTHORIZED,
+            Self::ReauthenticationRequired
+            | Self::Forbidden
+            | Self::SignupDisabled
+            | Self::TwoFactorRequired
+            | Self::CsrfCheckFailed => StatusCode::FORBIDDEN,
             Self::UsernameTaken
             | Self::TwoFactorAlreadyEnabled
             | Self::TwoFactorNotEnabled
             | Self::NoPendingEnrollment => StatusCode::CONFLICT,
-            Self::TooManyAttempts { .. } | Self::ChallengeExhausted => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

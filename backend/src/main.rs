@@ -107,6 +107,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|error| error.to_string())?;
     tracing::info!(port = application.port(), "custadmin is serving");
+    // Every instance prunes; the deletes are idempotent, so instances may overlap.
+    tokio::spawn(custadmin::service::housekeeping::run_periodically(
+        application.state().clone(),
+    ));
     application
         .run_until_stopped()
         .await

@@ -20,7 +20,9 @@ use crate::config::Settings;
 use crate::db::{Database, DatabaseSetupError};
 use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
-use crate::routes::{problem_for_bare_errors, unmatched_request, RouteTable};
+use crate::routes::{
+    no_store_when_authenticated, problem_for_bare_errors, unmatched_request, RouteTable,
+};
 use crate::service::AppState;
 use crate::{openapi, telemetry};
 
@@ -139,6 +141,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             })
             .default_service(fn_service(unmatched_request))
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+            .wrap(from_fn(no_store_when_authenticated))
             .wrap(Compress::default())
             .wrap(security_headers())
             .wrap(from_fn(telemetry::request_span));

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod keys;
+pub mod opaque_token;
 pub mod password;
 pub mod qr;
 pub mod secret_box;

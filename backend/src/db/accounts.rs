@@ -93,7 +93,12 @@ pub fn replace_password_hash(
             .find(id)
             .filter(accounts::password_hash.eq(current)),
     )
-    .set(accounts::password_hash.eq(new))
+    .set((
+        accounts::password_hash.eq(new),
+        // An enrolment begun under the old password must not be confirmed under the new one.
+        accounts::totp_pending_ciphertext.eq(None::<String>),
+        accounts::totp_pending_created_at.eq(None::<NaiveDateTime>),
+    ))
     .execute(connection)?;
     Ok(updated == 1)
 }
@@ -135,6 +140,29 @@ pub fn lock_if_two_factor_enabled(
     )
     .set(accounts::id.eq(accounts::id))
     .execute(connection)?;
+    Ok(touched == 1)
+}
+
+/// Takes the account row's write lock if two-factor is still off.
+pub fn lock_if_two_factor_disabled(
+    connection: &mut DbConnection,
+    id: &str,
+) -> Result<bool, ApiError> {
+    let touched = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_secret_ciphertext.is_null()),
+    )
+    .set(accounts::id.eq(accounts::id))
+    .execute(connection)?;
+    Ok(touched == 1)
+}
+
+/// Takes the account row's write lock; `false` when the account is gone.
+pub fn lock(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    let touched = diesel::update(accounts::table.find(id))
+        .set(accounts::id.eq(accounts::id))
+        .execute(connection)?;
     Ok(touched == 1)
 }
 

@@ -20,6 +20,7 @@ pub enum EventKind {
     TwoFactorResetBySupport,
     PasswordChanged,
     AccountLocked,
+    AccountUnlockedBySupport,
 }
 
 impl EventKind {
@@ -35,6 +36,7 @@ impl EventKind {
             Self::TwoFactorResetBySupport => "two_factor_reset_by_support",
             Self::PasswordChanged => "password_changed",
             Self::AccountLocked => "account_locked",
+            Self::AccountUnlockedBySupport => "account_unlocked_by_support",
         }
     }
 }

@@ -1,30 +1,44 @@
 //! Removal of rows that can no longer matter, so tables do not grow without bound.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{ip_failures, login_throttles, otp_challenges, sessions};
+use super::schema::{known_devices, login_throttles, otp_challenges, sessions, throttle_entries};
 use super::DbConnection;
+use crate::auth::clock::db_time;
 use crate::error::ApiError;
+
+/// What to prune: rows that ended, expired or went idle before these times.
+#[derive(Debug, Clone)]
+pub struct Cutoffs {
+    pub sessions_ended_before: DateTime<Utc>,
+    pub challenges_expired_before: DateTime<Utc>,
+    /// Unlocked failure counters not touched since.
+    pub throttles_idle_since: DateTime<Utc>,
+    pub entries_before: DateTime<Utc>,
+    pub devices_unused_since: DateTime<Utc>,
+}
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub sessions: usize,
     pub challenges: usize,
     pub throttles: usize,
-    pub ip_failures: usize,
+    pub throttle_entries: usize,
+    pub devices: usize,
 }
 
-/// Deletes sessions (with their refresh tokens) that ended before `sessions_before`,
-/// challenges that expired before `challenges_before`, idle unlocked throttle counters last
-/// touched before `throttles_before`, and IP failures older than `ip_failures_before`.
-pub fn prune(
-    connection: &mut DbConnection,
-    sessions_before: NaiveDateTime,
-    challenges_before: NaiveDateTime,
-    throttles_before: NaiveDateTime,
-    ip_failures_before: NaiveDateTime,
-) -> Result<Pruned, ApiError> {
+impl Pruned {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Deletes sessions (with their refresh tokens) that ended, challenges that expired, idle
+/// unlocked counters, windowed entries past every window, and long-unused known devices.
+pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned, ApiError> {
+    let sessions_before = db_time(cutoffs.sessions_ended_before);
+    let idle_since = db_time(cutoffs.throttles_idle_since);
     Ok(Pruned {
         sessions: diesel::delete(
             sessions::table.filter(
@@ -35,21 +49,28 @@ pub fn prune(
         )
         .execute(connection)?,
         challenges: diesel::delete(
-            otp_challenges::table.filter(otp_challenges::expires_at.lt(challenges_before)),
+            otp_challenges::table
+                .filter(otp_challenges::expires_at.lt(db_time(cutoffs.challenges_expired_before))),
         )
         .execute(connection)?,
         throttles: diesel::delete(
             login_throttles::table
-                .filter(login_throttles::updated_at.lt(throttles_before))
+                .filter(login_throttles::updated_at.lt(idle_since))
                 .filter(
                     login_throttles::locked_until
                         .is_null()
-                        .or(login_throttles::locked_until.lt(throttles_before)),
+                        .or(login_throttles::locked_until.lt(idle_since)),
                 ),
         )
         .execute(connection)?,
-        ip_failures: diesel::delete(
-            ip_failures::table.filter(ip_failures::at.lt(ip_failures_before)),
+        throttle_entries: diesel::delete(
+            throttle_entries::table
+                .filter(throttle_entries::at.lt(db_time(cutoffs.entries_before))),
+        )
+        .execute(connection)?,
+        devices: diesel::delete(
+            known_devices::table
+                .filter(known_devices::last_used_at.lt(db_time(cutoffs.devices_unused_since))),
         )
         .execute(connection)?,
     })

@@ -2,6 +2,7 @@
 //! from the URL. Diesel is blocking, so every query runs on the blocking pool via [`Database::run`].
 
 pub mod accounts;
+pub mod devices;
 pub mod events;
 pub mod housekeeping;
 pub mod schema;

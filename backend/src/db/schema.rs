@@ -28,10 +28,21 @@ diesel::table! {
 }
 
 diesel::table! {
-    ip_failures (id) {
-        id -> BigInt,
-        ip -> Text,
+    throttle_entries (id) {
+        id -> Text,
+        subject -> Text,
         at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    known_devices (id) {
+        id -> Text,
+        account_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        user_agent -> Nullable<Text>,
     }
 }
 
@@ -65,6 +76,7 @@ diesel::table! {
         expires_at -> Timestamp,
         failed_attempts -> Integer,
         consumed_at -> Nullable<Timestamp>,
+        known_device_id -> Nullable<Text>,
     }
 }
 
@@ -94,11 +106,13 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::joinable!(security_events -> accounts (account_id));
+diesel::joinable!(known_devices -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     login_throttles,
-    ip_failures,
+    throttle_entries,
+    known_devices,
     sessions,
     refresh_tokens,
     otp_challenges,

@@ -85,14 +85,20 @@ pub enum RefreshTokenUse {
     Accepted {
         session_id: String,
     },
-    /// Already used before: a replay of a stolen token, or a lost race.
+    /// Used before, at `used_at`, and no token of the session was used since: the one rotated
+    /// last (two tabs racing, or a replay soon after the rotation).
+    JustRotated {
+        session_id: String,
+        used_at: NaiveDateTime,
+    },
+    /// Used before, and the session has moved on since: a replay of a stolen token.
     Reused {
         session_id: String,
     },
     Unknown,
 }
 
-/// Marks the token used, atomically: of two concurrent uses exactly one is `Accepted`.
+/// Marks the token used, atomically: of two concurrent first uses exactly one is `Accepted`.
 pub fn use_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
@@ -105,16 +111,45 @@ pub fn use_refresh_token(
     )
     .set(refresh_tokens::used_at.eq(now))
     .execute(connection)?;
-    let session_id: Option<String> = refresh_tokens::table
+    let found: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
+        .find(token_hash)
+        .select((refresh_tokens::session_id, refresh_tokens::used_at))
+        .first(connection)
+        .optional()?;
+    let Some((session_id, used_at)) = found else {
+        return Ok(RefreshTokenUse::Unknown);
+    };
+    if claimed == 1 {
+        return Ok(RefreshTokenUse::Accepted { session_id });
+    }
+    let Some(used_at) = used_at else {
+        return Ok(RefreshTokenUse::Reused { session_id });
+    };
+    let used_since: i64 = refresh_tokens::table
+        .filter(refresh_tokens::session_id.eq(&session_id))
+        .filter(refresh_tokens::used_at.gt(used_at))
+        .count()
+        .get_result(connection)?;
+    Ok(if used_since == 0 {
+        RefreshTokenUse::JustRotated {
+            session_id,
+            used_at,
+        }
+    } else {
+        RefreshTokenUse::Reused { session_id }
+    })
+}
+
+/// The session a refresh token (used or not) belongs to.
+pub fn session_of_refresh_token(
+    connection: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(refresh_tokens::table
         .find(token_hash)
         .select(refresh_tokens::session_id)
         .first(connection)
-        .optional()?;
-    Ok(match (claimed, session_id) {
-        (1, Some(session_id)) => RefreshTokenUse::Accepted { session_id },
-        (_, Some(session_id)) => RefreshTokenUse::Reused { session_id },
-        (_, None) => RefreshTokenUse::Unknown,
-    })
+        .optional()?)
 }
 
 pub fn find(

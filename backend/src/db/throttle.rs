@@ -1,11 +1,13 @@
-//! Failure counters shared by every instance through the database: per subject (a login name,
-//! whether or not the account exists, or an account's re-authentication) and per client IP.
+//! Failure counters shared by every instance through the database: consecutive failures per
+//! subject with a lock (`login_throttles`), and windowed limits (`throttle_entries`). Which
+//! subjects exist and what their limits are is `service::throttle`'s business.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{ip_failures, login_throttles};
+use super::schema::{login_throttles, throttle_entries};
 use super::{is_unique_violation, DbConnection};
+use crate::auth::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A lost insert race is expected and handled; anything else is an error.
@@ -173,38 +175,119 @@ pub fn reset(connection: &mut DbConnection, subject: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Records a failed password or code from `ip`, and forgets this IP's failures older than
-/// `forget_before` so the table stays small.
-pub fn record_ip_failure(
+/// The outcome of asking to count an attempt against a windowed limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowReservation {
+    /// Counted as the entry `id`; delete it again if the attempt turns out not to count.
+    Reserved { id: String },
+    /// `limit` entries already lie in the window; the oldest of them leaves it first.
+    Full { oldest: DateTime<Utc> },
+}
+
+/// Counts an attempt against "at most `limit` in the window since `window_start`", before it
+/// is checked. The subject's counter row is written first, so concurrent reservations for one
+/// subject queue behind each other (a row lock on PostgreSQL, the write lock on SQLite) and
+/// the limit holds exactly, on every instance.
+pub fn reserve_entry(
     connection: &mut DbConnection,
-    ip: &str,
+    subject: &str,
+    limit: i64,
+    window_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<WindowReservation, ApiError> {
+    super::in_transaction(connection, |connection| {
+        serialize_on(connection, subject, db_time(now))?;
+        let in_window = throttle_entries::table
+            .filter(throttle_entries::subject.eq(subject))
+            .filter(throttle_entries::at.gt(db_time(window_start)));
+        let count: i64 = in_window.count().get_result(connection)?;
+        if count >= limit {
+            let oldest: Option<NaiveDateTime> = in_window
+                .select(diesel::dsl::min(throttle_entries::at))
+                .first(connection)?;
+            return Ok(WindowReservation::Full {
+                oldest: oldest.map(from_db_time).unwrap_or(now),
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        diesel::insert_into(throttle_entries::table)
+            .values((
+                throttle_entries::id.eq(&id),
+                throttle_entries::subject.eq(subject),
+                throttle_entries::at.eq(db_time(now)),
+            ))
+            .execute(connection)?;
+        Ok(WindowReservation::Reserved { id })
+    })
+}
+
+/// Touches (or creates) the subject's counter row, taking its write lock for the transaction.
+fn serialize_on(
+    connection: &mut DbConnection,
+    subject: &str,
     now: NaiveDateTime,
-    forget_before: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    diesel::insert_into(ip_failures::table)
-        .values((ip_failures::ip.eq(ip), ip_failures::at.eq(now)))
-        .execute(connection)?;
-    diesel::delete(
-        ip_failures::table
-            .filter(ip_failures::ip.eq(ip))
-            .filter(ip_failures::at.lt(forget_before)),
-    )
-    .execute(connection)?;
+    for _ in 0..3 {
+        let touched = diesel::update(login_throttles::table.find(subject))
+            .set(login_throttles::updated_at.eq(now))
+            .execute(connection)?;
+        if touched == 1 {
+            return Ok(());
+        }
+        let inserted = super::in_transaction(connection, |connection| {
+            diesel::insert_into(login_throttles::table)
+                .values((
+                    login_throttles::subject.eq(subject),
+                    login_throttles::consecutive_failures.eq(0),
+                    login_throttles::updated_at.eq(now),
+                ))
+                .execute(connection)
+                .map_err(InsertError::from)
+        });
+        match inserted {
+            Ok(_) => return Ok(()),
+            Err(InsertError::Taken) => continue,
+            Err(InsertError::Api(error)) => return Err(error),
+        }
+    }
+    Err(ApiError::internal("throttle row kept racing"))
+}
+
+/// Gives back a windowed entry whose attempt did not count.
+pub fn remove_entry(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(throttle_entries::table.find(id)).execute(connection)?;
     Ok(())
 }
 
-/// How many failures `ip` had since `since`, and when the oldest of them was.
-pub fn ip_failures_since(
+/// Forgets every counter and windowed entry of the given subjects, and of every subject that
+/// starts with one of `prefixes` (support's unlock).
+pub fn clear(
     connection: &mut DbConnection,
-    ip: &str,
-    since: NaiveDateTime,
-) -> Result<(i64, Option<NaiveDateTime>), ApiError> {
-    let recent = ip_failures::table
-        .filter(ip_failures::ip.eq(ip))
-        .filter(ip_failures::at.ge(since));
-    let count = recent.count().get_result(connection)?;
-    let oldest = recent
-        .select(diesel::dsl::min(ip_failures::at))
-        .first(connection)?;
-    Ok((count, oldest))
+    subjects: &[String],
+    prefixes: &[String],
+) -> Result<usize, ApiError> {
+    let mut cleared =
+        diesel::delete(login_throttles::table.filter(login_throttles::subject.eq_any(subjects)))
+            .execute(connection)?;
+    cleared +=
+        diesel::delete(throttle_entries::table.filter(throttle_entries::subject.eq_any(subjects)))
+            .execute(connection)?;
+    for prefix in prefixes {
+        let pattern = format!("{}%", escape_like(prefix));
+        cleared += diesel::delete(
+            login_throttles::table.filter(login_throttles::subject.like(&pattern).escape('\\')),
+        )
+        .execute(connection)?;
+        cleared += diesel::delete(
+            throttle_entries::table.filter(throttle_entries::subject.like(&pattern).escape('\\')),
+        )
+        .execute(connection)?;
+    }
+    Ok(cleared)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

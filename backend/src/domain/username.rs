@@ -27,6 +27,19 @@ impl Username {
         Ok(Self(name.to_string()))
     }
 
+    /// A login name as submitted, valid or not (unknown names are throttled like real ones).
+    /// Refused only for control characters: no real name has one, and database text cannot
+    /// hold NUL.
+    pub fn candidate(raw: &str) -> Result<&str, ApiError> {
+        if raw.chars().any(char::is_control) {
+            return Err(ApiError::validation(
+                "username",
+                "the username cannot contain control characters",
+            ));
+        }
+        Ok(raw)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -69,7 +69,8 @@ pub struct SecurityEvent {
     pub id: i64,
     /// One of `login_succeeded`, `login_failed`, `otp_failed`, `two_factor_enabled`,
     /// `two_factor_disabled`, `recovery_code_used`, `recovery_codes_regenerated`,
-    /// `two_factor_reset_by_support`, `password_changed`, `account_locked`.
+    /// `two_factor_reset_by_support`, `password_changed`, `account_locked`,
+    /// `account_unlocked_by_support`.
     pub kind: String,
     pub at: DateTime<Utc>,
     pub ip: Option<String>,

@@ -1,14 +1,20 @@
 //! `/auth`: sign-up, sign-in (password, then code), refresh and sign-out.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::http::header;
+use actix_web::{post, web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{expired_refresh_cookie, optional_json, refresh_cookie, REFRESH_COOKIE};
+use super::{
+    device_cookie, expired_refresh_cookie, optional_json, refresh_cookie, DEVICE_COOKIE,
+    REFRESH_COOKIE,
+};
+use crate::auth::opaque_token::MAX_TOKEN_CHARS;
 use crate::domain::{Email, Password, RecoveryCode, TotpCode, Username};
 use crate::error::{ApiError, Problem};
-use crate::service::login::{self, LoginOutcome, SecondFactor};
+use crate::service::login::{self, LoginOutcome};
+use crate::service::proof::SecondFactor;
 use crate::service::sessions::TokenGrant;
 use crate::service::{registration, sessions, AppState, Principal, RequestOrigin};
 
@@ -55,6 +61,11 @@ pub struct LoginRequest {
     pub username: String,
     #[schema(max_length = 1024)]
     pub password: String,
+    /// The `device_token` from an earlier full sign-in (API clients; browsers send the
+    /// `custadmin_device` cookie instead). A known device has its own failure counter, so
+    /// strangers guessing the password cannot lock it out.
+    #[schema(max_length = 256)]
+    pub device_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -90,8 +101,16 @@ pub struct AuthenticatedResponse {
     pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Single-use; also set as an `HttpOnly` cookie for the SPA.
-    pub refresh_token: String,
+    /// Single-use. Also set as the `refresh_token` cookie; left out of the body for
+    /// same-origin browser requests (`Sec-Fetch-Site: same-origin`, the SPA), and on refresh
+    /// by cookie, so scripts never see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Present when this sign-in made the client a known device: send it back as
+    /// `device_token` when signing in. Also set as the `custadmin_device` cookie; left out of
+    /// the body like `refresh_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// The password was right; the account also needs its six-digit code at `POST /auth/otp`.
@@ -130,26 +149,69 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
-fn authenticated(grant: TokenGrant) -> AuthenticatedResponse {
-    AuthenticatedResponse {
+/// Who receives the opaque tokens in the body as well as in cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenDelivery {
+    CookiesAndBody,
+    CookiesOnly,
+}
+
+impl TokenDelivery {
+    /// The SPA's requests are same-origin browser requests; `Sec-Fetch-Site` is set by the
+    /// browser and cannot be forged by scripts, and API clients do not send it.
+    fn for_sign_in(request: &HttpRequest) -> Self {
+        let same_origin = request
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|value| value.as_bytes() == b"same-origin");
+        if same_origin {
+            Self::CookiesOnly
+        } else {
+            Self::CookiesAndBody
+        }
+    }
+}
+
+fn token_response(state: &AppState, grant: TokenGrant, delivery: TokenDelivery) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .cookie(refresh_cookie(&grant, state.now()));
+    if let Some(device_token) = &grant.device_token {
+        response.cookie(device_cookie(device_token));
+    }
+    let in_body = delivery == TokenDelivery::CookiesAndBody;
+    response.json(LoginResponse::Authenticated(AuthenticatedResponse {
         status: AuthenticatedStatus::Authenticated,
         access_token: grant.access_token,
         token_type: TokenType::Bearer,
         expires_in: grant.expires_in,
-        refresh_token: grant.refresh_token,
+        refresh_token: in_body.then_some(grant.refresh_token),
+        device_token: grant.device_token.filter(|_| in_body),
+    }))
+}
+
+/// Cookie-authenticated calls must not be triggerable by a plain cross-site or same-site form
+/// post: forms cannot send a JSON content type or custom headers.
+fn check_not_a_form_post(request: &HttpRequest) -> Result<(), ApiError> {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+    if json || request.headers().contains_key("x-requested-with") {
+        Ok(())
+    } else {
+        Err(ApiError::CsrfCheckFailed)
     }
 }
 
-fn token_response(
-    state: &AppState,
-    grant: TokenGrant,
-    body: impl FnOnce(AuthenticatedResponse) -> LoginResponse,
-) -> HttpResponse {
-    let cookie = refresh_cookie(&grant, state.now());
-    HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .cookie(cookie)
-        .json(body(authenticated(grant)))
+fn refresh_token_cookie(request: &HttpRequest) -> Option<String> {
+    request
+        .cookie(REFRESH_COOKIE)
+        .map(|cookie| cookie.value().to_string())
+        .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
 }
 
 /// Create a customer account.
@@ -213,14 +275,31 @@ async fn register(
 async fn log_in(
     state: web::Data<AppState>,
     origin: RequestOrigin,
+    request: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let username = Username::candidate(&body.username)?;
     let password = Password::candidate(body.password, "password")?;
-    match login::log_in(&state, &body.username, &password, &origin).await? {
-        LoginOutcome::Authenticated(grant) => {
-            Ok(token_response(&state, grant, LoginResponse::Authenticated))
-        }
+    let device_token = body.device_token.or_else(|| {
+        request
+            .cookie(DEVICE_COOKIE)
+            .map(|cookie| cookie.value().to_string())
+    });
+    let outcome = login::log_in(
+        &state,
+        username,
+        &password,
+        device_token.as_deref(),
+        &origin,
+    )
+    .await?;
+    match outcome {
+        LoginOutcome::Authenticated(grant) => Ok(token_response(
+            &state,
+            grant,
+            TokenDelivery::for_sign_in(&request),
+        )),
         LoginOutcome::OtpRequired {
             challenge_token,
             expires_in,
@@ -242,9 +321,9 @@ async fn log_in(
         (status = 200, description = "Signed in with both factors", body = AuthenticatedResponse,
             headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),
         (status = 400, description = "Wrong or already used code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid, expired or used challenge (`invalid_challenge`): sign in again", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired or used challenge (`invalid_challenge`), or five wrong codes spent it (`challenge_exhausted`): sign in again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Code not six digits (`invalid_code_format`), malformed recovery code, or neither/both given", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Five wrong codes on this challenge, or the account or IP is throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "The account's codes or the client network are throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
@@ -252,6 +331,7 @@ async fn log_in(
 async fn verify_otp(
     state: web::Data<AppState>,
     origin: RequestOrigin,
+    request: HttpRequest,
     body: web::Json<OtpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -266,12 +346,17 @@ async fn verify_otp(
         }
     };
     let grant = login::verify_second_factor(&state, &body.challenge_token, factor, &origin).await?;
-    Ok(token_response(&state, grant, LoginResponse::Authenticated))
+    Ok(token_response(
+        &state,
+        grant,
+        TokenDelivery::for_sign_in(&request),
+    ))
 }
 
 /// Exchange a refresh token for new tokens; the old refresh token stops working.
 ///
-/// Presenting an already used refresh token revokes its session.
+/// Presenting an already used refresh token revokes its session, except the one rotated last,
+/// within 10 s (two tabs refreshing at once): that gets a fresh pair in the same session.
 #[utoipa::path(
     tag = "auth",
     request_body(content = Option<RefreshRequest>, description = "Optional: without a body the `refresh_token` cookie is used"),
@@ -280,6 +365,7 @@ async fn verify_otp(
             headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, unknown, expired, revoked or reused refresh token (`invalid_refresh_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Refresh by cookie without a JSON `Content-Type` or `X-Requested-With` (`csrf_check_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Mistyped fields (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -292,33 +378,48 @@ async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let from_body =
         optional_json::<RefreshRequest>(&request, &body)?.and_then(|body| body.refresh_token);
-    let token = from_body
-        .or_else(|| {
-            request
-                .cookie(REFRESH_COOKIE)
-                .map(|cookie| cookie.value().to_string())
-        })
-        .filter(|token| !token.is_empty() && token.len() <= 256)
-        .ok_or(ApiError::InvalidRefreshToken)?;
+    // API clients that send the token in the body get it back in the body; the cookie's
+    // holder gets it only as a cookie.
+    let (token, delivery) = match from_body {
+        Some(token) => (token, TokenDelivery::CookiesAndBody),
+        None => {
+            let token = refresh_token_cookie(&request).ok_or(ApiError::InvalidRefreshToken)?;
+            check_not_a_form_post(&request)?;
+            (token, TokenDelivery::CookiesOnly)
+        }
+    };
+    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+        return Err(ApiError::InvalidRefreshToken);
+    }
     let grant = sessions::refresh(&state, token).await?;
-    Ok(token_response(&state, grant, LoginResponse::Authenticated))
+    Ok(token_response(&state, grant, delivery))
 }
 
 /// Sign out: the session is revoked, with its access and refresh tokens.
+///
+/// With a bearer token, its session; without one, the session of the `refresh_token` cookie.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out; the refresh cookie is cleared"),
-        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Neither a valid bearer token nor a refresh cookie (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Signed out by cookie without a JSON `Content-Type` or `X-Requested-With` (`csrf_check_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/logout")]
 async fn log_out(
     state: web::Data<AppState>,
-    principal: Principal,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    sessions::logout(&state, &principal).await?;
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        let principal = Principal::extract(&request).await?;
+        sessions::logout(&state, &principal).await?;
+    } else {
+        let token = refresh_token_cookie(&request).ok_or(ApiError::InvalidToken)?;
+        check_not_a_form_post(&request)?;
+        sessions::logout_by_refresh_token(&state, token).await?;
+    }
     Ok(HttpResponse::NoContent()
         .cookie(expired_refresh_cookie())
         .finish())

@@ -26,6 +26,9 @@ use crate::service::{sessions, AppState, Principal, RequestOrigin};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const REFRESH_COOKIE: &str = "refresh_token";
 pub const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
+/// The known-device cookie: sent back only to `/auth`, never readable by scripts.
+pub const DEVICE_COOKIE: &str = "custadmin_device";
+const DEVICE_COOKIE_MAX_AGE_DAYS: i64 = 365;
 const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// Registers every `/api/v1` route; also used to generate the OpenAPI document without a server.
@@ -193,6 +196,24 @@ impl FromRequest for Principal {
     }
 }
 
+/// Answers to authenticated requests (a bearer token or a session cookie) are personal:
+/// no cache, shared or private, may keep them.
+pub async fn no_store_when_authenticated(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let authenticated = request.headers().contains_key(header::AUTHORIZATION)
+        || request.cookie(REFRESH_COOKIE).is_some();
+    let mut response = next.call(request).await?;
+    if authenticated {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
+}
+
 /// The refresh token cookie for the SPA: never readable by scripts, sent only to `/auth`.
 pub fn refresh_cookie(
     grant: &sessions::TokenGrant,
@@ -205,6 +226,18 @@ pub fn refresh_cookie(
         .secure(true)
         .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::seconds(max_age))
+        .finish()
+}
+
+pub fn device_cookie(token: &str) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, token.to_string())
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::days(
+            DEVICE_COOKIE_MAX_AGE_DAYS,
+        ))
         .finish()
 }
 

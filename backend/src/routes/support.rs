@@ -5,12 +5,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::two_factor::TwoFactorStateResponse;
+use super::account::{EventsQuery, EventsResponse, SecurityEvent};
+use super::two_factor::{parse_proof, TwoFactorStateResponse};
 use crate::error::{ApiError, Problem};
 use crate::service::{support, AppState, Principal, RequestOrigin};
 
 pub fn configure(config: &mut ServiceConfig) {
-    config.service(search_customers).service(reset_two_factor);
+    config
+        .service(search_customers)
+        .service(customer_events)
+        .service(reset_two_factor)
+        .service(unlock);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,12 +40,21 @@ pub struct CustomersResponse {
     pub customers: Vec<CustomerSummary>,
 }
 
+/// A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
+/// than the privileged window (10 minutes).
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "Customer lost their phone; identity checked by callback to the number on file"}))]
-pub struct ResetRequest {
-    /// Why the reset is done (1 to 500 characters); recorded on both accounts.
+#[schema(example = json!({"reason": "Customer lost their phone; identity checked by callback to the number on file", "code": "123456"}))]
+pub struct SupportActionRequest {
+    /// Why (1 to 500 characters, no control characters but newline and tab); recorded on both
+    /// accounts.
     #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
+    /// The agent's six-digit code, outside the privileged window.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
+    pub code: Option<String>,
+    /// One of the agent's recovery codes, instead of `code`.
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
+    pub recovery_code: Option<String>,
 }
 
 /// Find customers by username or e-mail.
@@ -51,8 +65,8 @@ pub struct ResetRequest {
     responses(
         (status = 200, description = "Up to 50 customers, by username", body = CustomersResponse),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Query over 100 characters (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Query over 100 characters or with control characters (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/support/customers")]
@@ -80,15 +94,17 @@ async fn search_customers(
     tag = "support",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The customer's account id")),
-    request_body = ResetRequest,
+    request_body = SupportActionRequest,
     responses(
         (status = 200, description = "Two-factor is off for the customer", body = TwoFactorStateResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The customer's two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Reason missing or too long (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than 30 resets and unlocks by this agent in an hour, or too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/support/customers/{id}/two-factor/reset")]
@@ -97,15 +113,91 @@ async fn reset_two_factor(
     principal: Principal,
     origin: RequestOrigin,
     path: web::Path<String>,
-    body: web::Json<ResetRequest>,
+    body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let proof = parse_proof(body.code, body.recovery_code, None)?;
     support::reset_two_factor(
         &state,
         &principal,
         &path.into_inner(),
         &body.reason,
+        proof,
         &origin,
     )
     .await?;
     Ok(HttpResponse::Ok().json(TwoFactorStateResponse { enabled: false }))
+}
+
+/// Clear a customer's failure counters (lock-outs), after checking who is asking.
+#[utoipa::path(
+    tag = "support",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's account id")),
+    request_body = SupportActionRequest,
+    responses(
+        (status = 204, description = "The customer's failure counters are cleared"),
+        (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than 30 resets and unlocks by this agent in an hour, or too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/support/customers/{id}/unlock")]
+async fn unlock(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    path: web::Path<String>,
+    body: web::Json<SupportActionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let proof = parse_proof(body.code, body.recovery_code, None)?;
+    support::unlock(
+        &state,
+        &principal,
+        &path.into_inner(),
+        &body.reason,
+        proof,
+        &origin,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A customer's security events, newest first, to check the caller's story before a reset.
+#[utoipa::path(
+    tag = "support",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's account id"), EventsQuery),
+    responses(
+        (status = 200, description = "Events", body = EventsResponse),
+        (status = 400, description = "Query not numbers (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Limit outside 1 to 200 (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/support/customers/{id}/events")]
+async fn customer_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let events = support::customer_events(
+        &state,
+        &principal,
+        &path.into_inner(),
+        query.limit,
+        query.before,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(EventsResponse {
+        events: events.into_iter().map(SecurityEvent::from).collect(),
+    }))
 }

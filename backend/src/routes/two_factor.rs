@@ -8,7 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::optional_json;
 use crate::domain::{Password, RecoveryCode, TotpCode};
 use crate::error::{ApiError, Problem};
-use crate::service::two_factor::{self, Reauthentication};
+use crate::service::proof::Proof;
+use crate::service::two_factor;
 use crate::service::{AppState, Principal, RequestOrigin};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -61,7 +62,8 @@ pub struct ConfirmResponse {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "123456"}))]
 pub struct ReauthenticationRequest {
-    /// At most one of `code`, `recovery_code` and `password`.
+    /// At most one of `code`, `recovery_code` and `password`. With two-factor on, only `code`
+    /// or `recovery_code` are accepted; with it off, only `password`.
     #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
@@ -83,36 +85,31 @@ pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }
 
-fn parse_reauthentication(
-    body: Option<ReauthenticationRequest>,
-) -> Result<Reauthentication, ApiError> {
-    let body = body.unwrap_or_default();
-    let present = [
-        body.code.is_some(),
-        body.recovery_code.is_some(),
-        body.password.is_some(),
-    ]
-    .iter()
-    .filter(|given| **given)
-    .count();
-    if present > 1 {
-        return Err(ApiError::validation(
+/// The one proof in a privileged request's body, if any.
+pub fn parse_proof(
+    code: Option<String>,
+    recovery_code: Option<String>,
+    password: Option<String>,
+) -> Result<Option<Proof>, ApiError> {
+    match (code, recovery_code, password) {
+        (None, None, None) => Ok(None),
+        (Some(code), None, None) => Ok(Some(Proof::Code(TotpCode::parse(&code)?))),
+        (None, Some(code), None) => Ok(Some(Proof::RecoveryCode(RecoveryCode::parse(&code)?))),
+        (None, None, Some(password)) => Ok(Some(Proof::Password(Password::candidate(
+            password, "password",
+        )?))),
+        _ => Err(ApiError::validation(
             "code",
             "send one of code, recovery_code or password",
-        ));
+        )),
     }
-    Ok(Reauthentication {
-        code: body.code.as_deref().map(TotpCode::parse).transpose()?,
-        recovery_code: body
-            .recovery_code
-            .as_deref()
-            .map(RecoveryCode::parse)
-            .transpose()?,
-        password: body
-            .password
-            .map(|password| Password::candidate(password, "password"))
-            .transpose()?,
-    })
+}
+
+fn parse_reauthentication(
+    body: Option<ReauthenticationRequest>,
+) -> Result<Option<Proof>, ApiError> {
+    let body = body.unwrap_or_default();
+    parse_proof(body.code, body.recovery_code, body.password)
 }
 
 /// Start switching two-factor on: a new secret and its QR code. Login is unchanged until
@@ -141,11 +138,8 @@ async fn enroll(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = optional_json::<EnrollRequest>(&request, &body)?.unwrap_or_default();
-    let password = body
-        .password
-        .map(|password| Password::candidate(password, "password"))
-        .transpose()?;
-    let enrollment = two_factor::enroll(&state, &principal, password, &origin).await?;
+    let proof = parse_proof(None, None, body.password)?;
+    let enrollment = two_factor::enroll(&state, &principal, proof, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(EnrollResponse {
@@ -204,7 +198,7 @@ async fn confirm(
         (status = 200, description = "Two-factor is off", body = TwoFactorStateResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Sign-in too old; send a proof (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed code (`invalid_code_format`), or more than one proof", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
@@ -234,7 +228,7 @@ async fn disable(
         (status = 200, description = "New recovery codes", body = RecoveryCodesResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Sign-in too old; send a proof (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed code (`invalid_code_format`), or more than one proof", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",

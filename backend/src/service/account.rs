@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{throttle, AppState, Principal, RequestOrigin};
+use super::proof::{self, Verdict};
+use super::{AppState, Principal, RequestOrigin};
 use crate::auth::clock::{db_time, from_db_time};
 use crate::db::accounts;
 use crate::db::events::{self, EventKind, EventRow};
@@ -53,8 +54,8 @@ pub async fn overview(
     })
 }
 
-/// Checks the current password (a failure counts toward the lock-out, like a failed login),
-/// stores the new one, and signs out every other session.
+/// Checks the current password (counted like any proof from a signed-in caller), stores the
+/// new one, drops any pending enrolment and signs out every other session.
 pub async fn change_password(
     state: &AppState,
     principal: &Principal,
@@ -64,19 +65,49 @@ pub async fn change_password(
 ) -> Result<(), ApiError> {
     let now = state.now();
     let account = principal.account.clone();
-    let check = state
+    let attempt = {
+        let subjects = proof::reauthentication_subjects(&account.id, origin);
+        state
+            .database
+            .run(move |connection| proof::count_password_attempt(connection, &subjects, now))
+            .await?
+    };
+    let matches = state
         .password_hasher
-        .verify(current, Some(account.password_hash.clone()));
-    if !throttle::counted_check(state, &account, EventKind::LoginFailed, origin, check).await? {
-        return Err(ApiError::InvalidPassword);
-    }
-    let new_hash = state.password_hasher.hash(new).await?;
+        .verify(current, Some(account.password_hash.clone()))
+        .await;
+    // Hashed only for a right password: a wrong guess costs the server one hash, not two.
+    let new_hash = match matches {
+        Ok(true) => Some(state.password_hasher.hash(new).await),
+        _ => None,
+    };
     let (session_id, origin) = (principal.session_id.clone(), origin.clone());
     state
         .database
         .transaction(move |connection| {
-            if !session_store::lock_if_live(connection, &session_id)? {
+            if !accounts::lock(connection, &account.id)? {
                 return Err(ApiError::InvalidToken);
+            }
+            let attempt = match proof::settle_password(
+                connection,
+                attempt,
+                matches,
+                Some(&account.id),
+                ApiError::InvalidPassword,
+                &origin,
+                now,
+            )? {
+                Verdict::Accepted(attempt) => attempt,
+                Verdict::Refused(error) => return Ok(Err(error)),
+            };
+            attempt.released(connection)?;
+            let new_hash = match new_hash {
+                Some(Ok(hash)) => hash,
+                Some(Err(error)) => return Ok(Err(error)),
+                None => return Err(ApiError::internal("new password not hashed")),
+            };
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Ok(Err(ApiError::InvalidToken));
             }
             if !accounts::replace_password_hash(
                 connection,
@@ -85,7 +116,7 @@ pub async fn change_password(
                 &new_hash,
             )? {
                 // Another change won meanwhile; this one proved the old password.
-                return Err(ApiError::InvalidPassword);
+                return Ok(Err(ApiError::InvalidPassword));
             }
             // A challenge won with the old password must not complete either.
             code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
@@ -103,17 +134,14 @@ pub async fn change_password(
                 db_time(now),
                 &origin,
                 None,
-            )
+            )?;
+            Ok(Ok(()))
         })
-        .await
+        .await?
 }
 
-pub async fn list_events(
-    state: &AppState,
-    principal: &Principal,
-    limit: Option<i64>,
-    before: Option<i64>,
-) -> Result<Vec<EventRow>, ApiError> {
+/// Checks a page request of the event log: `limit` in 1..=200 (default 50), `before` an id.
+pub fn event_page(limit: Option<i64>, before: Option<i64>) -> Result<(i64, Option<i64>), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_EVENTS_PER_PAGE);
     if !(1..=MAX_EVENTS_PER_PAGE).contains(&limit) {
         return Err(ApiError::validation(
@@ -127,6 +155,16 @@ pub async fn list_events(
             "before must be a positive event id",
         ));
     }
+    Ok((limit, before))
+}
+
+pub async fn list_events(
+    state: &AppState,
+    principal: &Principal,
+    limit: Option<i64>,
+    before: Option<i64>,
+) -> Result<Vec<EventRow>, ApiError> {
+    let (limit, before) = event_page(limit, before)?;
     let account_id = principal.account_id.clone();
     state
         .database

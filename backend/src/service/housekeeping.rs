@@ -1,46 +1,60 @@
-//! Periodic clean-up of rows that no longer matter.
+//! Periodic clean-up of rows that no longer matter, so tables stay bounded. Every `serve`
+//! process runs it; each statement is an idempotent delete, so instances may overlap freely.
 
 use chrono::TimeDelta;
 
-use super::throttle::IP_WINDOW_SECS;
+use super::throttle::{ACCOUNT_CEILING_WINDOW_SECS, NETWORK_WINDOW_SECS};
 use super::AppState;
-use crate::auth::clock::db_time;
-use crate::db::housekeeping::{self, Pruned};
+use crate::db::housekeeping::{self, Cutoffs, Pruned};
 use crate::error::ApiError;
 
-/// Ended sessions are kept this long for the record before they are deleted.
-pub const KEEP_ENDED_SESSIONS_DAYS: i64 = 30;
+/// Expired challenges are kept this long (at most) to explain late code attempts.
+pub const KEEP_EXPIRED_CHALLENGES_SECS: i64 = 60 * 60;
 /// A failure counter idle this long (and not locked) starts again from zero anyway.
-pub const KEEP_IDLE_THROTTLES_DAYS: i64 = 1;
-pub const INTERVAL_SECS: u64 = 600;
+pub const KEEP_IDLE_THROTTLES_SECS: i64 = 24 * 60 * 60;
+/// A known device not used for a year is forgotten (its cookie has expired too).
+pub const KEEP_UNUSED_DEVICES_DAYS: i64 = 365;
+/// Windowed entries older than the longest window count for nothing.
+const LONGEST_WINDOW_SECS: i64 = 60 * 60;
 
 pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
     let now = state.now();
-    let sessions_before = db_time(now - TimeDelta::days(KEEP_ENDED_SESSIONS_DAYS));
-    let challenges_before = db_time(now - TimeDelta::hours(1));
-    let throttles_before = db_time(now - TimeDelta::days(KEEP_IDLE_THROTTLES_DAYS));
-    let ip_failures_before = db_time(now - TimeDelta::seconds(IP_WINDOW_SECS));
+    let retention = TimeDelta::from_std(state.settings.housekeeping_retention)
+        .unwrap_or(TimeDelta::MAX)
+        .min(TimeDelta::days(3650));
+    let kept = |default_secs: i64| now - retention.min(TimeDelta::seconds(default_secs));
+    let longest_window = LONGEST_WINDOW_SECS
+        .max(NETWORK_WINDOW_SECS)
+        .max(ACCOUNT_CEILING_WINDOW_SECS);
+    let cutoffs = Cutoffs {
+        sessions_ended_before: now - retention,
+        challenges_expired_before: kept(KEEP_EXPIRED_CHALLENGES_SECS),
+        throttles_idle_since: kept(KEEP_IDLE_THROTTLES_SECS),
+        entries_before: now - TimeDelta::seconds(longest_window),
+        devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
+    };
     state
         .database
-        .run(move |connection| {
-            housekeeping::prune(
-                connection,
-                sessions_before,
-                challenges_before,
-                throttles_before,
-                ip_failures_before,
-            )
-        })
+        .run(move |connection| housekeeping::prune(connection, &cutoffs))
         .await
 }
 
-/// Runs [`prune`] every ten minutes for as long as the server runs.
+/// Runs [`prune`] every `housekeeping_interval` for as long as the server runs.
 pub async fn run_periodically(state: AppState) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(INTERVAL_SECS));
+    let mut interval = tokio::time::interval(state.settings.housekeeping_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         match prune(&state).await {
-            Ok(pruned) => tracing::debug!(?pruned, "housekeeping done"),
+            Ok(pruned) if pruned.is_empty() => tracing::debug!("housekeeping: nothing to prune"),
+            Ok(pruned) => tracing::info!(
+                sessions = pruned.sessions,
+                challenges = pruned.challenges,
+                throttles = pruned.throttles,
+                throttle_entries = pruned.throttle_entries,
+                devices = pruned.devices,
+                "housekeeping pruned rows"
+            ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
         }
     }

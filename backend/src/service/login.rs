@@ -1,17 +1,20 @@
-//! Signing in: the password step, and for two-factor accounts the code step.
+//! Signing in: the password step, and for two-factor accounts the code step. A full sign-in
+//! makes the client a known device of the account.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::proof::{self, SecondFactor, Verdict};
 use super::sessions::{grant, open_session, TokenGrant};
-use super::throttle::{self, Attempt};
+use super::throttle::{self, Subject};
 use super::{AppState, RequestOrigin};
 use crate::auth::clock::db_time;
+use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, CHALLENGE_TOKEN_LIFETIME_SECS};
-use crate::auth::totp::TotpSecret;
 use crate::db::accounts::{self, AccountRow};
+use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
-use crate::db::{in_transaction, two_factor as challenge_store, DbConnection};
-use crate::domain::{Password, RecoveryCode, Role, TotpCode, Username};
+use crate::db::{two_factor as challenge_store, DbConnection};
+use crate::domain::{Password, Role, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]
@@ -24,110 +27,136 @@ pub enum LoginOutcome {
     },
 }
 
-/// The second factor offered at `POST /auth/otp`.
-#[derive(Debug, Clone)]
-pub enum SecondFactor {
-    Code(TotpCode),
-    RecoveryCode(RecoveryCode),
-}
-
 /// The password step. Unknown usernames and wrong passwords answer the same, in the same time.
+/// `device_token` is what the client holds from an earlier full sign-in, if anything.
 pub async fn log_in(
     state: &AppState,
     username: &str,
     password: &Password,
+    device_token: Option<&str>,
     origin: &RequestOrigin,
 ) -> Result<LoginOutcome, ApiError> {
     let now = state.now();
     let username_key = Username::key_of(username);
-    let (attempt, account) = {
-        let (key, origin) = (username_key.clone(), origin.clone());
+    let device_hash = device_token
+        .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
+        .map(opaque_token::hash);
+    let (attempt, account, device) = {
+        let origin = origin.clone();
         state
             .database
             .run(move |connection| {
-                let attempt = throttle::begin_attempt(
-                    connection,
-                    &throttle::login_subject(&key),
-                    &origin,
-                    now,
-                )?;
-                Ok((attempt, accounts::find_by_username_key(connection, &key)?))
+                let account = accounts::find_by_username_key(connection, &username_key)?;
+                let device = match (&account, device_hash) {
+                    (Some(account), Some(hash)) => {
+                        devices::find_for_account(connection, &hash, &account.id)?
+                    }
+                    _ => None,
+                };
+                let subjects = password_subjects(&username_key, device.as_ref(), &origin);
+                let attempt = proof::count_password_attempt(connection, &subjects, now)?;
+                Ok((attempt, account, device))
             })
             .await?
     };
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let verified = state.password_hasher.verify(password, stored_hash).await;
+    let matches = state.password_hasher.verify(password, stored_hash).await;
 
-    let origin = origin.clone();
-    let state_for_db = state.clone();
+    let (state, origin) = (state.clone(), origin.clone());
     state
         .database
-        .run(move |connection| {
-            let password_matches = match verified {
-                Ok(matches) => matches,
-                Err(error) => {
-                    // Not a guess (e.g. hashing overloaded): give the attempt back.
-                    throttle::release(connection, attempt)?;
-                    return Err(error);
-                }
-            };
+        .clone()
+        .transaction(move |connection| {
             let account_id = account.as_ref().map(|account| account.id.clone());
-            let Some(account) = account.filter(|_| password_matches) else {
-                throttle::attempt_failed(
-                    connection,
-                    attempt,
-                    account_id.as_deref(),
-                    EventKind::LoginFailed,
-                    &origin,
-                    now,
-                )?;
-                return Err(ApiError::InvalidCredentials);
+            let verdict = proof::settle_password(
+                connection,
+                attempt,
+                matches,
+                account_id.as_deref(),
+                ApiError::InvalidCredentials,
+                &origin,
+                now,
+            )?;
+            let attempt = match verdict {
+                Verdict::Accepted(attempt) => attempt,
+                Verdict::Refused(error) => return Ok(Err(error)),
             };
+            let account = account.ok_or_else(|| ApiError::internal("password of no account"))?;
             let two_factor = account.two_factor_enabled();
-            let outcome = in_transaction(connection, |connection| {
-                // Ordered after any password change or two-factor switch that committed while
-                // the hash was checked; such a change makes this sign-in fail.
-                if !accounts::lock_if_unchanged(
-                    connection,
-                    &account.id,
-                    &account.password_hash,
-                    two_factor,
-                )? {
-                    return Err(ApiError::InvalidCredentials);
-                }
-                if two_factor {
-                    // The right password is no failure, but signs no one in yet.
-                    throttle::release(connection, attempt.clone())?;
-                    let challenge_token = open_challenge(&state_for_db, connection, &account, now)?;
-                    return Ok(LoginOutcome::OtpRequired {
-                        challenge_token,
-                        expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
-                    });
-                }
-                let grant = complete_sign_in(
-                    &state_for_db,
-                    connection,
-                    &account,
-                    &[AMR_PASSWORD],
-                    &origin,
-                    attempt.clone(),
-                )?;
-                Ok(LoginOutcome::Authenticated(grant))
-            });
-            if outcome.is_err() {
-                throttle::release(connection, attempt)?;
+            // Ordered after any password change or two-factor switch that committed while
+            // the hash was checked; such a change makes this sign-in fail.
+            if !accounts::lock_if_unchanged(
+                connection,
+                &account.id,
+                &account.password_hash,
+                two_factor,
+            )? {
+                attempt.released(connection)?;
+                return Ok(Err(ApiError::InvalidCredentials));
             }
-            outcome
+            // The password step is passed: its counters start again.
+            attempt.succeeded(connection)?;
+            let device_id = device.map(|device| device.id);
+            if two_factor {
+                let challenge_token =
+                    open_challenge(&state, connection, &account, device_id.as_deref(), now)?;
+                return Ok(Ok(LoginOutcome::OtpRequired {
+                    challenge_token,
+                    expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
+                }));
+            }
+            let grant = complete_sign_in(
+                &state,
+                connection,
+                &account,
+                &[AMR_PASSWORD],
+                device_id,
+                &origin,
+                now,
+            )?;
+            Ok(Ok(LoginOutcome::Authenticated(grant)))
         })
-        .await
+        .await?
+}
+
+/// What a password attempt counts against: a known device of the account has its own
+/// counter; any other client counts per (login name, network), against the login name's
+/// ceiling, and against its network's limit. So a stranger can slow down strangers, never
+/// the owner's own browser.
+fn password_subjects(
+    username_key: &str,
+    device: Option<&KnownDevice>,
+    origin: &RequestOrigin,
+) -> Vec<Subject> {
+    if let Some(device) = device {
+        return vec![Subject::KnownDevice {
+            device_id: device.id.clone(),
+        }];
+    }
+    let network = origin
+        .ip
+        .as_deref()
+        .map_or_else(|| "unknown".to_string(), throttle::client_network);
+    let mut subjects = vec![
+        Subject::PasswordFromNetwork {
+            username_key: username_key.to_string(),
+            network,
+        },
+        Subject::AccountCeiling {
+            username_key: username_key.to_string(),
+        },
+    ];
+    subjects.extend(proof::network_subject(origin));
+    subjects
 }
 
 fn open_challenge(
     state: &AppState,
     connection: &mut DbConnection,
     account: &AccountRow,
+    device_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
     let challenge_id = uuid::Uuid::new_v4().to_string();
@@ -136,6 +165,7 @@ fn open_challenge(
         connection,
         &challenge_id,
         &account.id,
+        device_id,
         db_time(now),
         db_time(expires_at),
     )?;
@@ -145,6 +175,8 @@ fn open_challenge(
 }
 
 /// The code step: a TOTP code or a recovery code against a challenge from the password step.
+/// One transaction: the account's lock orders every code attempt of the account, so the
+/// challenge's five attempts and the account's counter hold exactly under any concurrency.
 pub async fn verify_second_factor(
     state: &AppState,
     challenge_token: &str,
@@ -153,101 +185,58 @@ pub async fn verify_second_factor(
 ) -> Result<TokenGrant, ApiError> {
     let now = state.now();
     let claims = state.token_keys.verify_challenge(challenge_token, now)?;
-    let state = state.clone();
-    let origin = origin.clone();
+    let (state, origin) = (state.clone(), origin.clone());
     state
         .database
         .clone()
-        .run(move |connection| {
-            let account = accounts::find_by_id(connection, &claims.sub)?
-                .filter(AccountRow::two_factor_enabled)
-                .ok_or(ApiError::InvalidChallenge)?;
-            throttle::ensure_ip_allowed(connection, &origin, now)?;
+        .transaction(move |connection| {
+            // First a write: it orders this after any two-factor switch that committed
+            // meanwhile (which ended the challenge), and on SQLite takes the write lock at once.
+            if !accounts::lock_if_two_factor_enabled(connection, &claims.sub)? {
+                return Ok(Err(ApiError::InvalidChallenge));
+            }
+            let account =
+                accounts::find_by_id(connection, &claims.sub)?.ok_or(ApiError::InvalidChallenge)?;
             // The challenge's own five attempts first, so a spent challenge costs the account
             // nothing; then the account's.
             if !challenge_store::take_challenge_attempt(connection, &claims.jti, db_time(now))? {
-                return Err(explain_unusable_challenge(
+                return Ok(Err(explain_unusable_challenge(
                     connection,
                     &claims.jti,
                     &account.id,
-                )?);
+                )?));
             }
-            let attempt = throttle::begin_attempt(
+            let challenge = challenge_store::find_challenge(connection, &claims.jti)?
+                .ok_or(ApiError::InvalidChallenge)?;
+            let mut subjects = vec![Subject::SecondFactor {
+                account_id: account.id.clone(),
+            }];
+            subjects.extend(proof::network_subject(&origin));
+            let attempt = match proof::verify_second_factor(
+                &state, connection, &account, &factor, &subjects, &origin, now,
+            )? {
+                Verdict::Accepted(attempt) => attempt,
+                Verdict::Refused(error) => return Ok(Err(error)),
+            };
+            if !challenge_store::consume_challenge(connection, &claims.jti, db_time(now))? {
+                return Err(ApiError::InvalidChallenge);
+            }
+            attempt.succeeded(connection)?;
+            let grant = complete_sign_in(
+                &state,
                 connection,
-                &throttle::login_subject(&account.username_key),
+                &account,
+                &[AMR_PASSWORD, AMR_OTP],
+                challenge.known_device_id,
                 &origin,
                 now,
             )?;
-            // The factor is used up only together with the challenge and the new session: a
-            // request that loses the race for the challenge burns no recovery code.
-            let signed_in = in_transaction(connection, |connection| {
-                // Ordered after any password change or two-factor switch meanwhile, which
-                // would have ended this challenge.
-                if !accounts::lock_if_unchanged(
-                    connection,
-                    &account.id,
-                    &account.password_hash,
-                    true,
-                )? {
-                    return Err(ApiError::InvalidChallenge);
-                }
-                let accepted = match &factor {
-                    SecondFactor::Code(code) => {
-                        accept_totp_code(&state, connection, &account, code, now)?
-                    }
-                    SecondFactor::RecoveryCode(code) => {
-                        accept_recovery_code(&state, connection, &account, code, now)?
-                    }
-                };
-                if !accepted {
-                    return Ok(None);
-                }
-                if !challenge_store::consume_challenge(connection, &claims.jti, db_time(now))? {
-                    return Err(ApiError::InvalidChallenge);
-                }
-                if let SecondFactor::RecoveryCode(_) = factor {
-                    events::record(
-                        connection,
-                        &account.id,
-                        EventKind::RecoveryCodeUsed,
-                        db_time(now),
-                        &origin,
-                        None,
-                    )?;
-                }
-                complete_sign_in(
-                    &state,
-                    connection,
-                    &account,
-                    &[AMR_PASSWORD, AMR_OTP],
-                    &origin,
-                    attempt.clone(),
-                )
-                .map(Some)
-            });
-            match signed_in {
-                Ok(Some(grant)) => Ok(grant),
-                Ok(None) => {
-                    throttle::attempt_failed(
-                        connection,
-                        attempt,
-                        Some(&account.id),
-                        EventKind::OtpFailed,
-                        &origin,
-                        now,
-                    )?;
-                    Err(ApiError::InvalidCode)
-                }
-                Err(error) => {
-                    throttle::release(connection, attempt)?;
-                    Err(error)
-                }
-            }
+            Ok(Ok(grant))
         })
-        .await
+        .await?
 }
 
-/// Why a challenge took no attempt: exhausted (throttled) or otherwise dead (sign in again).
+/// Why a challenge took no attempt: spent on wrong codes, or otherwise dead (sign in again).
 fn explain_unusable_challenge(
     connection: &mut DbConnection,
     challenge_id: &str,
@@ -266,62 +255,52 @@ fn explain_unusable_challenge(
     })
 }
 
-/// Checks a TOTP code against the account's active secret and claims its step (replay-proof).
-pub fn accept_totp_code(
-    state: &AppState,
-    connection: &mut DbConnection,
-    account: &AccountRow,
-    code: &TotpCode,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let Some(ciphertext) = account.totp_secret_ciphertext.as_deref() else {
-        return Ok(false);
-    };
-    let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
-    match secret.matching_step(code, now.timestamp()) {
-        Some(step) => accounts::claim_totp_step(connection, &account.id, ciphertext, step),
-        None => Ok(false),
-    }
-}
-
-/// Uses one of the account's recovery codes, if the code is one of them and unused.
-pub fn accept_recovery_code(
-    state: &AppState,
-    connection: &mut DbConnection,
-    account: &AccountRow,
-    code: &RecoveryCode,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let code_hash = state.secret_box.keyed_hash(code.normalised());
-    challenge_store::use_recovery_code(connection, &account.id, &code_hash, db_time(now))
-}
-
-/// Every factor is proven: reset the failure count, open a session, record the sign-in.
+/// Every factor is proven: open a session, make the client a known device (or note its use),
+/// record the sign-in. Inside the caller's transaction.
 fn complete_sign_in(
     state: &AppState,
     connection: &mut DbConnection,
     account: &AccountRow,
     methods: &[&str],
+    known_device_id: Option<String>,
     origin: &RequestOrigin,
-    attempt: Attempt,
+    now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
-    let now = state.now();
     let role = Role::from_db(&account.role)
         .ok_or_else(|| ApiError::internal("unknown role in database"))?;
     let amr: Vec<String> = methods.iter().map(|method| method.to_string()).collect();
-    let (session, refresh_token) = in_transaction(connection, |connection| {
-        let opened = open_session(connection, account, &amr, now, now)?;
-        throttle::signed_in(connection, attempt)?;
-        let detail = format!("methods: {}", amr.join(" "));
-        events::record(
+    let (session, refresh_token) = open_session(connection, account, &amr, now, now)?;
+    let still_known = match &known_device_id {
+        Some(device_id) => devices::touch(connection, device_id, now)?,
+        None => false,
+    };
+    let new_device_token = if still_known {
+        None
+    } else {
+        let token = opaque_token::generate();
+        let device = KnownDevice {
+            id: uuid::Uuid::new_v4().to_string(),
+            account_id: account.id.clone(),
+        };
+        devices::insert(
             connection,
-            &account.id,
-            EventKind::LoginSucceeded,
-            db_time(now),
-            origin,
-            Some(&detail),
+            &device,
+            &token.hash,
+            origin.user_agent.as_deref(),
+            now,
         )?;
-        Ok::<_, ApiError>(opened)
-    })?;
-    grant(state, &session, role, refresh_token, now)
+        Some(token.token)
+    };
+    let detail = format!("methods: {}", amr.join(" "));
+    events::record(
+        connection,
+        &account.id,
+        EventKind::LoginSucceeded,
+        db_time(now),
+        origin,
+        Some(&detail),
+    )?;
+    let mut grant = grant(state, &session, role, refresh_token, now)?;
+    grant.device_token = new_device_token;
+    Ok(grant)
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod housekeeping;
 pub mod login;
+pub mod proof;
 pub mod registration;
 pub mod sessions;
 pub mod support;

@@ -1,6 +1,7 @@
 //! Creating accounts: self-service sign-up and the operator's `account create`.
 
-use super::{throttle, AppState, RequestOrigin};
+use super::throttle::{self, Subject};
+use super::{proof, AppState, RequestOrigin};
 use crate::auth::clock::db_time;
 use crate::db::accounts::{self, NewAccount};
 use crate::domain::{Email, Password, Role, Username};
@@ -34,13 +35,12 @@ pub async fn sign_up(
         return Err(ApiError::SignupDisabled);
     }
     let now = state.now();
-    {
-        let origin = origin.clone();
-        state
-            .database
-            .run(move |connection| throttle::ensure_ip_allowed(connection, &origin, now))
-            .await?;
-    }
+    // Counted before the name is tried, so parallel sign-ups cannot overshoot the limit.
+    let subjects: Vec<Subject> = proof::network_subject(origin).into_iter().collect();
+    let attempt = state
+        .database
+        .run(move |connection| throttle::begin(connection, &subjects, now))
+        .await?;
     let created = create_account(
         state,
         NewAccountRequest {
@@ -51,13 +51,17 @@ pub async fn sign_up(
         },
     )
     .await;
-    if let Err(ApiError::UsernameTaken) = created {
-        let origin = origin.clone();
-        state
-            .database
-            .run(move |connection| throttle::count_ip_failure(connection, &origin, now))
-            .await?;
-    }
+    let taken = matches!(created, Err(ApiError::UsernameTaken));
+    state
+        .database
+        .transaction(move |connection| {
+            if taken {
+                attempt.failed(connection, now).map(|_| ())
+            } else {
+                attempt.released(connection)
+            }
+        })
+        .await?;
     created
 }
 

@@ -1,15 +1,14 @@
 //! Opening sessions, turning a bearer token into a [`Principal`], refreshing and signing out.
 
-use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
-use sha2::{Digest, Sha256};
 
 use super::{AppState, Principal};
 use crate::auth::clock::{db_time, from_db_time};
+use crate::auth::opaque_token;
 use crate::auth::tokens::{ACCESS_TOKEN_LIFETIME_SECS, AMR_OTP};
 use crate::db::accounts::AccountRow;
 use crate::db::sessions::{self as session_store, RefreshTokenUse, SessionRow};
-use crate::db::{in_transaction, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
 
@@ -23,20 +22,8 @@ pub struct TokenGrant {
     pub expires_in: i64,
     pub refresh_token: String,
     pub refresh_expires_at: DateTime<Utc>,
-}
-
-/// A new refresh token and the hash under which it is stored.
-fn new_refresh_token() -> (String, String) {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_refresh_token(&token);
-    (token, hash)
-}
-
-fn hash_refresh_token(token: &str) -> String {
-    data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
+    /// A new known device's token, when this sign-in made the client one.
+    pub device_token: Option<String>,
 }
 
 /// Opens a session inside the caller's transaction; the grant is signed afterwards.
@@ -58,9 +45,9 @@ pub fn open_session(
         revoked_reason: None,
     };
     session_store::insert_session(connection, &session)?;
-    let (refresh_token, refresh_hash) = new_refresh_token();
-    session_store::insert_refresh_token(connection, &refresh_hash, &session.id, db_time(now))?;
-    Ok((session, refresh_token))
+    let refresh = opaque_token::generate();
+    session_store::insert_refresh_token(connection, &refresh.hash, &session.id, db_time(now))?;
+    Ok((session, refresh.token))
 }
 
 /// Signs the access token for a session.
@@ -84,6 +71,7 @@ pub fn grant(
         expires_in: ACCESS_TOKEN_LIFETIME_SECS,
         refresh_token,
         refresh_expires_at: from_db_time(session.expires_at),
+        device_token: None,
     })
 }
 
@@ -121,64 +109,97 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
     })
 }
 
-/// Exchanges a refresh token for a new pair. A token used twice revokes its session: either it
-/// was stolen, or two tabs raced, and in both cases signing in again is the safe answer.
+/// Within this time after a refresh token was rotated, presenting it again (two tabs
+/// refreshing at once) gets a fresh pair in the same session instead of revoking it.
+pub const REFRESH_REUSE_GRACE_SECS: i64 = 10;
+
+/// Exchanges a refresh token for a new pair. A token used twice revokes its session (it was
+/// stolen), unless it is the one rotated within the last [`REFRESH_REUSE_GRACE_SECS`].
 pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGrant, ApiError> {
     let now = state.now();
-    let presented_hash = hash_refresh_token(&refresh_token);
+    let presented_hash = opaque_token::hash(&refresh_token);
     let (session, role, successor) = state
         .database
-        .run(move |connection| {
-            in_transaction(connection, |connection| {
-                let session_id = match session_store::use_refresh_token(
-                    connection,
-                    &presented_hash,
-                    db_time(now),
-                )? {
-                    RefreshTokenUse::Accepted { session_id } => session_id,
-                    RefreshTokenUse::Reused { session_id } => {
-                        tracing::warn!(%session_id, "refresh token reused; revoking the session");
-                        session_store::revoke(
-                            connection,
-                            &session_id,
-                            "refresh_token_reused",
-                            db_time(now),
-                        )?;
-                        return Ok(Err(ApiError::InvalidRefreshToken));
-                    }
-                    RefreshTokenUse::Unknown => return Ok(Err(ApiError::InvalidRefreshToken)),
-                };
-                let session = session_store::find(connection, &session_id)?.filter(|session| {
-                    session.revoked_at.is_none() && session.expires_at > db_time(now)
-                });
-                let Some(session) = session else {
-                    return Ok(Err(ApiError::InvalidRefreshToken));
-                };
-                let Some(account) =
-                    crate::db::accounts::find_by_id(connection, &session.account_id)?
-                else {
-                    return Ok(Err(ApiError::InvalidRefreshToken));
-                };
-                // Defence in depth: a two-factor account never gets a token without the factor.
-                if account.two_factor_enabled() && !session.amr_list().iter().any(|m| m == AMR_OTP)
+        .transaction(move |connection| {
+            let session_id = match session_store::use_refresh_token(
+                connection,
+                &presented_hash,
+                db_time(now),
+            )? {
+                RefreshTokenUse::Accepted { session_id } => session_id,
+                RefreshTokenUse::JustRotated {
+                    session_id,
+                    used_at,
+                } if from_db_time(used_at)
+                    >= now - TimeDelta::seconds(REFRESH_REUSE_GRACE_SECS) =>
                 {
+                    session_id
+                }
+                RefreshTokenUse::JustRotated { session_id, .. }
+                | RefreshTokenUse::Reused { session_id } => {
+                    tracing::warn!(%session_id, "refresh token reused; revoking the session");
                     session_store::revoke(
                         connection,
-                        &session.id,
-                        "second_factor_missing",
+                        &session_id,
+                        "refresh_token_reused",
                         db_time(now),
                     )?;
                     return Ok(Err(ApiError::InvalidRefreshToken));
                 }
-                let (token, hash) = new_refresh_token();
-                session_store::insert_refresh_token(connection, &hash, &session.id, db_time(now))?;
-                Ok::<_, ApiError>(Ok((session, account.role, token)))
-            })
+                RefreshTokenUse::Unknown => return Ok(Err(ApiError::InvalidRefreshToken)),
+            };
+            let session = session_store::find(connection, &session_id)?.filter(|session| {
+                session.revoked_at.is_none() && session.expires_at > db_time(now)
+            });
+            let Some(session) = session else {
+                return Ok(Err(ApiError::InvalidRefreshToken));
+            };
+            let Some(account) = crate::db::accounts::find_by_id(connection, &session.account_id)?
+            else {
+                return Ok(Err(ApiError::InvalidRefreshToken));
+            };
+            // Defence in depth: a two-factor account never gets a token without the factor.
+            if account.two_factor_enabled() && !session.amr_list().iter().any(|m| m == AMR_OTP) {
+                session_store::revoke(
+                    connection,
+                    &session.id,
+                    "second_factor_missing",
+                    db_time(now),
+                )?;
+                return Ok(Err(ApiError::InvalidRefreshToken));
+            }
+            let successor = opaque_token::generate();
+            session_store::insert_refresh_token(
+                connection,
+                &successor.hash,
+                &session.id,
+                db_time(now),
+            )?;
+            Ok::<_, ApiError>(Ok((session, account.role, successor.token)))
         })
         .await??;
     let role =
         Role::from_db(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?;
     grant(state, &session, role, successor, now)
+}
+
+/// Revokes the session a refresh token belongs to (sign-out by cookie, when the access token
+/// is gone). An unknown token is no error: there is nothing to sign out.
+pub async fn logout_by_refresh_token(
+    state: &AppState,
+    refresh_token: String,
+) -> Result<(), ApiError> {
+    let now = db_time(state.now());
+    let hash = opaque_token::hash(&refresh_token);
+    state
+        .database
+        .transaction(move |connection| {
+            if let Some(session_id) = session_store::session_of_refresh_token(connection, &hash)? {
+                session_store::revoke(connection, &session_id, "logout", now)?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Revokes the caller's session; its access and refresh tokens stop working at once.

@@ -1,10 +1,21 @@
-//! Support desk: find customers and reset the second factor of one who lost the phone.
+//! Support desk: find customers, read their security events, reset the second factor of one
+//! who lost the phone, and clear a customer's lock-outs.
+//!
+//! A support agent can strip a customer's second factor, so the desk asks more of agents than
+//! of customers: a session with a second factor, a recent sign-in or a code for every reset
+//! and unlock, and at most `throttle::SUPPORT_ACTIONS_PER_HOUR` of them an hour.
 
+use chrono::{DateTime, Utc};
+
+use super::proof::{self, Proof, Verdict};
+use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
-use super::{AppState, Principal, RequestOrigin};
+use super::{account, AppState, Principal, RequestOrigin};
 use crate::auth::clock::db_time;
+use crate::auth::tokens::AMR_OTP;
 use crate::db::accounts::{self, AccountRow};
-use crate::db::events::{self, EventKind};
+use crate::db::events::{self, EventKind, EventRow};
+use crate::db::{devices, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
 
@@ -12,12 +23,15 @@ pub const MAX_SEARCH_RESULTS: i64 = 50;
 pub const MAX_QUERY_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// Support staff, signed in with a second factor.
 fn require_support(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role == Role::Support {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden)
+    if principal.role != Role::Support {
+        return Err(ApiError::Forbidden);
     }
+    if !principal.amr.iter().any(|method| method == AMR_OTP) {
+        return Err(ApiError::TwoFactorRequired);
+    }
+    Ok(())
 }
 
 pub async fn search_customers(
@@ -33,10 +47,76 @@ pub async fn search_customers(
             "the search text is at most 100 characters",
         ));
     }
+    if query.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            "query",
+            "the search text cannot contain control characters",
+        ));
+    }
     state
         .database
         .run(move |connection| accounts::search_customers(connection, &query, MAX_SEARCH_RESULTS))
         .await
+}
+
+/// A customer's security events, so the agent can check the caller's story before a reset.
+pub async fn customer_events(
+    state: &AppState,
+    principal: &Principal,
+    customer_id: &str,
+    limit: Option<i64>,
+    before: Option<i64>,
+) -> Result<Vec<EventRow>, ApiError> {
+    require_support(principal)?;
+    let (limit, before) = account::event_page(limit, before)?;
+    let customer_id = customer_id.to_string();
+    state
+        .database
+        .run(move |connection| {
+            find_customer(connection, &customer_id)?;
+            events::list(connection, &customer_id, limit, before)
+        })
+        .await
+}
+
+/// The reason an agent gives, recorded on both accounts.
+fn parse_reason(reason: &str) -> Result<String, ApiError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::validation(
+            "reason",
+            "say why you act on this customer",
+        ));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::validation(
+            "reason",
+            "the reason is at most 500 characters",
+        ));
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(ApiError::validation(
+            "reason",
+            "the reason cannot contain control characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+fn find_customer(connection: &mut DbConnection, id: &str) -> Result<AccountRow, ApiError> {
+    accounts::find_by_id(connection, id)?
+        .filter(|account| account.role == Role::Customer.as_str())
+        .ok_or(ApiError::NotFound)
+}
+
+/// What a support action does to the customer, inside its transaction.
+#[derive(Debug, Clone, Copy)]
+enum SupportAction {
+    ResetTwoFactor,
+    Unlock,
 }
 
 /// Switches a customer's two-factor off on their behalf. Every session of the customer is
@@ -46,70 +126,154 @@ pub async fn reset_two_factor(
     principal: &Principal,
     customer_id: &str,
     reason: &str,
+    proof: Option<Proof>,
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
+    act_on_customer(
+        state,
+        principal,
+        customer_id,
+        reason,
+        proof,
+        origin,
+        SupportAction::ResetTwoFactor,
+    )
+    .await
+}
+
+/// Clears every failure counter that guards the customer's sign-ins.
+pub async fn unlock(
+    state: &AppState,
+    principal: &Principal,
+    customer_id: &str,
+    reason: &str,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    act_on_customer(
+        state,
+        principal,
+        customer_id,
+        reason,
+        proof,
+        origin,
+        SupportAction::Unlock,
+    )
+    .await
+}
+
+/// One transaction: the agent's proof, the hourly allowance, the change, the events.
+async fn act_on_customer(
+    state: &AppState,
+    principal: &Principal,
+    customer_id: &str,
+    reason: &str,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+    action: SupportAction,
+) -> Result<(), ApiError> {
     require_support(principal)?;
-    let reason = reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(ApiError::validation(
-            "reason",
-            "say why the second factor is reset",
-        ));
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::validation(
-            "reason",
-            "the reason is at most 500 characters",
-        ));
-    }
+    let reason = parse_reason(reason)?;
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let now = state.now();
-    let (customer_id, agent_id) = (customer_id.to_string(), principal.account_id.clone());
-    let (customer, agent) = state
-        .database
-        .run(move |connection| {
-            let customer = accounts::find_by_id(connection, &customer_id)?
-                .filter(|account| account.role == Role::Customer.as_str())
-                .ok_or(ApiError::NotFound)?;
-            let agent =
-                accounts::find_by_id(connection, &agent_id)?.ok_or(ApiError::InvalidToken)?;
-            Ok((customer, agent))
-        })
-        .await?;
-    let origin = origin.clone();
+    let (state, origin) = (state.clone(), origin.clone());
+    let (agent, customer_id, session_id) = (
+        principal.account.clone(),
+        customer_id.to_string(),
+        principal.session_id.clone(),
+    );
     state
         .database
+        .clone()
         .transaction(move |connection| {
-            wipe_two_factor(
-                connection,
-                &customer,
-                None,
-                "two_factor_reset_by_support",
-                now,
-            )?;
-            let on_customer = format!(
-                "by support agent {} ({}): {reason}",
-                agent.username, agent.id
-            );
-            let on_agent = format!(
-                "for customer {} ({}): {reason}",
-                customer.username, customer.id
-            );
-            events::record(
-                connection,
-                &customer.id,
-                EventKind::TwoFactorResetBySupport,
-                db_time(now),
-                &origin,
-                Some(&on_customer),
-            )?;
-            events::record(
-                connection,
-                &agent.id,
-                EventKind::TwoFactorResetBySupport,
-                db_time(now),
-                &origin,
-                Some(&on_agent),
-            )
+            // The agent's row, then the customer's: one order for every support action.
+            if !accounts::lock(connection, &agent.id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            if !crate::db::sessions::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(&state, connection, &agent, authority, &origin, now)? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
+            }
+            let customer = find_customer(connection, &customer_id)?;
+            if !accounts::lock(connection, &customer.id)? {
+                return Err(ApiError::NotFound);
+            }
+            let allowance = Subject::SupportActions {
+                agent_id: agent.id.clone(),
+            };
+            throttle::begin(connection, &[allowance], now)?.kept();
+            apply(connection, action, &customer, now)?;
+            record_on_both(connection, action, &agent, &customer, &reason, &origin, now)?;
+            Ok(Ok(()))
         })
-        .await
+        .await?
+}
+
+fn apply(
+    connection: &mut DbConnection,
+    action: SupportAction,
+    customer: &AccountRow,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match action {
+        SupportAction::ResetTwoFactor => wipe_two_factor(
+            connection,
+            customer,
+            None,
+            "two_factor_reset_by_support",
+            now,
+        ),
+        SupportAction::Unlock => {
+            let device_ids = devices::ids_of_account(connection, &customer.id)?;
+            throttle::clear_account(
+                connection,
+                &customer.username_key,
+                &customer.id,
+                &device_ids,
+            )
+            .map(|_| ())
+        }
+    }
+}
+
+fn record_on_both(
+    connection: &mut DbConnection,
+    action: SupportAction,
+    agent: &AccountRow,
+    customer: &AccountRow,
+    reason: &str,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let kind = match action {
+        SupportAction::ResetTwoFactor => EventKind::TwoFactorResetBySupport,
+        SupportAction::Unlock => EventKind::AccountUnlockedBySupport,
+    };
+    let on_customer = format!(
+        "by support agent {} ({}): {reason}",
+        agent.username, agent.id
+    );
+    let on_agent = format!(
+        "for customer {} ({}): {reason}",
+        customer.username, customer.id
+    );
+    events::record(
+        connection,
+        &customer.id,
+        kind,
+        db_time(now),
+        origin,
+        Some(&on_customer),
+    )?;
+    events::record(
+        connection,
+        &agent.id,
+        kind,
+        db_time(now),
+        origin,
+        Some(&on_agent),
+    )
 }

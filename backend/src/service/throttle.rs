@@ -1,22 +1,121 @@
-//! Throttling policy: per username (10 consecutive failures, then a back-off doubling from 30 s
-//! to 15 min) and per client IP (100 failures in 15 minutes). The counters live in the
-//! database, so every instance enforces the same limits.
+//! Throttling policy: which counters an attempt is counted against, and their limits. Every
+//! attempt is counted before it is checked, in the database, so all instances share the
+//! counts and parallel requests cannot overshoot them.
+//!
+//! The keys are chosen so that a stranger cannot lock the owner out:
+//! - wrong passwords count per (username, client network) and, from unknown devices only,
+//!   against an account-wide ceiling; a known device of the account has its own counter;
+//! - wrong codes after a correct password count per account (the password is known);
+//! - proofs from a signed-in session count per account, apart from sign-ins;
+//! - every client network has a windowed limit on failures of any kind.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{AppState, RequestOrigin};
-use crate::auth::clock::{db_time, from_db_time};
-use crate::db::accounts::AccountRow;
-use crate::db::events::{self, EventKind};
-use crate::db::throttle::Reservation;
-use crate::db::{in_transaction, throttle, two_factor, DbConnection};
+use crate::auth::clock::db_time;
+use crate::db::throttle::{self as store, Reservation, WindowReservation};
+use crate::db::{in_transaction, DbConnection};
 use crate::error::ApiError;
 
 pub const FAILURES_BEFORE_LOCK: i32 = 10;
 pub const FIRST_LOCK_SECS: i64 = 30;
 pub const LONGEST_LOCK_SECS: i64 = 15 * 60;
-pub const IP_FAILURE_LIMIT: i64 = 100;
-pub const IP_WINDOW_SECS: i64 = 15 * 60;
+/// Failures of any kind per client network (more than this in the window are refused).
+pub const NETWORK_FAILURE_LIMIT: i64 = 100;
+pub const NETWORK_WINDOW_SECS: i64 = 15 * 60;
+/// Wrong passwords per username from unknown devices: NIST SP 800-63B's bound.
+pub const ACCOUNT_CEILING: i64 = 100;
+pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
+/// Resets and unlocks per support agent.
+pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
+
+/// What an attempt is counted against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// Wrong passwords for a login name (whether or not the account exists) from one client
+    /// network: the IPv4 address or the IPv6 /64.
+    PasswordFromNetwork {
+        username_key: String,
+        network: String,
+    },
+    /// All wrong passwords for a login name from unknown devices.
+    AccountCeiling { username_key: String },
+    /// Wrong passwords from one known device of the account.
+    KnownDevice { device_id: String },
+    /// Wrong codes after a correct password.
+    SecondFactor { account_id: String },
+    /// Proofs (password or code) offered by a signed-in caller.
+    Reauthentication { account_id: String },
+    /// Failures of any kind from one client network.
+    Network { network: String },
+    /// Resets and unlocks by one support agent (counted when done, not when failed).
+    SupportActions { agent_id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// [`FAILURES_BEFORE_LOCK`] in a row, then a back-off doubling to [`LONGEST_LOCK_SECS`].
+    Consecutive,
+    /// At most `max` in any `window_secs`.
+    Window { max: i64, window_secs: i64 },
+}
+
+impl Subject {
+    /// The row key. Prefixes keep the kinds apart; unlock clears by prefix.
+    pub fn key(&self) -> String {
+        match self {
+            Self::PasswordFromNetwork {
+                username_key,
+                network,
+            } => format!("{}{network}", password_prefix(username_key)),
+            Self::AccountCeiling { username_key } => format!("ceiling:{username_key}"),
+            Self::KnownDevice { device_id } => format!("device:{device_id}"),
+            Self::SecondFactor { account_id } => format!("otp:{account_id}"),
+            Self::Reauthentication { account_id } => format!("reauth:{account_id}"),
+            Self::Network { network } => format!("net:{network}"),
+            Self::SupportActions { agent_id } => format!("support:{agent_id}"),
+        }
+    }
+
+    fn limit(&self) -> Limit {
+        match self {
+            Self::AccountCeiling { .. } => Limit::Window {
+                max: ACCOUNT_CEILING,
+                window_secs: ACCOUNT_CEILING_WINDOW_SECS,
+            },
+            Self::Network { .. } => Limit::Window {
+                max: NETWORK_FAILURE_LIMIT,
+                window_secs: NETWORK_WINDOW_SECS,
+            },
+            Self::SupportActions { .. } => Limit::Window {
+                max: SUPPORT_ACTIONS_PER_HOUR,
+                window_secs: 60 * 60,
+            },
+            _ => Limit::Consecutive,
+        }
+    }
+}
+
+/// The key prefix of every per-network password counter of a login name.
+pub fn password_prefix(username_key: &str) -> String {
+    format!("pwd:{username_key}@")
+}
+
+/// The subject under which a client's failures are counted: the address itself for IPv4, its
+/// /64 for IPv6 (one customer line holds a whole /64, so a per-address count would be no limit).
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(address)) if address.to_ipv4_mapped().is_none() => {
+            let segments = address.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        Ok(address) => address.to_canonical().to_string(),
+        // The origin's IP comes from the socket or a trusted proxy; never free text.
+        Err(_) => "unknown".to_string(),
+    }
+}
 
 /// How long to lock after `failures` consecutive failures, if at all.
 pub fn lock_duration(failures: i32) -> Option<TimeDelta> {
@@ -34,218 +133,209 @@ fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1)
 }
 
-/// The key under which an IP's failures are counted: the address itself for IPv4, its /64 for
-/// IPv6 (one customer line holds a whole /64, so a per-address count would be no limit).
-pub fn ip_throttle_key(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(address)) if address.to_ipv4_mapped().is_none() => {
-            let segments = address.segments();
-            format!(
-                "{:x}:{:x}:{:x}:{:x}::/64",
-                segments[0], segments[1], segments[2], segments[3]
-            )
-        }
-        _ => ip.to_string(),
-    }
-}
-
-/// Refuses with `429` when the client IP has failed too often recently.
-pub fn ensure_ip_allowed(
-    connection: &mut DbConnection,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let Some(ip) = origin.ip.as_deref() else {
-        return Ok(());
-    };
-    let window_start = now - TimeDelta::seconds(IP_WINDOW_SECS);
-    let (failures, oldest) =
-        throttle::ip_failures_since(connection, &ip_throttle_key(ip), db_time(window_start))?;
-    if failures >= IP_FAILURE_LIMIT {
-        let frees_at = oldest.map(from_db_time).unwrap_or(now) + TimeDelta::seconds(IP_WINDOW_SECS);
-        return Err(ApiError::TooManyAttempts {
-            retry_after_secs: seconds_until(frees_at, now),
-        });
-    }
-    Ok(())
-}
-
-/// Counts a failure against the client IP (also for failures that involve no account).
-pub fn count_ip_failure(
-    connection: &mut DbConnection,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    if let Some(ip) = origin.ip.as_deref() {
-        let forget_before = db_time(now - TimeDelta::seconds(IP_WINDOW_SECS));
-        throttle::record_ip_failure(
-            connection,
-            &ip_throttle_key(ip),
-            db_time(now),
-            forget_before,
-        )?;
-    }
-    Ok(())
-}
-
-/// One try of a password or code, counted before it is checked (see [`begin_attempt`]).
 #[derive(Debug, Clone)]
-#[must_use = "an attempt ends as failed, released, or reset by a full sign-in"]
+enum Counted {
+    Consecutive {
+        key: String,
+        /// The consecutive failures should this attempt fail.
+        failures_if_wrong: i32,
+        /// The lock this attempt set in advance, and the one before it.
+        provisional_lock: Option<(chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)>,
+    },
+    Window {
+        entry_id: String,
+    },
+}
+
+/// One try of a password, code or action, counted against its subjects before it is checked.
+/// It ends as [`Attempt::failed`], [`Attempt::released`], [`Attempt::succeeded`] or
+/// [`Attempt::kept`], inside the transaction that settles the outcome.
+#[derive(Debug, Clone)]
+#[must_use = "an attempt ends as failed, released, succeeded or kept"]
 pub struct Attempt {
-    subject: String,
-    /// The consecutive failures should this attempt fail.
-    failures_if_wrong: i32,
-    /// The lock this attempt set in advance, and the one before it.
-    provisional_lock: Option<(NaiveDateTime, Option<NaiveDateTime>)>,
+    counted: Vec<Counted>,
 }
 
-/// The throttle subject of sign-ins with `username_key`, whether or not such an account exists.
-pub fn login_subject(username_key: &str) -> String {
-    format!("login:{username_key}")
+/// A consecutive counter that reached its limit with a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockout {
+    pub failures: i32,
+    pub duration: TimeDelta,
 }
 
-/// The throttle subject of proofs (password or code) offered by a signed-in caller: apart from
-/// sign-ins, so someone who keeps the username locked does not lock the owner's session out of
-/// changing the password.
-pub fn reauthentication_subject(account_id: &str) -> String {
-    format!("reauth:{account_id}")
-}
-
-/// Starts an attempt for `subject` (for a login name, whether or not such an account exists, so throttling
-/// tells nothing about existence): refused with `429` while the IP or the username is locked,
-/// otherwise counted at once. The attempt that reaches the limit locks right away, so of
-/// concurrent attempts no more than the limit are checked, and after that one per back-off.
-pub fn begin_attempt(
+/// Counts an attempt against every subject, or none: refused with `429` (and nothing counted)
+/// while any of them is locked or full. The attempt that reaches a consecutive limit locks at
+/// once, so of concurrent attempts no more than the limit are checked, then one per back-off.
+pub fn begin(
     connection: &mut DbConnection,
-    subject: &str,
-    origin: &RequestOrigin,
+    subjects: &[Subject],
     now: DateTime<Utc>,
 ) -> Result<Attempt, ApiError> {
-    ensure_ip_allowed(connection, origin, now)?;
-    // Count and lock in one transaction: between the two, the row would be unlocked at the
-    // limit and waiting reservations (on PostgreSQL, or other instances) would slip through.
+    // One order for every caller, so two attempts never wait on each other's rows.
+    let mut subjects: Vec<&Subject> = subjects.iter().collect();
+    subjects.sort_by_key(|subject| subject.key());
+    subjects.dedup();
     in_transaction(connection, |connection| {
-        reserve_attempt(connection, subject, now)
+        let mut counted = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            counted.push(count(connection, subject, now)?);
+        }
+        Ok(Attempt { counted })
     })
 }
 
-fn reserve_attempt(
+fn count(
     connection: &mut DbConnection,
-    subject: &str,
+    subject: &Subject,
     now: DateTime<Utc>,
-) -> Result<Attempt, ApiError> {
-    match throttle::reserve(connection, subject, db_time(now))? {
-        Reservation::Locked { until } => Err(ApiError::TooManyAttempts {
-            retry_after_secs: seconds_until(from_db_time(until), now),
-        }),
-        Reservation::Reserved {
-            failures,
-            previous_lock,
-        } => {
-            let provisional_lock = match lock_duration(failures) {
-                Some(duration) => {
-                    let until = db_time(now + duration);
-                    throttle::lock_until(connection, subject, until)?;
-                    Some((until, previous_lock))
-                }
-                None => None,
-            };
-            Ok(Attempt {
-                subject: subject.to_string(),
-                failures_if_wrong: failures,
-                provisional_lock,
-            })
+) -> Result<Counted, ApiError> {
+    let key = subject.key();
+    match subject.limit() {
+        Limit::Consecutive => match store::reserve(connection, &key, db_time(now))? {
+            Reservation::Locked { until } => Err(ApiError::TooManyAttempts {
+                retry_after_secs: seconds_until(until.and_utc(), now),
+            }),
+            Reservation::Reserved {
+                failures,
+                previous_lock,
+            } => {
+                // Locked in advance: a parallel attempt sees the lock before this one's check.
+                let provisional_lock = match lock_duration(failures) {
+                    Some(duration) => {
+                        let until = db_time(now + duration);
+                        store::lock_until(connection, &key, until)?;
+                        Some((until, previous_lock))
+                    }
+                    None => None,
+                };
+                Ok(Counted::Consecutive {
+                    key,
+                    failures_if_wrong: failures,
+                    provisional_lock,
+                })
+            }
+        },
+        Limit::Window { max, window_secs } => {
+            let window = TimeDelta::seconds(window_secs);
+            match store::reserve_entry(connection, &key, max, now - window, now)? {
+                WindowReservation::Reserved { id } => Ok(Counted::Window { entry_id: id }),
+                WindowReservation::Full { oldest } => Err(ApiError::TooManyAttempts {
+                    retry_after_secs: seconds_until(oldest + window, now),
+                }),
+            }
         }
     }
 }
 
-/// The attempt was wrong: it stays counted; the IP's count grows, `kind` is recorded on the
-/// account (if it exists), and at the limit the lock is recorded and the account's open login
-/// challenges end, so guessing codes must start again from the password.
-pub fn attempt_failed(
-    connection: &mut DbConnection,
-    attempt: Attempt,
-    account_id: Option<&str>,
-    kind: EventKind,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let at = db_time(now);
-    in_transaction(connection, |connection| {
-        count_ip_failure(connection, origin, now)?;
-        if let Some(account_id) = account_id {
-            events::record(connection, account_id, kind, at, origin, None)?;
-        }
-        if let Some(duration) = lock_duration(attempt.failures_if_wrong) {
-            if let Some(account_id) = account_id {
-                // Challenges before the throttle row: the code step locks them in that order too.
-                two_factor::consume_all_challenges(connection, account_id, at)?;
-                let detail = format!(
-                    "{} consecutive failures; locked for {} seconds",
-                    attempt.failures_if_wrong,
-                    duration.num_seconds()
-                );
-                events::record(
-                    connection,
-                    account_id,
-                    EventKind::AccountLocked,
-                    at,
-                    origin,
-                    Some(&detail),
-                )?;
+impl Attempt {
+    /// The attempt was wrong: every count stays. Answers the longest lock-out it started.
+    pub fn failed(
+        self,
+        connection: &mut DbConnection,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lockout>, ApiError> {
+        let mut lockout: Option<Lockout> = None;
+        for counted in self.counted {
+            if let Counted::Consecutive {
+                key,
+                failures_if_wrong,
+                ..
+            } = counted
+            {
+                if let Some(duration) = lock_duration(failures_if_wrong) {
+                    store::lock_until(connection, &key, db_time(now + duration))?;
+                    if lockout
+                        .as_ref()
+                        .map_or(true, |known| known.duration < duration)
+                    {
+                        lockout = Some(Lockout {
+                            failures: failures_if_wrong,
+                            duration,
+                        });
+                    }
+                }
             }
-            throttle::lock_until(connection, &attempt.subject, db_time(now + duration))?;
+        }
+        Ok(lockout)
+    }
+
+    /// The attempt was no wrong guess (right but signs no one in, or never checked): given back.
+    pub fn released(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+        for counted in self.counted {
+            match counted {
+                Counted::Consecutive {
+                    key,
+                    provisional_lock,
+                    ..
+                } => store::release(connection, &key, provisional_lock)?,
+                Counted::Window { entry_id } => store::remove_entry(connection, &entry_id)?,
+            }
         }
         Ok(())
-    })
-}
+    }
 
-/// Runs `check` (of a password or code offered as proof by a signed-in caller) as one counted
-/// attempt for the account: refused with `429` while locked; `false` counts as a failure of
-/// `kind`; `true` or an error gives the attempt back.
-pub async fn counted_check<F>(
-    state: &AppState,
-    account: &AccountRow,
-    kind: EventKind,
-    origin: &RequestOrigin,
-    check: F,
-) -> Result<bool, ApiError>
-where
-    F: std::future::Future<Output = Result<bool, ApiError>>,
-{
-    let now = state.now();
-    let attempt = {
-        let (key, origin) = (reauthentication_subject(&account.id), origin.clone());
-        state
-            .database
-            .run(move |connection| begin_attempt(connection, &key, &origin, now))
-            .await?
-    };
-    let outcome = check.await;
-    let (account_id, origin) = (account.id.clone(), origin.clone());
-    state
-        .database
-        .run(move |connection| match outcome {
-            Ok(false) => {
-                attempt_failed(connection, attempt, Some(&account_id), kind, &origin, now)?;
-                Ok(false)
+    /// The attempt was right: consecutive counts start again, windowed entries are given back.
+    pub fn succeeded(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+        for counted in self.counted {
+            match counted {
+                Counted::Consecutive { key, .. } => store::reset(connection, &key)?,
+                Counted::Window { entry_id } => store::remove_entry(connection, &entry_id)?,
             }
-            other => {
-                release(connection, attempt)?;
-                other
-            }
-        })
-        .await
+        }
+        Ok(())
+    }
+
+    /// The attempt counts as done (a support action): every entry stays, no lock is set.
+    pub fn kept(self) {}
 }
 
-/// The attempt was no wrong guess (it was right but signs no one in, or it never ran).
-pub fn release(connection: &mut DbConnection, attempt: Attempt) -> Result<(), ApiError> {
-    throttle::release(connection, &attempt.subject, attempt.provisional_lock)
+/// Forgets the account's failed codes (two-factor switched off: the counters guarded a
+/// secret that is gone).
+pub fn forget_second_factor_failures(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<(), ApiError> {
+    for subject in [
+        Subject::SecondFactor {
+            account_id: account_id.to_string(),
+        },
+        Subject::Reauthentication {
+            account_id: account_id.to_string(),
+        },
+    ] {
+        store::reset(connection, &subject.key())?;
+    }
+    Ok(())
 }
 
-/// A full sign-in succeeded: the count starts again.
-pub fn signed_in(connection: &mut DbConnection, attempt: Attempt) -> Result<(), ApiError> {
-    throttle::reset(connection, &attempt.subject)
+/// Clears every counter that guards the account's sign-ins (support's unlock).
+pub fn clear_account(
+    connection: &mut DbConnection,
+    username_key: &str,
+    account_id: &str,
+    device_ids: &[String],
+) -> Result<usize, ApiError> {
+    let mut subjects = vec![
+        Subject::AccountCeiling {
+            username_key: username_key.to_string(),
+        }
+        .key(),
+        Subject::SecondFactor {
+            account_id: account_id.to_string(),
+        }
+        .key(),
+        Subject::Reauthentication {
+            account_id: account_id.to_string(),
+        }
+        .key(),
+    ];
+    subjects.extend(device_ids.iter().map(|device_id| {
+        Subject::KnownDevice {
+            device_id: device_id.clone(),
+        }
+        .key()
+    }));
+    store::clear(connection, &subjects, &[password_prefix(username_key)])
 }
 
 #[cfg(test)]
@@ -264,9 +354,20 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_per_64_and_ipv4_per_address() {
-        assert_eq!(ip_throttle_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-        assert_eq!(ip_throttle_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
-        assert_eq!(ip_throttle_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_network("::ffff:203.0.113.9"), "203.0.113.9");
+    }
+
+    #[test]
+    fn subjects_of_one_login_name_share_the_prefix_unlock_clears() {
+        let subject = Subject::PasswordFromNetwork {
+            username_key: "alice".into(),
+            network: "203.0.113.9".into(),
+        };
+        assert!(subject.key().starts_with(&password_prefix("alice")));
+        assert!(!subject.key().starts_with(&password_prefix("alic")));
     }
 
     #[test]

@@ -2,18 +2,15 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::login::{accept_recovery_code, accept_totp_code};
+use super::proof::{self, Proof, Verdict};
 use super::{throttle, AppState, Principal, RequestOrigin};
 use crate::auth::clock::{db_time, from_db_time};
 use crate::auth::qr::qr_svg;
-use crate::auth::tokens::AMR_OTP;
 use crate::auth::totp::{otpauth_uri, TotpSecret};
 use crate::db::accounts::{self, AccountRow};
 use crate::db::events::{self, EventKind};
-use crate::db::{
-    sessions as session_store, throttle as throttle_store, two_factor as code_store, DbConnection,
-};
-use crate::domain::{Password, RecoveryCode, TotpCode};
+use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
+use crate::domain::{RecoveryCode, TotpCode};
 use crate::error::ApiError;
 
 pub const RECOVERY_CODE_COUNT: usize = 10;
@@ -27,112 +24,11 @@ pub struct Enrollment {
     pub qr_svg: String,
 }
 
-/// What the caller offers to prove it is still the account holder, when the sign-in is old.
-#[derive(Debug, Clone, Default)]
-pub struct Reauthentication {
-    pub code: Option<TotpCode>,
-    pub recovery_code: Option<RecoveryCode>,
-    pub password: Option<Password>,
-}
-
-impl Reauthentication {
-    fn is_empty(&self) -> bool {
-        self.code.is_none() && self.recovery_code.is_none() && self.password.is_none()
-    }
-}
-
-/// A privileged action is allowed for a while after a sign-in that used every factor the
-/// account has; later it needs proof in the request.
-fn within_privileged_window(
-    state: &AppState,
-    principal: &Principal,
-    account: &AccountRow,
-    now: DateTime<Utc>,
-) -> bool {
-    let every_factor =
-        !account.two_factor_enabled() || principal.amr.iter().any(|method| method == AMR_OTP);
-    let window = TimeDelta::from_std(state.settings.privileged_window).unwrap_or(TimeDelta::zero());
-    every_factor && now - principal.auth_time <= window
-}
-
-/// Checks re-authentication proof. Wrong proofs count toward the lock-out like failed logins,
-/// and a code or recovery code is used up like at sign-in.
-async fn verify_reauthentication(
-    state: &AppState,
-    account: &AccountRow,
-    proof: Reauthentication,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let (accepted, failure) = if let Some(code) = proof.code {
-        let (state_for_db, account_for_db) = (state.clone(), account.clone());
-        let check = state.database.run(move |connection| {
-            accept_totp_code(&state_for_db, connection, &account_for_db, &code, now)
-        });
-        let accepted =
-            throttle::counted_check(state, account, EventKind::OtpFailed, origin, check).await?;
-        (accepted, ApiError::InvalidCode)
-    } else if let Some(code) = proof.recovery_code {
-        let (state_for_db, account_for_db, origin_for_db) =
-            (state.clone(), account.clone(), origin.clone());
-        let check = state.database.run(move |connection| {
-            let used =
-                accept_recovery_code(&state_for_db, connection, &account_for_db, &code, now)?;
-            if used {
-                events::record(
-                    connection,
-                    &account_for_db.id,
-                    EventKind::RecoveryCodeUsed,
-                    db_time(now),
-                    &origin_for_db,
-                    None,
-                )?;
-            }
-            Ok(used)
-        });
-        let accepted =
-            throttle::counted_check(state, account, EventKind::OtpFailed, origin, check).await?;
-        (accepted, ApiError::InvalidCode)
-    } else if let Some(password) = proof.password {
-        let check = state
-            .password_hasher
-            .verify(&password, Some(account.password_hash.clone()));
-        let accepted =
-            throttle::counted_check(state, account, EventKind::LoginFailed, origin, check).await?;
-        (accepted, ApiError::InvalidPassword)
-    } else {
-        return Err(ApiError::ReauthenticationRequired);
-    };
-    if accepted {
-        Ok(())
-    } else {
-        Err(failure)
-    }
-}
-
-async fn authorize_privileged(
-    state: &AppState,
-    principal: &Principal,
-    account: &AccountRow,
-    proof: Reauthentication,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    if proof.is_empty() {
-        return if within_privileged_window(state, principal, account, now) {
-            Ok(())
-        } else {
-            Err(ApiError::ReauthenticationRequired)
-        };
-    }
-    verify_reauthentication(state, account, proof, origin, now).await
-}
-
 /// Starts (or restarts) enrolment: a new secret, pending until confirmed. Login is unchanged.
 pub async fn enroll(
     state: &AppState,
     principal: &Principal,
-    password: Option<Password>,
+    proof: Option<Proof>,
     origin: &RequestOrigin,
 ) -> Result<Enrollment, ApiError> {
     let now = state.now();
@@ -140,26 +36,39 @@ pub async fn enroll(
     if account.two_factor_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
-    let proof = Reauthentication {
-        password,
-        ..Reauthentication::default()
-    };
-    authorize_privileged(state, principal, &account, proof, origin, now).await?;
-
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let secret = TotpSecret::generate();
     let ciphertext = state
         .secret_box
         .seal(secret.as_bytes(), account.id.as_bytes())?;
-    let account_id = account.id.clone();
-    let stored = state
+    let (state_for_db, session_id, origin) =
+        (state.clone(), principal.session_id.clone(), origin.clone());
+    let account_for_db = account.clone();
+    state
         .database
-        .run(move |connection| {
-            accounts::set_pending_totp(connection, &account_id, &ciphertext, db_time(now))
+        .transaction(move |connection| {
+            let account = account_for_db;
+            if !accounts::lock_if_two_factor_disabled(connection, &account.id)? {
+                return Err(ApiError::TwoFactorAlreadyEnabled);
+            }
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(
+                &state_for_db,
+                connection,
+                &account,
+                authority,
+                &origin,
+                now,
+            )? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
+            }
+            accounts::set_pending_totp(connection, &account.id, &ciphertext, db_time(now))?;
+            Ok(Ok(()))
         })
-        .await?;
-    if !stored {
-        return Err(ApiError::TwoFactorAlreadyEnabled);
-    }
+        .await??;
     let uri = otpauth_uri(&state.settings.issuer, &account.username, &secret);
     Ok(Enrollment {
         secret_base32: secret.to_base32(),
@@ -189,35 +98,42 @@ pub async fn confirm(
     origin: &RequestOrigin,
 ) -> Result<Vec<String>, ApiError> {
     let now = state.now();
-    let account = principal.account.clone();
-    if account.two_factor_enabled() {
+    if principal.account.two_factor_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
-    let (Some(pending), Some(created_at)) = (
-        account.totp_pending_ciphertext.clone(),
-        account.totp_pending_created_at.map(from_db_time),
-    ) else {
-        return Err(ApiError::NoPendingEnrollment);
-    };
-    if now - created_at > TimeDelta::minutes(PENDING_ENROLLMENT_LIFETIME_MINUTES) {
-        return Err(ApiError::NoPendingEnrollment);
-    }
-    let secret = TotpSecret::from_bytes(state.secret_box.open(&pending, account.id.as_bytes())?);
-    // Counted like any code: a stolen session must not guess its way to the recovery codes.
-    let step = secret.matching_step(code, now.timestamp());
-    let check = std::future::ready(Ok(step.is_some()));
-    if !throttle::counted_check(state, &account, EventKind::OtpFailed, origin, check).await? {
-        return Err(ApiError::InvalidCode);
-    }
-    let step = step.ok_or(ApiError::InvalidCode)?;
     let (shown, hashes) = new_recovery_codes(state);
-    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
+    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
+    let (account_id, code) = (principal.account_id.clone(), code.clone());
     state
         .database
+        .clone()
         .transaction(move |connection| {
+            if !accounts::lock_if_two_factor_disabled(connection, &account_id)? {
+                return Err(ApiError::TwoFactorAlreadyEnabled);
+            }
             if !session_store::lock_if_live(connection, &session_id)? {
                 return Err(ApiError::InvalidToken);
             }
+            let account =
+                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
+            let (Some(pending), Some(created_at)) = (
+                account.totp_pending_ciphertext.clone(),
+                account.totp_pending_created_at.map(from_db_time),
+            ) else {
+                return Err(ApiError::NoPendingEnrollment);
+            };
+            if now - created_at > TimeDelta::minutes(PENDING_ENROLLMENT_LIFETIME_MINUTES) {
+                return Err(ApiError::NoPendingEnrollment);
+            }
+            let secret =
+                TotpSecret::from_bytes(state.secret_box.open(&pending, account.id.as_bytes())?);
+            // Counted like any code: a stolen session must not guess its way to the recovery codes.
+            let step = match proof::verify_enrolment_code(
+                connection, &account, &secret, &code, &origin, now,
+            )? {
+                Verdict::Accepted(step) => step,
+                Verdict::Refused(error) => return Ok(Err(error)),
+            };
             if !accounts::enable_totp(connection, &account.id, &pending, step, db_time(now))? {
                 return Err(ApiError::NoPendingEnrollment);
             }
@@ -238,9 +154,10 @@ pub async fn confirm(
                 db_time(now),
                 &origin,
                 None,
-            )
+            )?;
+            Ok(Ok(()))
         })
-        .await?;
+        .await??;
     Ok(shown)
 }
 
@@ -249,7 +166,7 @@ pub async fn confirm(
 pub async fn disable(
     state: &AppState,
     principal: &Principal,
-    proof: Reauthentication,
+    proof: Option<Proof>,
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
@@ -257,13 +174,21 @@ pub async fn disable(
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    authorize_privileged(state, principal, &account, proof, origin, now).await?;
-    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
+    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
     state
         .database
+        .clone()
         .transaction(move |connection| {
+            if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
+                return Err(ApiError::TwoFactorNotEnabled);
+            }
             if !session_store::lock_if_live(connection, &session_id)? {
                 return Err(ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
             }
             wipe_two_factor(
                 connection,
@@ -279,12 +204,14 @@ pub async fn disable(
                 db_time(now),
                 &origin,
                 None,
-            )
+            )?;
+            Ok(Ok(()))
         })
-        .await
+        .await?
 }
 
 /// Removes every trace of the account's second factor; shared by disable and support reset.
+/// The caller holds the account row's lock.
 pub(super) fn wipe_two_factor(
     connection: &mut DbConnection,
     account: &AccountRow,
@@ -297,8 +224,7 @@ pub(super) fn wipe_two_factor(
     }
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
-    throttle_store::reset(connection, &throttle::login_subject(&account.username_key))?;
-    throttle_store::reset(connection, &throttle::reauthentication_subject(&account.id))?;
+    throttle::forget_second_factor_failures(connection, &account.id)?;
     session_store::revoke_all_for_account(
         connection,
         &account.id,
@@ -313,7 +239,7 @@ pub(super) fn wipe_two_factor(
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     principal: &Principal,
-    proof: Reauthentication,
+    proof: Option<Proof>,
     origin: &RequestOrigin,
 ) -> Result<Vec<String>, ApiError> {
     let now = state.now();
@@ -321,18 +247,23 @@ pub async fn regenerate_recovery_codes(
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    authorize_privileged(state, principal, &account, proof, origin, now).await?;
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let (shown, hashes) = new_recovery_codes(state);
-    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
+    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
     state
         .database
+        .clone()
         .transaction(move |connection| {
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
-            }
             // Orders concurrent regenerations (and a racing disable): old codes never survive.
             if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
                 return Err(ApiError::TwoFactorNotEnabled);
+            }
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, db_time(now))?;
             events::record(
@@ -342,8 +273,9 @@ pub async fn regenerate_recovery_codes(
                 db_time(now),
                 &origin,
                 None,
-            )
+            )?;
+            Ok(Ok(()))
         })
-        .await?;
+        .await??;
     Ok(shown)
 }

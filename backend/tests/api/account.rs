@@ -130,8 +130,14 @@ async fn housekeeping_removes_only_rows_that_no_longer_matter(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(pruned.sessions, 0, "ended sessions are kept 30 days");
-    assert_eq!(pruned.throttles, 1, "the idle counter of 'ghost'");
-    assert_eq!(pruned.ip_failures, 1);
+    assert_eq!(
+        pruned.throttles, 2,
+        "the idle counters of 'ghost': per network and the ceiling's"
+    );
+    assert_eq!(
+        pruned.throttle_entries, 2,
+        "ghost's failure in the ceiling's and the network's windows"
+    );
 
     app.clock.advance(chrono::TimeDelta::days(29));
     let pruned = custadmin::service::housekeeping::prune(&app.state)

@@ -12,6 +12,9 @@ on_both_databases!(
     access_tokens_carry_the_documented_claims_and_verify_with_the_jwks,
     refresh_rotates_and_a_reused_refresh_token_revokes_the_session,
     refresh_accepts_the_cookie_instead_of_the_body,
+    the_spa_gets_its_tokens_only_as_cookies,
+    two_tabs_refreshing_at_once_both_stay_signed_in,
+    logout_by_cookie_needs_a_json_request,
     logout_revokes_the_access_and_refresh_token_at_once,
     ten_failed_passwords_lock_the_username_with_doubling_back_off,
     an_unknown_username_is_throttled_exactly_like_a_real_one,
@@ -135,7 +138,9 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session(app: Tes
         .await
         .assert_ok();
 
-    // The old refresh token again: theft is assumed and the whole session ends.
+    // The old refresh token again, after the grace for racing tabs: theft is assumed and the
+    // whole session ends.
+    app.clock.advance(chrono::TimeDelta::seconds(11));
     app.refresh(json!(first.refresh_token))
         .await
         .assert_problem(401, "invalid_refresh_token");
@@ -162,13 +167,11 @@ async fn refresh_accepts_the_cookie_instead_of_the_body(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .expect("refresh cookie")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookies = set_cookies(&response);
+    let cookie = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("refresh_token="))
+        .expect("refresh cookie");
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
         assert!(
             cookie.contains(attribute),
@@ -176,16 +179,143 @@ async fn refresh_accepts_the_cookie_instead_of_the_body(app: TestApp) {
         );
     }
     let pair = cookie.split(';').next().unwrap().to_string();
+
+    // A form post (no JSON content type, no custom header) cannot use the cookie.
+    let forged = app
+        .client
+        .post(format!("{}/api/v1/auth/refresh", app.address))
+        .header("cookie", &pair)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let problem: serde_json::Value = forged.json().await.unwrap();
+    assert_eq!(problem["code"], "csrf_check_failed");
+
     let refreshed = app
         .client
         .post(format!("{}/api/v1/auth/refresh", app.address))
-        .header("cookie", pair)
+        .header("cookie", &pair)
+        .header("x-requested-with", "custadmin")
         .send()
         .await
         .unwrap();
     assert_eq!(refreshed.status(), 200);
+    let rotated = set_cookies(&refreshed);
+    assert!(rotated.iter().any(|c| c.starts_with("refresh_token=")));
     let body: serde_json::Value = refreshed.json().await.unwrap();
     assert_eq!(body["status"], "authenticated");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "a cookie client never sees the refresh token in a body: {body}"
+    );
+}
+
+async fn the_spa_gets_its_tokens_only_as_cookies(app: TestApp) {
+    app.register("gwen").await;
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"username": "gwen", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&response);
+    let device = cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("custadmin_device="))
+        .expect("device cookie");
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/auth",
+        "Max-Age=31536000",
+    ] {
+        assert!(
+            device.contains(attribute),
+            "{attribute} missing in {device}"
+        );
+    }
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["access_token"].is_string());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert!(body.get("device_token").is_none(), "{body}");
+
+    // API clients get both in the body.
+    let api = app.login("gwen", PASSWORD).await;
+    assert!(api.body["refresh_token"].is_string());
+    assert!(api.body["device_token"].is_string());
+}
+
+async fn two_tabs_refreshing_at_once_both_stay_signed_in(app: TestApp) {
+    let first = app.signed_in_customer("tabitha").await;
+    // Tab one rotates; tab two presents the same token a moment later.
+    let tab_one = session_from(&app.refresh(json!(first.refresh_token)).await);
+    app.clock.advance(chrono::TimeDelta::seconds(3));
+    let tab_two = session_from(&app.refresh(json!(first.refresh_token)).await);
+    assert_ne!(tab_one.refresh_token, tab_two.refresh_token);
+    for tab in [&tab_one, &tab_two] {
+        app.get("/account", Some(&tab.access_token))
+            .await
+            .assert_ok();
+        let claims = claims_of(&tab.access_token);
+        assert_eq!(claims["sid"], claims_of(&first.access_token)["sid"]);
+    }
+    // Both tabs go on refreshing on their own chains.
+    session_from(&app.refresh(json!(tab_one.refresh_token)).await);
+    session_from(&app.refresh(json!(tab_two.refresh_token)).await);
+
+    // Once the session has moved on, the old token is a replay: the session ends.
+    app.refresh(json!(first.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    app.get("/account", Some(&tab_one.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+async fn logout_by_cookie_needs_a_json_request(app: TestApp) {
+    app.register("logan").await;
+    let login = app.login("logan", PASSWORD).await;
+    let session = session_from(&login);
+    let pair = format!("refresh_token={}", session.refresh_token);
+    let forged = app
+        .client
+        .post(format!("{}/api/v1/auth/logout", app.address))
+        .header("cookie", &pair)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_ok();
+    let signed_out = app
+        .client
+        .post(format!("{}/api/v1/auth/logout", app.address))
+        .header("cookie", &pair)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .collect()
 }
 
 async fn logout_revokes_the_access_and_refresh_token_at_once(app: TestApp) {
@@ -305,8 +435,7 @@ async fn concurrent_failed_logins_are_all_counted(app: TestApp) {
         "the tenth failure locks before any other is checked"
     );
 
-    let key = "mallory".to_string();
-    let failures = app.consecutive_failures(&format!("login:{key}")).await;
+    let failures = app.consecutive_failures("pwd:mallory@127.0.0.1").await;
     assert_eq!(
         failures as usize, unauthorized,
         "every evaluated failure is counted exactly once"

@@ -13,26 +13,39 @@ use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Runs each named test body once on SQLite and once on PostgreSQL.
+/// Runs each named test body once on SQLite and once on PostgreSQL, optionally with extra
+/// settings (`with &[("CUSTADMIN_...", "...")]; name, ...`).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
+    (with $settings:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
+                // The settings expression is written in the calling module.
+                #[allow(unused_imports)]
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                    let app = $crate::helpers::spawn_app_with(
+                        $crate::helpers::Backend::Sqlite,
+                        $settings,
+                    )
+                    .await;
+                    super::$name(app).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::helpers::spawn_postgres_app().await {
+                    match $crate::helpers::spawn_postgres_app_with($settings).await {
                         Some(app) => super::$name(app).await,
-                        None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant not run"),
+                        None => eprintln!("skipped: TEST_DATABASE_URL not set"),
                     }
                 }
             }
         )*
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_databases!(with &[]; $($name),*);
     };
 }
 
@@ -74,9 +87,9 @@ impl Drop for DatabaseGuard {
     }
 }
 
-pub async fn spawn_postgres_app() -> Option<TestApp> {
+pub async fn spawn_postgres_app_with(extra: &[(&str, &str)]) -> Option<TestApp> {
     std::env::var("TEST_DATABASE_URL").ok()?;
-    Some(spawn_app(Backend::Postgres).await)
+    Some(spawn_app_with(Backend::Postgres, extra).await)
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -284,6 +297,43 @@ impl TestApp {
         reply.body["id"].as_str().unwrap().to_string()
     }
 
+    /// `POST /auth/login` as a client at `ip` (the server trusts the test's proxy address),
+    /// from the known device `device_token` if given.
+    pub async fn login_from(
+        &self,
+        ip: &str,
+        username: &str,
+        password: &str,
+        device_token: Option<&str>,
+    ) -> Reply {
+        let mut body = json!({"username": username, "password": password});
+        if let Some(token) = device_token {
+            body["device_token"] = json!(token);
+        }
+        self.send_from(ip, "/api/v1/auth/login", None, body).await
+    }
+
+    /// A `POST` as a client at `ip`, through the trusted proxy.
+    pub async fn send_from(&self, ip: &str, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("x-forwarded-for", ip)
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Reply {
         self.post(
             "/auth/login",
@@ -341,8 +391,14 @@ impl TestApp {
         }
     }
 
-    /// The consecutive failures counted for a throttle subject (`login:<username>` or
-    /// `reauth:<account id>`), read from the database.
+    /// The signed-in account's id.
+    pub async fn account_id(&self, session: &Session) -> String {
+        let account = self.get("/account", Some(&session.access_token)).await;
+        account.assert_ok()["id"].as_str().unwrap().to_string()
+    }
+
+    /// The consecutive failures counted for a throttle subject (`pwd:<username>@<network>`,
+    /// `otp:<account id>`, `reauth:<account id>`, ...), read from the database.
     pub async fn consecutive_failures(&self, subject: &str) -> i32 {
         let key = subject.to_string();
         self.state

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod lockouts;
+
 mod account;
 mod auth;
 mod edge;

@@ -1,6 +1,9 @@
 use serde_json::json;
 
-use crate::helpers::{session_from, Session, TestApp, PASSWORD};
+use chrono::TimeDelta;
+use custadmin::auth::totp::TotpSecret;
+
+use crate::helpers::{event_kinds, session_from, Session, TestApp, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -8,9 +11,24 @@ on_both_databases!(
     customers_cannot_use_the_support_desk,
     support_resets_a_lost_second_factor_and_both_accounts_record_it,
     a_reset_needs_a_reason_and_a_customer_with_two_factor,
+    a_support_agent_without_a_second_factor_cannot_use_the_desk,
+    resets_and_unlocks_need_a_recent_sign_in_or_the_agent_s_code,
+    support_reads_a_customer_s_events_and_unlocks_a_locked_customer,
+    an_agent_may_act_thirty_times_an_hour,
 );
 
+/// A support agent, signed in with both factors (the desk demands a second factor).
 async fn support_agent(app: &TestApp, username: &str) -> Session {
+    support_agent_with_secret(app, username).await.0
+}
+
+async fn support_agent_with_secret(app: &TestApp, username: &str) -> (Session, TotpSecret) {
+    let password_only = support_agent_without_two_factor(app, username).await;
+    let (secret, _) = app.enable_two_factor(&password_only).await;
+    (password_only, secret)
+}
+
+async fn support_agent_without_two_factor(app: &TestApp, username: &str) -> Session {
     use custadmin::domain::{Password, Role, Username};
     use custadmin::service::registration::{create_account, NewAccountRequest};
     create_account(
@@ -176,4 +194,153 @@ async fn a_reset_needs_a_reason_and_a_customer_with_two_factor(app: TestApp) {
     )
     .await
     .assert_problem(404, "not_found");
+}
+
+async fn a_support_agent_without_a_second_factor_cannot_use_the_desk(app: TestApp) {
+    let agent = support_agent_without_two_factor(&app, "new-agent").await;
+    let customer_id = app.register("sue").await;
+    let token = Some(agent.access_token.as_str());
+    app.get("/support/customers", token)
+        .await
+        .assert_problem(403, "two_factor_required");
+    app.get(&format!("/support/customers/{customer_id}/events"), token)
+        .await
+        .assert_problem(403, "two_factor_required");
+    for action in ["two-factor/reset", "unlock"] {
+        app.post(
+            &format!("/support/customers/{customer_id}/{action}"),
+            token,
+            json!({"reason": "caller says so"}),
+        )
+        .await
+        .assert_problem(403, "two_factor_required");
+    }
+    // Enrolment opens the desk in the same session (it has now proved a code).
+    app.enable_two_factor(&agent).await;
+    app.get("/support/customers", token).await.assert_ok();
+}
+
+async fn resets_and_unlocks_need_a_recent_sign_in_or_the_agent_s_code(app: TestApp) {
+    let (agent, agent_secret) = support_agent_with_secret(&app, "sam-support").await;
+    let customer = app.signed_in_customer("tess").await;
+    let (_, _) = app.enable_two_factor(&customer).await;
+    let customer_id = app.account_id(&customer).await;
+    app.clock.advance(TimeDelta::minutes(11));
+    let stale = session_from(&app.refresh(serde_json::json!(agent.refresh_token)).await);
+    let token = Some(stale.access_token.as_str());
+    let reset = format!("/support/customers/{customer_id}/two-factor/reset");
+    let unlock = format!("/support/customers/{customer_id}/unlock");
+    for path in [&reset, &unlock] {
+        app.post(path, token, json!({"reason": "lost phone"}))
+            .await
+            .assert_problem(403, "reauthentication_required");
+    }
+    app.post(
+        &reset,
+        token,
+        json!({"reason": "lost phone", "code": app.wrong_code(&agent_secret)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.next_step();
+    app.post(
+        &unlock,
+        token,
+        json!({"reason": "locked out", "code": app.code_now(&agent_secret, 0)}),
+    )
+    .await;
+    // The same code again is a replay.
+    app.post(
+        &reset,
+        token,
+        json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    app.next_step();
+    let reply = app
+        .post(
+            &reset,
+            token,
+            json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)}),
+        )
+        .await;
+    assert_eq!(reply.assert_ok(), &json!({"enabled": false}));
+    // A password is no proof for an agent with two-factor: it is not even read.
+    app.post(&unlock, token, json!({"reason": "x", "password": PASSWORD}))
+        .await
+        .assert_problem(403, "reauthentication_required");
+}
+
+async fn support_reads_a_customer_s_events_and_unlocks_a_locked_customer(app: TestApp) {
+    let agent = support_agent(&app, "sam-support").await;
+    let customer_id = app.register("uma").await;
+    for _ in 0..10 {
+        app.login("uma", "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.login("uma", PASSWORD)
+        .await
+        .assert_problem(429, "too_many_attempts");
+
+    let token = Some(agent.access_token.as_str());
+    let events = app
+        .get(
+            &format!("/support/customers/{customer_id}/events?limit=5"),
+            token,
+        )
+        .await;
+    let kinds = event_kinds(&events);
+    assert_eq!(kinds.len(), 5);
+    assert_eq!(kinds[0], "account_locked");
+    assert!(kinds[1..].iter().all(|kind| *kind == "login_failed"));
+    assert_eq!(
+        events.headers.get("cache-control").unwrap(),
+        "no-store",
+        "personal data is never cached"
+    );
+    app.get("/support/customers/no-such-id/events", token)
+        .await
+        .assert_problem(404, "not_found");
+
+    let unlocked = app
+        .post(
+            &format!("/support/customers/{customer_id}/unlock"),
+            token,
+            json!({"reason": "Customer called from the number on file"}),
+        )
+        .await;
+    assert_eq!(unlocked.status, 204, "{}", unlocked.body);
+    let session = session_from(&app.login("uma", PASSWORD).await);
+    let events = app
+        .get("/account/events", Some(&session.access_token))
+        .await;
+    assert!(event_kinds(&events).contains(&"account_unlocked_by_support"));
+    let agent_events = app.get("/account/events", token).await;
+    assert_eq!(event_kinds(&agent_events)[0], "account_unlocked_by_support");
+    app.post(
+        &format!("/support/customers/{customer_id}/unlock"),
+        token,
+        json!({"reason": "bad\u{0}reason"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+}
+
+async fn an_agent_may_act_thirty_times_an_hour(app: TestApp) {
+    let agent = support_agent(&app, "sam-support").await;
+    let customer_id = app.register("vera").await;
+    let token = Some(agent.access_token.as_str());
+    let unlock = format!("/support/customers/{customer_id}/unlock");
+    let attempts =
+        (0..35).map(|_| app.post(&unlock, token, json!({"reason": "testing the allowance"})));
+    let replies = futures::future::join_all(attempts).await;
+    let done = replies.iter().filter(|reply| reply.status == 204).count();
+    let refused: Vec<_> = replies.iter().filter(|reply| reply.status == 429).collect();
+    assert_eq!(done, 30, "at most 30 actions an hour, even in parallel");
+    assert_eq!(refused.len(), 5);
+    refused[0].assert_problem(429, "too_many_attempts");
+    let retry_after = refused[0].retry_after().unwrap();
+    assert!((3500..=3600).contains(&retry_after), "{retry_after}");
 }

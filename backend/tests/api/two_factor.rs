@@ -282,16 +282,18 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
         .iter()
         .filter(|reply| reply.code() == "invalid_code")
         .count();
-    let throttled = replies.iter().filter(|reply| reply.status == 429).count();
+    let spent = replies
+        .iter()
+        .filter(|reply| reply.code() == "challenge_exhausted")
+        .count();
     assert_eq!(wrong_code, 5, "exactly five codes are tried per challenge");
-    assert_eq!(throttled, 45);
-    // Even the right code is refused now: the challenge is spent.
-    let spent = app
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
-        .await;
-    spent.assert_problem(429, "too_many_attempts");
-    assert!(spent.retry_after().is_some());
-    let failures = app.consecutive_failures("login:heidi").await;
+    assert_eq!(spent, 45);
+    // Even the right code is refused now: the challenge is spent; sign in again.
+    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(401, "challenge_exhausted");
+    let account_id = app.account_id(&session).await;
+    let failures = app.consecutive_failures(&format!("otp:{account_id}")).await;
     assert_eq!(
         failures, 5,
         "every wrong code is counted against the account"
@@ -312,13 +314,17 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
                 .assert_problem(400, "invalid_code");
         }
     }
-    // Locked: the spare challenge is dead and the password step is throttled.
+    // Locked: the spare challenge is dead, and the code step is throttled. The password
+    // step is not: wrong codes say nothing about the password.
     app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}))
         .await
         .assert_problem(401, "invalid_challenge");
-    let login = app.login("ivan", PASSWORD).await;
-    login.assert_problem(429, "too_many_attempts");
-    assert_eq!(login.retry_after(), Some(30));
+    let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+    let locked = app
+        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .await;
+    locked.assert_problem(429, "too_many_attempts");
+    assert_eq!(locked.retry_after(), Some(30));
 
     app.clock.advance(TimeDelta::seconds(31));
     let session = app.login_with_code("ivan", &secret).await;
@@ -495,11 +501,20 @@ async fn privileged_actions_need_fresh_proof_after_ten_minutes(app: TestApp) {
     )
     .await
     .assert_problem(422, "validation_failed");
+    // With two-factor on, a password alone never proves enough to remove the second factor.
+    app.post(
+        "/account/two-factor/disable",
+        token,
+        json!({"password": PASSWORD}),
+    )
+    .await
+    .assert_problem(403, "reauthentication_required");
+    app.next_step();
     let disabled = app
         .post(
             "/account/two-factor/disable",
             token,
-            json!({"password": PASSWORD}),
+            json!({"code": app.code_now(&secret, 0)}),
         )
         .await;
     assert_eq!(disabled.assert_ok(), &json!({"enabled": false}));

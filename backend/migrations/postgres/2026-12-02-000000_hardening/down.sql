@@ -1,0 +1,9 @@
+DROP TABLE throttle_entries;
+CREATE TABLE ip_failures (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ip TEXT NOT NULL,
+    at TIMESTAMP NOT NULL
+);
+CREATE INDEX ip_failures_ip_at ON ip_failures (ip, at);
+ALTER TABLE otp_challenges DROP COLUMN known_device_id;
+DROP TABLE known_devices;

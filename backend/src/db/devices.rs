@@ -1,0 +1,78 @@
+//! Known devices: clients that completed a full sign-in of an account. The token is stored
+//! only as its SHA-256; the client keeps the token (cookie or `device_token`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::known_devices;
+use super::DbConnection;
+use crate::auth::clock::db_time;
+use crate::error::ApiError;
+
+/// A known device as the domain sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownDevice {
+    pub id: String,
+    pub account_id: String,
+}
+
+/// The device whose token hashes to `token_hash`, if it belongs to `account_id`.
+pub fn find_for_account(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    account_id: &str,
+) -> Result<Option<KnownDevice>, ApiError> {
+    let id: Option<String> = known_devices::table
+        .filter(known_devices::token_hash.eq(token_hash))
+        .filter(known_devices::account_id.eq(account_id))
+        .select(known_devices::id)
+        .first(connection)
+        .optional()?;
+    Ok(id.map(|id| KnownDevice {
+        id,
+        account_id: account_id.to_string(),
+    }))
+}
+
+pub fn insert(
+    connection: &mut DbConnection,
+    device: &KnownDevice,
+    token_hash: &str,
+    user_agent: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    diesel::insert_into(known_devices::table)
+        .values((
+            known_devices::id.eq(&device.id),
+            known_devices::account_id.eq(&device.account_id),
+            known_devices::token_hash.eq(token_hash),
+            known_devices::created_at.eq(db_time(now)),
+            known_devices::last_used_at.eq(db_time(now)),
+            known_devices::user_agent.eq(user_agent),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Records a sign-in from the device; `false` when it is gone (forgotten meanwhile).
+pub fn touch(
+    connection: &mut DbConnection,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let touched = diesel::update(known_devices::table.find(device_id))
+        .set(known_devices::last_used_at.eq(db_time(now)))
+        .execute(connection)?;
+    Ok(touched == 1)
+}
+
+/// The ids of the account's known devices.
+pub fn ids_of_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(known_devices::table
+        .filter(known_devices::account_id.eq(account_id))
+        .select(known_devices::id)
+        .load(connection)?)
+}

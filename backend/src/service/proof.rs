@@ -1,0 +1,342 @@
+//! Proofs: a password, a six-digit code or a recovery code, offered to sign in or to
+//! authorise a privileged action. This module is the one place that counts them (before they
+//! are checked), checks them, uses up codes, and records failures and lock-outs.
+//!
+//! A use case runs `transaction(lock rows; proof::verify…; effects)`. A refused proof is no
+//! error of the transaction: its count and events must commit, so the verdict says
+//! [`Verdict::Refused`] and the use case answers the error after committing. A password hash
+//! is too slow to hold a transaction open for, so passwords are counted in a short transaction
+//! first ([`count_password_attempt`]), hashed, and settled in the use case's transaction.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::throttle::{self, Attempt, Lockout, Subject};
+use super::{AppState, Principal, RequestOrigin};
+use crate::auth::clock::db_time;
+use crate::auth::tokens::AMR_OTP;
+use crate::auth::totp::TotpSecret;
+use crate::db::accounts::{self, AccountRow};
+use crate::db::events::{self, EventKind};
+use crate::db::{two_factor as code_store, DbConnection};
+use crate::domain::{Password, RecoveryCode, TotpCode};
+use crate::error::ApiError;
+
+/// Something only the account holder should have, parsed once at the edge.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    Password(Password),
+    Code(TotpCode),
+    RecoveryCode(RecoveryCode),
+}
+
+/// The second factor: a code from the app, or one of the recovery codes.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    Code(TotpCode),
+    RecoveryCode(RecoveryCode),
+}
+
+/// What a proof came to, inside the use case's transaction.
+#[must_use]
+#[derive(Debug)]
+pub enum Verdict<T> {
+    Accepted(T),
+    /// Commit (the failure is counted and recorded), then answer this error.
+    Refused(ApiError),
+}
+
+/// The subjects a proof from a signed-in caller counts against.
+pub fn reauthentication_subjects(account_id: &str, origin: &RequestOrigin) -> Vec<Subject> {
+    let mut subjects = vec![Subject::Reauthentication {
+        account_id: account_id.to_string(),
+    }];
+    subjects.extend(network_subject(origin));
+    subjects
+}
+
+/// The client network's windowed limit, when the client's address is known.
+pub fn network_subject(origin: &RequestOrigin) -> Option<Subject> {
+    origin.ip.as_deref().map(|ip| Subject::Network {
+        network: throttle::client_network(ip),
+    })
+}
+
+/// Counts, checks and uses a second factor of `account` inside the caller's transaction.
+/// Wrong: counted, recorded as `otp_failed` (and `account_locked` at the limit, which also
+/// ends the account's open sign-in challenges). Right: the code's step is claimed (never
+/// accepted again) or the recovery code is used up and recorded; the attempt is handed back
+/// for the caller to settle. The caller must hold the account row's lock.
+pub fn verify_second_factor(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    factor: &SecondFactor,
+    subjects: &[Subject],
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Verdict<Attempt>, ApiError> {
+    let attempt = throttle::begin(connection, subjects, now)?;
+    let accepted = match factor {
+        SecondFactor::Code(code) => accept_totp_code(state, connection, account, code, now)?,
+        SecondFactor::RecoveryCode(code) => {
+            accept_recovery_code(state, connection, account, code, origin, now)?
+        }
+    };
+    if accepted {
+        return Ok(Verdict::Accepted(attempt));
+    }
+    let lockout = attempt.failed(connection, now)?;
+    events::record(
+        connection,
+        &account.id,
+        EventKind::OtpFailed,
+        db_time(now),
+        origin,
+        None,
+    )?;
+    if let Some(lockout) = lockout {
+        // Guessing must start again from the password.
+        code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
+        record_lockout(connection, &account.id, &lockout, origin, now)?;
+    }
+    Ok(Verdict::Refused(ApiError::InvalidCode))
+}
+
+/// Checks a TOTP code against the account's active secret and claims its step (replay-proof).
+fn accept_totp_code(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    code: &TotpCode,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let Some(ciphertext) = account.totp_secret_ciphertext.as_deref() else {
+        return Ok(false);
+    };
+    let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
+    match secret.matching_step(code, now.timestamp()) {
+        Some(step) => accounts::claim_totp_step(connection, &account.id, ciphertext, step),
+        None => Ok(false),
+    }
+}
+
+/// Uses up one of the account's recovery codes, if the code is one of them and unused.
+fn accept_recovery_code(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    code: &RecoveryCode,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let code_hash = state.secret_box.keyed_hash(code.normalised());
+    let used = code_store::use_recovery_code(connection, &account.id, &code_hash, db_time(now))?;
+    if used {
+        let left = code_store::count_unused_recovery_codes(connection, &account.id)?;
+        let detail = format!("{left} recovery codes left");
+        events::record(
+            connection,
+            &account.id,
+            EventKind::RecoveryCodeUsed,
+            db_time(now),
+            origin,
+            Some(&detail),
+        )?;
+    }
+    Ok(used)
+}
+
+/// Checks the first code of an enrolment against its pending secret, counted like any proof
+/// from a signed-in caller. Answers the step to mark used when two-factor goes on.
+pub fn verify_enrolment_code(
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    pending: &TotpSecret,
+    code: &TotpCode,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Verdict<i64>, ApiError> {
+    let subjects = reauthentication_subjects(&account.id, origin);
+    let attempt = throttle::begin(connection, &subjects, now)?;
+    if let Some(step) = pending.matching_step(code, now.timestamp()) {
+        attempt.released(connection)?;
+        return Ok(Verdict::Accepted(step));
+    }
+    let lockout = attempt.failed(connection, now)?;
+    events::record(
+        connection,
+        &account.id,
+        EventKind::OtpFailed,
+        db_time(now),
+        origin,
+        None,
+    )?;
+    if let Some(lockout) = lockout {
+        record_lockout(connection, &account.id, &lockout, origin, now)?;
+    }
+    Ok(Verdict::Refused(ApiError::InvalidCode))
+}
+
+/// Counts a password attempt in its own short transaction, before the slow hash.
+pub fn count_password_attempt(
+    connection: &mut DbConnection,
+    subjects: &[Subject],
+    now: DateTime<Utc>,
+) -> Result<Attempt, ApiError> {
+    throttle::begin(connection, subjects, now)
+}
+
+/// Settles a counted password attempt inside the use case's transaction. `matches` is the
+/// hash's answer: an error (say, hashing overloaded) was no guess and gives the attempt back;
+/// `false` stays counted and is recorded as `login_failed` on the account, if there is one.
+pub fn settle_password(
+    connection: &mut DbConnection,
+    attempt: Attempt,
+    matches: Result<bool, ApiError>,
+    account_id: Option<&str>,
+    wrong: ApiError,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Verdict<Attempt>, ApiError> {
+    match matches {
+        Ok(true) => Ok(Verdict::Accepted(attempt)),
+        Err(error) => {
+            attempt.released(connection)?;
+            Ok(Verdict::Refused(error))
+        }
+        Ok(false) => {
+            let lockout = attempt.failed(connection, now)?;
+            if let Some(account_id) = account_id {
+                events::record(
+                    connection,
+                    account_id,
+                    EventKind::LoginFailed,
+                    db_time(now),
+                    origin,
+                    None,
+                )?;
+                if let Some(lockout) = lockout {
+                    record_lockout(connection, account_id, &lockout, origin, now)?;
+                }
+            }
+            Ok(Verdict::Refused(wrong))
+        }
+    }
+}
+
+fn record_lockout(
+    connection: &mut DbConnection,
+    account_id: &str,
+    lockout: &Lockout,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let detail = format!(
+        "{} consecutive failures; locked for {} seconds",
+        lockout.failures,
+        lockout.duration.num_seconds()
+    );
+    events::record(
+        connection,
+        account_id,
+        EventKind::AccountLocked,
+        db_time(now),
+        origin,
+        Some(&detail),
+    )
+}
+
+/// A privileged action's authority, established before the use case's transaction.
+#[derive(Debug)]
+pub enum PrivilegedProof {
+    /// A sign-in with every factor within the privileged window.
+    RecentSignIn,
+    SecondFactor(SecondFactor),
+    /// Counted and hashed already; settled in the transaction.
+    Password {
+        attempt: Attempt,
+        matches: Result<bool, ApiError>,
+    },
+}
+
+/// The privileged-action rule: allowed without proof for a while after a sign-in that used
+/// every factor the account has; later, a proof is needed: with two-factor on a code or a
+/// recovery code only (a stolen password and session must not remove the second factor),
+/// with it off the password.
+pub async fn authorize_privileged(
+    state: &AppState,
+    principal: &Principal,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<PrivilegedProof, ApiError> {
+    let account = &principal.account;
+    let two_factor = account.two_factor_enabled();
+    match proof {
+        None if within_privileged_window(state, principal) => Ok(PrivilegedProof::RecentSignIn),
+        None => Err(ApiError::ReauthenticationRequired),
+        Some(Proof::Code(code)) if two_factor => {
+            Ok(PrivilegedProof::SecondFactor(SecondFactor::Code(code)))
+        }
+        Some(Proof::RecoveryCode(code)) if two_factor => Ok(PrivilegedProof::SecondFactor(
+            SecondFactor::RecoveryCode(code),
+        )),
+        Some(Proof::Password(password)) if !two_factor => {
+            let now = state.now();
+            let subjects = reauthentication_subjects(&account.id, origin);
+            let attempt = state
+                .database
+                .run(move |connection| count_password_attempt(connection, &subjects, now))
+                .await?;
+            let matches = state
+                .password_hasher
+                .verify(&password, Some(account.password_hash.clone()))
+                .await;
+            Ok(PrivilegedProof::Password { attempt, matches })
+        }
+        // A password where the account has two-factor, or a code where it has none.
+        Some(_) => Err(ApiError::ReauthenticationRequired),
+    }
+}
+
+/// A sign-in with every factor the account has, within the configured window.
+fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
+    let every_factor = !principal.account.two_factor_enabled()
+        || principal.amr.iter().any(|method| method == AMR_OTP);
+    let window = TimeDelta::from_std(state.settings.privileged_window).unwrap_or(TimeDelta::zero());
+    every_factor && state.now() - principal.auth_time <= window
+}
+
+/// Checks the proof of a privileged action inside the use case's transaction, which holds the
+/// account row's lock. A right code or password is no failure: its attempt is given back.
+pub fn verify_privileged(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    proof: PrivilegedProof,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Verdict<()>, ApiError> {
+    let verdict = match proof {
+        PrivilegedProof::RecentSignIn => return Ok(Verdict::Accepted(())),
+        PrivilegedProof::SecondFactor(factor) => {
+            let subjects = reauthentication_subjects(&account.id, origin);
+            verify_second_factor(state, connection, account, &factor, &subjects, origin, now)?
+        }
+        PrivilegedProof::Password { attempt, matches } => settle_password(
+            connection,
+            attempt,
+            matches,
+            Some(&account.id),
+            ApiError::InvalidPassword,
+            origin,
+            now,
+        )?,
+    };
+    match verdict {
+        Verdict::Accepted(attempt) => {
+            attempt.released(connection)?;
+            Ok(Verdict::Accepted(()))
+        }
+        Verdict::Refused(error) => Ok(Verdict::Refused(error)),
+    }
+}
