@@ -9,9 +9,22 @@ export type Api = Client<paths>;
 
 type Tokens = Schemas["AuthenticatedResponse"];
 
+/** Name of the cross-tab lock held while a tab trades the refresh cookie. */
+export const REFRESH_LOCK = "custadmin-refresh";
+
+/**
+ * Runs `task` while no other tab of this origin refreshes. Two tabs presenting the same refresh
+ * cookie at once would look like token theft to the server, so they take turns.
+ */
+async function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
+  // jsdom and older browsers lack Web Locks: the in-tab sharing in `Session.refresh` still holds.
+  const locks: LockManager | undefined = globalThis.navigator?.locks;
+  return locks ? await locks.request(REFRESH_LOCK, task) : task();
+}
+
 /**
  * Holds the short-lived access token in memory only (never in web storage).
- * The refresh token lives in the HttpOnly cookie the server sets.
+ * The refresh token lives in the HttpOnly cookie the server sets; the SPA never sees it.
  */
 export class Session {
   private accessToken: string | null = null;
@@ -44,8 +57,8 @@ export class Session {
   }
 
   /**
-   * Trades the refresh cookie for a new access token. Concurrent callers share
-   * one request: the server rotates the refresh token and treats reuse as theft.
+   * Trades the refresh cookie for a new access token. Concurrent callers in this tab share one
+   * request, and tabs take turns: the server rotates the refresh token and treats reuse as theft.
    */
   refresh(): Promise<boolean> {
     this.refreshing ??= this.doRefresh().finally(() => {
@@ -55,7 +68,8 @@ export class Session {
   }
 
   private async doRefresh(): Promise<boolean> {
-    const token = await this.exchange();
+    // A tab that waited for another one simply refreshes again: the cookie is the rotated one now.
+    const token = await oneTabAtATime(this.exchange);
     this.accessToken = token;
     return token !== null;
   }
@@ -104,7 +118,8 @@ export function createApi(fetchImpl: typeof fetch = (input, init) => globalThis.
     fetch: fetchImpl,
     credentials: "same-origin",
   });
-  // Without a body field the server reads the HttpOnly `refresh_token` cookie.
+  // Without a `refresh_token` field the server reads the HttpOnly cookie; the JSON body (and so
+  // its Content-Type) is what passes the server's CSRF check.
   const session = new Session(async () => {
     const result = await run(client.POST("/api/v1/auth/refresh", { body: {} }));
     return result.ok ? result.data.access_token : null;

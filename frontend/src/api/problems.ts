@@ -38,12 +38,16 @@ const MESSAGES: Record<string, string> = {
   invalid_token: "Your session has ended. Please log in again.",
   invalid_refresh_token: "Your session has ended. Please log in again.",
   invalid_challenge: "This sign-in took too long or was already used. Please log in again.",
+  challenge_exhausted: "Too many wrong codes. Sign in again with your password.",
   invalid_code: "That code did not work. Check your OTP application and enter the current six-digit code.",
   invalid_code_format: "Please enter the six digits shown in your OTP application.",
   invalid_recovery_code_format: "Recovery codes look like abcde-fghij. Please check the code and try again.",
   invalid_password: "That password is not right.",
   reauthentication_required: "For your security, please confirm it's you.",
   forbidden: "You are not allowed to do this.",
+  two_factor_required:
+    "The support desk needs two-factor authentication. Please switch it on in Account Settings, then come back.",
+  csrf_check_failed: "Something went wrong with this request. Please reload the page and try again.",
   signup_disabled: "New accounts cannot be created here. Please contact customer support.",
   username_taken: "This username is already taken. Please choose another one.",
   two_factor_already_enabled: "Two-factor authentication is already on.",
@@ -64,16 +68,19 @@ const MESSAGES: Record<string, string> = {
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */
 export function problemMessage(problem: Problem, now: Date = new Date()): string {
-  if (problem.code === "too_many_attempts") {
-    const seconds = problem.retry_after ?? 60;
-    const at = new Date(now.getTime() + seconds * 1000);
-    const time = at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-    return `Too many attempts. Please wait ${waitText(seconds)} and try again after ${time}.`;
-  }
+  if (problem.code === "too_many_attempts") return `Too many attempts. ${retryAdvice(problem, now)}`;
   if (problem.code === "validation_failed" && problem.detail) {
     return `Please check the ${problem.field ? fieldName(problem.field) : "form"}: ${problem.detail}.`;
   }
   return MESSAGES[problem.code] ?? "Something went wrong. Please try again later.";
+}
+
+/** When a throttled (`429`) call may be tried again, e.g. "Please wait 2 minutes and try again after 10:02." */
+export function retryAdvice(problem: Problem, now: Date = new Date()): string {
+  const seconds = problem.retry_after ?? 60;
+  const at = new Date(now.getTime() + seconds * 1000);
+  const time = at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  return `Please wait ${waitText(seconds)} and try again after ${time}.`;
 }
 
 function waitText(seconds: number): string {

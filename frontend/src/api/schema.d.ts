@@ -181,7 +181,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out: the session is revoked, with its access and refresh tokens. */
+        /**
+         * Sign out: the session is revoked, with its access and refresh tokens.
+         * @description With a bearer token, its session; without one, the session of the `refresh_token` cookie.
+         */
         post: operations["log_out"];
         delete?: never;
         options?: never;
@@ -217,7 +220,8 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for new tokens; the old refresh token stops working.
-         * @description Presenting an already used refresh token revokes its session.
+         * @description Presenting an already used refresh token revokes its session, except the one rotated last,
+         *     within 10 s (two tabs refreshing at once): that gets a fresh pair in the same session.
          */
         post: operations["refresh"];
         delete?: never;
@@ -311,6 +315,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/support/customers/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's security events, newest first, to check the caller's story before a reset. */
+        get: operations["customer_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/support/customers/{id}/two-factor/reset": {
         parameters: {
             query?: never;
@@ -322,6 +343,23 @@ export interface paths {
         put?: never;
         /** Switch a customer's two-factor off (lost phone). Signs out all the customer's sessions. */
         post: operations["reset_two_factor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/customers/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear a customer's failure counters (lock-outs), after checking who is asking. */
+        post: operations["unlock"];
         delete?: never;
         options?: never;
         head?: never;
@@ -369,12 +407,22 @@ export interface components {
             /** @description EdDSA-signed JWT (`typ: at+jwt`), verifiable with `/.well-known/jwks.json`. */
             access_token: string;
             /**
+             * @description Present when this sign-in made the client a known device: send it back as
+             *     `device_token` when signing in. Also set as the `custadmin_device` cookie; left out of
+             *     the body like `refresh_token`.
+             */
+            device_token?: string | null;
+            /**
              * Format: int64
              * @description Seconds until the access token expires.
              */
             expires_in: number;
-            /** @description Single-use; also set as an `HttpOnly` cookie for the SPA. */
-            refresh_token: string;
+            /**
+             * @description Single-use. Also set as the `refresh_token` cookie; left out of the body for
+             *     same-origin browser requests (`Sec-Fetch-Site: same-origin`, the SPA), and on refresh
+             *     by cookie, so scripts never see it.
+             */
+            refresh_token?: string | null;
             status: components["schemas"]["AuthenticatedStatus"];
             token_type: components["schemas"]["TokenType"];
         };
@@ -484,6 +532,12 @@ export interface components {
          *     }
          */
         LoginRequest: {
+            /**
+             * @description The `device_token` from an earlier full sign-in (API clients; browsers send the
+             *     `custadmin_device` cookie instead). A known device has its own failure counter, so
+             *     strangers guessing the password cannot lock it out.
+             */
+            device_token?: string | null;
             password: string;
             username: string;
         };
@@ -565,7 +619,10 @@ export interface components {
          *     }
          */
         ReauthenticationRequest: {
-            /** @description At most one of `code`, `recovery_code` and `password`. */
+            /**
+             * @description At most one of `code`, `recovery_code` and `password`. With two-factor on, only `code`
+             *     or `recovery_code` are accepted; with it off, only `password`.
+             */
             code?: string | null;
             password?: string | null;
             recovery_code?: string | null;
@@ -619,15 +676,6 @@ export interface components {
             username: string;
         };
         /**
-         * @example {
-         *       "reason": "Customer lost their phone; identity checked by callback to the number on file"
-         *     }
-         */
-        ResetRequest: {
-            /** @description Why the reset is done (1 to 500 characters); recorded on both accounts. */
-            reason: string;
-        };
-        /**
          * @description What an account may do: customers manage themselves, support staff help customers.
          * @enum {string}
          */
@@ -652,10 +700,30 @@ export interface components {
             /**
              * @description One of `login_succeeded`, `login_failed`, `otp_failed`, `two_factor_enabled`,
              *     `two_factor_disabled`, `recovery_code_used`, `recovery_codes_regenerated`,
-             *     `two_factor_reset_by_support`, `password_changed`, `account_locked`.
+             *     `two_factor_reset_by_support`, `password_changed`, `account_locked`,
+             *     `account_unlocked_by_support`.
              */
             kind: string;
             user_agent?: string | null;
+        };
+        /**
+         * @description A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
+         *     than the privileged window (10 minutes).
+         * @example {
+         *       "code": "123456",
+         *       "reason": "Customer lost their phone; identity checked by callback to the number on file"
+         *     }
+         */
+        SupportActionRequest: {
+            /** @description The agent's six-digit code, outside the privileged window. */
+            code?: string | null;
+            /**
+             * @description Why (1 to 500 characters, no control characters but newline and tab); recorded on both
+             *     accounts.
+             */
+            reason: string;
+            /** @description One of the agent's recovery codes, instead of `code`. */
+            recovery_code?: string | null;
         };
         /** @enum {string} */
         TokenType: "Bearer";
@@ -1049,7 +1117,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send a proof (`reauthentication_required`) */
+            /** @description Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1265,7 +1333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send a proof (`reauthentication_required`) */
+            /** @description Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,8 +1507,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not signed in (`invalid_token`) */
+            /** @description Neither a valid bearer token nor a refresh cookie (`invalid_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed out by cookie without a JSON `Content-Type` or `X-Requested-With` (`csrf_check_failed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1492,7 +1569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid, expired or used challenge (`invalid_challenge`): sign in again */
+            /** @description Invalid, expired or used challenge (`invalid_challenge`), or five wrong codes spent it (`challenge_exhausted`): sign in again */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1528,7 +1605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Five wrong codes on this challenge, or the account or IP is throttled (`too_many_attempts`) */
+            /** @description The account's codes or the client network are throttled (`too_many_attempts`) */
             429: {
                 headers: {
                     /** @description Seconds to wait */
@@ -1586,6 +1663,15 @@ export interface operations {
             };
             /** @description Missing, unknown, expired, revoked or reused refresh token (`invalid_refresh_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refresh by cookie without a JSON `Content-Type` or `X-Requested-With` (`csrf_check_failed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1837,7 +1923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`) */
+            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1846,7 +1932,89 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Query over 100 characters (`validation_failed`) */
+            /** @description Query over 100 characters or with control characters (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    customer_events: {
+        parameters: {
+            query?: {
+                /** @description How many events, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description Only events older than the event with this id (for paging). */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsResponse"];
+                };
+            };
+            /** @description Query not numbers (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Limit outside 1 to 200 (`validation_failed`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1878,7 +2046,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ResetRequest"];
+                "application/json": components["schemas"]["SupportActionRequest"];
             };
         };
         responses: {
@@ -1891,7 +2059,7 @@ export interface operations {
                     "application/json": components["schemas"]["TwoFactorStateResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Wrong code of the agent (`invalid_code`), or malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1909,7 +2077,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`) */
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1954,9 +2122,128 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Reason missing or too long (`validation_failed`) */
+            /** @description Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 30 resets and unlocks by this agent in an hour, or too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The customer's failure counters are cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong code of the agent (`invalid_code`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 30 resets and unlocks by this agent in an hour, or too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

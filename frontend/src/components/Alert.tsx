@@ -2,13 +2,19 @@ import type { ReactNode } from "react";
 import type { Problem } from "../api/client";
 import { problemMessage } from "../api/problems";
 
+type ProblemAlertProps = {
+  problem: Problem | null;
+  /** Words for this place instead of the general ones, e.g. for a limit only this page has. */
+  describe?: (problem: Problem) => string;
+};
+
 /** An error in words a customer understands, announced by screen readers. */
-export function ProblemAlert({ problem }: { problem: Problem | null }) {
+export function ProblemAlert({ problem, describe = problemMessage }: ProblemAlertProps) {
   return (
     <div aria-live="assertive" aria-atomic="true">
       {problem && (
         <p className="alert alert-error" role="alert">
-          {problemMessage(problem)}
+          {describe(problem)}
         </p>
       )}
     </div>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import type { Problem, Schemas } from "../api/client";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
+import { useAccount } from "../hooks/useSession";
 import { ProblemAlert } from "./Alert";
 import { Field } from "./Field";
 
@@ -13,16 +14,30 @@ const LABELS: Record<ProofKind, string> = {
   password: "Password",
 };
 
+const HINTS: Record<ProofKind, string | undefined> = {
+  code: "The six-digit code your OTP application shows now.",
+  recovery_code: "One of the recovery codes you saved, like abcde-fghij. It works only once.",
+  password: undefined,
+};
+
+/**
+ * The proofs the server accepts: with two-factor on only a second factor (a password alone is
+ * not enough), with two-factor off the password.
+ */
+function proofKinds(twoFactorEnabled: boolean): ProofKind[] {
+  return twoFactorEnabled ? ["code", "recovery_code"] : ["password"];
+}
+
 type ReauthPromptProps = {
-  /** Which proofs the action accepts, in the order offered. */
-  kinds: ProofKind[];
   /** Retries the action with the proof; resolves to a problem when it failed again. */
   onSubmit: (proof: Proof) => Promise<Problem | null>;
   onCancel: () => void;
 };
 
-/** Asks a customer whose sign-in is older than ten minutes to prove it's them, then retries. */
-export function ReauthPrompt({ kinds, onSubmit, onCancel }: ReauthPromptProps) {
+/** Asks someone whose sign-in is older than ten minutes to prove it's them, then retries. */
+export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
+  const { two_factor } = useAccount();
+  const kinds = proofKinds(two_factor.enabled);
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [kind, setKind] = useState<ProofKind>(kinds[0] ?? "password");
   const [value, setValue] = useState("");
@@ -33,7 +48,9 @@ export function ReauthPrompt({ kinds, onSubmit, onCancel }: ReauthPromptProps) {
     event.preventDefault();
     event.stopPropagation();
     setBusy(true);
-    const failed = await onSubmit({ [kind]: value.trim() });
+    // Codes are often typed with a space in the middle ("123 456"); the server takes digits only.
+    const entered = kind === "code" ? value.replace(/\s/g, "") : value.trim();
+    const failed = await onSubmit({ [kind]: entered });
     setBusy(false);
     setProblem(failed);
   }
@@ -43,7 +60,11 @@ export function ReauthPrompt({ kinds, onSubmit, onCancel }: ReauthPromptProps) {
       <h3 id="reauth-heading" tabIndex={-1} ref={headingRef}>
         Confirm it's you
       </h3>
-      <p>You logged in a while ago. To protect your account, please confirm it's you before this change.</p>
+      <p>
+        {two_factor.enabled
+          ? "You logged in a while ago. To protect your account, please confirm it's you with a six-digit code from your OTP application or one of your recovery codes."
+          : "You logged in a while ago. To protect your account, please enter your password to confirm it's you."}
+      </p>
       {kinds.length > 1 && (
         <fieldset>
           <legend>Confirm with</legend>
@@ -57,6 +78,7 @@ export function ReauthPrompt({ kinds, onSubmit, onCancel }: ReauthPromptProps) {
                 onChange={() => {
                   setKind(k);
                   setValue("");
+                  setProblem(null);
                 }}
               />
               <label htmlFor={`reauth-${k}`}>{LABELS[k]}</label>
@@ -67,9 +89,12 @@ export function ReauthPrompt({ kinds, onSubmit, onCancel }: ReauthPromptProps) {
       <Field
         key={kind}
         label={LABELS[kind]}
+        hint={HINTS[kind]}
         type={kind === "password" ? "password" : "text"}
         autoComplete={kind === "code" ? "one-time-code" : kind === "password" ? "current-password" : "off"}
         inputMode={kind === "code" ? "numeric" : undefined}
+        autoCapitalize={kind === "recovery_code" ? "off" : undefined}
+        spellCheck={kind === "password" ? undefined : false}
         required
         value={value}
         onChange={(e) => setValue(e.target.value)}

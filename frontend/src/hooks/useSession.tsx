@@ -56,7 +56,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const signOut = useCallback(async () => {
-    await run(client.POST("/api/v1/auth/logout"));
+    // The header lets the server accept a logout by cookie alone (its CSRF check), e.g. when the
+    // access token is gone; with a token it changes nothing.
+    await run(client.POST("/api/v1/auth/logout", { headers: { "X-Requested-With": "XMLHttpRequest" } }));
     session.forget();
     setState({ status: "signed-out", expired: false });
   }, [client, session]);

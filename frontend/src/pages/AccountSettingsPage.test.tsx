@@ -94,6 +94,9 @@ describe("Account Settings", () => {
     );
     await user.click(await screen.findByLabelText(SET_UP));
     expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    // Two-factor is off: the password is the only proof, so there is nothing to choose.
+    expect(screen.queryByRole("group", { name: "Confirm with" })).not.toBeInTheDocument();
+    expect(screen.queryByLabelText("Six-digit code")).not.toBeInTheDocument();
     await user.type(screen.getByLabelText("Password"), "correct horse battery");
     await user.click(screen.getByRole("button", { name: "Confirm" }));
     expect(await screen.findByRole("img", { name: /QR code/ })).toBeInTheDocument();
@@ -154,6 +157,12 @@ describe("Account Settings", () => {
     await user.click(screen.getByRole("button", { name: "Save Settings" }));
     await user.click(screen.getByRole("button", { name: "OK" }));
     expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    // With two-factor on the server refuses a password alone: only codes are offered.
+    const choices = within(screen.getByRole("group", { name: "Confirm with" })).getAllByRole("radio");
+    expect(choices).toHaveLength(2);
+    expect(screen.getByRole("radio", { name: "Six-digit code" })).toBeChecked();
+    expect(screen.getByRole("radio", { name: "Recovery code" })).not.toBeChecked();
+    expect(screen.queryByLabelText("Password")).not.toBeInTheDocument();
     const field = screen.getByRole("textbox", { name: "Six-digit code" });
     await user.type(field, "111111");
     await user.click(screen.getByRole("button", { name: "Confirm" }));
@@ -177,6 +186,28 @@ describe("Account Settings", () => {
     await user.click(screen.getByRole("button", { name: "OK" }));
     expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
     expect(screen.getByText("code0-abcde")).toBeInTheDocument();
+  });
+
+  it("regenerates recovery codes with a recovery code as proof when the sign-in is old", async () => {
+    const { user, calls } = renderApp(
+      {
+        ...signedIn(on()),
+        "POST /api/v1/account/two-factor/recovery-codes": async (request) => {
+          const body = (await request.json()) as { recovery_code?: string };
+          return body.recovery_code ? json(200, { recovery_codes: CODES }) : problem(403, "reauthentication_required");
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByRole("button", { name: "Create new recovery codes" }));
+    await user.click(screen.getByRole("button", { name: "OK" }));
+    await screen.findByRole("heading", { name: "Confirm it's you" });
+    expect(screen.queryByLabelText("Password")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("radio", { name: "Recovery code" }));
+    await user.type(screen.getByRole("textbox", { name: "Recovery code" }), " abcde-fghij ");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/recovery-codes")).toEqual([{}, { recovery_code: "abcde-fghij" }]);
   });
 
   it("changes the password and explains a wrong current one", async () => {
@@ -212,6 +243,7 @@ describe("Account Settings", () => {
             events: [
               { id: 2, kind: "two_factor_enabled", at: "2026-12-01T10:00:00Z", ip: "203.0.113.7", user_agent: "Firefox", detail: null },
               { id: 1, kind: "login_failed", at: "2026-12-01T09:00:00Z", ip: null, user_agent: null, detail: null },
+              { id: 0, kind: "account_unlocked_by_support", at: "2026-12-01T08:00:00Z", ip: null, user_agent: null, detail: null },
             ],
           }),
       },
@@ -220,6 +252,7 @@ describe("Account Settings", () => {
     const events = await screen.findByRole("region", { name: "Recent security events" });
     expect(await within(events).findByText("Two-factor authentication set up")).toBeInTheDocument();
     expect(within(events).getByText("Failed login")).toBeInTheDocument();
+    expect(within(events).getByText("Sign-in unlocked by customer support")).toBeInTheDocument();
     expect(within(events).getByText(/203\.0\.113\.7/)).toBeInTheDocument();
   });
 });

@@ -100,6 +100,34 @@ describe("sign-in", () => {
     expect(screen.getByRole("heading", { name: "Log in" })).toBeInTheDocument();
   });
 
+  it("goes back to the password step after too many wrong codes, keeping the username", async () => {
+    let logins = 0;
+    const { user, calls } = renderApp(
+      loginRoutes(
+        () =>
+          ++logins === 1
+            ? json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 })
+            : json(200, { status: "otp_required", challenge_token: "chal-2", expires_in: 300 }),
+        { "POST /api/v1/auth/otp": () => problem(401, "challenge_exhausted") },
+      ),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    await user.type(await screen.findByLabelText("Six-digit code"), "000000");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "Too many wrong codes. Sign in again with your password.",
+    );
+    expect(screen.getByRole("heading", { name: "Log in" })).toHaveFocus();
+    expect(screen.getByLabelText("Username")).toHaveValue("alice");
+    expect(screen.getByLabelText("Password")).toHaveValue("");
+
+    await user.type(screen.getByLabelText("Password"), "correct horse battery");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect(await screen.findByLabelText("Six-digit code")).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/auth/login")).toHaveLength(2);
+  });
+
   it("shows wrong credentials in words", async () => {
     const { user } = renderApp(loginRoutes(() => problem(401, "invalid_credentials")), "/sign-in");
     await enterPassword(user);
@@ -185,6 +213,9 @@ describe("session", () => {
     await user.click(await screen.findByRole("button", { name: "Sign out" }));
     expect(await screen.findByRole("heading", { name: "Log in" })).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("You have signed out.");
-    expect(calls.some((c) => c.path === "/api/v1/auth/logout")).toBe(true);
+    const logout = calls.find((c) => c.path === "/api/v1/auth/logout");
+    expect(logout?.authorization).toBe("Bearer access-1");
+    // Lets the server's CSRF check accept a logout by cookie alone, should the token be gone.
+    expect(logout?.headers["x-requested-with"]).toBe("XMLHttpRequest");
   });
 });

@@ -12,12 +12,17 @@ import { useSession } from "../hooks/useSession";
 
 type Step = { kind: "password" } | { kind: "otp"; challenge: string };
 
+/** Answers to the code step after which the challenge is dead: only the password step can go on. */
+const DEAD_CHALLENGE = ["invalid_challenge", "challenge_exhausted"];
+
 export function SignInPage() {
   const { client } = useApi();
   const { signIn, state } = useSession();
   const { search, navigate } = useRouter();
   const [step, setStep] = useState<Step>({ kind: "password" });
   const [problem, setProblem] = useState<Problem | null>(null);
+  // Kept so that going back to the password step asks only for the password again.
+  const [username, setUsername] = useState("");
 
   const next = safeNext(search.get("next"));
   const notice = sessionNotice(search, state.status === "signed-out" && state.expired);
@@ -26,9 +31,10 @@ export function SignInPage() {
     if (await signIn(tokens)) navigate(next, { replace: true });
   }
 
-  async function submitPassword(username: string, password: string) {
+  async function submitPassword(name: string, password: string) {
     setProblem(null);
-    const result = await run(client.POST("/api/v1/auth/login", { body: { username, password } }));
+    setUsername(name);
+    const result = await run(client.POST("/api/v1/auth/login", { body: { username: name, password } }));
     if (!result.ok) return setProblem(result.problem);
     if (result.data.status === "otp_required") {
       setStep({ kind: "otp", challenge: result.data.challenge_token });
@@ -44,12 +50,12 @@ export function SignInPage() {
       client.POST("/api/v1/auth/otp", { body: { challenge_token: step.challenge, ...proof } }),
     );
     if (result.ok) return finish(result.data);
-    if (result.problem.code === "invalid_challenge") setStep({ kind: "password" });
+    if (DEAD_CHALLENGE.includes(result.problem.code)) setStep({ kind: "password" });
     setProblem(result.problem);
   }
 
   return step.kind === "password" ? (
-    <PasswordStep notice={notice} problem={problem} onSubmit={submitPassword} />
+    <PasswordStep notice={notice} problem={problem} username={username} onSubmit={submitPassword} />
   ) : (
     <SecondFactorStep
       problem={problem}
@@ -77,11 +83,12 @@ function sessionNotice(search: URLSearchParams, expired: boolean): string {
 function PasswordStep(props: {
   notice: string;
   problem: Problem | null;
+  username: string;
   onSubmit: (username: string, password: string) => Promise<void>;
 }) {
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const settings = usePublicSettings();
-  const [username, setUsername] = useState("");
+  const [username, setUsername] = useState(props.username);
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
 

@@ -1,10 +1,47 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { account, bodiesOf, json, renderApp, signedIn } from "../test/fakeServer";
+import type { Account } from "../api/client";
+import { account, bodiesOf, json, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
-const support = account({ username: "sam", role: "support" });
+const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10 };
+const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
+const newAgent = account({ username: "sam", role: "support" });
 const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true };
 const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false };
+
+const event = (id: number, kind: string, extra = {}) => ({
+  id,
+  kind,
+  at: "2026-12-01T10:00:00Z",
+  ip: null,
+  user_agent: null,
+  detail: null,
+  ...extra,
+});
+
+/** The desk for an agent with two-factor on, with carol findable and her events listed. */
+function desk(extra: Routes = {}, agent: Account = support): Routes {
+  return {
+    ...signedIn(agent),
+    "GET /api/v1/support/customers": () => json(200, { customers: [carol, carlos] }),
+    "GET /api/v1/support/customers/c-1/events": () =>
+      json(200, { events: [event(2, "login_failed", { ip: "203.0.113.7" }), event(1, "login_succeeded")] }),
+    ...extra,
+  };
+}
+
+async function openCarol(user: ReturnType<typeof renderApp>["user"]) {
+  await user.type(await screen.findByLabelText("Search customers"), "car");
+  await user.click(screen.getByRole("button", { name: "Search" }));
+  await user.click(await screen.findByRole("button", { name: "Open carol" }));
+  expect(await screen.findByRole("heading", { name: "Customer carol" })).toHaveFocus();
+}
+
+async function giveReason(user: ReturnType<typeof renderApp>["user"], reason = "Lost phone, identity checked") {
+  const field = screen.getByLabelText("Reason (required)");
+  expect(field).toBeRequired();
+  await user.type(field, reason);
+}
 
 describe("support desk", () => {
   it("is only offered to support staff", async () => {
@@ -13,49 +50,216 @@ describe("support desk", () => {
     expect(screen.queryByRole("link", { name: "Support desk" })).not.toBeInTheDocument();
   });
 
-  it("searches customers and shows who has two-factor on", async () => {
-    const { user, calls } = renderApp(
-      { ...signedIn(support), "GET /api/v1/support/customers": () => json(200, { customers: [carol, carlos] }) },
+  it("leads an agent without two-factor to switch it on before the desk opens", async () => {
+    const { user, calls } = renderApp(desk({}, newAgent), "/support");
+    expect(await screen.findByRole("heading", { name: "Support desk" })).toHaveFocus();
+    expect(screen.getByRole("heading", { name: "Switch on two-factor authentication first" })).toBeInTheDocument();
+    expect(screen.queryByLabelText("Search customers")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("link", { name: "Go to Account Settings to switch on two-factor authentication" }));
+    expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toBeInTheDocument();
+    expect(calls.some((c) => c.path.startsWith("/api/v1/support"))).toBe(false);
+  });
+
+  it("shows the same guidance when the server answers two_factor_required", async () => {
+    let current: Account = support;
+    const { user } = renderApp(
+      desk({
+        "GET /api/v1/account": () => json(200, current),
+        "GET /api/v1/support/customers": () => {
+          current = newAgent; // e.g. two-factor was switched off in another tab
+          return problem(403, "two_factor_required");
+        },
+      }),
       "/support",
     );
+    await user.type(await screen.findByLabelText("Search customers"), "car");
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    expect(await screen.findByRole("heading", { name: "Switch on two-factor authentication first" })).toBeInTheDocument();
+    expect(screen.queryByLabelText("Search customers")).not.toBeInTheDocument();
+  });
+
+  it("searches customers and shows who has two-factor on", async () => {
+    const { user, calls } = renderApp(desk(), "/support");
     expect(await screen.findByRole("heading", { name: "Support desk" })).toHaveFocus();
     await user.type(screen.getByLabelText("Search customers"), "car");
     await user.click(screen.getByRole("button", { name: "Search" }));
     const results = await screen.findByRole("region", { name: "Customers (2)" });
     expect(within(results).getByText("Two-factor: on")).toBeInTheDocument();
     expect(within(results).getByText("Two-factor: off")).toBeInTheDocument();
-    expect(within(results).getAllByRole("button")).toHaveLength(1);
+    expect(within(results).getAllByRole("button").map((b) => b.textContent)).toEqual(["Open carol", "Open carlos"]);
     expect(calls.find((c) => c.path.startsWith("/api/v1/support/customers"))?.path).toBe(
       "/api/v1/support/customers?query=car",
     );
   });
 
+  it("shows the customer's recent security events to check who they are", async () => {
+    const { user, calls } = renderApp(desk(), "/support");
+    await openCarol(user);
+    const events = screen.getByRole("region", { name: "Recent security events" });
+    expect(await within(events).findByText("Failed login")).toBeInTheDocument();
+    expect(within(events).getByText("Logged in")).toBeInTheDocument();
+    expect(within(events).getByText(/203\.0\.113\.7/)).toBeInTheDocument();
+    expect(calls.find((c) => c.path.startsWith("/api/v1/support/customers/c-1/events"))?.path).toBe(
+      "/api/v1/support/customers/c-1/events?limit=20",
+    );
+  });
+
+  it("offers no reset for a customer whose two-factor is off, but offers the unlock", async () => {
+    const { user } = renderApp(
+      desk({ "GET /api/v1/support/customers/c-2/events": () => json(200, { events: [] }) }),
+      "/support",
+    );
+    await user.type(await screen.findByLabelText("Search customers"), "car");
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    await user.click(await screen.findByRole("button", { name: "Open carlos" }));
+    expect(await screen.findByText("No events yet.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Reset two-factor for carlos" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Unlock sign-in for carlos" })).toBeInTheDocument();
+  });
+
   it("resets two-factor with a required reason after confirmation", async () => {
     let reset = false;
     const { user, calls } = renderApp(
-      {
-        ...signedIn(support),
-        "GET /api/v1/support/customers": () =>
-          json(200, { customers: [{ ...carol, two_factor_enabled: !reset }] }),
+      desk({
+        "GET /api/v1/support/customers": () => json(200, { customers: [{ ...carol, two_factor_enabled: !reset }] }),
         "POST /api/v1/support/customers/c-1/two-factor/reset": () => {
           reset = true;
           return json(200, { enabled: false });
         },
-      },
+      }),
       "/support",
     );
-    await user.type(await screen.findByLabelText("Search customers"), "carol");
-    await user.click(screen.getByRole("button", { name: "Search" }));
-    await user.click(await screen.findByRole("button", { name: "Reset two-factor for carol" }));
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor for carol" }));
     expect(screen.getByRole("heading", { name: "Reset two-factor authentication for carol" })).toHaveFocus();
-    const reason = screen.getByLabelText("Reason (required)");
-    expect(reason).toBeRequired();
-    await user.type(reason, "Lost phone, identity checked");
+    await giveReason(user);
     await user.click(screen.getByRole("button", { name: "Reset two-factor" }));
-    const dialog = screen.getByRole("alertdialog");
+    const dialog = screen.getByRole("alertdialog", { name: "Reset two-factor authentication for carol?" });
     await user.click(within(dialog).getByRole("button", { name: "OK" }));
     expect(await screen.findByText("Two-factor authentication for carol has been reset.")).toBeInTheDocument();
-    expect(bodiesOf(calls, "/api/v1/support/customers/c-1")).toEqual([{ reason: "Lost phone, identity checked" }]);
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/two-factor")).toEqual([{ reason: "Lost phone, identity checked" }]);
     expect(await screen.findByText("Two-factor: off")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Reset two-factor for carol" })).not.toBeInTheDocument();
+  });
+
+  it("unlocks sign-in with a required reason after confirmation, and shows the new event", async () => {
+    let unlocked = false;
+    const { user, calls } = renderApp(
+      desk({
+        "GET /api/v1/support/customers/c-1/events": () =>
+          json(200, { events: unlocked ? [event(3, "account_unlocked_by_support"), event(2, "account_locked")] : [event(2, "account_locked")] }),
+        "POST /api/v1/support/customers/c-1/unlock": () => {
+          unlocked = true;
+          return new Response(null, { status: 204 });
+        },
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    expect(await screen.findByText("Account temporarily locked after failed attempts")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in for carol" }));
+    expect(screen.getByRole("heading", { name: "Unlock sign-in for carol" })).toHaveFocus();
+    await giveReason(user, "Locked out after typos, identity checked");
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in" }));
+    const dialog = screen.getByRole("alertdialog", { name: "Unlock sign-in for carol?" });
+    expect(within(dialog).getByText(/failed attempts are cleared/)).toBeInTheDocument();
+    await user.click(within(dialog).getByRole("button", { name: "OK" }));
+    expect(await screen.findByText("Sign-in for carol has been unlocked.")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Customer carol" })).toHaveFocus();
+    expect(await screen.findByText("Sign-in unlocked by customer support")).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/unlock")).toEqual([
+      { reason: "Locked out after typos, identity checked" },
+    ]);
+  });
+
+  it("does nothing when the agent cancels the confirmation", async () => {
+    const { user, calls } = renderApp(desk(), "/support");
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(calls.some((c) => c.method === "POST" && c.path.startsWith("/api/v1/support"))).toBe(false);
+  });
+
+  it("asks for the agent's six-digit code when the sign-in is old, then retries the reset", async () => {
+    const { user, calls } = renderApp(
+      desk({
+        "POST /api/v1/support/customers/c-1/two-factor/reset": async (request) => {
+          const body = (await request.json()) as { code?: string };
+          if (!body.code) return problem(403, "reauthentication_required");
+          if (body.code !== "654321") return problem(400, "invalid_code");
+          return json(200, { enabled: false });
+        },
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+
+    expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    expect(screen.queryByLabelText("Password")).not.toBeInTheDocument();
+    const code = screen.getByRole("textbox", { name: "Six-digit code" });
+    await user.type(code, "111111");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That code did not work");
+    await user.clear(code);
+    await user.type(code, "654 321");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByText("Two-factor authentication for carol has been reset.")).toBeInTheDocument();
+    const reason = "Lost phone, identity checked";
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/two-factor")).toEqual([
+      { reason },
+      { reason, code: "111111" },
+      { reason, code: "654321" },
+    ]);
+  });
+
+  it("retries an unlock with a recovery code when the sign-in is old", async () => {
+    const { user, calls } = renderApp(
+      desk({
+        "POST /api/v1/support/customers/c-1/unlock": async (request) => {
+          const body = (await request.json()) as { recovery_code?: string };
+          return body.recovery_code ? new Response(null, { status: 204 }) : problem(403, "reauthentication_required");
+        },
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+    await screen.findByRole("heading", { name: "Confirm it's you" });
+    await user.click(screen.getByRole("radio", { name: "Recovery code" }));
+    await user.type(screen.getByRole("textbox", { name: "Recovery code" }), "abcde-fghij");
+    await user.click(screen.getByRole("button", { name: "Confirm" }));
+    expect(await screen.findByText("Sign-in for carol has been unlocked.")).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/unlock")).toEqual([
+      { reason: "Lost phone, identity checked" },
+      { reason: "Lost phone, identity checked", recovery_code: "abcde-fghij" },
+    ]);
+  });
+
+  it("explains the hourly limit on resets and unlocks", async () => {
+    const { user } = renderApp(
+      desk({
+        "POST /api/v1/support/customers/c-1/unlock": () =>
+          problem(429, "too_many_attempts", {}, { "Retry-After": "1200" }),
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Unlock sign-in" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      /You have reached the limit of 30 resets and unlocks an hour\. Please wait 20 minutes and try again after \d\d:\d\d\./,
+    );
   });
 });

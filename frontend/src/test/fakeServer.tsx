@@ -30,12 +30,12 @@ export function problem(
   });
 }
 
+/** What the server answers a same-origin browser: the refresh token travels only as a cookie. */
 export const tokens = (access = "access-1") => ({
   status: "authenticated",
   access_token: access,
   token_type: "Bearer",
   expires_in: 900,
-  refresh_token: "refresh",
 });
 
 export function account(overrides: Partial<Account> = {}): Account {
@@ -50,7 +50,13 @@ export function account(overrides: Partial<Account> = {}): Account {
   };
 }
 
-export type Call = { method: string; path: string; body: unknown; authorization: string | null };
+export type Call = {
+  method: string;
+  path: string;
+  body: unknown;
+  authorization: string | null;
+  headers: Record<string, string>;
+};
 
 /**
  * A fake `fetch` for openapi-fetch: each route is "METHOD /path"; any other request fails the test
@@ -68,6 +74,7 @@ export function fakeFetch(routes: Routes) {
       path: url.pathname + url.search,
       body: text ? (JSON.parse(text) as unknown) : undefined,
       authorization: request.headers.get("Authorization"),
+      headers: Object.fromEntries(request.headers),
     });
     const handler = routes[key];
     if (!handler) {

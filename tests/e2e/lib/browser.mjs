@@ -29,8 +29,11 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 }
 
-/** A phone-sized page that fails the test on any CSP violation or uncaught error. */
-export async function newPhonePage(browser, baseUrl) {
+/**
+ * A phone-sized page in a new context; CSP violations and uncaught errors go to `problems`,
+ * which the test asserts empty at the end.
+ */
+export async function newPhonePage(browser, baseUrl, problems = []) {
   const context = await browser.newContext({
     baseURL: baseUrl,
     viewport: { width: 360, height: 780 },
@@ -38,16 +41,21 @@ export async function newPhonePage(browser, baseUrl) {
     isMobile: true,
     hasTouch: true,
   });
+  const page = await newWatchedPage(context, problems);
+  return { context, page, problems };
+}
+
+/** Another page (a second tab) in the same context, its CSP violations and errors added to `problems`. */
+export async function newWatchedPage(context, problems) {
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const problems = [];
   page.on("console", (message) => {
     if (message.type() === "error" && /Content Security Policy|Refused to/.test(message.text())) {
       problems.push(message.text());
     }
   });
   page.on("pageerror", (error) => problems.push(String(error)));
-  return { context, page, problems };
+  return page;
 }
 
 export async function screenshot(page, name) {

@@ -32,8 +32,9 @@ export function totp(secret, timeMs = Date.now(), stepSeconds = 30) {
 }
 
 /**
- * Hands out codes for steps not yet used: the server refuses a step it accepted before,
- * but accepts one step either side of now, so the next step works without waiting.
+ * Hands out codes for steps not yet used: the server refuses a step it accepted before, but
+ * accepts one step either side of now. Starting from the previous step leaves three codes
+ * (previous, current, next) before a test would have to wait for the clock.
  */
 export class CodeSource {
   constructor(secret, lastUsedStep = 0) {
@@ -42,13 +43,17 @@ export class CodeSource {
   }
 
   async next() {
-    let current = Math.floor(Date.now() / 30_000);
-    while (this.lastUsedStep + 1 > current + 1) {
+    for (;;) {
+      const now = Date.now();
+      const current = Math.floor(now / 30_000);
+      // Late in a step the previous one may be two old by the time the code reaches the server.
+      const earliest = now % 30_000 < 25_000 ? current - 1 : current;
+      const step = Math.max(this.lastUsedStep + 1, earliest);
+      if (step <= current + 1) {
+        this.lastUsedStep = step;
+        return totp(this.secret, step * 30_000);
+      }
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      current = Math.floor(Date.now() / 30_000);
     }
-    const step = Math.max(this.lastUsedStep + 1, current);
-    this.lastUsedStep = step;
-    return totp(this.secret, step * 30_000);
   }
 }

@@ -197,7 +197,7 @@ describe("support staff reset two-factor for a customer who lost their phone", (
     assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
   });
 
-  it("searches, sees who has two-factor on, and resets it with a reason", async () => {
+  it("leads a new agent to switch on two-factor before the desk opens", async () => {
     const api = apiClient(server.baseUrl);
     await api.customerWithTwoFactor("carol", PASSWORD);
     await api.register("carlos", PASSWORD);
@@ -208,25 +208,62 @@ describe("support staff reset two-factor for a customer who lost their phone", (
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Support desk" }).waitFor();
-    await checkpoint(page, "20-support-desk");
+    await page.getByRole("heading", { name: "Switch on two-factor authentication first" }).waitFor();
+    assert.equal(await page.getByLabel("Search customers").count(), 0);
+    await checkpoint(page, "20-support-desk-needs-two-factor");
 
+    await page.getByRole("link", { name: "Go to Account Settings to switch on two-factor authentication" }).click();
+    await page.getByLabel("Set up two-factor authentication when logging in using a username and password").check();
+    await page.getByRole("img", { name: /QR code/ }).waitFor();
+    const codes = new CodeSource((await page.locator(".secret").innerText()).replace(/\s/g, ""));
+    await page.getByLabel("Six-digit code").fill(await codes.next());
+    await page.getByRole("button", { name: "Save Settings" }).click();
+    await page.getByLabel("I have saved my recovery codes").check();
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByText("Two-factor authentication is on since").waitFor();
+
+    await page.getByRole("link", { name: "Support desk" }).click();
+    await page.getByLabel("Search customers").waitFor();
+    await checkpoint(page, "21-support-desk");
+  });
+
+  it("searches, checks the customer's recent events, and resets two-factor with a reason", async () => {
     await page.getByLabel("Search customers").fill("car");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByRole("heading", { name: "Customers (2)" }).waitFor();
-    await checkpoint(page, "21-support-search");
+    await checkpoint(page, "22-support-search");
+
+    await page.getByRole("button", { name: "Open carol" }).click();
+    const events = page.getByRole("region", { name: "Recent security events" });
+    await events.getByText("Two-factor authentication set up").waitFor();
+    await checkpoint(page, "23-support-customer");
 
     await page.getByRole("button", { name: "Reset two-factor for carol" }).click();
     await page.getByLabel("Reason (required)").fill("Lost phone; identity checked by call-back to the number on file");
     await page.getByRole("button", { name: "Reset two-factor", exact: true }).click();
     const dialog = page.getByRole("alertdialog");
     await dialog.waitFor();
-    await checkpoint(page, "22-support-reset-confirm");
+    await checkpoint(page, "24-support-reset-confirm");
     await dialog.getByRole("button", { name: "OK" }).click();
     await page.getByText("Two-factor authentication for carol has been reset.").waitFor();
-    await checkpoint(page, "23-support-reset-done");
+    await events.getByText("Two-factor authentication reset by customer support").waitFor();
+    await checkpoint(page, "25-support-reset-done");
 
-    const login = await api.login("carol", PASSWORD);
+    const login = await apiClient(server.baseUrl).login("carol", PASSWORD);
     assert.equal(login.status, "authenticated");
+  });
+
+  it("unlocks sign-in for a customer with a reason", async () => {
+    await page.getByRole("button", { name: "Open carlos" }).click();
+    await page.getByRole("heading", { name: "Customer carlos" }).waitFor();
+    await page.getByRole("button", { name: "Unlock sign-in for carlos" }).click();
+    await page.getByLabel("Reason (required)").fill("Locked out after typing an old password; identity checked");
+    await page.getByRole("button", { name: "Unlock sign-in", exact: true }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+    await page.getByText("Sign-in for carlos has been unlocked.").waitFor();
+    const events = page.getByRole("region", { name: "Recent security events" });
+    await events.getByText("Sign-in unlocked by customer support").waitFor();
+    await checkpoint(page, "26-support-unlock-done");
   });
 
   it("keeps customers out of the support desk", async () => {
@@ -259,7 +296,7 @@ describe("privileged actions after the privileged window ask to confirm it's you
     assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
   });
 
-  it("asks for a code or password, then disables and re-enrols", async () => {
+  it("asks for a code (two-factor on) or the password (off), then disables and re-enrols", async () => {
     const api = apiClient(server.baseUrl);
     const { secret, usedStep } = await api.customerWithTwoFactor("dave", PASSWORD);
     const codes = new CodeSource(secret, usedStep);
@@ -278,11 +315,11 @@ describe("privileged actions after the privileged window ask to confirm it's you
     await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
     await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
     await checkpoint(page, "30-reauthenticate-disable");
-    await page.getByLabel("Password", { exact: true }).check();
-    await page.getByLabel("Password", { exact: true }).last().fill("wrong password");
+    // Two-factor is on: the server takes only a code or a recovery code, so no password is offered.
+    assert.equal(await page.locator(".reauth input[type=password]").count(), 0);
+    await page.getByRole("textbox", { name: "Six-digit code" }).fill("000000");
     await page.getByRole("button", { name: "Confirm" }).click();
-    await page.getByRole("alert").filter({ hasText: "That password is not right" }).waitFor();
-    await page.getByLabel("Six-digit code", { exact: true }).check();
+    await page.getByRole("alert").filter({ hasText: "That code did not work" }).waitFor();
     await page.getByRole("textbox", { name: "Six-digit code" }).fill(await codes.next());
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Two-factor authentication has been disabled.").waitFor();
@@ -290,9 +327,41 @@ describe("privileged actions after the privileged window ask to confirm it's you
     await page.getByLabel("Set up two-factor authentication when logging in using a username and password").check();
     await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
     await checkpoint(page, "31-reauthenticate-enrol");
-    await page.getByRole("textbox", { name: "Password" }).or(page.locator("input[type=password]")).first().fill(PASSWORD);
+    await page.locator(".reauth input[type=password]").fill(PASSWORD);
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByRole("img", { name: /QR code/ }).waitFor();
     await checkpoint(page, "32-set-up-after-reauthentication");
+  });
+
+  it("asks a support agent for their six-digit code before a reset, then resets", async () => {
+    const api = apiClient(server.baseUrl);
+    await api.customerWithTwoFactor("gina", PASSWORD);
+    server.createAccount("sue", PASSWORD, "support");
+    const { secret, usedStep } = await api.enableTwoFactor("sue", PASSWORD);
+    const codes = new CodeSource(secret, usedStep);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Username", { exact: true }).fill("sue");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByLabel("Six-digit code").fill(await codes.next());
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("link", { name: "Support desk" }).click();
+    await page.getByLabel("Search customers").fill("gina");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("button", { name: "Open gina" }).click();
+    await page.waitForTimeout(1500); // past the one-second privileged window
+
+    await page.getByRole("button", { name: "Reset two-factor for gina" }).click();
+    await page.getByLabel("Reason (required)").fill("Lost phone; identity checked by video call");
+    await page.getByRole("button", { name: "Reset two-factor", exact: true }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+    await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
+    assert.equal(await page.locator(".reauth input[type=password]").count(), 0);
+    await checkpoint(page, "33-support-reauthenticate");
+    await page.getByRole("textbox", { name: "Six-digit code" }).fill(await codes.next());
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByText("Two-factor authentication for gina has been reset.").waitFor();
+    assert.equal((await api.login("gina", PASSWORD)).status, "authenticated");
   });
 });

@@ -46,7 +46,6 @@ export function DisableTwoFactor({ onDisabled, onStart }: Props) {
       </form>
       {disable.reauthNeeded && (
         <ReauthPrompt
-          kinds={["code", "recovery_code", "password"]}
           onSubmit={disable.retry}
           onCancel={() => {
             disable.cancel();

@@ -58,7 +58,7 @@ export function EnableTwoFactor({ username, onEnabled, onStart }: Props) {
         <label htmlFor="enable-2fa">Set up two-factor authentication when logging in using a username and password</label>
       </div>
       {enroll.reauthNeeded && (
-        <ReauthPrompt kinds={["password"]} onSubmit={enroll.retry} onCancel={() => toggle(false)} />
+        <ReauthPrompt onSubmit={enroll.retry} onCancel={() => toggle(false)} />
       )}
       <ProblemAlert problem={enroll.problem} />
       {checked && enrollment && (

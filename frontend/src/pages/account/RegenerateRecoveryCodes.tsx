@@ -38,7 +38,7 @@ run(client.POST("/api/v1/account/two-factor/recovery-codes", { body: proof })),
       <h3>Recovery codes</h3>
       <p>Lost or used up your recovery codes? Create new ones; the old ones then stop working.</p>
       {regenerate.reauthNeeded ? (
-        <ReauthPrompt kinds={["code", "recovery_code", "password"]} onSubmit={regenerate.retry} onCancel={regenerate.cancel} />
+        <ReauthPrompt onSubmit={regenerate.retry} onCancel={regenerate.cancel} />
       ) : (
         <button type="button" disabled={regenerate.busy} onClick={() => setConfirming(true)}>
           Create new recovery codes
