@@ -504,7 +504,7 @@ impl PgDatabase {
     /// `None` (after saying so) when `TEST_DATABASE_URL` is unset: the test did not run.
     pub fn create_if_configured(test: &str) -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            println!("{test}: did not run, TEST_DATABASE_URL is unset");
+            println!("{test}: skipped: TEST_DATABASE_URL not set");
             return None;
         };
         let name = format!("custadmin_bb_{}", uuid::Uuid::new_v4().simple());

@@ -54,7 +54,7 @@ impl DatabaseKind {
 /// Errors while opening the database at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseSetupError {
-    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    #[error("cannot create the SQLite database or its folder {path}: {source}")]
     CreateFolder {
         path: String,
         source: std::io::Error,
@@ -99,16 +99,7 @@ impl Database {
         let connection_url = match kind {
             DatabaseKind::Sqlite => {
                 let path = url.trim_start_matches("sqlite://");
-                if let Some(folder) = std::path::Path::new(path).parent() {
-                    if !folder.as_os_str().is_empty() {
-                        std::fs::create_dir_all(folder).map_err(|source| {
-                            DatabaseSetupError::CreateFolder {
-                                path: folder.display().to_string(),
-                                source,
-                            }
-                        })?;
-                    }
-                }
+                create_owner_only_sqlite_file(std::path::Path::new(path))?;
                 path.to_string()
             }
             DatabaseKind::Postgresql => url.to_string(),
@@ -186,6 +177,41 @@ impl Database {
         })
         .await
     }
+}
+
+/// Creates the SQLite database's folder and file owner-only before SQLite opens it (SQLite
+/// would use the umask, and its WAL files copy the database file's mode): the database holds
+/// password hashes and encrypted secrets, whether or not the keys live beside it.
+fn create_owner_only_sqlite_file(path: &std::path::Path) -> Result<(), DatabaseSetupError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        if !folder.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(folder)
+                .map_err(|source| DatabaseSetupError::CreateFolder {
+                    path: folder.display().to_string(),
+                    source,
+                })?;
+        }
+    }
+    if path.as_os_str() != ":memory:" && !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|source| DatabaseSetupError::CreateFolder {
+                path: path.display().to_string(),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 /// Diesel errors become API errors in one place: lost connections and lock time-outs are

@@ -18,6 +18,15 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(unlock);
 }
 
+/// Account ids are UUIDs; anything else names no customer (and never reaches the database,
+/// where PostgreSQL text could not even hold some of it).
+fn customer_id(path: web::Path<String>) -> Result<String, ApiError> {
+    let raw = path.into_inner();
+    uuid::Uuid::parse_str(&raw)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ApiError::NotFound)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
@@ -120,7 +129,7 @@ async fn reset_two_factor(
     support::reset_two_factor(
         &state,
         &principal,
-        &path.into_inner(),
+        &customer_id(path)?,
         &body.reason,
         proof,
         &origin,
@@ -159,7 +168,7 @@ async fn unlock(
     support::unlock(
         &state,
         &principal,
-        &path.into_inner(),
+        &customer_id(path)?,
         &body.reason,
         proof,
         &origin,
@@ -192,7 +201,7 @@ async fn customer_events(
     let events = support::customer_events(
         &state,
         &principal,
-        &path.into_inner(),
+        &customer_id(path)?,
         query.limit,
         query.before,
     )

@@ -227,3 +227,60 @@ async fn health_reports_the_database() {
         &json!({"status": "ok", "database": "ok"})
     );
 }
+
+crate::on_both_databases!(
+    text_no_database_column_can_hold_is_refused_before_it_reaches_one,
+    every_answer_to_an_authenticated_request_is_not_stored,
+);
+
+/// PostgreSQL text cannot hold NUL; SQLite can, so only the PostgreSQL run shows a 500 here.
+async fn text_no_database_column_can_hold_is_refused_before_it_reaches_one(app: TestApp) {
+    app.login("\u{0}alice", "whatever password")
+        .await
+        .assert_problem(422, "validation_failed");
+    app.post(
+        "/auth/register",
+        None,
+        json!({"username": "al\u{0}ice", "password": "correct horse battery"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    app.post(
+        "/auth/login",
+        None,
+        json!({"username": "alice", "password": "x\u{0}y", "device_token": "\u{0}"}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+    app.refresh(json!("\u{0}"))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    let session = app.signed_in_customer("nul-tester").await;
+    let token = Some(session.access_token.as_str());
+    // An id that is no UUID names no account, and never reaches the database.
+    app.get("/support/customers/%00/events", token)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/account/events?before=%00", token)
+        .await
+        .assert_problem(400, "invalid_query");
+}
+
+async fn every_answer_to_an_authenticated_request_is_not_stored(app: TestApp) {
+    let session = app.signed_in_customer("cache-tester").await;
+    let token = Some(session.access_token.as_str());
+    for path in ["/account", "/account/events"] {
+        let reply = app.get(path, token).await;
+        assert_eq!(
+            reply
+                .headers
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    // Refused authenticated requests too.
+    let refused = app.get("/account", Some("not-a-token")).await;
+    assert_eq!(refused.headers.get("cache-control").unwrap(), "no-store");
+}

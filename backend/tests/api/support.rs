@@ -300,9 +300,14 @@ async fn support_reads_a_customer_s_events_and_unlocks_a_locked_customer(app: Te
         "no-store",
         "personal data is never cached"
     );
-    app.get("/support/customers/no-such-id/events", token)
+    for hostile in ["no-such-id", "%00", "00000000-0000-0000-0000-000000000000"] {
+        app.get(&format!("/support/customers/{hostile}/events"), token)
+            .await
+            .assert_problem(404, "not_found");
+    }
+    app.get("/support/customers?query=%00", token)
         .await
-        .assert_problem(404, "not_found");
+        .assert_problem(422, "validation_failed");
 
     let unlocked = app
         .post(

@@ -1,0 +1,107 @@
+//! Housekeeping runs in every `serve` process: rows that no longer matter are pruned on the
+//! configured interval (here 1 s, with a 1 s retention), on SQLite and on PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use custadmin_blackbox::{Launch, PgDatabase, Server, TempDir};
+use serde_json::{json, Value};
+
+/// Signs a customer in and out, and fails a password for a name nobody has: one ended session
+/// and idle failure counters, the rows housekeeping exists to remove.
+async fn leave_rows_behind(server: &Server) {
+    let api = server.api();
+    api.register("erin", None).await;
+    let token = api.access_token("erin").await;
+    api.post("/api/v1/auth/logout", None, Some(&token))
+        .await
+        .assert_status(204);
+    api.post(
+        "/api/v1/auth/login",
+        Some(json!({"username": "ghost", "password": "wrong password"})),
+        None,
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+}
+
+/// Waits (up to 20 s) until the server's logs report pruning of at least one session and one
+/// idle counter, and answers the totals it reported.
+fn wait_for_pruning(server: &Server) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reports: Vec<Value> = server
+            .logs()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["message"] == "housekeeping pruned rows")
+            .collect();
+        let total = |field: &str| -> u64 { reports.iter().filter_map(|r| r[field].as_u64()).sum() };
+        let (sessions, throttles) = (total("sessions"), total("throttles"));
+        if sessions >= 1 && throttles >= 1 {
+            return (sessions, throttles);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no pruning reported within 20 s; logs:\n{}",
+            server.logs().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn with_fast_housekeeping(launch: Launch) -> Launch {
+    launch
+        .env("CUSTADMIN_HOUSEKEEPING_INTERVAL_SECS", "1")
+        .env("CUSTADMIN_HOUSEKEEPING_RETENTION_SECS", "1")
+        .env("RUST_LOG", "info")
+}
+
+#[tokio::test]
+async fn housekeeping_prunes_ended_sessions_and_idle_counters_on_sqlite() {
+    let dir = TempDir::new("housekeeping");
+    let server = with_fast_housekeeping(Launch::new(dir.path())).serve();
+    leave_rows_behind(&server).await;
+    let (sessions, throttles) = wait_for_pruning(&server);
+    assert_eq!(sessions, 1, "erin's ended session; the live ones stay");
+    assert!(
+        throttles >= 2,
+        "ghost's counters: per network and the ceiling's"
+    );
+    // Still serving, and sign-in still works after its rows were pruned.
+    server.api().access_token("erin").await;
+}
+
+#[tokio::test]
+async fn housekeeping_prunes_on_postgresql_with_two_instances_at_once() {
+    let Some(database) = PgDatabase::create_if_configured(
+        "housekeeping_prunes_on_postgresql_with_two_instances_at_once",
+    ) else {
+        return;
+    };
+    let dir = TempDir::new("housekeeping-pg");
+    let launch = with_fast_housekeeping(Launch::new(dir.path()))
+        .env("CUSTADMIN_DATABASE_URL", database.url());
+    let (first, second) = (launch.serve(), launch.serve());
+    leave_rows_behind(&first).await;
+    // Both instances prune; between them each row goes exactly once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reported = |server: &Server, field: &str| -> u64 {
+        server
+            .logs()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["message"] == "housekeeping pruned rows")
+            .filter_map(|line| line[field].as_u64())
+            .sum()
+    };
+    loop {
+        let sessions = reported(&first, "sessions") + reported(&second, "sessions");
+        if sessions >= 1 {
+            assert_eq!(sessions, 1, "the ended session is pruned once");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no pruning reported within 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    second.api().access_token("erin").await;
+}
