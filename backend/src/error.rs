@@ -165,6 +165,17 @@ impl ApiError {
     }
 }
 
+impl From<crate::domain::InvalidInput> for ApiError {
+    fn from(invalid: crate::domain::InvalidInput) -> Self {
+        use crate::domain::InvalidInput;
+        match invalid {
+            InvalidInput::Field { field, message } => Self::Validation { field, message },
+            InvalidInput::CodeFormat => Self::InvalidCodeFormat,
+            InvalidInput::RecoveryCodeFormat => Self::InvalidRecoveryCodeFormat,
+        }
+    }
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!({

@@ -1,11 +1,11 @@
-use crate::error::ApiError;
+use super::InvalidInput;
 
 /// An e-mail address, checked only for shape: delivery is what really validates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let address = raw.trim();
         let well_formed = address.len() <= 254
             && !address.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -15,7 +15,7 @@ impl Email {
         if well_formed {
             Ok(Self(address.to_string()))
         } else {
-            Err(ApiError::validation(
+            Err(InvalidInput::field(
                 "email",
                 "the e-mail address is not valid",
             ))

@@ -15,3 +15,28 @@ pub use recovery_code::RecoveryCode;
 pub use role::Role;
 pub use totp_code::TotpCode;
 pub use username::Username;
+
+/// Input that does not parse into a domain type. Plain data: the HTTP edge decides how to
+/// answer it (`error.rs` maps it to a `422` problem).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    /// A field's value breaks its rule; `message` says which, for the person who sent it.
+    #[error("{message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the code must be six digits")]
+    CodeFormat,
+    #[error("the recovery code must look like xxxxx-xxxxx")]
+    RecoveryCodeFormat,
+}
+
+impl InvalidInput {
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Field {
+            field,
+            message: message.into(),
+        }
+    }
+}

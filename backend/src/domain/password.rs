@@ -1,6 +1,6 @@
 use std::fmt;
 
-use crate::error::ApiError;
+use super::InvalidInput;
 
 /// A password as submitted for a new account or a change: 8 to 1024 characters.
 /// Its `Debug` never shows the text, so it cannot leak into logs.
@@ -12,16 +12,16 @@ impl Password {
     pub const MAX_CHARS: usize = 1024;
 
     /// Validates a new password.
-    pub fn parse_new(raw: String, field: &'static str) -> Result<Self, ApiError> {
+    pub fn parse_new(raw: String, field: &'static str) -> Result<Self, InvalidInput> {
         let length = raw.chars().count();
         if length < Self::MIN_CHARS {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 field,
                 "the password must be at least 8 characters long",
             ));
         }
         if length > Self::MAX_CHARS {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 field,
                 "the password must be at most 1024 characters long",
             ));
@@ -31,9 +31,9 @@ impl Password {
 
     /// Wraps a password offered as proof (login, re-authentication). It is checked against a
     /// hash, not against the rules, except that over-long input is refused before hashing.
-    pub fn candidate(raw: String, field: &'static str) -> Result<Self, ApiError> {
+    pub fn candidate(raw: String, field: &'static str) -> Result<Self, InvalidInput> {
         if raw.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 field,
                 "the password must be at most 1024 characters long",
             ));

@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use super::InvalidInput;
 
 /// A recovery code: ten characters of lower-case RFC 4648 base32 (50 random bits), shown as
 /// `xxxxx-xxxxx`. Input is accepted in either case, with or without the hyphen.
@@ -9,11 +9,11 @@ pub const RECOVERY_CODE_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567
 pub const RECOVERY_CODE_CHARS: usize = 10;
 
 impl RecoveryCode {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let trimmed = raw.trim_matches(' ').to_ascii_lowercase();
         let compact = match trimmed.split_once('-') {
             Some((head, tail)) if head.len() == 5 => format!("{head}{tail}"),
-            Some(_) => return Err(ApiError::InvalidRecoveryCodeFormat),
+            Some(_) => return Err(InvalidInput::RecoveryCodeFormat),
             None => trimmed,
         };
         if compact.len() == RECOVERY_CODE_CHARS
@@ -21,7 +21,7 @@ impl RecoveryCode {
         {
             Ok(Self(compact))
         } else {
-            Err(ApiError::InvalidRecoveryCodeFormat)
+            Err(InvalidInput::RecoveryCodeFormat)
         }
     }
 

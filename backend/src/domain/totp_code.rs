@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use super::InvalidInput;
 
 /// A six-digit TOTP code. Surrounding ASCII spaces are ignored; anything else that is not
 /// exactly six ASCII digits (inner spaces, full-width digits, signs) is refused.
@@ -6,12 +6,12 @@ use crate::error::ApiError;
 pub struct TotpCode(String);
 
 impl TotpCode {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let code = raw.trim_matches(' ');
         if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(code.to_string()))
         } else {
-            Err(ApiError::InvalidCodeFormat)
+            Err(InvalidInput::CodeFormat)
         }
     }
 
@@ -52,7 +52,7 @@ mod tests {
             "١٢٣٤٥٦",
         ] {
             assert!(
-                matches!(TotpCode::parse(bad), Err(ApiError::InvalidCodeFormat)),
+                matches!(TotpCode::parse(bad), Err(InvalidInput::CodeFormat)),
                 "{bad:?} should be refused"
             );
         }

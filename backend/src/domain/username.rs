@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use super::InvalidInput;
 
 /// A username: 3 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
 /// Unique regardless of case.
@@ -9,17 +9,17 @@ impl Username {
     pub const MIN_CHARS: usize = 3;
     pub const MAX_CHARS: usize = 64;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let name = raw.trim();
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if name.len() < Self::MIN_CHARS || name.len() > Self::MAX_CHARS {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 "username",
                 "the username must be 3 to 64 characters long",
             ));
         }
         if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 "username",
                 "the username may contain letters, digits, '.', '_' and '-', and must start with a letter or digit",
             ));
@@ -30,9 +30,9 @@ impl Username {
     /// A login name as submitted, valid or not (unknown names are throttled like real ones).
     /// Refused only for control characters: no real name has one, and database text cannot
     /// hold NUL.
-    pub fn candidate(raw: &str) -> Result<&str, ApiError> {
+    pub fn candidate(raw: &str) -> Result<&str, InvalidInput> {
         if raw.chars().any(char::is_control) {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 "username",
                 "the username cannot contain control characters",
             ));
