@@ -1,8 +1,8 @@
 //! The operator's commands: `account create` makes support staff, `openapi` prints the
 //! committed API description.
 
-use custadmin_blackbox::{Launch, TempDir, PASSWORD};
-use serde_json::Value;
+use custadmin_blackbox::{totp_code, unix_now, Launch, TempDir, PASSWORD};
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn an_account_created_with_the_support_role_can_search_customers_and_a_customer_cannot() {
@@ -37,9 +37,31 @@ async fn an_account_created_with_the_support_role_can_search_customers_and_a_cus
     let api = server.api();
     let customer_id = api.register("carol", Some("carol@example.com")).await;
 
-    // Act: the agent signs in (the trailing newline was not part of the password).
+    // Act: the agent signs in (the trailing newline was not part of the password), is sent to
+    // switch two-factor on before the desk opens, and does.
     let support_token = api.access_token("sam").await;
     let account = api.get("/account", Some(&support_token)).await;
+    let before_enrolment = api
+        .get("/support/customers?query=caro", Some(&support_token))
+        .await;
+    let enrolment = api
+        .post(
+            "/account/two-factor/enroll",
+            Some(json!({})),
+            Some(&support_token),
+        )
+        .await;
+    let secret = enrolment.assert_status(200)["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.post(
+        "/account/two-factor/confirm",
+        Some(json!({"code": totp_code(&secret, unix_now())})),
+        Some(&support_token),
+    )
+    .await
+    .assert_status(200);
     let search = api
         .get("/support/customers?query=caro", Some(&support_token))
         .await;
@@ -49,6 +71,7 @@ async fn an_account_created_with_the_support_role_can_search_customers_and_a_cus
         .await;
 
     // Assert
+    before_enrolment.assert_problem(403, "two_factor_required");
     let account = account.assert_status(200);
     assert_eq!(account["role"], "support");
     assert_eq!(account["id"], printed["id"]);

@@ -1,5 +1,6 @@
 //! Known devices: clients that completed a full sign-in of an account. The token is stored
-//! only as its SHA-256; the client keeps the token (cookie or `device_token`).
+//! only as its SHA-256; the client keeps the token (cookie or `device_token`). A browser has
+//! one token, so several accounts may know the same token as their device.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -16,22 +17,20 @@ pub struct KnownDevice {
     pub account_id: String,
 }
 
-/// The device whose token hashes to `token_hash`, if it belongs to `account_id`.
-pub fn find_for_account(
+/// Every known device that holds the token hashing to `token_hash`: one browser's token is
+/// known to each account fully signed in with it.
+pub fn find_by_token(
     connection: &mut DbConnection,
     token_hash: &str,
-    account_id: &str,
-) -> Result<Option<KnownDevice>, ApiError> {
-    let id: Option<String> = known_devices::table
+) -> Result<Vec<KnownDevice>, ApiError> {
+    let rows: Vec<(String, String)> = known_devices::table
         .filter(known_devices::token_hash.eq(token_hash))
-        .filter(known_devices::account_id.eq(account_id))
-        .select(known_devices::id)
-        .first(connection)
-        .optional()?;
-    Ok(id.map(|id| KnownDevice {
-        id,
-        account_id: account_id.to_string(),
-    }))
+        .select((known_devices::id, known_devices::account_id))
+        .load(connection)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, account_id)| KnownDevice { id, account_id })
+        .collect())
 }
 
 pub fn insert(

@@ -65,6 +65,8 @@ diesel::table! {
         session_id -> Text,
         issued_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        parent_hash -> Nullable<Text>,
+        superseded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -76,7 +78,7 @@ diesel::table! {
         expires_at -> Timestamp,
         failed_attempts -> Integer,
         consumed_at -> Nullable<Timestamp>,
-        known_device_id -> Nullable<Text>,
+        device_token_hash -> Nullable<Text>,
     }
 }
 

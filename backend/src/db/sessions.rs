@@ -42,10 +42,12 @@ pub fn insert_session(connection: &mut DbConnection, session: &SessionRow) -> Re
     Ok(())
 }
 
+/// Stores a refresh token of the session; `parent_hash` is the token it was minted from.
 pub fn insert_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
     session_id: &str,
+    parent_hash: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
     diesel::insert_into(refresh_tokens::table)
@@ -53,6 +55,7 @@ pub fn insert_refresh_token(
             refresh_tokens::token_hash.eq(token_hash),
             refresh_tokens::session_id.eq(session_id),
             refresh_tokens::issued_at.eq(now),
+            refresh_tokens::parent_hash.eq(parent_hash),
         ))
         .execute(connection)?;
     Ok(())
@@ -85,13 +88,13 @@ pub enum RefreshTokenUse {
     Accepted {
         session_id: String,
     },
-    /// Used before, at `used_at`, and no token of the session was used since: the one rotated
-    /// last (two tabs racing, or a replay soon after the rotation).
+    /// Used before, at `used_at`, and none of its successors used since: the one rotated last
+    /// (two tabs racing, or a replay soon after the rotation).
     JustRotated {
         session_id: String,
         used_at: NaiveDateTime,
     },
-    /// Used before, and the session has moved on since: a replay of a stolen token.
+    /// Used before and the session has moved on, or superseded by a sibling's use: a replay.
     Reused {
         session_id: String,
     },
@@ -99,6 +102,8 @@ pub enum RefreshTokenUse {
 }
 
 /// Marks the token used, atomically: of two concurrent first uses exactly one is `Accepted`.
+/// Using a token supersedes its unused siblings (tokens minted from the same parent), so of
+/// a rotation and its grace re-issues only one chain can go on.
 pub fn use_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
@@ -107,30 +112,52 @@ pub fn use_refresh_token(
     let claimed = diesel::update(
         refresh_tokens::table
             .find(token_hash)
-            .filter(refresh_tokens::used_at.is_null()),
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::superseded_at.is_null()),
     )
     .set(refresh_tokens::used_at.eq(now))
     .execute(connection)?;
-    let found: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
+    let found: Option<(
+        String,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<NaiveDateTime>,
+    )> = refresh_tokens::table
         .find(token_hash)
-        .select((refresh_tokens::session_id, refresh_tokens::used_at))
+        .select((
+            refresh_tokens::session_id,
+            refresh_tokens::used_at,
+            refresh_tokens::parent_hash,
+            refresh_tokens::superseded_at,
+        ))
         .first(connection)
         .optional()?;
-    let Some((session_id, used_at)) = found else {
+    let Some((session_id, used_at, parent_hash, superseded_at)) = found else {
         return Ok(RefreshTokenUse::Unknown);
     };
     if claimed == 1 {
+        if let Some(parent_hash) = parent_hash {
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::parent_hash.eq(parent_hash))
+                    .filter(refresh_tokens::token_hash.ne(token_hash))
+                    .filter(refresh_tokens::used_at.is_null())
+                    .filter(refresh_tokens::superseded_at.is_null()),
+            )
+            .set(refresh_tokens::superseded_at.eq(now))
+            .execute(connection)?;
+        }
         return Ok(RefreshTokenUse::Accepted { session_id });
     }
-    let Some(used_at) = used_at else {
+    let (Some(used_at), None) = (used_at, superseded_at) else {
         return Ok(RefreshTokenUse::Reused { session_id });
     };
-    let used_since: i64 = refresh_tokens::table
-        .filter(refresh_tokens::session_id.eq(&session_id))
-        .filter(refresh_tokens::used_at.gt(used_at))
+    let successors_used: i64 = refresh_tokens::table
+        .filter(refresh_tokens::parent_hash.eq(token_hash))
+        .filter(refresh_tokens::used_at.is_not_null())
         .count()
         .get_result(connection)?;
-    Ok(if used_since == 0 {
+    Ok(if successors_used == 0 {
         RefreshTokenUse::JustRotated {
             session_id,
             used_at,

@@ -18,14 +18,14 @@ pub struct ChallengeRow {
     pub expires_at: NaiveDateTime,
     pub failed_attempts: i32,
     pub consumed_at: Option<NaiveDateTime>,
-    pub known_device_id: Option<String>,
+    pub device_token_hash: Option<String>,
 }
 
 pub fn insert_challenge(
     connection: &mut DbConnection,
     id: &str,
     account_id: &str,
-    known_device_id: Option<&str>,
+    device_token_hash: Option<&str>,
     password_verified_at: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> Result<(), ApiError> {
@@ -35,7 +35,7 @@ pub fn insert_challenge(
             otp_challenges::account_id.eq(account_id),
             otp_challenges::password_verified_at.eq(password_verified_at),
             otp_challenges::expires_at.eq(expires_at),
-            otp_challenges::known_device_id.eq(known_device_id),
+            otp_challenges::device_token_hash.eq(device_token_hash),
         ))
         .execute(connection)?;
     Ok(())

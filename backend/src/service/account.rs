@@ -86,7 +86,8 @@ pub async fn change_password(
         .database
         .transaction(move |connection| {
             if !accounts::lock(connection, &account.id)? {
-                return Err(ApiError::InvalidToken);
+                attempt.released(connection)?;
+                return Ok(Err(ApiError::InvalidToken));
             }
             let attempt = match proof::settle_password(
                 connection,
@@ -100,7 +101,7 @@ pub async fn change_password(
                 Verdict::Accepted(attempt) => attempt,
                 Verdict::Refused(error) => return Ok(Err(error)),
             };
-            attempt.released(connection)?;
+            attempt.succeeded(connection)?;
             let new_hash = match new_hash {
                 Some(Ok(hash)) => hash,
                 Some(Err(error)) => return Ok(Err(error)),

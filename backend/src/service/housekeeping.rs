@@ -10,7 +10,8 @@ use crate::error::ApiError;
 
 /// Expired challenges are kept this long (at most) to explain late code attempts.
 pub const KEEP_EXPIRED_CHALLENGES_SECS: i64 = 60 * 60;
-/// A failure counter idle this long (and not locked) starts again from zero anyway.
+/// A failure counter idle this long (and not locked) starts again from zero anyway. Far longer
+/// than the longest lock, so pruning never shortens a back-off.
 pub const KEEP_IDLE_THROTTLES_SECS: i64 = 24 * 60 * 60;
 /// A known device not used for a year is forgotten (its cookie has expired too).
 pub const KEEP_UNUSED_DEVICES_DAYS: i64 = 365;
@@ -23,13 +24,15 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         .unwrap_or(TimeDelta::MAX)
         .min(TimeDelta::days(3650));
     let kept = |default_secs: i64| now - retention.min(TimeDelta::seconds(default_secs));
+    // Not shortened by the retention: a counter must outlive its back-off to escalate it.
+    let throttles_idle_since = now - TimeDelta::seconds(KEEP_IDLE_THROTTLES_SECS);
     let longest_window = LONGEST_WINDOW_SECS
         .max(NETWORK_WINDOW_SECS)
         .max(ACCOUNT_CEILING_WINDOW_SECS);
     let cutoffs = Cutoffs {
         sessions_ended_before: now - retention,
         challenges_expired_before: kept(KEEP_EXPIRED_CHALLENGES_SECS),
-        throttles_idle_since: kept(KEEP_IDLE_THROTTLES_SECS),
+        throttles_idle_since,
         entries_before: now - TimeDelta::seconds(longest_window),
         devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
     };

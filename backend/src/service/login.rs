@@ -41,21 +41,20 @@ pub async fn log_in(
     let device_hash = device_token
         .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
         .map(opaque_token::hash);
-    let (attempt, account, device) = {
+    let (attempt, account, device_hash) = {
         let origin = origin.clone();
         state
             .database
             .run(move |connection| {
                 let account = accounts::find_by_username_key(connection, &username_key)?;
-                let device = match (&account, device_hash) {
-                    (Some(account), Some(hash)) => {
-                        devices::find_for_account(connection, &hash, &account.id)?
-                    }
-                    _ => None,
+                // Looked up whether or not the account exists: the same work either way.
+                let device = match &device_hash {
+                    Some(hash) => known_device_of(connection, hash, account.as_ref())?,
+                    None => None,
                 };
                 let subjects = password_subjects(&username_key, device.as_ref(), &origin);
                 let attempt = proof::count_password_attempt(connection, &subjects, now)?;
-                Ok((attempt, account, device))
+                Ok((attempt, account, device_hash))
             })
             .await?
     };
@@ -98,10 +97,9 @@ pub async fn log_in(
             }
             // The password step is passed: its counters start again.
             attempt.succeeded(connection)?;
-            let device_id = device.map(|device| device.id);
             if two_factor {
                 let challenge_token =
-                    open_challenge(&state, connection, &account, device_id.as_deref(), now)?;
+                    open_challenge(&state, connection, &account, device_hash.as_deref(), now)?;
                 return Ok(Ok(LoginOutcome::OtpRequired {
                     challenge_token,
                     expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
@@ -112,13 +110,27 @@ pub async fn log_in(
                 connection,
                 &account,
                 &[AMR_PASSWORD],
-                device_id,
+                device_hash,
                 &origin,
                 now,
             )?;
             Ok(Ok(LoginOutcome::Authenticated(grant)))
         })
         .await?
+}
+
+/// The known device of `account` that holds the token hashing to `token_hash`, if any.
+fn known_device_of(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    account: Option<&AccountRow>,
+) -> Result<Option<KnownDevice>, ApiError> {
+    let holders = devices::find_by_token(connection, token_hash)?;
+    Ok(account.and_then(|account| {
+        holders
+            .into_iter()
+            .find(|device| device.account_id == account.id)
+    }))
 }
 
 /// What a password attempt counts against: a known device of the account has its own
@@ -156,7 +168,7 @@ fn open_challenge(
     state: &AppState,
     connection: &mut DbConnection,
     account: &AccountRow,
-    device_id: Option<&str>,
+    device_token_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
     let challenge_id = uuid::Uuid::new_v4().to_string();
@@ -165,7 +177,7 @@ fn open_challenge(
         connection,
         &challenge_id,
         &account.id,
-        device_id,
+        device_token_hash,
         db_time(now),
         db_time(expires_at),
     )?;
@@ -211,7 +223,15 @@ pub async fn verify_second_factor(
             let mut subjects = vec![Subject::SecondFactor {
                 account_id: account.id.clone(),
             }];
-            subjects.extend(proof::network_subject(&origin));
+            // A known device is exempt from its network's limit here as at the password step,
+            // or a stranger behind the same address could hold the owner back at the code.
+            let known_device = match &challenge.device_token_hash {
+                Some(hash) => known_device_of(connection, hash, Some(&account))?,
+                None => None,
+            };
+            if known_device.is_none() {
+                subjects.extend(proof::network_subject(&origin));
+            }
             let attempt = match proof::verify_second_factor(
                 &state, connection, &account, &factor, &subjects, &origin, now,
             )? {
@@ -227,7 +247,7 @@ pub async fn verify_second_factor(
                 connection,
                 &account,
                 &[AMR_PASSWORD, AMR_OTP],
-                challenge.known_device_id,
+                challenge.device_token_hash,
                 &origin,
                 now,
             )?;
@@ -255,14 +275,15 @@ fn explain_unusable_challenge(
     })
 }
 
-/// Every factor is proven: open a session, make the client a known device (or note its use),
-/// record the sign-in. Inside the caller's transaction.
+/// Every factor is proven: open a session, make the client a known device of the account (or
+/// note the use of one it is already), record the sign-in. Inside the caller's transaction.
+/// Answers a device token only when a new one had to be made.
 fn complete_sign_in(
     state: &AppState,
     connection: &mut DbConnection,
     account: &AccountRow,
     methods: &[&str],
-    known_device_id: Option<String>,
+    presented_device_hash: Option<String>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
@@ -270,27 +291,8 @@ fn complete_sign_in(
         .ok_or_else(|| ApiError::internal("unknown role in database"))?;
     let amr: Vec<String> = methods.iter().map(|method| method.to_string()).collect();
     let (session, refresh_token) = open_session(connection, account, &amr, now, now)?;
-    let still_known = match &known_device_id {
-        Some(device_id) => devices::touch(connection, device_id, now)?,
-        None => false,
-    };
-    let new_device_token = if still_known {
-        None
-    } else {
-        let token = opaque_token::generate();
-        let device = KnownDevice {
-            id: uuid::Uuid::new_v4().to_string(),
-            account_id: account.id.clone(),
-        };
-        devices::insert(
-            connection,
-            &device,
-            &token.hash,
-            origin.user_agent.as_deref(),
-            now,
-        )?;
-        Some(token.token)
-    };
+    let new_device_token =
+        remember_device(connection, account, presented_device_hash, origin, now)?;
     let detail = format!("methods: {}", amr.join(" "));
     events::record(
         connection,
@@ -303,4 +305,46 @@ fn complete_sign_in(
     let mut grant = grant(state, &session, role, refresh_token, now)?;
     grant.device_token = new_device_token;
     Ok(grant)
+}
+
+/// Makes the client a known device of the account. A token we issued (to this or another
+/// account signed in on the same browser) is kept, so one browser stays known to all its
+/// accounts; anything else gets a new token.
+fn remember_device(
+    connection: &mut DbConnection,
+    account: &AccountRow,
+    presented_hash: Option<String>,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ApiError> {
+    let holders = match &presented_hash {
+        Some(hash) => devices::find_by_token(connection, hash)?,
+        None => Vec::new(),
+    };
+    if let Some(own) = holders
+        .iter()
+        .find(|device| device.account_id == account.id)
+    {
+        devices::touch(connection, &own.id, now)?;
+        return Ok(None);
+    }
+    let (token, hash) = match presented_hash.filter(|_| !holders.is_empty()) {
+        Some(issued_hash) => (None, issued_hash),
+        None => {
+            let fresh = opaque_token::generate();
+            (Some(fresh.token), fresh.hash)
+        }
+    };
+    let device = KnownDevice {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: account.id.clone(),
+    };
+    devices::insert(
+        connection,
+        &device,
+        &hash,
+        origin.user_agent.as_deref(),
+        now,
+    )?;
+    Ok(token)
 }

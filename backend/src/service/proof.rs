@@ -159,7 +159,7 @@ pub fn verify_enrolment_code(
     let subjects = reauthentication_subjects(&account.id, origin);
     let attempt = throttle::begin(connection, &subjects, now)?;
     if let Some(step) = pending.matching_step(code, now.timestamp()) {
-        attempt.released(connection)?;
+        attempt.succeeded(connection)?;
         return Ok(Verdict::Accepted(step));
     }
     let lockout = attempt.failed(connection, now)?;
@@ -306,8 +306,22 @@ fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
     every_factor && state.now() - principal.auth_time <= window
 }
 
+/// Refuses a privileged action before its proof was checked (the account or session changed
+/// meanwhile): a password already counted is given back, since it was never judged. Answers
+/// the refusal for the transaction to commit.
+pub fn give_back<T>(
+    connection: &mut DbConnection,
+    proof: PrivilegedProof,
+    error: ApiError,
+) -> Result<Result<T, ApiError>, ApiError> {
+    if let PrivilegedProof::Password { attempt, .. } = proof {
+        attempt.released(connection)?;
+    }
+    Ok(Err(error))
+}
+
 /// Checks the proof of a privileged action inside the use case's transaction, which holds the
-/// account row's lock. A right code or password is no failure: its attempt is given back.
+/// account row's lock. A right proof starts the count of failed proofs again.
 pub fn verify_privileged(
     state: &AppState,
     connection: &mut DbConnection,
@@ -334,7 +348,7 @@ pub fn verify_privileged(
     };
     match verdict {
         Verdict::Accepted(attempt) => {
-            attempt.released(connection)?;
+            attempt.succeeded(connection)?;
             Ok(Verdict::Accepted(()))
         }
         Verdict::Refused(error) => Ok(Verdict::Refused(error)),

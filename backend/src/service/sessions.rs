@@ -46,7 +46,13 @@ pub fn open_session(
     };
     session_store::insert_session(connection, &session)?;
     let refresh = opaque_token::generate();
-    session_store::insert_refresh_token(connection, &refresh.hash, &session.id, db_time(now))?;
+    session_store::insert_refresh_token(
+        connection,
+        &refresh.hash,
+        &session.id,
+        None,
+        db_time(now),
+    )?;
     Ok((session, refresh.token))
 }
 
@@ -173,6 +179,7 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                 connection,
                 &successor.hash,
                 &session.id,
+                Some(&presented_hash),
                 db_time(now),
             )?;
             Ok::<_, ApiError>(Ok((session, account.role, successor.token)))

@@ -23,12 +23,15 @@ pub const MAX_SEARCH_RESULTS: i64 = 50;
 pub const MAX_QUERY_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// Support staff, signed in with a second factor.
+/// Support staff with two-factor on, signed in with it.
 fn require_support(principal: &Principal) -> Result<(), ApiError> {
     if principal.role != Role::Support {
         return Err(ApiError::Forbidden);
     }
-    if !principal.amr.iter().any(|method| method == AMR_OTP) {
+    let signed_in_with_second_factor = principal.amr.iter().any(|method| method == AMR_OTP);
+    // A session that proved a code once but whose account has since switched two-factor
+    // off is no longer enough.
+    if !signed_in_with_second_factor || !principal.account.two_factor_enabled() {
         return Err(ApiError::TwoFactorRequired);
     }
     Ok(())
@@ -162,7 +165,10 @@ pub async fn unlock(
     .await
 }
 
-/// One transaction: the agent's proof, the hourly allowance, the change, the events.
+/// The agent's proof, then one transaction for the allowance, the change and the events. The
+/// proof commits on its own: it holds the agent's network counter, and a customer's own
+/// sign-in holds that customer's counters while it waits for its network's, so checking the
+/// proof inside the action's transaction could deadlock with it.
 async fn act_on_customer(
     state: &AppState,
     principal: &Principal,
@@ -182,6 +188,26 @@ async fn act_on_customer(
         customer_id.to_string(),
         principal.session_id.clone(),
     );
+    {
+        let (state, origin, agent) = (state.clone(), origin.clone(), agent.clone());
+        state
+            .database
+            .clone()
+            .transaction(move |connection| {
+                if !accounts::lock_if_two_factor_enabled(connection, &agent.id)? {
+                    return proof::give_back(connection, authority, ApiError::TwoFactorRequired);
+                }
+                if !crate::db::sessions::lock_if_live(connection, &session_id)? {
+                    return proof::give_back(connection, authority, ApiError::InvalidToken);
+                }
+                match proof::verify_privileged(&state, connection, &agent, authority, &origin, now)?
+                {
+                    Verdict::Accepted(()) => Ok(Ok(())),
+                    Verdict::Refused(error) => Ok(Err(error)),
+                }
+            })
+            .await??;
+    }
     state
         .database
         .clone()
@@ -189,13 +215,6 @@ async fn act_on_customer(
             // The agent's row, then the customer's: one order for every support action.
             if !accounts::lock(connection, &agent.id)? {
                 return Err(ApiError::InvalidToken);
-            }
-            if !crate::db::sessions::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(&state, connection, &agent, authority, &origin, now)? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
             }
             let customer = find_customer(connection, &customer_id)?;
             if !accounts::lock(connection, &customer.id)? {
@@ -206,10 +225,9 @@ async fn act_on_customer(
             };
             throttle::begin(connection, &[allowance], now)?.kept();
             apply(connection, action, &customer, now)?;
-            record_on_both(connection, action, &agent, &customer, &reason, &origin, now)?;
-            Ok(Ok(()))
+            record_on_both(connection, action, &agent, &customer, &reason, &origin, now)
         })
-        .await?
+        .await
 }
 
 fn apply(

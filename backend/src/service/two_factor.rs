@@ -49,10 +49,10 @@ pub async fn enroll(
         .transaction(move |connection| {
             let account = account_for_db;
             if !accounts::lock_if_two_factor_disabled(connection, &account.id)? {
-                return Err(ApiError::TwoFactorAlreadyEnabled);
+                return proof::give_back(connection, authority, ApiError::TwoFactorAlreadyEnabled);
             }
             if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
             }
             match proof::verify_privileged(
                 &state_for_db,
@@ -181,10 +181,10 @@ pub async fn disable(
         .clone()
         .transaction(move |connection| {
             if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
-                return Err(ApiError::TwoFactorNotEnabled);
+                return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
             }
             if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
             }
             match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
                 Verdict::Accepted(()) => {}
@@ -256,10 +256,10 @@ pub async fn regenerate_recovery_codes(
         .transaction(move |connection| {
             // Orders concurrent regenerations (and a racing disable): old codes never survive.
             if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
-                return Err(ApiError::TwoFactorNotEnabled);
+                return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
             }
             if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
             }
             match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
                 Verdict::Accepted(()) => {}

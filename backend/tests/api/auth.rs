@@ -14,6 +14,7 @@ on_both_databases!(
     refresh_accepts_the_cookie_instead_of_the_body,
     the_spa_gets_its_tokens_only_as_cookies,
     two_tabs_refreshing_at_once_both_stay_signed_in,
+    a_replay_within_the_grace_cannot_fork_the_session,
     logout_by_cookie_needs_a_json_request,
     logout_revokes_the_access_and_refresh_token_at_once,
     ten_failed_passwords_lock_the_username_with_doubling_back_off,
@@ -252,7 +253,7 @@ async fn the_spa_gets_its_tokens_only_as_cookies(app: TestApp) {
 
 async fn two_tabs_refreshing_at_once_both_stay_signed_in(app: TestApp) {
     let first = app.signed_in_customer("tabitha").await;
-    // Tab one rotates; tab two presents the same token a moment later.
+    // Tab one rotates; tab two presents the same token (the shared cookie) a moment later.
     let tab_one = session_from(&app.refresh(json!(first.refresh_token)).await);
     app.clock.advance(chrono::TimeDelta::seconds(3));
     let tab_two = session_from(&app.refresh(json!(first.refresh_token)).await);
@@ -264,17 +265,38 @@ async fn two_tabs_refreshing_at_once_both_stay_signed_in(app: TestApp) {
         let claims = claims_of(&tab.access_token);
         assert_eq!(claims["sid"], claims_of(&first.access_token)["sid"]);
     }
-    // Both tabs go on refreshing on their own chains.
-    session_from(&app.refresh(json!(tab_one.refresh_token)).await);
-    session_from(&app.refresh(json!(tab_two.refresh_token)).await);
+    // The cookie now holds the last answer's token, and the session goes on with it.
+    let next = session_from(&app.refresh(json!(tab_two.refresh_token)).await);
+    app.get("/account", Some(&next.access_token))
+        .await
+        .assert_ok();
 
-    // Once the session has moved on, the old token is a replay: the session ends.
-    app.refresh(json!(first.refresh_token))
+    // The sibling nobody used is dead now: presenting it is a replay, and the session ends.
+    app.refresh(json!(tab_one.refresh_token))
         .await
         .assert_problem(401, "invalid_refresh_token");
-    app.get("/account", Some(&tab_one.access_token))
+    app.get("/account", Some(&next.access_token))
         .await
         .assert_problem(401, "invalid_token");
+}
+
+async fn a_replay_within_the_grace_cannot_fork_the_session(app: TestApp) {
+    let stolen = app.signed_in_customer("victor").await;
+    // The thief uses the stolen token first; the owner's browser presents it a moment later.
+    let thief = session_from(&app.refresh(json!(stolen.refresh_token)).await);
+    let owner = session_from(&app.refresh(json!(stolen.refresh_token)).await);
+    // Only one chain can go on: the thief's next refresh supersedes the owner's token, and
+    // the owner's next refresh then reveals the replay and ends the session for both.
+    let thief_next = session_from(&app.refresh(json!(thief.refresh_token)).await);
+    app.refresh(json!(owner.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    app.get("/account", Some(&thief_next.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.refresh(json!(thief_next.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
 }
 
 async fn logout_by_cookie_needs_a_json_request(app: TestApp) {

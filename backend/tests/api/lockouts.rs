@@ -19,6 +19,8 @@ on_both_databases!(
     wrong_passwords_from_one_network_lock_only_that_network,
     a_known_device_has_its_own_counter,
     the_network_limit_holds_exactly_under_a_parallel_burst,
+    one_browser_stays_a_known_device_of_each_of_its_accounts,
+    a_known_device_is_exempt_from_its_network_s_limit_at_both_steps,
 );
 
 const OWNER_HOME: &str = "192.0.2.10";
@@ -187,4 +189,64 @@ async fn the_network_limit_holds_exactly_under_a_parallel_burst(app: TestApp) {
         checked, 100,
         "exactly 100 failures per network in 15 minutes"
     );
+}
+
+async fn one_browser_stays_a_known_device_of_each_of_its_accounts(app: TestApp) {
+    let (device_token, _) = owner_with_known_device(&app, "sara").await;
+    // A second account signed in on the same browser keeps the browser's one token.
+    app.register("sara-work").await;
+    let second = app
+        .login_from(OWNER_HOME, "sara-work", PASSWORD, Some(&device_token))
+        .await;
+    session_from(&second);
+    assert!(
+        second.body.get("device_token").is_none(),
+        "the browser's token is kept: {}",
+        second.body
+    );
+    // Strangers fill the first account's ceiling; the browser still signs in to both.
+    for attempt in 0..100 {
+        let address = format!("198.51.100.{}", attempt % 20 + 1);
+        app.login_from(&address, "sara", "wrong", None).await;
+    }
+    app.login_from(STRANGER_ELSEWHERE, "sara", PASSWORD, None)
+        .await
+        .assert_problem(429, "too_many_attempts");
+    for account in ["sara", "sara-work"] {
+        session_from(
+            &app.login_from(OWNER_HOME, account, PASSWORD, Some(&device_token))
+                .await,
+        );
+    }
+}
+
+async fn a_known_device_is_exempt_from_its_network_s_limit_at_both_steps(app: TestApp) {
+    const SHARED_ADDRESS: &str = "198.51.100.200";
+    app.register("tom").await;
+    let first = app.login_from(SHARED_ADDRESS, "tom", PASSWORD, None).await;
+    let device_token = first.body["device_token"].as_str().unwrap().to_string();
+    let (secret, _) = app.enable_two_factor(&session_from(&first)).await;
+    // Someone behind the same address spends its failures on made-up names.
+    for n in 0..100 {
+        app.login_from(SHARED_ADDRESS, &format!("made-up-{n}"), "wrong", None)
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.login_from(SHARED_ADDRESS, "tom", PASSWORD, None)
+        .await
+        .assert_problem(429, "too_many_attempts");
+    // The owner's known device gets through the password and the code step.
+    let challenge = app
+        .login_from(SHARED_ADDRESS, "tom", PASSWORD, Some(&device_token))
+        .await;
+    app.next_step();
+    let reply = app
+        .send_from(
+            SHARED_ADDRESS,
+            "/api/v1/auth/otp",
+            None,
+            json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}),
+        )
+        .await;
+    session_from(&reply);
 }

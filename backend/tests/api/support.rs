@@ -216,8 +216,20 @@ async fn a_support_agent_without_a_second_factor_cannot_use_the_desk(app: TestAp
         .assert_problem(403, "two_factor_required");
     }
     // Enrolment opens the desk in the same session (it has now proved a code).
-    app.enable_two_factor(&agent).await;
+    let (secret, _) = app.enable_two_factor(&agent).await;
     app.get("/support/customers", token).await.assert_ok();
+    // Switching two-factor off closes it again, even in the session that proved a code.
+    app.next_step();
+    app.post(
+        "/account/two-factor/disable",
+        token,
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_ok();
+    app.get("/support/customers", token)
+        .await
+        .assert_problem(403, "two_factor_required");
 }
 
 async fn resets_and_unlocks_need_a_recent_sign_in_or_the_agent_s_code(app: TestApp) {

@@ -5,5 +5,8 @@ CREATE TABLE ip_failures (
     at TIMESTAMP NOT NULL
 );
 CREATE INDEX ip_failures_ip_at ON ip_failures (ip, at);
-ALTER TABLE otp_challenges DROP COLUMN known_device_id;
+DROP INDEX refresh_tokens_parent;
+ALTER TABLE refresh_tokens DROP COLUMN superseded_at;
+ALTER TABLE refresh_tokens DROP COLUMN parent_hash;
+ALTER TABLE otp_challenges DROP COLUMN device_token_hash;
 DROP TABLE known_devices;
