@@ -101,6 +101,15 @@ pub enum RefreshTokenUse {
     Unknown,
 }
 
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+struct RefreshTokenRow {
+    session_id: String,
+    used_at: Option<NaiveDateTime>,
+    parent_hash: Option<String>,
+    superseded_at: Option<NaiveDateTime>,
+}
+
 /// Marks the token used, atomically: of two concurrent first uses exactly one is `Accepted`.
 /// Using a token supersedes its unused siblings (tokens minted from the same parent), so of
 /// a rotation and its grace re-issues only one chain can go on.
@@ -117,22 +126,18 @@ pub fn use_refresh_token(
     )
     .set(refresh_tokens::used_at.eq(now))
     .execute(connection)?;
-    let found: Option<(
-        String,
-        Option<NaiveDateTime>,
-        Option<String>,
-        Option<NaiveDateTime>,
-    )> = refresh_tokens::table
+    let found: Option<RefreshTokenRow> = refresh_tokens::table
         .find(token_hash)
-        .select((
-            refresh_tokens::session_id,
-            refresh_tokens::used_at,
-            refresh_tokens::parent_hash,
-            refresh_tokens::superseded_at,
-        ))
+        .select(RefreshTokenRow::as_select())
         .first(connection)
         .optional()?;
-    let Some((session_id, used_at, parent_hash, superseded_at)) = found else {
+    let Some(RefreshTokenRow {
+        session_id,
+        used_at,
+        parent_hash,
+        superseded_at,
+    }) = found
+    else {
         return Ok(RefreshTokenUse::Unknown);
     };
     if claimed == 1 {
