@@ -28,6 +28,8 @@ pub struct Settings {
     pub log_filter: String,
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: TrustedProxies,
+    /// Shown to customers who lost their second factor (an e-mail address or URL).
+    pub support_contact: Option<String>,
     /// How often each `serve` process prunes rows that no longer matter.
     pub housekeeping_interval: Duration,
     /// The longest an ended row (session, challenge, idle counter) is kept before pruning.
@@ -161,6 +163,10 @@ impl Settings {
                 .cloned()
                 .unwrap_or_else(|| "info".into()),
             trusted_proxies: source.parse_or("TRUSTED_PROXIES", TrustedProxies::default())?,
+            support_contact: source
+                .parse_optional::<String>("SUPPORT_CONTACT")?
+                .map(|contact| contact.trim().to_string())
+                .filter(|contact| !contact.is_empty()),
             housekeeping_interval: Duration::from_secs(housekeeping_interval_secs),
             housekeeping_retention: Duration::from_secs(housekeeping_retention_secs),
             data_dir,
@@ -188,6 +194,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "HASHING_CONCURRENCY",
     "HASHING_QUEUE_LIMIT",
     "TRUSTED_PROXIES",
+    "SUPPORT_CONTACT",
     "HOUSEKEEPING_INTERVAL_SECS",
     "HOUSEKEEPING_RETENTION_SECS",
 ];

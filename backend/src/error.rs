@@ -88,38 +88,38 @@ impl ApiError {
     }
 
     /// The stable machine-readable code integrators switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            Self::MalformedBody(_) => "malformed_request",
-            Self::InvalidBody(_) => "invalid_body",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidQuery(_) => "invalid_query",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Validation { .. } => "validation_failed",
-            Self::InvalidCodeFormat => "invalid_code_format",
-            Self::InvalidRecoveryCodeFormat => "invalid_recovery_code_format",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::InvalidToken => "invalid_token",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::InvalidChallenge => "invalid_challenge",
-            Self::InvalidCode => "invalid_code",
-            Self::InvalidPassword => "invalid_password",
-            Self::ReauthenticationRequired => "reauthentication_required",
-            Self::Forbidden => "forbidden",
-            Self::SignupDisabled => "signup_disabled",
-            Self::UsernameTaken => "username_taken",
-            Self::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
-            Self::TwoFactorNotEnabled => "two_factor_not_enabled",
-            Self::NoPendingEnrollment => "no_pending_enrollment",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::ChallengeExhausted => "challenge_exhausted",
-            Self::TwoFactorRequired => "two_factor_required",
-            Self::CsrfCheckFailed => "csrf_check_failed",
-            Self::Overloaded { .. } => "server_busy",
-            Self::DatabaseUnavailable => "database_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::MalformedBody(_) => ProblemCode::MalformedRequest,
+            Self::InvalidBody(_) => ProblemCode::InvalidBody,
+            Self::PayloadTooLarge { .. } => ProblemCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ProblemCode::UnsupportedMediaType,
+            Self::InvalidQuery(_) => ProblemCode::InvalidQuery,
+            Self::NotFound => ProblemCode::NotFound,
+            Self::MethodNotAllowed => ProblemCode::MethodNotAllowed,
+            Self::Validation { .. } => ProblemCode::ValidationFailed,
+            Self::InvalidCodeFormat => ProblemCode::InvalidCodeFormat,
+            Self::InvalidRecoveryCodeFormat => ProblemCode::InvalidRecoveryCodeFormat,
+            Self::InvalidCredentials => ProblemCode::InvalidCredentials,
+            Self::InvalidToken => ProblemCode::InvalidToken,
+            Self::InvalidRefreshToken => ProblemCode::InvalidRefreshToken,
+            Self::InvalidChallenge => ProblemCode::InvalidChallenge,
+            Self::InvalidCode => ProblemCode::InvalidCode,
+            Self::InvalidPassword => ProblemCode::InvalidPassword,
+            Self::ReauthenticationRequired => ProblemCode::ReauthenticationRequired,
+            Self::Forbidden => ProblemCode::Forbidden,
+            Self::SignupDisabled => ProblemCode::SignupDisabled,
+            Self::UsernameTaken => ProblemCode::UsernameTaken,
+            Self::TwoFactorAlreadyEnabled => ProblemCode::TwoFactorAlreadyEnabled,
+            Self::TwoFactorNotEnabled => ProblemCode::TwoFactorNotEnabled,
+            Self::NoPendingEnrollment => ProblemCode::NoPendingEnrollment,
+            Self::TooManyAttempts { .. } => ProblemCode::TooManyAttempts,
+            Self::ChallengeExhausted => ProblemCode::ChallengeExhausted,
+            Self::TwoFactorRequired => ProblemCode::TwoFactorRequired,
+            Self::CsrfCheckFailed => ProblemCode::CsrfCheckFailed,
+            Self::Overloaded { .. } => ProblemCode::ServerBusy,
+            Self::DatabaseUnavailable => ProblemCode::DatabaseUnavailable,
+            Self::Internal(_) => ProblemCode::InternalError,
         }
     }
 
@@ -176,6 +176,79 @@ impl From<crate::domain::InvalidInput> for ApiError {
     }
 }
 
+/// Every `code` a problem document can carry: integrators switch on these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    MalformedRequest,
+    InvalidBody,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidQuery,
+    NotFound,
+    MethodNotAllowed,
+    ValidationFailed,
+    InvalidCodeFormat,
+    InvalidRecoveryCodeFormat,
+    InvalidCredentials,
+    InvalidToken,
+    InvalidRefreshToken,
+    InvalidChallenge,
+    InvalidCode,
+    InvalidPassword,
+    ReauthenticationRequired,
+    Forbidden,
+    SignupDisabled,
+    UsernameTaken,
+    TwoFactorAlreadyEnabled,
+    TwoFactorNotEnabled,
+    NoPendingEnrollment,
+    TooManyAttempts,
+    ChallengeExhausted,
+    TwoFactorRequired,
+    CsrfCheckFailed,
+    ServerBusy,
+    DatabaseUnavailable,
+    InternalError,
+}
+
+impl ProblemCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedRequest => "malformed_request",
+            Self::InvalidBody => "invalid_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidQuery => "invalid_query",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::ValidationFailed => "validation_failed",
+            Self::InvalidCodeFormat => "invalid_code_format",
+            Self::InvalidRecoveryCodeFormat => "invalid_recovery_code_format",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::InvalidChallenge => "invalid_challenge",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidPassword => "invalid_password",
+            Self::ReauthenticationRequired => "reauthentication_required",
+            Self::Forbidden => "forbidden",
+            Self::SignupDisabled => "signup_disabled",
+            Self::UsernameTaken => "username_taken",
+            Self::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
+            Self::TwoFactorNotEnabled => "two_factor_not_enabled",
+            Self::NoPendingEnrollment => "no_pending_enrollment",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::ChallengeExhausted => "challenge_exhausted",
+            Self::TwoFactorRequired => "two_factor_required",
+            Self::CsrfCheckFailed => "csrf_check_failed",
+            Self::ServerBusy => "server_busy",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -193,7 +266,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable snake_case machine code.
-    pub code: String,
+    pub code: ProblemCode,
     /// The input field at fault, for validation problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -243,11 +316,14 @@ impl ResponseError for ApiError {
             tracing::error!(%message, "internal error");
         }
         let problem = Problem {
-            problem_type: format!("https://custadmin.example/problems/{}", self.code()),
+            problem_type: format!(
+                "https://custadmin.example/problems/{}",
+                self.code().as_str()
+            ),
             title: self.title().to_string(),
             status: status.as_u16(),
             detail: self.to_string(),
-            code: self.code().to_string(),
+            code: self.code(),
             field: match self {
                 Self::Validation { field, .. } => Some((*field).to_string()),
                 _ => None,

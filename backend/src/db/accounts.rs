@@ -1,10 +1,12 @@
 //! The `accounts` table: identity, password hash, role and the two-factor state.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::accounts;
 use super::{is_unique_violation, DbConnection};
+use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::{Language, Role};
 use crate::error::ApiError;
 
 diesel::define_sql_function! {
@@ -12,45 +14,103 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = accounts)]
-pub struct AccountRow {
+/// An account as the rest of the code sees it: domain types, not column types.
+#[derive(Debug, Clone)]
+pub struct Account {
     pub id: String,
     pub username: String,
     pub username_key: String,
     pub email: Option<String>,
     pub password_hash: String,
-    pub role: String,
-    pub created_at: NaiveDateTime,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    /// The active TOTP secret, encrypted; `None` while two-factor is off.
     pub totp_secret_ciphertext: Option<String>,
-    pub totp_enabled_at: Option<NaiveDateTime>,
+    pub totp_enabled_at: Option<DateTime<Utc>>,
     pub totp_last_used_step: i64,
     pub totp_pending_ciphertext: Option<String>,
-    pub totp_pending_created_at: Option<NaiveDateTime>,
+    pub totp_pending_created_at: Option<DateTime<Utc>>,
+    /// Chosen in the SPA; `None` until then.
+    pub language: Option<Language>,
 }
 
-impl AccountRow {
+impl Account {
     pub fn two_factor_enabled(&self) -> bool {
         self.totp_secret_ciphertext.is_some()
     }
 }
 
-#[derive(Debug, Insertable)]
+/// The `accounts` row as stored; turned into an [`Account`] before it leaves this module.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
+pub(super) struct AccountRecord {
+    id: String,
+    username: String,
+    username_key: String,
+    email: Option<String>,
+    password_hash: String,
+    role: String,
+    created_at: NaiveDateTime,
+    totp_secret_ciphertext: Option<String>,
+    totp_enabled_at: Option<NaiveDateTime>,
+    totp_last_used_step: i64,
+    totp_pending_ciphertext: Option<String>,
+    totp_pending_created_at: Option<NaiveDateTime>,
+    language: Option<String>,
+}
+
+impl TryFrom<AccountRecord> for Account {
+    type Error = ApiError;
+
+    fn try_from(record: AccountRecord) -> Result<Self, ApiError> {
+        let role = Role::from_db(&record.role)
+            .ok_or_else(|| ApiError::internal(format!("unknown role {:?}", record.role)))?;
+        Ok(Self {
+            id: record.id,
+            username: record.username,
+            username_key: record.username_key,
+            email: record.email,
+            password_hash: record.password_hash,
+            role,
+            created_at: from_db_time(record.created_at),
+            totp_secret_ciphertext: record.totp_secret_ciphertext,
+            totp_enabled_at: record.totp_enabled_at.map(from_db_time),
+            totp_last_used_step: record.totp_last_used_step,
+            totp_pending_ciphertext: record.totp_pending_ciphertext,
+            totp_pending_created_at: record.totp_pending_created_at.map(from_db_time),
+            // A tag no longer shipped falls back to the browser's choice.
+            language: record.language.as_deref().and_then(Language::from_tag),
+        })
+    }
+}
+
+fn accounts_from(records: Vec<AccountRecord>) -> Result<Vec<Account>, ApiError> {
+    records.into_iter().map(Account::try_from).collect()
+}
+
+#[derive(Debug)]
 pub struct NewAccount<'a> {
     pub id: &'a str,
     pub username: &'a str,
     pub username_key: &'a str,
     pub email: Option<&'a str>,
     pub password_hash: &'a str,
-    pub role: &'a str,
-    pub created_at: NaiveDateTime,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Inserts an account; a taken username (in any case) is `UsernameTaken`.
 pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result<(), ApiError> {
     diesel::insert_into(accounts::table)
-        .values(account)
+        .values((
+            accounts::id.eq(account.id),
+            accounts::username.eq(account.username),
+            accounts::username_key.eq(account.username_key),
+            accounts::email.eq(account.email),
+            accounts::password_hash.eq(account.password_hash),
+            accounts::role.eq(account.role.as_str()),
+            accounts::created_at.eq(db_time(account.created_at)),
+        ))
         .execute(connection)
         .map(|_| ())
         .map_err(|error| {
@@ -65,20 +125,24 @@ pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result
 pub fn find_by_username_key(
     connection: &mut DbConnection,
     username_key: &str,
-) -> Result<Option<AccountRow>, ApiError> {
-    Ok(accounts::table
+) -> Result<Option<Account>, ApiError> {
+    accounts::table
         .filter(accounts::username_key.eq(username_key))
-        .select(AccountRow::as_select())
+        .select(AccountRecord::as_select())
         .first(connection)
-        .optional()?)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
 }
 
-pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, ApiError> {
-    Ok(accounts::table
+pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<Account>, ApiError> {
+    accounts::table
         .find(id)
-        .select(AccountRow::as_select())
+        .select(AccountRecord::as_select())
         .first(connection)
-        .optional()?)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
 }
 
 /// Replaces the password hash if it is still `current`; `false` when another change won.
@@ -171,8 +235,9 @@ pub fn set_pending_totp(
     connection: &mut DbConnection,
     id: &str,
     ciphertext: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let now = db_time(now);
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -194,8 +259,9 @@ pub fn enable_totp(
     id: &str,
     verified_pending_ciphertext: &str,
     step: i64,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let now = db_time(now);
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -256,15 +322,15 @@ pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
     limit: i64,
-) -> Result<Vec<AccountRow>, ApiError> {
+) -> Result<Vec<Account>, ApiError> {
     let escaped = query
         .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
     let pattern = format!("%{escaped}%");
-    Ok(accounts::table
-        .filter(accounts::role.eq("customer"))
+    accounts::table
+        .filter(accounts::role.eq(Role::Customer.as_str()))
         .filter(
             accounts::username_key
                 .like(pattern.clone())
@@ -273,6 +339,20 @@ pub fn search_customers(
         )
         .order(accounts::username_key.asc())
         .limit(limit)
-        .select(AccountRow::as_select())
-        .load(connection)?)
+        .select(AccountRecord::as_select())
+        .load(connection)
+        .map_err(ApiError::from)
+        .and_then(accounts_from)
+}
+
+/// Remembers the language the customer chose.
+pub fn set_language(
+    connection: &mut DbConnection,
+    id: &str,
+    language: Language,
+) -> Result<(), ApiError> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::language.eq(language.tag()))
+        .execute(connection)?;
+    Ok(())
 }

@@ -1,56 +1,51 @@
 //! The security event log: what happened to an account, when, and from where.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::security_events;
 use super::DbConnection;
+use crate::auth::clock::{db_time, from_db_time};
+pub use crate::domain::EventKind;
 use crate::error::ApiError;
 
-/// The kinds of event API.md names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    LoginSucceeded,
-    LoginFailed,
-    OtpFailed,
-    TwoFactorEnabled,
-    TwoFactorDisabled,
-    RecoveryCodeUsed,
-    RecoveryCodesRegenerated,
-    TwoFactorResetBySupport,
-    PasswordChanged,
-    AccountLocked,
-    AccountUnlockedBySupport,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LoginSucceeded => "login_succeeded",
-            Self::LoginFailed => "login_failed",
-            Self::OtpFailed => "otp_failed",
-            Self::TwoFactorEnabled => "two_factor_enabled",
-            Self::TwoFactorDisabled => "two_factor_disabled",
-            Self::RecoveryCodeUsed => "recovery_code_used",
-            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
-            Self::TwoFactorResetBySupport => "two_factor_reset_by_support",
-            Self::PasswordChanged => "password_changed",
-            Self::AccountLocked => "account_locked",
-            Self::AccountUnlockedBySupport => "account_unlocked_by_support",
-        }
-    }
+/// An event of an account's security log, as the rest of the code sees it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: i64,
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = security_events)]
-pub struct EventRow {
-    pub id: i64,
-    pub account_id: Option<String>,
-    pub kind: String,
-    pub at: NaiveDateTime,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Option<String>,
+struct EventRecord {
+    id: i64,
+    kind: String,
+    at: NaiveDateTime,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl TryFrom<EventRecord> for Event {
+    type Error = ApiError;
+
+    fn try_from(record: EventRecord) -> Result<Self, ApiError> {
+        let kind = EventKind::parse(&record.kind)
+            .ok_or_else(|| ApiError::internal(format!("unknown event kind {:?}", record.kind)))?;
+        Ok(Self {
+            id: record.id,
+            kind,
+            at: from_db_time(record.at),
+            ip: record.ip,
+            user_agent: record.user_agent,
+            detail: record.detail,
+        })
+    }
 }
 
 /// Where a request came from, recorded with each event.
@@ -64,10 +59,11 @@ pub fn record(
     connection: &mut DbConnection,
     account_id: &str,
     kind: EventKind,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
     origin: &RequestOrigin,
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
+    let at = db_time(at);
     diesel::insert_into(security_events::table)
         .values((
             security_events::account_id.eq(Some(account_id)),
@@ -87,16 +83,19 @@ pub fn list(
     account_id: &str,
     limit: i64,
     before: Option<i64>,
-) -> Result<Vec<EventRow>, ApiError> {
+) -> Result<Vec<Event>, ApiError> {
     let mut query = security_events::table
         .filter(security_events::account_id.eq(account_id))
         .into_boxed();
     if let Some(before) = before {
         query = query.filter(security_events::id.lt(before));
     }
-    Ok(query
+    query
         .order(security_events::id.desc())
         .limit(limit)
-        .select(EventRow::as_select())
-        .load(connection)?)
+        .select(EventRecord::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Event::try_from)
+        .collect()
 }

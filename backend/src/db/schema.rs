@@ -15,6 +15,7 @@ diesel::table! {
         totp_last_used_step -> BigInt,
         totp_pending_ciphertext -> Nullable<Text>,
         totp_pending_created_at -> Nullable<Timestamp>,
+        language -> Nullable<Text>,
     }
 }
 

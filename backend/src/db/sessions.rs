@@ -1,43 +1,79 @@
 //! Sessions and their refresh tokens. A refresh token is stored only as its SHA-256 and is
 //! used once: using it again means it was stolen, and the whole session is revoked.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::accounts::AccountRow;
+use super::accounts::{Account, AccountRecord};
 use super::schema::{accounts, refresh_tokens, sessions};
 use super::DbConnection;
+use crate::auth::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
-pub struct SessionRow {
+/// A session: one sign-in and its chain of refresh tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
     pub id: String,
     pub account_id: String,
-    pub created_at: NaiveDateTime,
-    pub auth_time: NaiveDateTime,
-    pub amr: String,
-    pub expires_at: NaiveDateTime,
-    pub revoked_at: Option<NaiveDateTime>,
-    pub revoked_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the sign-in happened (for the privileged window).
+    pub auth_time: DateTime<Utc>,
+    /// RFC 8176 methods the sign-in used, e.g. `["pwd", "otp"]`.
+    pub amr: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
-impl SessionRow {
-    pub fn amr_list(&self) -> Vec<String> {
-        self.amr.split_whitespace().map(str::to_string).collect()
+impl Session {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRecord {
+    id: String,
+    account_id: String,
+    created_at: NaiveDateTime,
+    auth_time: NaiveDateTime,
+    /// Space-separated methods.
+    amr: String,
+    expires_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl From<SessionRecord> for Session {
+    fn from(record: SessionRecord) -> Self {
+        Self {
+            id: record.id,
+            account_id: record.account_id,
+            created_at: from_db_time(record.created_at),
+            auth_time: from_db_time(record.auth_time),
+            amr: record.amr.split_whitespace().map(str::to_string).collect(),
+            expires_at: from_db_time(record.expires_at),
+            revoked_at: record.revoked_at.map(from_db_time),
+        }
     }
 }
 
 /// A live session with its account, read in one query.
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
-    pub session: SessionRow,
-    pub account: AccountRow,
+    pub session: Session,
+    pub account: Account,
 }
 
-pub fn insert_session(connection: &mut DbConnection, session: &SessionRow) -> Result<(), ApiError> {
+pub fn insert_session(connection: &mut DbConnection, session: &Session) -> Result<(), ApiError> {
     diesel::insert_into(sessions::table)
-        .values(session)
+        .values((
+            sessions::id.eq(&session.id),
+            sessions::account_id.eq(&session.account_id),
+            sessions::created_at.eq(db_time(session.created_at)),
+            sessions::auth_time.eq(db_time(session.auth_time)),
+            sessions::amr.eq(session.amr.join(" ")),
+            sessions::expires_at.eq(db_time(session.expires_at)),
+        ))
         .execute(connection)?;
     Ok(())
 }
@@ -48,8 +84,9 @@ pub fn insert_refresh_token(
     token_hash: &str,
     session_id: &str,
     parent_hash: Option<&str>,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let now = db_time(now);
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(token_hash),
@@ -66,19 +103,24 @@ pub fn find_active(
     connection: &mut DbConnection,
     session_id: &str,
     account_id: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<Option<ActiveSession>, ApiError> {
-    let found: Option<(SessionRow, AccountRow)> = sessions::table
+    let now = db_time(now);
+    let found: Option<(SessionRecord, AccountRecord)> = sessions::table
         .inner_join(accounts::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::account_id.eq(account_id))
         .filter(sessions::revoked_at.is_null())
-        .select((SessionRow::as_select(), AccountRow::as_select()))
+        .select((SessionRecord::as_select(), AccountRecord::as_select()))
         .first(connection)
         .optional()?;
-    Ok(found
-        .filter(|(session, _)| session.expires_at > now)
-        .map(|(session, account)| ActiveSession { session, account }))
+    match found {
+        Some((session, account)) if session.expires_at > now => Ok(Some(ActiveSession {
+            session: session.into(),
+            account: Account::try_from(account)?,
+        })),
+        _ => Ok(None),
+    }
 }
 
 /// What presenting a refresh token turned out to be.
@@ -92,7 +134,7 @@ pub enum RefreshTokenUse {
     /// (two tabs racing, or a replay soon after the rotation).
     JustRotated {
         session_id: String,
-        used_at: NaiveDateTime,
+        used_at: DateTime<Utc>,
     },
     /// Used before and the session has moved on, or superseded by a sibling's use: a replay.
     Reused {
@@ -116,8 +158,9 @@ struct RefreshTokenRow {
 pub fn use_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<RefreshTokenUse, ApiError> {
+    let now = db_time(now);
     let claimed = diesel::update(
         refresh_tokens::table
             .find(token_hash)
@@ -165,7 +208,7 @@ pub fn use_refresh_token(
     Ok(if successors_used == 0 {
         RefreshTokenUse::JustRotated {
             session_id,
-            used_at,
+            used_at: from_db_time(used_at),
         }
     } else {
         RefreshTokenUse::Reused { session_id }
@@ -184,23 +227,22 @@ pub fn session_of_refresh_token(
         .optional()?)
 }
 
-pub fn find(
-    connection: &mut DbConnection,
-    session_id: &str,
-) -> Result<Option<SessionRow>, ApiError> {
+pub fn find(connection: &mut DbConnection, session_id: &str) -> Result<Option<Session>, ApiError> {
     Ok(sessions::table
         .find(session_id)
-        .select(SessionRow::as_select())
+        .select(SessionRecord::as_select())
         .first(connection)
-        .optional()?)
+        .optional()?
+        .map(Session::from))
 }
 
 pub fn revoke(
     connection: &mut DbConnection,
     session_id: &str,
     reason: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let now = db_time(now);
     diesel::update(
         sessions::table
             .find(session_id)
@@ -220,8 +262,9 @@ pub fn revoke_all_for_account(
     account_id: &str,
     keep: Option<&str>,
     reason: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
+    let now = db_time(now);
     let revocation = (
         sessions::revoked_at.eq(Some(now)),
         sessions::revoked_reason.eq(Some(reason)),
@@ -240,9 +283,13 @@ pub fn revoke_all_for_account(
 
 /// Records that the session has now proved every factor (after two-factor is switched on
 /// within it), so a refresh never mints a password-only token for a two-factor account.
-pub fn set_amr(connection: &mut DbConnection, session_id: &str, amr: &str) -> Result<(), ApiError> {
+pub fn set_amr(
+    connection: &mut DbConnection,
+    session_id: &str,
+    amr: &[&str],
+) -> Result<(), ApiError> {
     diesel::update(sessions::table.find(session_id))
-        .set(sessions::amr.eq(amr))
+        .set(sessions::amr.eq(amr.join(" ")))
         .execute(connection)?;
     Ok(())
 }

@@ -50,10 +50,10 @@ pub enum Reservation {
     Reserved {
         failures: i32,
         /// The (expired) lock before this attempt, to restore if the attempt is given back.
-        previous_lock: Option<NaiveDateTime>,
+        previous_lock: Option<DateTime<Utc>>,
     },
     Locked {
-        until: NaiveDateTime,
+        until: DateTime<Utc>,
     },
 }
 
@@ -64,8 +64,9 @@ pub enum Reservation {
 pub fn reserve(
     connection: &mut DbConnection,
     subject: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<Reservation, ApiError> {
+    let now = db_time(now);
     super::in_transaction(connection, |connection| {
         for _ in 0..3 {
             let counted = diesel::update(
@@ -81,21 +82,26 @@ pub fn reserve(
             ))
             .execute(connection)?;
             if counted == 1 {
-                let (failures, previous_lock) = login_throttles::table
-                    .find(subject)
-                    .select((
-                        login_throttles::consecutive_failures,
-                        login_throttles::locked_until,
-                    ))
-                    .first(connection)?;
+                let (failures, previous_lock): (i32, Option<NaiveDateTime>) =
+                    login_throttles::table
+                        .find(subject)
+                        .select((
+                            login_throttles::consecutive_failures,
+                            login_throttles::locked_until,
+                        ))
+                        .first(connection)?;
                 return Ok(Reservation::Reserved {
                     failures,
-                    previous_lock,
+                    previous_lock: previous_lock.map(from_db_time),
                 });
             }
             if let Some(row) = find(connection, subject)? {
                 match row.locked_until {
-                    Some(until) if until > now => return Ok(Reservation::Locked { until }),
+                    Some(until) if until > now => {
+                        return Ok(Reservation::Locked {
+                            until: from_db_time(until),
+                        })
+                    }
                     _ => continue,
                 }
             }
@@ -130,7 +136,7 @@ pub fn reserve(
 pub fn release(
     connection: &mut DbConnection,
     subject: &str,
-    provisional_lock: Option<(NaiveDateTime, Option<NaiveDateTime>)>,
+    provisional_lock: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
 ) -> Result<(), ApiError> {
     diesel::update(
         login_throttles::table
@@ -140,6 +146,7 @@ pub fn release(
     .set(login_throttles::consecutive_failures.eq(login_throttles::consecutive_failures - 1))
     .execute(connection)?;
     if let Some((provisional, previous)) = provisional_lock {
+        let (provisional, previous) = (db_time(provisional), previous.map(db_time));
         diesel::update(
             login_throttles::table
                 .find(subject)
@@ -155,8 +162,9 @@ pub fn release(
 pub fn lock_until(
     connection: &mut DbConnection,
     subject: &str,
-    until: NaiveDateTime,
+    until: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let until = db_time(until);
     diesel::update(
         login_throttles::table.find(subject).filter(
             login_throttles::locked_until

@@ -1,10 +1,11 @@
 //! Login challenges (the step between password and code) and recovery codes.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{otp_challenges, recovery_codes};
 use super::DbConnection;
+use crate::auth::clock::db_time;
 use crate::error::ApiError;
 
 pub const MAX_WRONG_CODES_PER_CHALLENGE: i32 = 5;
@@ -26,9 +27,11 @@ pub fn insert_challenge(
     id: &str,
     account_id: &str,
     device_token_hash: Option<&str>,
-    password_verified_at: NaiveDateTime,
-    expires_at: NaiveDateTime,
+    password_verified_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let password_verified_at = db_time(password_verified_at);
+    let expires_at = db_time(expires_at);
     diesel::insert_into(otp_challenges::table)
         .values((
             otp_challenges::id.eq(id),
@@ -57,8 +60,9 @@ pub fn find_challenge(
 pub fn take_challenge_attempt(
     connection: &mut DbConnection,
     id: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let now = db_time(now);
     let updated = diesel::update(
         otp_challenges::table
             .find(id)
@@ -75,8 +79,9 @@ pub fn take_challenge_attempt(
 pub fn consume_challenge(
     connection: &mut DbConnection,
     id: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let now = db_time(now);
     let updated = diesel::update(
         otp_challenges::table
             .find(id)
@@ -91,8 +96,9 @@ pub fn consume_challenge(
 pub fn consume_all_challenges(
     connection: &mut DbConnection,
     account_id: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let now = db_time(now);
     diesel::update(
         otp_challenges::table
             .filter(otp_challenges::account_id.eq(account_id))
@@ -108,8 +114,9 @@ pub fn replace_recovery_codes(
     connection: &mut DbConnection,
     account_id: &str,
     code_hashes: &[String],
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let now = db_time(now);
     delete_recovery_codes(connection, account_id)?;
     let rows: Vec<_> = code_hashes
         .iter()
@@ -143,8 +150,9 @@ pub fn use_recovery_code(
     connection: &mut DbConnection,
     account_id: &str,
     code_hash: &str,
-    now: NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let now = db_time(now);
     let updated = diesel::update(
         recovery_codes::table
             .find((account_id, code_hash))

@@ -1,7 +1,9 @@
 //! Input types that validate once when parsed; code past the HTTP edge only sees valid values.
 
 mod email;
+mod event_kind;
 mod ip_network;
+mod language;
 mod password;
 mod recovery_code;
 mod role;
@@ -9,7 +11,9 @@ mod totp_code;
 mod username;
 
 pub use email::Email;
+pub use event_kind::EventKind;
 pub use ip_network::{IpNetwork, TrustedProxies};
+pub use language::Language;
 pub use password::Password;
 pub use recovery_code::RecoveryCode;
 pub use role::Role;

@@ -1,20 +1,20 @@
 //! `/account`: the signed-in customer's details, password and security events.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::clock::from_db_time;
-use crate::db::events::EventRow;
-use crate::domain::{Password, Role};
+use crate::db::events::{Event, EventKind};
+use crate::domain::{Language, Password, Role};
 use crate::error::{ApiError, Problem};
 use crate::service::{account, AppState, Principal, RequestOrigin};
 
 pub fn configure(config: &mut ServiceConfig) {
     config
         .service(get_account)
+        .service(update_account)
         .service(change_password)
         .service(list_events);
 }
@@ -30,7 +30,7 @@ pub struct TwoFactorStatus {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com",
-    "role": "customer", "created_at": "2026-11-30T09:00:00Z",
+    "role": "customer", "created_at": "2026-11-30T09:00:00Z", "language": "en",
     "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0}
 }))]
 pub struct AccountResponse {
@@ -39,7 +39,32 @@ pub struct AccountResponse {
     pub email: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// The language chosen in the SPA; `null` until one is chosen.
+    pub language: Option<Language>,
     pub two_factor: TwoFactorStatus,
+}
+
+/// The account's settings a customer may change directly.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"language": "cs"}))]
+pub struct UpdateAccountRequest {
+    pub language: Language,
+}
+
+fn account_response(overview: account::AccountOverview) -> AccountResponse {
+    AccountResponse {
+        id: overview.id,
+        username: overview.username,
+        email: overview.email,
+        role: overview.role,
+        created_at: overview.created_at,
+        language: overview.language,
+        two_factor: TwoFactorStatus {
+            enabled: overview.two_factor_enabled,
+            enabled_at: overview.two_factor_enabled_at,
+            recovery_codes_remaining: overview.recovery_codes_remaining,
+        },
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,11 +92,7 @@ pub struct EventsQuery {
 #[schema(example = json!({"id": 42, "kind": "login_succeeded", "at": "2026-12-01T10:00:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "detail": "methods: pwd otp"}))]
 pub struct SecurityEvent {
     pub id: i64,
-    /// One of `login_succeeded`, `login_failed`, `otp_failed`, `two_factor_enabled`,
-    /// `two_factor_disabled`, `recovery_code_used`, `recovery_codes_regenerated`,
-    /// `two_factor_reset_by_support`, `password_changed`, `account_locked`,
-    /// `account_unlocked_by_support`.
-    pub kind: String,
+    pub kind: EventKind,
     pub at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -84,15 +105,15 @@ pub struct EventsResponse {
     pub events: Vec<SecurityEvent>,
 }
 
-impl From<EventRow> for SecurityEvent {
-    fn from(row: EventRow) -> Self {
+impl From<Event> for SecurityEvent {
+    fn from(event: Event) -> Self {
         Self {
-            id: row.id,
-            kind: row.kind,
-            at: from_db_time(row.at),
-            ip: row.ip,
-            user_agent: row.user_agent,
-            detail: row.detail,
+            id: event.id,
+            kind: event.kind,
+            at: event.at,
+            ip: event.ip,
+            user_agent: event.user_agent,
+            detail: event.detail,
         }
     }
 }
@@ -112,18 +133,30 @@ async fn get_account(
     principal: Principal,
 ) -> Result<HttpResponse, ApiError> {
     let overview = account::overview(&state, &principal).await?;
-    Ok(HttpResponse::Ok().json(AccountResponse {
-        id: overview.id,
-        username: overview.username,
-        email: overview.email,
-        role: overview.role,
-        created_at: overview.created_at,
-        two_factor: TwoFactorStatus {
-            enabled: overview.two_factor_enabled,
-            enabled_at: overview.two_factor_enabled_at,
-            recovery_codes_remaining: overview.recovery_codes_remaining,
-        },
-    }))
+    Ok(HttpResponse::Ok().json(account_response(overview)))
+}
+
+/// Change the account's settings: the language the SPA and mails use.
+#[utoipa::path(
+    tag = "account",
+    security(("bearer" = [])),
+    request_body = UpdateAccountRequest,
+    responses(
+        (status = 200, description = "The account, updated", body = AccountResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A language the SPA does not ship (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/account")]
+async fn update_account(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<UpdateAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let overview = account::set_language(&state, &principal, body.language).await?;
+    Ok(HttpResponse::Ok().json(account_response(overview)))
 }
 
 /// Change the password; every other session is signed out.

@@ -51,12 +51,15 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// What clients may know of the server's configuration before signing in.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"signup_enabled": true, "issuer": "custadmin"}))]
+#[schema(example = json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": "mailto:support@example.com"}))]
 pub struct PublicSettings {
     /// Whether `POST /auth/register` accepts new customers.
     pub signup_enabled: bool,
     /// The issuer shown in authenticator apps and in tokens' `iss`.
     pub issuer: String,
+    /// Where customers who lost their second factor reach support (an e-mail address or a
+    /// URL), when the operator configured one.
+    pub support_contact: Option<String>,
 }
 
 /// Public settings, so clients can show only what the server allows (e.g. sign-up).
@@ -66,6 +69,7 @@ async fn public_settings(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(PublicSettings {
         signup_enabled: state.settings.signup_enabled,
         issuer: state.settings.issuer.clone(),
+        support_contact: state.settings.support_contact.clone(),
     })
 }
 

@@ -4,11 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::proof::{self, Verdict};
 use super::{AppState, Principal, RequestOrigin};
-use crate::auth::clock::{db_time, from_db_time};
 use crate::db::accounts;
-use crate::db::events::{self, EventKind, EventRow};
+use crate::db::events::{self, Event, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store};
-use crate::domain::{Password, Role};
+use crate::domain::{Language, Password, Role};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
@@ -21,6 +20,7 @@ pub struct AccountOverview {
     pub two_factor_enabled: bool,
     pub two_factor_enabled_at: Option<DateTime<Utc>>,
     pub recovery_codes_remaining: i64,
+    pub language: Option<Language>,
 }
 
 pub const MAX_EVENTS_PER_PAGE: i64 = 200;
@@ -42,16 +42,32 @@ pub async fn overview(
         0
     };
     Ok(AccountOverview {
-        role: Role::from_db(&account.role)
-            .ok_or_else(|| ApiError::internal("unknown role in database"))?,
+        role: account.role,
         two_factor_enabled: account.two_factor_enabled(),
-        two_factor_enabled_at: account.totp_enabled_at.map(from_db_time),
-        created_at: from_db_time(account.created_at),
+        two_factor_enabled_at: account.totp_enabled_at,
+        created_at: account.created_at,
         id: account.id,
         username: account.username,
         email: account.email,
         recovery_codes_remaining,
+        language: account.language,
     })
+}
+
+/// Remembers the customer's language, for the SPA on other devices and for mails.
+pub async fn set_language(
+    state: &AppState,
+    principal: &Principal,
+    language: Language,
+) -> Result<AccountOverview, ApiError> {
+    let account_id = principal.account_id.clone();
+    state
+        .database
+        .run(move |connection| accounts::set_language(connection, &account_id, language))
+        .await?;
+    let mut principal = principal.clone();
+    principal.account.language = Some(language);
+    overview(state, &principal).await
 }
 
 /// Checks the current password (counted like any proof from a signed-in caller), stores the
@@ -120,19 +136,19 @@ pub async fn change_password(
                 return Ok(Err(ApiError::InvalidPassword));
             }
             // A challenge won with the old password must not complete either.
-            code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
+            code_store::consume_all_challenges(connection, &account.id, now)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
                 Some(&session_id),
                 "password_changed",
-                db_time(now),
+                now,
             )?;
             events::record(
                 connection,
                 &account.id,
                 EventKind::PasswordChanged,
-                db_time(now),
+                now,
                 &origin,
                 None,
             )?;
@@ -164,7 +180,7 @@ pub async fn list_events(
     principal: &Principal,
     limit: Option<i64>,
     before: Option<i64>,
-) -> Result<Vec<EventRow>, ApiError> {
+) -> Result<Vec<Event>, ApiError> {
     let (limit, before) = event_page(limit, before)?;
     let account_id = principal.account_id.clone();
     state

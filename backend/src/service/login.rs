@@ -7,14 +7,13 @@ use super::proof::{self, SecondFactor, Verdict};
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
 use super::{AppState, RequestOrigin};
-use crate::auth::clock::db_time;
 use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, CHALLENGE_TOKEN_LIFETIME_SECS};
-use crate::db::accounts::{self, AccountRow};
+use crate::db::accounts::{self, Account};
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as challenge_store, DbConnection};
-use crate::domain::{Password, Role, Username};
+use crate::domain::{Password, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]
@@ -123,7 +122,7 @@ pub async fn log_in(
 fn known_device_of(
     connection: &mut DbConnection,
     token_hash: &str,
-    account: Option<&AccountRow>,
+    account: Option<&Account>,
 ) -> Result<Option<KnownDevice>, ApiError> {
     let holders = devices::find_by_token(connection, token_hash)?;
     Ok(account.and_then(|account| {
@@ -167,7 +166,7 @@ fn password_subjects(
 fn open_challenge(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     device_token_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
@@ -178,8 +177,8 @@ fn open_challenge(
         &challenge_id,
         &account.id,
         device_token_hash,
-        db_time(now),
-        db_time(expires_at),
+        now,
+        expires_at,
     )?;
     state
         .token_keys
@@ -211,7 +210,7 @@ pub async fn verify_second_factor(
                 accounts::find_by_id(connection, &claims.sub)?.ok_or(ApiError::InvalidChallenge)?;
             // The challenge's own five attempts first, so a spent challenge costs the account
             // nothing; then the account's.
-            if !challenge_store::take_challenge_attempt(connection, &claims.jti, db_time(now))? {
+            if !challenge_store::take_challenge_attempt(connection, &claims.jti, now)? {
                 return Ok(Err(explain_unusable_challenge(
                     connection,
                     &claims.jti,
@@ -238,7 +237,7 @@ pub async fn verify_second_factor(
                 Verdict::Accepted(attempt) => attempt,
                 Verdict::Refused(error) => return Ok(Err(error)),
             };
-            if !challenge_store::consume_challenge(connection, &claims.jti, db_time(now))? {
+            if !challenge_store::consume_challenge(connection, &claims.jti, now)? {
                 return Err(ApiError::InvalidChallenge);
             }
             attempt.succeeded(connection)?;
@@ -281,14 +280,13 @@ fn explain_unusable_challenge(
 fn complete_sign_in(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     methods: &[&str],
     presented_device_hash: Option<String>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
-    let role = Role::from_db(&account.role)
-        .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+    let role = account.role;
     let amr: Vec<String> = methods.iter().map(|method| method.to_string()).collect();
     let (session, refresh_token) = open_session(connection, account, &amr, now, now)?;
     let new_device_token =
@@ -298,7 +296,7 @@ fn complete_sign_in(
         connection,
         &account.id,
         EventKind::LoginSucceeded,
-        db_time(now),
+        now,
         origin,
         Some(&detail),
     )?;
@@ -312,7 +310,7 @@ fn complete_sign_in(
 /// accounts; anything else gets a new token.
 fn remember_device(
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     presented_hash: Option<String>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,

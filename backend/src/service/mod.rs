@@ -20,7 +20,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
-use crate::db::accounts::AccountRow;
+use crate::db::accounts::Account;
 use crate::db::Database;
 use crate::domain::Role;
 
@@ -55,5 +55,5 @@ pub struct Principal {
     pub auth_time: DateTime<Utc>,
     pub amr: Vec<String>,
     /// The account as read with the session, in the same query, for this request.
-    pub account: AccountRow,
+    pub account: Account,
 }

@@ -12,10 +12,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::throttle::{self, Attempt, Lockout, Subject};
 use super::{AppState, Principal, RequestOrigin};
-use crate::auth::clock::db_time;
 use crate::auth::tokens::AMR_OTP;
 use crate::auth::totp::TotpSecret;
-use crate::db::accounts::{self, AccountRow};
+use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as code_store, DbConnection};
 use crate::domain::{Password, RecoveryCode, TotpCode};
@@ -69,7 +68,7 @@ pub fn network_subject(origin: &RequestOrigin) -> Option<Subject> {
 pub fn verify_second_factor(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     factor: &SecondFactor,
     subjects: &[Subject],
     origin: &RequestOrigin,
@@ -90,13 +89,13 @@ pub fn verify_second_factor(
         connection,
         &account.id,
         EventKind::OtpFailed,
-        db_time(now),
+        now,
         origin,
         None,
     )?;
     if let Some(lockout) = lockout {
         // Guessing must start again from the password.
-        code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
+        code_store::consume_all_challenges(connection, &account.id, now)?;
         record_lockout(connection, &account.id, &lockout, origin, now)?;
     }
     Ok(Verdict::Refused(ApiError::InvalidCode))
@@ -106,7 +105,7 @@ pub fn verify_second_factor(
 fn accept_totp_code(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     code: &TotpCode,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
@@ -124,13 +123,13 @@ fn accept_totp_code(
 fn accept_recovery_code(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     code: &RecoveryCode,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let code_hash = state.secret_box.keyed_hash(code.normalised());
-    let used = code_store::use_recovery_code(connection, &account.id, &code_hash, db_time(now))?;
+    let used = code_store::use_recovery_code(connection, &account.id, &code_hash, now)?;
     if used {
         let left = code_store::count_unused_recovery_codes(connection, &account.id)?;
         let detail = format!("{left} recovery codes left");
@@ -138,7 +137,7 @@ fn accept_recovery_code(
             connection,
             &account.id,
             EventKind::RecoveryCodeUsed,
-            db_time(now),
+            now,
             origin,
             Some(&detail),
         )?;
@@ -150,7 +149,7 @@ fn accept_recovery_code(
 /// from a signed-in caller. Answers the step to mark used when two-factor goes on.
 pub fn verify_enrolment_code(
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     pending: &TotpSecret,
     code: &TotpCode,
     origin: &RequestOrigin,
@@ -167,7 +166,7 @@ pub fn verify_enrolment_code(
         connection,
         &account.id,
         EventKind::OtpFailed,
-        db_time(now),
+        now,
         origin,
         None,
     )?;
@@ -211,7 +210,7 @@ pub fn settle_password(
                     connection,
                     account_id,
                     EventKind::LoginFailed,
-                    db_time(now),
+                    now,
                     origin,
                     None,
                 )?;
@@ -240,7 +239,7 @@ fn record_lockout(
         connection,
         account_id,
         EventKind::AccountLocked,
-        db_time(now),
+        now,
         origin,
         Some(&detail),
     )
@@ -325,7 +324,7 @@ pub fn give_back<T>(
 pub fn verify_privileged(
     state: &AppState,
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     proof: PrivilegedProof,
     origin: &RequestOrigin,
     now: DateTime<Utc>,

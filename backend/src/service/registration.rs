@@ -2,7 +2,6 @@
 
 use super::throttle::{self, Subject};
 use super::{proof, AppState, RequestOrigin};
-use crate::auth::clock::db_time;
 use crate::db::accounts::{self, NewAccount};
 use crate::domain::{Email, Password, Role, Username};
 use crate::error::ApiError;
@@ -72,11 +71,11 @@ pub async fn create_account(
 ) -> Result<CreatedAccount, ApiError> {
     let password_hash = state.password_hasher.hash(&request.password).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    let created_at = db_time(state.now());
+    let created_at = state.now();
     let username = request.username.as_str().to_string();
     let username_key = request.username.key();
     let email = request.email.map(Email::into_inner);
-    let role = request.role.as_str();
+    let role = request.role;
     let account_id = id.clone();
     state
         .database

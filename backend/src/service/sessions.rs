@@ -3,11 +3,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{AppState, Principal};
-use crate::auth::clock::{db_time, from_db_time};
 use crate::auth::opaque_token;
 use crate::auth::tokens::{ACCESS_TOKEN_LIFETIME_SECS, AMR_OTP};
-use crate::db::accounts::AccountRow;
-use crate::db::sessions::{self as session_store, RefreshTokenUse, SessionRow};
+use crate::db::accounts::Account;
+use crate::db::sessions::{self as session_store, RefreshTokenUse, Session};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -29,37 +28,30 @@ pub struct TokenGrant {
 /// Opens a session inside the caller's transaction; the grant is signed afterwards.
 pub fn open_session(
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     amr: &[String],
     auth_time: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(SessionRow, String), ApiError> {
-    let session = SessionRow {
+) -> Result<(Session, String), ApiError> {
+    let session = Session {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
-        created_at: db_time(now),
-        auth_time: db_time(auth_time),
-        amr: amr.join(" "),
-        expires_at: db_time(now + TimeDelta::days(SESSION_LIFETIME_DAYS)),
+        created_at: now,
+        auth_time,
+        amr: amr.to_vec(),
+        expires_at: now + TimeDelta::days(SESSION_LIFETIME_DAYS),
         revoked_at: None,
-        revoked_reason: None,
     };
     session_store::insert_session(connection, &session)?;
     let refresh = opaque_token::generate();
-    session_store::insert_refresh_token(
-        connection,
-        &refresh.hash,
-        &session.id,
-        None,
-        db_time(now),
-    )?;
+    session_store::insert_refresh_token(connection, &refresh.hash, &session.id, None, now)?;
     Ok((session, refresh.token))
 }
 
 /// Signs the access token for a session.
 pub fn grant(
     state: &AppState,
-    session: &SessionRow,
+    session: &Session,
     role: Role,
     refresh_token: String,
     now: DateTime<Utc>,
@@ -68,15 +60,15 @@ pub fn grant(
         &session.account_id,
         role,
         &session.id,
-        from_db_time(session.auth_time),
-        &session.amr_list(),
+        session.auth_time,
+        &session.amr,
         now,
     )?;
     Ok(TokenGrant {
         access_token,
         expires_in: ACCESS_TOKEN_LIFETIME_SECS,
         refresh_token,
-        refresh_expires_at: from_db_time(session.expires_at),
+        refresh_expires_at: session.expires_at,
         device_token: None,
     })
 }
@@ -89,19 +81,14 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
     let active = state
         .database
         .run(move |connection| {
-            session_store::find_active(connection, &session_id, &account_id, db_time(now))
+            session_store::find_active(connection, &session_id, &account_id, now)
         })
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    let role = Role::from_db(&active.account.role)
-        .ok_or_else(|| ApiError::internal("unknown role in database"))?;
+    let role = active.account.role;
     // A session without the second factor is worthless once the account has one.
     if active.account.two_factor_enabled()
-        && !active
-            .session
-            .amr_list()
-            .iter()
-            .any(|method| method == AMR_OTP)
+        && !active.session.amr.iter().any(|method| method == AMR_OTP)
     {
         return Err(ApiError::InvalidToken);
     }
@@ -109,8 +96,8 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         account_id: claims.sub,
         session_id: claims.sid,
         role,
-        auth_time: from_db_time(active.session.auth_time),
-        amr: active.session.amr_list(),
+        auth_time: active.session.auth_time,
+        amr: active.session.amr,
         account: active.account,
     })
 }
@@ -127,36 +114,30 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
     let (session, role, successor) = state
         .database
         .transaction(move |connection| {
-            let session_id = match session_store::use_refresh_token(
-                connection,
-                &presented_hash,
-                db_time(now),
-            )? {
-                RefreshTokenUse::Accepted { session_id } => session_id,
-                RefreshTokenUse::JustRotated {
-                    session_id,
-                    used_at,
-                } if from_db_time(used_at)
-                    >= now - TimeDelta::seconds(REFRESH_REUSE_GRACE_SECS) =>
-                {
-                    session_id
-                }
-                RefreshTokenUse::JustRotated { session_id, .. }
-                | RefreshTokenUse::Reused { session_id } => {
-                    tracing::warn!(%session_id, "refresh token reused; revoking the session");
-                    session_store::revoke(
-                        connection,
-                        &session_id,
-                        "refresh_token_reused",
-                        db_time(now),
-                    )?;
-                    return Ok(Err(ApiError::InvalidRefreshToken));
-                }
-                RefreshTokenUse::Unknown => return Ok(Err(ApiError::InvalidRefreshToken)),
-            };
-            let session = session_store::find(connection, &session_id)?.filter(|session| {
-                session.revoked_at.is_none() && session.expires_at > db_time(now)
-            });
+            let session_id =
+                match session_store::use_refresh_token(connection, &presented_hash, now)? {
+                    RefreshTokenUse::Accepted { session_id } => session_id,
+                    RefreshTokenUse::JustRotated {
+                        session_id,
+                        used_at,
+                    } if used_at >= now - TimeDelta::seconds(REFRESH_REUSE_GRACE_SECS) => {
+                        session_id
+                    }
+                    RefreshTokenUse::JustRotated { session_id, .. }
+                    | RefreshTokenUse::Reused { session_id } => {
+                        tracing::warn!(%session_id, "refresh token reused; revoking the session");
+                        session_store::revoke(
+                            connection,
+                            &session_id,
+                            "refresh_token_reused",
+                            now,
+                        )?;
+                        return Ok(Err(ApiError::InvalidRefreshToken));
+                    }
+                    RefreshTokenUse::Unknown => return Ok(Err(ApiError::InvalidRefreshToken)),
+                };
+            let session = session_store::find(connection, &session_id)?
+                .filter(|session| session.is_live(now));
             let Some(session) = session else {
                 return Ok(Err(ApiError::InvalidRefreshToken));
             };
@@ -165,13 +146,8 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                 return Ok(Err(ApiError::InvalidRefreshToken));
             };
             // Defence in depth: a two-factor account never gets a token without the factor.
-            if account.two_factor_enabled() && !session.amr_list().iter().any(|m| m == AMR_OTP) {
-                session_store::revoke(
-                    connection,
-                    &session.id,
-                    "second_factor_missing",
-                    db_time(now),
-                )?;
+            if account.two_factor_enabled() && !session.amr.iter().any(|m| m == AMR_OTP) {
+                session_store::revoke(connection, &session.id, "second_factor_missing", now)?;
                 return Ok(Err(ApiError::InvalidRefreshToken));
             }
             let successor = opaque_token::generate();
@@ -180,13 +156,11 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                 &successor.hash,
                 &session.id,
                 Some(&presented_hash),
-                db_time(now),
+                now,
             )?;
             Ok::<_, ApiError>(Ok((session, account.role, successor.token)))
         })
         .await??;
-    let role =
-        Role::from_db(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?;
     grant(state, &session, role, successor, now)
 }
 
@@ -196,7 +170,7 @@ pub async fn logout_by_refresh_token(
     state: &AppState,
     refresh_token: String,
 ) -> Result<(), ApiError> {
-    let now = db_time(state.now());
+    let now = state.now();
     let hash = opaque_token::hash(&refresh_token);
     state
         .database
@@ -211,7 +185,7 @@ pub async fn logout_by_refresh_token(
 
 /// Revokes the caller's session; its access and refresh tokens stop working at once.
 pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    let now = db_time(state.now());
+    let now = state.now();
     let session_id = principal.session_id.clone();
     state
         .database

@@ -11,10 +11,9 @@ use super::proof::{self, Proof, Verdict};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal, RequestOrigin};
-use crate::auth::clock::db_time;
 use crate::auth::tokens::AMR_OTP;
-use crate::db::accounts::{self, AccountRow};
-use crate::db::events::{self, EventKind, EventRow};
+use crate::db::accounts::{self, Account};
+use crate::db::events::{self, Event, EventKind};
 use crate::db::{devices, DbConnection};
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -41,7 +40,7 @@ pub async fn search_customers(
     state: &AppState,
     principal: &Principal,
     query: Option<String>,
-) -> Result<Vec<AccountRow>, ApiError> {
+) -> Result<Vec<Account>, ApiError> {
     require_support(principal)?;
     let query = query.unwrap_or_default().trim().to_string();
     if query.chars().count() > MAX_QUERY_CHARS {
@@ -69,7 +68,7 @@ pub async fn customer_events(
     customer_id: &str,
     limit: Option<i64>,
     before: Option<i64>,
-) -> Result<Vec<EventRow>, ApiError> {
+) -> Result<Vec<Event>, ApiError> {
     require_support(principal)?;
     let (limit, before) = account::event_page(limit, before)?;
     let customer_id = customer_id.to_string();
@@ -109,9 +108,9 @@ fn parse_reason(reason: &str) -> Result<String, ApiError> {
     Ok(reason.to_string())
 }
 
-fn find_customer(connection: &mut DbConnection, id: &str) -> Result<AccountRow, ApiError> {
+fn find_customer(connection: &mut DbConnection, id: &str) -> Result<Account, ApiError> {
     accounts::find_by_id(connection, id)?
-        .filter(|account| account.role == Role::Customer.as_str())
+        .filter(|account| account.role == Role::Customer)
         .ok_or(ApiError::NotFound)
 }
 
@@ -233,7 +232,7 @@ async fn act_on_customer(
 fn apply(
     connection: &mut DbConnection,
     action: SupportAction,
-    customer: &AccountRow,
+    customer: &Account,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     match action {
@@ -260,8 +259,8 @@ fn apply(
 fn record_on_both(
     connection: &mut DbConnection,
     action: SupportAction,
-    agent: &AccountRow,
-    customer: &AccountRow,
+    agent: &Account,
+    customer: &Account,
     reason: &str,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
@@ -282,16 +281,9 @@ fn record_on_both(
         connection,
         &customer.id,
         kind,
-        db_time(now),
+        now,
         origin,
         Some(&on_customer),
     )?;
-    events::record(
-        connection,
-        &agent.id,
-        kind,
-        db_time(now),
-        origin,
-        Some(&on_agent),
-    )
+    events::record(connection, &agent.id, kind, now, origin, Some(&on_agent))
 }

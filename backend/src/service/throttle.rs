@@ -11,7 +11,6 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::auth::clock::db_time;
 use crate::db::throttle::{self as store, Reservation, WindowReservation};
 use crate::db::{in_transaction, DbConnection};
 use crate::error::ApiError;
@@ -140,7 +139,7 @@ enum Counted {
         /// The consecutive failures should this attempt fail.
         failures_if_wrong: i32,
         /// The lock this attempt set in advance, and the one before it.
-        provisional_lock: Option<(chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)>,
+        provisional_lock: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     },
     Window {
         entry_id: String,
@@ -191,9 +190,9 @@ fn count(
 ) -> Result<Counted, ApiError> {
     let key = subject.key();
     match subject.limit() {
-        Limit::Consecutive => match store::reserve(connection, &key, db_time(now))? {
+        Limit::Consecutive => match store::reserve(connection, &key, now)? {
             Reservation::Locked { until } => Err(ApiError::TooManyAttempts {
-                retry_after_secs: seconds_until(until.and_utc(), now),
+                retry_after_secs: seconds_until(until, now),
             }),
             Reservation::Reserved {
                 failures,
@@ -202,7 +201,7 @@ fn count(
                 // Locked in advance: a parallel attempt sees the lock before this one's check.
                 let provisional_lock = match lock_duration(failures) {
                     Some(duration) => {
-                        let until = db_time(now + duration);
+                        let until = now + duration;
                         store::lock_until(connection, &key, until)?;
                         Some((until, previous_lock))
                     }
@@ -243,7 +242,7 @@ impl Attempt {
             } = counted
             {
                 if let Some(duration) = lock_duration(failures_if_wrong) {
-                    store::lock_until(connection, &key, db_time(now + duration))?;
+                    store::lock_until(connection, &key, now + duration)?;
                     if lockout
                         .as_ref()
                         .map_or(true, |known| known.duration < duration)

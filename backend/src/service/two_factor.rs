@@ -4,10 +4,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::proof::{self, Proof, Verdict};
 use super::{throttle, AppState, Principal, RequestOrigin};
-use crate::auth::clock::{db_time, from_db_time};
 use crate::auth::qr::qr_svg;
+use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD};
 use crate::auth::totp::{otpauth_uri, TotpSecret};
-use crate::db::accounts::{self, AccountRow};
+use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
 use crate::domain::{RecoveryCode, TotpCode};
@@ -65,7 +65,7 @@ pub async fn enroll(
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
-            accounts::set_pending_totp(connection, &account.id, &ciphertext, db_time(now))?;
+            accounts::set_pending_totp(connection, &account.id, &ciphertext, now)?;
             Ok(Ok(()))
         })
         .await??;
@@ -118,7 +118,7 @@ pub async fn confirm(
                 accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
             let (Some(pending), Some(created_at)) = (
                 account.totp_pending_ciphertext.clone(),
-                account.totp_pending_created_at.map(from_db_time),
+                account.totp_pending_created_at,
             ) else {
                 return Err(ApiError::NoPendingEnrollment);
             };
@@ -134,24 +134,24 @@ pub async fn confirm(
                 Verdict::Accepted(step) => step,
                 Verdict::Refused(error) => return Ok(Err(error)),
             };
-            if !accounts::enable_totp(connection, &account.id, &pending, step, db_time(now))? {
+            if !accounts::enable_totp(connection, &account.id, &pending, step, now)? {
                 return Err(ApiError::NoPendingEnrollment);
             }
-            code_store::replace_recovery_codes(connection, &account.id, &hashes, db_time(now))?;
+            code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
                 Some(&session_id),
                 "two_factor_enabled",
-                db_time(now),
+                now,
             )?;
             // This session has just proved the code too; its refreshes must carry both factors.
-            session_store::set_amr(connection, &session_id, "pwd otp")?;
+            session_store::set_amr(connection, &session_id, &[AMR_PASSWORD, AMR_OTP])?;
             events::record(
                 connection,
                 &account.id,
                 EventKind::TwoFactorEnabled,
-                db_time(now),
+                now,
                 &origin,
                 None,
             )?;
@@ -201,7 +201,7 @@ pub async fn disable(
                 connection,
                 &account.id,
                 EventKind::TwoFactorDisabled,
-                db_time(now),
+                now,
                 &origin,
                 None,
             )?;
@@ -214,7 +214,7 @@ pub async fn disable(
 /// The caller holds the account row's lock.
 pub(super) fn wipe_two_factor(
     connection: &mut DbConnection,
-    account: &AccountRow,
+    account: &Account,
     keep_session: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
@@ -223,15 +223,9 @@ pub(super) fn wipe_two_factor(
         return Err(ApiError::TwoFactorNotEnabled);
     }
     code_store::delete_recovery_codes(connection, &account.id)?;
-    code_store::consume_all_challenges(connection, &account.id, db_time(now))?;
+    code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;
-    session_store::revoke_all_for_account(
-        connection,
-        &account.id,
-        keep_session,
-        reason,
-        db_time(now),
-    )?;
+    session_store::revoke_all_for_account(connection, &account.id, keep_session, reason, now)?;
     Ok(())
 }
 
@@ -265,12 +259,12 @@ pub async fn regenerate_recovery_codes(
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
-            code_store::replace_recovery_codes(connection, &account.id, &hashes, db_time(now))?;
+            code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             events::record(
                 connection,
                 &account.id,
                 EventKind::RecoveryCodesRegenerated,
-                db_time(now),
+                now,
                 &origin,
                 None,
             )?;

@@ -163,3 +163,39 @@ async fn a_password_change_ends_open_login_challenges(app: TestApp) {
         .await
         .assert_problem(401, "invalid_challenge");
 }
+
+on_both_databases!(the_language_is_remembered_on_the_account);
+
+async fn the_language_is_remembered_on_the_account(app: TestApp) {
+    let session = app.signed_in_customer("zdenek").await;
+    let token = Some(session.access_token.as_str());
+    let account = app.get("/account", token).await;
+    assert_eq!(account.assert_ok()["language"], serde_json::Value::Null);
+    let updated = app
+        .request(
+            Method::PATCH,
+            "/api/v1/account",
+            token,
+            Some(json!({"language": "cs"})),
+        )
+        .await;
+    assert_eq!(updated.assert_ok()["language"], "cs");
+    assert_eq!(app.get("/account", token).await.body["language"], "cs");
+    let unknown = app
+        .request(
+            Method::PATCH,
+            "/api/v1/account",
+            token,
+            Some(json!({"language": "de"})),
+        )
+        .await;
+    unknown.assert_problem(422, "invalid_body");
+    app.request(
+        Method::PATCH,
+        "/api/v1/account",
+        None,
+        Some(json!({"language": "en"})),
+    )
+    .await
+    .assert_problem(401, "invalid_token");
+}

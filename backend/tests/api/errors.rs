@@ -194,19 +194,20 @@ async fn public_settings_tell_clients_whether_sign_up_is_open() {
     let open = crate::helpers::spawn_app(Backend::Sqlite).await;
     assert_eq!(
         open.get("/config", None).await.assert_ok(),
-        &json!({"signup_enabled": true, "issuer": "custadmin"})
+        &json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": null})
     );
     let closed = crate::helpers::spawn_app_with(
         Backend::Sqlite,
         &[
             ("CUSTADMIN_SIGNUP", "false"),
             ("CUSTADMIN_ISSUER", "Example Hosting"),
+            ("CUSTADMIN_SUPPORT_CONTACT", " mailto:help@example.com "),
         ],
     )
     .await;
     assert_eq!(
         closed.get("/config", None).await.assert_ok(),
-        &json!({"signup_enabled": false, "issuer": "Example Hosting"})
+        &json!({"signup_enabled": false, "issuer": "Example Hosting", "support_contact": "mailto:help@example.com"})
     );
     closed
         .post(

@@ -36,3 +36,33 @@ async fn the_server_serves_the_same_document() {
         assert!(served.body["paths"][path].is_object(), "{path} documented");
     }
 }
+
+#[test]
+fn problem_codes_and_event_kinds_are_enums_clients_can_check_exhaustively() {
+    let document: serde_json::Value =
+        serde_json::from_str(&custadmin::openapi::document().to_json().unwrap()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let codes: Vec<&str> = schemas["ProblemCode"]["enum"]
+        .as_array()
+        .expect("ProblemCode is an enum")
+        .iter()
+        .map(|code| code.as_str().unwrap())
+        .collect();
+    for code in [
+        "invalid_credentials",
+        "too_many_attempts",
+        "challenge_exhausted",
+        "two_factor_required",
+        "csrf_check_failed",
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ProblemCode"
+    );
+    let kinds = schemas["EventKind"]["enum"]
+        .as_array()
+        .expect("EventKind is an enum");
+    assert_eq!(kinds.len(), custadmin::domain::EventKind::ALL.len());
+}

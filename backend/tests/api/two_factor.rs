@@ -715,7 +715,7 @@ async fn a_password_only_session_is_refused_once_the_account_has_two_factor(app:
         .to_string();
     app.state
         .database
-        .run(move |connection| custadmin::db::sessions::set_amr(connection, &session_id, "pwd"))
+        .run(move |connection| custadmin::db::sessions::set_amr(connection, &session_id, &["pwd"]))
         .await
         .unwrap();
     app.get("/account", Some(&full.access_token))

@@ -35,7 +35,8 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change the account's settings: the language the SPA and mails use. */
+        patch: operations["update_account"];
         trace?: never;
     };
     "/api/v1/account/events": {
@@ -375,6 +376,7 @@ export interface components {
          *       "created_at": "2026-11-30T09:00:00Z",
          *       "email": "alice@example.com",
          *       "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
+         *       "language": "en",
          *       "role": "customer",
          *       "two_factor": {
          *         "enabled": false,
@@ -389,6 +391,7 @@ export interface components {
             created_at: string;
             email?: string | null;
             id: string;
+            language?: null | components["schemas"]["Language"];
             role: components["schemas"]["Role"];
             two_factor: components["schemas"]["TwoFactorStatus"];
             username: string;
@@ -510,6 +513,11 @@ export interface components {
             /** @description Base32 without padding, for typing into the app by hand. */
             secret: string;
         };
+        /**
+         * @description What happened to an account, as its security log records it.
+         * @enum {string}
+         */
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -525,6 +533,11 @@ export interface components {
             /** @description `ok`, or `unavailable` when a dependency is down. */
             status: string;
         };
+        /**
+         * @description A language the SPA ships catalogues for, as a BCP 47 tag.
+         * @enum {string}
+         */
+        Language: "en" | "cs";
         /**
          * @example {
          *       "password": "correct horse battery",
@@ -584,7 +597,7 @@ export interface components {
          */
         Problem: {
             /** @description Stable snake_case machine code. */
-            code: string;
+            code: components["schemas"]["ProblemCode"];
             detail: string;
             /** @description The input field at fault, for validation problems. */
             field?: string | null;
@@ -600,10 +613,16 @@ export interface components {
             type: string;
         };
         /**
+         * @description Every `code` a problem document can carry: integrators switch on these.
+         * @enum {string}
+         */
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "server_busy" | "database_unavailable" | "internal_error";
+        /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
          *       "issuer": "custadmin",
-         *       "signup_enabled": true
+         *       "signup_enabled": true,
+         *       "support_contact": "mailto:support@example.com"
          *     }
          */
         PublicSettings: {
@@ -611,6 +630,11 @@ export interface components {
             issuer: string;
             /** @description Whether `POST /auth/register` accepts new customers. */
             signup_enabled: boolean;
+            /**
+             * @description Where customers who lost their second factor reach support (an e-mail address or a
+             *     URL), when the operator configured one.
+             */
+            support_contact?: string | null;
         };
         /**
          * @description Proof for a privileged action when the sign-in is older than the privileged window.
@@ -697,13 +721,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             ip?: string | null;
-            /**
-             * @description One of `login_succeeded`, `login_failed`, `otp_failed`, `two_factor_enabled`,
-             *     `two_factor_disabled`, `recovery_code_used`, `recovery_codes_regenerated`,
-             *     `two_factor_reset_by_support`, `password_changed`, `account_locked`,
-             *     `account_unlocked_by_support`.
-             */
-            kind: string;
+            kind: components["schemas"]["EventKind"];
             user_agent?: string | null;
         };
         /**
@@ -748,6 +766,15 @@ export interface components {
             enabled_at?: string | null;
             /** Format: int64 */
             recovery_codes_remaining: number;
+        };
+        /**
+         * @description The account's settings a customer may change directly.
+         * @example {
+         *       "language": "cs"
+         *     }
+         */
+        UpdateAccountRequest: {
+            language: components["schemas"]["Language"];
         };
     };
     responses: never;
@@ -812,6 +839,84 @@ export interface operations {
             };
             /** @description Not signed in, or a challenge token was sent (`invalid_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description The account, updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountResponse"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A language the SPA does not ship (`invalid_body`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

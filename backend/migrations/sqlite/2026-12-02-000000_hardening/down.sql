@@ -1,3 +1,4 @@
+ALTER TABLE accounts DROP COLUMN language;
 DROP TABLE throttle_entries;
 CREATE TABLE ip_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -32,3 +32,7 @@ CREATE TABLE throttle_entries (
     at TIMESTAMP NOT NULL
 );
 CREATE INDEX throttle_entries_subject_at ON throttle_entries (subject, at);
+
+-- The language the customer chose in the SPA (a tag it ships: en, cs); NULL until chosen.
+-- Other channels (mails) speak it too.
+ALTER TABLE accounts ADD COLUMN language TEXT;

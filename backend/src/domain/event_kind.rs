@@ -1,0 +1,73 @@
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What happened to an account, as its security log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    LoginSucceeded,
+    LoginFailed,
+    OtpFailed,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    TwoFactorResetBySupport,
+    PasswordChanged,
+    AccountLocked,
+    AccountUnlockedBySupport,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 11] = [
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::OtpFailed,
+        Self::TwoFactorEnabled,
+        Self::TwoFactorDisabled,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesRegenerated,
+        Self::TwoFactorResetBySupport,
+        Self::PasswordChanged,
+        Self::AccountLocked,
+        Self::AccountUnlockedBySupport,
+    ];
+
+    /// The stored and published name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::OtpFailed => "otp_failed",
+            Self::TwoFactorEnabled => "two_factor_enabled",
+            Self::TwoFactorDisabled => "two_factor_disabled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::TwoFactorResetBySupport => "two_factor_reset_by_support",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountLocked => "account_locked",
+            Self::AccountUnlockedBySupport => "account_unlocked_by_support",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_name_is_the_published_one_and_parses_back() {
+        for kind in EventKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("nonsense"), None);
+    }
+}
