@@ -1,86 +1,94 @@
-import { useEffect, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { Navigate, Route, Routes, useLocation, useSearchParams } from "react-router";
+import { ProblemAlert } from "./components/Alert";
 import { Layout } from "./components/Layout";
-import { useRouter } from "./hooks/useRouter";
+import { useT } from "./i18n";
+import { useFocusOnMount } from "./hooks/useFocusOnMount";
 import { useSession } from "./hooks/useSession";
 import { AccountSettingsPage } from "./pages/AccountSettingsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
 import { SignUpPage } from "./pages/SignUpPage";
 import { SupportPage } from "./pages/SupportPage";
+import type { Problem } from "./api/types";
 
 export function App() {
   return (
     <Layout>
-      <Routes />
+      <Routes>
+        <Route path="/" element={<Navigate to="/account" replace />} />
+        <Route path="/sign-in" element={<SignedOutOnly page={<SignInPage />} />} />
+        <Route path="/sign-up" element={<SignedOutOnly page={<SignUpPage />} />} />
+        <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
+        <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Routes>
     </Layout>
   );
 }
 
-function Routes() {
-  const { path } = useRouter();
-  switch (path) {
-    case "/":
-      return <Redirect to="/account" />;
-    case "/sign-in":
-      return (
-        <SignedOutOnly>
-          <SignInPage />
-        </SignedOutOnly>
-      );
-    case "/sign-up":
-      return (
-        <SignedOutOnly>
-          <SignUpPage />
-        </SignedOutOnly>
-      );
-    case "/account":
-      return (
-        <SignedInOnly>
-          <AccountSettingsPage />
-        </SignedInOnly>
-      );
-    case "/support":
-      return (
-        <SignedInOnly role="support">
-          <SupportPage />
-        </SignedInOnly>
-      );
-    default:
-      return <NotFoundPage />;
+/**
+ * Where to go after sign-in: only a path of this site. The URL parser decides, so tricks such as
+ * `//evil.example` or `/\evil.example` (which browsers read as another host) fall back to /account.
+ */
+export function safeNext(next: string | null): string {
+  if (!next?.startsWith("/")) return "/account";
+  const base = window.location.origin;
+  try {
+    const url = new URL(next, base);
+    return url.origin === base ? url.pathname + url.search + url.hash : "/account";
+  } catch {
+    return "/account";
   }
 }
 
 function Loading() {
+  const t = useT();
   return (
     <p role="status" className="loading">
-      Loading…
+      {t("common.loading")}
     </p>
   );
 }
 
-function Redirect({ to }: { to: string }) {
-  const { navigate } = useRouter();
-  useEffect(() => navigate(to, { replace: true }), [navigate, to]);
-  return null;
+/** The account could not be loaded for an outage: say so, offer a retry, keep the session. */
+function Unavailable({ problem, retry }: { problem: Problem; retry: () => void }) {
+  const t = useT();
+  const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  return (
+    <section className="narrow">
+      <h1 tabIndex={-1} ref={headingRef}>
+        {t("unavailable.heading")}
+      </h1>
+      <ProblemAlert problem={problem} />
+      <button type="button" className="primary" onClick={retry}>
+        {t("unavailable.retry")}
+      </button>
+    </section>
+  );
 }
 
 /** Sends signed-out visitors to sign-in, remembering where they wanted to go. */
-function SignedInOnly({ role, children }: { role?: "support"; children: ReactNode }) {
+function SignedInOnly({ role, page }: { role?: "support"; page: ReactNode }) {
   const { state } = useSession();
-  const { path, search } = useRouter();
+  const location = useLocation();
   if (state.status === "loading") return <Loading />;
+  if (state.status === "unavailable") return <Unavailable problem={state.problem} retry={state.retry} />;
   if (state.status === "signed-out") {
-    const query = search.toString();
-    const next = encodeURIComponent(path + (query ? `?${query}` : ""));
-    return <Redirect to={`/sign-in?next=${next}`} />;
+    if (state.deliberate) return <Navigate to="/sign-in?signed-out=1" replace />;
+    const next = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={`/sign-in?next=${next}`} replace />;
   }
   if (role && state.account.role !== role) return <NotFoundPage />;
-  return children;
+  return page;
 }
 
-function SignedOutOnly({ children }: { children: ReactNode }) {
+/** Sign-in and sign-up are for signed-out visitors; a sign-in continues where it was asked for. */
+function SignedOutOnly({ page }: { page: ReactNode }) {
   const { state } = useSession();
+  const [search] = useSearchParams();
   if (state.status === "loading") return <Loading />;
-  if (state.status === "signed-in") return <Redirect to="/account" />;
-  return children;
+  if (state.status === "signed-in") return <Navigate to={safeNext(search.get("next"))} replace />;
+  if (state.status === "unavailable") return <Unavailable problem={state.problem} retry={state.retry} />;
+  return page;
 }

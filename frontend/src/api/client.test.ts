@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeFetch, json, problem, tokens } from "../test/fakeServer";
+import { account as anAccount, fakeFetch, json, problem, tokens } from "../test/fakeServer";
 import { createApi, REFRESH_LOCK } from "./client";
 
 /**
@@ -87,7 +87,7 @@ describe("refreshing the session", () => {
     let accountCalls = 0;
     const tabRoutes = {
       ...routes,
-      "GET /api/v1/account": () => (++accountCalls === 1 ? problem(401, "invalid_token") : json(200, {})),
+      "GET /api/v1/account": () => (++accountCalls === 1 ? problem(401, "invalid_token") : json(200, anAccount())),
     };
     const stale = createApi(fakeFetch(tabRoutes).fetchImpl);
     const reloading = createApi(fakeFetch(tabRoutes).fetchImpl);

@@ -1,11 +1,8 @@
-import createClient, { type Client, type Middleware } from "openapi-fetch";
-import { run } from "./problems";
-import type { components, paths } from "./schema";
-
-export type Schemas = components["schemas"];
-export type Problem = Schemas["Problem"];
-export type Account = Schemas["AccountResponse"];
-export type Api = Client<paths>;
+import createClient, { type Middleware } from "openapi-fetch";
+import createQueryHooks from "openapi-react-query";
+import { isOutage, run } from "./problems";
+import type { paths } from "./schema";
+import type { Problem, Schemas } from "./types";
 
 type Tokens = Schemas["AuthenticatedResponse"];
 
@@ -31,7 +28,10 @@ export class Session {
   private refreshing: Promise<boolean> | null = null;
   private readonly expiredListeners = new Set<() => void>();
 
-  /** `exchange` trades the refresh cookie for a new access token, or null. */
+  /**
+   * `exchange` trades the refresh cookie for a new access token, or null when the cookie is no
+   * good; it throws a `RefreshOutage` when the server could not be asked (that is no sign-out).
+   */
   constructor(private readonly exchange: () => Promise<string | null>) {}
 
   get token(): string | null {
@@ -97,7 +97,13 @@ function sessionMiddleware(session: Session, fetchImpl: typeof fetch): Middlewar
       const retry = retries.get(id);
       retries.delete(id);
       if (!retry || response.status !== 401) return response;
-      if (!(await session.refresh())) {
+      let refreshed: boolean;
+      try {
+        refreshed = await session.refresh();
+      } catch {
+        return response; // the server is out of reach: keep the session for a later try
+      }
+      if (!refreshed) {
         session.expire();
         return response;
       }
@@ -122,8 +128,19 @@ export function createApi(fetchImpl: typeof fetch = (input, init) => globalThis.
   // its Content-Type) is what passes the server's CSRF check.
   const session = new Session(async () => {
     const result = await run(client.POST("/api/v1/auth/refresh", { body: {} }));
-    return result.ok ? result.data.access_token : null;
+    if (result.ok) return result.data.access_token;
+    if (isOutage(result.problem)) throw new RefreshOutage(result.problem);
+    return null;
   });
   client.use(sessionMiddleware(session, fetchImpl));
-  return { client, session };
+  // TanStack Query hooks typed by the same `paths`: cached queries with one loading/error shape.
+  const $api = createQueryHooks(client);
+  return { client, session, $api };
+}
+
+/** The refresh could not reach a working server: the customer is not signed out by it. */
+export class RefreshOutage extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.code);
+  }
 }

@@ -1,20 +1,27 @@
 import type { ReactNode } from "react";
-import type { Problem } from "../api/client";
-import { problemMessage } from "../api/problems";
+import { useIntl, type IntlShape } from "react-intl";
+import type { Problem } from "../api/types";
+import { problemMessage } from "../i18n/problems";
 
 type ProblemAlertProps = {
   problem: Problem | null;
   /** Words for this place instead of the general ones, e.g. for a limit only this page has. */
-  describe?: (problem: Problem) => string;
+  describe?: (intl: IntlShape, problem: Problem) => string;
 };
 
 /** An error in words a customer understands, announced by screen readers. */
 export function ProblemAlert({ problem, describe = problemMessage }: ProblemAlertProps) {
+  const intl = useIntl();
+  return <ErrorAlert>{problem && describe(intl, problem)}</ErrorAlert>;
+}
+
+/** An error message of our own (not from the API), announced at once. */
+export function ErrorAlert({ children }: { children: ReactNode }) {
   return (
     <div aria-live="assertive" aria-atomic="true">
-      {problem && (
+      {children && (
         <p className="alert alert-error" role="alert">
-          {describe(problem)}
+          {children}
         </p>
       )}
     </div>

@@ -1,3 +1,4 @@
+import { useIntl } from "react-intl";
 import { useId, useLayoutEffect, useRef, type KeyboardEvent, type ReactNode } from "react";
 
 type ConfirmDialogProps = {
@@ -9,6 +10,7 @@ type ConfirmDialogProps = {
 
 /** An in-page OK / Cancel dialog: focus stays inside and returns to where it came from. */
 export function ConfirmDialog({ title, children, onConfirm, onCancel }: ConfirmDialogProps) {
+  const intl = useIntl();
   const titleId = useId();
   const bodyId = useId();
   const okRef = useRef<HTMLButtonElement>(null);
@@ -45,10 +47,10 @@ export function ConfirmDialog({ title, children, onConfirm, onCancel }: ConfirmD
         <div id={bodyId}>{children}</div>
         <div className="actions">
           <button type="button" ref={okRef} className="primary" onClick={onConfirm}>
-            OK
+            {intl.formatMessage({ id: "common.ok" })}
           </button>
           <button type="button" ref={cancelRef} onClick={onCancel}>
-            Cancel
+            {intl.formatMessage({ id: "common.cancel" })}
           </button>
         </div>
       </div>

@@ -1,58 +1,88 @@
-import type { ReactNode } from "react";
-import { useRouter } from "../hooks/useRouter";
+import { useEffect, useId, type ReactNode } from "react";
+import { Link } from "react-router";
+import { run } from "../api/problems";
+import type { Language } from "../api/types";
+import { LANGUAGES, useLocale, useT } from "../i18n";
+import { useApi } from "../hooks/useApi";
 import { useSession } from "../hooks/useSession";
 
-export function Link({ to, children }: { to: string; children: ReactNode }) {
-  const { navigate } = useRouter();
+/** The header's language menu; a signed-in choice is remembered on the account (for e-mails too). */
+function LanguageSwitcher() {
+  const t = useT();
+  const id = useId();
+  const { client } = useApi();
+  const { language, setLanguage } = useLocale();
+  const { state, setAccount } = useSession();
+  const signedIn = state.status === "signed-in";
+
+  async function choose(next: Language) {
+    setLanguage(next);
+    if (!signedIn) return;
+    const result = await run(client.PATCH("/api/v1/account", { body: { language: next } }));
+    if (result.ok) setAccount(result.data);
+  }
+
   return (
-    <a
-      href={to}
-      onClick={(event) => {
-        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-        event.preventDefault();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
+    <div className="language">
+      <label htmlFor={id}>{t("header.language")}</label>
+      <select id={id} value={language} onChange={(e) => void choose(e.target.value as Language)}>
+        {LANGUAGES.map((tag) => (
+          <option key={tag} value={tag} lang={tag}>
+            {t(`language.${tag}`)}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
 
+/** A language remembered on the account wins over the browser's, once the account is known. */
+function useLanguageFromAccount() {
+  const { state } = useSession();
+  const { setLanguage } = useLocale();
+  const remembered = state.status === "signed-in" ? state.account.language : null;
+  useEffect(() => {
+    if (remembered) setLanguage(remembered);
+  }, [remembered, setLanguage]);
+}
+
 export function Layout({ children }: { children: ReactNode }) {
+  const t = useT();
   const { state, signOut } = useSession();
-  const { navigate } = useRouter();
+  useLanguageFromAccount();
   const signedIn = state.status === "signed-in" ? state.account : null;
 
   return (
     <>
       <a className="skip-link" href="#main">
-        Skip to content
+        {t("header.skip")}
       </a>
       <header className="site-header">
         <p className="brand">custadmin</p>
         {signedIn && (
-          <nav aria-label="Main">
+          <nav aria-label={t("header.nav")}>
             <ul>
               <li>
-                <Link to="/account">Account Settings</Link>
+                <Link to="/account">{t("account.heading")}</Link>
               </li>
               {signedIn.role === "support" && (
                 <li>
-                  <Link to="/support">Support desk</Link>
+                  <Link to="/support">{t("support.heading")}</Link>
                 </li>
               )}
               <li>
                 <button
                   type="button"
                   className="link-button"
-                  onClick={() => void signOut().then(() => navigate("/sign-in?signed-out=1"))}
+                  onClick={() => void signOut()}
                 >
-                  Sign out
+                  {t("header.sign_out")}
                 </button>
               </li>
             </ul>
           </nav>
         )}
+        <LanguageSwitcher />
       </header>
       <main id="main">{children}</main>
     </>

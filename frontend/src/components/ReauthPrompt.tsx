@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import type { Problem, Schemas } from "../api/client";
+import type { Problem, Schemas } from "../api/types";
+import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { ProblemAlert } from "./Alert";
@@ -8,15 +9,15 @@ import { Field } from "./Field";
 export type Proof = Schemas["ReauthenticationRequest"];
 export type ProofKind = keyof Proof;
 
-const LABELS: Record<ProofKind, string> = {
-  code: "Six-digit code",
-  recovery_code: "Recovery code",
-  password: "Password",
+const LABELS: Record<ProofKind, MessageId> = {
+  code: "field.code",
+  recovery_code: "field.recovery_code",
+  password: "field.password",
 };
 
-const HINTS: Record<ProofKind, string | undefined> = {
-  code: "The six-digit code your OTP application shows now.",
-  recovery_code: "One of the recovery codes you saved, like abcde-fghij. It works only once.",
+const HINTS: Record<ProofKind, MessageId | undefined> = {
+  code: "reauth.code_hint",
+  recovery_code: "reauth.recovery_code_hint",
   password: undefined,
 };
 
@@ -36,6 +37,7 @@ type ReauthPromptProps = {
 
 /** Asks someone whose sign-in is older than ten minutes to prove it's them, then retries. */
 export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
+  const t = useT();
   const { two_factor } = useAccount();
   const kinds = proofKinds(two_factor.enabled);
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
@@ -58,16 +60,12 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
   return (
     <form className="panel reauth" onSubmit={(e) => void submit(e)} aria-labelledby="reauth-heading">
       <h3 id="reauth-heading" tabIndex={-1} ref={headingRef}>
-        Confirm it's you
+        {t("reauth.heading")}
       </h3>
-      <p>
-        {two_factor.enabled
-          ? "You logged in a while ago. To protect your account, please confirm it's you with a six-digit code from your OTP application or one of your recovery codes."
-          : "You logged in a while ago. To protect your account, please enter your password to confirm it's you."}
-      </p>
+      <p>{t(two_factor.enabled ? "reauth.explain_codes" : "reauth.explain_password")}</p>
       {kinds.length > 1 && (
         <fieldset>
-          <legend>Confirm with</legend>
+          <legend>{t("reauth.confirm_with")}</legend>
           {kinds.map((k) => (
             <div className="radio" key={k}>
               <input
@@ -81,15 +79,15 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
                   setProblem(null);
                 }}
               />
-              <label htmlFor={`reauth-${k}`}>{LABELS[k]}</label>
+              <label htmlFor={`reauth-${k}`}>{t(LABELS[k])}</label>
             </div>
           ))}
         </fieldset>
       )}
       <Field
         key={kind}
-        label={LABELS[kind]}
-        hint={HINTS[kind]}
+        label={t(LABELS[kind])}
+        hint={HINTS[kind] && t(HINTS[kind])}
         type={kind === "password" ? "password" : "text"}
         autoComplete={kind === "code" ? "one-time-code" : kind === "password" ? "current-password" : "off"}
         inputMode={kind === "code" ? "numeric" : undefined}
@@ -102,10 +100,10 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
       <ProblemAlert problem={problem} />
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
-          Confirm
+          {t("reauth.confirm")}
         </button>
         <button type="button" onClick={onCancel}>
-          Cancel
+          {t("common.cancel")}
         </button>
       </div>
     </form>

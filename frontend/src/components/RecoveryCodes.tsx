@@ -1,4 +1,6 @@
 import { useState } from "react";
+import { useIntl } from "react-intl";
+import { useT } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 
 type RecoveryCodesProps = {
@@ -7,8 +9,17 @@ type RecoveryCodesProps = {
   onAcknowledged: () => void;
 };
 
+/** `<site>-recovery-codes-<username>-<YYYY-MM-DD>.txt`: several accounts' files stay apart. */
+export function recoveryCodesFileName(site: string, username: string, date: Date): string {
+  const day = [date.getFullYear(), date.getMonth() + 1, date.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
+  const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, "_");
+  return `${safe(site)}-recovery-codes-${safe(username)}-${day}.txt`;
+}
+
 /** Shows fresh recovery codes once, with copy and download, until the customer says they are saved. */
 export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodesProps) {
+  const t = useT();
+  const intl = useIntl();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [saved, setSaved] = useState(false);
   const [copied, setCopied] = useState<string>("");
@@ -17,17 +28,20 @@ export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodes
   async function copy() {
     try {
       await navigator.clipboard.writeText(text);
-      setCopied("The recovery codes are copied to your clipboard.");
+      setCopied(t("codes.copied"));
     } catch {
-      setCopied("Copying is not possible here. Please select the codes and copy them yourself.");
+      setCopied(t("codes.copy_failed"));
     }
   }
 
   function download() {
-    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    const now = new Date();
+    const site = window.location.hostname || "custadmin";
+    const header = t("codes.file_header", { site, username, date: intl.formatDate(now, { dateStyle: "long" }) });
+    const url = URL.createObjectURL(new Blob([`${header}\n\n${text}`], { type: "text/plain" }));
     const link = document.createElement("a");
     link.href = url;
-    link.download = `custadmin-recovery-codes-${username}.txt`;
+    link.download = recoveryCodesFileName(site, username, now);
     link.click();
     URL.revokeObjectURL(url);
   }
@@ -35,13 +49,10 @@ export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodes
   return (
     <section className="panel recovery-codes" aria-labelledby="recovery-codes-heading">
       <h3 id="recovery-codes-heading" tabIndex={-1} ref={headingRef}>
-        Your recovery codes
+        {t("codes.heading")}
       </h3>
-      <p>
-        If you lose your phone, each of these codes lets you log in once instead of the six-digit code. Keep
-        them somewhere safe: they are shown only this once.
-      </p>
-      <ul className="codes" aria-label="Recovery codes">
+      <p>{t("codes.explain")}</p>
+      <ul className="codes" aria-label={t("codes.list_label")}>
         {codes.map((code) => (
           <li key={code}>
             <code>{code}</code>
@@ -50,10 +61,10 @@ export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodes
       </ul>
       <div className="actions">
         <button type="button" onClick={() => void copy()}>
-          Copy codes
+          {t("codes.copy")}
         </button>
         <button type="button" onClick={download}>
-          Download codes
+          {t("codes.download")}
         </button>
       </div>
       <p role="status" aria-live="polite">
@@ -61,10 +72,10 @@ export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodes
       </p>
       <div className="checkbox">
         <input id="codes-saved" type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} />
-        <label htmlFor="codes-saved">I have saved my recovery codes</label>
+        <label htmlFor="codes-saved">{t("codes.saved")}</label>
       </div>
       <button type="button" className="primary" disabled={!saved} onClick={onAcknowledged}>
-        Done
+        {t("codes.done")}
       </button>
     </section>
   );

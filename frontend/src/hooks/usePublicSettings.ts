@@ -1,19 +1,10 @@
-import { useEffect, useState } from "react";
-import type { Schemas } from "../api/client";
+import type { Schemas } from "../api/types";
 import { useApi } from "./useApi";
 
-/** The server's public settings (e.g. whether sign-up is open); `null` until known. */
+/** The server's public settings (sign-up open, support contact); `null` until known. */
 export function usePublicSettings(): Schemas["PublicSettings"] | null {
-  const { client } = useApi();
-  const [settings, setSettings] = useState<Schemas["PublicSettings"] | null>(null);
-  useEffect(() => {
-    let current = true;
-    void client.GET("/api/v1/config").then(({ data }) => {
-      if (current && data) setSettings(data);
-    });
-    return () => {
-      current = false;
-    };
-  }, [client]);
-  return settings;
+  const { $api } = useApi();
+  // The settings change only when the operator restarts the server: fetch them once.
+  const { data } = $api.useQuery("get", "/api/v1/config", {}, { staleTime: Infinity, retry: 1 });
+  return data ?? null;
 }

@@ -1,58 +1,67 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import type { Account, Schemas } from "../api/client";
-import { run } from "../api/problems";
+import { RefreshOutage } from "../api/client";
+import { localProblem, run, toProblem } from "../api/problems";
+import type { Account, Problem, Schemas } from "../api/types";
 import { useApi } from "./useApi";
 
-type SessionState =
+export type SessionState =
   | { status: "loading" }
-  | { status: "signed-out"; expired: boolean }
+  /** `deliberate`: the customer pressed Sign out (no `next` to come back to). */
+  | { status: "signed-out"; expired: boolean; deliberate?: boolean }
+  /** The server or the network failed us: the customer is still signed in, so offer a retry. */
+  | { status: "unavailable"; problem: Problem; retry: () => void }
   | { status: "signed-in"; account: Account };
+
+type Auth = { status: "loading" } | { status: "signed-out"; expired: boolean; deliberate?: boolean } | { status: "signed-in" } | { status: "outage"; problem: Problem };
 
 type SessionContextValue = {
   state: SessionState;
-  /** Keeps the tokens of a successful login and loads the account. */
-  signIn: (tokens: Schemas["AuthenticatedResponse"]) => Promise<boolean>;
+  /** Keeps the tokens of a successful login and starts loading the account. */
+  signIn: (tokens: Schemas["AuthenticatedResponse"]) => void;
   signOut: () => Promise<void>;
-  reloadAccount: () => Promise<void>;
+  /** The account changed on the server: refetch it and its security events. */
+  accountChanged: () => Promise<void>;
+  /** Puts an account the server just returned (e.g. from `PATCH /account`) in the cache. */
+  setAccount: (account: Account) => void;
 };
 
 const SessionContext = createContext<SessionContextValue | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const { client, session } = useApi();
-  const [state, setState] = useState<SessionState>({ status: "loading" });
-
-  const loadAccount = useCallback(async (): Promise<boolean> => {
-    const result = await run(client.GET("/api/v1/account"));
-    if (result.ok) {
-      setState({ status: "signed-in", account: result.data });
-      return true;
-    }
-    setState({ status: "signed-out", expired: false });
-    return false;
-  }, [client]);
+  const { client, session, $api } = useApi();
+  const queryClient = useQueryClient();
+  const [auth, setAuth] = useState<Auth>({ status: "loading" });
+  const accountQuery = $api.useQuery("get", "/api/v1/account", {}, { enabled: auth.status === "signed-in", retry: false });
+  const accountKey = $api.queryOptions("get", "/api/v1/account", {}).queryKey;
 
   // A reload loses the in-memory access token: the refresh cookie brings it back.
-  useEffect(() => {
-    let cancelled = false;
-    void session.refresh().then(async (refreshed) => {
-      if (cancelled) return;
-      if (refreshed) await loadAccount();
-      else setState({ status: "signed-out", expired: false });
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [session, loadAccount]);
+  const restore = useCallback(() => {
+    setAuth({ status: "loading" });
+    session.refresh().then(
+      (refreshed) => setAuth(refreshed ? { status: "signed-in" } : { status: "signed-out", expired: false }),
+      (error: unknown) =>
+        setAuth({ status: "outage", problem: error instanceof RefreshOutage ? error.problem : localProblem("network_error", 0) }),
+    );
+  }, [session]);
 
-  useEffect(() => session.onExpired(() => setState({ status: "signed-out", expired: true })), [session]);
+  useEffect(restore, [restore]);
+
+  useEffect(
+    () =>
+      session.onExpired(() => {
+        setAuth({ status: "signed-out", expired: true });
+        queryClient.clear();
+      }),
+    [session, queryClient],
+  );
 
   const signIn = useCallback(
-    async (tokens: Schemas["AuthenticatedResponse"]) => {
+    (tokens: Schemas["AuthenticatedResponse"]) => {
       session.accept(tokens);
-      return loadAccount();
+      setAuth({ status: "signed-in" });
     },
-    [session, loadAccount],
+    [session],
   );
 
   const signOut = useCallback(async () => {
@@ -60,16 +69,43 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     // access token is gone; with a token it changes nothing.
     await run(client.POST("/api/v1/auth/logout", { headers: { "X-Requested-With": "XMLHttpRequest" } }));
     session.forget();
-    setState({ status: "signed-out", expired: false });
-  }, [client, session]);
+    setAuth({ status: "signed-out", expired: false, deliberate: true });
+    // The next person at this browser must not see this account's cached data.
+    queryClient.clear();
+  }, [client, session, queryClient]);
 
-  const reloadAccount = useCallback(async () => {
-    await loadAccount();
-  }, [loadAccount]);
+  const accountChanged = useCallback(async () => {
+    await Promise.all([
+      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account"] }),
+      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/events"] }),
+    ]);
+  }, [queryClient]);
+
+  const setAccount = useCallback(
+    (account: Account) => queryClient.setQueryData(accountKey, account),
+    // The key is built from constants: it never changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [queryClient],
+  );
+
+  const { data: account, error, refetch } = accountQuery;
+  const state = useMemo((): SessionState => {
+    switch (auth.status) {
+      case "loading":
+      case "signed-out":
+        return auth;
+      case "outage":
+        return { status: "unavailable", problem: auth.problem, retry: restore };
+      case "signed-in":
+        if (account) return { status: "signed-in", account };
+        if (error) return { status: "unavailable", problem: toProblem(error), retry: () => void refetch() };
+        return { status: "loading" };
+    }
+  }, [auth, account, error, refetch, restore]);
 
   const value = useMemo(
-    () => ({ state, signIn, signOut, reloadAccount }),
-    [state, signIn, signOut, reloadAccount],
+    () => ({ state, signIn, signOut, accountChanged, setAccount }),
+    [state, signIn, signOut, accountChanged, setAccount],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { Account } from "../api/client";
-import { account, bodiesOf, json, problem, renderApp, signedIn } from "../test/fakeServer";
+import type { Account } from "../api/types";
+import { account, bodiesOf, json, noContent, problem, renderApp, signedIn } from "../test/fakeServer";
 
 const SET_UP = "Set up two-factor authentication when logging in using a username and password";
 const DISABLE = "Disable two-factor authentication when logging in with a username and password";
@@ -103,7 +103,7 @@ describe("Account Settings", () => {
     expect(bodiesOf(calls, "/api/v1/account/two-factor/enroll")).toEqual([{}, { password: "correct horse battery" }]);
   });
 
-  it("disables two-factor after OK and confirms the deactivation", async () => {
+  it("disables two-factor in the article's order: tick, prompt at once, OK, Save Settings, confirmation", async () => {
     const state = stateful(on(), account());
     const { user, calls } = renderApp(
       {
@@ -116,25 +116,42 @@ describe("Account Settings", () => {
       "/account",
     );
     await user.click(await screen.findByLabelText(DISABLE));
-    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    // The prompt comes as soon as the box is ticked, before Save Settings.
     const dialog = screen.getByRole("alertdialog", { name: "Disable two-factor authentication?" });
     expect(within(dialog).getByRole("button", { name: "OK" })).toHaveFocus();
     await user.click(within(dialog).getByRole("button", { name: "OK" }));
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    expect(screen.getByLabelText(DISABLE)).toBeChecked();
+    expect(calls.some((c) => c.path.includes("disable"))).toBe(false);
+
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
     expect(await screen.findByText(/Two-factor authentication has been disabled/)).toBeInTheDocument();
     expect(screen.getByText(/Two-factor authentication is off/)).toBeInTheDocument();
+    // The form is gone: focus lands on the section it changed.
+    expect(screen.getByRole("heading", { name: "Two-factor authentication", level: 2 })).toHaveFocus();
     expect(bodiesOf(calls, "/api/v1/account/two-factor/disable")).toEqual([{}]);
   });
 
-  it("does nothing when the customer cancels (Escape)", async () => {
-    const { user, calls } = renderApp(
-      { ...signedIn(on()) },
-      "/account",
-    );
+  it("unticks the box when the customer cancels the prompt (Escape or Cancel)", async () => {
+    const { user, calls } = renderApp({ ...signedIn(on()) }, "/account");
     await user.click(await screen.findByLabelText(DISABLE));
-    await user.click(screen.getByRole("button", { name: "Save Settings" }));
     await user.keyboard("{Escape}");
     expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Save Settings" })).toHaveFocus();
+    expect(screen.getByLabelText(DISABLE)).not.toBeChecked();
+    expect(screen.getByLabelText(DISABLE)).toHaveFocus();
+
+    await user.click(screen.getByLabelText(DISABLE));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Cancel" }));
+    expect(screen.getByLabelText(DISABLE)).not.toBeChecked();
+    expect(calls.some((c) => c.path.includes("disable"))).toBe(false);
+  });
+
+  it("says what to do when Save Settings is pressed with the box unticked", async () => {
+    const { user, calls } = renderApp({ ...signedIn(on()) }, "/account");
+    await user.click(await screen.findByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "Nothing to save. To disable two-factor authentication, tick the box above, confirm with OK, then press Save Settings.",
+    );
     expect(calls.some((c) => c.path.includes("disable"))).toBe(false);
   });
 
@@ -154,8 +171,8 @@ describe("Account Settings", () => {
       "/account",
     );
     await user.click(await screen.findByLabelText(DISABLE));
-    await user.click(screen.getByRole("button", { name: "Save Settings" }));
     await user.click(screen.getByRole("button", { name: "OK" }));
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
     expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
     // With two-factor on the server refuses a password alone: only codes are offered.
     const choices = within(screen.getByRole("group", { name: "Confirm with" })).getAllByRole("radio");
@@ -216,7 +233,7 @@ describe("Account Settings", () => {
       {
         ...signedIn(),
         "POST /api/v1/account/password": () =>
-          ++attempts === 1 ? problem(400, "invalid_password") : new Response(null, { status: 204 }),
+          ++attempts === 1 ? problem(400, "invalid_password") : noContent(204),
       },
       "/account",
     );

@@ -1,3 +1,4 @@
+import { useT } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { AccountDetails } from "./account/AccountDetails";
@@ -6,20 +7,20 @@ import { SecurityEvents } from "./account/SecurityEvents";
 import { TwoFactorSettings } from "./account/TwoFactorSettings";
 
 export function AccountSettingsPage() {
+  const t = useT();
   const account = useAccount();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
-  const { two_factor } = account;
-  const version = `${two_factor.enabled}-${two_factor.enabled_at ?? ""}-${two_factor.recovery_codes_remaining}`;
 
   return (
     <>
       <h1 tabIndex={-1} ref={headingRef}>
-        Account Settings
+        {t("account.heading")}
       </h1>
       <AccountDetails account={account} />
       <TwoFactorSettings account={account} />
       <ChangePassword />
-      <SecurityEvents version={version} />
+      <SecurityEvents />
     </>
   );
 }
+

@@ -1,15 +1,21 @@
-import { Link } from "../components/Layout";
+import { FormattedMessage } from "react-intl";
+import { Link } from "react-router";
+import { useT } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 
 export function NotFoundPage() {
+  const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>
-        Page not found
+        {t("not_found.heading")}
       </h1>
       <p>
-        There is nothing here. Go to your <Link to="/account">Account Settings</Link>.
+        <FormattedMessage
+          id="not_found.body"
+          values={{ link: (text) => <Link to="/account">{text}</Link> }}
+        />
       </p>
     </section>
   );

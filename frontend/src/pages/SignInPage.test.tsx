@@ -1,8 +1,8 @@
 import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { account, bodiesOf, json, problem, renderApp, signedOut, tokens } from "../test/fakeServer";
+import { account, bodiesOf, json, noContent, otpRequired, problem, renderApp, signedOut, tokens, type Routes } from "../test/fakeServer";
 
-const loginRoutes = (login: () => Response, extra = {}) => ({
+const loginRoutes = (login: NonNullable<Routes["POST /api/v1/auth/login"]>, extra: Routes = {}): Routes => ({
   ...signedOut(),
   "POST /api/v1/auth/login": login,
   "GET /api/v1/account": () => json(200, account()),
@@ -41,7 +41,7 @@ describe("sign-in", () => {
 
   it("asks for the six-digit code when the API answers otp_required", async () => {
     const { user, calls } = renderApp(
-      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+      loginRoutes(() => json(200, otpRequired("chal")), {
         "POST /api/v1/auth/otp": () => json(200, tokens()),
       }),
       "/sign-in",
@@ -51,7 +51,8 @@ describe("sign-in", () => {
     const code = screen.getByLabelText("Six-digit code");
     expect(code).toHaveAttribute("autocomplete", "one-time-code");
     expect(code).toHaveAttribute("inputmode", "numeric");
-    expect(screen.getByText(/contact customer support/)).toBeInTheDocument();
+    expect(screen.getByText(/If you have lost access to your OTP application/)).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: "help@example.com" })).toHaveAttribute("href", "mailto:help@example.com");
     await user.type(code, "123 456");
     await user.click(screen.getByRole("button", { name: "Log in" }));
     await screen.findByRole("heading", { name: "Account Settings", level: 1 });
@@ -60,7 +61,7 @@ describe("sign-in", () => {
 
   it("switches to a recovery code", async () => {
     const { user, calls } = renderApp(
-      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+      loginRoutes(() => json(200, otpRequired("chal")), {
         "POST /api/v1/auth/otp": () => json(200, tokens()),
       }),
       "/sign-in",
@@ -75,7 +76,7 @@ describe("sign-in", () => {
 
   it("explains a wrong code in words, as an alert", async () => {
     const { user } = renderApp(
-      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+      loginRoutes(() => json(200, otpRequired("chal")), {
         "POST /api/v1/auth/otp": () => problem(400, "invalid_code"),
       }),
       "/sign-in",
@@ -88,7 +89,7 @@ describe("sign-in", () => {
 
   it("goes back to the password step when the challenge expired", async () => {
     const { user } = renderApp(
-      loginRoutes(() => json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 }), {
+      loginRoutes(() => json(200, otpRequired("chal")), {
         "POST /api/v1/auth/otp": () => problem(401, "invalid_challenge"),
       }),
       "/sign-in",
@@ -106,8 +107,8 @@ describe("sign-in", () => {
       loginRoutes(
         () =>
           ++logins === 1
-            ? json(200, { status: "otp_required", challenge_token: "chal", expires_in: 300 })
-            : json(200, { status: "otp_required", challenge_token: "chal-2", expires_in: 300 }),
+            ? json(200, otpRequired("chal"))
+            : json(200, otpRequired("chal-2")),
         { "POST /api/v1/auth/otp": () => problem(401, "challenge_exhausted") },
       ),
       "/sign-in",
@@ -207,7 +208,7 @@ describe("session", () => {
       "POST /api/v1/auth/refresh": () => json(200, tokens()),
       "GET /api/v1/account": () => json(200, account()),
       "GET /api/v1/account/events": () => json(200, { events: [] }),
-      "POST /api/v1/auth/logout": () => new Response(null, { status: 204 }),
+      "POST /api/v1/auth/logout": () => noContent(204),
       "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
     }, "/account");
     await user.click(await screen.findByRole("button", { name: "Sign out" }));

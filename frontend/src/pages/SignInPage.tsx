@@ -1,57 +1,54 @@
-import { useState, type FormEvent } from "react";
-import type { Problem, Schemas } from "../api/client";
+import { useRef, useState, type FormEvent } from "react";
+import { Link, useSearchParams } from "react-router";
 import { run } from "../api/problems";
+import type { AppProblemCode, Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { Field } from "../components/Field";
-import { Link } from "../components/Layout";
+import { SupportContact } from "../components/SupportContact";
+import { useT, type MessageId } from "../i18n";
 import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";
-import { useRouter } from "../hooks/useRouter";
 import { useSession } from "../hooks/useSession";
 
 type Step = { kind: "password" } | { kind: "otp"; challenge: string };
+type SecondFactor = { code: string } | { recovery_code: string };
 
 /** Answers to the code step after which the challenge is dead: only the password step can go on. */
-const DEAD_CHALLENGE = ["invalid_challenge", "challenge_exhausted"];
+const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
 
 export function SignInPage() {
   const { client } = useApi();
   const { signIn, state } = useSession();
-  const { search, navigate } = useRouter();
+  const [search] = useSearchParams();
   const [step, setStep] = useState<Step>({ kind: "password" });
   const [problem, setProblem] = useState<Problem | null>(null);
   // Kept so that going back to the password step asks only for the password again.
   const [username, setUsername] = useState("");
 
-  const next = safeNext(search.get("next"));
   const notice = sessionNotice(search, state.status === "signed-out" && state.expired);
-
-  async function finish(tokens: Schemas["AuthenticatedResponse"]) {
-    if (await signIn(tokens)) navigate(next, { replace: true });
-  }
 
   async function submitPassword(name: string, password: string) {
     setProblem(null);
     setUsername(name);
     const result = await run(client.POST("/api/v1/auth/login", { body: { username: name, password } }));
     if (!result.ok) return setProblem(result.problem);
-    if (result.data.status === "otp_required") {
-      setStep({ kind: "otp", challenge: result.data.challenge_token });
-    } else {
-      await finish(result.data);
-    }
+    if (result.data.status === "otp_required") setStep({ kind: "otp", challenge: result.data.challenge_token });
+    // The sign-in route follows `next` once the account is known.
+    else signIn(result.data);
   }
 
-  async function submitSecondFactor(proof: { code: string } | { recovery_code: string }) {
-    if (step.kind !== "otp") return;
+  async function submitSecondFactor(proof: SecondFactor): Promise<Problem | null> {
+    if (step.kind !== "otp") return null;
     setProblem(null);
-    const result = await run(
-      client.POST("/api/v1/auth/otp", { body: { challenge_token: step.challenge, ...proof } }),
-    );
-    if (result.ok) return finish(result.data);
+    const result = await run(client.POST("/api/v1/auth/otp", { body: { challenge_token: step.challenge, ...proof } }));
+    if (result.ok) {
+      signIn(result.data as Schemas["AuthenticatedResponse"]);
+      return null;
+    }
     if (DEAD_CHALLENGE.includes(result.problem.code)) setStep({ kind: "password" });
     setProblem(result.problem);
+    return result.problem;
   }
 
   return step.kind === "password" ? (
@@ -68,24 +65,20 @@ export function SignInPage() {
   );
 }
 
-/** Only same-site paths are followed after sign-in. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/account";
-}
-
-function sessionNotice(search: URLSearchParams, expired: boolean): string {
-  if (search.has("signed-out")) return "You have signed out.";
-  if (search.has("registered")) return "Your account has been created. Please log in.";
-  if (expired || search.has("next")) return "Please log in to continue.";
-  return "";
+function sessionNotice(search: URLSearchParams, expired: boolean): MessageId | null {
+  if (search.has("signed-out")) return "signin.signed_out";
+  if (search.has("registered")) return "signin.registered";
+  if (expired || search.has("next")) return "signin.continue";
+  return null;
 }
 
 function PasswordStep(props: {
-  notice: string;
+  notice: MessageId | null;
   problem: Problem | null;
   username: string;
   onSubmit: (username: string, password: string) => Promise<void>;
 }) {
+  const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const settings = usePublicSettings();
   const [username, setUsername] = useState(props.username);
@@ -94,6 +87,7 @@ function PasswordStep(props: {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     await props.onSubmit(username.trim(), password);
     setBusy(false);
@@ -102,12 +96,12 @@ function PasswordStep(props: {
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>
-        Log in
+        {t("signin.heading")}
       </h1>
-      <StatusMessage>{props.notice}</StatusMessage>
+      <StatusMessage>{props.notice && t(props.notice)}</StatusMessage>
       <form onSubmit={(e) => void submit(e)}>
         <Field
-          label="Username"
+          label={t("field.username")}
           name="username"
           autoComplete="username"
           required
@@ -115,7 +109,7 @@ function PasswordStep(props: {
           onChange={(e) => setUsername(e.target.value)}
         />
         <Field
-          label="Password"
+          label={t("field.password")}
           name="password"
           type="password"
           autoComplete="current-password"
@@ -125,12 +119,12 @@ function PasswordStep(props: {
         />
         <ProblemAlert problem={props.problem} />
         <button type="submit" className="primary" disabled={busy}>
-          Log in
+          {t("signin.submit")}
         </button>
       </form>
       {settings?.signup_enabled && (
         <p>
-          New here? <Link to="/sign-up">Create an account</Link>
+          {t("signin.new_here")} <Link to="/sign-up">{t("signin.create_account")}</Link>
         </p>
       )}
     </section>
@@ -139,34 +133,40 @@ function PasswordStep(props: {
 
 function SecondFactorStep(props: {
   problem: Problem | null;
-  onSubmit: (proof: { code: string } | { recovery_code: string }) => Promise<void>;
+  onSubmit: (proof: SecondFactor) => Promise<Problem | null>;
   onStartOver: () => void;
 }) {
+  const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  const fieldRef = useRef<HTMLInputElement>(null);
   const [useRecovery, setUseRecovery] = useState(false);
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     const entered = value.trim();
-    await props.onSubmit(useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") });
+    const failed = await props.onSubmit(useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") });
     setBusy(false);
     setValue("");
+    // A wrong code: straight back to the field for the next try (gone when the step ended).
+    if (failed) fieldRef.current?.focus();
   }
 
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>
-        Two-factor authentication
+        {t("signin.otp_heading")}
       </h1>
       <form onSubmit={(e) => void submit(e)}>
         {useRecovery ? (
           <Field
             key="recovery"
-            label="Recovery code"
-            hint="One of the recovery codes you saved, like abcde-fghij."
+            ref={fieldRef}
+            label={t("field.recovery_code")}
+            hint={t("signin.recovery_hint")}
             name="recovery_code"
             autoComplete="off"
             autoCapitalize="off"
@@ -178,8 +178,9 @@ function SecondFactorStep(props: {
         ) : (
           <Field
             key="code"
-            label="Six-digit code"
-            hint="Open your OTP application and enter the six-digit code it shows for custadmin."
+            ref={fieldRef}
+            label={t("field.code")}
+            hint={t("signin.code_hint")}
             name="code"
             autoComplete="one-time-code"
             inputMode="numeric"
@@ -200,22 +201,19 @@ function SecondFactorStep(props: {
               setValue("");
             }}
           />
-          <label htmlFor="use-recovery">Use a recovery code instead</label>
+          <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
         </div>
         <ProblemAlert problem={props.problem} />
         <div className="actions">
           <button type="submit" className="primary" disabled={busy}>
-            Log in
+            {t("signin.submit")}
           </button>
           <button type="button" onClick={props.onStartOver}>
-            Start over
+            {t("signin.start_over")}
           </button>
         </div>
       </form>
-      <p className="hint-box">
-        Lost your phone or OTP application, and your recovery codes? Please contact customer support: after
-        checking who you are, they can switch off two-factor authentication for you.
-      </p>
+      <SupportContact />
     </section>
   );
 }

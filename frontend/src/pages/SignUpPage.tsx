@@ -1,16 +1,17 @@
 import { useState, type FormEvent } from "react";
-import type { Problem } from "../api/client";
+import { Link, useNavigate } from "react-router";
 import { run } from "../api/problems";
+import type { Problem } from "../api/types";
 import { ProblemAlert } from "../components/Alert";
 import { Field } from "../components/Field";
-import { Link } from "../components/Layout";
 import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
-import { useRouter } from "../hooks/useRouter";
+import { useT } from "../i18n";
 
 export function SignUpPage() {
   const { client } = useApi();
-  const { navigate } = useRouter();
+  const t = useT();
+  const navigate = useNavigate();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
@@ -20,6 +21,7 @@ export function SignUpPage() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     setProblem(null);
     const result = await run(
@@ -34,18 +36,18 @@ export function SignUpPage() {
 
   const fieldError = (name: string) =>
     problem?.field === name || (name === "username" && problem?.code === "username_taken")
-      ? "Please check this field."
+      ? t("signup.check_field")
       : undefined;
 
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>
-        Create an account
+        {t("signup.heading")}
       </h1>
       <form onSubmit={(e) => void submit(e)}>
         <Field
-          label="Username"
-          hint="3 to 64 letters, digits, dots, dashes or underscores."
+          label={t("field.username")}
+          hint={t("signup.username_hint")}
           name="username"
           autoComplete="username"
           required
@@ -56,7 +58,7 @@ export function SignUpPage() {
           error={fieldError("username")}
         />
         <Field
-          label="Email (optional)"
+          label={t("signup.email")}
           name="email"
           type="email"
           autoComplete="email"
@@ -65,8 +67,8 @@ export function SignUpPage() {
           error={fieldError("email")}
         />
         <Field
-          label="Password"
-          hint="At least 8 characters."
+          label={t("field.password")}
+          hint={t("field.new_password_hint")}
           name="password"
           type="password"
           autoComplete="new-password"
@@ -78,11 +80,11 @@ export function SignUpPage() {
         />
         <ProblemAlert problem={problem} />
         <button type="submit" className="primary" disabled={busy}>
-          Create account
+          {t("signup.submit")}
         </button>
       </form>
       <p>
-        Already have an account? <Link to="/sign-in">Log in</Link>
+        {t("signup.have_account")} <Link to="/sign-in">{t("signin.submit")}</Link>
       </p>
     </section>
   );

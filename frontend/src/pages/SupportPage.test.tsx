@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { Account } from "../api/client";
-import { account, bodiesOf, json, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
+import type { Account, EventKind } from "../api/types";
+import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
 const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10 };
 const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
@@ -9,7 +9,7 @@ const newAgent = account({ username: "sam", role: "support" });
 const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true };
 const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false };
 
-const event = (id: number, kind: string, extra = {}) => ({
+const event = (id: number, kind: EventKind, extra = {}) => ({
   id,
   kind,
   at: "2026-12-01T10:00:00Z",
@@ -24,8 +24,11 @@ function desk(extra: Routes = {}, agent: Account = support): Routes {
   return {
     ...signedIn(agent),
     "GET /api/v1/support/customers": () => json(200, { customers: [carol, carlos] }),
-    "GET /api/v1/support/customers/c-1/events": () =>
-      json(200, { events: [event(2, "login_failed", { ip: "203.0.113.7" }), event(1, "login_succeeded")] }),
+    // carol (c-1) has events; anyone else has none yet.
+    "GET /api/v1/support/customers/{id}/events": (request) =>
+      new URL(request.url).pathname.includes("/c-1/")
+        ? json(200, { events: [event(2, "login_failed", { ip: "203.0.113.7" }), event(1, "login_succeeded")] })
+        : json(200, { events: [] }),
     ...extra,
   };
 }
@@ -106,7 +109,7 @@ describe("support desk", () => {
 
   it("offers no reset for a customer whose two-factor is off, but offers the unlock", async () => {
     const { user } = renderApp(
-      desk({ "GET /api/v1/support/customers/c-2/events": () => json(200, { events: [] }) }),
+      desk(),
       "/support",
     );
     await user.type(await screen.findByLabelText("Search customers"), "car");
@@ -122,7 +125,7 @@ describe("support desk", () => {
     const { user, calls } = renderApp(
       desk({
         "GET /api/v1/support/customers": () => json(200, { customers: [{ ...carol, two_factor_enabled: !reset }] }),
-        "POST /api/v1/support/customers/c-1/two-factor/reset": () => {
+        "POST /api/v1/support/customers/{id}/two-factor/reset": () => {
           reset = true;
           return json(200, { enabled: false });
         },
@@ -146,11 +149,11 @@ describe("support desk", () => {
     let unlocked = false;
     const { user, calls } = renderApp(
       desk({
-        "GET /api/v1/support/customers/c-1/events": () =>
+        "GET /api/v1/support/customers/{id}/events": () =>
           json(200, { events: unlocked ? [event(3, "account_unlocked_by_support"), event(2, "account_locked")] : [event(2, "account_locked")] }),
-        "POST /api/v1/support/customers/c-1/unlock": () => {
+        "POST /api/v1/support/customers/{id}/unlock": () => {
           unlocked = true;
-          return new Response(null, { status: 204 });
+          return noContent(204);
         },
       }),
       "/support",
@@ -186,7 +189,7 @@ describe("support desk", () => {
   it("asks for the agent's six-digit code when the sign-in is old, then retries the reset", async () => {
     const { user, calls } = renderApp(
       desk({
-        "POST /api/v1/support/customers/c-1/two-factor/reset": async (request) => {
+        "POST /api/v1/support/customers/{id}/two-factor/reset": async (request) => {
           const body = (await request.json()) as { code?: string };
           if (!body.code) return problem(403, "reauthentication_required");
           if (body.code !== "654321") return problem(400, "invalid_code");
@@ -222,9 +225,9 @@ describe("support desk", () => {
   it("retries an unlock with a recovery code when the sign-in is old", async () => {
     const { user, calls } = renderApp(
       desk({
-        "POST /api/v1/support/customers/c-1/unlock": async (request) => {
+        "POST /api/v1/support/customers/{id}/unlock": async (request) => {
           const body = (await request.json()) as { recovery_code?: string };
-          return body.recovery_code ? new Response(null, { status: 204 }) : problem(403, "reauthentication_required");
+          return body.recovery_code ? noContent(204) : problem(403, "reauthentication_required");
         },
       }),
       "/support",
@@ -248,7 +251,7 @@ describe("support desk", () => {
   it("explains the hourly limit on resets and unlocks", async () => {
     const { user } = renderApp(
       desk({
-        "POST /api/v1/support/customers/c-1/unlock": () =>
+        "POST /api/v1/support/customers/{id}/unlock": () =>
           problem(429, "too_many_attempts", {}, { "Retry-After": "1200" }),
       }),
       "/support",
@@ -259,7 +262,7 @@ describe("support desk", () => {
     await user.click(screen.getByRole("button", { name: "Unlock sign-in" }));
     await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
     expect(await screen.findByRole("alert")).toHaveTextContent(
-      /You have reached the limit of 30 resets and unlocks an hour\. Please wait 20 minutes and try again after \d\d:\d\d\./,
+      /You have reached the limit of 30 resets and unlocks an hour\. Please wait 20 minutes and try again after \d\d:\d\d( [AP]M)?\./,
     );
   });
 });

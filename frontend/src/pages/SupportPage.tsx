@@ -1,12 +1,16 @@
-import { useRef, useState, type FormEvent } from "react";
-import type { Problem, Schemas } from "../api/client";
-import { problemMessage, retryAdvice, run, type Result } from "../api/problems";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import type { IntlShape } from "react-intl";
+import { Link } from "react-router";
+import { run, toProblem, type Result } from "../api/problems";
+import type { Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Field } from "../components/Field";
-import { Link } from "../components/Layout";
 import { ReauthPrompt, type Proof } from "../components/ReauthPrompt";
 import { SecurityEventList } from "../components/SecurityEventList";
+import { useT, type MessageId } from "../i18n";
+import { problemMessage, retryAdvice } from "../i18n/problems";
 import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePrivileged } from "../hooks/usePrivileged";
@@ -16,21 +20,22 @@ import { useAccount, useSession } from "../hooks/useSession";
 type Customer = Schemas["CustomerSummary"];
 
 export function SupportPage() {
+  const t = useT();
   const account = useAccount();
-  const { reloadAccount } = useSession();
+  const { accountChanged } = useSession();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   // Set when the server answers `two_factor_required`: our copy of the account may be out of date.
   const [refused, setRefused] = useState(false);
 
   function twoFactorRequired() {
     setRefused(true);
-    void reloadAccount();
+    void accountChanged();
   }
 
   return (
     <>
       <h1 tabIndex={-1} ref={headingRef}>
-        Support desk
+        {t("support.heading")}
       </h1>
       {!account.two_factor.enabled || refused ? <TwoFactorFirst /> : <Desk onTwoFactorRequired={twoFactorRequired} />}
     </>
@@ -39,94 +44,90 @@ export function SupportPage() {
 
 /** The server opens the desk only to agents signed in with a second factor: lead them there. */
 function TwoFactorFirst() {
+  const t = useT();
   return (
     <section className="panel" aria-labelledby="two-factor-first-heading">
-      <h2 id="two-factor-first-heading">Switch on two-factor authentication first</h2>
-      <p>
-        The support desk lets you change other people's accounts, so it opens only when you log in with
-        two-factor authentication: your password and a six-digit code from an OTP application on your phone.
-      </p>
+      <h2 id="two-factor-first-heading">{t("support.first_heading")}</h2>
+      <p>{t("support.first_explain")}</p>
       <ol className="steps">
-        <li>In Account Settings, check "Set up two-factor authentication", scan the QR code and save the code.</li>
-        <li>Keep your recovery codes somewhere safe.</li>
-        <li>Come back to the support desk.</li>
+        <li>{t("support.first_step1", { label: t("enable.checkbox") })}</li>
+        <li>{t("support.first_step2")}</li>
+        <li>{t("support.first_step3")}</li>
       </ol>
       <p>
-        <Link to="/account">Go to Account Settings to switch on two-factor authentication</Link>
+        <Link to="/account">{t("support.first_link")}</Link>
       </p>
     </section>
   );
 }
 
 function Desk({ onTwoFactorRequired }: { onTwoFactorRequired: () => void }) {
-  const { client } = useApi();
+  const t = useT();
+  const { $api } = useApi();
   const [query, setQuery] = useState("");
-  const [searched, setSearched] = useState("");
-  const [customers, setCustomers] = useState<Customer[] | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [searched, setSearched] = useState<string | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(null);
+  const search = $api.useQuery(
+    "get",
+    "/api/v1/support/customers",
+    { params: { query: { query: searched ?? "" } } },
+    { enabled: searched !== null },
+  );
+  const problem = search.error ? toProblem(search.error) : null;
+  const refused = problem?.code === "two_factor_required";
+  const customers = search.data?.customers ?? null;
   const selected = customers?.find((customer) => customer.id === selectedId) ?? null;
 
-  async function search(text: string) {
-    setProblem(null);
-    setSearched(text);
-    const result = await run(client.GET("/api/v1/support/customers", { params: { query: { query: text } } }));
-    if (result.ok) setCustomers(result.data.customers);
-    else if (result.problem.code === "two_factor_required") onTwoFactorRequired();
-    else setProblem(result.problem);
-  }
+  useEffect(() => {
+    if (refused) onTwoFactorRequired();
+  }, [refused, onTwoFactorRequired]);
 
   function submit(event: FormEvent) {
     event.preventDefault();
+    // One search at a time: a second Enter while the first is out changes nothing.
+    if (search.isFetching) return;
     setSelectedId(null);
-    void search(query.trim());
+    const text = query.trim();
+    if (text === searched) void search.refetch();
+    else setSearched(text);
   }
 
   return (
     <>
-      <p>
-        Find a customer, check who they are against their recent security events, then reset their two-factor
-        authentication or unlock their sign-in.
-      </p>
+      <p>{t("support.intro")}</p>
       <form role="search" className="search" onSubmit={submit}>
         <Field
-          label="Search customers"
-          hint="Part of the username or email."
+          label={t("support.search_label")}
+          hint={t("support.search_hint")}
           type="search"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
-        <button type="submit" className="primary">
-          Search
+        <button type="submit" className="primary" disabled={search.isFetching} aria-busy={search.isFetching}>
+          {t("support.search")}
         </button>
       </form>
-      <ProblemAlert problem={problem} />
+      <ProblemAlert problem={refused ? null : problem} />
       {customers && <CustomerList customers={customers} onOpen={(customer) => setSelectedId(customer.id)} />}
-      {selected && (
-        <CustomerPanel
-          key={selected.id}
-          customer={selected}
-          onClose={() => setSelectedId(null)}
-          onChanged={() => void search(searched)}
-        />
-      )}
+      {selected && <CustomerPanel key={selected.id} customer={selected} onClose={() => setSelectedId(null)} />}
     </>
   );
 }
 
 function CustomerList({ customers, onOpen }: { customers: Customer[]; onOpen: (c: Customer) => void }) {
-  if (customers.length === 0) return <p role="status">No customers found.</p>;
+  const t = useT();
+  if (customers.length === 0) return <p role="status">{t("support.no_results")}</p>;
   return (
     <section aria-labelledby="results-heading">
-      <h2 id="results-heading">Customers ({customers.length})</h2>
+      <h2 id="results-heading">{t("support.results", { count: customers.length })}</h2>
       <ul className="customers">
         {customers.map((customer) => (
           <li key={customer.id} className="panel">
             <strong>{customer.username}</strong>
-            <span>{customer.email ?? "No email"}</span>
-            <span>Two-factor: {customer.two_factor_enabled ? "on" : "off"}</span>
+            <span>{customer.email ?? t("support.no_email")}</span>
+            <span>{t(customer.two_factor_enabled ? "support.twofa_on" : "support.twofa_off")}</span>
             <button type="button" onClick={() => onOpen(customer)}>
-              Open {customer.username}
+              {t("support.open", { name: customer.username })}
             </button>
           </li>
         ))}
@@ -138,13 +139,14 @@ function CustomerList({ customers, onOpen }: { customers: Customer[]; onOpen: (c
 type ActionKind = "reset" | "unlock";
 
 /** One customer: their recent security events to check who they are, and what support can do. */
-function CustomerPanel(props: { customer: Customer; onClose: () => void; onChanged: () => void }) {
+function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
+  const t = useT();
   const { customer } = props;
+  const queryClient = useQueryClient();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [action, setAction] = useState<ActionKind | null>(null);
   const [message, setMessage] = useState("");
-  const [version, setVersion] = useState(0);
-  const { events, problem } = useSecurityEvents(customer.id, version);
+  const { events, problem } = useSecurityEvents(customer.id);
 
   function open(kind: ActionKind) {
     setMessage("");
@@ -160,25 +162,25 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void; onChang
 
   function done(text: string) {
     close(text);
-    setVersion((v) => v + 1);
-    props.onChanged();
+    void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/support/customers"] });
+    void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/support/customers/{id}/events"] });
   }
 
   return (
     <section className="panel" aria-labelledby="customer-heading">
       <h2 id="customer-heading" tabIndex={-1} ref={headingRef}>
-        Customer {customer.username}
+        {t("support.customer_heading", { name: customer.username })}
       </h2>
       <dl className="details">
-        <dt>Email</dt>
-        <dd>{customer.email ?? "No email"}</dd>
-        <dt>Two-factor</dt>
-        <dd>{customer.two_factor_enabled ? "On" : "Off"}</dd>
+        <dt>{t("details.email")}</dt>
+        <dd>{customer.email ?? t("support.no_email")}</dd>
+        <dt>{t("support.twofa")}</dt>
+        <dd>{t(customer.two_factor_enabled ? "common.on" : "common.off")}</dd>
       </dl>
       <StatusMessage>{message}</StatusMessage>
       <section aria-labelledby="customer-events-heading">
-        <h3 id="customer-events-heading">Recent security events</h3>
-        <p className="hint">Compare them with what the customer tells you before you change anything.</p>
+        <h3 id="customer-events-heading">{t("events.heading")}</h3>
+        <p className="hint">{t("support.compare_events")}</p>
         <SecurityEventList events={events} problem={problem} />
       </section>
       {action ? (
@@ -187,14 +189,14 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void; onChang
         <div className="actions">
           {customer.two_factor_enabled && (
             <button type="button" onClick={() => open("reset")}>
-              Reset two-factor for {customer.username}
+              {t("support.reset_open", { name: customer.username })}
             </button>
           )}
           <button type="button" onClick={() => open("unlock")}>
-            Unlock sign-in for {customer.username}
+            {t("support.unlock_open", { name: customer.username })}
           </button>
           <button type="button" onClick={props.onClose}>
-            Close
+            {t("common.close")}
           </button>
         </div>
       )}
@@ -202,39 +204,31 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void; onChang
   );
 }
 
-type ActionWords = {
-  title: (name: string) => string;
-  explanation: string;
-  submit: string;
-  consequence: string;
-  done: (name: string) => string;
-};
+type ActionWords = { title: MessageId; explanation: MessageId; submit: MessageId; consequence: MessageId; done: MessageId };
 
 const ACTIONS: Record<ActionKind, ActionWords> = {
   reset: {
-    title: (name) => `Reset two-factor authentication for ${name}`,
-    explanation:
-      "Only after you have checked who the customer is. They can then log in with their password alone.",
-    submit: "Reset two-factor",
-    consequence: "Their OTP application and recovery codes will stop working, and the reason is recorded.",
-    done: (name) => `Two-factor authentication for ${name} has been reset.`,
+    title: "support.reset_title",
+    explanation: "support.reset_explain",
+    submit: "support.reset_submit",
+    consequence: "support.reset_consequence",
+    done: "support.reset_done",
   },
   unlock: {
-    title: (name) => `Unlock sign-in for ${name}`,
-    explanation:
-      "For a customer locked out after too many wrong passwords or codes, once you have checked who they are. Their failed attempts are forgotten, so they can log in again at once.",
-    submit: "Unlock sign-in",
-    consequence: "Their failed attempts are cleared, and the reason is recorded.",
-    done: (name) => `Sign-in for ${name} has been unlocked.`,
+    title: "support.unlock_title",
+    explanation: "support.unlock_explain",
+    submit: "support.unlock_submit",
+    consequence: "support.unlock_consequence",
+    done: "support.unlock_done",
   },
 };
 
 /** The limit the server puts on agents, in words; other problems as everywhere else. */
-function describeSupportProblem(problem: Problem): string {
+function describeSupportProblem(intl: IntlShape, problem: Problem): string {
   if (problem.code === "too_many_attempts") {
-    return `You have reached the limit of 30 resets and unlocks an hour. ${retryAdvice(problem)}`;
+    return intl.formatMessage({ id: "support.limit" }, { advice: retryAdvice(intl, problem) });
   }
-  return problemMessage(problem);
+  return problemMessage(intl, problem);
 }
 
 /** A reset or an unlock: a required reason, a confirmation, and a code when the sign-in is old. */
@@ -244,9 +238,11 @@ function SupportAction(props: {
   onCancel: () => void;
   onDone: (message: string) => void;
 }) {
+  const t = useT();
   const { client } = useApi();
   const { kind, customer } = props;
   const words = ACTIONS[kind];
+  const name = { name: customer.username };
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const reasonRef = useRef<HTMLTextAreaElement>(null);
   const [reason, setReason] = useState("");
@@ -263,7 +259,7 @@ function SupportAction(props: {
     return result.ok ? { ok: true, data: null } : result;
   }
 
-  const action = usePrivileged(act, () => props.onDone(words.done(customer.username)));
+  const action = usePrivileged(act, () => props.onDone(t(words.done, name)));
 
   return (
     <div>
@@ -271,22 +267,23 @@ function SupportAction(props: {
         aria-labelledby={`${kind}-heading`}
         onSubmit={(e) => {
           e.preventDefault();
-          setConfirming(true);
+          // While a request is out the form takes no second submit.
+          if (!action.busy) setConfirming(true);
         }}
       >
         <h3 id={`${kind}-heading`} tabIndex={-1} ref={headingRef}>
-          {words.title(customer.username)}
+          {t(words.title, name)}
         </h3>
-        <p>{words.explanation}</p>
+        <p>{t(words.explanation)}</p>
         <div className="field">
-          <label htmlFor={`${kind}-reason`}>Reason (required)</label>
+          <label htmlFor={`${kind}-reason`}>{t("support.reason")}</label>
           <textarea
             id={`${kind}-reason`}
             ref={reasonRef}
             required
             maxLength={500}
             rows={3}
-            readOnly={action.reauthNeeded}
+            readOnly={action.reauthNeeded || action.busy}
             value={reason}
             onChange={(e) => setReason(e.target.value)}
           />
@@ -294,24 +291,24 @@ function SupportAction(props: {
         <ProblemAlert problem={action.problem} describe={describeSupportProblem} />
         {!action.reauthNeeded && (
           <div className="actions">
-            <button type="submit" className="primary" disabled={action.busy}>
-              {words.submit}
+            <button type="submit" className="primary" disabled={action.busy} aria-busy={action.busy}>
+              {t(words.submit)}
             </button>
             <button type="button" onClick={props.onCancel}>
-              Cancel
+              {t("common.cancel")}
             </button>
           </div>
         )}
         {confirming && (
           <ConfirmDialog
-            title={`${words.title(customer.username)}?`}
+            title={t("support.confirm_title", { title: t(words.title, name) })}
             onCancel={() => setConfirming(false)}
             onConfirm={() => {
               setConfirming(false);
               void action.start();
             }}
           >
-            <p>{words.consequence}</p>
+            <p>{t(words.consequence)}</p>
           </ConfirmDialog>
         )}
       </form>
@@ -327,3 +324,4 @@ function SupportAction(props: {
     </div>
   );
 }
+

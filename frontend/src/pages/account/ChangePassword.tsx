@@ -1,11 +1,13 @@
 import { useState, type FormEvent } from "react";
-import type { Problem } from "../../api/client";
 import { run } from "../../api/problems";
+import type { Problem } from "../../api/types";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { Field } from "../../components/Field";
+import { useT } from "../../i18n";
 import { useApi } from "../../hooks/useApi";
 
 export function ChangePassword() {
+  const t = useT();
   const { client } = useApi();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
@@ -15,6 +17,7 @@ export function ChangePassword() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setProblem(null);
     setMessage("");
     setBusy(true);
@@ -25,15 +28,15 @@ export function ChangePassword() {
     if (!result.ok) return setProblem(result.problem);
     setCurrent("");
     setNext("");
-    setMessage("Your password has been changed. Other devices have been signed out.");
+    setMessage(t("password.changed"));
   }
 
   return (
     <section className="panel" aria-labelledby="password-heading">
-      <h2 id="password-heading">Change password</h2>
+      <h2 id="password-heading">{t("password.heading")}</h2>
       <form onSubmit={(e) => void submit(e)}>
         <Field
-          label="Current password"
+          label={t("password.current")}
           type="password"
           autoComplete="current-password"
           required
@@ -41,8 +44,8 @@ export function ChangePassword() {
           onChange={(e) => setCurrent(e.target.value)}
         />
         <Field
-          label="New password"
-          hint="At least 8 characters."
+          label={t("password.new")}
+          hint={t("field.new_password_hint")}
           type="password"
           autoComplete="new-password"
           required
@@ -53,7 +56,7 @@ export function ChangePassword() {
         <ProblemAlert problem={problem} />
         <StatusMessage>{message}</StatusMessage>
         <button type="submit" className="primary" disabled={busy}>
-          Change password
+          {t("password.submit")}
         </button>
       </form>
     </section>

@@ -1,46 +1,55 @@
 import { useState, type FormEvent } from "react";
 import { run } from "../../api/problems";
-import { ProblemAlert } from "../../components/Alert";
+import { ErrorAlert, ProblemAlert } from "../../components/Alert";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
+import { useT } from "../../i18n";
 import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
 
 type Props = { onDisabled: () => void; onStart: () => void };
 
+/**
+ * The article's order: tick the box → the prompt appears at once (Cancel unticks it) → OK →
+ * "Save Settings" sends the request.
+ */
 export function DisableTwoFactor({ onDisabled, onStart }: Props) {
+  const t = useT();
   const { client } = useApi();
   const [checked, setChecked] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [untickedSave, setUntickedSave] = useState(false);
 
   const disable = usePrivileged(
     (proof) => run(client.POST("/api/v1/account/two-factor/disable", { body: proof })),
     onDisabled,
   );
 
+  function tick(on: boolean) {
+    setChecked(on);
+    setUntickedSave(false);
+    disable.cancel();
+    if (on) setConfirming(true);
+  }
+
   function save(event: FormEvent) {
     event.preventDefault();
-    if (checked) setConfirming(true);
+    if (!checked) return setUntickedSave(true);
+    onStart();
+    void disable.start();
   }
 
   return (
     <div>
-      <form onSubmit={save} aria-label="Disable two-factor authentication">
+      <form onSubmit={save} aria-label={t("disable.form")}>
         <div className="checkbox">
-          <input
-            id="disable-2fa"
-            type="checkbox"
-            checked={checked}
-            onChange={(e) => {
-              setChecked(e.target.checked);
-              disable.cancel();
-            }}
-          />
-          <label htmlFor="disable-2fa">Disable two-factor authentication when logging in with a username and password</label>
+          <input id="disable-2fa" type="checkbox" checked={checked} onChange={(e) => tick(e.target.checked)} />
+          <label htmlFor="disable-2fa">{t("disable.checkbox")}</label>
         </div>
+        <ErrorAlert>{untickedSave && t("disable.tick_first")}</ErrorAlert>
         {!disable.reauthNeeded && (
           <button type="submit" className="primary" disabled={disable.busy}>
-            Save Settings
+            {t("common.save_settings")}
           </button>
         )}
       </form>
@@ -50,21 +59,21 @@ export function DisableTwoFactor({ onDisabled, onStart }: Props) {
           onCancel={() => {
             disable.cancel();
             setChecked(false);
+            document.getElementById("disable-2fa")?.focus();
           }}
         />
       )}
       <ProblemAlert problem={disable.problem} />
       {confirming && (
         <ConfirmDialog
-          title="Disable two-factor authentication?"
-          onCancel={() => setConfirming(false)}
-          onConfirm={() => {
+          title={t("disable.confirm_title")}
+          onCancel={() => {
             setConfirming(false);
-            onStart();
-            void disable.start();
+            setChecked(false);
           }}
+          onConfirm={() => setConfirming(false)}
         >
-          <p>Logging in will then need only your username and password. You can set it up again at any time.</p>
+          <p>{t("disable.confirm_body")}</p>
         </ConfirmDialog>
       )}
     </div>

@@ -1,22 +1,26 @@
 import { useState, type FormEvent } from "react";
-import type { Problem, Schemas } from "../../api/client";
 import { run } from "../../api/problems";
+import type { Problem, Schemas } from "../../api/types";
 import { ProblemAlert } from "../../components/Alert";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
-import { RecoveryCodes } from "../../components/RecoveryCodes";
+import { useT } from "../../i18n";
 import { useApi } from "../../hooks/useApi";
 import { useFocusOnMount } from "../../hooks/useFocusOnMount";
 import { usePrivileged } from "../../hooks/usePrivileged";
-import { groupSecret } from "./format";
 
-type Props = { username: string; onEnabled: () => void; onStart: () => void };
+type Props = { onEnabled: (recoveryCodes: string[]) => void; onStart: () => void };
 
-export function EnableTwoFactor({ username, onEnabled, onStart }: Props) {
+/** Base32 secrets are easier to type by hand in groups of four. */
+export function groupSecret(secret: string): string {
+  return (secret.match(/.{1,4}/g) ?? []).join(" ");
+}
+
+export function EnableTwoFactor({ onEnabled, onStart }: Props) {
+  const t = useT();
   const { client } = useApi();
   const [checked, setChecked] = useState(false);
   const [enrollment, setEnrollment] = useState<Schemas["EnrollResponse"] | null>(null);
-  const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -30,36 +34,39 @@ export function EnableTwoFactor({ username, onEnabled, onStart }: Props) {
     setChecked(on);
     setEnrollment(null);
     setProblem(null);
+    // Drops any answer still on its way: an unticked box never shows an older secret.
+    enroll.cancel();
     if (on) {
       onStart();
       void enroll.start();
-    } else {
-      enroll.cancel();
     }
   }
 
   async function save(code: string) {
+    if (busy) return;
     setProblem(null);
     setBusy(true);
     const result = await run(client.POST("/api/v1/account/two-factor/confirm", { body: { code } }));
     setBusy(false);
-    if (result.ok) setRecoveryCodes(result.data.recovery_codes);
+    if (result.ok) onEnabled(result.data.recovery_codes ?? []);
     else setProblem(result.problem);
-  }
-
-  if (recoveryCodes) {
-    return <RecoveryCodes codes={recoveryCodes} username={username} onAcknowledged={onEnabled} />;
   }
 
   return (
     <div>
       <div className="checkbox">
-        <input id="enable-2fa" type="checkbox" checked={checked} onChange={(e) => toggle(e.target.checked)} />
-        <label htmlFor="enable-2fa">Set up two-factor authentication when logging in using a username and password</label>
+        <input
+          id="enable-2fa"
+          type="checkbox"
+          checked={checked}
+          // While the secret is on its way the box holds still: one tick, one enrolment.
+          disabled={enroll.busy}
+          aria-busy={enroll.busy}
+          onChange={(e) => toggle(e.target.checked)}
+        />
+        <label htmlFor="enable-2fa">{t("enable.checkbox")}</label>
       </div>
-      {enroll.reauthNeeded && (
-        <ReauthPrompt onSubmit={enroll.retry} onCancel={() => toggle(false)} />
-      )}
+      {enroll.reauthNeeded && <ReauthPrompt onSubmit={enroll.retry} onCancel={() => toggle(false)} />}
       <ProblemAlert problem={enroll.problem} />
       {checked && enrollment && (
         <SetUpSteps enrollment={enrollment} busy={busy} problem={problem} onSave={(code) => void save(code)} />
@@ -74,39 +81,59 @@ function SetUpSteps(props: {
   problem: Problem | null;
   onSave: (code: string) => void;
 }) {
+  const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [code, setCode] = useState("");
-  const { secret, qr_svg } = props.enrollment;
+  const [copied, setCopied] = useState("");
+  const { secret, qr_svg, otpauth_uri } = props.enrollment;
 
   function submit(event: FormEvent) {
     event.preventDefault();
     props.onSave(code.replace(/\s/g, ""));
   }
 
+  async function copyKey() {
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied(t("setup.key_copied"));
+    } catch {
+      setCopied(t("setup.key_copy_failed"));
+    }
+  }
+
   return (
     <form className="setup" onSubmit={submit} aria-labelledby="setup-heading">
       <h3 id="setup-heading" tabIndex={-1} ref={headingRef}>
-        Set up your OTP application
+        {t("setup.heading")}
       </h3>
       <ol className="steps">
         <li>
-          <p>Scan the QR code with your OTP application.</p>
+          <p>{t("setup.scan")}</p>
           <img
             className="qr"
             src={`data:image/svg+xml;utf8,${encodeURIComponent(qr_svg)}`}
-            alt="QR code for adding custadmin to your OTP application"
+            alt={t("setup.qr_alt")}
             width={200}
             height={200}
           />
           <p>
-            Can't scan it? Enter this key in the application instead:{" "}
-<code className="secret">{groupSecret(secret)}</code>
+            {/* On the phone itself there is nothing to scan: the link opens the authenticator app. */}
+            <a href={otpauth_uri}>{t("setup.open_app")}</a>
+          </p>
+          <p>
+            {t("setup.manual")} <code className="secret">{groupSecret(secret)}</code>
+          </p>
+          <button type="button" onClick={() => void copyKey()}>
+            {t("setup.copy_key")}
+          </button>
+          <p role="status" aria-live="polite">
+            {copied}
           </p>
         </li>
         <li>
           <Field
-            label="Six-digit code"
-            hint="Enter the six-digit code your OTP application now shows."
+            label={t("field.code")}
+            hint={t("setup.code_hint")}
             name="code"
             autoComplete="one-time-code"
             inputMode="numeric"
@@ -119,7 +146,7 @@ function SetUpSteps(props: {
       </ol>
       <ProblemAlert problem={props.problem} />
       <button type="submit" className="primary" disabled={props.busy}>
-        Save Settings
+        {t("common.save_settings")}
       </button>
     </form>
   );

@@ -1,44 +1,87 @@
-import { useState } from "react";
-import type { Account } from "../../api/client";
+import { useRef, useState } from "react";
+import { useIntl } from "react-intl";
+import type { Account } from "../../api/types";
 import { StatusMessage } from "../../components/Alert";
+import { RecoveryCodes } from "../../components/RecoveryCodes";
+import { SupportContact } from "../../components/SupportContact";
+import { useT, type MessageId } from "../../i18n";
 import { useSession } from "../../hooks/useSession";
 import { DisableTwoFactor } from "./DisableTwoFactor";
 import { EnableTwoFactor } from "./EnableTwoFactor";
 import { RegenerateRecoveryCodes } from "./RegenerateRecoveryCodes";
-import { formatDate } from "./format";
+
+/** At or below this many unused recovery codes the customer is asked to create new ones. */
+export const FEW_RECOVERY_CODES = 3;
+
+type FreshCodes = { codes: string[]; done: MessageId };
 
 export function TwoFactorSettings({ account }: { account: Account }) {
-  const { reloadAccount } = useSession();
-  const [message, setMessage] = useState("");
-  const { enabled, enabled_at, recovery_codes_remaining } = account.two_factor;
+  const t = useT();
+  const intl = useIntl();
+  const { accountChanged } = useSession();
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const [message, setMessage] = useState<MessageId | null>(null);
+  // Lives here, not in the set-up form: the form goes away as soon as the account says "on",
+  // while the codes must stay until the customer has saved them.
+  const [fresh, setFresh] = useState<FreshCodes | null>(null);
+  const { enabled, enabled_at, recovery_codes_remaining: remaining } = account.two_factor;
 
-  async function changed(text: string) {
-    await reloadAccount();
+  /** After a change the form that had focus is gone: focus goes to this section's heading. */
+  function finish(text: MessageId) {
     setMessage(text);
+    headingRef.current?.focus();
+  }
+
+  function showCodes(codes: string[], done: MessageId) {
+    setMessage(null);
+    setFresh({ codes, done });
+    // The status line says "on" while the codes are on screen, not only after Done.
+    void accountChanged();
   }
 
   return (
     <section className="panel" aria-labelledby="two-factor-heading">
-      <h2 id="two-factor-heading">Two-factor authentication</h2>
+      <h2 id="two-factor-heading" tabIndex={-1} ref={headingRef}>
+        {t("twofa.heading")}
+      </h2>
       <p className={enabled ? "state state-on" : "state state-off"}>
         {enabled
-          ? `Two-factor authentication is on${enabled_at ? ` since ${formatDate(enabled_at)}` : ""}. You have ${recovery_codes_remaining} unused recovery codes.`
-          : "Two-factor authentication is off. Logging in needs only your username and password."}
+          ? enabled_at
+            ? t("twofa.on_since", { date: intl.formatDate(enabled_at, { dateStyle: "medium", timeStyle: "short" }) })
+            : t("twofa.on")
+          : t("twofa.off")}
+        {enabled && " "}
+        {enabled && t("twofa.codes_left", { count: remaining })}
       </p>
-      <StatusMessage>{message}</StatusMessage>
-      {enabled ? (
+      {enabled && !fresh && remaining <= FEW_RECOVERY_CODES && (
+        <p className="alert alert-warning">{t("twofa.few_codes", { count: remaining })}</p>
+      )}
+      <StatusMessage>{message && t(message)}</StatusMessage>
+      {fresh ? (
+        <RecoveryCodes
+          codes={fresh.codes}
+          username={account.username}
+          onAcknowledged={() => {
+            setFresh(null);
+            finish(fresh.done);
+          }}
+        />
+      ) : enabled ? (
         <>
           <DisableTwoFactor
-            onDisabled={() => void changed("Two-factor authentication has been disabled. Logging in now needs only your username and password.")}
-            onStart={() => setMessage("")}
+            onDisabled={() => {
+              void accountChanged();
+              finish("twofa.disabled");
+            }}
+            onStart={() => setMessage(null)}
           />
-          <RegenerateRecoveryCodes username={account.username} onDone={() => void changed("Your new recovery codes are active; the old ones no longer work.")} />
+          <RegenerateRecoveryCodes onCodes={(codes) => showCodes(codes, "twofa.codes_replaced")} />
+          <SupportContact />
         </>
       ) : (
         <EnableTwoFactor
-          username={account.username}
-          onEnabled={() => void changed("Two-factor authentication is on. From now on, logging in also asks for the six-digit code.")}
-          onStart={() => setMessage("")}
+          onEnabled={(codes) => (codes.length > 0 ? showCodes(codes, "twofa.enabled") : (void accountChanged(), finish("twofa.enabled")))}
+          onStart={() => setMessage(null)}
         />
       )}
     </section>

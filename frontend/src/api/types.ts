@@ -1,0 +1,20 @@
+import type { Client } from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Account = Schemas["AccountResponse"];
+export type Language = Schemas["Language"];
+export type ProblemCode = Schemas["ProblemCode"];
+export type EventKind = Schemas["EventKind"];
+export type Api = Client<paths>;
+
+/** Problems the SPA makes up itself when no problem document arrived. */
+export type LocalProblemCode = "network_error" | "unexpected_response";
+export type AppProblemCode = ProblemCode | LocalProblemCode;
+
+/**
+ * A problem document as the SPA keeps it: the server's, or a local one for a network failure.
+ * `retryAt` fixes the deadline of a throttled call when the answer arrives (epoch ms), so the
+ * message does not move on every render.
+ */
+export type Problem = Omit<Schemas["Problem"], "code"> & { code: AppProblemCode; retryAt?: number };

@@ -1,0 +1,30 @@
+import { IntlMessageFormat } from "intl-messageformat";
+import { describe, expect, it } from "vitest";
+import { CATALOGUES, LANGUAGES } from ".";
+
+describe("message catalogues", () => {
+  const reference = Object.keys(CATALOGUES.en).sort();
+
+  it.each(LANGUAGES)("%s has exactly the keys of every other catalogue", (language) => {
+    for (const other of LANGUAGES) {
+      expect(Object.keys(CATALOGUES[language]).sort(), `${language} vs ${other}`).toEqual(
+        Object.keys(CATALOGUES[other]).sort(),
+      );
+    }
+    expect(Object.keys(CATALOGUES[language]).sort()).toEqual(reference);
+  });
+
+  it.each(LANGUAGES)("%s: every message parses as ICU MessageFormat and is not empty", (language) => {
+    for (const [key, message] of Object.entries(CATALOGUES[language])) {
+      expect(message.trim(), key).not.toBe("");
+      expect(() => new IntlMessageFormat(message, language), key).not.toThrow();
+    }
+  });
+
+  it("Czech plurals cover one, few and other", () => {
+    const format = (count: number) => new IntlMessageFormat(CATALOGUES.cs["twofa.codes_left"], "cs").format({ count });
+    expect(format(1)).toBe("Máte 1 nepoužitý záložní kód.");
+    expect(format(3)).toBe("Máte 3 nepoužité záložní kódy.");
+    expect(format(10)).toBe("Máte 10 nepoužitých záložních kódů.");
+  });
+});
