@@ -28,12 +28,29 @@ pub struct Settings {
     pub log_filter: String,
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: TrustedProxies,
+    /// The origin customers reach (links in mails); no trailing slash.
+    pub public_url: String,
+    /// The sender of every mail, e.g. `Example Hosting <noreply@example.com>`.
+    pub mail_from: String,
+    /// Where mails go, in lettre's URL form; `None` writes them as `.eml` files under
+    /// `<data dir>/mail/`.
+    pub smtp_url: Option<SmtpUrl>,
     /// Shown to customers who lost their second factor (an e-mail address or URL).
     pub support_contact: Option<String>,
     /// How often each `serve` process prunes rows that no longer matter.
     pub housekeeping_interval: Duration,
     /// The longest an ended row (session, challenge, idle counter) is kept before pruning.
     pub housekeeping_retention: Duration,
+}
+
+/// An SMTP URL; it may hold the relay's password, so `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(pub String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SmtpUrl(<redacted>)")
+    }
 }
 
 /// Argon2id cost. Production uses the OWASP parameters; tests may ask for cheaper ones.
@@ -127,6 +144,31 @@ impl Settings {
             .map_err(|message| source.invalid("DATABASE_URL", &message))?;
         let privileged_window_secs: u64 = source.parse_or("PRIVILEGED_WINDOW_SECS", 600)?;
         let database_pool_size: u32 = source.parse_or("DATABASE_POOL_SIZE", 10)?;
+        let bind: SocketAddr = source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        let public_url: String = source.parse_or("PUBLIC_URL", format!("http://{bind}"))?;
+        let public_url = public_url.trim().trim_end_matches('/').to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || public_url.contains(char::is_whitespace)
+        {
+            return Err(source.invalid("PUBLIC_URL", "must be an http:// or https:// origin"));
+        }
+        let mail_from: String =
+            source.parse_or("MAIL_FROM", "custadmin <noreply@localhost>".to_string())?;
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(source.invalid(
+                "MAIL_FROM",
+                "must be a mailbox such as `Example Hosting <noreply@example.com>`",
+            ));
+        }
+        let smtp_url: Option<String> = source
+            .parse_optional::<String>("SMTP_URL")?
+            .map(|url| url.trim().to_string())
+            .filter(|url| !url.is_empty());
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(source.invalid("SMTP_URL", "must be an smtp:// or smtps:// URL"));
+            }
+        }
         let housekeeping_interval_secs: u64 = source.parse_or("HOUSEKEEPING_INTERVAL_SECS", 300)?;
         if housekeeping_interval_secs == 0 {
             return Err(source.invalid("HOUSEKEEPING_INTERVAL_SECS", "must be at least 1"));
@@ -138,7 +180,7 @@ impl Settings {
         }
 
         Ok(Self {
-            bind: source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            bind,
             database_url,
             jwt_key_file: source.parse_optional("JWT_KEY_FILE")?,
             jwt_retired_key_files: source
@@ -163,6 +205,9 @@ impl Settings {
                 .cloned()
                 .unwrap_or_else(|| "info".into()),
             trusted_proxies: source.parse_or("TRUSTED_PROXIES", TrustedProxies::default())?,
+            public_url,
+            mail_from,
+            smtp_url: smtp_url.map(SmtpUrl),
             support_contact: source
                 .parse_optional::<String>("SUPPORT_CONTACT")?
                 .map(|contact| contact.trim().to_string())
@@ -195,6 +240,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "HASHING_QUEUE_LIMIT",
     "TRUSTED_PROXIES",
     "SUPPORT_CONTACT",
+    "PUBLIC_URL",
+    "MAIL_FROM",
+    "SMTP_URL",
     "HOUSEKEEPING_INTERVAL_SECS",
     "HOUSEKEEPING_RETENTION_SECS",
 ];

@@ -64,6 +64,10 @@ pub enum ApiError {
     TwoFactorRequired,
     #[error("send this request with Content-Type: application/json or an X-Requested-With header")]
     CsrfCheckFailed,
+    #[error("the link is unknown, used or expired; ask for a new one")]
+    InvalidLink,
+    #[error("this account has two-factor on: send the six-digit code or a recovery code too")]
+    SecondFactorRequired,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
@@ -117,6 +121,8 @@ impl ApiError {
             Self::ChallengeExhausted => ProblemCode::ChallengeExhausted,
             Self::TwoFactorRequired => ProblemCode::TwoFactorRequired,
             Self::CsrfCheckFailed => ProblemCode::CsrfCheckFailed,
+            Self::InvalidLink => ProblemCode::InvalidToken,
+            Self::SecondFactorRequired => ProblemCode::SecondFactorRequired,
             Self::Overloaded { .. } => ProblemCode::ServerBusy,
             Self::DatabaseUnavailable => ProblemCode::DatabaseUnavailable,
             Self::Internal(_) => ProblemCode::InternalError,
@@ -148,6 +154,8 @@ impl ApiError {
             Self::ChallengeExhausted => "Challenge exhausted",
             Self::TwoFactorRequired => "Two-factor required",
             Self::CsrfCheckFailed => "Cross-site request refused",
+            Self::InvalidLink => "Invalid link",
+            Self::SecondFactorRequired => "Second factor required",
             Self::Overloaded { .. } => "Server busy",
             Self::DatabaseUnavailable => "Service unavailable",
             Self::Internal(_) => "Internal server error",
@@ -207,6 +215,7 @@ pub enum ProblemCode {
     ChallengeExhausted,
     TwoFactorRequired,
     CsrfCheckFailed,
+    SecondFactorRequired,
     ServerBusy,
     DatabaseUnavailable,
     InternalError,
@@ -242,6 +251,7 @@ impl ProblemCode {
             Self::ChallengeExhausted => "challenge_exhausted",
             Self::TwoFactorRequired => "two_factor_required",
             Self::CsrfCheckFailed => "csrf_check_failed",
+            Self::SecondFactorRequired => "second_factor_required",
             Self::ServerBusy => "server_busy",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::InternalError => "internal_error",
@@ -280,7 +290,9 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::MalformedBody(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::InvalidQuery(_) | Self::InvalidLink => {
+                StatusCode::BAD_REQUEST
+            }
             Self::InvalidCode | Self::InvalidPassword => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -299,7 +311,8 @@ impl ResponseError for ApiError {
             | Self::Forbidden
             | Self::SignupDisabled
             | Self::TwoFactorRequired
-            | Self::CsrfCheckFailed => StatusCode::FORBIDDEN,
+            | Self::CsrfCheckFailed
+            | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
             Self::UsernameTaken
             | Self::TwoFactorAlreadyEnabled
             | Self::TwoFactorNotEnabled

@@ -111,6 +111,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
     tokio::spawn(custadmin::service::housekeeping::run_periodically(
         application.state().clone(),
     ));
+    // Every instance delivers mail; leases keep two from sending the same one.
+    let mailer = custadmin::mail::Mailer::from_settings(&application.state().settings)?;
+    tokio::spawn(custadmin::service::outbox::run_periodically(
+        application.state().clone(),
+        mailer,
+    ));
     application
         .run_until_stopped()
         .await

@@ -32,11 +32,22 @@ pub struct Account {
     pub totp_pending_created_at: Option<DateTime<Utc>>,
     /// Chosen in the SPA; `None` until then.
     pub language: Option<Language>,
+    /// When `email` was proven to reach the holder; only a verified address gets mail.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// A new address asked for, until its link is followed.
+    pub pending_email: Option<String>,
 }
 
 impl Account {
     pub fn two_factor_enabled(&self) -> bool {
         self.totp_secret_ciphertext.is_some()
+    }
+
+    /// The address mail may go to: only one proven to reach the holder.
+    pub fn verified_email(&self) -> Option<&str> {
+        self.email
+            .as_deref()
+            .filter(|_| self.email_verified_at.is_some())
     }
 }
 
@@ -57,6 +68,8 @@ pub(super) struct AccountRecord {
     totp_pending_ciphertext: Option<String>,
     totp_pending_created_at: Option<NaiveDateTime>,
     language: Option<String>,
+    email_verified_at: Option<NaiveDateTime>,
+    pending_email: Option<String>,
 }
 
 impl TryFrom<AccountRecord> for Account {
@@ -80,6 +93,8 @@ impl TryFrom<AccountRecord> for Account {
             totp_pending_created_at: record.totp_pending_created_at.map(from_db_time),
             // A tag no longer shipped falls back to the browser's choice.
             language: record.language.as_deref().and_then(Language::from_tag),
+            email_verified_at: record.email_verified_at.map(from_db_time),
+            pending_email: record.pending_email,
         })
     }
 }
@@ -355,4 +370,67 @@ pub fn set_language(
         .set(accounts::language.eq(language.tag()))
         .execute(connection)?;
     Ok(())
+}
+
+/// Asks for a new address: kept apart until its link is followed.
+pub fn set_pending_email(
+    connection: &mut DbConnection,
+    id: &str,
+    email: &str,
+) -> Result<(), ApiError> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::pending_email.eq(Some(email)))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Marks `email` verified: the pending address becomes the account's, or the address given at
+/// sign-up is confirmed. `false` when the account has moved on to another address meanwhile.
+pub fn verify_email(
+    connection: &mut DbConnection,
+    id: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let now = db_time(now);
+    let promoted = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::pending_email.eq(email)),
+    )
+    .set((
+        accounts::email.eq(Some(email)),
+        accounts::pending_email.eq(None::<String>),
+        accounts::email_verified_at.eq(Some(now)),
+    ))
+    .execute(connection)?;
+    if promoted == 1 {
+        return Ok(true);
+    }
+    let confirmed = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::email.eq(email))
+            .filter(accounts::email_verified_at.is_null()),
+    )
+    .set(accounts::email_verified_at.eq(Some(now)))
+    .execute(connection)?;
+    Ok(confirmed == 1)
+}
+
+/// The accounts whose verified address is `email` (case-insensitive), for password resets:
+/// addresses are not unique, and each account's holder gets their own link.
+pub fn find_by_verified_email(
+    connection: &mut DbConnection,
+    email: &str,
+) -> Result<Vec<Account>, ApiError> {
+    accounts::table
+        .filter(lower(accounts::email).eq(email.to_lowercase()))
+        .filter(accounts::email_verified_at.is_not_null())
+        .order(accounts::created_at.asc())
+        .limit(10)
+        .select(AccountRecord::as_select())
+        .load(connection)
+        .map_err(ApiError::from)
+        .and_then(accounts_from)
 }

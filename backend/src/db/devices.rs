@@ -75,3 +75,14 @@ pub fn ids_of_account(
         .select(known_devices::id)
         .load(connection)?)
 }
+
+/// Forgets every known device of the account (its password was reset: trust starts over).
+pub fn delete_all_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<usize, ApiError> {
+    Ok(
+        diesel::delete(known_devices::table.filter(known_devices::account_id.eq(account_id)))
+            .execute(connection)?,
+    )
+}

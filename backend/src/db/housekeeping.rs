@@ -17,6 +17,8 @@ pub struct Cutoffs {
     pub throttles_idle_since: DateTime<Utc>,
     pub entries_before: DateTime<Utc>,
     pub devices_unused_since: DateTime<Utc>,
+    pub links_expired_before: DateTime<Utc>,
+    pub mails_finished_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub struct Pruned {
     pub throttles: usize,
     pub throttle_entries: usize,
     pub devices: usize,
+    pub links: usize,
+    pub mails: usize,
 }
 
 impl Pruned {
@@ -73,5 +77,7 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
                 .filter(known_devices::last_used_at.lt(db_time(cutoffs.devices_unused_since))),
         )
         .execute(connection)?,
+        links: super::email_tokens::prune_expired(connection, cutoffs.links_expired_before)?,
+        mails: super::outbox::prune_finished(connection, cutoffs.mails_finished_before)?,
     })
 }

@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod devices;
+pub mod email_tokens;
 pub mod events;
 pub mod housekeeping;
+pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

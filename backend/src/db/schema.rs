@@ -16,6 +16,8 @@ diesel::table! {
         totp_pending_ciphertext -> Nullable<Text>,
         totp_pending_created_at -> Nullable<Timestamp>,
         language -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamp>,
+        pending_email -> Nullable<Text>,
     }
 }
 
@@ -104,7 +106,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        email -> Nullable<Text>,
+        password_fingerprint -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_ciphertext -> Nullable<Text>,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        lease_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(recovery_codes -> accounts (account_id));
@@ -121,4 +153,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     otp_challenges,
     recovery_codes,
     security_events,
+    email_tokens,
+    outbox,
 );

@@ -16,10 +16,13 @@ pub enum EventKind {
     PasswordChanged,
     AccountLocked,
     AccountUnlockedBySupport,
+    PasswordReset,
+    EmailChanged,
+    EmailVerified,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 14] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -31,6 +34,9 @@ impl EventKind {
         Self::PasswordChanged,
         Self::AccountLocked,
         Self::AccountUnlockedBySupport,
+        Self::PasswordReset,
+        Self::EmailChanged,
+        Self::EmailVerified,
     ];
 
     /// The stored and published name.
@@ -47,6 +53,9 @@ impl EventKind {
             Self::PasswordChanged => "password_changed",
             Self::AccountLocked => "account_locked",
             Self::AccountUnlockedBySupport => "account_unlocked_by_support",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChanged => "email_changed",
+            Self::EmailVerified => "email_verified",
         }
     }
 

@@ -30,6 +30,7 @@ pub struct TwoFactorStatus {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com",
+    "email_verified": true, "pending_email": null,
     "role": "customer", "created_at": "2026-11-30T09:00:00Z", "language": "en",
     "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0}
 }))]
@@ -37,6 +38,10 @@ pub struct AccountResponse {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    /// Whether `email` is proven to reach the holder (only a verified address gets mail).
+    pub email_verified: bool,
+    /// A new address waiting for its verification link to be followed.
+    pub pending_email: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
     /// The language chosen in the SPA; `null` until one is chosen.
@@ -56,6 +61,8 @@ fn account_response(overview: account::AccountOverview) -> AccountResponse {
         id: overview.id,
         username: overview.username,
         email: overview.email,
+        email_verified: overview.email_verified,
+        pending_email: overview.pending_email,
         role: overview.role,
         created_at: overview.created_at,
         language: overview.language,

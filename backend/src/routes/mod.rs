@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod email;
 pub mod meta;
 pub mod support;
 pub mod two_factor;
@@ -41,6 +42,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(auth::configure)
         .configure(account::configure)
         .configure(two_factor::configure)
+        .configure(email::configure)
         .configure(support::configure)
         .configure(meta::configure_api);
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::notifications::{self, Notice};
 use super::proof::{self, Verdict};
 use super::{AppState, Principal, RequestOrigin};
 use crate::db::accounts;
@@ -15,6 +16,8 @@ pub struct AccountOverview {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    pub email_verified: bool,
+    pub pending_email: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub two_factor_enabled: bool,
@@ -41,6 +44,7 @@ pub async fn overview(
     } else {
         0
     };
+    let email_verified = account.verified_email().is_some();
     Ok(AccountOverview {
         role: account.role,
         two_factor_enabled: account.two_factor_enabled(),
@@ -48,9 +52,11 @@ pub async fn overview(
         created_at: account.created_at,
         id: account.id,
         username: account.username,
+        email_verified,
         email: account.email,
         recovery_codes_remaining,
         language: account.language,
+        pending_email: account.pending_email,
     })
 }
 
@@ -98,6 +104,7 @@ pub async fn change_password(
         _ => None,
     };
     let (session_id, origin) = (principal.session_id.clone(), origin.clone());
+    let state_for_mail = state.clone();
     state
         .database
         .transaction(move |connection| {
@@ -151,6 +158,14 @@ pub async fn change_password(
                 now,
                 &origin,
                 None,
+            )?;
+            notifications::queue_notice(
+                &state_for_mail,
+                connection,
+                &account,
+                Notice::PasswordChanged,
+                &origin,
+                now,
             )?;
             Ok(Ok(()))
         })

@@ -15,6 +15,10 @@ pub const KEEP_EXPIRED_CHALLENGES_SECS: i64 = 60 * 60;
 pub const KEEP_IDLE_THROTTLES_SECS: i64 = 24 * 60 * 60;
 /// A known device not used for a year is forgotten (its cookie has expired too).
 pub const KEEP_UNUSED_DEVICES_DAYS: i64 = 365;
+/// Used or expired mail links are kept a day to explain late clicks.
+pub const KEEP_EXPIRED_LINKS_SECS: i64 = 24 * 60 * 60;
+/// Sent or abandoned mails are kept a week for the record (their bodies are wiped at once).
+pub const KEEP_FINISHED_MAILS_SECS: i64 = 7 * 24 * 60 * 60;
 /// Windowed entries older than the longest window count for nothing.
 const LONGEST_WINDOW_SECS: i64 = 60 * 60;
 
@@ -35,6 +39,8 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         throttles_idle_since,
         entries_before: now - TimeDelta::seconds(longest_window),
         devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
+        links_expired_before: kept(KEEP_EXPIRED_LINKS_SECS),
+        mails_finished_before: kept(KEEP_FINISHED_MAILS_SECS),
     };
     state
         .database
@@ -56,6 +62,8 @@ pub async fn run_periodically(state: AppState) {
                 throttles = pruned.throttles,
                 throttle_entries = pruned.throttle_entries,
                 devices = pruned.devices,
+                links = pruned.links,
+                mails = pruned.mails,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::notifications::{self, Notice};
 use super::proof::{self, SecondFactor, Verdict};
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
@@ -235,7 +236,10 @@ pub async fn verify_second_factor(
                 &state, connection, &account, &factor, &subjects, &origin, now,
             )? {
                 Verdict::Accepted(attempt) => attempt,
-                Verdict::Refused(error) => return Ok(Err(error)),
+                Verdict::Refused(error) => {
+                    tell_of_wrong_code(&state, connection, &account, &origin, now)?;
+                    return Ok(Err(error));
+                }
             };
             if !challenge_store::consume_challenge(connection, &claims.jti, now)? {
                 return Err(ApiError::InvalidChallenge);
@@ -253,6 +257,33 @@ pub async fn verify_second_factor(
             Ok(Ok(grant))
         })
         .await?
+}
+
+/// A right password met a wrong code: the holder hears of it, at most once an hour.
+fn tell_of_wrong_code(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let hourly = Subject::WrongCodeNotice {
+        account_id: account.id.clone(),
+    };
+    match throttle::begin(connection, &[hourly], now) {
+        Ok(attempt) => attempt.kept(),
+        // Told within the hour already.
+        Err(ApiError::TooManyAttempts { .. }) => return Ok(()),
+        Err(error) => return Err(error),
+    }
+    notifications::queue_notice(
+        state,
+        connection,
+        account,
+        Notice::WrongCodeAfterPassword,
+        origin,
+        now,
+    )
 }
 
 /// Why a challenge took no attempt: spent on wrong codes, or otherwise dead (sign in again).

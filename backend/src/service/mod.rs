@@ -2,8 +2,11 @@
 //! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
 
 pub mod account;
+pub mod email;
 pub mod housekeeping;
 pub mod login;
+pub mod notifications;
+pub mod outbox;
 pub mod proof;
 pub mod registration;
 pub mod sessions;

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::notifications::{self, Notice};
 use super::throttle::{self, Attempt, Lockout, Subject};
 use super::{AppState, Principal, RequestOrigin};
 use crate::auth::tokens::AMR_OTP;
@@ -132,6 +133,14 @@ fn accept_recovery_code(
     let used = code_store::use_recovery_code(connection, &account.id, &code_hash, now)?;
     if used {
         let left = code_store::count_unused_recovery_codes(connection, &account.id)?;
+        notifications::queue_notice(
+            state,
+            connection,
+            account,
+            Notice::RecoveryCodeUsed { left },
+            origin,
+            now,
+        )?;
         let detail = format!("{left} recovery codes left");
         events::record(
             connection,

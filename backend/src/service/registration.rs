@@ -40,6 +40,7 @@ pub async fn sign_up(
         .database
         .run(move |connection| throttle::begin(connection, &subjects, now))
         .await?;
+    let email_address = email.as_ref().map(|email| email.as_str().to_string());
     let created = create_account(
         state,
         NewAccountRequest {
@@ -61,7 +62,16 @@ pub async fn sign_up(
             }
         })
         .await?;
-    created
+    let created = created?;
+    if let Some(address) = &email_address {
+        // The account exists whether or not the mail could be queued; say so in the log.
+        if let Err(error) =
+            super::email::verify_new_account_address(state, &created.id, address).await
+        {
+            tracing::warn!(%error, account = %created.id, "verification link not queued");
+        }
+    }
+    Ok(created)
 }
 
 /// Creates an account of any role; the caller decides who may.

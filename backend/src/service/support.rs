@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Verdict};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
@@ -224,7 +225,19 @@ async fn act_on_customer(
             };
             throttle::begin(connection, &[allowance], now)?.kept();
             apply(connection, action, &customer, now)?;
-            record_on_both(connection, action, &agent, &customer, &reason, &origin, now)
+            record_on_both(connection, action, &agent, &customer, &reason, &origin, now)?;
+            if let SupportAction::ResetTwoFactor = action {
+                // The classic social-engineering path: the holder must hear of it.
+                notifications::queue_notice(
+                    &state,
+                    connection,
+                    &customer,
+                    Notice::TwoFactorResetBySupport,
+                    &origin,
+                    now,
+                )?;
+            }
+            Ok(())
         })
         .await
 }

@@ -48,6 +48,12 @@ pub enum Subject {
     Network { network: String },
     /// Resets and unlocks by one support agent (counted when done, not when failed).
     SupportActions { agent_id: String },
+    /// Mails telling the holder that a right password met a wrong code (one an hour).
+    WrongCodeNotice { account_id: String },
+    /// Password reset requests from one client network.
+    ResetRequests { network: String },
+    /// Password reset mails to one account.
+    ResetMails { account_id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,9 @@ impl Subject {
             Self::Reauthentication { account_id } => format!("reauth:{account_id}"),
             Self::Network { network } => format!("net:{network}"),
             Self::SupportActions { agent_id } => format!("support:{agent_id}"),
+            Self::WrongCodeNotice { account_id } => format!("notice-otp:{account_id}"),
+            Self::ResetRequests { network } => format!("reset-net:{network}"),
+            Self::ResetMails { account_id } => format!("reset-mail:{account_id}"),
         }
     }
 
@@ -87,6 +96,18 @@ impl Subject {
             },
             Self::SupportActions { .. } => Limit::Window {
                 max: SUPPORT_ACTIONS_PER_HOUR,
+                window_secs: 60 * 60,
+            },
+            Self::WrongCodeNotice { .. } => Limit::Window {
+                max: 1,
+                window_secs: 60 * 60,
+            },
+            Self::ResetRequests { .. } => Limit::Window {
+                max: crate::service::email::RESET_REQUESTS_PER_NETWORK_HOUR,
+                window_secs: 60 * 60,
+            },
+            Self::ResetMails { .. } => Limit::Window {
+                max: crate::service::email::RESET_MAILS_PER_ACCOUNT_HOUR,
                 window_secs: 60 * 60,
             },
             _ => Limit::Consecutive,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Verdict};
 use super::{throttle, AppState, Principal, RequestOrigin};
 use crate::auth::qr::qr_svg;
@@ -155,6 +156,14 @@ pub async fn confirm(
                 &origin,
                 None,
             )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::TwoFactorEnabled,
+                &origin,
+                now,
+            )?;
             Ok(Ok(()))
         })
         .await??;
@@ -204,6 +213,14 @@ pub async fn disable(
                 now,
                 &origin,
                 None,
+            )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::TwoFactorDisabled,
+                &origin,
+                now,
             )?;
             Ok(Ok(()))
         })
@@ -267,6 +284,14 @@ pub async fn regenerate_recovery_codes(
                 now,
                 &origin,
                 None,
+            )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::RecoveryCodesRegenerated,
+                &origin,
+                now,
             )?;
             Ok(Ok(()))
         })

@@ -56,6 +56,7 @@ pub enum Backend {
 }
 
 pub struct TestApp {
+    pub seen_mails: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
     pub address: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
@@ -156,6 +157,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let state = application.state().clone();
     tokio::spawn(application.run_until_stopped());
     TestApp {
+        seen_mails: Default::default(),
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -391,6 +393,47 @@ impl TestApp {
         }
     }
 
+    /// Delivers every due mail (as the server's worker would) and answers the ones delivered
+    /// since the last call: with no SMTP relay configured they land as `.eml` files.
+    pub async fn mails(&self) -> Vec<Mail> {
+        let mailer = custadmin::mail::Mailer::from_settings(&self.state.settings).unwrap();
+        custadmin::service::outbox::deliver_due(&self.state, &mailer)
+            .await
+            .unwrap();
+        let folder = self.state.settings.data_dir.join("mail");
+        let mut seen = self.seen_mails.lock().unwrap();
+        let mut new: Vec<Mail> = std::fs::read_dir(&folder)
+            .map(|entries| entries.filter_map(Result::ok).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|entry| seen.insert(entry.path()))
+            .map(|entry| Mail::parse(&std::fs::read(entry.path()).unwrap()))
+            .collect();
+        new.sort_by(|a, b| a.subject.cmp(&b.subject));
+        new
+    }
+
+    /// Gives the account a verified address, as following the sign-up link would.
+    pub async fn verify_address(&self, account_id: &str, address: &str) {
+        let (id, address, now) = (
+            account_id.to_string(),
+            address.to_string(),
+            self.state.now(),
+        );
+        self.state
+            .database
+            .run(move |connection| {
+                custadmin::db::accounts::set_pending_email(connection, &id, &address)?;
+                custadmin::db::accounts::verify_email(connection, &id, &address, now)
+            })
+            .await
+            .unwrap();
+    }
+
+    pub fn public_url(&self) -> String {
+        self.state.settings.public_url.clone()
+    }
+
     /// The signed-in account's id.
     pub async fn account_id(&self, session: &Session) -> String {
         let account = self.get("/account", Some(&session.access_token)).await;
@@ -482,4 +525,50 @@ pub fn event_kinds(events: &Reply) -> Vec<&str> {
         .iter()
         .map(|event| event["kind"].as_str().expect("kind"))
         .collect()
+}
+
+/// A delivered mail, reduced to what tests read.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    fn parse(raw: &[u8]) -> Self {
+        let parsed = mailparse::parse_mail(raw).expect("a MIME mail");
+        let header = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .find(|header| header.get_key().eq_ignore_ascii_case(name))
+                .map(|header| header.get_value())
+                .unwrap_or_default()
+        };
+        let part = |mime: &str| {
+            parsed
+                .subparts
+                .iter()
+                .find(|part| part.ctype.mimetype == mime)
+                .map(|part| part.get_body().unwrap())
+                .unwrap_or_default()
+        };
+        Self {
+            to: header("To"),
+            subject: header("Subject"),
+            text: part("text/plain"),
+            html: part("text/html"),
+        }
+    }
+
+    /// The `token` of the link in the mail.
+    pub fn link_token(&self) -> String {
+        let start = self.text.find("token=").expect("a link") + "token=".len();
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
 }

@@ -8,6 +8,7 @@ mod lockouts;
 mod account;
 mod auth;
 mod edge;
+mod email;
 mod errors;
 mod openapi;
 mod support;

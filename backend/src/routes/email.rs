@@ -1,0 +1,203 @@
+//! E-mail: the account's address and its verification, and forgotten passwords.
+
+use actix_web::{post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::two_factor::parse_proof;
+use crate::domain::{Email, Password, RecoveryCode, TotpCode};
+use crate::error::{ApiError, Problem};
+use crate::service::proof::SecondFactor;
+use crate::service::{email, AppState, Principal, RequestOrigin};
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(change_email)
+        .service(verify_email)
+        .service(request_password_reset)
+        .service(confirm_password_reset);
+}
+
+/// A new address, with proof when the sign-in is older than the privileged window.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "alice@example.net", "code": "123456"}))]
+pub struct ChangeEmailRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$"
+    )]
+    pub email: String,
+    /// With two-factor on: the six-digit code (or `recovery_code`), outside the window.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
+    pub code: Option<String>,
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
+    pub recovery_code: Option<String>,
+    /// With two-factor off: the password, outside the window.
+    #[schema(max_length = 1024)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "bXlzdGVyaW91cy1saW5rLXRva2Vu"}))]
+pub struct LinkTokenRequest {
+    /// The `token` of the mailed link.
+    #[schema(max_length = 256)]
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"email": "alice@example.net"}))]
+pub struct VerifiedEmailResponse {
+    /// The address now verified and in use.
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"login": "alice"}))]
+pub struct PasswordResetRequest {
+    /// A username or a verified e-mail address.
+    #[schema(min_length = 1, max_length = 254)]
+    pub login: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "bXlzdGVyaW91cy1saW5rLXRva2Vu", "new_password": "a brand new password", "code": "123456"}))]
+pub struct PasswordResetConfirmation {
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+    /// Required when the account has two-factor on (or `recovery_code`).
+    #[schema(pattern = "^ *[0-9]{6} *$")]
+    pub code: Option<String>,
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
+    pub recovery_code: Option<String>,
+}
+
+fn link_token(token: &str) -> Result<&str, ApiError> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::InvalidLink);
+    }
+    Ok(token)
+}
+
+/// Change the account's e-mail address. The new one is pending until its mailed link is
+/// followed; the old verified address is told.
+#[utoipa::path(
+    tag = "email",
+    security(("bearer" = [])),
+    request_body = ChangeEmailRequest,
+    responses(
+        (status = 202, description = "A verification link is on its way to the new address"),
+        (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old: send a proof (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an e-mail address, or a malformed proof (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/account/email")]
+async fn change_email(
+    state: web::Data<AppState>,
+    principal: Principal,
+    origin: RequestOrigin,
+    body: web::Json<ChangeEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let address = Email::parse(&body.email)?;
+    let proof = parse_proof(body.code, body.recovery_code, body.password)?;
+    email::request_change(&state, &principal, address, proof, &origin).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Follow a verification link: the address becomes the account's, verified.
+#[utoipa::path(
+    tag = "email",
+    request_body = LinkTokenRequest,
+    responses(
+        (status = 200, description = "Verified", body = VerifiedEmailResponse),
+        (status = 400, description = "Unknown, used or expired link (`invalid_token`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing token (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/email/verify")]
+async fn verify_email(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<LinkTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let email = email::verify(&state, link_token(&body.token)?, &origin).await?;
+    Ok(HttpResponse::Ok().json(VerifiedEmailResponse { email }))
+}
+
+/// Forgotten password: a reset link goes to the account's verified address.
+///
+/// Always `202`, in the same time, whether or not the login names an account.
+#[utoipa::path(
+    tag = "email",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the login names an account with a verified address, a link is on its way"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty login or control characters (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this network (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/password-reset")]
+async fn request_password_reset(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let login: String = body.into_inner().login.chars().take(254).collect();
+    email::request_password_reset(&state, login, &origin).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Set a new password with a reset link; every session and known device ends.
+#[utoipa::path(
+    tag = "email",
+    request_body = PasswordResetConfirmation,
+    responses(
+        (status = 204, description = "The password is reset"),
+        (status = 400, description = "Unknown, used or expired link (`invalid_token`), wrong code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Two-factor is on: send `code` or `recovery_code` (`second_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<PasswordResetConfirmation>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new_password = Password::parse_new(body.new_password, "new_password")?;
+    let factor = match (body.code, body.recovery_code) {
+        (None, None) => None,
+        (Some(code), None) => Some(SecondFactor::Code(TotpCode::parse(&code)?)),
+        (None, Some(code)) => Some(SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?)),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "code",
+                "send either code or recovery_code",
+            ))
+        }
+    };
+    email::confirm_password_reset(
+        &state,
+        link_token(&body.token)?,
+        &new_password,
+        factor,
+        &origin,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,366 @@
+//! E-mail addresses and forgotten passwords: verification links, changing the address, and
+//! resetting the password with a mailed link (which still asks the second factor).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+use super::notifications::{self, LinkMail, Notice};
+use super::proof::{self, Proof, SecondFactor, Verdict};
+use super::throttle::{self, Subject};
+use super::{AppState, Principal, RequestOrigin};
+use crate::auth::opaque_token;
+use crate::db::accounts::{self, Account};
+use crate::db::email_tokens::{self, LinkPurpose};
+use crate::db::events::{self, EventKind};
+use crate::db::{devices, sessions as session_store, two_factor as code_store, DbConnection};
+use crate::domain::{Email, Password, Username};
+use crate::error::ApiError;
+
+pub const VERIFICATION_LINK_HOURS: i64 = 24;
+pub const RESET_LINK_MINUTES: i64 = 30;
+/// Reset requests per client network an hour (answered `429` beyond).
+pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
+/// Reset mails per account an hour; beyond, requests are accepted but send nothing, so the
+/// answer never tells whether an account exists.
+pub const RESET_MAILS_PER_ACCOUNT_HOUR: i64 = 3;
+
+/// A password reset link is void once the password changes: it remembers a digest of the
+/// hash it was made under.
+fn password_fingerprint(password_hash: &str) -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(password_hash.as_bytes()))
+}
+
+fn link(state: &AppState, page: &str, token: &str) -> String {
+    format!("{}/{page}?token={token}", state.settings.public_url)
+}
+
+/// Mails a verification link for `email` to `email`. Inside the caller's transaction.
+pub fn send_verification(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
+    let token = opaque_token::generate();
+    email_tokens::insert(
+        connection,
+        &token.hash,
+        &account.id,
+        LinkPurpose::VerifyEmail,
+        Some(email),
+        None,
+        now,
+        now + TimeDelta::hours(VERIFICATION_LINK_HOURS),
+    )?;
+    let mail = LinkMail::VerifyEmail {
+        email: email.to_string(),
+        link: link(state, "verify-email", &token.token),
+    };
+    notifications::queue_link(state, connection, account, email, &mail, now)
+}
+
+/// Sign-up gave an address: it gets its verification link.
+pub async fn verify_new_account_address(
+    state: &AppState,
+    account_id: &str,
+    email: &str,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (state, account_id, email) = (state.clone(), account_id.to_string(), email.to_string());
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            let account =
+                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
+            send_verification(&state, connection, &account, &email, now)
+        })
+        .await
+}
+
+/// Asks for a new address (a privileged action): it is kept pending, gets its link, and the
+/// old verified address hears of it.
+pub async fn request_change(
+    state: &AppState,
+    principal: &Principal,
+    email: Email,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
+    let (state, origin, session_id) = (state.clone(), origin.clone(), principal.session_id.clone());
+    let (account, email) = (principal.account.clone(), email.into_inner());
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            if !accounts::lock(connection, &account.id)? {
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
+            }
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
+            }
+            accounts::set_pending_email(connection, &account.id, &email)?;
+            send_verification(&state, connection, &account, &email, now)?;
+            let detail = format!("new address {email} awaits verification");
+            events::record(
+                connection,
+                &account.id,
+                EventKind::EmailChanged,
+                now,
+                &origin,
+                Some(&detail),
+            )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::EmailChangeRequested { new_email: email },
+                &origin,
+                now,
+            )?;
+            Ok(Ok(()))
+        })
+        .await?
+}
+
+/// Follows a verification link: the address it names is the account's, verified.
+pub async fn verify(
+    state: &AppState,
+    token: &str,
+    origin: &RequestOrigin,
+) -> Result<String, ApiError> {
+    let now = state.now();
+    let token_hash = opaque_token::hash(token);
+    let origin = origin.clone();
+    state
+        .database
+        .transaction(move |connection| {
+            let link =
+                email_tokens::find_live(connection, &token_hash, LinkPurpose::VerifyEmail, now)?
+                    .ok_or(ApiError::InvalidLink)?;
+            let email = link.email.ok_or(ApiError::InvalidLink)?;
+            if !email_tokens::use_up(connection, &token_hash, LinkPurpose::VerifyEmail, now)? {
+                return Err(ApiError::InvalidLink);
+            }
+            // The account moved on to another address since: this link proves nothing now.
+            if !accounts::verify_email(connection, &link.account_id, &email, now)? {
+                return Err(ApiError::InvalidLink);
+            }
+            events::record(
+                connection,
+                &link.account_id,
+                EventKind::EmailVerified,
+                now,
+                &origin,
+                Some(&email),
+            )?;
+            Ok(email)
+        })
+        .await
+}
+
+/// A forgotten password: answers the same, at once, whether or not the login names an
+/// account. Only the client network's hourly limit can refuse (and it says nothing about
+/// accounts); the lookup and the mail happen in the background.
+pub async fn request_password_reset(
+    state: &AppState,
+    login: String,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    if login.chars().any(char::is_control) || login.trim().is_empty() {
+        return Err(ApiError::validation(
+            "login",
+            "send a username or an e-mail address",
+        ));
+    }
+    if let Some(ip) = origin.ip.as_deref() {
+        let network = throttle::client_network(ip);
+        let subject = Subject::ResetRequests { network };
+        state
+            .database
+            .run(move |connection| throttle::begin(connection, &[subject], now).map(|a| a.kept()))
+            .await?;
+    }
+    let (state, origin) = (state.clone(), origin.clone());
+    tokio::spawn(async move {
+        if let Err(error) = mail_reset_links(&state, &login, &origin).await {
+            tracing::warn!(%error, "password reset request failed");
+        }
+    });
+    Ok(())
+}
+
+async fn mail_reset_links(
+    state: &AppState,
+    login: &str,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (state, login, origin) = (state.clone(), login.trim().to_string(), origin.clone());
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            let accounts = if login.contains('@') {
+                accounts::find_by_verified_email(connection, &login)?
+            } else {
+                accounts::find_by_username_key(connection, &Username::key_of(&login))?
+                    .into_iter()
+                    .collect()
+            };
+            for account in accounts {
+                // Only a verified address receives reset links.
+                let Some(recipient) = account.verified_email().map(str::to_string) else {
+                    continue;
+                };
+                let allowance = Subject::ResetMails {
+                    account_id: account.id.clone(),
+                };
+                match throttle::begin(connection, &[allowance], now) {
+                    Ok(attempt) => attempt.kept(),
+                    Err(ApiError::TooManyAttempts { .. }) => continue,
+                    Err(error) => return Err(error),
+                }
+                email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
+                let token = opaque_token::generate();
+                email_tokens::insert(
+                    connection,
+                    &token.hash,
+                    &account.id,
+                    LinkPurpose::ResetPassword,
+                    None,
+                    Some(&password_fingerprint(&account.password_hash)),
+                    now,
+                    now + TimeDelta::minutes(RESET_LINK_MINUTES),
+                )?;
+                let mail = LinkMail::ResetPassword {
+                    link: link(&state, "reset-password", &token.token),
+                };
+                notifications::queue_link(&state, connection, &account, &recipient, &mail, now)?;
+                tracing::info!(account = %account.id, ip = ?origin.ip, "password reset link queued");
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Sets a new password with a reset link. With two-factor on, the code or a recovery code is
+/// required and counted like at sign-in. Every session and known device of the account ends.
+pub async fn confirm_password_reset(
+    state: &AppState,
+    token: &str,
+    new_password: &Password,
+    factor: Option<SecondFactor>,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let token_hash = opaque_token::hash(token);
+    let account = {
+        let token_hash = token_hash.clone();
+        state
+            .database
+            .run(move |connection| live_reset_account(connection, &token_hash, now))
+            .await?
+    };
+    if account.two_factor_enabled() && factor.is_none() {
+        return Err(ApiError::SecondFactorRequired);
+    }
+    let new_hash = state.password_hasher.hash(new_password).await?;
+    let (state, origin) = (state.clone(), origin.clone());
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            if !accounts::lock(connection, &account.id)? {
+                return Err(ApiError::InvalidLink);
+            }
+            let attempt = match (&factor, account.two_factor_enabled()) {
+                (Some(factor), true) => {
+                    let mut subjects = vec![Subject::SecondFactor {
+                        account_id: account.id.clone(),
+                    }];
+                    subjects.extend(proof::network_subject(&origin));
+                    match proof::verify_second_factor(
+                        &state, connection, &account, factor, &subjects, &origin, now,
+                    )? {
+                        Verdict::Accepted(attempt) => Some(attempt),
+                        Verdict::Refused(error) => return Ok(Err(error)),
+                    }
+                }
+                _ => None,
+            };
+            if !email_tokens::use_up(connection, &token_hash, LinkPurpose::ResetPassword, now)? {
+                return Err(ApiError::InvalidLink);
+            }
+            // Conditional on the hash the link was checked against: a change meanwhile wins.
+            if !accounts::replace_password_hash(
+                connection,
+                &account.id,
+                &account.password_hash,
+                &new_hash,
+            )? {
+                return Err(ApiError::InvalidLink);
+            }
+            if let Some(attempt) = attempt {
+                attempt.succeeded(connection)?;
+            }
+            email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
+            code_store::consume_all_challenges(connection, &account.id, now)?;
+            session_store::revoke_all_for_account(
+                connection,
+                &account.id,
+                None,
+                "password_reset",
+                now,
+            )?;
+            devices::delete_all_for_account(connection, &account.id)?;
+            events::record(
+                connection,
+                &account.id,
+                EventKind::PasswordReset,
+                now,
+                &origin,
+                None,
+            )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::PasswordReset,
+                &origin,
+                now,
+            )?;
+            Ok(Ok(()))
+        })
+        .await?
+}
+
+/// The account of a live reset link made under its current password.
+fn live_reset_account(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Account, ApiError> {
+    let link = email_tokens::find_live(connection, token_hash, LinkPurpose::ResetPassword, now)?
+        .ok_or(ApiError::InvalidLink)?;
+    let account =
+        accounts::find_by_id(connection, &link.account_id)?.ok_or(ApiError::InvalidLink)?;
+    let current = password_fingerprint(&account.password_hash);
+    let made_under = link.password_fingerprint.unwrap_or_default();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        current.as_bytes(),
+        made_under.as_bytes(),
+    )) {
+        return Err(ApiError::InvalidLink);
+    }
+    Ok(account)
+}

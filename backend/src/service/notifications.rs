@@ -1,0 +1,342 @@
+//! Mails to the customer: single-use links, and a notice whenever their security changes. A
+//! mail is written to the outbox in the transaction of the change it reports (so it is sent
+//! if and only if the change happened), encrypted, and delivered later by `service::outbox`.
+//! Mails speak the account's language and carry no secret beyond a link's token.
+
+use chrono::{DateTime, Utc};
+
+use super::{AppState, RequestOrigin};
+use crate::db::accounts::Account;
+use crate::db::{outbox, DbConnection};
+use crate::domain::Language;
+use crate::error::ApiError;
+use crate::mail::MailBody;
+
+/// A change to the account's security the holder is told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorResetBySupport,
+    RecoveryCodeUsed {
+        left: i64,
+    },
+    RecoveryCodesRegenerated,
+    PasswordChanged,
+    PasswordReset,
+    /// Sent to the old address.
+    EmailChangeRequested {
+        new_email: String,
+    },
+    /// A correct password followed by a wrong code: the password is known to someone.
+    WrongCodeAfterPassword,
+}
+
+/// A mail whose point is its single-use link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkMail {
+    VerifyEmail { email: String, link: String },
+    ResetPassword { link: String },
+}
+
+/// When recovery codes run this low, the notice says to make new ones.
+pub const FEW_RECOVERY_CODES: i64 = 3;
+
+/// Queues `notice` for the account's verified address, if it has one.
+pub fn queue_notice(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    notice: Notice,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(recipient) = account.verified_email() else {
+        return Ok(());
+    };
+    let language = account.language.unwrap_or(Language::English);
+    let (subject, lines) = notice_text(language, &account.username, &notice);
+    let mut text = lines.join("\n\n");
+    text.push_str("\n\n");
+    text.push_str(&circumstances(language, origin, now, state));
+    let body = MailBody {
+        html: html_of(&text, None),
+        text,
+    };
+    queue(state, connection, recipient, &subject, &body, now)
+}
+
+/// Queues a link mail to `recipient` (for a verification, the new address itself).
+pub fn queue_link(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    recipient: &str,
+    mail: &LinkMail,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let language = account.language.unwrap_or(Language::English);
+    let username = &account.username;
+    let (subject, text, link) = match (language, mail) {
+        (Language::English, LinkMail::VerifyEmail { email, link }) => (
+            "Confirm your e-mail address".to_string(),
+            format!(
+                "Please confirm that {email} belongs to your account {username}: follow this link within 24 hours.\n\n{link}\n\nIf you did not ask for this, ignore this mail."
+            ),
+            link,
+        ),
+        (Language::Czech, LinkMail::VerifyEmail { email, link }) => (
+            "Potvrďte svou e-mailovou adresu".to_string(),
+            format!(
+                "Potvrďte prosím, že adresa {email} patří k vašemu účtu {username}: do 24 hodin otevřete tento odkaz.\n\n{link}\n\nPokud jste o to nežádali, tento e-mail ignorujte."
+            ),
+            link,
+        ),
+        (Language::English, LinkMail::ResetPassword { link }) => (
+            "Reset your password".to_string(),
+            format!(
+                "Someone asked to reset the password of your account {username}. Follow this link within 30 minutes to choose a new one. It works once.\n\n{link}\n\nIf you did not ask for this, ignore this mail: your password stays as it is."
+            ),
+            link,
+        ),
+        (Language::Czech, LinkMail::ResetPassword { link }) => (
+            "Obnovení hesla".to_string(),
+            format!(
+                "Někdo požádal o obnovení hesla k vašemu účtu {username}. Nové heslo si zvolíte přes tento odkaz do 30 minut. Odkaz funguje jen jednou.\n\n{link}\n\nPokud jste o to nežádali, tento e-mail ignorujte: vaše heslo zůstává beze změny."
+            ),
+            link,
+        ),
+    };
+    let body = MailBody {
+        html: html_of(&text, Some(link)),
+        text,
+    };
+    queue(state, connection, recipient, &subject, &body, now)
+}
+
+fn queue(
+    state: &AppState,
+    connection: &mut DbConnection,
+    recipient: &str,
+    subject: &str,
+    body: &MailBody,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let plaintext = serde_json::to_vec(body)
+        .map_err(|error| ApiError::internal(format!("mail body: {error}")))?;
+    let ciphertext = state.secret_box.seal(&plaintext, id.as_bytes())?;
+    outbox::enqueue(connection, &id, recipient, subject, &ciphertext, now)
+}
+
+fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, Vec<String>) {
+    use Notice::*;
+    let (subject, first) = match (language, notice) {
+        (Language::English, TwoFactorEnabled) => (
+            "Two-factor authentication was switched on",
+            format!("Two-factor authentication was switched on for your account {username}. Every sign-in now also asks for the six-digit code."),
+        ),
+        (Language::Czech, TwoFactorEnabled) => (
+            "Dvoufázové ověření bylo zapnuto",
+            format!("U vašeho účtu {username} bylo zapnuto dvoufázové ověření. Každé přihlášení teď vyžaduje i šestimístný kód."),
+        ),
+        (Language::English, TwoFactorDisabled) => (
+            "Two-factor authentication was switched off",
+            format!("Two-factor authentication was switched off for your account {username}. Signing in now needs only your password."),
+        ),
+        (Language::Czech, TwoFactorDisabled) => (
+            "Dvoufázové ověření bylo vypnuto",
+            format!("U vašeho účtu {username} bylo vypnuto dvoufázové ověření. K přihlášení teď stačí heslo."),
+        ),
+        (Language::English, TwoFactorResetBySupport) => (
+            "Customer support switched off your two-factor authentication",
+            format!("Our customer support switched off two-factor authentication for your account {username}, as asked by someone who said they lost their phone. Signing in now needs only your password."),
+        ),
+        (Language::Czech, TwoFactorResetBySupport) => (
+            "Zákaznická podpora vypnula vaše dvoufázové ověření",
+            format!("Naše zákaznická podpora vypnula dvoufázové ověření u vašeho účtu {username} na žádost někoho, kdo uvedl, že ztratil telefon. K přihlášení teď stačí heslo."),
+        ),
+        (Language::English, RecoveryCodeUsed { left }) => (
+            "A recovery code was used",
+            format!("A recovery code was used for your account {username}. {}", codes_left(language, *left)),
+        ),
+        (Language::Czech, RecoveryCodeUsed { left }) => (
+            "Byl použit záchranný kód",
+            format!("U vašeho účtu {username} byl použit záchranný kód. {}", codes_left(language, *left)),
+        ),
+        (Language::English, RecoveryCodesRegenerated) => (
+            "New recovery codes were created",
+            format!("New recovery codes were created for your account {username}; the old ones no longer work."),
+        ),
+        (Language::Czech, RecoveryCodesRegenerated) => (
+            "Byly vytvořeny nové záchranné kódy",
+            format!("Pro váš účet {username} byly vytvořeny nové záchranné kódy; staré už neplatí."),
+        ),
+        (Language::English, PasswordChanged) => (
+            "Your password was changed",
+            format!("The password of your account {username} was changed. Other sessions were signed out."),
+        ),
+        (Language::Czech, PasswordChanged) => (
+            "Vaše heslo bylo změněno",
+            format!("Heslo k vašemu účtu {username} bylo změněno. Ostatní přihlášení byla ukončena."),
+        ),
+        (Language::English, PasswordReset) => (
+            "Your password was reset",
+            format!("The password of your account {username} was reset with a link sent to this address. Every session and remembered device was signed out."),
+        ),
+        (Language::Czech, PasswordReset) => (
+            "Vaše heslo bylo obnoveno",
+            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechna přihlášení a zapamatovaná zařízení byla odhlášena."),
+        ),
+        (Language::English, EmailChangeRequested { new_email }) => (
+            "Your e-mail address is being changed",
+            format!("Someone asked to change the e-mail address of your account {username} to {new_email}. Mail goes there once the new address is confirmed."),
+        ),
+        (Language::Czech, EmailChangeRequested { new_email }) => (
+            "Vaše e-mailová adresa se mění",
+            format!("Někdo požádal o změnu e-mailové adresy vašeho účtu {username} na {new_email}. Po potvrzení nové adresy budou e-maily chodit tam."),
+        ),
+        (Language::English, WrongCodeAfterPassword) => (
+            "Someone knows your password",
+            format!("Someone signed in to your account {username} with the right password but a wrong six-digit code. If this was not you, your password is known to someone else: change it now."),
+        ),
+        (Language::Czech, WrongCodeAfterPassword) => (
+            "Někdo zná vaše heslo",
+            format!("Někdo se přihlásil k vašemu účtu {username} správným heslem, ale špatným šestimístným kódem. Pokud jste to nebyli vy, vaše heslo zná někdo další: hned ho změňte."),
+        ),
+    };
+    (subject.to_string(), vec![first])
+}
+
+/// "N recovery codes are left", with the language's plural forms and a warning when few are.
+fn codes_left(language: Language, left: i64) -> String {
+    let count = match language {
+        Language::English => match left {
+            1 => "1 recovery code is left.".to_string(),
+            n => format!("{n} recovery codes are left."),
+        },
+        // Czech: 1, 2-4, and 0 or 5+ take three different forms.
+        Language::Czech => match left {
+            1 => "Zbývá 1 záchranný kód.".to_string(),
+            2..=4 => format!("Zbývají {left} záchranné kódy."),
+            n => format!("Zbývá {n} záchranných kódů."),
+        },
+    };
+    if left > FEW_RECOVERY_CODES {
+        return count;
+    }
+    let warning = match language {
+        Language::English => "Create new recovery codes in Account Settings soon.",
+        Language::Czech => "Brzy si v Nastavení účtu vytvořte nové záchranné kódy.",
+    };
+    format!("{count} {warning}")
+}
+
+/// When, from where and with what, and what to do if it was not the holder.
+fn circumstances(
+    language: Language,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+    state: &AppState,
+) -> String {
+    let when = now.format("%Y-%m-%d %H:%M UTC");
+    let ip = origin.ip.as_deref().unwrap_or("-");
+    let browser = rough_user_agent(origin.user_agent.as_deref());
+    let url = &state.settings.public_url;
+    let support = state
+        .settings
+        .support_contact
+        .as_deref()
+        .map(|contact| format!(" ({contact})"))
+        .unwrap_or_default();
+    match language {
+        Language::English => format!(
+            "When: {when}\nIP address: {ip}\nBrowser: {browser}\n\nIf this was not you, sign in at {url}, change your password, and contact our customer support{support}."
+        ),
+        Language::Czech => format!(
+            "Kdy: {when}\nIP adresa: {ip}\nProhlížeč: {browser}\n\nPokud jste to nebyli vy, přihlaste se na {url}, změňte si heslo a kontaktujte naši zákaznickou podporu{support}."
+        ),
+    }
+}
+
+/// The first product of a User-Agent (e.g. `Mozilla/5.0 (X11; Linux x86_64)`), at most 80
+/// characters: enough to recognise a device, too little to fingerprint anyone.
+fn rough_user_agent(agent: Option<&str>) -> String {
+    let Some(agent) = agent.map(str::trim).filter(|agent| !agent.is_empty()) else {
+        return "-".to_string();
+    };
+    let rough = match agent.find(')') {
+        Some(end) => &agent[..=end],
+        None => agent,
+    };
+    rough.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+/// Simple HTML for the same text: paragraphs, escaped, with the link made clickable.
+fn html_of(text: &str, link: Option<&str>) -> String {
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(|paragraph| {
+            let escaped = escape_html(paragraph).replace('\n', "<br>");
+            match link {
+                Some(link) if paragraph.trim() == link => {
+                    let href = escape_html(link);
+                    format!("<p><a href=\"{href}\">{href}</a></p>")
+                }
+                _ => format!("<p>{escaped}</p>"),
+            }
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">{paragraphs}</body></html>"
+    )
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn czech_has_three_plural_forms_for_codes_left_and_a_warning_when_few() {
+        assert_eq!(
+            codes_left(Language::Czech, 1),
+            "Zbývá 1 záchranný kód. Brzy si v Nastavení účtu vytvořte nové záchranné kódy."
+        );
+        assert!(codes_left(Language::Czech, 3).starts_with("Zbývají 3 záchranné kódy."));
+        assert_eq!(codes_left(Language::Czech, 9), "Zbývá 9 záchranných kódů.");
+        assert_eq!(
+            codes_left(Language::English, 9),
+            "9 recovery codes are left."
+        );
+        assert!(codes_left(Language::English, 3).contains("Create new recovery codes"));
+    }
+
+    #[test]
+    fn the_html_twin_escapes_text_and_links_the_link() {
+        let html = html_of(
+            "Hi <b>x</b>\n\nhttps://e.example/r?token=a&b",
+            Some("https://e.example/r?token=a&b"),
+        );
+        assert!(html.contains("Hi &lt;b&gt;x&lt;/b&gt;"));
+        assert!(html.contains("<a href=\"https://e.example/r?token=a&amp;b\">"));
+    }
+
+    #[test]
+    fn the_user_agent_is_cut_to_its_first_product() {
+        assert_eq!(
+            rough_user_agent(Some(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/1"
+            )),
+            "Mozilla/5.0 (X11; Linux x86_64)"
+        );
+        assert_eq!(rough_user_agent(None), "-");
+    }
+}

@@ -1,0 +1,379 @@
+//! E-mail: verified addresses, forgotten passwords, and notices of every security change. The
+//! server writes mails as `.eml` files here (no relay configured); `app.mails()` delivers the
+//! outbox as the worker would and reads them.
+
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{event_kinds, session_from, Mail, Session, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    a_sign_up_address_is_verified_by_its_link_once,
+    a_new_address_needs_proof_tells_the_old_one_and_counts_once_verified,
+    a_forgotten_password_is_reset_once_with_the_mailed_link,
+    a_reset_of_a_two_factor_account_needs_the_second_factor,
+    unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail,
+    a_password_change_voids_reset_links,
+    every_security_change_is_mailed_to_the_verified_address,
+    mails_speak_the_account_s_language,
+);
+
+/// Waits (at most 2 s) for the mails a background request queues.
+async fn mails_within_two_seconds(app: &TestApp, expected: usize) -> Vec<Mail> {
+    let mut mails = Vec::new();
+    for _ in 0..40 {
+        mails.extend(app.mails().await);
+        if mails.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    mails
+}
+
+async fn customer_with_verified_address(app: &TestApp, username: &str) -> (Session, String) {
+    let session = app.signed_in_customer(username).await;
+    let id = app.account_id(&session).await;
+    let address = format!("{username}@example.com");
+    app.verify_address(&id, &address).await;
+    (session, address)
+}
+
+async fn a_sign_up_address_is_verified_by_its_link_once(app: TestApp) {
+    app.post(
+        "/auth/register",
+        None,
+        json!({"username": "vera", "password": PASSWORD, "email": "Vera@Example.com"}),
+    )
+    .await
+    .assert_ok();
+    let mails = app.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = &mails[0];
+    assert_eq!(mail.to, "Vera@Example.com");
+    assert_eq!(mail.subject, "Confirm your e-mail address");
+    assert!(
+        mail.text
+            .contains(&format!("{}/verify-email?token=", app.public_url())),
+        "{}",
+        mail.text
+    );
+    assert!(mail.html.contains("<a href="), "{}", mail.html);
+    let session = session_from(&app.login("vera", PASSWORD).await);
+    let token = Some(session.access_token.as_str());
+    assert_eq!(
+        app.get("/account", token).await.body["email_verified"],
+        false
+    );
+
+    let verified = app
+        .post(
+            "/auth/email/verify",
+            None,
+            json!({"token": mail.link_token()}),
+        )
+        .await;
+    assert_eq!(verified.assert_ok(), &json!({"email": "Vera@Example.com"}));
+    let account = app.get("/account", token).await;
+    assert_eq!(account.body["email_verified"], true);
+    assert!(event_kinds(&app.get("/account/events", token).await).contains(&"email_verified"));
+    // Single use, and nothing else is a link.
+    for token in [
+        mail.link_token(),
+        "made-up".to_string(),
+        "\u{0}".to_string(),
+    ] {
+        app.post("/auth/email/verify", None, json!({ "token": token }))
+            .await
+            .assert_problem(400, "invalid_token");
+    }
+}
+
+async fn a_new_address_needs_proof_tells_the_old_one_and_counts_once_verified(app: TestApp) {
+    let (session, old) = customer_with_verified_address(&app, "wanda").await;
+    let token = Some(session.access_token.as_str());
+    app.mails().await;
+    app.clock.advance(TimeDelta::minutes(11));
+    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
+    let stale_token = Some(stale.access_token.as_str());
+    app.post(
+        "/account/email",
+        stale_token,
+        json!({"email": "w@new.example"}),
+    )
+    .await
+    .assert_problem(403, "reauthentication_required");
+    let reply = app
+        .post(
+            "/account/email",
+            stale_token,
+            json!({"email": "w@new.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let account = app.get("/account", stale_token).await;
+    assert_eq!(account.body["email"], old.as_str(), "in use until verified");
+    assert_eq!(account.body["pending_email"], "w@new.example");
+    let mails = app.mails().await;
+    let to_new = mails
+        .iter()
+        .find(|m| m.to == "w@new.example")
+        .expect("link");
+    let to_old = mails.iter().find(|m| m.to == old).expect("notice");
+    assert!(to_old.text.contains("w@new.example"), "{}", to_old.text);
+    assert!(
+        to_old.text.contains("127.0.0.1"),
+        "the notice says from where"
+    );
+
+    app.post(
+        "/auth/email/verify",
+        None,
+        json!({"token": to_new.link_token()}),
+    )
+    .await
+    .assert_ok();
+    let account = app.get("/account", stale_token).await;
+    assert_eq!(account.body["email"], "w@new.example");
+    assert_eq!(account.body["email_verified"], true);
+    assert_eq!(account.body["pending_email"], serde_json::Value::Null);
+    let _ = token;
+}
+
+async fn a_forgotten_password_is_reset_once_with_the_mailed_link(app: TestApp) {
+    let (session, address) = customer_with_verified_address(&app, "xena").await;
+    app.mails().await;
+    let reply = app
+        .post(
+            "/auth/password-reset",
+            None,
+            json!({"login": address.to_uppercase()}),
+        )
+        .await;
+    assert_eq!(reply.status, 202);
+    let mails = mails_within_two_seconds(&app, 1).await;
+    assert_eq!(mails.len(), 1);
+    let link = &mails[0];
+    assert_eq!(link.to, address);
+    assert!(link.text.contains("/reset-password?token="));
+
+    let confirm = |token: String, password: &'static str| {
+        app.post(
+            "/auth/password-reset/confirm",
+            None,
+            json!({"token": token, "new_password": password}),
+        )
+    };
+    let done = confirm(link.link_token(), "a brand new password").await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    // Every session ends; the old password no longer works; the new one does.
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.login("xena", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let fresh = session_from(&app.login("xena", "a brand new password").await);
+    assert!(
+        event_kinds(&app.get("/account/events", Some(&fresh.access_token)).await)
+            .contains(&"password_reset")
+    );
+    let notice = app.mails().await;
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].subject, "Your password was reset");
+    // The link worked once.
+    confirm(link.link_token(), "yet another password")
+        .await
+        .assert_problem(400, "invalid_token");
+    // A link expires after 30 minutes.
+    app.post("/auth/password-reset", None, json!({"login": "xena"}))
+        .await;
+    let late = mails_within_two_seconds(&app, 1).await;
+    app.clock.advance(TimeDelta::minutes(31));
+    confirm(late[0].link_token(), "yet another password")
+        .await
+        .assert_problem(400, "invalid_token");
+}
+
+async fn a_reset_of_a_two_factor_account_needs_the_second_factor(app: TestApp) {
+    let (session, _) = customer_with_verified_address(&app, "yuri").await;
+    let (secret, recovery_codes) = app.enable_two_factor(&session).await;
+    app.mails().await;
+    app.post("/auth/password-reset", None, json!({"login": "yuri"}))
+        .await;
+    let token = mails_within_two_seconds(&app, 1).await[0].link_token();
+    let confirm = |body: serde_json::Value| app.post("/auth/password-reset/confirm", None, body);
+    confirm(json!({"token": token, "new_password": "a brand new password"}))
+        .await
+        .assert_problem(403, "second_factor_required");
+    app.next_step();
+    confirm(json!({"token": token, "new_password": "a brand new password", "code": app.wrong_code(&secret)}))
+        .await
+        .assert_problem(400, "invalid_code");
+    let done = confirm(json!({"token": token, "new_password": "a brand new password", "recovery_code": recovery_codes[0]}))
+        .await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    // Two-factor stays on: the new password still needs the code.
+    let challenge = app.login("yuri", "a brand new password").await;
+    assert_eq!(challenge.assert_ok()["status"], "otp_required");
+}
+
+async fn unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail(app: TestApp) {
+    app.post(
+        "/auth/register",
+        None,
+        json!({"username": "zora", "password": PASSWORD, "email": "zora@example.com"}),
+    )
+    .await
+    .assert_ok();
+    app.mails().await; // the sign-up link
+    for login in ["nobody", "nobody@example.com", "zora", "zora@example.com"] {
+        let reply = app
+            .post("/auth/password-reset", None, json!({ "login": login }))
+            .await;
+        assert_eq!(reply.status, 202, "{login}");
+        assert_eq!(reply.body, serde_json::Value::Null);
+    }
+    assert!(
+        mails_within_two_seconds(&app, 1).await.is_empty(),
+        "no account, or no verified address: no mail"
+    );
+    app.post("/auth/password-reset", None, json!({"login": "\u{0}"}))
+        .await
+        .assert_problem(422, "validation_failed");
+
+    // A verified address gets at most three links an hour, whatever is asked.
+    let (_, _) = customer_with_verified_address(&app, "zack").await;
+    app.mails().await;
+    for _ in 0..5 {
+        app.post("/auth/password-reset", None, json!({"login": "zack"}))
+            .await;
+    }
+    assert_eq!(mails_within_two_seconds(&app, 4).await.len(), 3);
+}
+
+async fn a_password_change_voids_reset_links(app: TestApp) {
+    let (session, _) = customer_with_verified_address(&app, "ada").await;
+    app.mails().await;
+    app.post("/auth/password-reset", None, json!({"login": "ada"}))
+        .await;
+    let token = mails_within_two_seconds(&app, 1).await[0].link_token();
+    app.post(
+        "/account/password",
+        Some(&session.access_token),
+        json!({"current_password": PASSWORD, "new_password": "changed meanwhile"}),
+    )
+    .await;
+    app.post(
+        "/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "a brand new password"}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+}
+
+async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
+    let (session, address) = customer_with_verified_address(&app, "bea").await;
+    let token = Some(session.access_token.as_str());
+    app.mails().await;
+    let subjects = |mails: Vec<Mail>| -> Vec<String> {
+        assert!(mails.iter().all(|mail| mail.to == address), "{mails:?}");
+        mails.into_iter().map(|mail| mail.subject).collect()
+    };
+
+    let (secret, codes) = app.enable_two_factor(&session).await;
+    assert_eq!(
+        subjects(app.mails().await),
+        ["Two-factor authentication was switched on"]
+    );
+
+    let challenge = app.login("bea", PASSWORD).await.body["challenge_token"].clone();
+    app.otp(json!({"challenge_token": challenge, "recovery_code": codes[0]}))
+        .await
+        .assert_ok();
+    let used = app.mails().await;
+    assert_eq!(used[0].subject, "A recovery code was used");
+    assert!(
+        used[0].text.contains("9 recovery codes are left."),
+        "{}",
+        used[0].text
+    );
+
+    // A right password and a wrong code: one mail an hour however often.
+    for _ in 0..2 {
+        let challenge = app.login("bea", PASSWORD).await.body["challenge_token"].clone();
+        app.otp(json!({"challenge_token": challenge, "code": app.wrong_code(&secret)}))
+            .await
+            .assert_problem(400, "invalid_code");
+    }
+    assert_eq!(subjects(app.mails().await), ["Someone knows your password"]);
+
+    app.post("/account/two-factor/recovery-codes", token, json!({}))
+        .await
+        .assert_ok();
+    assert_eq!(
+        subjects(app.mails().await),
+        ["New recovery codes were created"]
+    );
+
+    app.post(
+        "/account/password",
+        token,
+        json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(subjects(app.mails().await), ["Your password was changed"]);
+
+    app.post("/account/two-factor/disable", token, json!({}))
+        .await
+        .assert_ok();
+    let disabled = app.mails().await;
+    assert_eq!(
+        disabled[0].subject,
+        "Two-factor authentication was switched off"
+    );
+    assert!(
+        disabled[0].text.contains("If this was not you"),
+        "{}",
+        disabled[0].text
+    );
+    assert!(!disabled[0].text.contains(PASSWORD), "no secret in mails");
+}
+
+async fn mails_speak_the_account_s_language(app: TestApp) {
+    let (session, _) = customer_with_verified_address(&app, "cyril").await;
+    let token = Some(session.access_token.as_str());
+    app.request(
+        Method::PATCH,
+        "/api/v1/account",
+        token,
+        Some(json!({"language": "cs"})),
+    )
+    .await
+    .assert_ok();
+    app.mails().await;
+    let (_, codes) = app.enable_two_factor(&session).await;
+    assert_eq!(
+        app.mails().await[0].subject,
+        "Dvoufázové ověření bylo zapnuto"
+    );
+    for code in &codes[..8] {
+        let challenge = app.login("cyril", PASSWORD).await.body["challenge_token"].clone();
+        app.otp(json!({"challenge_token": challenge, "recovery_code": code}))
+            .await
+            .assert_ok();
+    }
+    let mails = app.mails().await;
+    let last = mails
+        .iter()
+        .find(|mail| mail.text.contains("Zbývají 2 záchranné kódy."))
+        .expect("the notice after the eighth code");
+    assert!(
+        last.text.contains("vytvořte nové záchranné kódy"),
+        "{}",
+        last.text
+    );
+}
