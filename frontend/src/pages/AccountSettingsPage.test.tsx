@@ -1,5 +1,7 @@
 import { screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { contactLink } from "../components/SupportContact";
+import { recoveryCodesFileName } from "../components/RecoveryCodes";
 import type { Account } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn } from "../test/fakeServer";
 
@@ -271,5 +273,130 @@ describe("Account Settings", () => {
     expect(within(events).getByText("Failed login")).toBeInTheDocument();
     expect(within(events).getByText("Sign-in unlocked by customer support")).toBeInTheDocument();
     expect(within(events).getByText(/203\.0\.113\.7/)).toBeInTheDocument();
+  });
+});
+
+describe("Account Settings, issue 10", () => {
+  const enrollment = (secret: string) => ({
+    secret,
+    otpauth_uri: `otpauth://totp/custadmin:alice?secret=${secret}&issuer=custadmin`,
+    qr_svg: "<svg/>",
+  });
+
+  it("says two-factor is on while the recovery codes are still on screen, and focuses the section after Done", async () => {
+    const state = stateful(account(), on());
+    const { user } = renderApp(
+      {
+        ...state.routes,
+        "POST /api/v1/account/two-factor/enroll": () => json(200, enrollment("JBSWY3DPEHPK3PXP")),
+        "POST /api/v1/account/two-factor/confirm": () => {
+          state.flip();
+          return json(200, { enabled: true, recovery_codes: CODES });
+        },
+      },
+      "/account",
+    );
+    await user.click(await screen.findByLabelText(SET_UP));
+    await user.type(await screen.findByLabelText("Six-digit code"), "123456");
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
+    expect(await screen.findByText(/Two-factor authentication is on since/)).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
+
+    await user.click(screen.getByLabelText("I have saved my recovery codes"));
+    await user.click(screen.getByRole("button", { name: "Done" }));
+    expect(screen.getByRole("heading", { name: "Two-factor authentication", level: 2 })).toHaveFocus();
+  });
+
+  it("offers an otpauth:// link and a copy button for the key on a phone", async () => {
+    const { user } = renderApp(
+      { ...signedIn(), "POST /api/v1/account/two-factor/enroll": () => json(200, enrollment("JBSWY3DPEHPK3PXP")) },
+      "/account",
+    );
+    // After userEvent's setup, which installs a clipboard of its own.
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    await user.click(await screen.findByLabelText(SET_UP));
+    expect(await screen.findByRole("link", { name: "Open in authenticator app" })).toHaveAttribute(
+      "href",
+      "otpauth://totp/custadmin:alice?secret=JBSWY3DPEHPK3PXP&issuer=custadmin",
+    );
+    await user.click(screen.getByRole("button", { name: "Copy key" }));
+    expect(writeText).toHaveBeenCalledWith("JBSWY3DPEHPK3PXP");
+    expect(await screen.findByText("The key is copied to your clipboard.")).toBeInTheDocument();
+  });
+
+  it("starts one enrolment per tick and never shows an older secret after a quick untick and retick", async () => {
+    let enrolments = 0;
+    const answers: ((secret: string) => void)[] = [];
+    const { user } = renderApp(
+      {
+        ...signedIn(),
+        "POST /api/v1/account/two-factor/enroll": () => {
+          enrolments += 1;
+          return new Promise((resolve) => answers.push((secret) => resolve(json(200, enrollment(secret)))));
+        },
+      },
+      "/account",
+    );
+    const box = await screen.findByLabelText(SET_UP);
+    await user.click(box);
+    // While the first secret is on its way the box holds still: a second click sends nothing.
+    expect(box).toBeDisabled();
+    await user.click(box);
+    expect(enrolments).toBe(1);
+    answers[0]?.("AAAAAAAAAAAAAAAA");
+    expect(await screen.findByText("AAAA AAAA AAAA AAAA")).toBeInTheDocument();
+
+    await user.click(box); // untick: the secret goes
+    expect(screen.queryByText("AAAA AAAA AAAA AAAA")).not.toBeInTheDocument();
+    await user.click(box); // tick again: a new enrolment
+    expect(enrolments).toBe(2);
+    answers[1]?.("BBBBBBBBBBBBBBBB");
+    expect(await screen.findByText("BBBB BBBB BBBB BBBB")).toBeInTheDocument();
+    expect(screen.queryByText("AAAA AAAA AAAA AAAA")).not.toBeInTheDocument();
+  });
+
+  it("warns when 3 or fewer recovery codes are left, with the right plural", async () => {
+    renderApp(
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 1 } })),
+      "/account",
+    );
+    expect(await screen.findByText(/You have 1 unused recovery code\./)).toBeInTheDocument();
+    expect(screen.getByText(/Only 1 recovery code is left/)).toBeInTheDocument();
+  });
+
+  it("does not warn with 4 codes left", async () => {
+    renderApp(
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 4 } })),
+      "/account",
+    );
+    expect(await screen.findByText(/You have 4 unused recovery codes\./)).toBeInTheDocument();
+    expect(screen.queryByText(/recovery codes are left/)).not.toBeInTheDocument();
+  });
+
+  it("names the site, the username and the date in the downloaded file", () => {
+    expect(recoveryCodesFileName("shop.example.com", "alice", new Date(2026, 11, 2, 23, 59))).toBe(
+      "shop.example.com-recovery-codes-alice-2026-12-02.txt",
+    );
+    expect(recoveryCodesFileName("localhost", "a/b c", new Date(2026, 0, 5))).toBe(
+      "localhost-recovery-codes-a_b_c-2026-01-05.txt",
+    );
+  });
+
+  it("shows the lost-access note with the configured support contact", async () => {
+    renderApp(signedIn(on()), "/account");
+    expect(await screen.findByText(/If you have lost access to your OTP application/)).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: "help@example.com" })).toHaveAttribute("href", "mailto:help@example.com");
+  });
+});
+
+describe("support contact links", () => {
+  it("links e-mail addresses and web addresses, and refuses other schemes", () => {
+    expect(contactLink("help@example.com")).toEqual({ href: "mailto:help@example.com", text: "help@example.com" });
+    expect(contactLink("mailto:help@example.com")).toEqual({ href: "mailto:help@example.com", text: "help@example.com" });
+    expect(contactLink("https://example.com/help")).toEqual({ href: "https://example.com/help", text: "https://example.com/help" });
+    expect(contactLink("javascript:alert(1)")).toBeNull();
+    expect(contactLink(null)).toBeNull();
   });
 });

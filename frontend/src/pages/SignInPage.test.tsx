@@ -1,5 +1,6 @@
 import { screen, waitFor } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { safeNext } from "../App";
 import { account, bodiesOf, json, noContent, otpRequired, problem, renderApp, signedOut, tokens, type Routes } from "../test/fakeServer";
 
 const loginRoutes = (login: NonNullable<Routes["POST /api/v1/auth/login"]>, extra: Routes = {}): Routes => ({
@@ -218,5 +219,82 @@ describe("session", () => {
     expect(logout?.authorization).toBe("Bearer access-1");
     // Lets the server's CSRF check accept a logout by cookie alone, should the token be gone.
     expect(logout?.headers["x-requested-with"]).toBe("XMLHttpRequest");
+  });
+});
+
+describe("sign-in, issue 10", () => {
+  it("puts focus back in the code field after a wrong code", async () => {
+    const { user } = renderApp(
+      loginRoutes(() => json(200, otpRequired()), { "POST /api/v1/auth/otp": () => problem(400, "invalid_code") }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    const field = await screen.findByLabelText("Six-digit code");
+    await user.type(field, "000000");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await screen.findByRole("alert");
+    expect(screen.getByLabelText("Six-digit code")).toHaveFocus();
+    expect(screen.getByLabelText("Six-digit code")).toHaveValue("");
+  });
+
+  it("keeps the retry time fixed once the answer arrived", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date("2026-12-02T10:00:00"));
+    const { user } = renderApp(loginRoutes(() => problem(429, "too_many_attempts", { retry_after: 120 })), "/sign-in");
+    await enterPassword(user);
+    const alert = await screen.findByRole("alert");
+    const shown = alert.textContent;
+    expect(shown).toMatch(/Please wait 2 minutes and try again after 10:02/);
+    // Later renders (typing) show the same deadline, not one computed from the new "now".
+    vi.setSystemTime(new Date("2026-12-02T10:01:30"));
+    await user.type(screen.getByLabelText("Password"), "x");
+    expect(screen.getByRole("alert").textContent).toBe(shown);
+    vi.useRealTimers();
+  });
+
+  it("follows only paths of this site after sign-in", () => {
+    expect(safeNext("/support?x=1")).toBe("/support?x=1");
+    expect(safeNext("//evil.example/x")).toBe("/account");
+    expect(safeNext("/\\evil.example")).toBe("/account");
+    expect(safeNext("https://evil.example/")).toBe("/account");
+    expect(safeNext(null)).toBe("/account");
+  });
+});
+
+describe("loading the account fails", () => {
+  it("says so on a network error, offers a retry, and keeps the customer signed in", async () => {
+    let attempts = 0;
+    const { user, calls } = renderApp(
+      {
+        "POST /api/v1/auth/refresh": () => json(200, tokens()),
+        "GET /api/v1/account": () => {
+          attempts += 1;
+          if (attempts === 1) throw new TypeError("Failed to fetch");
+          return json(200, account());
+        },
+        "GET /api/v1/account/events": () => json(200, { events: [] }),
+        "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+      },
+      "/account",
+    );
+    expect(await screen.findByRole("heading", { name: "We could not load your account" })).toHaveFocus();
+    expect(screen.getByRole("alert")).toHaveTextContent("We could not reach the server");
+    expect(window.location.pathname).toBe("/account");
+    await user.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toBeInTheDocument();
+    expect(calls.some((c) => c.path === "/api/v1/auth/logout")).toBe(false);
+  });
+
+  it("says so on a 503 from the database", async () => {
+    renderApp(
+      {
+        "POST /api/v1/auth/refresh": () => json(200, tokens()),
+        "GET /api/v1/account": () => problem(503, "database_unavailable"),
+      },
+      "/account",
+    );
+    expect(await screen.findByRole("alert")).toHaveTextContent("The service is temporarily unavailable");
+    expect(screen.getByRole("button", { name: "Try again" })).toBeInTheDocument();
+    expect(window.location.pathname).toBe("/account");
   });
 });

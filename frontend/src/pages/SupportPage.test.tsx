@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { Account, EventKind } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
@@ -143,6 +143,8 @@ describe("support desk", () => {
     expect(bodiesOf(calls, "/api/v1/support/customers/c-1/two-factor")).toEqual([{ reason: "Lost phone, identity checked" }]);
     expect(await screen.findByText("Two-factor: off")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Reset two-factor for carol" })).not.toBeInTheDocument();
+    // The form is gone: focus is back at the top of this customer.
+    expect(screen.getByRole("heading", { name: "Customer carol" })).toHaveFocus();
   });
 
   it("unlocks sign-in with a required reason after confirmation, and shows the new event", async () => {
@@ -264,5 +266,50 @@ describe("support desk", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(
       /You have reached the limit of 30 resets and unlocks an hour\. Please wait 20 minutes and try again after \d\d:\d\d( [AP]M)?\./,
     );
+  });
+
+  it("sends one search while one is out, however often Search is pressed", async () => {
+    let release: () => void = () => undefined;
+    const { user, calls } = renderApp(
+      desk({
+        "GET /api/v1/support/customers": () =>
+          new Promise((resolve) => {
+            release = () => resolve(json(200, { customers: [carol] }));
+          }),
+      }),
+      "/support",
+    );
+    await user.type(await screen.findByLabelText("Search customers"), "car");
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    expect(screen.getByRole("button", { name: "Search" })).toBeDisabled();
+    await user.type(screen.getByLabelText("Search customers"), "{Enter}");
+    release();
+    expect(await screen.findByRole("button", { name: "Open carol" })).toBeInTheDocument();
+    expect(calls.filter((c) => c.path.startsWith("/api/v1/support/customers?"))).toHaveLength(1);
+  });
+
+  it("sends one reset while one is out", async () => {
+    let release: () => void = () => undefined;
+    const { user, calls } = renderApp(
+      desk({
+        "POST /api/v1/support/customers/{id}/two-factor/reset": () =>
+          new Promise((resolve) => {
+            release = () => resolve(json(200, { enabled: false }));
+          }),
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+    // Pending: the button is disabled and Enter in the form opens no second confirmation.
+    expect(screen.getByRole("button", { name: "Reset two-factor" })).toBeDisabled();
+    fireEvent.submit(screen.getByRole("form", { name: "Reset two-factor authentication for carol" }));
+    expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
+    release();
+    expect(await screen.findByText("Two-factor authentication for carol has been reset.")).toBeInTheDocument();
+    expect(calls.filter((c) => c.path.endsWith("/two-factor/reset"))).toHaveLength(1);
   });
 });
