@@ -35,6 +35,9 @@ pub struct Settings {
     /// Where mails go, in lettre's URL form; `None` writes them as `.eml` files under
     /// `<data dir>/mail/`.
     pub smtp_url: Option<SmtpUrl>,
+    /// How long a sender holds a mail before another instance may send it; longer than any
+    /// SMTP exchange takes.
+    pub mail_lease: Duration,
     /// Shown to customers who lost their second factor (an e-mail address or URL).
     pub support_contact: Option<String>,
     /// How often each `serve` process prunes rows that no longer matter.
@@ -169,6 +172,10 @@ impl Settings {
                 return Err(source.invalid("SMTP_URL", "must be an smtp:// or smtps:// URL"));
             }
         }
+        let mail_lease_secs: u64 = source.parse_or("MAIL_LEASE_SECS", 120)?;
+        if mail_lease_secs == 0 {
+            return Err(source.invalid("MAIL_LEASE_SECS", "must be at least 1"));
+        }
         let housekeeping_interval_secs: u64 = source.parse_or("HOUSEKEEPING_INTERVAL_SECS", 300)?;
         if housekeeping_interval_secs == 0 {
             return Err(source.invalid("HOUSEKEEPING_INTERVAL_SECS", "must be at least 1"));
@@ -208,6 +215,7 @@ impl Settings {
             public_url,
             mail_from,
             smtp_url: smtp_url.map(SmtpUrl),
+            mail_lease: Duration::from_secs(mail_lease_secs),
             support_contact: source
                 .parse_optional::<String>("SUPPORT_CONTACT")?
                 .map(|contact| contact.trim().to_string())
@@ -243,6 +251,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "PUBLIC_URL",
     "MAIL_FROM",
     "SMTP_URL",
+    "MAIL_LEASE_SECS",
     "HOUSEKEEPING_INTERVAL_SECS",
     "HOUSEKEEPING_RETENTION_SECS",
 ];

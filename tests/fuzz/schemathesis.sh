@@ -12,19 +12,7 @@ seconds="${2:-60}"
 postgres_admin_url="${3:-}"
 [ -x "$binary" ] || { echo "schemathesis.sh: no executable at $binary" >&2; exit 1; }
 binary="$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")"
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-  fi
-fi
-python3 -c 'import venv, ensurepip' 2>/dev/null \
-  || { echo "schemathesis.sh: python3 with venv is required (apt-get install python3-venv)" >&2; exit 1; }
-
-venv="${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/custadmin/schemathesis-venv}"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
-fi
+venv="$(tests/python-venv.sh)"
 
 work="$(mktemp -d)"
 server_pid=""

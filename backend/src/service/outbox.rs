@@ -10,8 +10,6 @@ use crate::db::outbox::{self, ClaimedMail};
 use crate::error::ApiError;
 use crate::mail::{MailBody, Mailer, SendError};
 
-/// How long a sender may hold a mail before others may take it over.
-pub const LEASE_SECS: i64 = 60;
 /// Retries stop this long after the mail was written.
 pub const GIVE_UP_AFTER_HOURS: i64 = 24;
 /// The first retry waits this long, doubling up to [`LONGEST_RETRY_WAIT_SECS`].
@@ -46,7 +44,8 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, 
     let mut delivery = Delivery::default();
     for id in due {
         let now = state.now();
-        let lease_until = now + TimeDelta::seconds(LEASE_SECS);
+        let lease = TimeDelta::from_std(state.settings.mail_lease).unwrap_or(TimeDelta::minutes(2));
+        let lease_until = now + lease;
         let claimed = state
             .database
             .run(move |connection| outbox::claim(connection, &id, now, lease_until))
