@@ -33,9 +33,12 @@ export async function launchBrowser() {
  * A phone-sized page in a new context; CSP violations and uncaught errors go to `problems`,
  * which the test asserts empty at the end.
  */
-export async function newPhonePage(browser, baseUrl, problems = []) {
+export async function newPhonePage(browser, baseUrl, problems = [], { locale = "en-GB", timezoneId = "Europe/Prague" } = {}) {
   const context = await browser.newContext({
     baseURL: baseUrl,
+    // The SPA picks its language from the browser's preferences: fixed here so runs agree.
+    locale,
+    timezoneId,
     viewport: { width: 360, height: 780 },
     deviceScaleFactor: 1,
     isMobile: true,
@@ -79,8 +82,18 @@ export async function assertAccessible(page, label) {
   assert.deepEqual(blocking, [], `axe found serious/critical violations on ${label}`);
 }
 
-/** Screenshot and accessibility scan of one step of a flow. */
+/** Nothing may scroll sideways on a 360 px phone. */
+export async function assertNoHorizontalOverflow(page, label) {
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
+  assert.ok(scrollWidth <= clientWidth, `${label}: the page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
+}
+
+/** Screenshot, accessibility scan and overflow check of one step of a flow. */
 export async function checkpoint(page, name) {
   await screenshot(page, name);
   await assertAccessible(page, name);
+  await assertNoHorizontalOverflow(page, name);
 }

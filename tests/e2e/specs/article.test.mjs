@@ -9,10 +9,21 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 
 const PASSWORD = "correct horse battery";
+const SUPPORT_CONTACT = "help@example.com";
+const SET_UP = "Set up two-factor authentication when logging in using a username and password";
+const DISABLE = "Disable two-factor authentication when logging in with a username and password";
+
+// One browser for every flow in this file; each flow has its own server and context.
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
 
 describe("a customer follows the help article", () => {
   let server;
-  let browser;
   let page;
   let context;
   let problems;
@@ -20,13 +31,11 @@ describe("a customer follows the help article", () => {
   let recoveryCodes;
 
   before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
+    server = await startServer({ CUSTADMIN_SUPPORT_CONTACT: SUPPORT_CONTACT });
     ({ page, context, problems } = await newPhonePage(browser, server.baseUrl));
   });
 
   after(async () => {
-    await browser?.close();
     await server?.stop();
     assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
   });
@@ -58,7 +67,7 @@ describe("a customer follows the help article", () => {
   });
 
   it("checks the set-up box, scans the QR code and saves the six-digit code", async () => {
-    await page.getByLabel("Set up two-factor authentication when logging in using a username and password").check();
+    await page.getByLabel(SET_UP).check();
     const qr = page.getByRole("img", { name: /QR code/ });
     await qr.waitFor();
     assert.match(await qr.getAttribute("src"), /^data:image\/svg\+xml;utf8,/);
@@ -79,6 +88,8 @@ describe("a customer follows the help article", () => {
     await page.getByLabel("Six-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Save Settings" }).click();
     await page.getByRole("heading", { name: "Your recovery codes" }).waitFor();
+    // The status line already says "on" while the codes are on screen.
+    await page.getByText("Two-factor authentication is on since").waitFor();
     recoveryCodes = await page.locator(".codes code").allInnerTexts();
     assert.equal(recoveryCodes.length, 10);
     for (const code of recoveryCodes) assert.match(code, /^[a-z0-9]{5}-[a-z0-9]{5}$/);
@@ -86,7 +97,9 @@ describe("a customer follows the help article", () => {
 
     await page.getByLabel("I have saved my recovery codes").check();
     await page.getByRole("button", { name: "Done" }).click();
-    await page.getByText("Two-factor authentication is on since").waitFor();
+    await page.getByText("Two-factor authentication is on. From now on").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Two-factor authentication");
+    await page.getByRole("link", { name: SUPPORT_CONTACT }).waitFor();
     await checkpoint(page, "06-account-settings-on");
   });
 
@@ -113,7 +126,8 @@ describe("a customer follows the help article", () => {
     assert.equal(await field.getAttribute("autocomplete"), "one-time-code");
     assert.equal(await field.getAttribute("inputmode"), "numeric");
     assert.equal(await focused(), "Two-factor authentication", "focus moves to the new step");
-    await page.getByText("contact customer support").waitFor();
+    await page.getByText("If you have lost access to your OTP application").waitFor();
+    assert.equal(await page.getByRole("link", { name: SUPPORT_CONTACT }).getAttribute("href"), `mailto:${SUPPORT_CONTACT}`);
     await checkpoint(page, "07-sign-in-six-digit-code");
     await page.keyboard.press("Tab");
     await page.keyboard.type(await codes.next());
@@ -137,26 +151,62 @@ describe("a customer follows the help article", () => {
     await page.getByLabel("Six-digit code").fill("000000");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("alert").filter({ hasText: "That code did not work" }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "code", "focus back in the field");
     await checkpoint(page, "09-sign-in-wrong-code");
     await page.getByLabel("Six-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
   });
 
-  it("checks the disable box, confirms with OK, saves, and sees the deactivation confirmed (keyboard only)", async () => {
-    const box = page.getByLabel("Disable two-factor authentication when logging in with a username and password");
+  it("sends the customer back to the password step once the challenge is spent by wrong codes", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await logIn("alice");
+    const field = page.getByLabel("Six-digit code");
+    const spent = page.getByRole("alert").filter({ hasText: "Too many wrong codes. Sign in again with your password." });
+    // Five wrong codes spend the challenge; the next answer says so (never 429: ten per account).
+    for (let attempt = 1; attempt <= 6 && !(await spent.isVisible()); attempt += 1) {
+      await field.fill("000000");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("alert").waitFor();
+      await page.waitForFunction(() => !document.querySelector("button[type=submit]")?.disabled);
+    }
+    await spent.waitFor();
+    await page.getByRole("heading", { name: "Log in", level: 1 }).waitFor();
+    assert.equal(await page.getByLabel("Username", { exact: true }).inputValue(), "alice");
+    await checkpoint(page, "09b-sign-in-challenge-spent");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByLabel("Six-digit code").fill(await codes.next());
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+  });
+
+  it("ticks the disable box, is prompted at once, OK, Save Settings, and sees the deactivation confirmed (keyboard only)", async () => {
+    // Save Settings with the box unticked sends nothing and says what to do.
+    await page.getByRole("button", { name: "Save Settings" }).click();
+    await page.getByRole("alert").filter({ hasText: "tick the box above" }).waitFor();
+
+    // Cancel in the prompt unticks the box.
+    const box = page.getByLabel(DISABLE);
+    await box.click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Cancel" }).click();
+    assert.equal(await box.isChecked(), false);
+
     await box.focus();
     await page.keyboard.press("Space");
-    assert.equal(await box.isChecked(), true);
-    await page.keyboard.press("Tab");
-    await page.keyboard.press("Enter"); // Save Settings
     const dialog = page.getByRole("alertdialog", { name: "Disable two-factor authentication?" });
     await dialog.waitFor();
     await checkpoint(page, "10-disable-confirm-dialog");
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), "OK");
-    await page.keyboard.press("Enter");
+    await page.keyboard.press("Enter"); // OK
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await box.isChecked(), true);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "disable-2fa", "focus back on the box");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter"); // Save Settings
     await page.getByText("Two-factor authentication has been disabled.").waitFor();
     await page.getByText("Two-factor authentication is off").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Two-factor authentication");
     await checkpoint(page, "11-disabled");
   });
 
@@ -164,7 +214,7 @@ describe("a customer follows the help article", () => {
     const events = page.getByRole("region", { name: "Recent security events" });
     await events.getByText("Two-factor authentication disabled").waitFor();
     await events.getByText("Recovery code used").waitFor();
-    await events.getByText("Wrong six-digit code").waitFor();
+    await events.getByText("Wrong six-digit code").first().waitFor();
   });
 
   it("returns an expired session to sign-in and back to where the customer wanted to go", async () => {
@@ -181,18 +231,15 @@ describe("a customer follows the help article", () => {
 
 describe("support staff reset two-factor for a customer who lost their phone", () => {
   let server;
-  let browser;
   let page;
   let problems;
 
   before(async () => {
     server = await startServer();
-    browser = await launchBrowser();
     ({ page, problems } = await newPhonePage(browser, server.baseUrl));
   });
 
   after(async () => {
-    await browser?.close();
     await server?.stop();
     assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
   });
@@ -213,7 +260,7 @@ describe("support staff reset two-factor for a customer who lost their phone", (
     await checkpoint(page, "20-support-desk-needs-two-factor");
 
     await page.getByRole("link", { name: "Go to Account Settings to switch on two-factor authentication" }).click();
-    await page.getByLabel("Set up two-factor authentication when logging in using a username and password").check();
+    await page.getByLabel(SET_UP).check();
     await page.getByRole("img", { name: /QR code/ }).waitFor();
     const codes = new CodeSource((await page.locator(".secret").innerText()).replace(/\s/g, ""));
     await page.getByLabel("Six-digit code").fill(await codes.next());
@@ -280,18 +327,15 @@ describe("support staff reset two-factor for a customer who lost their phone", (
 
 describe("privileged actions after the privileged window ask to confirm it's you", () => {
   let server;
-  let browser;
   let page;
   let problems;
 
   before(async () => {
     server = await startServer({ CUSTADMIN_PRIVILEGED_WINDOW_SECS: "1" });
-    browser = await launchBrowser();
     ({ page, problems } = await newPhonePage(browser, server.baseUrl));
   });
 
   after(async () => {
-    await browser?.close();
     await server?.stop();
     assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
   });
@@ -310,9 +354,9 @@ describe("privileged actions after the privileged window ask to confirm it's you
     await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
     await page.waitForTimeout(1500);
 
-    await page.getByLabel("Disable two-factor authentication when logging in with a username and password").check();
-    await page.getByRole("button", { name: "Save Settings" }).click();
+    await page.getByLabel(DISABLE).check();
     await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+    await page.getByRole("button", { name: "Save Settings" }).click();
     await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
     await checkpoint(page, "30-reauthenticate-disable");
     // Two-factor is on: the server takes only a code or a recovery code, so no password is offered.
@@ -324,7 +368,7 @@ describe("privileged actions after the privileged window ask to confirm it's you
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Two-factor authentication has been disabled.").waitFor();
 
-    await page.getByLabel("Set up two-factor authentication when logging in using a username and password").check();
+    await page.getByLabel(SET_UP).check();
     await page.getByRole("heading", { name: "Confirm it's you" }).waitFor();
     await checkpoint(page, "31-reauthenticate-enrol");
     await page.locator(".reauth input[type=password]").fill(PASSWORD);
@@ -363,5 +407,100 @@ describe("privileged actions after the privileged window ask to confirm it's you
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Two-factor authentication for gina has been reset.").waitFor();
     assert.equal((await api.login("gina", PASSWORD)).status, "authenticated");
+  });
+});
+
+describe("a Czech customer follows the whole article in Czech", () => {
+  let server;
+  let page;
+  let problems;
+  let codes;
+
+  before(async () => {
+    server = await startServer({ CUSTADMIN_SUPPORT_CONTACT: "https://help.example.com/" });
+    // The browser prefers Czech: the SPA follows it without being asked.
+    ({ page, problems } = await newPhonePage(browser, server.baseUrl, [], { locale: "cs-CZ" }));
+  });
+
+  after(async () => {
+    await server?.stop();
+    assert.deepEqual(problems ?? [], [], "the page reported CSP violations or errors");
+  });
+
+  async function logIn(username) {
+    await page.getByRole("heading", { name: "Přihlášení", level: 1 }).waitFor();
+    await page.getByLabel("Uživatelské jméno", { exact: true }).fill(username);
+    await page.getByLabel("Heslo", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Přihlásit se" }).click();
+  }
+
+  it("signs up and logs in, in Czech", async () => {
+    await page.goto("/sign-up");
+    await page.getByRole("heading", { name: "Vytvořit účet" }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "cs");
+    await checkpoint(page, "50-cs-sign-up");
+    await page.getByLabel("Uživatelské jméno", { exact: true }).fill("jana");
+    await page.getByLabel("Heslo", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Vytvořit účet" }).click();
+    await page.getByText("Váš účet byl vytvořen").waitFor();
+    await logIn("jana");
+    await page.getByRole("heading", { name: "Nastavení účtu", level: 1 }).waitFor();
+    await page.getByText("Dvoufázové ověření je vypnuté").waitFor();
+    await checkpoint(page, "51-cs-account-settings-off");
+  });
+
+  it("ticks the set-up box, scans, saves the code and keeps the recovery codes", async () => {
+    await page.getByLabel("Nastavit dvoufázové ověření při přihlašování uživatelským jménem a heslem").check();
+    await page.getByRole("img", { name: /QR kód/ }).waitFor();
+    const link = page.getByRole("link", { name: "Otevřít v ověřovací aplikaci" });
+    assert.match(await link.getAttribute("href"), /^otpauth:\/\/totp\/custadmin:jana\?secret=/);
+    codes = new CodeSource((await page.locator(".secret").innerText()).replace(/\s/g, ""));
+    await checkpoint(page, "52-cs-set-up-qr-code");
+    await page.getByLabel("Šestimístný kód").fill(await codes.next());
+    await page.getByRole("button", { name: "Uložit nastavení" }).click();
+    await page.getByRole("heading", { name: "Vaše záložní kódy" }).waitFor();
+    await page.getByText("Dvoufázové ověření je zapnuté od").waitFor();
+    await page.getByText("Máte 10 nepoužitých záložních kódů.").waitFor();
+    await checkpoint(page, "53-cs-recovery-codes");
+    await page.getByLabel("Záložní kódy mám uložené").check();
+    await page.getByRole("button", { name: "Hotovo" }).click();
+    await page.getByRole("link", { name: "https://help.example.com/" }).waitFor();
+    await checkpoint(page, "54-cs-account-settings-on");
+  });
+
+  it("logs in with the six-digit code", async () => {
+    await page.getByRole("button", { name: "Odhlásit se" }).click();
+    await page.getByText("Byli jste odhlášeni.").waitFor();
+    await logIn("jana");
+    await page.getByRole("heading", { name: "Dvoufázové ověření", level: 1 }).waitFor();
+    await page.getByText("Pokud jste ztratili přístup k aplikaci OTP").waitFor();
+    await checkpoint(page, "55-cs-sign-in-code");
+    await page.getByLabel("Šestimístný kód").fill(await codes.next());
+    await page.getByRole("button", { name: "Přihlásit se" }).click();
+    await page.getByRole("heading", { name: "Nastavení účtu", level: 1 }).waitFor();
+  });
+
+  it("disables two-factor in the article's order: tick, prompt, OK, Save Settings, confirmation", async () => {
+    await page.getByLabel("Vypnout dvoufázové ověření při přihlašování uživatelským jménem a heslem").check();
+    const dialog = page.getByRole("alertdialog", { name: "Vypnout dvoufázové ověření?" });
+    await dialog.waitFor();
+    await checkpoint(page, "56-cs-disable-confirm-dialog");
+    await dialog.getByRole("button", { name: "OK" }).click();
+    await page.getByRole("button", { name: "Uložit nastavení" }).click();
+    await page.getByText("Dvoufázové ověření bylo vypnuto.").waitFor();
+    await page.getByText("Dvoufázové ověření je vypnuté").waitFor();
+    await page.getByRole("region", { name: "Nedávné bezpečnostní události" }).getByText("Dvoufázové ověření vypnuto").waitFor();
+    await checkpoint(page, "57-cs-disabled");
+  });
+
+  it("switches to English in the header and remembers the choice on the account", async () => {
+    const remembered = page.waitForResponse((r) => r.url().endsWith("/api/v1/account") && r.request().method() === "PATCH");
+    await page.getByLabel("Jazyk").selectOption("en");
+    await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+    assert.equal((await remembered).status(), 200);
+    await page.reload();
+    // The Czech browser still gets English: the account remembers it.
+    await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+    await checkpoint(page, "58-en-after-switch");
   });
 });
