@@ -22,6 +22,14 @@ pub const CHALLENGE_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 /// RFC 8176 authentication method references.
 pub const AMR_PASSWORD: &str = "pwd";
 pub const AMR_OTP: &str = "otp";
+/// A remembered (trusted) device stood in for the second factor (RFC 8176 "mfa").
+pub const AMR_TRUSTED_DEVICE: &str = "mfa";
+
+/// Whether a sign-in with these methods passed a second factor, or a trusted device stood in.
+pub fn has_second_factor(amr: &[String]) -> bool {
+    amr.iter()
+        .any(|method| method == AMR_OTP || method == AMR_TRUSTED_DEVICE)
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {

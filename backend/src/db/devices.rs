@@ -2,12 +2,12 @@
 //! only as its SHA-256; the client keeps the token (cookie or `device_token`). A browser has
 //! one token, so several accounts may know the same token as their device.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::known_devices;
 use super::DbConnection;
-use crate::auth::clock::db_time;
+use crate::auth::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A known device as the domain sees it.
@@ -15,6 +15,24 @@ use crate::error::ApiError;
 pub struct KnownDevice {
     pub id: String,
     pub account_id: String,
+    /// Until then the right password alone signs in from it ("don't ask for a code").
+    pub trusted_until: Option<DateTime<Utc>>,
+}
+
+impl KnownDevice {
+    pub fn is_trusted(&self, now: DateTime<Utc>) -> bool {
+        self.trusted_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A known device as "Where you're signed in" lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceListing {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub trusted_until: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
 }
 
 /// Every known device that holds the token hashing to `token_hash`: one browser's token is
@@ -23,13 +41,21 @@ pub fn find_by_token(
     connection: &mut DbConnection,
     token_hash: &str,
 ) -> Result<Vec<KnownDevice>, ApiError> {
-    let rows: Vec<(String, String)> = known_devices::table
+    let rows: Vec<(String, String, Option<NaiveDateTime>)> = known_devices::table
         .filter(known_devices::token_hash.eq(token_hash))
-        .select((known_devices::id, known_devices::account_id))
+        .select((
+            known_devices::id,
+            known_devices::account_id,
+            known_devices::trusted_until,
+        ))
         .load(connection)?;
     Ok(rows
         .into_iter()
-        .map(|(id, account_id)| KnownDevice { id, account_id })
+        .map(|(id, account_id, trusted_until)| KnownDevice {
+            id,
+            account_id,
+            trusted_until: trusted_until.map(from_db_time),
+        })
         .collect())
 }
 
@@ -85,4 +111,81 @@ pub fn delete_all_for_account(
         diesel::delete(known_devices::table.filter(known_devices::account_id.eq(account_id)))
             .execute(connection)?,
     )
+}
+
+/// Trusts the device until `until`: the right password alone signs in from it.
+pub fn trust(
+    connection: &mut DbConnection,
+    device_id: &str,
+    until: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    diesel::update(known_devices::table.find(device_id))
+        .set(known_devices::trusted_until.eq(Some(db_time(until))))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Ends the trust of every device of the account (a factor, the password or the recovery
+/// codes changed): the next sign-in asks for the code again. The devices stay known.
+pub fn end_trust_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<(), ApiError> {
+    diesel::update(known_devices::table.filter(known_devices::account_id.eq(account_id)))
+        .set(known_devices::trusted_until.eq(None::<NaiveDateTime>))
+        .execute(connection)?;
+    Ok(())
+}
+
+type DeviceRecord = (
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<String>,
+);
+
+/// The account's known devices, most recently used first.
+pub fn list_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<Vec<DeviceListing>, ApiError> {
+    let records: Vec<DeviceRecord> = known_devices::table
+        .filter(known_devices::account_id.eq(account_id))
+        .order(known_devices::last_used_at.desc())
+        .select((
+            known_devices::id,
+            known_devices::created_at,
+            known_devices::last_used_at,
+            known_devices::trusted_until,
+            known_devices::user_agent,
+        ))
+        .load(connection)?;
+    Ok(records
+        .into_iter()
+        .map(
+            |(id, created_at, last_used_at, trusted_until, user_agent)| DeviceListing {
+                id,
+                created_at: from_db_time(created_at),
+                last_used_at: from_db_time(last_used_at),
+                trusted_until: trusted_until.map(from_db_time),
+                user_agent,
+            },
+        )
+        .collect())
+}
+
+/// Forgets the account's device `device_id`; `false` when it has no such device.
+pub fn delete_of_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+) -> Result<bool, ApiError> {
+    let deleted = diesel::delete(
+        known_devices::table
+            .find(device_id)
+            .filter(known_devices::account_id.eq(account_id)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
 }

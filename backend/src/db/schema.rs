@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Timestamp,
         user_agent -> Nullable<Text>,
+        trusted_until -> Nullable<Timestamp>,
     }
 }
 
@@ -59,6 +60,10 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoked_reason -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        device_id -> Nullable<Text>,
     }
 }
 

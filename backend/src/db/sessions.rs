@@ -22,6 +22,12 @@ pub struct Session {
     pub amr: Vec<String>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Updated at most once a minute, so the read path stays cheap.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The known device the sign-in came from.
+    pub device_id: Option<String>,
 }
 
 impl Session {
@@ -41,6 +47,10 @@ struct SessionRecord {
     amr: String,
     expires_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    device_id: Option<String>,
 }
 
 impl From<SessionRecord> for Session {
@@ -53,6 +63,10 @@ impl From<SessionRecord> for Session {
             amr: record.amr.split_whitespace().map(str::to_string).collect(),
             expires_at: from_db_time(record.expires_at),
             revoked_at: record.revoked_at.map(from_db_time),
+            last_used_at: record.last_used_at.map(from_db_time),
+            ip: record.ip,
+            user_agent: record.user_agent,
+            device_id: record.device_id,
         }
     }
 }
@@ -73,6 +87,10 @@ pub fn insert_session(connection: &mut DbConnection, session: &Session) -> Resul
             sessions::auth_time.eq(db_time(session.auth_time)),
             sessions::amr.eq(session.amr.join(" ")),
             sessions::expires_at.eq(db_time(session.expires_at)),
+            sessions::last_used_at.eq(Some(db_time(session.created_at))),
+            sessions::ip.eq(session.ip.as_deref()),
+            sessions::user_agent.eq(session.user_agent.as_deref()),
+            sessions::device_id.eq(session.device_id.as_deref()),
         ))
         .execute(connection)?;
     Ok(())
@@ -306,4 +324,72 @@ pub fn lock_if_live(connection: &mut DbConnection, session_id: &str) -> Result<b
     .set(sessions::id.eq(sessions::id))
     .execute(connection)?;
     Ok(touched == 1)
+}
+
+/// How stale "last used" may get before a request refreshes it.
+pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+/// Notes a use of the session, unless one was noted within the last minute: at most one
+/// write a minute per session on the read path.
+pub fn note_use(
+    connection: &mut DbConnection,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let stale_before = db_time(now - chrono::TimeDelta::seconds(LAST_USED_RESOLUTION_SECS));
+    diesel::update(
+        sessions::table.find(session_id).filter(
+            sessions::last_used_at
+                .is_null()
+                .or(sessions::last_used_at.lt(stale_before)),
+        ),
+    )
+    .set(sessions::last_used_at.eq(Some(db_time(now))))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// The account's live sessions, most recently used first.
+pub fn live_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, ApiError> {
+    let mut live: Vec<Session> = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(db_time(now)))
+        .select(SessionRecord::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Session::from)
+        .collect();
+    live.sort_by(|a, b| {
+        b.last_used_at
+            .unwrap_or(b.created_at)
+            .cmp(&a.last_used_at.unwrap_or(a.created_at))
+    });
+    Ok(live)
+}
+
+/// Revokes the account's live session `session_id`; `false` when there is no such session.
+pub fn revoke_of_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    session_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let revoked = diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::account_id.eq(account_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(db_time(now))),
+        sessions::revoked_reason.eq(Some(reason)),
+    ))
+    .execute(connection)?;
+    Ok(revoked == 1)
 }

@@ -19,10 +19,12 @@ pub enum EventKind {
     PasswordReset,
     EmailChanged,
     EmailVerified,
+    SessionRevoked,
+    DeviceForgotten,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -37,6 +39,8 @@ impl EventKind {
         Self::PasswordReset,
         Self::EmailChanged,
         Self::EmailVerified,
+        Self::SessionRevoked,
+        Self::DeviceForgotten,
     ];
 
     /// The stored and published name.
@@ -56,6 +60,8 @@ impl EventKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
             Self::EmailVerified => "email_verified",
+            Self::SessionRevoked => "session_revoked",
+            Self::DeviceForgotten => "device_forgotten",
         }
     }
 

@@ -140,6 +140,10 @@ pub struct OtpRequest {
     /// One of the recovery codes (`xxxxx-xxxxx`, any case), instead of `code`.
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
+    /// "Don't ask for a code on this device for 30 days": from then on the right password
+    /// alone signs in from this device (tokens say `amr ["pwd","mfa"]`), until a factor, the
+    /// password or the recovery codes change. Privileged actions still ask for the code.
+    pub remember_device: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -345,7 +349,10 @@ async fn verify_otp(
             ))
         }
     };
-    let grant = login::verify_second_factor(&state, &body.challenge_token, factor, &origin).await?;
+    let remember = body.remember_device.unwrap_or(false);
+    let grant =
+        login::verify_second_factor(&state, &body.challenge_token, factor, remember, &origin)
+            .await?;
     Ok(token_response(
         &state,
         grant,

@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod email;
 pub mod meta;
+pub mod signed_in;
 pub mod support;
 pub mod two_factor;
 
@@ -43,6 +44,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(account::configure)
         .configure(two_factor::configure)
         .configure(email::configure)
+        .configure(signed_in::configure)
         .configure(support::configure)
         .configure(meta::configure_api);
 }

@@ -7,7 +7,7 @@ use super::proof::{self, Verdict};
 use super::{AppState, Principal, RequestOrigin};
 use crate::db::accounts;
 use crate::db::events::{self, Event, EventKind};
-use crate::db::{sessions as session_store, two_factor as code_store};
+use crate::db::{devices, sessions as session_store, two_factor as code_store};
 use crate::domain::{Language, Password, Role};
 use crate::error::ApiError;
 
@@ -142,8 +142,10 @@ pub async fn change_password(
                 // Another change won meanwhile; this one proved the old password.
                 return Ok(Err(ApiError::InvalidPassword));
             }
-            // A challenge won with the old password must not complete either.
+            // A challenge won with the old password must not complete either, and no device
+            // is trusted on the strength of the old one.
             code_store::consume_all_challenges(connection, &account.id, now)?;
+            devices::end_trust_for_account(connection, &account.id)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,

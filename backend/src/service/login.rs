@@ -9,7 +9,9 @@ use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
 use super::{AppState, RequestOrigin};
 use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
-use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, CHALLENGE_TOKEN_LIFETIME_SECS};
+use crate::auth::tokens::{
+    AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
+};
 use crate::db::accounts::{self, Account};
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
@@ -97,6 +99,22 @@ pub async fn log_in(
             }
             // The password step is passed: its counters start again.
             attempt.succeeded(connection)?;
+            // A device trusted within the last 30 days stands in for the code (read again
+            // here: any change of a factor since the password check has ended the trust).
+            let trusted = match &device_hash {
+                Some(hash) => known_device_of(connection, hash, Some(&account))?
+                    .is_some_and(|device| device.is_trusted(now)),
+                None => false,
+            };
+            if two_factor && trusted {
+                let sign_in = SignIn {
+                    methods: &[AMR_PASSWORD, AMR_TRUSTED_DEVICE],
+                    presented_device_hash: device_hash,
+                    remember: false,
+                };
+                let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
+                return Ok(Ok(LoginOutcome::Authenticated(grant)));
+            }
             if two_factor {
                 let challenge_token =
                     open_challenge(&state, connection, &account, device_hash.as_deref(), now)?;
@@ -105,15 +123,12 @@ pub async fn log_in(
                     expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
                 }));
             }
-            let grant = complete_sign_in(
-                &state,
-                connection,
-                &account,
-                &[AMR_PASSWORD],
-                device_hash,
-                &origin,
-                now,
-            )?;
+            let sign_in = SignIn {
+                methods: &[AMR_PASSWORD],
+                presented_device_hash: device_hash,
+                remember: false,
+            };
+            let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
             Ok(Ok(LoginOutcome::Authenticated(grant)))
         })
         .await?
@@ -189,10 +204,12 @@ fn open_challenge(
 /// The code step: a TOTP code or a recovery code against a challenge from the password step.
 /// One transaction: the account's lock orders every code attempt of the account, so the
 /// challenge's five attempts and the account's counter hold exactly under any concurrency.
+/// `remember_device` trusts the client for [`TRUSTED_DEVICE_DAYS`] (no code asked meanwhile).
 pub async fn verify_second_factor(
     state: &AppState,
     challenge_token: &str,
     factor: SecondFactor,
+    remember_device: bool,
     origin: &RequestOrigin,
 ) -> Result<TokenGrant, ApiError> {
     let now = state.now();
@@ -245,15 +262,12 @@ pub async fn verify_second_factor(
                 return Err(ApiError::InvalidChallenge);
             }
             attempt.succeeded(connection)?;
-            let grant = complete_sign_in(
-                &state,
-                connection,
-                &account,
-                &[AMR_PASSWORD, AMR_OTP],
-                challenge.device_token_hash,
-                &origin,
-                now,
-            )?;
+            let sign_in = SignIn {
+                methods: &[AMR_PASSWORD, AMR_OTP],
+                presented_device_hash: challenge.device_token_hash,
+                remember: remember_device,
+            };
+            let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
             Ok(Ok(grant))
         })
         .await?
@@ -305,23 +319,45 @@ fn explain_unusable_challenge(
     })
 }
 
-/// Every factor is proven: open a session, make the client a known device of the account (or
-/// note the use of one it is already), record the sign-in. Inside the caller's transaction.
-/// Answers a device token only when a new one had to be made.
+/// How a full sign-in ends: which methods it used, and whether the client asked to be
+/// trusted for [`TRUSTED_DEVICE_DAYS`].
+struct SignIn<'a> {
+    methods: &'a [&'a str],
+    presented_device_hash: Option<String>,
+    remember: bool,
+}
+
+/// "Don't ask for a code on this device for 30 days."
+pub const TRUSTED_DEVICE_DAYS: i64 = 30;
+
+/// Every factor is proven: make the client a known device of the account (or note the use of
+/// one it is already), trust it if asked, open a session, record the sign-in. Inside the
+/// caller's transaction. Answers a device token only when a new one had to be made.
 fn complete_sign_in(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,
-    methods: &[&str],
-    presented_device_hash: Option<String>,
+    sign_in: SignIn<'_>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
-    let role = account.role;
-    let amr: Vec<String> = methods.iter().map(|method| method.to_string()).collect();
-    let (session, refresh_token) = open_session(connection, account, &amr, now, now)?;
-    let new_device_token =
-        remember_device(connection, account, presented_device_hash, origin, now)?;
+    let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
+    let (device_id, new_device_token) = remember_device(
+        connection,
+        account,
+        sign_in.presented_device_hash,
+        origin,
+        now,
+    )?;
+    if sign_in.remember {
+        devices::trust(
+            connection,
+            &device_id,
+            now + TimeDelta::days(TRUSTED_DEVICE_DAYS),
+        )?;
+    }
+    let (session, refresh_token) =
+        open_session(connection, account, &amr, Some(device_id), origin, now)?;
     let detail = format!("methods: {}", amr.join(" "));
     events::record(
         connection,
@@ -331,21 +367,21 @@ fn complete_sign_in(
         origin,
         Some(&detail),
     )?;
-    let mut grant = grant(state, &session, role, refresh_token, now)?;
+    let mut grant = grant(state, &session, account.role, refresh_token, now)?;
     grant.device_token = new_device_token;
     Ok(grant)
 }
 
-/// Makes the client a known device of the account. A token we issued (to this or another
-/// account signed in on the same browser) is kept, so one browser stays known to all its
-/// accounts; anything else gets a new token.
+/// Makes the client a known device of the account; answers its id, and its token when a new
+/// one had to be made. A token we issued (to this or another account signed in on the same
+/// browser) is kept, so one browser stays known to all its accounts.
 fn remember_device(
     connection: &mut DbConnection,
     account: &Account,
     presented_hash: Option<String>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<(String, Option<String>), ApiError> {
     let holders = match &presented_hash {
         Some(hash) => devices::find_by_token(connection, hash)?,
         None => Vec::new(),
@@ -355,7 +391,7 @@ fn remember_device(
         .find(|device| device.account_id == account.id)
     {
         devices::touch(connection, &own.id, now)?;
-        return Ok(None);
+        return Ok((own.id.clone(), None));
     }
     let (token, hash) = match presented_hash.filter(|_| !holders.is_empty()) {
         Some(issued_hash) => (None, issued_hash),
@@ -367,6 +403,7 @@ fn remember_device(
     let device = KnownDevice {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
+        trusted_until: None,
     };
     devices::insert(
         connection,
@@ -375,5 +412,5 @@ fn remember_device(
         origin.user_agent.as_deref(),
         now,
     )?;
-    Ok(token)
+    Ok((device.id, token))
 }

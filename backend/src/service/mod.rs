@@ -2,6 +2,7 @@
 //! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
 
 pub mod account;
+pub mod devices;
 pub mod email;
 pub mod housekeeping;
 pub mod login;

@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{AppState, Principal};
+use super::{AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
-use crate::auth::tokens::{ACCESS_TOKEN_LIFETIME_SECS, AMR_OTP};
+use crate::auth::tokens::{has_second_factor, ACCESS_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::Account;
-use crate::db::sessions::{self as session_store, RefreshTokenUse, Session};
+use crate::db::events::{self, EventKind};
+use crate::db::sessions::{
+    self as session_store, RefreshTokenUse, Session, LAST_USED_RESOLUTION_SECS,
+};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -30,17 +33,22 @@ pub fn open_session(
     connection: &mut DbConnection,
     account: &Account,
     amr: &[String],
-    auth_time: DateTime<Utc>,
+    device_id: Option<String>,
+    origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<(Session, String), ApiError> {
     let session = Session {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
         created_at: now,
-        auth_time,
+        auth_time: now,
         amr: amr.to_vec(),
         expires_at: now + TimeDelta::days(SESSION_LIFETIME_DAYS),
         revoked_at: None,
+        last_used_at: Some(now),
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        device_id,
     };
     session_store::insert_session(connection, &session)?;
     let refresh = opaque_token::generate();
@@ -87,10 +95,22 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         .ok_or(ApiError::InvalidToken)?;
     let role = active.account.role;
     // A session without the second factor is worthless once the account has one.
-    if active.account.two_factor_enabled()
-        && !active.session.amr.iter().any(|method| method == AMR_OTP)
-    {
+    if active.account.two_factor_enabled() && !has_second_factor(&active.session.amr) {
         return Err(ApiError::InvalidToken);
+    }
+    if active.session.last_used_at.map_or(true, |used| {
+        now - used >= TimeDelta::seconds(LAST_USED_RESOLUTION_SECS)
+    }) {
+        // Off the request's path: "last used" is a courtesy, the answer must not wait for it.
+        let (database, session_id) = (state.database.clone(), claims.sid.clone());
+        tokio::spawn(async move {
+            let noted = database
+                .run(move |connection| session_store::note_use(connection, &session_id, now))
+                .await;
+            if let Err(error) = noted {
+                tracing::debug!(%error, "session use not noted");
+            }
+        });
     }
     Ok(Principal {
         account_id: claims.sub,
@@ -146,7 +166,7 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                 return Ok(Err(ApiError::InvalidRefreshToken));
             };
             // Defence in depth: a two-factor account never gets a token without the factor.
-            if account.two_factor_enabled() && !session.amr.iter().any(|m| m == AMR_OTP) {
+            if account.two_factor_enabled() && !has_second_factor(&session.amr) {
                 session_store::revoke(connection, &session.id, "second_factor_missing", now)?;
                 return Ok(Err(ApiError::InvalidRefreshToken));
             }
@@ -190,5 +210,99 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiEr
     state
         .database
         .run(move |connection| session_store::revoke(connection, &session_id, "logout", now))
+        .await
+}
+
+/// The caller's live sessions, the caller's own marked.
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<(Session, bool)>, ApiError> {
+    let now = state.now();
+    let (account_id, current) = (principal.account_id.clone(), principal.session_id.clone());
+    let sessions = state
+        .database
+        .run(move |connection| session_store::live_for_account(connection, &account_id, now))
+        .await?;
+    Ok(sessions
+        .into_iter()
+        .map(|session| {
+            let is_current = session.id == current;
+            (session, is_current)
+        })
+        .collect())
+}
+
+/// Ends one of the caller's sessions: its access tokens stop at once, on every instance.
+pub async fn end(
+    state: &AppState,
+    principal: &Principal,
+    session_id: &str,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (account_id, session_id, origin) = (
+        principal.account_id.clone(),
+        session_id.to_string(),
+        origin.clone(),
+    );
+    state
+        .database
+        .transaction(move |connection| {
+            if !session_store::revoke_of_account(
+                connection,
+                &account_id,
+                &session_id,
+                "ended_by_user",
+                now,
+            )? {
+                return Err(ApiError::NotFound);
+            }
+            events::record(
+                connection,
+                &account_id,
+                EventKind::SessionRevoked,
+                now,
+                &origin,
+                Some(&format!("session {session_id}")),
+            )
+        })
+        .await
+}
+
+/// Ends every session of the caller but the caller's own.
+pub async fn end_others(
+    state: &AppState,
+    principal: &Principal,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (account_id, keep, origin) = (
+        principal.account_id.clone(),
+        principal.session_id.clone(),
+        origin.clone(),
+    );
+    state
+        .database
+        .transaction(move |connection| {
+            let ended = session_store::revoke_all_for_account(
+                connection,
+                &account_id,
+                Some(&keep),
+                "ended_by_user",
+                now,
+            )?;
+            if ended > 0 {
+                events::record(
+                    connection,
+                    &account_id,
+                    EventKind::SessionRevoked,
+                    now,
+                    &origin,
+                    Some(&format!("{ended} other sessions")),
+                )?;
+            }
+            Ok(())
+        })
         .await
 }

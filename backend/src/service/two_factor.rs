@@ -10,7 +10,7 @@ use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD};
 use crate::auth::totp::{otpauth_uri, TotpSecret};
 use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
-use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
+use crate::db::{devices, sessions as session_store, two_factor as code_store, DbConnection};
 use crate::domain::{RecoveryCode, TotpCode};
 use crate::error::ApiError;
 
@@ -139,6 +139,7 @@ pub async fn confirm(
                 return Err(ApiError::NoPendingEnrollment);
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
+            devices::end_trust_for_account(connection, &account.id)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
@@ -242,6 +243,7 @@ pub(super) fn wipe_two_factor(
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;
+    devices::end_trust_for_account(connection, &account.id)?;
     session_store::revoke_all_for_account(connection, &account.id, keep_session, reason, now)?;
     Ok(())
 }
@@ -277,6 +279,8 @@ pub async fn regenerate_recovery_codes(
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
+            // Trust rested on the old codes too: the next sign-in asks for the code again.
+            devices::end_trust_for_account(connection, &account.id)?;
             events::record(
                 connection,
                 &account.id,

@@ -11,5 +11,6 @@ mod edge;
 mod email;
 mod errors;
 mod openapi;
+mod signed_in;
 mod support;
 mod two_factor;

@@ -1,0 +1,60 @@
+//! Known devices as the holder sees them: list, and forget one (its trust goes with it).
+
+use super::{AppState, Principal, RequestOrigin};
+use crate::db::devices::{self, DeviceListing};
+use crate::db::events::{self, EventKind};
+use crate::db::sessions as session_store;
+use crate::error::ApiError;
+
+/// The caller's known devices, with the one the caller's session came from marked.
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<(DeviceListing, bool)>, ApiError> {
+    let (account_id, session_id) = (principal.account_id.clone(), principal.session_id.clone());
+    state
+        .database
+        .run(move |connection| {
+            let current =
+                session_store::find(connection, &session_id)?.and_then(|session| session.device_id);
+            Ok(devices::list_for_account(connection, &account_id)?
+                .into_iter()
+                .map(|device| {
+                    let is_current = current.as_deref() == Some(device.id.as_str());
+                    (device, is_current)
+                })
+                .collect())
+        })
+        .await
+}
+
+/// Forgets one of the caller's devices: it is a stranger again (and trusted no longer).
+pub async fn forget(
+    state: &AppState,
+    principal: &Principal,
+    device_id: &str,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (account_id, device_id, origin) = (
+        principal.account_id.clone(),
+        device_id.to_string(),
+        origin.clone(),
+    );
+    state
+        .database
+        .transaction(move |connection| {
+            if !devices::delete_of_account(connection, &account_id, &device_id)? {
+                return Err(ApiError::NotFound);
+            }
+            events::record(
+                connection,
+                &account_id,
+                EventKind::DeviceForgotten,
+                now,
+                &origin,
+                Some(&format!("device {device_id}")),
+            )
+        })
+        .await
+}

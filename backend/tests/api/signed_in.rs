@@ -1,0 +1,214 @@
+//! Where the account is signed in: sessions and known devices, and remembered devices that
+//! skip the code until any factor changes.
+
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{claims_of, session_from, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    sessions_are_listed_and_ended_one_by_one_or_all_but_this_one,
+    a_remembered_device_skips_the_code_until_a_factor_changes,
+    a_forgotten_device_is_a_stranger_again,
+);
+
+async fn delete(app: &TestApp, path: &str, token: &str) -> crate::helpers::Reply {
+    app.request(Method::DELETE, &format!("/api/v1{path}"), Some(token), None)
+        .await
+}
+
+async fn sessions_are_listed_and_ended_one_by_one_or_all_but_this_one(app: TestApp) {
+    let laptop = app.signed_in_customer("sonia").await;
+    let phone = session_from(&app.login("sonia", PASSWORD).await);
+    let tablet = session_from(&app.login("sonia", PASSWORD).await);
+    let listed = app
+        .get("/account/sessions", Some(&laptop.access_token))
+        .await;
+    let sessions = listed.assert_ok()["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3);
+    let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], claims_of(&laptop.access_token)["sid"]);
+    assert_eq!(current[0]["amr"], json!(["pwd"]));
+    assert_eq!(current[0]["ip"], "127.0.0.1");
+    assert!(current[0]["last_used_at"].is_string());
+
+    let phone_id = claims_of(&phone.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        delete(
+            &app,
+            &format!("/account/sessions/{phone_id}"),
+            &laptop.access_token
+        )
+        .await
+        .status,
+        204
+    );
+    app.get("/account", Some(&phone.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    delete(
+        &app,
+        &format!("/account/sessions/{phone_id}"),
+        &laptop.access_token,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    // Another account's session is not this account's to end.
+    let stranger = app.signed_in_customer("stan").await;
+    let laptop_id = claims_of(&laptop.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    delete(
+        &app,
+        &format!("/account/sessions/{laptop_id}"),
+        &stranger.access_token,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    delete(&app, "/account/sessions/not-an-id", &laptop.access_token)
+        .await
+        .assert_problem(404, "not_found");
+
+    let others = app
+        .post(
+            "/account/sessions/revoke-others",
+            Some(&laptop.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(others.status, 204);
+    app.get("/account", Some(&tablet.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let left = app
+        .get("/account/sessions", Some(&laptop.access_token))
+        .await;
+    assert_eq!(left.body["sessions"].as_array().unwrap().len(), 1);
+    let events = app.get("/account/events", Some(&laptop.access_token)).await;
+    assert_eq!(
+        crate::helpers::event_kinds(&events)
+            .iter()
+            .filter(|kind| **kind == "session_revoked")
+            .count(),
+        2
+    );
+}
+
+async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp) {
+    let session = app.signed_in_customer("rene").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    // Sign in with the code and tick "Don't ask for a code on this device for 30 days".
+    let first = app.login("rene", PASSWORD).await;
+    app.next_step();
+    let full = app
+        .otp(json!({"challenge_token": first.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .await;
+    let device_token = full.body["device_token"].as_str().unwrap().to_string();
+    let full = session_from(&full);
+    let devices = app.get("/account/devices", Some(&full.access_token)).await;
+    let device = &devices.assert_ok()["devices"][0];
+    assert_eq!(device["current"], true);
+    assert!(device["trusted_until"].is_string(), "{device}");
+
+    let login_from_device = || {
+        app.post(
+            "/auth/login",
+            None,
+            json!({"username": "rene", "password": PASSWORD, "device_token": device_token}),
+        )
+    };
+    let trusted = login_from_device().await;
+    let trusted = session_from(&trusted);
+    assert_eq!(
+        claims_of(&trusted.access_token)["amr"],
+        json!(["pwd", "mfa"])
+    );
+    app.get("/account", Some(&trusted.access_token))
+        .await
+        .assert_ok();
+    // A remembered device opens no privileged window: removing the factor still needs it.
+    app.post(
+        "/account/two-factor/disable",
+        Some(&trusted.access_token),
+        json!({}),
+    )
+    .await
+    .assert_problem(403, "reauthentication_required");
+    // Another browser still needs the code.
+    assert_eq!(
+        app.login("rene", PASSWORD).await.body["status"],
+        "otp_required"
+    );
+
+    // New recovery codes end every trust at once.
+    app.post(
+        "/account/two-factor/recovery-codes",
+        Some(&full.access_token),
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(login_from_device().await.body["status"], "otp_required");
+
+    // Trust again, then let 30 days pass: the code is asked again.
+    let again = login_from_device().await;
+    app.next_step();
+    session_from(
+        &app.otp(json!({"challenge_token": again.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+            .await,
+    );
+    assert_eq!(login_from_device().await.body["status"], "authenticated");
+    app.clock.advance(TimeDelta::days(31));
+    assert_eq!(login_from_device().await.body["status"], "otp_required");
+}
+
+async fn a_forgotten_device_is_a_stranger_again(app: TestApp) {
+    app.register("fay").await;
+    let first = app.login("fay", PASSWORD).await;
+    let device_token = first.body["device_token"].as_str().unwrap().to_string();
+    let session = session_from(&first);
+    let devices = app
+        .get("/account/devices", Some(&session.access_token))
+        .await;
+    let id = devices.body["devices"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        delete(
+            &app,
+            &format!("/account/devices/{id}"),
+            &session.access_token
+        )
+        .await
+        .status,
+        204
+    );
+    delete(
+        &app,
+        &format!("/account/devices/{id}"),
+        &session.access_token,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    // The next sign-in with the old token makes a new device.
+    let again = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"username": "fay", "password": PASSWORD, "device_token": device_token}),
+        )
+        .await;
+    assert!(again.body["device_token"].is_string(), "{}", again.body);
+    let events = app
+        .get("/account/events", Some(&session.access_token))
+        .await;
+    assert!(crate::helpers::event_kinds(&events).contains(&"device_forgotten"));
+}
