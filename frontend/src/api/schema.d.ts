@@ -39,6 +39,60 @@ export interface paths {
         patch: operations["update_account"];
         trace?: never;
     };
+    "/api/v1/account/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The devices the account knows (every full sign-in makes one), and whether each is trusted. */
+        get: operations["list_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forget a device: it is a stranger again, and no longer trusted. */
+        delete: operations["forget_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the account's e-mail address. The new one is pending until its mailed link is
+         *     followed; the old verified address is told.
+         */
+        post: operations["change_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/account/events": {
         parameters: {
             query?: never;
@@ -68,6 +122,57 @@ export interface paths {
         /** Change the password; every other session is signed out. */
         post: operations["change_password"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the account is signed in. */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session but this one. */
+        post: operations["end_other_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one session: its access tokens stop working at once, on every instance. */
+        delete: operations["end_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -152,6 +257,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Follow a verification link: the address becomes the account's, verified. */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -204,6 +326,43 @@ export interface paths {
         put?: never;
         /** Complete a sign-in with the six-digit code or a recovery code. */
         post: operations["verify_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forgotten password: a reset link goes to the account's verified address.
+         * @description Always `202`, in the same time, whether or not the login names an account.
+         */
+        post: operations["request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with a reset link; every session and known device ends. */
+        post: operations["confirm_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -375,8 +534,10 @@ export interface components {
          * @example {
          *       "created_at": "2026-11-30T09:00:00Z",
          *       "email": "alice@example.com",
+         *       "email_verified": true,
          *       "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
          *       "language": "en",
+         *       "pending_email": null,
          *       "role": "customer",
          *       "two_factor": {
          *         "enabled": false,
@@ -390,8 +551,12 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             email?: string | null;
+            /** @description Whether `email` is proven to reach the holder (only a verified address gets mail). */
+            email_verified: boolean;
             id: string;
             language?: null | components["schemas"]["Language"];
+            /** @description A new address waiting for its verification link to be followed. */
+            pending_email?: string | null;
             role: components["schemas"]["Role"];
             two_factor: components["schemas"]["TwoFactorStatus"];
             username: string;
@@ -431,6 +596,21 @@ export interface components {
         };
         /** @enum {string} */
         AuthenticatedStatus: "authenticated";
+        /**
+         * @description A new address, with proof when the sign-in is older than the privileged window.
+         * @example {
+         *       "code": "123456",
+         *       "email": "alice@example.net"
+         *     }
+         */
+        ChangeEmailRequest: {
+            /** @description With two-factor on: the six-digit code (or `recovery_code`), outside the window. */
+            code?: string | null;
+            email: string;
+            /** @description With two-factor off: the password, outside the window. */
+            password?: string | null;
+            recovery_code?: string | null;
+        };
         /**
          * @example {
          *       "current_password": "correct horse battery",
@@ -492,6 +672,35 @@ export interface components {
         };
         /**
          * @example {
+         *       "created_at": "2026-11-01T10:00:00Z",
+         *       "current": true,
+         *       "id": "9a1e...",
+         *       "last_used_at": "2026-12-01T10:00:00Z",
+         *       "trusted_until": "2026-12-31T10:00:00Z",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"
+         *     }
+         */
+        DeviceSummary: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The device this request's session was signed in from. */
+            current: boolean;
+            id: string;
+            /** Format: date-time */
+            last_used_at: string;
+            /**
+             * Format: date-time
+             * @description Until then no code is asked on this device; `null` when not trusted.
+             */
+            trusted_until?: string | null;
+            user_agent?: string | null;
+        };
+        DevicesResponse: {
+            /** @description Most recently used first. */
+            devices: components["schemas"]["DeviceSummary"][];
+        };
+        /**
+         * @example {
          *       "password": "correct horse battery"
          *     }
          */
@@ -517,7 +726,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -538,6 +747,15 @@ export interface components {
          * @enum {string}
          */
         Language: "en" | "cs";
+        /**
+         * @example {
+         *       "token": "bXlzdGVyaW91cy1saW5rLXRva2Vu"
+         *     }
+         */
+        LinkTokenRequest: {
+            /** @description The `token` of the mailed link. */
+            token: string;
+        };
         /**
          * @example {
          *       "password": "correct horse battery",
@@ -567,6 +785,12 @@ export interface components {
             code?: string | null;
             /** @description One of the recovery codes (`xxxxx-xxxxx`, any case), instead of `code`. */
             recovery_code?: string | null;
+            /**
+             * @description "Don't ask for a code on this device for 30 days": from then on the right password
+             *     alone signs in from this device (tokens say `amr ["pwd","mfa"]`), until a factor, the
+             *     password or the recovery codes change. Privileged actions still ask for the code.
+             */
+            remember_device?: boolean | null;
         };
         /**
          * @description The password was right; the account also needs its six-digit code at `POST /auth/otp`.
@@ -585,6 +809,30 @@ export interface components {
         };
         /** @enum {string} */
         OtpRequiredStatus: "otp_required";
+        /**
+         * @example {
+         *       "code": "123456",
+         *       "new_password": "a brand new password",
+         *       "token": "bXlzdGVyaW91cy1saW5rLXRva2Vu"
+         *     }
+         */
+        PasswordResetConfirmation: {
+            /** @description Required when the account has two-factor on (or `recovery_code`). */
+            code?: string | null;
+            /** @description 8 to 1024 characters. */
+            new_password: string;
+            recovery_code?: string | null;
+            token: string;
+        };
+        /**
+         * @example {
+         *       "login": "alice"
+         *     }
+         */
+        PasswordResetRequest: {
+            /** @description A username or a verified e-mail address. */
+            login: string;
+        };
         /**
          * @description An RFC 9457 problem document.
          * @example {
@@ -616,7 +864,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -725,6 +973,41 @@ export interface components {
             user_agent?: string | null;
         };
         /**
+         * @example {
+         *       "amr": [
+         *         "pwd",
+         *         "otp"
+         *       ],
+         *       "created_at": "2026-12-01T10:00:00Z",
+         *       "current": true,
+         *       "id": "5b7c...",
+         *       "ip": "203.0.113.7",
+         *       "last_used_at": "2026-12-01T10:05:00Z",
+         *       "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"
+         *     }
+         */
+        SessionSummary: {
+            /** @description How the sign-in was made (RFC 8176): `pwd`, `otp`, `mfa` (a trusted device), ... */
+            amr: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The session this request comes from. */
+            current: boolean;
+            id: string;
+            ip?: string | null;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            last_used_at?: string | null;
+            /** @description The first product of the browser's User-Agent. */
+            user_agent?: string | null;
+        };
+        SessionsResponse: {
+            /** @description Live sessions, most recently used first. */
+            sessions: components["schemas"]["SessionSummary"][];
+        };
+        /**
          * @description A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
          *     than the privileged window (10 minutes).
          * @example {
@@ -775,6 +1058,15 @@ export interface components {
          */
         UpdateAccountRequest: {
             language: components["schemas"]["Language"];
+        };
+        /**
+         * @example {
+         *       "email": "alice@example.net"
+         *     }
+         */
+        VerifiedEmailResponse: {
+            /** @description The address now verified and in use. */
+            email: string;
         };
     };
     responses: never;
@@ -935,6 +1227,197 @@ export interface operations {
             };
         };
     };
+    list_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Known devices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicesResponse"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forget_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such device of this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description A verification link is on its way to the new address */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sign-in too old: send a proof (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an e-mail address, or a malformed proof (`validation_failed`, `invalid_code_format`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_events: {
         parameters: {
             query?: {
@@ -1066,6 +1549,137 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsResponse"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end_other_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every other session is ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No live session of this account (`not_found`) */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1505,6 +2119,75 @@ export interface operations {
             };
         };
     };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Verified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifiedEmailResponse"];
+                };
+            };
+            /** @description Unknown, used or expired link (`invalid_token`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing token (`invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     log_in: {
         parameters: {
             query?: never;
@@ -1722,6 +2405,171 @@ export interface operations {
                 };
             };
             /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description If the login names an account with a verified address, a link is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Empty login or control characters (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this network (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The password is reset */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown, used or expired link (`invalid_token`), wrong code (`invalid_code`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Two-factor is on: send `code` or `recovery_code` (`second_factor_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description New password too short or long, or a malformed code (`validation_failed`, `invalid_code_format`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Password hashing saturated (`server_busy`) */
             503: {
                 headers: {
                     [name: string]: unknown;

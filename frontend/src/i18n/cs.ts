@@ -191,6 +191,7 @@ export const cs: Record<MessageId, string> = {
   "problem.forbidden": "Toto nemáte oprávnění udělat.",
   "problem.two_factor_required":
     "Pracoviště podpory vyžaduje dvoufázové ověření. Zapněte ho prosím v Nastavení účtu a vraťte se sem.",
+  "problem.second_factor_required": "Zadejte prosím také šestimístný kód z aplikace OTP nebo záložní kód.",
   "problem.signup_disabled": "Nové účty zde nelze vytvářet. Kontaktujte prosím zákaznickou podporu.",
   "problem.username_taken": "Toto uživatelské jméno je obsazené. Zvolte prosím jiné.",
   "problem.two_factor_already_enabled": "Dvoufázové ověření už je zapnuté.",
@@ -218,4 +219,9 @@ export const cs: Record<MessageId, string> = {
   "event.password_changed": "Heslo změněno",
   "event.account_locked": "Účet dočasně zablokován po neúspěšných pokusech",
   "event.account_unlocked_by_support": "Přihlášení odemkla zákaznická podpora",
+  "event.password_reset": "Heslo obnoveno odkazem z e-mailu",
+  "event.email_changed": "E-mailová adresa změněna",
+  "event.email_verified": "E-mailová adresa potvrzena",
+  "event.session_revoked": "Relace ukončena",
+  "event.device_forgotten": "Zařízení zapomenuto",
 };

@@ -191,6 +191,7 @@ export const en = {
   "problem.forbidden": "You are not allowed to do this.",
   "problem.two_factor_required":
     "The support desk needs two-factor authentication. Please switch it on in Account Settings, then come back.",
+  "problem.second_factor_required": "Please also enter a six-digit code from your OTP application or a recovery code.",
   "problem.signup_disabled": "New accounts cannot be created here. Please contact customer support.",
   "problem.username_taken": "This username is already taken. Please choose another one.",
   "problem.two_factor_already_enabled": "Two-factor authentication is already on.",
@@ -218,6 +219,11 @@ export const en = {
   "event.password_changed": "Password changed",
   "event.account_locked": "Account temporarily locked after failed attempts",
   "event.account_unlocked_by_support": "Sign-in unlocked by customer support",
+  "event.password_reset": "Password reset by e-mail link",
+  "event.email_changed": "Email address changed",
+  "event.email_verified": "Email address confirmed",
+  "event.session_revoked": "Session ended",
+  "event.device_forgotten": "Device forgotten",
 } as const satisfies Record<`event.${EventKind}`, string> & Record<string, string>;
 
 export type MessageId = keyof typeof en;

@@ -33,6 +33,7 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   too_many_attempts: "problem.too_many_attempts",
   challenge_exhausted: "problem.challenge_exhausted",
   two_factor_required: "problem.two_factor_required",
+  second_factor_required: "problem.second_factor_required",
   csrf_check_failed: "problem.reload",
   server_busy: "problem.server_busy",
   database_unavailable: "problem.database_unavailable",
@@ -54,6 +55,11 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   password_changed: "event.password_changed",
   account_locked: "event.account_locked",
   account_unlocked_by_support: "event.account_unlocked_by_support",
+  password_reset: "event.password_reset",
+  email_changed: "event.email_changed",
+  email_verified: "event.email_verified",
+  session_revoked: "event.session_revoked",
+  device_forgotten: "event.device_forgotten",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

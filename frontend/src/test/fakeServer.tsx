@@ -76,6 +76,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     id: "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
     username: "alice",
     email: "alice@example.com",
+    email_verified: true,
     language: null,
     role: "customer",
     created_at: "2026-11-30T09:00:00Z",
