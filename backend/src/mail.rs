@@ -38,12 +38,27 @@ pub enum Mailer {
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
         match &settings.smtp_url {
-            Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-                .map(|builder| Self::Smtp(builder.build()))
-                .map_err(|error| format!("CUSTADMIN_SMTP_URL: {error}")),
+            Some(url) => {
+                if url.0.starts_with("smtp://") && !url.0.contains("tls=required") {
+                    let local = ["@localhost", "://localhost", "@127.", "://127.", "[::1]"]
+                        .iter()
+                        .any(|marker| url.0.contains(marker));
+                    if !local {
+                        tracing::warn!("CUSTADMIN_SMTP_URL sends mail without TLS to a remote relay; links in mails can be read on the way (use ?tls=required or smtps://)");
+                    }
+                }
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+                    .map(|builder| Self::Smtp(builder.build()))
+                    .map_err(|error| format!("CUSTADMIN_SMTP_URL: {error}"))
+            }
             None => {
                 let folder = settings.data_dir.join("mail");
-                std::fs::create_dir_all(&folder)
+                // Owner-only: the files hold live single-use links.
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&folder)
                     .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
                 Ok(Self::Files {
                     transport: AsyncFileTransport::new(&folder),

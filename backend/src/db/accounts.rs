@@ -434,3 +434,11 @@ pub fn find_by_verified_email(
         .map_err(ApiError::from)
         .and_then(accounts_from)
 }
+
+/// Drops an address change that was asked for but not verified.
+pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::pending_email.eq(None::<String>))
+        .execute(connection)?;
+    Ok(())
+}

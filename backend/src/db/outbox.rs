@@ -22,6 +22,9 @@ pub struct ClaimedMail {
     pub created_at: DateTime<Utc>,
     /// Including this one.
     pub attempts: i32,
+    /// The lease this sender holds: finishing is conditional on it, so a sender whose lease
+    /// ran out cannot overwrite what the next one did.
+    pub lease_until: DateTime<Utc>,
 }
 
 pub fn enqueue(
@@ -88,6 +91,7 @@ pub fn claim(
     lease_until: DateTime<Utc>,
 ) -> Result<Option<ClaimedMail>, ApiError> {
     let now = db_time(now);
+    let lease = db_time(lease_until);
     let claimed = diesel::update(
         outbox::table
             .find(id)
@@ -100,7 +104,7 @@ pub fn claim(
             ),
     )
     .set((
-        outbox::lease_until.eq(Some(db_time(lease_until))),
+        outbox::lease_until.eq(Some(lease)),
         outbox::attempts.eq(outbox::attempts + 1),
     ))
     .execute(connection)?;
@@ -121,16 +125,31 @@ pub fn claim(
         body_ciphertext,
         created_at: from_db_time(record.created_at),
         attempts: record.attempts,
+        lease_until: from_db_time(lease),
     }))
+}
+
+/// The mail `id` while this sender's lease on it holds.
+fn held(
+    id: &str,
+    lease: DateTime<Utc>,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<outbox::table, &str>,
+    diesel::dsl::Eq<outbox::lease_until, NaiveDateTime>,
+> {
+    outbox::table
+        .find(id)
+        .filter(outbox::lease_until.eq(db_time(lease)))
 }
 
 /// Sent: the body (which may hold a link) is wiped; the row stays for the record a while.
 pub fn mark_sent(
     connection: &mut DbConnection,
     id: &str,
+    lease: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    diesel::update(outbox::table.find(id))
+    diesel::update(held(id, lease))
         .set((
             outbox::sent_at.eq(Some(db_time(now))),
             outbox::body_ciphertext.eq(None::<String>),
@@ -145,10 +164,11 @@ pub fn mark_sent(
 pub fn reschedule(
     connection: &mut DbConnection,
     id: &str,
+    lease: DateTime<Utc>,
     next_attempt_at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), ApiError> {
-    diesel::update(outbox::table.find(id))
+    diesel::update(held(id, lease))
         .set((
             outbox::next_attempt_at.eq(db_time(next_attempt_at)),
             outbox::lease_until.eq(None::<NaiveDateTime>),
@@ -162,10 +182,11 @@ pub fn reschedule(
 pub fn give_up(
     connection: &mut DbConnection,
     id: &str,
+    lease: DateTime<Utc>,
     now: DateTime<Utc>,
     error: &str,
 ) -> Result<(), ApiError> {
-    diesel::update(outbox::table.find(id))
+    diesel::update(held(id, lease))
         .set((
             outbox::failed_at.eq(Some(db_time(now))),
             outbox::body_ciphertext.eq(None::<String>),

@@ -140,7 +140,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        prefix -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
@@ -160,4 +176,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     security_events,
     email_tokens,
     outbox,
+    api_tokens,
 );

@@ -11,7 +11,10 @@ impl Email {
             && !address.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(address.split_once('@'), Some((local, domain))
                 if !local.is_empty() && domain.contains('.') && !domain.contains('@')
-                    && !domain.starts_with('.') && !domain.ends_with('.'));
+                    && !domain.starts_with('.') && !domain.ends_with('.'))
+            // What is stored is exactly where mail goes: no display names, quotes or brackets.
+            && address.parse::<lettre::Address>().is_ok()
+            && !address.contains(['<', '>', '"']);
         if well_formed {
             Ok(Self(address.to_string()))
         } else {

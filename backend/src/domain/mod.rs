@@ -7,6 +7,7 @@ mod language;
 mod password;
 mod recovery_code;
 mod role;
+mod scope;
 mod totp_code;
 mod username;
 
@@ -17,6 +18,7 @@ pub use language::Language;
 pub use password::Password;
 pub use recovery_code::RecoveryCode;
 pub use role::Role;
+pub use scope::Scope;
 pub use totp_code::TotpCode;
 pub use username::Username;
 

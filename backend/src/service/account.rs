@@ -146,6 +146,7 @@ pub async fn change_password(
             // is trusted on the strength of the old one.
             code_store::consume_all_challenges(connection, &account.id, now)?;
             devices::end_trust_for_account(connection, &account.id)?;
+            super::email::forget_pending_address(connection, &account.id, now)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,

@@ -34,7 +34,9 @@ fn link(state: &AppState, page: &str, token: &str) -> String {
     format!("{}/{page}?token={token}", state.settings.public_url)
 }
 
-/// Mails a verification link for `email` to `email`. Inside the caller's transaction.
+/// Mails a verification link for `email` to `email`, inside the caller's transaction:
+/// at most 5 an hour per account and 3 an hour per address (whichever account asks), so
+/// nobody can use the server to flood an address (`429` beyond).
 pub fn send_verification(
     state: &AppState,
     connection: &mut DbConnection,
@@ -42,6 +44,15 @@ pub fn send_verification(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let allowance = [
+        Subject::VerificationMails {
+            account_id: account.id.clone(),
+        },
+        Subject::MailsToAddress {
+            address: email.to_string(),
+        },
+    ];
+    throttle::begin(connection, &allowance, now)?.kept();
     email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
     let token = opaque_token::generate();
     email_tokens::insert(
@@ -59,25 +70,6 @@ pub fn send_verification(
         link: link(state, "verify-email", &token.token),
     };
     notifications::queue_link(state, connection, account, email, &mail, now)
-}
-
-/// Sign-up gave an address: it gets its verification link.
-pub async fn verify_new_account_address(
-    state: &AppState,
-    account_id: &str,
-    email: &str,
-) -> Result<(), ApiError> {
-    let now = state.now();
-    let (state, account_id, email) = (state.clone(), account_id.to_string(), email.to_string());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            let account =
-                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
-            send_verification(&state, connection, &account, &email, now)
-        })
-        .await
 }
 
 /// Asks for a new address (a privileged action): it is kept pending, gets its link, and the
@@ -147,6 +139,10 @@ pub async fn verify(
                 email_tokens::find_live(connection, &token_hash, LinkPurpose::VerifyEmail, now)?
                     .ok_or(ApiError::InvalidLink)?;
             let email = link.email.ok_or(ApiError::InvalidLink)?;
+            // The account row first, as every change of the address takes it.
+            if !accounts::lock(connection, &link.account_id)? {
+                return Err(ApiError::InvalidLink);
+            }
             if !email_tokens::use_up(connection, &token_hash, LinkPurpose::VerifyEmail, now)? {
                 return Err(ApiError::InvalidLink);
             }
@@ -224,6 +220,10 @@ async fn mail_reset_links(
                 };
                 let allowance = Subject::ResetMails {
                     account_id: account.id.clone(),
+                    network: origin
+                        .ip
+                        .as_deref()
+                        .map_or_else(|| "unknown".to_string(), throttle::client_network),
                 };
                 match throttle::begin(connection, &[allowance], now) {
                     Ok(attempt) => attempt.kept(),
@@ -283,6 +283,12 @@ pub async fn confirm_password_reset(
             if !accounts::lock(connection, &account.id)? {
                 return Err(ApiError::InvalidLink);
             }
+            // Read again under the lock: two-factor may have been switched on, or the
+            // password changed, while the new one was hashed.
+            let account = live_reset_account(connection, &token_hash, now)?;
+            if account.two_factor_enabled() && factor.is_none() {
+                return Err(ApiError::SecondFactorRequired);
+            }
             let attempt = match (&factor, account.two_factor_enabled()) {
                 (Some(factor), true) => {
                     let mut subjects = vec![Subject::SecondFactor {
@@ -293,7 +299,13 @@ pub async fn confirm_password_reset(
                         &state, connection, &account, factor, &subjects, &origin, now,
                     )? {
                         Verdict::Accepted(attempt) => Some(attempt),
-                        Verdict::Refused(error) => return Ok(Err(error)),
+                        Verdict::Refused(error) => {
+                            // Someone holds the link but not the factor: the holder hears.
+                            super::login::tell_of_wrong_code(
+                                &state, connection, &account, &origin, now,
+                            )?;
+                            return Ok(Err(error));
+                        }
                     }
                 }
                 _ => None,
@@ -314,6 +326,7 @@ pub async fn confirm_password_reset(
                 attempt.succeeded(connection)?;
             }
             email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
+            forget_pending_address(connection, &account.id, now)?;
             code_store::consume_all_challenges(connection, &account.id, now)?;
             session_store::revoke_all_for_account(
                 connection,
@@ -363,4 +376,15 @@ fn live_reset_account(
         return Err(ApiError::InvalidLink);
     }
     Ok(account)
+}
+
+/// A pending change of address dies with the credentials that asked for it: a hijacker who
+/// asked for one must not get the address once the holder has taken the account back.
+pub fn forget_pending_address(
+    connection: &mut DbConnection,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    accounts::clear_pending_email(connection, account_id)?;
+    email_tokens::void_all(connection, account_id, LinkPurpose::VerifyEmail, now)
 }

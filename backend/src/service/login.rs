@@ -273,8 +273,9 @@ pub async fn verify_second_factor(
         .await?
 }
 
-/// A right password met a wrong code: the holder hears of it, at most once an hour.
-fn tell_of_wrong_code(
+/// A right password (or a reset link) met a wrong code: the holder hears of it, at most once
+/// an hour.
+pub(super) fn tell_of_wrong_code(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,

@@ -81,14 +81,14 @@ pub fn queue_link(
         (Language::English, LinkMail::VerifyEmail { email, link }) => (
             "Confirm your e-mail address".to_string(),
             format!(
-                "Please confirm that {email} belongs to your account {username}: follow this link within 24 hours.\n\n{link}\n\nIf you did not ask for this, ignore this mail."
+                "Please confirm that {email} is your address: follow this link within 24 hours.\n\n{link}\n\nIf you did not ask for this, ignore this mail."
             ),
             link,
         ),
         (Language::Czech, LinkMail::VerifyEmail { email, link }) => (
             "Potvrďte svou e-mailovou adresu".to_string(),
             format!(
-                "Potvrďte prosím, že adresa {email} patří k vašemu účtu {username}: do 24 hodin otevřete tento odkaz.\n\n{link}\n\nPokud jste o to nežádali, tento e-mail ignorujte."
+                "Potvrďte prosím, že adresa {email} je vaše: do 24 hodin otevřete tento odkaz.\n\n{link}\n\nPokud jste o to nežádali, tento e-mail ignorujte."
             ),
             link,
         ),

@@ -51,27 +51,34 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, 
             .run(move |connection| outbox::claim(connection, &id, now, lease_until))
             .await?;
         let Some(mail) = claimed else { continue };
-        match send(state, mailer, &mail).await {
+        // Well within the lease, so no other sender takes the mail over while this one sends.
+        let patience = (lease / 2)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(30));
+        let sent = tokio::time::timeout(patience, send(state, mailer, &mail))
+            .await
+            .unwrap_or_else(|_| Err(SendError::Temporary("timed out".into())));
+        match sent {
             Ok(place) => {
                 tracing::info!(mail = %mail.id, to = %mail.recipient, %place, "mail sent");
-                finish(state, &mail.id, Outcome::Sent).await?;
+                finish(state, &mail, Outcome::Sent).await?;
                 delivery.sent += 1;
             }
             Err(SendError::Permanent(error)) => {
                 tracing::error!(mail = %mail.id, to = %mail.recipient, %error, "mail refused for good; given up");
-                finish(state, &mail.id, Outcome::GiveUp(error)).await?;
+                finish(state, &mail, Outcome::GiveUp(error)).await?;
                 delivery.given_up += 1;
             }
             Err(SendError::Temporary(error)) => {
                 let now = state.now();
                 if now - mail.created_at >= TimeDelta::hours(GIVE_UP_AFTER_HOURS) {
                     tracing::error!(mail = %mail.id, to = %mail.recipient, %error, "mail undeliverable for a day; given up");
-                    finish(state, &mail.id, Outcome::GiveUp(error)).await?;
+                    finish(state, &mail, Outcome::GiveUp(error)).await?;
                     delivery.given_up += 1;
                 } else {
                     let next = now + retry_wait(mail.attempts);
                     tracing::warn!(mail = %mail.id, attempts = mail.attempts, %error, retry_at = %next, "mail not sent; will retry");
-                    finish(state, &mail.id, Outcome::Retry(next, error)).await?;
+                    finish(state, &mail, Outcome::Retry(next, error)).await?;
                     delivery.retrying += 1;
                 }
             }
@@ -103,14 +110,14 @@ enum Outcome {
     GiveUp(String),
 }
 
-async fn finish(state: &AppState, id: &str, outcome: Outcome) -> Result<(), ApiError> {
-    let (id, now) = (id.to_string(), state.now());
+async fn finish(state: &AppState, mail: &ClaimedMail, outcome: Outcome) -> Result<(), ApiError> {
+    let (id, lease, now) = (mail.id.clone(), mail.lease_until, state.now());
     state
         .database
         .run(move |connection| match outcome {
-            Outcome::Sent => outbox::mark_sent(connection, &id, now),
-            Outcome::Retry(next, error) => outbox::reschedule(connection, &id, next, &error),
-            Outcome::GiveUp(error) => outbox::give_up(connection, &id, now, &error),
+            Outcome::Sent => outbox::mark_sent(connection, &id, lease, now),
+            Outcome::Retry(next, error) => outbox::reschedule(connection, &id, lease, next, &error),
+            Outcome::GiveUp(error) => outbox::give_up(connection, &id, lease, now, &error),
         })
         .await
 }

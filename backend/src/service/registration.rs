@@ -40,7 +40,6 @@ pub async fn sign_up(
         .database
         .run(move |connection| throttle::begin(connection, &subjects, now))
         .await?;
-    let email_address = email.as_ref().map(|email| email.as_str().to_string());
     let created = create_account(
         state,
         NewAccountRequest {
@@ -62,19 +61,11 @@ pub async fn sign_up(
             }
         })
         .await?;
-    let created = created?;
-    if let Some(address) = &email_address {
-        // The account exists whether or not the mail could be queued; say so in the log.
-        if let Err(error) =
-            super::email::verify_new_account_address(state, &created.id, address).await
-        {
-            tracing::warn!(%error, account = %created.id, "verification link not queued");
-        }
-    }
-    Ok(created)
+    created
 }
 
-/// Creates an account of any role; the caller decides who may.
+/// Creates an account of any role; the caller decides who may. An address given gets its
+/// verification link, queued in the same transaction.
 pub async fn create_account(
     state: &AppState,
     request: NewAccountRequest,
@@ -87,9 +78,10 @@ pub async fn create_account(
     let email = request.email.map(Email::into_inner);
     let role = request.role;
     let account_id = id.clone();
+    let state_for_mail = state.clone();
     state
         .database
-        .run(move |connection| {
+        .transaction(move |connection| {
             accounts::insert(
                 connection,
                 &NewAccount {
@@ -101,7 +93,19 @@ pub async fn create_account(
                     role,
                     created_at,
                 },
-            )
+            )?;
+            if let Some(address) = &email {
+                let account =
+                    accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
+                super::email::send_verification(
+                    &state_for_mail,
+                    connection,
+                    &account,
+                    address,
+                    created_at,
+                )?;
+            }
+            Ok(())
         })
         .await?;
     Ok(CreatedAccount {

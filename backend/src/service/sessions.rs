@@ -89,7 +89,17 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
     let active = state
         .database
         .run(move |connection| {
-            session_store::find_active(connection, &session_id, &account_id, now)
+            let active = session_store::find_active(connection, &session_id, &account_id, now)?;
+            // "Last used" in the same trip to the database, and only once a minute.
+            let stale = active.as_ref().is_some_and(|active| {
+                active.session.last_used_at.map_or(true, |used| {
+                    now - used >= TimeDelta::seconds(LAST_USED_RESOLUTION_SECS)
+                })
+            });
+            if stale {
+                session_store::note_use(connection, &session_id, now)?;
+            }
+            Ok(active)
         })
         .await?
         .ok_or(ApiError::InvalidToken)?;
@@ -97,20 +107,6 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
     // A session without the second factor is worthless once the account has one.
     if active.account.two_factor_enabled() && !has_second_factor(&active.session.amr) {
         return Err(ApiError::InvalidToken);
-    }
-    if active.session.last_used_at.map_or(true, |used| {
-        now - used >= TimeDelta::seconds(LAST_USED_RESOLUTION_SECS)
-    }) {
-        // Off the request's path: "last used" is a courtesy, the answer must not wait for it.
-        let (database, session_id) = (state.database.clone(), claims.sid.clone());
-        tokio::spawn(async move {
-            let noted = database
-                .run(move |connection| session_store::note_use(connection, &session_id, now))
-                .await;
-            if let Err(error) = noted {
-                tracing::debug!(%error, "session use not noted");
-            }
-        });
     }
     Ok(Principal {
         account_id: claims.sub,

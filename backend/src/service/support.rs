@@ -249,13 +249,16 @@ fn apply(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     match action {
-        SupportAction::ResetTwoFactor => wipe_two_factor(
-            connection,
-            customer,
-            None,
-            "two_factor_reset_by_support",
-            now,
-        ),
+        SupportAction::ResetTwoFactor => {
+            wipe_two_factor(
+                connection,
+                customer,
+                None,
+                "two_factor_reset_by_support",
+                now,
+            )?;
+            super::email::forget_pending_address(connection, &customer.id, now)
+        }
         SupportAction::Unlock => {
             let device_ids = devices::ids_of_account(connection, &customer.id)?;
             throttle::clear_account(

@@ -50,10 +50,15 @@ pub enum Subject {
     SupportActions { agent_id: String },
     /// Mails telling the holder that a right password met a wrong code (one an hour).
     WrongCodeNotice { account_id: String },
+    /// Verification links mailed for one account.
+    VerificationMails { account_id: String },
+    /// Verification links mailed to one address, whichever account asked.
+    MailsToAddress { address: String },
     /// Password reset requests from one client network.
     ResetRequests { network: String },
-    /// Password reset mails to one account.
-    ResetMails { account_id: String },
+    /// Password reset mails to one account asked from one network (so a stranger's requests
+    /// cannot use up the holder's).
+    ResetMails { account_id: String, network: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +84,13 @@ impl Subject {
             Self::Network { network } => format!("net:{network}"),
             Self::SupportActions { agent_id } => format!("support:{agent_id}"),
             Self::WrongCodeNotice { account_id } => format!("notice-otp:{account_id}"),
+            Self::VerificationMails { account_id } => format!("verify-mail:{account_id}"),
+            Self::MailsToAddress { address } => format!("mail-to:{}", address.to_lowercase()),
             Self::ResetRequests { network } => format!("reset-net:{network}"),
-            Self::ResetMails { account_id } => format!("reset-mail:{account_id}"),
+            Self::ResetMails {
+                account_id,
+                network,
+            } => format!("reset-mail:{account_id}@{network}"),
         }
     }
 
@@ -100,6 +110,14 @@ impl Subject {
             },
             Self::WrongCodeNotice { .. } => Limit::Window {
                 max: 1,
+                window_secs: 60 * 60,
+            },
+            Self::VerificationMails { .. } => Limit::Window {
+                max: 5,
+                window_secs: 60 * 60,
+            },
+            Self::MailsToAddress { .. } => Limit::Window {
+                max: 3,
                 window_secs: 60 * 60,
             },
             Self::ResetRequests { .. } => Limit::Window {

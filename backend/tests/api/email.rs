@@ -18,6 +18,8 @@ on_both_databases!(
     a_password_change_voids_reset_links,
     every_security_change_is_mailed_to_the_verified_address,
     mails_speak_the_account_s_language,
+    nobody_can_flood_an_address_with_verification_links,
+    a_pending_address_dies_with_the_password_that_asked_for_it,
 );
 
 /// Waits (at most 2 s) for the mails a background request queues.
@@ -376,4 +378,84 @@ async fn mails_speak_the_account_s_language(app: TestApp) {
         "{}",
         last.text
     );
+}
+
+async fn nobody_can_flood_an_address_with_verification_links(app: TestApp) {
+    let session = app.signed_in_customer("mallet").await;
+    let token = Some(session.access_token.as_str());
+    for _ in 0..3 {
+        let reply = app
+            .post(
+                "/account/email",
+                token,
+                json!({"email": "victim@example.com"}),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+    }
+    app.post(
+        "/account/email",
+        token,
+        json!({"email": "victim@example.com"}),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
+    // Another account cannot add to the victim's mails either, even by signing up.
+    app.post(
+        "/auth/register",
+        None,
+        json!({"username": "mallet2", "password": PASSWORD, "email": "Victim@Example.com"}),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
+    assert_eq!(app.mails().await.len(), 3);
+    app.post(
+        "/account/email",
+        token,
+        json!({"email": "\"x\"<victim@example.com>"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+}
+
+async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp) {
+    let (session, address) = customer_with_verified_address(&app, "petra").await;
+    // A hijacker with a fresh session asks to move the address.
+    app.post(
+        "/account/email",
+        Some(&session.access_token),
+        json!({"email": "hijacker@evil.example"}),
+    )
+    .await;
+    let link = app
+        .mails()
+        .await
+        .into_iter()
+        .find(|mail| mail.to == "hijacker@evil.example")
+        .unwrap();
+    // The holder takes the account back with a reset.
+    app.post("/auth/password-reset", None, json!({"login": address}))
+        .await;
+    let reset = mails_within_two_seconds(&app, 1)
+        .await
+        .into_iter()
+        .find(|mail| mail.subject == "Reset your password")
+        .unwrap();
+    app.post(
+        "/auth/password-reset/confirm",
+        None,
+        json!({"token": reset.link_token(), "new_password": "taken back for good"}),
+    )
+    .await;
+    app.post(
+        "/auth/email/verify",
+        None,
+        json!({"token": link.link_token()}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+    let fresh = session_from(&app.login("petra", "taken back for good").await);
+    let account = app.get("/account", Some(&fresh.access_token)).await;
+    assert_eq!(account.body["email"], address.as_str());
+    assert_eq!(account.body["pending_email"], serde_json::Value::Null);
 }
