@@ -68,6 +68,8 @@ pub enum ApiError {
     InvalidLink,
     #[error("this account has two-factor on: send the six-digit code or a recovery code too")]
     SecondFactorRequired,
+    #[error("an API token cannot do this; sign in, or use a token with the needed scope")]
+    InsufficientScope,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
@@ -123,6 +125,7 @@ impl ApiError {
             Self::CsrfCheckFailed => ProblemCode::CsrfCheckFailed,
             Self::InvalidLink => ProblemCode::InvalidToken,
             Self::SecondFactorRequired => ProblemCode::SecondFactorRequired,
+            Self::InsufficientScope => ProblemCode::InsufficientScope,
             Self::Overloaded { .. } => ProblemCode::ServerBusy,
             Self::DatabaseUnavailable => ProblemCode::DatabaseUnavailable,
             Self::Internal(_) => ProblemCode::InternalError,
@@ -156,6 +159,7 @@ impl ApiError {
             Self::CsrfCheckFailed => "Cross-site request refused",
             Self::InvalidLink => "Invalid link",
             Self::SecondFactorRequired => "Second factor required",
+            Self::InsufficientScope => "Insufficient scope",
             Self::Overloaded { .. } => "Server busy",
             Self::DatabaseUnavailable => "Service unavailable",
             Self::Internal(_) => "Internal server error",
@@ -216,6 +220,7 @@ pub enum ProblemCode {
     TwoFactorRequired,
     CsrfCheckFailed,
     SecondFactorRequired,
+    InsufficientScope,
     ServerBusy,
     DatabaseUnavailable,
     InternalError,
@@ -252,6 +257,7 @@ impl ProblemCode {
             Self::TwoFactorRequired => "two_factor_required",
             Self::CsrfCheckFailed => "csrf_check_failed",
             Self::SecondFactorRequired => "second_factor_required",
+            Self::InsufficientScope => "insufficient_scope",
             Self::ServerBusy => "server_busy",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::InternalError => "internal_error",
@@ -312,7 +318,8 @@ impl ResponseError for ApiError {
             | Self::SignupDisabled
             | Self::TwoFactorRequired
             | Self::CsrfCheckFailed
-            | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
+            | Self::SecondFactorRequired
+            | Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::UsernameTaken
             | Self::TwoFactorAlreadyEnabled
             | Self::TwoFactorNotEnabled

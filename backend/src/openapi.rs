@@ -42,7 +42,9 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "Access token from `/auth/login`, `/auth/otp` or `/auth/refresh`",
+                        "Access token from `/auth/login`, `/auth/otp` or `/auth/refresh`; on the \
+                         operations that say so, also an API token (`cat_...`) with the scope \
+                         they name",
                     ))
                     .build(),
             ),

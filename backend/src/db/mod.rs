@@ -2,6 +2,7 @@
 //! from the URL. Diesel is blocking, so every query runs on the blocking pool via [`Database::run`].
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod devices;
 pub mod email_tokens;
 pub mod events;

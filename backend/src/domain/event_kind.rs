@@ -21,10 +21,12 @@ pub enum EventKind {
     EmailVerified,
     SessionRevoked,
     DeviceForgotten,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -41,6 +43,8 @@ impl EventKind {
         Self::EmailVerified,
         Self::SessionRevoked,
         Self::DeviceForgotten,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
     ];
 
     /// The stored and published name.
@@ -62,6 +66,8 @@ impl EventKind {
             Self::EmailVerified => "email_verified",
             Self::SessionRevoked => "session_revoked",
             Self::DeviceForgotten => "device_forgotten",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::ApiTokenRevoked => "api_token_revoked",
         }
     }
 

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::ApiCaller;
 use crate::db::events::{Event, EventKind};
-use crate::domain::{Language, Password, Role};
+use crate::domain::{Language, Password, Role, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::{account, AppState, Principal, RequestOrigin};
 
@@ -137,8 +138,9 @@ impl From<Event> for SecurityEvent {
 #[get("/account")]
 async fn get_account(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::AccountRead)?;
     let overview = account::overview(&state, &principal).await?;
     Ok(HttpResponse::Ok().json(account_response(overview)))
 }
@@ -209,9 +211,10 @@ async fn change_password(
 #[get("/account/events")]
 async fn list_events(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::AccountRead)?;
     let events = account::list_events(&state, &principal, query.limit, query.before).await?;
     Ok(HttpResponse::Ok().json(EventsResponse {
         events: events.into_iter().map(SecurityEvent::from).collect(),

@@ -2,6 +2,7 @@
 //! and map its result. Extractors and the edge's error mapping live here too.
 
 pub mod account;
+pub mod api_tokens;
 pub mod auth;
 pub mod email;
 pub mod meta;
@@ -21,7 +22,9 @@ use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use serde::de::DeserializeOwned;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::domain::Scope;
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::service::api_tokens as token_service;
 use crate::service::{sessions, AppState, Principal, RequestOrigin};
 
 /// Bodies larger than this are refused with `413`.
@@ -45,6 +48,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(two_factor::configure)
         .configure(email::configure)
         .configure(signed_in::configure)
+        .configure(api_tokens::configure)
         .configure(support::configure)
         .configure(meta::configure_api);
 }
@@ -176,26 +180,69 @@ impl FromRequest for RequestOrigin {
     }
 }
 
+fn bearer_token(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        })
+}
+
+/// A signed-in session. An API token is refused here (`403 insufficient_scope`): only the
+/// handlers that take an [`ApiCaller`] let machines in, so nothing else can be reached with
+/// one by mistake.
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_string())
-            });
+        let token = bearer_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token.ok_or(ApiError::InvalidToken)?;
+            if token.starts_with(token_service::TOKEN_PREFIX) {
+                return Err(ApiError::InsufficientScope);
+            }
             sessions::authenticate(&state, &token).await
+        })
+    }
+}
+
+/// A signed-in session or an integrator's API token; [`ApiCaller::require`] names the scope
+/// a token needs for the endpoint.
+pub struct ApiCaller(Principal);
+
+impl ApiCaller {
+    pub fn require(self, scope: Scope) -> Result<Principal, ApiError> {
+        match &self.0.api_token {
+            Some(access) if !access.scopes.contains(&scope) => Err(ApiError::InsufficientScope),
+            _ => Ok(self.0),
+        }
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or(ApiError::InvalidToken)?;
+            let principal = if token.starts_with(token_service::TOKEN_PREFIX) {
+                token_service::authenticate(&state, &token).await?
+            } else {
+                sessions::authenticate(&state, &token).await?
+            };
+            Ok(Self(principal))
         })
     }
 }

@@ -7,6 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::ApiCaller;
+use crate::domain::Scope;
 use crate::error::{ApiError, Problem};
 use crate::service::{devices, sessions, AppState, Principal, RequestOrigin};
 
@@ -83,8 +85,9 @@ fn rough(user_agent: Option<String>) -> Option<String> {
 #[get("/account/sessions")]
 async fn list_sessions(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::AccountRead)?;
     let listed = sessions::list(&state, &principal).await?;
     Ok(HttpResponse::Ok().json(SessionsResponse {
         sessions: listed

@@ -7,8 +7,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::account::{EventsQuery, EventsResponse, SecurityEvent};
 use super::two_factor::{parse_proof, TwoFactorStateResponse};
+use super::ApiCaller;
+use crate::domain::Scope;
 use crate::error::{ApiError, Problem};
-use crate::service::{support, AppState, Principal, RequestOrigin};
+use crate::service::{support, AppState, RequestOrigin};
 
 pub fn configure(config: &mut ServiceConfig) {
     config
@@ -81,9 +83,10 @@ pub struct SupportActionRequest {
 #[get("/support/customers")]
 async fn search_customers(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
     query: web::Query<CustomerQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::SupportRead)?;
     let customers = support::search_customers(&state, &principal, query.into_inner().query).await?;
     Ok(HttpResponse::Ok().json(CustomersResponse {
         customers: customers
@@ -119,11 +122,12 @@ async fn search_customers(
 #[post("/support/customers/{id}/two-factor/reset")]
 async fn reset_two_factor(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
     origin: RequestOrigin,
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
     let proof = parse_proof(body.code, body.recovery_code, None)?;
     support::reset_two_factor(
@@ -158,11 +162,12 @@ async fn reset_two_factor(
 #[post("/support/customers/{id}/unlock")]
 async fn unlock(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
     origin: RequestOrigin,
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
     let proof = parse_proof(body.code, body.recovery_code, None)?;
     support::unlock(
@@ -194,10 +199,11 @@ async fn unlock(
 #[get("/support/customers/{id}/events")]
 async fn customer_events(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: ApiCaller,
     path: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let principal = caller.require(Scope::SupportRead)?;
     let events = support::customer_events(
         &state,
         &principal,

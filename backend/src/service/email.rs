@@ -336,6 +336,7 @@ pub async fn confirm_password_reset(
                 now,
             )?;
             devices::delete_all_for_account(connection, &account.id)?;
+            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
             events::record(
                 connection,
                 &account.id,

@@ -2,6 +2,7 @@
 //! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
 
 pub mod account;
+pub mod api_tokens;
 pub mod devices;
 pub mod email;
 pub mod housekeeping;
@@ -60,4 +61,14 @@ pub struct Principal {
     pub amr: Vec<String>,
     /// The account as read with the session, in the same query, for this request.
     pub account: Account,
+    /// Set when the caller is an integrator's API token rather than a signed-in session
+    /// (`session_id` is then empty and `amr` holds no method).
+    pub api_token: Option<ApiTokenAccess>,
+}
+
+/// What an API token caller may do.
+#[derive(Debug, Clone)]
+pub struct ApiTokenAccess {
+    pub token_id: String,
+    pub scopes: Vec<crate::domain::Scope>,
 }

@@ -30,6 +30,9 @@ pub enum Notice {
     },
     /// A correct password followed by a wrong code: the password is known to someone.
     WrongCodeAfterPassword,
+    ApiTokenCreated {
+        name: String,
+    },
 }
 
 /// A mail whose point is its single-use link.
@@ -199,6 +202,14 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         (Language::English, WrongCodeAfterPassword) => (
             "Someone knows your password",
             format!("Someone signed in to your account {username} with the right password but a wrong six-digit code. If this was not you, your password is known to someone else: change it now."),
+        ),
+        (Language::English, ApiTokenCreated { name }) => (
+            "An API token was created",
+            format!("An API token named \"{name}\" was created for your account {username}. Programs holding it can act for the account within its scopes until it expires or is revoked."),
+        ),
+        (Language::Czech, ApiTokenCreated { name }) => (
+            "Byl vytvořen token API",
+            format!("Pro váš účet {username} byl vytvořen token API s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
         ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",

@@ -259,6 +259,10 @@ fn record_lockout(
 pub enum PrivilegedProof {
     /// A sign-in with every factor within the privileged window.
     RecentSignIn,
+    /// An API token whose scope grants the action: granting it was the privileged act.
+    ApiToken {
+        token_id: String,
+    },
     SecondFactor(SecondFactor),
     /// Counted and hashed already; settled in the transaction.
     Password {
@@ -279,6 +283,12 @@ pub async fn authorize_privileged(
 ) -> Result<PrivilegedProof, ApiError> {
     let account = &principal.account;
     let two_factor = account.two_factor_enabled();
+    if let Some(access) = &principal.api_token {
+        // The caller checked the token's scope; a token cannot prove anything more.
+        return Ok(PrivilegedProof::ApiToken {
+            token_id: access.token_id.clone(),
+        });
+    }
     match proof {
         None if within_privileged_window(state, principal) => Ok(PrivilegedProof::RecentSignIn),
         None => Err(ApiError::ReauthenticationRequired),
@@ -340,6 +350,16 @@ pub fn verify_privileged(
 ) -> Result<Verdict<()>, ApiError> {
     let verdict = match proof {
         PrivilegedProof::RecentSignIn => return Ok(Verdict::Accepted(())),
+        PrivilegedProof::ApiToken { token_id } => {
+            // Revoked meanwhile: the action does not happen.
+            return Ok(
+                if crate::db::api_tokens::lock_if_live(connection, &token_id, now)? {
+                    Verdict::Accepted(())
+                } else {
+                    Verdict::Refused(ApiError::InvalidToken)
+                },
+            );
+        }
         PrivilegedProof::SecondFactor(factor) => {
             let subjects = reauthentication_subjects(&account.id, origin);
             verify_second_factor(state, connection, account, &factor, &subjects, origin, now)?

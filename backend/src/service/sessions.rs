@@ -115,6 +115,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         auth_time: active.session.auth_time,
         amr: active.session.amr,
         account: active.account,
+        api_token: None,
     })
 }
 

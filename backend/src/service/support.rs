@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Verdict};
+use super::proof::{self, PrivilegedProof, Proof, Verdict};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal, RequestOrigin};
@@ -23,10 +23,18 @@ pub const MAX_SEARCH_RESULTS: i64 = 50;
 pub const MAX_QUERY_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// Support staff with two-factor on, signed in with it.
+/// Support staff with two-factor on, signed in with it (or holding an API token they made,
+/// which took a sign-in with it; the route checked the token's scope).
 fn require_support(principal: &Principal) -> Result<(), ApiError> {
     if principal.role != Role::Support {
         return Err(ApiError::Forbidden);
+    }
+    if principal.api_token.is_some() {
+        return if principal.account.two_factor_enabled() {
+            Ok(())
+        } else {
+            Err(ApiError::TwoFactorRequired)
+        };
     }
     let signed_in_with_second_factor = principal.amr.iter().any(|method| method == AMR_OTP);
     // A session that proved a code once but whose account has since switched two-factor
@@ -197,7 +205,8 @@ async fn act_on_customer(
                 if !accounts::lock_if_two_factor_enabled(connection, &agent.id)? {
                     return proof::give_back(connection, authority, ApiError::TwoFactorRequired);
                 }
-                if !crate::db::sessions::lock_if_live(connection, &session_id)? {
+                let is_token = matches!(authority, PrivilegedProof::ApiToken { .. });
+                if !is_token && !crate::db::sessions::lock_if_live(connection, &session_id)? {
                     return proof::give_back(connection, authority, ApiError::InvalidToken);
                 }
                 match proof::verify_privileged(&state, connection, &agent, authority, &origin, now)?
@@ -257,7 +266,9 @@ fn apply(
                 "two_factor_reset_by_support",
                 now,
             )?;
-            super::email::forget_pending_address(connection, &customer.id, now)
+            super::email::forget_pending_address(connection, &customer.id, now)?;
+            // Whoever asked support may not be the holder: machines' access ends too.
+            crate::db::api_tokens::revoke_all_for_account(connection, &customer.id, now).map(|_| ())
         }
         SupportAction::Unlock => {
             let device_ids = devices::ids_of_account(connection, &customer.id)?;

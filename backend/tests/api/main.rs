@@ -6,6 +6,7 @@ mod helpers;
 mod lockouts;
 
 mod account;
+mod api_tokens;
 mod auth;
 mod edge;
 mod email;

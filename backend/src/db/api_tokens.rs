@@ -1,0 +1,179 @@
+//! API tokens for integrators' machines: stored hashed, with their scopes; used by one
+//! indexed lookup per request, "last used" noted at most once a minute.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+
+use super::accounts::{Account, AccountRecord};
+use super::schema::{accounts, api_tokens};
+use super::DbConnection;
+use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::Scope;
+use crate::error::ApiError;
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// The token's first characters, to tell tokens apart.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+struct ApiTokenRecord {
+    id: String,
+    account_id: String,
+    name: String,
+    scopes: String,
+    prefix: String,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+}
+
+impl From<ApiTokenRecord> for ApiToken {
+    fn from(record: ApiTokenRecord) -> Self {
+        Self {
+            id: record.id,
+            account_id: record.account_id,
+            name: record.name,
+            // A scope no longer known grants nothing.
+            scopes: record
+                .scopes
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .collect(),
+            prefix: record.prefix,
+            created_at: from_db_time(record.created_at),
+            last_used_at: record.last_used_at.map(from_db_time),
+            expires_at: from_db_time(record.expires_at),
+        }
+    }
+}
+
+pub fn insert(
+    connection: &mut DbConnection,
+    token: &ApiToken,
+    token_hash: &str,
+) -> Result<(), ApiError> {
+    let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::id.eq(&token.id),
+            api_tokens::account_id.eq(&token.account_id),
+            api_tokens::name.eq(&token.name),
+            api_tokens::scopes.eq(scopes.join(" ")),
+            api_tokens::prefix.eq(&token.prefix),
+            api_tokens::token_hash.eq(token_hash),
+            api_tokens::created_at.eq(db_time(token.created_at)),
+            api_tokens::expires_at.eq(db_time(token.expires_at)),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// The account's tokens that still work, newest first.
+pub fn live_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ApiToken>, ApiError> {
+    Ok(api_tokens::table
+        .filter(api_tokens::account_id.eq(account_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(api_tokens::expires_at.gt(db_time(now)))
+        .order(api_tokens::created_at.desc())
+        .select(ApiTokenRecord::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(ApiToken::from)
+        .collect())
+}
+
+/// The live token whose secret hashes to `token_hash`, with its account; notes its use at
+/// most once a minute.
+pub fn authenticate(
+    connection: &mut DbConnection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(ApiToken, Account)>, ApiError> {
+    let found: Option<(ApiTokenRecord, AccountRecord)> = api_tokens::table
+        .inner_join(accounts::table)
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(api_tokens::expires_at.gt(db_time(now)))
+        .select((ApiTokenRecord::as_select(), AccountRecord::as_select()))
+        .first(connection)
+        .optional()?;
+    let Some((token, account)) = found else {
+        return Ok(None);
+    };
+    let token = ApiToken::from(token);
+    let stale = token
+        .last_used_at
+        .map_or(true, |used| now - used >= TimeDelta::minutes(1));
+    if stale {
+        diesel::update(api_tokens::table.find(&token.id))
+            .set(api_tokens::last_used_at.eq(Some(db_time(now))))
+            .execute(connection)?;
+    }
+    Ok(Some((token, Account::try_from(account)?)))
+}
+
+/// Takes the token row's lock if the token still works: the first statement of an action
+/// done with it, so a revocation that committed meanwhile wins.
+pub fn lock_if_live(
+    connection: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let touched = diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(api_tokens::expires_at.gt(db_time(now))),
+    )
+    .set(api_tokens::id.eq(api_tokens::id))
+    .execute(connection)?;
+    Ok(touched == 1)
+}
+
+/// Revokes the account's token `id`; `false` when it has no such live token.
+pub fn revoke_of_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let revoked = diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::account_id.eq(account_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(db_time(now))))
+    .execute(connection)?;
+    Ok(revoked == 1)
+}
+
+/// Revokes every token of the account (support reset, password reset by e-mail).
+pub fn revoke_all_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        api_tokens::table
+            .filter(api_tokens::account_id.eq(account_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(db_time(now))))
+    .execute(connection)?)
+}

@@ -1,0 +1,209 @@
+//! API tokens for integrators: made by a signed-in holder (a privileged action), shown once,
+//! listed without their secret, revoked at will, and turned into a [`Principal`] with scopes.
+
+use chrono::TimeDelta;
+
+use super::notifications::{self, Notice};
+use super::proof::{self, Proof, Verdict};
+use super::{ApiTokenAccess, AppState, Principal, RequestOrigin};
+use crate::auth::opaque_token;
+use crate::db::accounts;
+use crate::db::api_tokens::{self, ApiToken};
+use crate::db::events::{self, EventKind};
+use crate::db::sessions as session_store;
+use crate::domain::{Role, Scope};
+use crate::error::ApiError;
+
+/// Every API token starts so: recognisable in code, logs and secret scanners.
+pub const TOKEN_PREFIX: &str = "cat_";
+pub const MAX_NAME_CHARS: usize = 100;
+pub const LONGEST_LIFETIME_DAYS: i64 = 365;
+/// How much of the token the listing shows.
+const SHOWN_PREFIX_CHARS: usize = 8;
+
+/// What a new token may do, checked once.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub lifetime_days: i64,
+}
+
+impl NewToken {
+    pub fn parse(
+        name: &str,
+        scopes: &[Scope],
+        lifetime_days: i64,
+        role: Role,
+    ) -> Result<Self, ApiError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(ApiError::validation(
+                "name",
+                "the name is 1 to 100 characters",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ApiError::validation(
+                "name",
+                "the name cannot contain control characters",
+            ));
+        }
+        let mut scopes = scopes.to_vec();
+        scopes.sort_by_key(|scope| scope.as_str());
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(ApiError::validation("scopes", "name at least one scope"));
+        }
+        if role != Role::Support && scopes.iter().any(|scope| scope.is_support()) {
+            return Err(ApiError::InsufficientScope);
+        }
+        if !(1..=LONGEST_LIFETIME_DAYS).contains(&lifetime_days) {
+            return Err(ApiError::validation(
+                "expires_in_days",
+                "a token lives 1 to 365 days",
+            ));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            scopes,
+            lifetime_days,
+        })
+    }
+}
+
+/// Makes a token (a privileged action); answers it and its secret, the only time.
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    new: NewToken,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<(ApiToken, String), ApiError> {
+    let now = state.now();
+    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
+    let secret = format!("{TOKEN_PREFIX}{}", opaque_token::generate().token);
+    let token = ApiToken {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: principal.account_id.clone(),
+        name: new.name,
+        scopes: new.scopes,
+        prefix: secret.chars().take(SHOWN_PREFIX_CHARS).collect(),
+        created_at: now,
+        last_used_at: None,
+        expires_at: now + TimeDelta::days(new.lifetime_days),
+    };
+    let hash = opaque_token::hash(&secret);
+    let (state, origin) = (state.clone(), origin.clone());
+    let (account, session_id, made) = (
+        principal.account.clone(),
+        principal.session_id.clone(),
+        token.clone(),
+    );
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            if !accounts::lock(connection, &account.id)? {
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
+            }
+            if !session_store::lock_if_live(connection, &session_id)? {
+                return proof::give_back(connection, authority, ApiError::InvalidToken);
+            }
+            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+                Verdict::Accepted(()) => {}
+                Verdict::Refused(error) => return Ok(Err(error)),
+            }
+            api_tokens::insert(connection, &made, &hash)?;
+            let scopes: Vec<&str> = made.scopes.iter().map(|scope| scope.as_str()).collect();
+            let detail = format!(
+                "{} ({}), scopes {}",
+                made.name,
+                made.prefix,
+                scopes.join(" ")
+            );
+            events::record(
+                connection,
+                &account.id,
+                EventKind::ApiTokenCreated,
+                now,
+                &origin,
+                Some(&detail),
+            )?;
+            notifications::queue_notice(
+                &state,
+                connection,
+                &account,
+                Notice::ApiTokenCreated { name: made.name },
+                &origin,
+                now,
+            )?;
+            Ok(Ok(()))
+        })
+        .await??;
+    Ok((token, secret))
+}
+
+pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<ApiToken>, ApiError> {
+    let (account_id, now) = (principal.account_id.clone(), state.now());
+    state
+        .database
+        .run(move |connection| api_tokens::live_for_account(connection, &account_id, now))
+        .await
+}
+
+pub async fn revoke(
+    state: &AppState,
+    principal: &Principal,
+    token_id: &str,
+    origin: &RequestOrigin,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let (account_id, token_id, origin) = (
+        principal.account_id.clone(),
+        token_id.to_string(),
+        origin.clone(),
+    );
+    state
+        .database
+        .transaction(move |connection| {
+            if !api_tokens::revoke_of_account(connection, &account_id, &token_id, now)? {
+                return Err(ApiError::NotFound);
+            }
+            events::record(
+                connection,
+                &account_id,
+                EventKind::ApiTokenRevoked,
+                now,
+                &origin,
+                Some(&format!("token {token_id}")),
+            )
+        })
+        .await
+}
+
+/// Turns a presented `cat_` token into its caller: one indexed lookup.
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    let now = state.now();
+    if secret.len() > 256 {
+        return Err(ApiError::InvalidToken);
+    }
+    let hash = opaque_token::hash(secret);
+    let (token, account) = state
+        .database
+        .run(move |connection| api_tokens::authenticate(connection, &hash, now))
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    Ok(Principal {
+        account_id: account.id.clone(),
+        session_id: String::new(),
+        role: account.role,
+        auth_time: token.created_at,
+        amr: Vec::new(),
+        account,
+        api_token: Some(ApiTokenAccess {
+            token_id: token.id,
+            scopes: token.scopes,
+        }),
+    })
+}

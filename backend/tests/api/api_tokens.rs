@@ -1,0 +1,252 @@
+//! API tokens for integrators: shown once, scoped, never reaching management, and ended by
+//! revocation, expiry and support resets.
+
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{session_from, Session, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    a_token_is_shown_once_and_reads_what_its_scope_allows,
+    a_token_never_reaches_any_management,
+    making_a_token_is_privileged_and_its_scopes_follow_the_role,
+    revoked_expired_and_support_reset_tokens_stop_working,
+    a_support_token_acts_within_its_scopes,
+);
+
+async fn make_token(app: &TestApp, session: &Session, scopes: Value, days: i64) -> Value {
+    let reply = app
+        .post(
+            "/account/api-tokens",
+            Some(&session.access_token),
+            json!({"name": "Reseller portal", "scopes": scopes, "expires_in_days": days}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body
+}
+
+async fn a_token_is_shown_once_and_reads_what_its_scope_allows(app: TestApp) {
+    let session = app.signed_in_customer("ida").await;
+    let made = make_token(&app, &session, json!(["account:read"]), 30).await;
+    let token = made["token"].as_str().unwrap().to_string();
+    assert!(
+        token.starts_with("cat_") && token.len() >= 4 + 43,
+        "{token}"
+    );
+    assert_eq!(made["prefix"], &token[..8]);
+    let listed = app
+        .get("/account/api-tokens", Some(&session.access_token))
+        .await;
+    let tokens = listed.assert_ok()["tokens"].as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 1);
+    assert!(tokens[0].get("token").is_none(), "never listed again");
+    assert_eq!(tokens[0]["scopes"], json!(["account:read"]));
+    assert_eq!(tokens[0]["last_used_at"], Value::Null);
+
+    for path in ["/account", "/account/events", "/account/sessions"] {
+        app.get(path, Some(&token)).await.assert_ok();
+    }
+    let listed = app
+        .get("/account/api-tokens", Some(&session.access_token))
+        .await;
+    assert!(listed.body["tokens"][0]["last_used_at"].is_string());
+    let events = app.get("/account/events", Some(&token)).await;
+    assert!(crate::helpers::event_kinds(&events).contains(&"api_token_created"));
+}
+
+async fn a_token_never_reaches_any_management(app: TestApp) {
+    let session = app.signed_in_customer("jon").await;
+    let made = make_token(&app, &session, json!(["account:read"]), 30).await;
+    let token = made["token"].as_str().unwrap();
+    let id = made["id"].as_str().unwrap();
+    let refused = [
+        (
+            Method::POST,
+            "/account/password".to_string(),
+            json!({"current_password": PASSWORD, "new_password": "another password"}),
+        ),
+        (
+            Method::POST,
+            "/account/two-factor/enroll".to_string(),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/account/two-factor/disable".to_string(),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/account/two-factor/recovery-codes".to_string(),
+            json!({}),
+        ),
+        (
+            Method::PATCH,
+            "/account".to_string(),
+            json!({"language": "cs"}),
+        ),
+        (
+            Method::POST,
+            "/account/email".to_string(),
+            json!({"email": "x@example.com"}),
+        ),
+        (Method::GET, "/account/devices".to_string(), Value::Null),
+        (
+            Method::POST,
+            "/account/sessions/revoke-others".to_string(),
+            json!({}),
+        ),
+        (Method::GET, "/account/api-tokens".to_string(), Value::Null),
+        (
+            Method::POST,
+            "/account/api-tokens".to_string(),
+            json!({"name": "more", "scopes": ["account:read"], "expires_in_days": 1}),
+        ),
+        (
+            Method::DELETE,
+            format!("/account/api-tokens/{id}"),
+            Value::Null,
+        ),
+        (Method::POST, "/auth/logout".to_string(), Value::Null),
+        (Method::GET, "/support/customers".to_string(), Value::Null),
+    ];
+    for (method, path, body) in refused {
+        let body = (!body.is_null()).then_some(body);
+        app.request(method.clone(), &format!("/api/v1{path}"), Some(token), body)
+            .await
+            .assert_problem(403, "insufficient_scope");
+    }
+    // Still alive: refusals revoke nothing.
+    app.get("/account", Some(token)).await.assert_ok();
+}
+
+async fn making_a_token_is_privileged_and_its_scopes_follow_the_role(app: TestApp) {
+    let session = app.signed_in_customer("kim").await;
+    let token = Some(session.access_token.as_str());
+    let ask = |body: Value| app.post("/account/api-tokens", token, body);
+    ask(json!({"name": "x", "scopes": ["support:read"], "expires_in_days": 1}))
+        .await
+        .assert_problem(403, "insufficient_scope");
+    for (body, code) in [
+        (
+            json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 0}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 366}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": " ", "scopes": ["account:read"], "expires_in_days": 1}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "x", "scopes": [], "expires_in_days": 1}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "x", "scopes": ["everything"], "expires_in_days": 1}),
+            "invalid_body",
+        ),
+    ] {
+        ask(body).await.assert_problem(422, code);
+    }
+    app.clock.advance(TimeDelta::minutes(11));
+    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
+    app.post(
+        "/account/api-tokens",
+        Some(&stale.access_token),
+        json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1}),
+    )
+    .await
+    .assert_problem(403, "reauthentication_required");
+    let made = app
+        .post(
+            "/account/api-tokens",
+            Some(&stale.access_token),
+            json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+}
+
+async fn revoked_expired_and_support_reset_tokens_stop_working(app: TestApp) {
+    let session = app.signed_in_customer("lea").await;
+    let revoked = make_token(&app, &session, json!(["account:read"]), 30).await;
+    let short = make_token(&app, &session, json!(["account:read"]), 1).await;
+    let id = revoked["id"].as_str().unwrap();
+    let reply = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/account/api-tokens/{id}"),
+            Some(&session.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    app.get("/account", revoked["token"].as_str())
+        .await
+        .assert_problem(401, "invalid_token");
+    app.get("/account", short["token"].as_str())
+        .await
+        .assert_ok();
+    app.clock
+        .advance(TimeDelta::days(1) + TimeDelta::seconds(1));
+    app.get("/account", short["token"].as_str())
+        .await
+        .assert_problem(401, "invalid_token");
+    app.get("/account", Some("cat_made-up"))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+async fn a_support_token_acts_within_its_scopes(app: TestApp) {
+    use custadmin::domain::{Password, Role, Username};
+    use custadmin::service::registration::{create_account, NewAccountRequest};
+    create_account(
+        &app.state,
+        NewAccountRequest {
+            username: Username::parse("sam-support").unwrap(),
+            password: Password::parse_new(PASSWORD.into(), "password").unwrap(),
+            email: None,
+            role: Role::Support,
+        },
+    )
+    .await
+    .unwrap();
+    let agent = session_from(&app.login("sam-support", PASSWORD).await);
+    app.enable_two_factor(&agent).await;
+    let reader = make_token(&app, &agent, json!(["support:read"]), 30).await;
+    let resetter = make_token(&app, &agent, json!(["support:read", "support:reset"]), 30).await;
+    let customer = app.signed_in_customer("mia").await;
+    app.enable_two_factor(&customer).await;
+    let customer_token = make_token(&app, &customer, json!(["account:read"]), 30).await;
+    let customer_id = app.account_id(&customer).await;
+
+    let reader = reader["token"].as_str();
+    app.get("/support/customers?query=mia", reader)
+        .await
+        .assert_ok();
+    app.get(&format!("/support/customers/{customer_id}/events"), reader)
+        .await
+        .assert_ok();
+    let reset = format!("/support/customers/{customer_id}/two-factor/reset");
+    app.post(&reset, reader, json!({"reason": "lost phone"}))
+        .await
+        .assert_problem(403, "insufficient_scope");
+    let done = app
+        .post(
+            &reset,
+            resetter["token"].as_str(),
+            json!({"reason": "lost phone, called back"}),
+        )
+        .await;
+    assert_eq!(done.assert_ok(), &json!({"enabled": false}));
+    // The customer's machines lose access with the reset.
+    app.get("/account", customer_token["token"].as_str())
+        .await
+        .assert_problem(401, "invalid_token");
+}
