@@ -6,10 +6,13 @@ import { useT } from "./i18n";
 import { useFocusOnMount } from "./hooks/useFocusOnMount";
 import { useSession } from "./hooks/useSession";
 import { AccountSettingsPage } from "./pages/AccountSettingsPage";
+import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SignInPage } from "./pages/SignInPage";
 import { SignUpPage } from "./pages/SignUpPage";
 import { SupportPage } from "./pages/SupportPage";
+import { VerifyEmailPage } from "./pages/VerifyEmailPage";
 import type { Problem } from "./api/types";
 
 export function App() {
@@ -19,6 +22,10 @@ export function App() {
         <Route path="/" element={<Navigate to="/account" replace />} />
         <Route path="/sign-in" element={<SignedOutOnly page={<SignInPage />} />} />
         <Route path="/sign-up" element={<SignedOutOnly page={<SignUpPage />} />} />
+        <Route path="/forgot-password" element={<SignedOutOnly page={<ForgotPasswordPage />} />} />
+        {/* Links from mails: they work whether or not this browser is signed in. */}
+        <Route path="/verify-email" element={<VerifyEmailPage />} />
+        <Route path="/reset-password" element={<ResetPasswordPage />} />
         <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
         <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
         <Route path="*" element={<NotFoundPage />} />

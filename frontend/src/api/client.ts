@@ -76,7 +76,16 @@ export class Session {
 }
 
 /** Calls that never carry the bearer token nor trigger a refresh. */
-const ANONYMOUS = ["/api/v1/auth/login", "/api/v1/auth/otp", "/api/v1/auth/refresh", "/api/v1/auth/register"];
+const ANONYMOUS = [
+  "/api/v1/auth/login",
+  "/api/v1/auth/otp",
+  "/api/v1/auth/refresh",
+  "/api/v1/auth/register",
+  // Links from mails: they prove themselves by their token, whoever is signed in in this tab.
+  "/api/v1/auth/email/verify",
+  "/api/v1/auth/password-reset",
+  "/api/v1/auth/password-reset/confirm",
+];
 
 function isAnonymous(request: Request): boolean {
   const path = new URL(request.url).pathname;

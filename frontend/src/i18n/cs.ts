@@ -174,6 +174,91 @@ export const cs: Record<MessageId, string> = {
   "support.unlock_done": "Přihlášení pro {name} bylo odemčeno.",
   "support.limit": "Dosáhli jste limitu 30 resetů a odemčení za hodinu. {advice}",
 
+  "signin.forgot": "Zapomněli jste heslo?",
+  "signin.remember_device": "Na tomto zařízení se 30 dní neptat na kód",
+  "signin.remember_device_hint":
+    "Jen na zařízení, které nepoužívá nikdo jiný. Platí, dokud nezměníte heslo nebo nastavení dvoufázového ověření nebo dokud zařízení nezapomenete v Nastavení účtu.",
+
+  "forgot.heading": "Zapomněli jste heslo?",
+  "forgot.explain":
+    "Zadejte uživatelské jméno nebo e-mailovou adresu. Odkaz pro nastavení nového hesla pošleme na ověřenou e-mailovou adresu účtu.",
+  "forgot.login": "Uživatelské jméno nebo e-mail",
+  "forgot.submit": "Poslat odkaz",
+  "forgot.sent": "Pokud účet existuje a má ověřenou adresu, poslali jsme na ni odkaz. Platí 30 minut.",
+  "forgot.back": "Zpět na přihlášení",
+
+  "reset.heading": "Nastavit nové heslo",
+  "reset.new": "Nové heslo",
+  "reset.repeat": "Nové heslo znovu",
+  "reset.mismatch": "Hesla se neshodují. Zadejte je prosím znovu.",
+  "reset.submit": "Nastavit nové heslo",
+  "reset.second_factor":
+    "Váš účet používá dvoufázové ověření. Pro dokončení zadejte šestimístný kód z aplikace OTP nebo jeden ze záložních kódů.",
+  "reset.done_heading": "Heslo bylo obnoveno",
+  "reset.done": "Heslo bylo obnoveno a všechny relace byly odhlášeny. Přihlaste se novým heslem.",
+  "reset.sign_in": "Přihlásit se",
+  "reset.invalid_link":
+    "Tento odkaz neznáme, už byl použit nebo vypršel: odkazy pro obnovení hesla platí jednou a 30 minut. Požádejte prosím o nový.",
+  "reset.no_token": "Odkaz není celý. Otevřete prosím celý odkaz z e-mailu, nebo požádejte o nový.",
+  "reset.new_link": "Požádat o nový odkaz",
+
+  "verify.heading": "Potvrzení e-mailové adresy",
+  "verify.working": "Potvrzujeme vaši e-mailovou adresu…",
+  "verify.done": "Vaše e-mailová adresa {email} je ověřená.",
+  "verify.invalid":
+    "Tento odkaz neznáme, už byl použit nebo vypršel: potvrzovací odkazy platí jednou a 24 hodin. Nový získáte tak, že se přihlásíte a v Nastavení účtu stisknete „Znovu poslat ověřovací odkaz“.",
+  "verify.to_account": "Přejít do Nastavení účtu",
+  "verify.to_sign_in": "Přihlásit se",
+
+  "email.heading": "E-mailová adresa",
+  "email.none":
+    "Nezadali jste e-mailovou adresu. S ověřenou adresou si můžete obnovit zapomenuté heslo a my vás upozorníme na změny zabezpečení účtu.",
+  "email.verified": "Ověřená",
+  "email.not_verified": "Neověřená",
+  "email.unverified_explain": "Na tuto adresu nic neposíláme, dokud neotevřete potvrzovací odkaz, který jsme na ni poslali.",
+  "email.resend": "Znovu poslat ověřovací odkaz",
+  "email.pending": "Adresa {email} čeká na potvrzení: podívejte se do schránky a otevřete odkaz, který jsme tam poslali.",
+  "email.add": "Přidat e-mailovou adresu",
+  "email.change": "Změnit e-mailovou adresu",
+  "email.new": "Nová e-mailová adresa",
+  "email.new_hint": "Pošleme na ni potvrzovací odkaz. Dokud ho neotevřete, platí vaše současná adresa.",
+  "email.submit": "Poslat potvrzovací odkaz",
+  "email.sent": "Na adresu {email} jsme poslali potvrzovací odkaz. Platí 24 hodin.",
+  "email.too_many": "Už jsme poslali několik odkazů. {advice}",
+
+  "sessions.heading": "Kde jste přihlášeni",
+  "sessions.summary":
+    "{count, plural, one {Jste přihlášeni na # místě.} few {Jste přihlášeni na # místech.} other {Jste přihlášeni na # místech.}}",
+  "sessions.list_label": "Relace",
+  "sessions.this_session": "Tato relace",
+  "sessions.unknown_agent": "Neznámý prohlížeč",
+  "sessions.signed_in": "Přihlášení {date}",
+  "sessions.last_used": "naposledy použito {date}",
+  "sessions.ip": "IP adresa {ip}",
+  "sessions.end": "Ukončit",
+  "sessions.end_label": "Ukončit relaci {agent}, přihlášení {date}",
+  "sessions.end_others": "Ukončit všechny ostatní relace",
+  "sessions.ended": "Relace byla ukončena: ten prohlížeč se musí znovu přihlásit.",
+  "sessions.others_ended": "Všechny ostatní relace byly ukončeny. Tady zůstáváte přihlášeni.",
+
+  "amr.pwd": "Jen heslo",
+  "amr.pwd_otp": "Heslo + kód",
+  "amr.pwd_mfa": "Heslo + důvěryhodné zařízení",
+  "amr.pwd_hwk": "Heslo + přístupový klíč",
+  "amr.hwk": "Přístupový klíč",
+
+  "devices.heading": "Známá zařízení",
+  "devices.explain":
+    "Prohlížeče, ze kterých jste se přihlásili. Důvěryhodné zařízení se na šestimístný kód neptá až do uvedeného data.",
+  "devices.none": "Zatím žádná známá zařízení.",
+  "devices.this_device": "Toto zařízení",
+  "devices.first_used": "Poprvé použito {date}",
+  "devices.trusted_until": "Důvěryhodné do {date}: kód se nevyžaduje",
+  "devices.not_trusted": "Není důvěryhodné: kód se vyžaduje",
+  "devices.forget": "Zapomenout",
+  "devices.forget_label": "Zapomenout zařízení {agent}, naposledy použito {date}",
+  "devices.forgotten": "Zařízení je zapomenuto: přihlášení z něj bude opět vyžadovat vše.",
+
   "retry.advice": "Počkejte prosím {wait} a zkuste to znovu po {time}.",
   "retry.seconds": "{count, plural, one {# sekundu} few {# sekundy} many {# sekundy} other {# sekund}}",
   "retry.minutes": "{count, plural, one {# minutu} few {# minuty} many {# minuty} other {# minut}}",

@@ -174,6 +174,91 @@ export const en = {
   "support.unlock_done": "Sign-in for {name} has been unlocked.",
   "support.limit": "You have reached the limit of 30 resets and unlocks an hour. {advice}",
 
+  "signin.forgot": "Forgot your password?",
+  "signin.remember_device": "Don't ask for a code on this device for 30 days",
+  "signin.remember_device_hint":
+    "Only on a device nobody else uses. It ends when you change your password or two-factor settings, or forget the device in Account Settings.",
+
+  "forgot.heading": "Forgot your password?",
+  "forgot.explain":
+    "Enter your username or email address. We send a link for setting a new password to the account's verified email address.",
+  "forgot.login": "Username or email",
+  "forgot.submit": "Send reset link",
+  "forgot.sent": "If the account exists and has a verified address, we sent a link. It works for 30 minutes.",
+  "forgot.back": "Back to log in",
+
+  "reset.heading": "Set a new password",
+  "reset.new": "New password",
+  "reset.repeat": "Repeat new password",
+  "reset.mismatch": "The two passwords are not the same. Please type them again.",
+  "reset.submit": "Set new password",
+  "reset.second_factor":
+    "Your account uses two-factor authentication. To finish, enter a six-digit code from your OTP application or one of your recovery codes.",
+  "reset.done_heading": "Your password was reset",
+  "reset.done": "Your password was reset; every session was signed out. Log in with your new password.",
+  "reset.sign_in": "Log in",
+  "reset.invalid_link":
+    "This link is unknown, already used or expired: reset links work once, for 30 minutes. Please ask for a new one.",
+  "reset.no_token": "This link is incomplete. Please open the whole link from the email, or ask for a new one.",
+  "reset.new_link": "Ask for a new reset link",
+
+  "verify.heading": "Confirm your email address",
+  "verify.working": "Confirming your email address…",
+  "verify.done": "Your email address {email} is verified.",
+  "verify.invalid":
+    "This link is unknown, already used or expired: confirmation links work once, for 24 hours. To get a new one, log in and press \"Resend verification link\" in Account Settings.",
+  "verify.to_account": "Go to Account Settings",
+  "verify.to_sign_in": "Log in",
+
+  "email.heading": "Email address",
+  "email.none":
+    "You have not given an email address. With a verified one, you can reset a forgotten password, and we tell you about changes to your account's security.",
+  "email.verified": "Verified",
+  "email.not_verified": "Not verified",
+  "email.unverified_explain":
+    "We send nothing to this address until you open the confirmation link we mailed to it.",
+  "email.resend": "Resend verification link",
+  "email.pending": "{email} is waiting for confirmation: check your inbox and open the link we sent there.",
+  "email.add": "Add an email address",
+  "email.change": "Change email address",
+  "email.new": "New email address",
+  "email.new_hint": "We send a confirmation link to it. Until you open the link, your current address stays in use.",
+  "email.submit": "Send confirmation link",
+  "email.sent": "We sent a confirmation link to {email}. It works for 24 hours.",
+  "email.too_many": "We have already sent several links. {advice}",
+
+  "sessions.heading": "Where you're signed in",
+  "sessions.summary": "{count, plural, one {You are signed in in # place.} other {You are signed in in # places.}}",
+  "sessions.list_label": "Sessions",
+  "sessions.this_session": "This session",
+  "sessions.unknown_agent": "Unknown browser",
+  "sessions.signed_in": "Signed in {date}",
+  "sessions.last_used": "last used {date}",
+  "sessions.ip": "IP address {ip}",
+  "sessions.end": "End",
+  "sessions.end_label": "End session {agent}, signed in {date}",
+  "sessions.end_others": "End all other sessions",
+  "sessions.ended": "The session has ended: that browser has to log in again.",
+  "sessions.others_ended": "All other sessions have ended. You are still signed in here.",
+
+  "amr.pwd": "Password only",
+  "amr.pwd_otp": "Password + code",
+  "amr.pwd_mfa": "Password + trusted device",
+  "amr.pwd_hwk": "Password + passkey",
+  "amr.hwk": "Passkey",
+
+  "devices.heading": "Known devices",
+  "devices.explain":
+    "Browsers you have logged in from. A trusted device does not ask for the six-digit code until the date shown.",
+  "devices.none": "No known devices yet.",
+  "devices.this_device": "This device",
+  "devices.first_used": "First used {date}",
+  "devices.trusted_until": "Trusted until {date}: no code asked",
+  "devices.not_trusted": "Not trusted: the code is asked",
+  "devices.forget": "Forget",
+  "devices.forget_label": "Forget device {agent}, last used {date}",
+  "devices.forgotten": "The device is forgotten: logging in from it asks for everything again.",
+
   "retry.advice": "Please wait {wait} and try again after {time}.",
   "retry.seconds": "{count, plural, one {# second} other {# seconds}}",
   "retry.minutes": "{count, plural, one {# minute} other {# minutes}}",

@@ -3,7 +3,9 @@ import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { AccountDetails } from "./account/AccountDetails";
 import { ChangePassword } from "./account/ChangePassword";
+import { EmailSettings } from "./account/EmailSettings";
 import { SecurityEvents } from "./account/SecurityEvents";
+import { SignedInPlaces } from "./account/SignedInPlaces";
 import { TwoFactorSettings } from "./account/TwoFactorSettings";
 
 export function AccountSettingsPage() {
@@ -17,8 +19,10 @@ export function AccountSettingsPage() {
         {t("account.heading")}
       </h1>
       <AccountDetails account={account} />
+      <EmailSettings account={account} />
       <TwoFactorSettings account={account} />
       <ChangePassword />
+      <SignedInPlaces />
       <SecurityEvents />
     </>
   );

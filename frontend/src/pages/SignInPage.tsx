@@ -12,7 +12,7 @@ import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
 
 type Step = { kind: "password" } | { kind: "otp"; challenge: string };
-type SecondFactor = { code: string } | { recovery_code: string };
+type SecondFactor = ({ code: string } | { recovery_code: string }) & { remember_device?: true };
 
 /** Answers to the code step after which the challenge is dead: only the password step can go on. */
 const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
@@ -122,6 +122,9 @@ function PasswordStep(props: {
           {t("signin.submit")}
         </button>
       </form>
+      <p>
+        <Link to="/forgot-password">{t("signin.forgot")}</Link>
+      </p>
       {settings?.signup_enabled && (
         <p>
           {t("signin.new_here")} <Link to="/sign-up">{t("signin.create_account")}</Link>
@@ -140,6 +143,7 @@ function SecondFactorStep(props: {
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const fieldRef = useRef<HTMLInputElement>(null);
   const [useRecovery, setUseRecovery] = useState(false);
+  const [rememberDevice, setRememberDevice] = useState(false);
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
 
@@ -148,7 +152,10 @@ function SecondFactorStep(props: {
     if (busy) return;
     setBusy(true);
     const entered = value.trim();
-    const failed = await props.onSubmit(useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") });
+    const proof: SecondFactor = useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") };
+    // Sent only when ticked: the server's default is to ask for the code every time.
+    if (rememberDevice) proof.remember_device = true;
+    const failed = await props.onSubmit(proof);
     setBusy(false);
     setValue("");
     // A wrong code: straight back to the field for the next try (gone when the step ended).
@@ -202,6 +209,21 @@ function SecondFactorStep(props: {
             }}
           />
           <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
+        </div>
+        <div className="checkbox">
+          <input
+            id="remember-device"
+            type="checkbox"
+            aria-describedby="remember-device-hint"
+            checked={rememberDevice}
+            onChange={(e) => setRememberDevice(e.target.checked)}
+          />
+          <div>
+            <label htmlFor="remember-device">{t("signin.remember_device")}</label>
+            <p className="hint" id="remember-device-hint">
+              {t("signin.remember_device_hint")}
+            </p>
+          </div>
         </div>
         <ProblemAlert problem={props.problem} />
         <div className="actions">

@@ -77,6 +77,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     username: "alice",
     email: "alice@example.com",
     email_verified: true,
+    pending_email: null,
     language: null,
     role: "customer",
     created_at: "2026-11-30T09:00:00Z",
@@ -144,7 +145,23 @@ export function signedIn(current: Account = account()): Routes {
     "POST /api/v1/auth/refresh": () => json(200, tokens()),
     "GET /api/v1/account": () => json(200, current),
     "GET /api/v1/account/events": () => json(200, { events: [] }),
+    "GET /api/v1/account/sessions": () => json(200, { sessions: [thisSession()] }),
+    "GET /api/v1/account/devices": () => json(200, { devices: [] }),
     "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin", support_contact: "help@example.com" }),
+  };
+}
+
+/** The session the fake browser is signed in with. */
+export function thisSession(overrides: Partial<Schemas["SessionSummary"]> = {}): Schemas["SessionSummary"] {
+  return {
+    id: "5b0e1d2c-0000-4000-8000-000000000001",
+    current: true,
+    created_at: "2026-12-01T08:00:00Z",
+    last_used_at: "2026-12-02T06:00:00Z",
+    ip: "192.0.2.10",
+    user_agent: "Mozilla/5.0 (X11; Linux x86_64)",
+    amr: ["pwd"],
+    ...overrides,
   };
 }
 

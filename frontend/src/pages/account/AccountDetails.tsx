@@ -11,8 +11,6 @@ export function AccountDetails({ account }: { account: Account }) {
       <dl className="details">
         <dt>{t("field.username")}</dt>
         <dd>{account.username}</dd>
-        <dt>{t("details.email")}</dt>
-        <dd>{account.email ?? t("details.not_given")}</dd>
         <dt>{t("details.type")}</dt>
         <dd>{t(account.role === "support" ? "details.type_support" : "details.type_customer")}</dd>
         <dt>{t("details.since")}</dt>
