@@ -60,6 +60,33 @@ describe("sign-in", () => {
     expect(bodiesOf(calls, "/api/v1/auth/otp")).toEqual([{ challenge_token: "chal", code: "123456" }]);
   });
 
+  it("sends remember_device with the code only when 'Don't ask for a code on this device' is ticked", async () => {
+    const { user, calls } = renderApp(
+      loginRoutes(() => json(200, otpRequired("chal")), {
+        "POST /api/v1/auth/otp": async (request) => {
+          const body = (await request.json()) as { code?: string };
+          return body.code === "111111" ? problem(400, "invalid_code") : json(200, tokens());
+        },
+      }),
+      "/sign-in",
+    );
+    await enterPassword(user);
+    const remember = await screen.findByRole("checkbox", { name: "Don't ask for a code on this device for 30 days" });
+    expect(remember).not.toBeChecked();
+    expect(remember).toHaveAccessibleDescription(/Only on a device nobody else uses/);
+    await user.type(screen.getByLabelText("Six-digit code"), "111111");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await screen.findByRole("alert");
+    await user.click(remember);
+    await user.type(screen.getByLabelText("Six-digit code"), "123456");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(bodiesOf(calls, "/api/v1/auth/otp")).toEqual([
+      { challenge_token: "chal", code: "111111" },
+      { challenge_token: "chal", code: "123456", remember_device: true },
+    ]);
+  });
+
   it("switches to a recovery code", async () => {
     const { user, calls } = renderApp(
       loginRoutes(() => json(200, otpRequired("chal")), {

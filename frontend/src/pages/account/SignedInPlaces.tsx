@@ -11,11 +11,14 @@ import { useSession } from "../../hooks/useSession";
 type Session = Schemas["SessionSummary"];
 type Device = Schemas["DeviceSummary"];
 
-/** How a sign-in was made (RFC 8176 `amr`), in words, for the combinations the server makes. */
+/**
+ * How a sign-in was made (RFC 8176 `amr`), in words, for the combinations the server makes;
+ * keyed by the values sorted, so the order the server lists them in does not matter.
+ */
 const AMR_WORDS: Record<string, MessageId> = {
   pwd: "amr.pwd",
-  "pwd otp": "amr.pwd_otp",
-  "pwd mfa": "amr.pwd_mfa",
+  "otp pwd": "amr.pwd_otp",
+  "mfa pwd": "amr.pwd_mfa",
   "hwk pwd": "amr.pwd_hwk",
   hwk: "amr.hwk",
   "hwk user": "amr.hwk",
