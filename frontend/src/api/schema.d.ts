@@ -39,6 +39,41 @@ export interface paths {
         patch: operations["update_account"];
         trace?: never;
     };
+    "/api/v1/account/api-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's API tokens, without their secrets. */
+        get: operations["list_tokens"];
+        put?: never;
+        /** Make an API token for a program acting for this account (a privileged action). */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/api-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API token: it stops working at once. */
+        delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/account/devices": {
         parameters: {
             query?: never;
@@ -655,6 +690,43 @@ export interface components {
         };
         /**
          * @example {
+         *       "expires_in_days": 90,
+         *       "name": "Reseller portal",
+         *       "scopes": [
+         *         "account:read"
+         *       ]
+         *     }
+         */
+        CreateTokenRequest: {
+            /**
+             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`),
+             *     with it off the password.
+             */
+            code?: string | null;
+            /**
+             * Format: int64
+             * @description 1 to 365.
+             */
+            expires_in_days: number;
+            /** @description 1 to 100 characters, to recognise the token by. */
+            name: string;
+            password?: string | null;
+            recovery_code?: string | null;
+            /** @description `account:read`; support staff may also grant `support:read` and `support:reset`. */
+            scopes: components["schemas"]["Scope"][];
+        };
+        CreatedToken: {
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            name: string;
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+            /** @description `cat_` and 256 random bits; send as `Authorization: Bearer cat_...`. Shown only now. */
+            token: string;
+        };
+        /**
+         * @example {
          *       "email": "alice@example.com",
          *       "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
          *       "two_factor_enabled": true,
@@ -726,7 +798,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -864,7 +936,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -953,6 +1025,12 @@ export interface components {
          */
         Role: "customer" | "support";
         /**
+         * @description What an API token may do. Customers may grant `account:read`; support agents also the
+         *     support scopes. No scope reaches password, factor, session, device or token management.
+         * @enum {string}
+         */
+        Scope: "account:read" | "support:read" | "support:reset";
+        /**
          * @example {
          *       "at": "2026-12-01T10:00:00Z",
          *       "detail": "methods: pwd otp",
@@ -1026,8 +1104,41 @@ export interface components {
             /** @description One of the agent's recovery codes, instead of `code`. */
             recovery_code?: string | null;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-12-01T10:00:00Z",
+         *       "expires_at": "2027-03-01T10:00:00Z",
+         *       "id": "3c9d...",
+         *       "last_used_at": null,
+         *       "name": "Reseller portal",
+         *       "prefix": "cat_Xy3k",
+         *       "scopes": [
+         *         "account:read"
+         *       ]
+         *     }
+         */
+        TokenSummary: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            last_used_at?: string | null;
+            name: string;
+            /** @description The token's first characters. */
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+        };
         /** @enum {string} */
         TokenType: "Bearer";
+        TokensResponse: {
+            /** @description Tokens that still work, newest first. */
+            tokens: components["schemas"]["TokenSummary"][];
+        };
         /**
          * @example {
          *       "enabled": false
@@ -1209,6 +1320,217 @@ export interface operations {
             };
             /** @description A language the SPA does not ship (`invalid_body`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensResponse"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sign-in too old: send a proof (`reauthentication_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Name, scopes or lifetime out of range (`validation_failed`, `invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such live token of this account (`not_found`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -259,6 +259,35 @@ export const en = {
   "devices.forget_label": "Forget device {agent}, last used {date}",
   "devices.forgotten": "The device is forgotten: logging in from it asks for everything again.",
 
+  "tokens.heading": "API tokens",
+  "tokens.explain":
+    "A token lets a program read your account for you, e.g. a reseller portal. It can never change your password, two-factor settings, sessions or tokens.",
+  "tokens.none": "You have no API tokens.",
+  "tokens.new": "Create an API token",
+  "tokens.name": "Name",
+  "tokens.name_hint": "To recognise the token later, e.g. the program that uses it.",
+  "tokens.scopes": "What the token may do",
+  "tokens.scope_account_read": "Read this account (account:read)",
+  "tokens.scope_support_read": "Look up customers (support:read)",
+  "tokens.scope_support_reset": "Reset customers' two-factor and unlock sign-in (support:reset)",
+  "tokens.days": "Valid for (days)",
+  "tokens.days_hint": "1 to 365 days.",
+  "tokens.create": "Create token",
+  "tokens.created_heading": "Your new token \"{name}\"",
+  "tokens.once": "Copy it now: you will not see it again.",
+  "tokens.secret_label": "API token",
+  "tokens.copy": "Copy token",
+  "tokens.copied": "The token is copied to your clipboard.",
+  "tokens.copy_failed": "Copying is not possible here. Please select the token and copy it yourself.",
+  "tokens.created_at": "Created {date}",
+  "tokens.never_used": "never used",
+  "tokens.expires_at": "expires {date}",
+  "tokens.revoke": "Revoke",
+  "tokens.revoke_label": "Revoke token {name}",
+  "tokens.revoke_title": "Revoke the token \"{name}\"?",
+  "tokens.revoke_body": "Programs using it stop working at once.",
+  "tokens.revoked": "The token \"{name}\" has been revoked.",
+
   "retry.advice": "Please wait {wait} and try again after {time}.",
   "retry.seconds": "{count, plural, one {# second} other {# seconds}}",
   "retry.minutes": "{count, plural, one {# minute} other {# minutes}}",
@@ -277,6 +306,7 @@ export const en = {
   "problem.two_factor_required":
     "The support desk needs two-factor authentication. Please switch it on in Account Settings, then come back.",
   "problem.second_factor_required": "Please also enter a six-digit code from your OTP application or a recovery code.",
+  "problem.insufficient_scope": "An API token cannot do this. Please log in on the website instead.",
   "problem.signup_disabled": "New accounts cannot be created here. Please contact customer support.",
   "problem.username_taken": "This username is already taken. Please choose another one.",
   "problem.two_factor_already_enabled": "Two-factor authentication is already on.",
@@ -309,6 +339,8 @@ export const en = {
   "event.email_verified": "Email address confirmed",
   "event.session_revoked": "Session ended",
   "event.device_forgotten": "Device forgotten",
+  "event.api_token_created": "API token created",
+  "event.api_token_revoked": "API token revoked",
 } as const satisfies Record<`event.${EventKind}`, string> & Record<string, string>;
 
 export type MessageId = keyof typeof en;

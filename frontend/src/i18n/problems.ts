@@ -34,6 +34,7 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   challenge_exhausted: "problem.challenge_exhausted",
   two_factor_required: "problem.two_factor_required",
   second_factor_required: "problem.second_factor_required",
+  insufficient_scope: "problem.insufficient_scope",
   csrf_check_failed: "problem.reload",
   server_busy: "problem.server_busy",
   database_unavailable: "problem.database_unavailable",
@@ -60,6 +61,8 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   email_verified: "event.email_verified",
   session_revoked: "event.session_revoked",
   device_forgotten: "event.device_forgotten",
+  api_token_created: "event.api_token_created",
+  api_token_revoked: "event.api_token_revoked",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

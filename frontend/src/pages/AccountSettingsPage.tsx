@@ -2,6 +2,7 @@ import { useT } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { AccountDetails } from "./account/AccountDetails";
+import { ApiTokens } from "./account/ApiTokens";
 import { ChangePassword } from "./account/ChangePassword";
 import { EmailSettings } from "./account/EmailSettings";
 import { SecurityEvents } from "./account/SecurityEvents";
@@ -23,6 +24,7 @@ export function AccountSettingsPage() {
       <TwoFactorSettings account={account} />
       <ChangePassword />
       <SignedInPlaces />
+      <ApiTokens account={account} />
       <SecurityEvents />
     </>
   );

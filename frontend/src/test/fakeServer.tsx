@@ -147,6 +147,7 @@ export function signedIn(current: Account = account()): Routes {
     "GET /api/v1/account/events": () => json(200, { events: [] }),
     "GET /api/v1/account/sessions": () => json(200, { sessions: [thisSession()] }),
     "GET /api/v1/account/devices": () => json(200, { devices: [] }),
+    "GET /api/v1/account/api-tokens": () => json(200, { tokens: [] }),
     "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin", support_contact: "help@example.com" }),
   };
 }
