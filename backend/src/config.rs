@@ -38,6 +38,8 @@ pub struct Settings {
     /// How long a sender holds a mail before another instance may send it; longer than any
     /// SMTP exchange takes.
     pub mail_lease: Duration,
+    /// Browser origins (`https://portal.example`) allowed to call the API cross-origin.
+    pub cors_origins: Vec<String>,
     /// Shown to customers who lost their second factor (an e-mail address or URL).
     pub support_contact: Option<String>,
     /// How often each `serve` process prunes rows that no longer matter.
@@ -172,6 +174,25 @@ impl Settings {
                 return Err(source.invalid("SMTP_URL", "must be an smtp:// or smtps:// URL"));
             }
         }
+        let cors_origins: Vec<String> = source
+            .parse_optional::<String>("CORS_ORIGINS")?
+            .map(|list| {
+                list.split(',')
+                    .map(|origin| origin.trim().trim_end_matches('/').to_string())
+                    .filter(|origin| !origin.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = cors_origins.iter().find(|origin| {
+            !(origin.starts_with("https://") || origin.starts_with("http://"))
+                || origin[origin.find("://").map_or(0, |i| i + 3)..].contains('/')
+                || origin.contains('*')
+        }) {
+            return Err(source.invalid(
+                "CORS_ORIGINS",
+                &format!("{bad:?} is not an origin such as https://portal.example"),
+            ));
+        }
         let mail_lease_secs: u64 = source.parse_or("MAIL_LEASE_SECS", 120)?;
         if mail_lease_secs == 0 {
             return Err(source.invalid("MAIL_LEASE_SECS", "must be at least 1"));
@@ -216,6 +237,7 @@ impl Settings {
             mail_from,
             smtp_url: smtp_url.map(SmtpUrl),
             mail_lease: Duration::from_secs(mail_lease_secs),
+            cors_origins,
             support_contact: source
                 .parse_optional::<String>("SUPPORT_CONTACT")?
                 .map(|contact| contact.trim().to_string())
@@ -248,6 +270,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "HASHING_QUEUE_LIMIT",
     "TRUSTED_PROXIES",
     "SUPPORT_CONTACT",
+    "CORS_ORIGINS",
     "PUBLIC_URL",
     "MAIL_FROM",
     "SMTP_URL",

@@ -66,7 +66,47 @@ where
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = mount(App::new().into_utoipa_app()).split_for_parts().1;
     add_standard_problems(&mut document);
+    describe_optional_bodies_plainly(&mut document);
     document
+}
+
+/// An optional body is described as the object itself with `required: false`, not as
+/// "null or the object": standard generators (openapi-python-client, for one) then leave the
+/// body out when a caller gives none, instead of failing to serialise their "unset" marker.
+/// The server takes no body, an empty body and `null` alike.
+fn describe_optional_bodies_plainly(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{RefOr, Required};
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let Some(body) = operation.request_body.as_mut() else {
+                continue;
+            };
+            if body.required == Some(Required::True) {
+                continue;
+            }
+            for content in body.content.values_mut() {
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+                    continue;
+                };
+                let mut non_null = one_of.items.iter().filter(|item| {
+                    !matches!(item, RefOr::T(Schema::Object(object))
+                        if object.schema_type == utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::Type::Null))
+                });
+                if let (Some(only), None) = (non_null.next(), non_null.next()) {
+                    content.schema = Some(only.clone());
+                }
+            }
+            body.required = Some(Required::False);
+        }
+    }
 }
 
 /// Problems any operation of a kind can answer, documented once here instead of on every

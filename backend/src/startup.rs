@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
@@ -124,6 +125,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     if !serve_spa {
         tracing::warn!(dir = %static_dir.display(), "no built SPA found; serving the API only");
     }
+    let cors_origins = state.settings.cors_origins.clone();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         let (app, _) = openapi::mount(App::new().into_utoipa_app())
@@ -142,6 +144,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .default_service(fn_service(unmatched_request))
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(no_store_when_authenticated))
+            .wrap(cross_origin(&cors_origins))
             .wrap(Compress::default())
             .wrap(security_headers())
             .wrap(from_fn(telemetry::request_span));
@@ -152,6 +155,35 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     .map_err(|error| StartupError::Other(error.to_string()))?
     .run();
     Ok(server)
+}
+
+/// Cross-origin calls: the allow-listed origins (browser-based integrators, with bearer
+/// tokens; never cookies) may call the API; what integrators verify tokens with, the API
+/// description and the public settings are readable from any origin.
+fn cross_origin(allowed: &[String]) -> Cors {
+    const PUBLIC: [&str; 3] = [
+        "/.well-known/jwks.json",
+        "/api/v1/openapi.json",
+        "/api/v1/config",
+    ];
+    let allowed = allowed.to_vec();
+    Cors::default()
+        .allowed_origin_fn(move |origin, request| {
+            let listed = origin
+                .to_str()
+                .is_ok_and(|origin| allowed.iter().any(|allowed| allowed == origin));
+            listed
+                || (request.method == actix_web::http::Method::GET
+                    && PUBLIC.contains(&request.uri.path()))
+        })
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("x-requested-with"),
+        ])
+        .expose_headers([actix_web::http::header::RETRY_AFTER])
+        .max_age(3600)
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -64,3 +64,96 @@ async fn a_login_flood_beyond_the_hashing_queue_gets_503_with_retry_after() {
     // Refused logins are not counted as failures: the account is not locked.
     session_from(&app.login("bob", PASSWORD).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_allow_listed_origins_may_call_the_api_from_a_browser() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[(
+            "CUSTADMIN_CORS_ORIGINS",
+            "https://portal.example, https://helpdesk.example/",
+        )],
+    )
+    .await;
+    let session = app.signed_in_customer("cora").await;
+    let allow_origin = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|value| value.to_str().unwrap().to_string())
+    };
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/account", app.address),
+        )
+        .header("origin", "https://portal.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        allow_origin(&preflight).as_deref(),
+        Some("https://portal.example")
+    );
+
+    let listed = app
+        .client
+        .get(format!("{}/api/v1/account", app.address))
+        .header("origin", "https://helpdesk.example")
+        .bearer_auth(&session.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allow_origin(&listed).as_deref(),
+        Some("https://helpdesk.example")
+    );
+
+    let stranger = app
+        .client
+        .get(format!("{}/api/v1/account", app.address))
+        .header("origin", "https://evil.example")
+        .bearer_auth(&session.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allow_origin(&stranger),
+        None,
+        "the browser keeps the answer from evil"
+    );
+
+    // What integrators verify tokens with, and the public settings: any origin may read.
+    for path in [
+        "/.well-known/jwks.json",
+        "/api/v1/config",
+        "/api/v1/openapi.json",
+    ] {
+        let public = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("origin", "https://anyone.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            allow_origin(&public).as_deref(),
+            Some("https://anyone.example"),
+            "{path}"
+        );
+    }
+    // The SPA's own requests are unaffected.
+    let own = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("origin", app.address.clone())
+        .json(&json!({"username": "cora", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+}
