@@ -12,6 +12,7 @@ on_both_databases!(
     sessions_are_listed_and_ended_one_by_one_or_all_but_this_one,
     a_remembered_device_skips_the_code_until_a_factor_changes,
     a_forgotten_device_is_a_stranger_again,
+    a_password_change_or_a_new_factor_ends_every_trust,
 );
 
 async fn delete(app: &TestApp, path: &str, token: &str) -> crate::helpers::Reply {
@@ -211,4 +212,63 @@ async fn a_forgotten_device_is_a_stranger_again(app: TestApp) {
         .get("/account/events", Some(&session.access_token))
         .await;
     assert!(crate::helpers::event_kinds(&events).contains(&"device_forgotten"));
+}
+
+/// Signs in with the code and "don't ask again"; answers the device token and the session.
+async fn trusted_device(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    secret: &custadmin::auth::totp::TotpSecret,
+) -> (String, crate::helpers::Session) {
+    let challenge = app.login(username, password).await;
+    app.next_step();
+    let reply = app
+        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
+        .await;
+    let token = reply.body["device_token"].as_str().unwrap().to_string();
+    (token, session_from(&reply))
+}
+
+async fn a_password_change_or_a_new_factor_ends_every_trust(app: TestApp) {
+    let session = app.signed_in_customer("tess").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let login_with = |device: String, password: &'static str| {
+        app.post(
+            "/auth/login",
+            None,
+            json!({"username": "tess", "password": password, "device_token": device}),
+        )
+    };
+    // A password change ends it.
+    let (device, full) = trusted_device(&app, "tess", PASSWORD, &secret).await;
+    assert_eq!(
+        login_with(device.clone(), PASSWORD).await.body["status"],
+        "authenticated"
+    );
+    app.post(
+        "/account/password",
+        Some(&full.access_token),
+        json!({"current_password": PASSWORD, "new_password": "a newer password"}),
+    )
+    .await;
+    assert_eq!(
+        login_with(device, "a newer password").await.body["status"],
+        "otp_required"
+    );
+    // Switching two-factor off and on again ends it too.
+    let (device, full) = trusted_device(&app, "tess", "a newer password", &secret).await;
+    app.post(
+        "/account/two-factor/disable",
+        Some(&full.access_token),
+        json!({}),
+    )
+    .await
+    .assert_ok();
+    let (secret, _) = app.enable_two_factor(&full).await;
+    assert_eq!(
+        login_with(device, "a newer password").await.body["status"],
+        "otp_required"
+    );
+    let _ = secret;
 }
