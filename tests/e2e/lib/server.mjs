@@ -70,6 +70,8 @@ export async function startServer(extraEnv = {}) {
   return {
     baseUrl,
     log,
+    /** The server's data folder: mails land in `mail/` there as .eml files (no SMTP relay set). */
+    dataDir,
     /** `custadmin account create`: how operators make support staff. */
     createAccount(username, password, role = "customer") {
       const result = spawnSync(bin, ["account", "create", "--username", username, "--role", role], {

@@ -1,0 +1,67 @@
+// Mails the server wrote as .eml files (no SMTP relay configured) under `<data dir>/mail/`.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+
+/** Quoted-printable: soft line breaks (`=` at a line's end) go, `=XX` becomes the byte. */
+export function decodeQuotedPrintable(text) {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes = [];
+  for (let i = 0; i < joined.length; i += 1) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The readable text of a raw mail: every part decoded by its Content-Transfer-Encoding. */
+export function mailText(raw) {
+  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+  return parts
+    .map((part) => {
+      const [head, ...rest] = part.split(/\r?\n\r?\n/);
+      const body = rest.join("\n\n");
+      const encoding = /content-transfer-encoding:\s*([\w-]+)/i.exec(head ?? "")?.[1]?.toLowerCase();
+      if (encoding === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+      if (encoding === "quoted-printable") return decodeQuotedPrintable(body);
+      return part;
+    })
+    .join("\n");
+}
+
+function recipients(raw) {
+  const header = raw.split(/\r?\n\r?\n/)[0] ?? "";
+  // Headers may fold onto the next line (leading whitespace).
+  const to = /^to:(.*(?:\r?\n[ \t].*)*)/im.exec(header)?.[1] ?? "";
+  return to.toLowerCase();
+}
+
+/**
+ * Waits for the newest mail to `recipient` holding a link to `linkPath` (e.g. "/verify-email")
+ * and answers the link's token. The outbox delivers within about a second.
+ */
+export async function waitForMailedToken(dataDir, recipient, linkPath, { timeoutMs = 15_000 } = {}) {
+  const folder = path.join(dataDir, "mail");
+  const pattern = new RegExp(`${linkPath.replace(/[/?]/g, "\\$&")}\\?token=([A-Za-z0-9_\\-.~%]+)`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = existsSync(folder)
+      ? readdirSync(folder)
+          .filter((name) => name.endsWith(".eml"))
+          .map((name) => path.join(folder, name))
+          .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+      : [];
+    for (const file of files) {
+      const raw = readFileSync(file, "utf8");
+      if (!recipients(raw).includes(recipient.toLowerCase())) continue;
+      const found = pattern.exec(mailText(raw));
+      if (found) return decodeURIComponent(found[1]);
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${recipient} with a ${linkPath} link in ${folder}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
