@@ -58,21 +58,21 @@ describe("mailed links", () => {
     const email = page.getByRole("region", { name: "Email address" });
     await email.getByText("Not verified").waitFor();
     await email.getByRole("button", { name: "Resend verification link" }).waitFor();
-    await checkpoint(page, "50-email-not-verified");
+    await checkpoint(page, "70-email-not-verified");
 
     const token = await waitForMailedToken(server.dataDir, "gina@example.com", "/verify-email");
     await page.goto(`/verify-email?token=${encodeURIComponent(token)}`);
     await page.getByText("Your email address gina@example.com is verified.").waitFor();
-    await checkpoint(page, "51-verify-email-done");
+    await checkpoint(page, "71-verify-email-done");
     await page.getByRole("link", { name: "Go to Account Settings" }).click();
     await email.getByText("Verified", { exact: true }).waitFor();
     assert.equal(await email.getByRole("button", { name: "Resend verification link" }).count(), 0);
-    await checkpoint(page, "52-account-email-verified");
+    await checkpoint(page, "72-account-email-verified");
 
     // The link is single use: opened again, it says so and how to get a new one.
     await page.goto(`/verify-email?token=${encodeURIComponent(token)}`);
     await page.getByRole("alert").getByText(/This link is unknown, already used or expired/).waitFor();
-    await checkpoint(page, "53-verify-email-used-link");
+    await checkpoint(page, "73-verify-email-used-link");
     await context.close();
   });
 
@@ -85,7 +85,7 @@ describe("mailed links", () => {
     await page.getByLabel("Username or email").fill("hana@example.com");
     await page.getByRole("button", { name: "Send reset link" }).click();
     await page.getByText("If the account exists and has a verified address, we sent a link. It works for 30 minutes.").waitFor();
-    await checkpoint(page, "54-forgot-password-sent");
+    await checkpoint(page, "74-forgot-password-sent");
 
     const token = await waitForMailedToken(server.dataDir, "hana@example.com", "/reset-password");
     await page.goto(`/reset-password?token=${encodeURIComponent(token)}`);
@@ -93,12 +93,12 @@ describe("mailed links", () => {
     await page.getByLabel("Repeat new password").fill(NEW_PASSWORD);
     await page.getByRole("button", { name: "Set new password" }).click();
     await page.getByText(/Your account uses two-factor authentication/).waitFor();
-    await checkpoint(page, "55-reset-password-code");
+    await checkpoint(page, "75-reset-password-code");
     await page.getByLabel("Six-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Set new password" }).click();
     await page.getByRole("heading", { name: "Your password was reset", level: 1 }).waitFor();
     await page.getByText("Your password was reset; every session was signed out.", { exact: false }).waitFor();
-    await checkpoint(page, "56-reset-password-done");
+    await checkpoint(page, "76-reset-password-done");
 
     await page.getByRole("link", { name: "Log in" }).click();
     await logIn(page, "hana", NEW_PASSWORD);
@@ -117,7 +117,7 @@ describe("devices and sessions", () => {
     await logIn(page, "ivan");
     await page.getByLabel(REMEMBER).check();
     await page.getByLabel("Six-digit code").fill(await codes.next());
-    await checkpoint(page, "57-sign-in-remember-device");
+    await checkpoint(page, "77-sign-in-remember-device");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
 
@@ -147,14 +147,14 @@ describe("devices and sessions", () => {
     await theirs.getByText("Password + code").waitFor();
     const devices = places.getByRole("list", { name: "Known devices" }).getByRole("listitem");
     await devices.filter({ hasText: "This device" }).getByText(/Trusted until/).waitFor();
-    await checkpoint(page, "58-where-signed-in");
+    await checkpoint(page, "78-where-signed-in");
 
     await theirs.getByRole("button", { name: /^End session/ }).click();
     await places.getByText("The session has ended: that browser has to log in again.").waitFor();
     await places.getByText("You are signed in in 2 places.").waitFor();
     assert.equal(await theirs.count(), 0);
     await page.getByRole("region", { name: "Recent security events" }).getByText("Session ended").first().waitFor();
-    await checkpoint(page, "59-session-ended");
+    await checkpoint(page, "79-session-ended");
 
     // The ended session's refresh token no longer works; this one still does.
     const refreshed = await fetch(`${server.baseUrl}/api/v1/auth/refresh`, {
