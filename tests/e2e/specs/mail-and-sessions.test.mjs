@@ -168,3 +168,37 @@ describe("devices and sessions", () => {
     await context.close();
   });
 });
+
+describe("API tokens", () => {
+  it("a token is made in Account Settings, shown once, works for GET /account, and is revoked", async () => {
+    await apiClient(server.baseUrl).register("jana", PASSWORD);
+    const { context, page } = await newPhonePage(browser, server.baseUrl, problems);
+    await page.goto("/sign-in");
+    await logIn(page, "jana");
+    const section = page.getByRole("region", { name: "API tokens" });
+    await section.getByText("You have no API tokens.").waitFor();
+    await section.getByRole("button", { name: "Create an API token" }).click();
+    await section.getByLabel("Name", { exact: true }).fill("Reseller portal");
+    await checkpoint(page, "80-api-token-form");
+    // Just signed in: inside the privileged window, so no proof is asked.
+    await section.getByRole("button", { name: "Create token" }).click();
+    await section.getByText("Copy it now: you will not see it again.").waitFor();
+    const token = (await section.locator("code.secret").textContent()) ?? "";
+    assert.match(token, /^cat_/);
+    await checkpoint(page, "81-api-token-created");
+
+    const read = await fetch(`${server.baseUrl}/api/v1/account`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(read.status, 200);
+    assert.equal((await read.json()).username, "jana");
+
+    await section.getByRole("button", { name: "Done" }).click();
+    assert.equal(await section.getByText(token).count(), 0);
+    await section.getByRole("button", { name: "Revoke token Reseller portal" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+    await section.getByText('The token "Reseller portal" has been revoked.').waitFor();
+    await section.getByText("You have no API tokens.").waitFor();
+    const refused = await fetch(`${server.baseUrl}/api/v1/account`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(refused.status, 401);
+    await context.close();
+  });
+});
