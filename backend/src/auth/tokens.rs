@@ -86,7 +86,16 @@ pub struct TokenKeys {
     /// The signing key's first, then retired ones.
     verification_keys: Vec<VerificationKey>,
     issuer: String,
+    /// Access tokens whose signature and claims were checked, by the SHA-256 of the whole
+    /// token: an EdDSA verification costs more than the rest of a `GET /account`. Only `exp`
+    /// is checked again on a hit (against the injected clock); the session row is still read
+    /// on every request, so revocation stays immediate. Bounded, and no entry outlives the
+    /// tokens' lifetime.
+    verified_access: moka::sync::Cache<[u8; 32], std::sync::Arc<AccessClaims>>,
 }
+
+/// How many verified access tokens one process remembers.
+const VERIFIED_ACCESS_CACHE_ENTRIES: u64 = 100_000;
 
 impl TokenKeys {
     pub fn new(signing_key: &SigningKey, issuer: &str) -> Result<Self, ApiError> {
@@ -113,6 +122,12 @@ impl TokenKeys {
             encoding_key: EncodingKey::from_ed_der(der.as_bytes()),
             verification_keys,
             issuer: issuer.to_string(),
+            verified_access: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_ACCESS_CACHE_ENTRIES)
+                .time_to_live(std::time::Duration::from_secs(
+                    ACCESS_TOKEN_LIFETIME_SECS.unsigned_abs(),
+                ))
+                .build(),
         })
     }
 
@@ -182,14 +197,28 @@ impl TokenKeys {
     }
 
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
-        let claims: AccessClaims =
-            self.verify(token, ACCESS_TOKEN_TYPE, ACCESS_TOKEN_AUDIENCE, || {
-                ApiError::InvalidToken
-            })?;
+        use sha2::{Digest, Sha256};
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let claims = match self.verified_access.get(&key) {
+            Some(claims) => claims,
+            None => {
+                let claims = std::sync::Arc::new(self.verify_access_signature(token)?);
+                self.verified_access.insert(key, claims.clone());
+                claims
+            }
+        };
         if claims.exp <= now.timestamp() {
             return Err(ApiError::InvalidToken);
         }
-        Ok(claims)
+        Ok((*claims).clone())
+    }
+
+    /// The full check of an access token's signature, header and claims but `exp`, without
+    /// the cache (what a cache miss costs).
+    pub fn verify_access_signature(&self, token: &str) -> Result<AccessClaims, ApiError> {
+        self.verify(token, ACCESS_TOKEN_TYPE, ACCESS_TOKEN_AUDIENCE, || {
+            ApiError::InvalidToken
+        })
     }
 
     pub fn verify_challenge(
@@ -295,6 +324,26 @@ mod tests {
             decode(pieces.next().unwrap()),
             decode(pieces.next().unwrap()),
         )
+    }
+
+    #[test]
+    fn a_cached_access_token_still_expires_and_a_changed_one_is_checked_afresh() {
+        let keys = keys();
+        let token = access_token(&keys);
+        keys.verify_access(&token, now()).unwrap();
+        keys.verify_access(&token, now()).unwrap();
+        let expired = now() + chrono::TimeDelta::seconds(ACCESS_TOKEN_LIFETIME_SECS);
+        assert!(matches!(
+            keys.verify_access(&token, expired),
+            Err(ApiError::InvalidToken)
+        ));
+        let mut forged = token.clone();
+        forged.pop();
+        forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(matches!(
+            keys.verify_access(&forged, now()),
+            Err(ApiError::InvalidToken)
+        ));
     }
 
     #[test]
