@@ -2127,7 +2127,7 @@ export interface operations {
         /** @description Optional inside the privileged window */
         requestBody?: {
             content: {
-                "application/json": null | components["schemas"]["ReauthenticationRequest"];
+                "application/json": components["schemas"]["ReauthenticationRequest"];
             };
         };
         responses: {
@@ -2235,7 +2235,7 @@ export interface operations {
         /** @description Optional; `password` is needed outside the privileged window */
         requestBody?: {
             content: {
-                "application/json": null | components["schemas"]["EnrollRequest"];
+                "application/json": components["schemas"]["EnrollRequest"];
             };
         };
         responses: {
@@ -2343,7 +2343,7 @@ export interface operations {
         /** @description Optional inside the privileged window */
         requestBody?: {
             content: {
-                "application/json": null | components["schemas"]["ReauthenticationRequest"];
+                "application/json": components["schemas"]["ReauthenticationRequest"];
             };
         };
         responses: {
@@ -2912,7 +2912,7 @@ export interface operations {
         /** @description Optional: without a body the `refresh_token` cookie is used */
         requestBody?: {
             content: {
-                "application/json": null | components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {

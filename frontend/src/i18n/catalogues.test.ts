@@ -27,4 +27,11 @@ describe("message catalogues", () => {
     expect(format(3)).toBe("Máte 3 nepoužité záložní kódy.");
     expect(format(10)).toBe("Máte 10 nepoužitých záložních kódů.");
   });
+
+  it("Czech plurals of the places one is signed in at", () => {
+    const format = (count: number) => new IntlMessageFormat(CATALOGUES.cs["sessions.summary"], "cs").format({ count });
+    expect(format(1)).toBe("Jste přihlášeni na 1 místě.");
+    expect(format(2)).toBe("Jste přihlášeni na 2 místech.");
+    expect(format(5)).toBe("Jste přihlášeni na 5 místech.");
+  });
 });
