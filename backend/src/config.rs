@@ -178,7 +178,7 @@ impl Settings {
             .parse_optional::<String>("CORS_ORIGINS")?
             .map(|list| {
                 list.split(',')
-                    .map(|origin| origin.trim().trim_end_matches('/').to_string())
+                    .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
                     .filter(|origin| !origin.is_empty())
                     .collect()
             })
@@ -186,7 +186,9 @@ impl Settings {
         if let Some(bad) = cors_origins.iter().find(|origin| {
             !(origin.starts_with("https://") || origin.starts_with("http://"))
                 || origin[origin.find("://").map_or(0, |i| i + 3)..].contains('/')
-                || origin.contains('*')
+                || origin.contains(['*', '?', '#'])
+                || origin.ends_with(":443")
+                || origin.ends_with(":80")
         }) {
             return Err(source.invalid(
                 "CORS_ORIGINS",

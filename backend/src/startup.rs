@@ -142,9 +142,10 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
                 }
             })
             .default_service(fn_service(unmatched_request))
+            // Inside the error handlers, so its refusals become problem documents too.
+            .wrap(cross_origin(&cors_origins))
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(no_store_when_authenticated))
-            .wrap(cross_origin(&cors_origins))
             .wrap(Compress::default())
             .wrap(security_headers())
             .wrap(from_fn(telemetry::request_span));

@@ -189,3 +189,35 @@ pub fn delete_of_account(
     .execute(connection)?;
     Ok(deleted == 1)
 }
+
+/// Ends the trust of one device of the account.
+pub fn end_trust(
+    connection: &mut DbConnection,
+    account_id: &str,
+    device_id: &str,
+) -> Result<(), ApiError> {
+    diesel::update(
+        known_devices::table
+            .find(device_id)
+            .filter(known_devices::account_id.eq(account_id)),
+    )
+    .set(known_devices::trusted_until.eq(None::<NaiveDateTime>))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Ends the trust of every device of the account but `keep`.
+pub fn end_trust_except(
+    connection: &mut DbConnection,
+    account_id: &str,
+    keep: &str,
+) -> Result<(), ApiError> {
+    diesel::update(
+        known_devices::table
+            .filter(known_devices::account_id.eq(account_id))
+            .filter(known_devices::id.ne(keep)),
+    )
+    .set(known_devices::trusted_until.eq(None::<NaiveDateTime>))
+    .execute(connection)?;
+    Ok(())
+}

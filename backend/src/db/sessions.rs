@@ -393,3 +393,27 @@ pub fn revoke_of_account(
     .execute(connection)?;
     Ok(revoked == 1)
 }
+
+/// Revokes the account's live sessions that a trusted device opened without a code (amr
+/// `mfa`), except `keep`: when trust ends, what it let in ends too.
+pub fn revoke_trusted_device_sessions(
+    connection: &mut DbConnection,
+    account_id: &str,
+    keep: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let live = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::amr.like("% mfa"));
+    let revocation = (
+        sessions::revoked_at.eq(Some(db_time(now))),
+        sessions::revoked_reason.eq(Some("device_trust_ended")),
+    );
+    Ok(match keep {
+        Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
+            .set(revocation)
+            .execute(connection)?,
+        None => diesel::update(live).set(revocation).execute(connection)?,
+    })
+}

@@ -7,7 +7,7 @@ use super::proof::{self, Verdict};
 use super::{AppState, Principal, RequestOrigin};
 use crate::db::accounts;
 use crate::db::events::{self, Event, EventKind};
-use crate::db::{devices, sessions as session_store, two_factor as code_store};
+use crate::db::{sessions as session_store, two_factor as code_store};
 use crate::domain::{Language, Password, Role};
 use crate::error::ApiError;
 
@@ -145,7 +145,9 @@ pub async fn change_password(
             // A challenge won with the old password must not complete either, and no device
             // is trusted on the strength of the old one.
             code_store::consume_all_challenges(connection, &account.id, now)?;
-            devices::end_trust_for_account(connection, &account.id)?;
+            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
+            // Machines' access was granted under the old password.
+            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
             super::email::forget_pending_address(connection, &account.id, now)?;
             session_store::revoke_all_for_account(
                 connection,
@@ -154,18 +156,12 @@ pub async fn change_password(
                 "password_changed",
                 now,
             )?;
-            events::record(
-                connection,
-                &account.id,
-                EventKind::PasswordChanged,
-                now,
-                &origin,
-                None,
-            )?;
-            notifications::queue_notice(
+            notifications::record_and_notify(
                 &state_for_mail,
                 connection,
                 &account,
+                EventKind::PasswordChanged,
+                None,
                 Notice::PasswordChanged,
                 &origin,
                 now,

@@ -10,7 +10,6 @@ use crate::auth::opaque_token;
 use crate::db::accounts;
 use crate::db::api_tokens::{self, ApiToken};
 use crate::db::events::{self, EventKind};
-use crate::db::sessions as session_store;
 use crate::domain::{Role, Scope};
 use crate::error::ApiError;
 
@@ -18,6 +17,8 @@ use crate::error::ApiError;
 pub const TOKEN_PREFIX: &str = "cat_";
 pub const MAX_NAME_CHARS: usize = 100;
 pub const LONGEST_LIFETIME_DAYS: i64 = 365;
+/// Tokens an account may hold at once (each made one is also mailed about).
+pub const MAX_LIVE_TOKENS: usize = 20;
 /// How much of the token the listing shows.
 const SHOWN_PREFIX_CHARS: usize = 8;
 
@@ -107,12 +108,24 @@ pub async fn create(
             if !accounts::lock(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::InvalidToken);
             }
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+            match proof::admit(
+                &state,
+                connection,
+                &account,
+                &session_id,
+                authority,
+                &origin,
+                now,
+            )? {
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
+            }
+            if api_tokens::live_for_account(connection, &account.id, now)?.len() >= MAX_LIVE_TOKENS
+            {
+                return Ok(Err(ApiError::validation(
+                    "name",
+                    "an account holds at most 20 live tokens; revoke one first",
+                )));
             }
             api_tokens::insert(connection, &made, &hash)?;
             let scopes: Vec<&str> = made.scopes.iter().map(|scope| scope.as_str()).collect();

@@ -58,3 +58,17 @@ pub async fn forget(
         })
         .await
 }
+
+/// Every trust of the account ends (a factor, the password or the recovery codes changed),
+/// with the sessions that trust let in without a code, but the caller's own. Inside the
+/// caller's transaction.
+pub fn end_all_trust(
+    connection: &mut crate::db::DbConnection,
+    account_id: &str,
+    keep_session: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    devices::end_trust_for_account(connection, account_id)?;
+    session_store::revoke_trusted_device_sessions(connection, account_id, keep_session, now)?;
+    Ok(())
+}

@@ -92,10 +92,15 @@ pub async fn request_change(
             if !accounts::lock(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::InvalidToken);
             }
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+            match proof::admit(
+                &state,
+                connection,
+                &account,
+                &session_id,
+                authority,
+                &origin,
+                now,
+            )? {
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
@@ -337,18 +342,12 @@ pub async fn confirm_password_reset(
             )?;
             devices::delete_all_for_account(connection, &account.id)?;
             crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-            events::record(
-                connection,
-                &account.id,
-                EventKind::PasswordReset,
-                now,
-                &origin,
-                None,
-            )?;
-            notifications::queue_notice(
+            notifications::record_and_notify(
                 &state,
                 connection,
                 &account,
+                EventKind::PasswordReset,
+                None,
                 Notice::PasswordReset,
                 &origin,
                 now,

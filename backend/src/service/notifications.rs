@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{AppState, RequestOrigin};
 use crate::db::accounts::Account;
+use crate::db::events::{self, EventKind};
 use crate::db::{outbox, DbConnection};
 use crate::domain::Language;
 use crate::error::ApiError;
@@ -44,6 +45,23 @@ pub enum LinkMail {
 
 /// When recovery codes run this low, the notice says to make new ones.
 pub const FEW_RECOVERY_CODES: i64 = 3;
+
+/// A security change: recorded in the account's events and mailed to its verified address,
+/// both in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn record_and_notify(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    kind: EventKind,
+    detail: Option<&str>,
+    notice: Notice,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    events::record(connection, &account.id, kind, now, origin, detail)?;
+    queue_notice(state, connection, account, notice, origin, now)
+}
 
 /// Queues `notice` for the account's verified address, if it has one.
 pub fn queue_notice(

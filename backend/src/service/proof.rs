@@ -324,6 +324,28 @@ fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
     every_factor && state.now() - principal.auth_time <= window
 }
 
+/// The start of a privileged action's transaction, once the caller holds the account row's
+/// lock: the caller's session must still be live (or its API token, for an action a token's
+/// scope grants), then the proof is checked.
+pub fn admit(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    session_id: &str,
+    proof: PrivilegedProof,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Verdict<()>, ApiError> {
+    let by_token = matches!(proof, PrivilegedProof::ApiToken { .. });
+    if !by_token && !crate::db::sessions::lock_if_live(connection, session_id)? {
+        if let Err(error) = give_back::<()>(connection, proof, ApiError::InvalidToken)? {
+            return Ok(Verdict::Refused(error));
+        }
+        return Ok(Verdict::Refused(ApiError::InvalidToken));
+    }
+    verify_privileged(state, connection, account, proof, origin, now)
+}
+
 /// Refuses a privileged action before its proof was checked (the account or session changed
 /// meanwhile): a password already counted is given back, since it was never judged. Answers
 /// the refusal for the transaction to commit.

@@ -255,6 +255,12 @@ pub async fn end(
             )? {
                 return Err(ApiError::NotFound);
             }
+            // Signing a device out also takes back its "don't ask for a code".
+            if let Some(device_id) =
+                session_store::find(connection, &session_id)?.and_then(|session| session.device_id)
+            {
+                crate::db::devices::end_trust(connection, &account_id, &device_id)?;
+            }
             events::record(
                 connection,
                 &account_id,
@@ -289,6 +295,11 @@ pub async fn end_others(
                 "ended_by_user",
                 now,
             )?;
+            // Every other device loses its "don't ask for a code" too.
+            match session_store::find(connection, &keep)?.and_then(|session| session.device_id) {
+                Some(own) => crate::db::devices::end_trust_except(connection, &account_id, &own)?,
+                None => crate::db::devices::end_trust_for_account(connection, &account_id)?,
+            }
             if ended > 0 {
                 events::record(
                     connection,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::notifications::{self, Notice};
-use super::proof::{self, PrivilegedProof, Proof, Verdict};
+use super::proof::{self, Proof, Verdict};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal, RequestOrigin};
@@ -196,6 +196,11 @@ async fn act_on_customer(
         customer_id.to_string(),
         principal.session_id.clone(),
     );
+    let session_for_action = session_id.clone();
+    let token_id = principal
+        .api_token
+        .as_ref()
+        .map(|access| access.token_id.clone());
     {
         let (state, origin, agent) = (state.clone(), origin.clone(), agent.clone());
         state
@@ -205,12 +210,15 @@ async fn act_on_customer(
                 if !accounts::lock_if_two_factor_enabled(connection, &agent.id)? {
                     return proof::give_back(connection, authority, ApiError::TwoFactorRequired);
                 }
-                let is_token = matches!(authority, PrivilegedProof::ApiToken { .. });
-                if !is_token && !crate::db::sessions::lock_if_live(connection, &session_id)? {
-                    return proof::give_back(connection, authority, ApiError::InvalidToken);
-                }
-                match proof::verify_privileged(&state, connection, &agent, authority, &origin, now)?
-                {
+                match proof::admit(
+                    &state,
+                    connection,
+                    &agent,
+                    &session_id,
+                    authority,
+                    &origin,
+                    now,
+                )? {
                     Verdict::Accepted(()) => Ok(Ok(())),
                     Verdict::Refused(error) => Ok(Err(error)),
                 }
@@ -223,6 +231,14 @@ async fn act_on_customer(
         .transaction(move |connection| {
             // The agent's row, then the customer's: one order for every support action.
             if !accounts::lock(connection, &agent.id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            // Still allowed: a revocation that committed since the proof wins.
+            let still_live = match &token_id {
+                Some(token_id) => crate::db::api_tokens::lock_if_live(connection, token_id, now)?,
+                None => crate::db::sessions::lock_if_live(connection, &session_for_action)?,
+            };
+            if !still_live {
                 return Err(ApiError::InvalidToken);
             }
             let customer = find_customer(connection, &customer_id)?;

@@ -9,8 +9,8 @@ use crate::auth::qr::qr_svg;
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD};
 use crate::auth::totp::{otpauth_uri, TotpSecret};
 use crate::db::accounts::{self, Account};
-use crate::db::events::{self, EventKind};
-use crate::db::{devices, sessions as session_store, two_factor as code_store, DbConnection};
+use crate::db::events::EventKind;
+use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
 use crate::domain::{RecoveryCode, TotpCode};
 use crate::error::ApiError;
 
@@ -52,13 +52,11 @@ pub async fn enroll(
             if !accounts::lock_if_two_factor_disabled(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::TwoFactorAlreadyEnabled);
             }
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(
+            match proof::admit(
                 &state_for_db,
                 connection,
                 &account,
+                &session_id,
                 authority,
                 &origin,
                 now,
@@ -139,7 +137,8 @@ pub async fn confirm(
                 return Err(ApiError::NoPendingEnrollment);
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
-            devices::end_trust_for_account(connection, &account.id)?;
+            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
+            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
             session_store::revoke_all_for_account(
                 connection,
                 &account.id,
@@ -149,18 +148,12 @@ pub async fn confirm(
             )?;
             // This session has just proved the code too; its refreshes must carry both factors.
             session_store::set_amr(connection, &session_id, &[AMR_PASSWORD, AMR_OTP])?;
-            events::record(
-                connection,
-                &account.id,
-                EventKind::TwoFactorEnabled,
-                now,
-                &origin,
-                None,
-            )?;
-            notifications::queue_notice(
+            notifications::record_and_notify(
                 &state,
                 connection,
                 &account,
+                EventKind::TwoFactorEnabled,
+                None,
                 Notice::TwoFactorEnabled,
                 &origin,
                 now,
@@ -193,10 +186,15 @@ pub async fn disable(
             if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
             }
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+            match proof::admit(
+                &state,
+                connection,
+                &account,
+                &session_id,
+                authority,
+                &origin,
+                now,
+            )? {
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
@@ -207,18 +205,12 @@ pub async fn disable(
                 "two_factor_disabled",
                 now,
             )?;
-            events::record(
-                connection,
-                &account.id,
-                EventKind::TwoFactorDisabled,
-                now,
-                &origin,
-                None,
-            )?;
-            notifications::queue_notice(
+            notifications::record_and_notify(
                 &state,
                 connection,
                 &account,
+                EventKind::TwoFactorDisabled,
+                None,
                 Notice::TwoFactorDisabled,
                 &origin,
                 now,
@@ -243,7 +235,9 @@ pub(super) fn wipe_two_factor(
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;
-    devices::end_trust_for_account(connection, &account.id)?;
+    super::devices::end_all_trust(connection, &account.id, keep_session, now)?;
+    // Tokens were made under the factor that is gone.
+    crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
     session_store::revoke_all_for_account(connection, &account.id, keep_session, reason, now)?;
     Ok(())
 }
@@ -271,28 +265,27 @@ pub async fn regenerate_recovery_codes(
             if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
             }
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::verify_privileged(&state, connection, &account, authority, &origin, now)? {
+            match proof::admit(
+                &state,
+                connection,
+                &account,
+                &session_id,
+                authority,
+                &origin,
+                now,
+            )? {
                 Verdict::Accepted(()) => {}
                 Verdict::Refused(error) => return Ok(Err(error)),
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             // Trust rested on the old codes too: the next sign-in asks for the code again.
-            devices::end_trust_for_account(connection, &account.id)?;
-            events::record(
-                connection,
-                &account.id,
-                EventKind::RecoveryCodesRegenerated,
-                now,
-                &origin,
-                None,
-            )?;
-            notifications::queue_notice(
+            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
+            notifications::record_and_notify(
                 &state,
                 connection,
                 &account,
+                EventKind::RecoveryCodesRegenerated,
+                None,
                 Notice::RecoveryCodesRegenerated,
                 &origin,
                 now,

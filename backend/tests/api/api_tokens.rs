@@ -201,6 +201,18 @@ async fn revoked_expired_and_support_reset_tokens_stop_working(app: TestApp) {
     app.get("/account", Some("cat_made-up"))
         .await
         .assert_problem(401, "invalid_token");
+    // A new password ends the tokens made under the old one.
+    let session = session_from(&app.login("lea", PASSWORD).await);
+    let kept = make_token(&app, &session, json!(["account:read"]), 30).await;
+    app.post(
+        "/account/password",
+        Some(&session.access_token),
+        json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+    )
+    .await;
+    app.get("/account", kept["token"].as_str())
+        .await
+        .assert_problem(401, "invalid_token");
 }
 
 async fn a_support_token_acts_within_its_scopes(app: TestApp) {

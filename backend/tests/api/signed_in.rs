@@ -13,6 +13,7 @@ on_both_databases!(
     a_remembered_device_skips_the_code_until_a_factor_changes,
     a_forgotten_device_is_a_stranger_again,
     a_password_change_or_a_new_factor_ends_every_trust,
+    ending_a_trusted_device_s_session_takes_its_trust_back,
 );
 
 async fn delete(app: &TestApp, path: &str, token: &str) -> crate::helpers::Reply {
@@ -271,4 +272,34 @@ async fn a_password_change_or_a_new_factor_ends_every_trust(app: TestApp) {
         "otp_required"
     );
     let _ = secret;
+}
+
+async fn ending_a_trusted_device_s_session_takes_its_trust_back(app: TestApp) {
+    let session = app.signed_in_customer("ursula").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let (device, laptop) = trusted_device(&app, "ursula", PASSWORD, &secret).await;
+    let from_laptop = || {
+        app.post(
+            "/auth/login",
+            None,
+            json!({"username": "ursula", "password": PASSWORD, "device_token": device}),
+        )
+    };
+    let stolen = session_from(&from_laptop().await);
+    // From the phone: "sign out everywhere else".
+    let phone = app.login_with_code("ursula", &secret).await;
+    let reply = app
+        .post(
+            "/account/sessions/revoke-others",
+            Some(&phone.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    for ended in [&laptop, &stolen] {
+        app.get("/account", Some(&ended.access_token))
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+    assert_eq!(from_laptop().await.body["status"], "otp_required");
 }
