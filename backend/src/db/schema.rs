@@ -35,6 +35,7 @@ diesel::table! {
         id -> Text,
         subject -> Text,
         at -> Timestamp,
+        settled -> Bool,
     }
 }
 

@@ -188,8 +188,12 @@ pub fn reset(connection: &mut DbConnection, subject: &str) -> Result<(), ApiErro
 pub enum WindowReservation {
     /// Counted as the entry `id`; delete it again if the attempt turns out not to count.
     Reserved { id: String },
-    /// `limit` entries already lie in the window; the oldest of them leaves it first.
-    Full { oldest: DateTime<Utc> },
+    /// `limit` entries already lie in the window. `oldest` leaves it first; while some are
+    /// still `in_flight` (being checked), the window may free up any moment.
+    Full {
+        oldest: DateTime<Utc>,
+        in_flight: bool,
+    },
 }
 
 /// Counts an attempt against "at most `limit` in the window since `window_start`", before it
@@ -213,8 +217,13 @@ pub fn reserve_entry(
             let oldest: Option<NaiveDateTime> = in_window
                 .select(diesel::dsl::min(throttle_entries::at))
                 .first(connection)?;
+            let unsettled: i64 = in_window
+                .filter(throttle_entries::settled.eq(false))
+                .count()
+                .get_result(connection)?;
             return Ok(WindowReservation::Full {
                 oldest: oldest.map(from_db_time).unwrap_or(now),
+                in_flight: unsettled > 0,
             });
         }
         let id = uuid::Uuid::new_v4().to_string();
@@ -259,6 +268,14 @@ fn serialize_on(
         }
     }
     Err(ApiError::internal("throttle row kept racing"))
+}
+
+/// The entry's attempt counts for good (it failed, or its action was done).
+pub fn settle_entry(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(throttle_entries::table.find(id))
+        .set(throttle_entries::settled.eq(true))
+        .execute(connection)?;
+    Ok(())
 }
 
 /// Gives back a windowed entry whose attempt did not count.

@@ -52,7 +52,7 @@ pub fn send_verification(
             address: email.to_string(),
         },
     ];
-    throttle::begin(connection, &allowance, now)?.kept();
+    throttle::begin(connection, &allowance, now)?.kept(connection)?;
     email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
     let token = opaque_token::generate();
     email_tokens::insert(
@@ -188,7 +188,7 @@ pub async fn request_password_reset(
         let subject = Subject::ResetRequests { network };
         state
             .database
-            .run(move |connection| throttle::begin(connection, &[subject], now).map(|a| a.kept()))
+            .run(move |connection| throttle::begin(connection, &[subject], now)?.kept(connection))
             .await?;
     }
     let (state, origin) = (state.clone(), origin.clone());
@@ -231,7 +231,7 @@ async fn mail_reset_links(
                         .map_or_else(|| "unknown".to_string(), throttle::client_network),
                 };
                 match throttle::begin(connection, &[allowance], now) {
-                    Ok(attempt) => attempt.kept(),
+                    Ok(attempt) => attempt.kept(connection)?,
                     Err(ApiError::TooManyAttempts { .. }) => continue,
                     Err(error) => return Err(error),
                 }

@@ -286,7 +286,7 @@ pub(super) fn tell_of_wrong_code(
         account_id: account.id.clone(),
     };
     match throttle::begin(connection, &[hourly], now) {
-        Ok(attempt) => attempt.kept(),
+        Ok(attempt) => attempt.kept(connection)?,
         // Told within the hour already.
         Err(ApiError::TooManyAttempts { .. }) => return Ok(()),
         Err(error) => return Err(error),

@@ -248,7 +248,7 @@ async fn act_on_customer(
             let allowance = Subject::SupportActions {
                 agent_id: agent.id.clone(),
             };
-            throttle::begin(connection, &[allowance], now)?.kept();
+            throttle::begin(connection, &[allowance], now)?.kept(connection)?;
             apply(connection, action, &customer, now)?;
             record_on_both(connection, action, &agent, &customer, &reason, &origin, now)?;
             if let SupportAction::ResetTwoFactor = action {

@@ -257,7 +257,14 @@ fn count(
             let window = TimeDelta::seconds(window_secs);
             match store::reserve_entry(connection, &key, max, now - window, now)? {
                 WindowReservation::Reserved { id } => Ok(Counted::Window { entry_id: id }),
-                WindowReservation::Full { oldest } => Err(ApiError::TooManyAttempts {
+                // Attempts still being checked may be given back any moment (right passwords
+                // are): then a retry soon may pass. Otherwise the oldest failure must age out.
+                WindowReservation::Full {
+                    in_flight: true, ..
+                } => Err(ApiError::TooManyAttempts {
+                    retry_after_secs: 1,
+                }),
+                WindowReservation::Full { oldest, .. } => Err(ApiError::TooManyAttempts {
                     retry_after_secs: seconds_until(oldest + window, now),
                 }),
             }
@@ -274,6 +281,9 @@ impl Attempt {
     ) -> Result<Option<Lockout>, ApiError> {
         let mut lockout: Option<Lockout> = None;
         for counted in self.counted {
+            if let Counted::Window { entry_id } = &counted {
+                store::settle_entry(connection, entry_id)?;
+            }
             if let Counted::Consecutive {
                 key,
                 failures_if_wrong,
@@ -323,8 +333,16 @@ impl Attempt {
         Ok(())
     }
 
-    /// The attempt counts as done (a support action): every entry stays, no lock is set.
-    pub fn kept(self) {}
+    /// The attempt counts as done (a support action, a mail sent): every entry stays, settled;
+    /// no lock is set.
+    pub fn kept(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+        for counted in self.counted {
+            if let Counted::Window { entry_id } = counted {
+                store::settle_entry(connection, &entry_id)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Forgets the account's failed codes (two-factor switched off: the counters guarded a

@@ -29,7 +29,9 @@ DROP TABLE ip_failures;
 CREATE TABLE throttle_entries (
     id TEXT PRIMARY KEY NOT NULL,
     subject TEXT NOT NULL,
-    at TIMESTAMP NOT NULL
+    at TIMESTAMP NOT NULL,
+    -- FALSE while its attempt is still being checked (it may yet be given back).
+    settled BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX throttle_entries_subject_at ON throttle_entries (subject, at);
 
