@@ -177,3 +177,16 @@ pub fn revoke_all_for_account(
     .set(api_tokens::revoked_at.eq(Some(db_time(now))))
     .execute(connection)?)
 }
+
+/// Deletes tokens revoked or expired before `before`.
+pub fn prune_dead(connection: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, ApiError> {
+    let before = db_time(before);
+    Ok(diesel::delete(
+        api_tokens::table.filter(
+            api_tokens::revoked_at
+                .lt(before)
+                .or(api_tokens::expires_at.lt(before)),
+        ),
+    )
+    .execute(connection)?)
+}

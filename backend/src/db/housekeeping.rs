@@ -19,6 +19,7 @@ pub struct Cutoffs {
     pub devices_unused_since: DateTime<Utc>,
     pub links_expired_before: DateTime<Utc>,
     pub mails_finished_before: DateTime<Utc>,
+    pub tokens_dead_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -30,6 +31,7 @@ pub struct Pruned {
     pub devices: usize,
     pub links: usize,
     pub mails: usize,
+    pub api_tokens: usize,
 }
 
 impl Pruned {
@@ -79,5 +81,6 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
         .execute(connection)?,
         links: super::email_tokens::prune_expired(connection, cutoffs.links_expired_before)?,
         mails: super::outbox::prune_finished(connection, cutoffs.mails_finished_before)?,
+        api_tokens: super::api_tokens::prune_dead(connection, cutoffs.tokens_dead_before)?,
     })
 }

@@ -41,11 +41,42 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
         links_expired_before: kept(KEEP_EXPIRED_LINKS_SECS),
         mails_finished_before: kept(KEEP_FINISHED_MAILS_SECS),
+        tokens_dead_before: now - retention,
     };
     state
         .database
         .run(move |connection| housekeeping::prune(connection, &cutoffs))
         .await
+}
+
+/// Deletes `.eml` files (written when no relay is configured) older than a week: they hold
+/// links that expired long ago. Answers how many went.
+pub async fn prune_mail_files(state: &AppState) -> usize {
+    if state.settings.smtp_url.is_some() {
+        return 0;
+    }
+    let folder = state.settings.data_dir.join("mail");
+    let keep = std::time::Duration::from_secs(KEEP_FINISHED_MAILS_SECS.unsigned_abs());
+    tokio::task::spawn_blocking(move || {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter(|entry| {
+                entry
+                    .metadata()
+                    .and_then(|meta| meta.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok())
+                    .is_some_and(|age| age > keep)
+            })
+            .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+            .count()
+    })
+    .await
+    .unwrap_or(0)
 }
 
 /// Runs [`prune`] every `housekeeping_interval` for as long as the server runs.
@@ -54,6 +85,10 @@ pub async fn run_periodically(state: AppState) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
+        let files = prune_mail_files(&state).await;
+        if files > 0 {
+            tracing::info!(files, "housekeeping removed old mail files");
+        }
         match prune(&state).await {
             Ok(pruned) if pruned.is_empty() => tracing::debug!("housekeeping: nothing to prune"),
             Ok(pruned) => tracing::info!(
@@ -64,6 +99,7 @@ pub async fn run_periodically(state: AppState) {
                 devices = pruned.devices,
                 links = pruned.links,
                 mails = pruned.mails,
+                api_tokens = pruned.api_tokens,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

@@ -14,6 +14,7 @@ on_both_databases!(
     making_a_token_is_privileged_and_its_scopes_follow_the_role,
     revoked_expired_and_support_reset_tokens_stop_working,
     a_support_token_acts_within_its_scopes,
+    dead_tokens_are_pruned_after_the_retention,
 );
 
 async fn make_token(app: &TestApp, session: &Session, scopes: Value, days: i64) -> Value {
@@ -261,4 +262,15 @@ async fn a_support_token_acts_within_its_scopes(app: TestApp) {
     app.get("/account", customer_token["token"].as_str())
         .await
         .assert_problem(401, "invalid_token");
+}
+
+async fn dead_tokens_are_pruned_after_the_retention(app: TestApp) {
+    let session = app.signed_in_customer("nils").await;
+    make_token(&app, &session, json!(["account:read"]), 1).await;
+    make_token(&app, &session, json!(["account:read"]), 365).await;
+    app.clock.advance(TimeDelta::days(32));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.api_tokens, 1, "the expired one, not the live one");
 }
