@@ -66,8 +66,12 @@ pub struct PasswordHashingSettings {
     pub parallelism: u32,
     /// How many hashes may run at once (defaults to the number of cores).
     pub concurrency: usize,
-    /// How many more may wait for a slot before requests are answered `503`.
+    /// A hard cap on how many may wait for a slot (memory safety net); admission is decided
+    /// by the wait, below.
     pub queue_limit: usize,
+    /// Work is refused (`503` + `Retry-After`) only when the wait it would face, estimated
+    /// from the queue and the recent median hash time, exceeds this.
+    pub max_wait: std::time::Duration,
 }
 
 impl Default for PasswordHashingSettings {
@@ -77,7 +81,8 @@ impl Default for PasswordHashingSettings {
             iterations: 2,
             parallelism: 1,
             concurrency: num_cpus::get().max(1),
-            queue_limit: 64,
+            queue_limit: 4096,
+            max_wait: std::time::Duration::from_millis(10_000),
         }
     }
 }
@@ -122,6 +127,9 @@ impl Settings {
             parallelism: source.parse_or("ARGON2_PARALLELISM", default_hashing.parallelism)?,
             concurrency: source.parse_or("HASHING_CONCURRENCY", default_hashing.concurrency)?,
             queue_limit: source.parse_or("HASHING_QUEUE_LIMIT", default_hashing.queue_limit)?,
+            max_wait: std::time::Duration::from_millis(
+                source.parse_or("HASHING_MAX_WAIT_MS", 10_000u64)?,
+            ),
         };
         argon2::Params::new(
             password_hashing.memory_kib,
@@ -270,6 +278,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ARGON2_PARALLELISM",
     "HASHING_CONCURRENCY",
     "HASHING_QUEUE_LIMIT",
+    "HASHING_MAX_WAIT_MS",
     "TRUSTED_PROXIES",
     "SUPPORT_CONTACT",
     "CORS_ORIGINS",

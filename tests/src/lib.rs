@@ -508,7 +508,8 @@ impl PgDatabase {
             return None;
         };
         let name = format!("custadmin_bb_{}", uuid::Uuid::new_v4().simple());
-        let url = with_database_name(&admin_url, &name);
+        // No TLS to the local test server (see the API tests' helpers for why).
+        let url = with_sslmode_disabled(&with_database_name(&admin_url, &name));
         execute(&admin_url, &format!("CREATE DATABASE {name}"));
         Some(Self {
             admin_url,
@@ -538,6 +539,16 @@ fn execute(url: &str, sql: &str) {
     diesel::sql_query(sql)
         .execute(&mut connection)
         .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+fn with_sslmode_disabled(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
 }
 
 /// The same server URL with another database name (the path), keeping any `?query`.

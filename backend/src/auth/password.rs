@@ -1,5 +1,8 @@
-//! Argon2id password hashing on a bounded pool: at most `concurrency` hashes run at once and at
-//! most `queue_limit` wait, so a login flood costs bounded memory and gets `503` beyond that.
+//! Argon2id password hashing on a bounded pool: at most `concurrency` hashes run at once; the
+//! rest wait their turn, admitted by the wait they would face (the queue ahead divided by the
+//! slots, times the recent median hash time): a burst is queued, not refused, and only work
+//! that would wait longer than `max_wait` gets `503` with `Retry-After`. `queue_limit` is a
+//! hard cap behind that.
 //! Each hash needs 19 MiB of working memory; the pool reuses one buffer per slot instead of
 //! allocating afresh, because glibc keeps freed buffers of that size in per-thread arenas and
 //! the process would grow by 19 MiB for every blocking thread that ever hashed.
@@ -17,6 +20,8 @@ use crate::domain::Password;
 use crate::error::ApiError;
 
 const HASH_BYTES: usize = 32;
+/// How many recent hash durations the median is taken over.
+const RECENT_DURATIONS: usize = 31;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -33,6 +38,10 @@ struct Inner {
     in_flight: AtomicUsize,
     /// Most requests that may be in flight: running plus queued.
     max_in_flight: usize,
+    /// The longest wait a request is admitted to.
+    max_wait: std::time::Duration,
+    /// The last hashes' durations, for the median the wait is estimated with.
+    recent_durations: Mutex<std::collections::VecDeque<std::time::Duration>>,
     /// Verified against when the username is unknown, so that costs the same time.
     dummy_hash: String,
 }
@@ -56,6 +65,10 @@ impl PasswordHasher {
                 spare_memory: Mutex::new(vec![memory]),
                 in_flight: AtomicUsize::new(0),
                 max_in_flight: settings.concurrency + settings.queue_limit,
+                max_wait: settings.max_wait,
+                recent_durations: Mutex::new(std::collections::VecDeque::with_capacity(
+                    RECENT_DURATIONS,
+                )),
                 dummy_hash,
             }),
         })
@@ -100,9 +113,7 @@ impl PasswordHasher {
     ) -> Result<T, ApiError> {
         // Counted before waiting so that the bound holds however many arrive at once; the guard
         // uncounts even when the request is dropped while it waits.
-        let in_flight = InFlight::enter(self.inner.clone()).ok_or(ApiError::Overloaded {
-            retry_after_secs: 1,
-        })?;
+        let in_flight = InFlight::enter(self.inner.clone())?;
         let slot = self
             .inner
             .slots
@@ -115,7 +126,9 @@ impl PasswordHasher {
         // meanwhile must not free a slot while its hash still runs.
         tokio::task::spawn_blocking(move || {
             let mut memory = worker.take_memory();
+            let started = std::time::Instant::now();
             let result = work(&mut memory);
+            worker.note_duration(started.elapsed());
             worker.return_memory(memory);
             drop((slot, in_flight));
             result
@@ -126,6 +139,31 @@ impl PasswordHasher {
 }
 
 impl Inner {
+    fn note_duration(&self, duration: std::time::Duration) {
+        if let Ok(mut recent) = self.recent_durations.lock() {
+            if recent.len() == RECENT_DURATIONS {
+                recent.pop_front();
+            }
+            recent.push_back(duration);
+        }
+    }
+
+    /// The median of the recent hashes (none yet: assume nothing to wait).
+    fn median_duration(&self) -> std::time::Duration {
+        let Ok(recent) = self.recent_durations.lock() else {
+            return std::time::Duration::ZERO;
+        };
+        let mut sorted: Vec<_> = recent.iter().copied().collect();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+    }
+
+    /// The wait a request arriving with `ahead` others in flight would face.
+    fn estimated_wait(&self, ahead: usize) -> std::time::Duration {
+        let rounds = (ahead / self.concurrency.max(1)) as u32;
+        self.median_duration().saturating_mul(rounds)
+    }
+
     fn take_memory(&self) -> Vec<Block> {
         self.spare_memory
             .lock()
@@ -152,13 +190,19 @@ impl Inner {
 struct InFlight(Arc<Inner>);
 
 impl InFlight {
-    fn enter(inner: Arc<Inner>) -> Option<Self> {
+    /// Counts the request in, or refuses it: when the estimated wait is too long (or the hard
+    /// cap is reached), with the seconds after which the queue should have drained enough.
+    fn enter(inner: Arc<Inner>) -> Result<Self, ApiError> {
         let ahead = inner.in_flight.fetch_add(1, Ordering::SeqCst);
-        if ahead >= inner.max_in_flight {
+        let wait = inner.estimated_wait(ahead);
+        if ahead >= inner.max_in_flight || wait > inner.max_wait {
             inner.in_flight.fetch_sub(1, Ordering::SeqCst);
-            return None;
+            let excess = wait.saturating_sub(inner.max_wait).as_secs() + 1;
+            return Err(ApiError::Overloaded {
+                retry_after_secs: excess.min(60),
+            });
         }
-        Some(Self(inner))
+        Ok(Self(inner))
     }
 }
 
@@ -257,6 +301,7 @@ mod tests {
             parallelism: 1,
             concurrency: 2,
             queue_limit: 4,
+            max_wait: std::time::Duration::from_secs(10),
         }
     }
 
@@ -344,5 +389,37 @@ mod tests {
             .verify(&password("whatever1"), Some("not a hash".into()))
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn work_is_refused_only_when_its_wait_would_be_too_long() {
+        let settings = PasswordHashingSettings {
+            concurrency: 1,
+            queue_limit: 1000,
+            max_wait: std::time::Duration::from_millis(50),
+            ..cheap()
+        };
+        let hasher = PasswordHasher::new(settings).unwrap();
+        // A median of 40 ms: one waiter ahead is fine, two are beyond 50 ms.
+        for _ in 0..RECENT_DURATIONS {
+            hasher
+                .inner
+                .note_duration(std::time::Duration::from_millis(40));
+        }
+        assert_eq!(
+            hasher.inner.estimated_wait(1),
+            std::time::Duration::from_millis(40)
+        );
+        let first = InFlight::enter(hasher.inner.clone()).unwrap();
+        let second = InFlight::enter(hasher.inner.clone()).unwrap();
+        let refused = InFlight::enter(hasher.inner.clone());
+        assert!(matches!(
+            refused,
+            Err(ApiError::Overloaded {
+                retry_after_secs: 1
+            })
+        ));
+        drop((first, second));
+        assert!(InFlight::enter(hasher.inner.clone()).is_ok());
     }
 }

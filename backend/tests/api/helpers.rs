@@ -119,7 +119,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
                 .rsplit_once('/')
                 .expect("database URL has a database name");
             (
-                format!("{base}/{name}"),
+                // No TLS to the local test server: libpq's OpenSSL state must not be in use
+                // by a pool's background reconnect while the test process exits.
+                format!("{base}/{name}?sslmode=disable"),
                 DatabaseGuard::Postgres { admin_url, name },
             )
         }

@@ -49,7 +49,7 @@ struct TargetArgs {
     /// The running server's process id, for its memory.
     #[arg(long, requires = "url")]
     pid: Option<u32>,
-    /// `CUSTADMIN_HASHING_QUEUE_LIMIT` for the started server (default: the server's, 64).
+    /// `CUSTADMIN_HASHING_QUEUE_LIMIT` for the started server (default: the server's).
     #[arg(long, conflicts_with = "url")]
     queue_limit: Option<usize>,
     /// `CUSTADMIN_DATABASE_URL` for the started server (default: SQLite in the data folder).

@@ -86,7 +86,7 @@ impl Target {
             "attached": false,
             "binary": binary.display().to_string(),
             "database": if options.database_url.is_some() { "postgres" } else { "sqlite" },
-            "hashing_queue_limit": options.queue_limit.map_or(json!("default (64)"), |limit| json!(limit)),
+            "hashing_queue_limit": options.queue_limit.map_or(json!("server default"), |limit| json!(limit)),
             "argon2": "production defaults (m=19456 KiB, t=2, p=1)",
             "extra_env": options.server_env,
         });
