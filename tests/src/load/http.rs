@@ -69,6 +69,17 @@ impl Http {
         .await
     }
 
+    /// A login as a client at `address` (the driver is the server's trusted proxy).
+    pub async fn login_from(&self, username: &str, password: &str, address: &str) -> Outcome {
+        Self::send(
+            self.client
+                .post(format!("{}/api/v1/auth/login", self.base_url))
+                .header("x-forwarded-for", address)
+                .json(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
     async fn send(request: reqwest::RequestBuilder) -> Outcome {
         let started = Instant::now();
         let response = request

@@ -66,8 +66,12 @@ impl Target {
         // The shared helpers find the binary through this variable.
         std::env::set_var("CUSTADMIN_BIN", &binary);
         let work_dir = TempDir::new("load");
+        // The driver is the server's only proxy: burst clients name distinct addresses in
+        // `X-Forwarded-For`, as customers come from many networks (one address alone would
+        // meet the per-network limit, not the hashing pool).
         let mut launch = Launch::new(work_dir.path())
             .production_hashing()
+            .env("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32")
             .env("RUST_LOG", LOG_FILTER);
         if let Some(limit) = options.queue_limit {
             launch = launch.env("CUSTADMIN_HASHING_QUEUE_LIMIT", &limit.to_string());
