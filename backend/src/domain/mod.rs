@@ -9,6 +9,7 @@ mod recovery_code;
 mod role;
 mod scope;
 mod totp_code;
+mod user_agent;
 mod username;
 
 pub use email::Email;
@@ -20,6 +21,7 @@ pub use recovery_code::RecoveryCode;
 pub use role::Role;
 pub use scope::Scope;
 pub use totp_code::TotpCode;
+pub use user_agent::rough_user_agent;
 pub use username::Username;
 
 /// Input that does not parse into a domain type. Plain data: the HTTP edge decides how to

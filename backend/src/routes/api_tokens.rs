@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::two_factor::parse_proof;
+use super::uuid_path;
 use crate::db::api_tokens::ApiToken;
 use crate::domain::Scope;
 use crate::error::{ApiError, Problem};
@@ -170,9 +171,7 @@ async fn revoke_token(
     origin: RequestOrigin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&path.into_inner())
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| ApiError::NotFound)?;
+    let id = uuid_path(path)?;
     api_tokens::revoke(&state, &principal, &id, &origin).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -84,6 +84,14 @@ fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
     ApiError::InvalidQuery(format!("the path is invalid: {error}")).into()
 }
 
+/// A path id: ids are UUIDs, and anything else names nothing (and never reaches the
+/// database, where PostgreSQL text could not even hold some of it).
+pub fn uuid_path(path: web::Path<String>) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(&path.into_inner())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ApiError::NotFound)
+}
+
 /// Parses an optional JSON body: empty means `None`; anything else must be valid JSON.
 pub fn optional_json<T: DeserializeOwned>(
     request: &HttpRequest,

@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::ApiCaller;
-use crate::domain::Scope;
+use super::{uuid_path, ApiCaller};
+use crate::domain::{rough_user_agent, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::{devices, sessions, AppState, Principal, RequestOrigin};
 
@@ -62,17 +62,6 @@ pub struct DevicesResponse {
     pub devices: Vec<DeviceSummary>,
 }
 
-/// The first product of a User-Agent, as the lists show it.
-fn rough(user_agent: Option<String>) -> Option<String> {
-    user_agent.map(|agent| {
-        let rough = match agent.find(')') {
-            Some(end) => &agent[..=end],
-            None => agent.as_str(),
-        };
-        rough.chars().take(80).collect()
-    })
-}
-
 /// Where the account is signed in.
 #[utoipa::path(
     tag = "sessions",
@@ -98,7 +87,7 @@ async fn list_sessions(
                 created_at: session.created_at,
                 last_used_at: session.last_used_at,
                 ip: session.ip,
-                user_agent: rough(session.user_agent),
+                user_agent: session.user_agent.as_deref().map(rough_user_agent),
                 amr: session.amr,
             })
             .collect(),
@@ -171,7 +160,7 @@ async fn list_devices(
                 created_at: device.created_at,
                 last_used_at: device.last_used_at,
                 trusted_until: device.trusted_until,
-                user_agent: rough(device.user_agent),
+                user_agent: device.user_agent.as_deref().map(rough_user_agent),
             })
             .collect(),
     }))
@@ -198,11 +187,4 @@ async fn forget_device(
     let id = uuid_path(path)?;
     devices::forget(&state, &principal, &id, &origin).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Ids are UUIDs; anything else names nothing (and never reaches the database).
-fn uuid_path(path: web::Path<String>) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(&path.into_inner())
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| ApiError::NotFound)
 }

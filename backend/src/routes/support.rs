@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::account::{EventsQuery, EventsResponse, SecurityEvent};
 use super::two_factor::{parse_proof, TwoFactorStateResponse};
-use super::ApiCaller;
+use super::{uuid_path, ApiCaller};
 use crate::domain::Scope;
 use crate::error::{ApiError, Problem};
 use crate::service::{support, AppState, RequestOrigin};
@@ -18,15 +18,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(customer_events)
         .service(reset_two_factor)
         .service(unlock);
-}
-
-/// Account ids are UUIDs; anything else names no customer (and never reaches the database,
-/// where PostgreSQL text could not even hold some of it).
-fn customer_id(path: web::Path<String>) -> Result<String, ApiError> {
-    let raw = path.into_inner();
-    uuid::Uuid::parse_str(&raw)
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| ApiError::NotFound)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -133,7 +124,7 @@ async fn reset_two_factor(
     support::reset_two_factor(
         &state,
         &principal,
-        &customer_id(path)?,
+        &uuid_path(path)?,
         &body.reason,
         proof,
         &origin,
@@ -173,7 +164,7 @@ async fn unlock(
     support::unlock(
         &state,
         &principal,
-        &customer_id(path)?,
+        &uuid_path(path)?,
         &body.reason,
         proof,
         &origin,
@@ -207,7 +198,7 @@ async fn customer_events(
     let events = support::customer_events(
         &state,
         &principal,
-        &customer_id(path)?,
+        &uuid_path(path)?,
         query.limit,
         query.before,
     )
