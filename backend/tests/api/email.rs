@@ -20,6 +20,7 @@ on_both_databases!(
     mails_speak_the_account_s_language,
     nobody_can_flood_an_address_with_verification_links,
     a_pending_address_dies_with_the_password_that_asked_for_it,
+    a_link_used_many_times_at_once_works_exactly_once,
 );
 
 /// Waits (at most 2 s) for the mails a background request queues.
@@ -458,4 +459,26 @@ async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp
     let account = app.get("/account", Some(&fresh.access_token)).await;
     assert_eq!(account.body["email"], address.as_str());
     assert_eq!(account.body["pending_email"], serde_json::Value::Null);
+}
+
+async fn a_link_used_many_times_at_once_works_exactly_once(app: TestApp) {
+    let (_, _) = customer_with_verified_address(&app, "rhea").await;
+    app.mails().await;
+    app.post("/auth/password-reset", None, json!({"login": "rhea"}))
+        .await;
+    let token = mails_within_two_seconds(&app, 1).await[0].link_token();
+    let attempts = (0..10).map(|n| {
+        app.post(
+            "/auth/password-reset/confirm",
+            None,
+            json!({"token": token, "new_password": format!("raced password {n}")}),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let done = replies.iter().filter(|reply| reply.status == 204).count();
+    let refused = replies
+        .iter()
+        .filter(|reply| reply.code() == "invalid_token")
+        .count();
+    assert_eq!((done, refused), (1, 9), "{replies:?}");
 }
