@@ -158,12 +158,22 @@ impl Settings {
         let privileged_window_secs: u64 = source.parse_or("PRIVILEGED_WINDOW_SECS", 600)?;
         let database_pool_size: u32 = source.parse_or("DATABASE_POOL_SIZE", 10)?;
         let bind: SocketAddr = source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
-        let public_url: String = source.parse_or("PUBLIC_URL", format!("http://{bind}"))?;
+        // Passkeys need a host name, so a server on a loopback or wildcard address is reached
+        // as localhost unless told otherwise.
+        let default_public_url = if bind.ip().is_loopback() || bind.ip().is_unspecified() {
+            format!("http://localhost:{}", bind.port())
+        } else {
+            format!("http://{bind}")
+        };
+        let public_url: String = source.parse_or("PUBLIC_URL", default_public_url)?;
         let public_url = public_url.trim().trim_end_matches('/').to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
             || public_url.contains(char::is_whitespace)
         {
             return Err(source.invalid("PUBLIC_URL", "must be an http:// or https:// origin"));
+        }
+        if let Err(error) = crate::auth::webauthn::relying_party(&public_url, &issuer) {
+            return Err(source.invalid("PUBLIC_URL", &error.to_string()));
         }
         let mail_from: String =
             source.parse_or("MAIL_FROM", "custadmin <noreply@localhost>".to_string())?;

@@ -70,6 +70,14 @@ pub enum ApiError {
     SecondFactorRequired,
     #[error("an API token cannot do this; sign in, or use a token with the needed scope")]
     InsufficientScope,
+    #[error("the passkey's answer did not verify (wrong site, expired or used ceremony, another account's key, or a cloned key); try again")]
+    PasskeyRefused,
+    #[error("this passkey or security key is registered already")]
+    PasskeyAlreadyRegistered,
+    #[error("this account has the most passkeys it may have; remove one first")]
+    TooManyPasskeys,
+    #[error("this account has no passkey; use a code or a recovery code")]
+    NoPasskeys,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the server is busy; try again in {retry_after_secs} seconds")]
@@ -126,6 +134,10 @@ impl ApiError {
             Self::InvalidLink => ProblemCode::InvalidToken,
             Self::SecondFactorRequired => ProblemCode::SecondFactorRequired,
             Self::InsufficientScope => ProblemCode::InsufficientScope,
+            Self::PasskeyRefused => ProblemCode::PasskeyRefused,
+            Self::PasskeyAlreadyRegistered => ProblemCode::PasskeyAlreadyRegistered,
+            Self::TooManyPasskeys => ProblemCode::TooManyPasskeys,
+            Self::NoPasskeys => ProblemCode::NoPasskeys,
             Self::Overloaded { .. } => ProblemCode::ServerBusy,
             Self::DatabaseUnavailable => ProblemCode::DatabaseUnavailable,
             Self::Internal(_) => ProblemCode::InternalError,
@@ -160,6 +172,8 @@ impl ApiError {
             Self::InvalidLink => "Invalid link",
             Self::SecondFactorRequired => "Second factor required",
             Self::InsufficientScope => "Insufficient scope",
+            Self::PasskeyRefused => "Passkey refused",
+            Self::PasskeyAlreadyRegistered | Self::TooManyPasskeys | Self::NoPasskeys => "Conflict",
             Self::Overloaded { .. } => "Server busy",
             Self::DatabaseUnavailable => "Service unavailable",
             Self::Internal(_) => "Internal server error",
@@ -221,6 +235,10 @@ pub enum ProblemCode {
     CsrfCheckFailed,
     SecondFactorRequired,
     InsufficientScope,
+    PasskeyRefused,
+    PasskeyAlreadyRegistered,
+    TooManyPasskeys,
+    NoPasskeys,
     ServerBusy,
     DatabaseUnavailable,
     InternalError,
@@ -258,6 +276,10 @@ impl ProblemCode {
             Self::CsrfCheckFailed => "csrf_check_failed",
             Self::SecondFactorRequired => "second_factor_required",
             Self::InsufficientScope => "insufficient_scope",
+            Self::PasskeyRefused => "passkey_refused",
+            Self::PasskeyAlreadyRegistered => "passkey_already_registered",
+            Self::TooManyPasskeys => "too_many_passkeys",
+            Self::NoPasskeys => "no_passkeys",
             Self::ServerBusy => "server_busy",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::InternalError => "internal_error",
@@ -299,7 +321,9 @@ impl ResponseError for ApiError {
             Self::MalformedBody(_) | Self::InvalidQuery(_) | Self::InvalidLink => {
                 StatusCode::BAD_REQUEST
             }
-            Self::InvalidCode | Self::InvalidPassword => StatusCode::BAD_REQUEST,
+            Self::InvalidCode | Self::InvalidPassword | Self::PasskeyRefused => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -323,7 +347,10 @@ impl ResponseError for ApiError {
             Self::UsernameTaken
             | Self::TwoFactorAlreadyEnabled
             | Self::TwoFactorNotEnabled
-            | Self::NoPendingEnrollment => StatusCode::CONFLICT,
+            | Self::NoPendingEnrollment
+            | Self::PasskeyAlreadyRegistered
+            | Self::TooManyPasskeys
+            | Self::NoPasskeys => StatusCode::CONFLICT,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

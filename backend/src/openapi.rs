@@ -22,6 +22,7 @@ use crate::routes;
         (name = "auth", description = "Sign-up, sign-in, refresh, sign-out"),
         (name = "account", description = "The signed-in account"),
         (name = "two-factor", description = "TOTP two-factor authentication"),
+        (name = "passkeys", description = "Passkeys and security keys (WebAuthn)"),
         (name = "support", description = "Support desk (role `support`)"),
         (name = "meta", description = "Health, keys, API description"),
     ),

@@ -66,6 +66,10 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
             &settings.issuer,
         )?,
         secret_box: SecretBox::new(&keys.secret_key),
+        webauthn: Arc::new(
+            crate::auth::webauthn::relying_party(&settings.public_url, &settings.issuer)
+                .map_err(|error| StartupError::Other(format!("CUSTADMIN_PUBLIC_URL {error}")))?,
+        ),
         settings: Arc::new(settings),
         database,
         clock,

@@ -1,4 +1,5 @@
-//! Authentication primitives: password hashing, TOTP, QR codes, tokens, keys and encryption.
+//! Authentication primitives: password hashing, TOTP, QR codes, tokens, keys, encryption and
+//! the WebAuthn relying party.
 //! Each is plain code that knows nothing of HTTP or the database.
 
 pub mod clock;
@@ -9,3 +10,4 @@ pub mod qr;
 pub mod secret_box;
 pub mod tokens;
 pub mod totp;
+pub mod webauthn;

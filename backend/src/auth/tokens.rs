@@ -18,17 +18,31 @@ pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 15 * 60;
 pub const CHALLENGE_TOKEN_TYPE: &str = "otp-challenge+jwt";
 pub const CHALLENGE_TOKEN_AUDIENCE: &str = "custadmin:otp-challenge";
 pub const CHALLENGE_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
+/// Names a passwordless passkey ceremony between its options and its answer (5 minutes).
+pub const PASSKEY_STATE_TOKEN_TYPE: &str = "passkey-state+jwt";
+pub const PASSKEY_STATE_TOKEN_AUDIENCE: &str = "custadmin:passkey-state";
 
 /// RFC 8176 authentication method references.
 pub const AMR_PASSWORD: &str = "pwd";
 pub const AMR_OTP: &str = "otp";
+/// A passkey or security key: proof of possession of a hardware-bound key.
+pub const AMR_HARDWARE_KEY: &str = "hwk";
+/// The authenticator verified the user (PIN or biometrics): with a passkey alone, the second
+/// factor of a passwordless sign-in.
+pub const AMR_USER_PRESENCE: &str = "user";
 /// A remembered (trusted) device stood in for the second factor (RFC 8176 "mfa").
 pub const AMR_TRUSTED_DEVICE: &str = "mfa";
 
+/// Whether a sign-in with these methods proved a second factor itself (a code or a passkey);
+/// a remembered device standing in does not count.
+pub fn proved_second_factor(amr: &[String]) -> bool {
+    amr.iter()
+        .any(|method| method == AMR_OTP || method == AMR_HARDWARE_KEY)
+}
+
 /// Whether a sign-in with these methods passed a second factor, or a trusted device stood in.
 pub fn has_second_factor(amr: &[String]) -> bool {
-    amr.iter()
-        .any(|method| method == AMR_OTP || method == AMR_TRUSTED_DEVICE)
+    proved_second_factor(amr) || amr.iter().any(|method| method == AMR_TRUSTED_DEVICE)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -194,6 +208,40 @@ impl TokenKeys {
             jti: challenge_id.to_string(),
         };
         self.sign(CHALLENGE_TOKEN_TYPE, &claims)
+    }
+
+    /// The token naming a passwordless ceremony; the ceremony's row holds its state.
+    pub fn issue_passkey_state(
+        &self,
+        ceremony_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let claims = ChallengeClaims {
+            iss: self.issuer.clone(),
+            sub: ceremony_id.to_string(),
+            aud: PASSKEY_STATE_TOKEN_AUDIENCE.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + CHALLENGE_TOKEN_LIFETIME_SECS,
+            jti: ceremony_id.to_string(),
+        };
+        self.sign(PASSKEY_STATE_TOKEN_TYPE, &claims)
+    }
+
+    pub fn verify_passkey_state(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeClaims, ApiError> {
+        let claims: ChallengeClaims = self.verify(
+            token,
+            PASSKEY_STATE_TOKEN_TYPE,
+            PASSKEY_STATE_TOKEN_AUDIENCE,
+            || ApiError::InvalidChallenge,
+        )?;
+        if claims.exp <= now.timestamp() {
+            return Err(ApiError::InvalidChallenge);
+        }
+        Ok(claims)
     }
 
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
@@ -388,6 +436,25 @@ mod tests {
         ));
         assert!(keys.verify_challenge(&challenge, now()).is_ok());
         assert!(keys.verify_challenge(&access_token(&keys), now()).is_err());
+    }
+
+    #[test]
+    fn a_passkey_state_token_works_only_as_one() {
+        let keys = keys();
+        let state = keys.issue_passkey_state("ceremony-1", now()).unwrap();
+        assert_eq!(
+            keys.verify_passkey_state(&state, now()).unwrap().jti,
+            "ceremony-1"
+        );
+        assert!(keys.verify_challenge(&state, now()).is_err());
+        assert!(keys.verify_access(&state, now()).is_err());
+        let challenge = keys.issue_challenge("acc", "ceremony-1", now()).unwrap();
+        assert!(keys.verify_passkey_state(&challenge, now()).is_err());
+        assert!(keys
+            .verify_passkey_state(&access_token(&keys), now())
+            .is_err());
+        let later = now() + chrono::TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
+        assert!(keys.verify_passkey_state(&state, later).is_err());
     }
 
     #[test]

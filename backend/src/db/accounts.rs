@@ -24,7 +24,7 @@ pub struct Account {
     pub password_hash: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
-    /// The active TOTP secret, encrypted; `None` while two-factor is off.
+    /// The active TOTP secret, encrypted; `None` while TOTP is off.
     pub totp_secret_ciphertext: Option<String>,
     pub totp_enabled_at: Option<DateTime<Utc>>,
     pub totp_last_used_step: i64,
@@ -36,10 +36,17 @@ pub struct Account {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// A new address asked for, until its link is followed.
     pub pending_email: Option<String>,
+    /// Since when the account has a second factor (TOTP, passkeys or both); `None` while off.
+    pub two_factor_enabled_at: Option<DateTime<Utc>>,
 }
 
 impl Account {
+    /// Whether sign-ins need a second factor: TOTP, a passkey, or a recovery code.
     pub fn two_factor_enabled(&self) -> bool {
+        self.two_factor_enabled_at.is_some()
+    }
+
+    pub fn totp_enabled(&self) -> bool {
         self.totp_secret_ciphertext.is_some()
     }
 
@@ -70,6 +77,7 @@ pub(super) struct AccountRecord {
     language: Option<String>,
     email_verified_at: Option<NaiveDateTime>,
     pending_email: Option<String>,
+    two_factor_enabled_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<AccountRecord> for Account {
@@ -95,6 +103,7 @@ impl TryFrom<AccountRecord> for Account {
             language: record.language.as_deref().and_then(Language::from_tag),
             email_verified_at: record.email_verified_at.map(from_db_time),
             pending_email: record.pending_email,
+            two_factor_enabled_at: record.two_factor_enabled_at.map(from_db_time),
         })
     }
 }
@@ -196,11 +205,11 @@ pub fn lock_if_unchanged(
         .find(id)
         .filter(accounts::password_hash.eq(password_hash));
     let touched = if two_factor_enabled {
-        diesel::update(unchanged.filter(accounts::totp_secret_ciphertext.is_not_null()))
+        diesel::update(unchanged.filter(accounts::two_factor_enabled_at.is_not_null()))
             .set(accounts::id.eq(accounts::id))
             .execute(connection)?
     } else {
-        diesel::update(unchanged.filter(accounts::totp_secret_ciphertext.is_null()))
+        diesel::update(unchanged.filter(accounts::two_factor_enabled_at.is_null()))
             .set(accounts::id.eq(accounts::id))
             .execute(connection)?
     };
@@ -215,18 +224,15 @@ pub fn lock_if_two_factor_enabled(
     let touched = diesel::update(
         accounts::table
             .find(id)
-            .filter(accounts::totp_secret_ciphertext.is_not_null()),
+            .filter(accounts::two_factor_enabled_at.is_not_null()),
     )
     .set(accounts::id.eq(accounts::id))
     .execute(connection)?;
     Ok(touched == 1)
 }
 
-/// Takes the account row's write lock if two-factor is still off.
-pub fn lock_if_two_factor_disabled(
-    connection: &mut DbConnection,
-    id: &str,
-) -> Result<bool, ApiError> {
+/// Takes the account row's write lock if TOTP is still off.
+pub fn lock_if_totp_disabled(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
     let touched = diesel::update(
         accounts::table
             .find(id)
@@ -314,14 +320,32 @@ pub fn claim_totp_step(
     Ok(updated == 1)
 }
 
-/// Switches two-factor off and forgets the secrets. `false` when it was already off.
-pub fn disable_totp(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+/// Marks two-factor on if it was off; `true` when this made it so (the account's first
+/// second factor, which gets the recovery codes).
+pub fn switch_two_factor_on(
+    connection: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
-            .filter(accounts::totp_secret_ciphertext.is_not_null()),
+            .filter(accounts::two_factor_enabled_at.is_null()),
+    )
+    .set(accounts::two_factor_enabled_at.eq(Some(db_time(now))))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+/// Switches two-factor off and forgets the TOTP secrets. `false` when it was already off.
+pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::two_factor_enabled_at.is_not_null()),
     )
     .set((
+        accounts::two_factor_enabled_at.eq(None::<NaiveDateTime>),
         accounts::totp_secret_ciphertext.eq(None::<String>),
         accounts::totp_enabled_at.eq(None::<NaiveDateTime>),
         accounts::totp_last_used_step.eq(0),

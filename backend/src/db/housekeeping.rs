@@ -20,6 +20,7 @@ pub struct Cutoffs {
     pub links_expired_before: DateTime<Utc>,
     pub mails_finished_before: DateTime<Utc>,
     pub tokens_dead_before: DateTime<Utc>,
+    pub ceremonies_expired_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,7 @@ pub struct Pruned {
     pub links: usize,
     pub mails: usize,
     pub api_tokens: usize,
+    pub ceremonies: usize,
 }
 
 impl Pruned {
@@ -82,5 +84,9 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
         links: super::email_tokens::prune_expired(connection, cutoffs.links_expired_before)?,
         mails: super::outbox::prune_finished(connection, cutoffs.mails_finished_before)?,
         api_tokens: super::api_tokens::prune_dead(connection, cutoffs.tokens_dead_before)?,
+        ceremonies: super::ceremonies::delete_expired(
+            connection,
+            cutoffs.ceremonies_expired_before,
+        )?,
     })
 }

@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod ceremonies;
 pub mod devices;
 pub mod email_tokens;
 pub mod events;
 pub mod housekeeping;
 pub mod outbox;
+pub mod passkeys;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

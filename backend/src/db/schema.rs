@@ -18,6 +18,7 @@ diesel::table! {
         language -> Nullable<Text>,
         email_verified_at -> Nullable<Timestamp>,
         pending_email -> Nullable<Text>,
+        two_factor_enabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -156,7 +157,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        account_id -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        sign_count -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (ceremony_key) {
+        ceremony_key -> Text,
+        account_id -> Nullable<Text>,
+        state -> Text,
+        passkey_name -> Nullable<Text>,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(passkeys -> accounts (account_id));
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -178,4 +203,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     outbox,
     api_tokens,
+    passkeys,
+    webauthn_ceremonies,
 );

@@ -23,10 +23,13 @@ pub enum EventKind {
     DeviceForgotten,
     ApiTokenCreated,
     ApiTokenRevoked,
+    PasskeyAdded,
+    PasskeyRemoved,
+    PasskeyUsed,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 21] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -45,6 +48,9 @@ impl EventKind {
         Self::DeviceForgotten,
         Self::ApiTokenCreated,
         Self::ApiTokenRevoked,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeyUsed,
     ];
 
     /// The stored and published name.
@@ -68,6 +74,9 @@ impl EventKind {
             Self::DeviceForgotten => "device_forgotten",
             Self::ApiTokenCreated => "api_token_created",
             Self::ApiTokenRevoked => "api_token_revoked",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyUsed => "passkey_used",
         }
     }
 

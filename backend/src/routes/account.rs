@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiCaller;
 use crate::db::events::{Event, EventKind};
-use crate::domain::{Language, Password, Role, Scope};
+use crate::domain::{Language, Password, Role, Scope, SecondFactorMethod};
 use crate::error::{ApiError, Problem};
 use crate::service::{account, AppState, Principal, RequestOrigin};
 
@@ -23,9 +23,12 @@ pub fn configure(config: &mut ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"enabled": true, "enabled_at": "2026-12-01T10:00:00Z", "recovery_codes_remaining": 10}))]
 pub struct TwoFactorStatus {
+    /// Whether sign-ins need a second factor: on while the account has TOTP or a passkey.
     pub enabled: bool,
     pub enabled_at: Option<DateTime<Utc>>,
     pub recovery_codes_remaining: i64,
+    /// The second factors the account has: `webauthn` (passkeys), `totp`, `recovery_code`.
+    pub methods: Vec<SecondFactorMethod>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,7 +36,7 @@ pub struct TwoFactorStatus {
     "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com",
     "email_verified": true, "pending_email": null,
     "role": "customer", "created_at": "2026-11-30T09:00:00Z", "language": "en",
-    "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0}
+    "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": []}
 }))]
 pub struct AccountResponse {
     pub id: String,
@@ -71,6 +74,7 @@ fn account_response(overview: account::AccountOverview) -> AccountResponse {
             enabled: overview.two_factor_enabled,
             enabled_at: overview.two_factor_enabled_at,
             recovery_codes_remaining: overview.recovery_codes_remaining,
+            methods: overview.two_factor_methods,
         },
     }
 }

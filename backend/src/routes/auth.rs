@@ -11,7 +11,7 @@ use super::{
     REFRESH_COOKIE,
 };
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
-use crate::domain::{Email, Password, RecoveryCode, TotpCode, Username};
+use crate::domain::{Email, Password, RecoveryCode, SecondFactorMethod, TotpCode, Username};
 use crate::error::{ApiError, Problem};
 use crate::service::login::{self, LoginOutcome};
 use crate::service::proof::SecondFactor;
@@ -113,14 +113,17 @@ pub struct AuthenticatedResponse {
     pub device_token: Option<String>,
 }
 
-/// The password was right; the account also needs its six-digit code at `POST /auth/otp`.
+/// The password was right; the account also needs its second factor at `POST /auth/otp`.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "otp_required", "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln", "expires_in": 300}))]
+#[schema(example = json!({"status": "otp_required", "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln", "expires_in": 300, "methods": ["totp", "recovery_code"]}))]
 pub struct OtpRequiredResponse {
     pub status: OtpRequiredStatus,
-    /// Accepted only by `POST /auth/otp`, for 5 minutes and 5 wrong codes.
+    /// Accepted only by `POST /auth/otp` (and `POST /auth/webauthn/options`), for 5 minutes
+    /// and 5 wrong answers.
     pub challenge_token: String,
     pub expires_in: i64,
+    /// What the account can answer with: `webauthn` (a passkey), `totp`, `recovery_code`.
+    pub methods: Vec<SecondFactorMethod>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,6 +143,10 @@ pub struct OtpRequest {
     /// One of the recovery codes (`xxxxx-xxxxx`, any case), instead of `code`.
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
+    /// A passkey's answer to the options of `POST /auth/webauthn/options`
+    /// (`PublicKeyCredential.toJSON()`), instead of `code`.
+    #[schema(value_type = Option<Object>)]
+    pub webauthn: Option<serde_json::Value>,
     /// "Don't ask for a code on this device for 30 days": from then on the right password
     /// alone signs in from this device (tokens say `amr ["pwd","mfa"]`), until a factor, the
     /// password or the recovery codes change. Privileged actions still ask for the code.
@@ -155,7 +162,7 @@ pub struct RefreshRequest {
 
 /// Who receives the opaque tokens in the body as well as in cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TokenDelivery {
+pub(super) enum TokenDelivery {
     CookiesAndBody,
     CookiesOnly,
 }
@@ -163,7 +170,7 @@ enum TokenDelivery {
 impl TokenDelivery {
     /// The SPA's requests are same-origin browser requests; `Sec-Fetch-Site` is set by the
     /// browser and cannot be forged by scripts, and API clients do not send it.
-    fn for_sign_in(request: &HttpRequest) -> Self {
+    pub(super) fn for_sign_in(request: &HttpRequest) -> Self {
         let same_origin = request
             .headers()
             .get("sec-fetch-site")
@@ -176,7 +183,11 @@ impl TokenDelivery {
     }
 }
 
-fn token_response(state: &AppState, grant: TokenGrant, delivery: TokenDelivery) -> HttpResponse {
+pub(super) fn token_response(
+    state: &AppState,
+    grant: TokenGrant,
+    delivery: TokenDelivery,
+) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -307,24 +318,26 @@ async fn log_in(
         LoginOutcome::OtpRequired {
             challenge_token,
             expires_in,
+            methods,
         } => Ok(HttpResponse::Ok()
             .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
             .json(LoginResponse::OtpRequired(OtpRequiredResponse {
                 status: OtpRequiredStatus::OtpRequired,
                 challenge_token,
                 expires_in,
+                methods,
             }))),
     }
 }
 
-/// Complete a sign-in with the six-digit code or a recovery code.
+/// Complete a sign-in with the six-digit code, a passkey or a recovery code.
 #[utoipa::path(
     tag = "auth",
     request_body = OtpRequest,
     responses(
         (status = 200, description = "Signed in with both factors", body = AuthenticatedResponse,
             headers(("Set-Cookie" = String, description = "`refresh_token` cookie"))),
-        (status = 400, description = "Wrong or already used code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Wrong or already used code, or a passkey answer that did not verify (`invalid_code`); or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid, expired or used challenge (`invalid_challenge`), or five wrong codes spent it (`challenge_exhausted`): sign in again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Code not six digits (`invalid_code_format`), malformed recovery code, or neither/both given", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The account's codes or the client network are throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
@@ -339,13 +352,19 @@ async fn verify_otp(
     body: web::Json<OtpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let factor = match (body.code, body.recovery_code) {
-        (Some(code), None) => SecondFactor::Code(TotpCode::parse(&code)?),
-        (None, Some(code)) => SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?),
+    let factor = match (body.code, body.recovery_code, body.webauthn) {
+        (Some(code), None, None) => SecondFactor::Code(TotpCode::parse(&code)?),
+        (None, Some(code), None) => SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?),
+        (None, None, Some(answer)) => {
+            let answer = serde_json::from_value(answer).map_err(|error| {
+                ApiError::validation("webauthn", format!("not a WebAuthn credential: {error}"))
+            })?;
+            SecondFactor::Passkey(Box::new(answer))
+        }
         _ => {
             return Err(ApiError::validation(
                 "code",
-                "send either code or recovery_code",
+                "send one of code, recovery_code or webauthn",
             ))
         }
     };

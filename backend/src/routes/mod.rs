@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod auth;
 pub mod email;
 pub mod meta;
+pub mod passkeys;
 pub mod signed_in;
 pub mod support;
 pub mod two_factor;
@@ -49,6 +50,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(email::configure)
         .configure(signed_in::configure)
         .configure(api_tokens::configure)
+        .configure(passkeys::configure)
         .configure(support::configure)
         .configure(meta::configure_api);
 }

@@ -54,8 +54,10 @@ pub struct ConfirmRequest {
 #[schema(example = json!({"enabled": true, "recovery_codes": ["abcde-fghij", "klmno-pqrst", "uvwxy-z2345", "a6b7c-defgh", "ijklm-nopqr", "stuvw-xyz23", "4567a-bcdef", "ghijk-lmnop", "qrstu-vwxyz", "23456-7abcd"]}))]
 pub struct ConfirmResponse {
     pub enabled: bool,
-    /// Ten single-use codes, shown this once.
-    pub recovery_codes: Vec<String>,
+    /// Ten single-use codes, shown this once; only when TOTP is the account's first second
+    /// factor (an account with passkeys has its codes already).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// Proof for a privileged action when the sign-in is older than the privileged window.
@@ -105,7 +107,7 @@ pub fn parse_proof(
     }
 }
 
-fn parse_reauthentication(
+pub fn parse_reauthentication(
     body: Option<ReauthenticationRequest>,
 ) -> Result<Option<Proof>, ApiError> {
     let body = body.unwrap_or_default();

@@ -8,7 +8,7 @@ use super::{AppState, Principal, RequestOrigin};
 use crate::db::accounts;
 use crate::db::events::{self, Event, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store};
-use crate::domain::{Language, Password, Role};
+use crate::domain::{Language, Password, Role, SecondFactorMethod};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
@@ -22,6 +22,7 @@ pub struct AccountOverview {
     pub created_at: DateTime<Utc>,
     pub two_factor_enabled: bool,
     pub two_factor_enabled_at: Option<DateTime<Utc>>,
+    pub two_factor_methods: Vec<SecondFactorMethod>,
     pub recovery_codes_remaining: i64,
     pub language: Option<Language>,
 }
@@ -33,22 +34,29 @@ pub async fn overview(
     state: &AppState,
     principal: &Principal,
 ) -> Result<AccountOverview, ApiError> {
-    // The account was read with the session; only the recovery-code count needs a query.
+    // The account was read with the session; only the counts of codes and passkeys need a
+    // query, and only with two-factor on.
     let account = principal.account.clone();
-    let recovery_codes_remaining = if account.two_factor_enabled() {
+    let (recovery_codes_remaining, passkeys) = if account.two_factor_enabled() {
         let account_id = account.id.clone();
         state
             .database
-            .run(move |connection| code_store::count_unused_recovery_codes(connection, &account_id))
+            .run(move |connection| {
+                Ok((
+                    code_store::count_unused_recovery_codes(connection, &account_id)?,
+                    crate::db::passkeys::count_for_account(connection, &account_id)?,
+                ))
+            })
             .await?
     } else {
-        0
+        (0, 0)
     };
     let email_verified = account.verified_email().is_some();
     Ok(AccountOverview {
         role: account.role,
         two_factor_enabled: account.two_factor_enabled(),
-        two_factor_enabled_at: account.totp_enabled_at,
+        two_factor_enabled_at: account.two_factor_enabled_at,
+        two_factor_methods: SecondFactorMethod::of(account.totp_enabled(), passkeys > 0),
         created_at: account.created_at,
         id: account.id,
         username: account.username,

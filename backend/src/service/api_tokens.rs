@@ -10,12 +10,11 @@ use crate::auth::opaque_token;
 use crate::db::accounts;
 use crate::db::api_tokens::{self, ApiToken};
 use crate::db::events::{self, EventKind};
-use crate::domain::{Role, Scope};
+use crate::domain::{Label, Role, Scope};
 use crate::error::ApiError;
 
 /// Every API token starts so: recognisable in code, logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "cat_";
-pub const MAX_NAME_CHARS: usize = 100;
 pub const LONGEST_LIFETIME_DAYS: i64 = 365;
 /// Tokens an account may hold at once (each made one is also mailed about).
 pub const MAX_LIVE_TOKENS: usize = 20;
@@ -37,19 +36,7 @@ impl NewToken {
         lifetime_days: i64,
         role: Role,
     ) -> Result<Self, ApiError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(ApiError::validation(
-                "name",
-                "the name is 1 to 100 characters",
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(ApiError::validation(
-                "name",
-                "the name cannot contain control characters",
-            ));
-        }
+        let name = Label::parse("name", name)?.into_string();
         let mut scopes = scopes.to_vec();
         scopes.sort_by_key(|scope| scope.as_str());
         scopes.dedup();
@@ -66,7 +53,7 @@ impl NewToken {
             ));
         }
         Ok(Self {
-            name: name.to_string(),
+            name,
             scopes,
             lifetime_days,
         })

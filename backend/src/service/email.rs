@@ -301,7 +301,7 @@ pub async fn confirm_password_reset(
                     }];
                     subjects.extend(proof::network_subject(&origin));
                     match proof::verify_second_factor(
-                        &state, connection, &account, factor, &subjects, &origin, now,
+                        &state, connection, &account, factor, None, &subjects, &origin, now,
                     )? {
                         Verdict::Accepted(attempt) => Some(attempt),
                         Verdict::Refused(error) => {

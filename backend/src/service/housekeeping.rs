@@ -42,6 +42,8 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         links_expired_before: kept(KEEP_EXPIRED_LINKS_SECS),
         mails_finished_before: kept(KEEP_FINISHED_MAILS_SECS),
         tokens_dead_before: now - retention,
+        // A ceremony is worthless once expired; nothing to keep it for.
+        ceremonies_expired_before: now,
     };
     state
         .database
@@ -100,6 +102,7 @@ pub async fn run_periodically(state: AppState) {
                 links = pruned.links,
                 mails = pruned.mails,
                 api_tokens = pruned.api_tokens,
+                ceremonies = pruned.ceremonies,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

@@ -10,22 +10,24 @@ use super::throttle::{self, Subject};
 use super::{AppState, RequestOrigin};
 use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
 use crate::auth::tokens::{
-    AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
+    AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
 };
 use crate::db::accounts::{self, Account};
+use crate::db::ceremonies::CeremonyKey;
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as challenge_store, DbConnection};
-use crate::domain::{Password, Username};
+use crate::domain::{Password, SecondFactorMethod, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
     Authenticated(TokenGrant),
-    /// Password right, second factor still to come.
+    /// Password right, second factor still to come, by one of `methods`.
     OtpRequired {
         challenge_token: String,
         expires_in: i64,
+        methods: Vec<SecondFactorMethod>,
     },
 }
 
@@ -118,9 +120,11 @@ pub async fn log_in(
             if two_factor {
                 let challenge_token =
                     open_challenge(&state, connection, &account, device_hash.as_deref(), now)?;
+                let passkeys = crate::db::passkeys::count_for_account(connection, &account.id)?;
                 return Ok(Ok(LoginOutcome::OtpRequired {
                     challenge_token,
                     expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
+                    methods: SecondFactorMethod::of(account.totp_enabled(), passkeys > 0),
                 }));
             }
             let sign_in = SignIn {
@@ -135,7 +139,7 @@ pub async fn log_in(
 }
 
 /// The known device of `account` that holds the token hashing to `token_hash`, if any.
-fn known_device_of(
+pub(super) fn known_device_of(
     connection: &mut DbConnection,
     token_hash: &str,
     account: Option<&Account>,
@@ -201,7 +205,9 @@ fn open_challenge(
         .issue_challenge(&account.id, &challenge_id, now)
 }
 
-/// The code step: a TOTP code or a recovery code against a challenge from the password step.
+/// The code step: a TOTP code, a passkey (answering the options of
+/// [`super::passkeys::sign_in_options`]) or a recovery code against a challenge from the
+/// password step.
 /// One transaction: the account's lock orders every code attempt of the account, so the
 /// challenge's five attempts and the account's counter hold exactly under any concurrency.
 /// `remember_device` trusts the client for [`TRUSTED_DEVICE_DAYS`] (no code asked meanwhile).
@@ -249,8 +255,18 @@ pub async fn verify_second_factor(
             if known_device.is_none() {
                 subjects.extend(proof::network_subject(&origin));
             }
+            let ceremony = CeremonyKey::SignIn {
+                challenge_id: claims.jti.clone(),
+            };
             let attempt = match proof::verify_second_factor(
-                &state, connection, &account, &factor, &subjects, &origin, now,
+                &state,
+                connection,
+                &account,
+                &factor,
+                Some(&ceremony),
+                &subjects,
+                &origin,
+                now,
             )? {
                 Verdict::Accepted(attempt) => attempt,
                 Verdict::Refused(error) => {
@@ -262,8 +278,12 @@ pub async fn verify_second_factor(
                 return Err(ApiError::InvalidChallenge);
             }
             attempt.succeeded(connection)?;
+            let methods: &[&str] = match factor {
+                SecondFactor::Passkey(_) => &[AMR_PASSWORD, AMR_HARDWARE_KEY],
+                SecondFactor::Code(_) | SecondFactor::RecoveryCode(_) => &[AMR_PASSWORD, AMR_OTP],
+            };
             let sign_in = SignIn {
-                methods: &[AMR_PASSWORD, AMR_OTP],
+                methods,
                 presented_device_hash: challenge.device_token_hash,
                 remember: remember_device,
             };
@@ -322,10 +342,10 @@ fn explain_unusable_challenge(
 
 /// How a full sign-in ends: which methods it used, and whether the client asked to be
 /// trusted for [`TRUSTED_DEVICE_DAYS`].
-struct SignIn<'a> {
-    methods: &'a [&'a str],
-    presented_device_hash: Option<String>,
-    remember: bool,
+pub(super) struct SignIn<'a> {
+    pub methods: &'a [&'a str],
+    pub presented_device_hash: Option<String>,
+    pub remember: bool,
 }
 
 /// "Don't ask for a code on this device for 30 days."
@@ -334,7 +354,7 @@ pub const TRUSTED_DEVICE_DAYS: i64 = 30;
 /// Every factor is proven: make the client a known device of the account (or note the use of
 /// one it is already), trust it if asked, open a session, record the sign-in. Inside the
 /// caller's transaction. Answers a device token only when a new one had to be made.
-fn complete_sign_in(
+pub(super) fn complete_sign_in(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,

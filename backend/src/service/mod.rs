@@ -9,6 +9,7 @@ pub mod housekeeping;
 pub mod login;
 pub mod notifications;
 pub mod outbox;
+pub mod passkeys;
 pub mod proof;
 pub mod registration;
 pub mod sessions;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub password_hasher: PasswordHasher,
     pub token_keys: TokenKeys,
     pub secret_box: SecretBox,
+    /// The passkey relying party of `settings.public_url`.
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
     pub clock: SharedClock,
 }
 

@@ -34,6 +34,12 @@ pub enum Notice {
     ApiTokenCreated {
         name: String,
     },
+    PasskeyAdded {
+        name: String,
+    },
+    PasskeyRemoved {
+        name: String,
+    },
 }
 
 /// A mail whose point is its single-use link.
@@ -228,6 +234,22 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         (Language::Czech, ApiTokenCreated { name }) => (
             "Byl vytvořen token API",
             format!("Pro váš účet {username} byl vytvořen token API s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
+        ),
+        (Language::English, PasskeyAdded { name }) => (
+            "A passkey was added",
+            format!("A passkey or security key named \"{name}\" was added to your account {username}. It can now be used to sign in. If this was not you, remove it in Account Settings and change your password."),
+        ),
+        (Language::Czech, PasskeyAdded { name }) => (
+            "Byl přidán přístupový klíč",
+            format!("K vašemu účtu {username} byl přidán přístupový nebo bezpečnostní klíč s názvem \"{name}\". Lze se jím nyní přihlásit. Pokud jste to nebyli vy, odeberte ho v Nastavení účtu a změňte si heslo."),
+        ),
+        (Language::English, PasskeyRemoved { name }) => (
+            "A passkey was removed",
+            format!("The passkey or security key named \"{name}\" was removed from your account {username}. It can no longer be used to sign in."),
+        ),
+        (Language::Czech, PasskeyRemoved { name }) => (
+            "Byl odebrán přístupový klíč",
+            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit."),
         ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",

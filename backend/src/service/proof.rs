@@ -1,5 +1,5 @@
-//! Proofs: a password, a six-digit code or a recovery code, offered to sign in or to
-//! authorise a privileged action. This module is the one place that counts them (before they
+//! Proofs: a password, a six-digit code, a passkey or a recovery code, offered to sign in or
+//! to authorise a privileged action. This module is the one place that counts them (before they
 //! are checked), checks them, uses up codes, and records failures and lock-outs.
 //!
 //! A use case runs `transaction(lock rows; proof::verify…; effects)`. A refused proof is no
@@ -13,9 +13,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::notifications::{self, Notice};
 use super::throttle::{self, Attempt, Lockout, Subject};
 use super::{AppState, Principal, RequestOrigin};
-use crate::auth::tokens::AMR_OTP;
+use crate::auth::tokens::proved_second_factor;
 use crate::auth::totp::TotpSecret;
 use crate::db::accounts::{self, Account};
+use crate::db::ceremonies::CeremonyKey;
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as code_store, DbConnection};
 use crate::domain::{Password, RecoveryCode, TotpCode};
@@ -29,11 +30,13 @@ pub enum Proof {
     RecoveryCode(RecoveryCode),
 }
 
-/// The second factor: a code from the app, or one of the recovery codes.
+/// The second factor: a code from the app, a passkey, or one of the recovery codes.
 #[derive(Debug, Clone)]
 pub enum SecondFactor {
     Code(TotpCode),
     RecoveryCode(RecoveryCode),
+    /// A passkey's answer to the options of a sign-in ceremony.
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 /// What a proof came to, inside the use case's transaction.
@@ -64,23 +67,31 @@ pub fn network_subject(origin: &RequestOrigin) -> Option<Subject> {
 /// Counts, checks and uses a second factor of `account` inside the caller's transaction.
 /// Wrong: counted, recorded as `otp_failed` (and `account_locked` at the limit, which also
 /// ends the account's open sign-in challenges). Right: the code's step is claimed (never
-/// accepted again) or the recovery code is used up and recorded; the attempt is handed back
-/// for the caller to settle. The caller must hold the account row's lock.
+/// accepted again), the passkey's ceremony is used up and its counter advanced, or the
+/// recovery code is used up and recorded; the attempt is handed back for the caller to
+/// settle. A passkey answers the options of `ceremony` (none outside a sign-in). The caller
+/// must hold the account row's lock.
+#[allow(clippy::too_many_arguments)]
 pub fn verify_second_factor(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,
     factor: &SecondFactor,
+    ceremony: Option<&CeremonyKey>,
     subjects: &[Subject],
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<Verdict<Attempt>, ApiError> {
     let attempt = throttle::begin(connection, subjects, now)?;
-    let accepted = match factor {
-        SecondFactor::Code(code) => accept_totp_code(state, connection, account, code, now)?,
-        SecondFactor::RecoveryCode(code) => {
+    let accepted = match (factor, ceremony) {
+        (SecondFactor::Code(code), _) => accept_totp_code(state, connection, account, code, now)?,
+        (SecondFactor::RecoveryCode(code), _) => {
             accept_recovery_code(state, connection, account, code, origin, now)?
         }
+        (SecondFactor::Passkey(answer), Some(ceremony)) => super::passkeys::accept_answer(
+            state, connection, account, answer, ceremony, origin, now,
+        )?,
+        (SecondFactor::Passkey(_), None) => false,
     };
     if accepted {
         return Ok(Verdict::Accepted(attempt));
@@ -318,8 +329,8 @@ pub async fn authorize_privileged(
 
 /// A sign-in with every factor the account has, within the configured window.
 fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
-    let every_factor = !principal.account.two_factor_enabled()
-        || principal.amr.iter().any(|method| method == AMR_OTP);
+    let every_factor =
+        !principal.account.two_factor_enabled() || proved_second_factor(&principal.amr);
     let window = TimeDelta::from_std(state.settings.privileged_window).unwrap_or(TimeDelta::zero());
     every_factor && state.now() - principal.auth_time <= window
 }
@@ -384,7 +395,9 @@ pub fn verify_privileged(
         }
         PrivilegedProof::SecondFactor(factor) => {
             let subjects = reauthentication_subjects(&account.id, origin);
-            verify_second_factor(state, connection, account, &factor, &subjects, origin, now)?
+            verify_second_factor(
+                state, connection, account, &factor, None, &subjects, origin, now,
+            )?
         }
         PrivilegedProof::Password { attempt, matches } => settle_password(
             connection,

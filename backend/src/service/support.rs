@@ -12,7 +12,7 @@ use super::proof::{self, Proof, Verdict};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal, RequestOrigin};
-use crate::auth::tokens::AMR_OTP;
+use crate::auth::tokens::proved_second_factor;
 use crate::db::accounts::{self, Account};
 use crate::db::events::{self, Event, EventKind};
 use crate::db::{devices, DbConnection};
@@ -36,7 +36,7 @@ fn require_support(principal: &Principal) -> Result<(), ApiError> {
             Err(ApiError::TwoFactorRequired)
         };
     }
-    let signed_in_with_second_factor = principal.amr.iter().any(|method| method == AMR_OTP);
+    let signed_in_with_second_factor = proved_second_factor(&principal.amr);
     // A session that proved a code once but whose account has since switched two-factor
     // off is no longer enough.
     if !signed_in_with_second_factor || !principal.account.two_factor_enabled() {

@@ -24,6 +24,9 @@ pub const NETWORK_WINDOW_SECS: i64 = 15 * 60;
 /// Wrong passwords per username from unknown devices: NIST SP 800-63B's bound.
 pub const ACCOUNT_CEILING: i64 = 100;
 pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
+/// Passwordless sign-ins started per client network in [`NETWORK_WINDOW_SECS`]: ample for an
+/// office behind one address, few enough that ceremonies cannot flood the database.
+pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
 
@@ -59,6 +62,9 @@ pub enum Subject {
     /// Password reset mails to one account asked from one network (so a stranger's requests
     /// cannot use up the holder's).
     ResetMails { account_id: String, network: String },
+    /// Passwordless passkey ceremonies started from one client network (each is a row until
+    /// it expires).
+    PasskeyCeremonies { network: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +97,7 @@ impl Subject {
                 account_id,
                 network,
             } => format!("reset-mail:{account_id}@{network}"),
+            Self::PasskeyCeremonies { network } => format!("passkey-net:{network}"),
         }
     }
 
@@ -127,6 +134,10 @@ impl Subject {
             Self::ResetMails { .. } => Limit::Window {
                 max: crate::service::email::RESET_MAILS_PER_ACCOUNT_HOUR,
                 window_secs: 60 * 60,
+            },
+            Self::PasskeyCeremonies { .. } => Limit::Window {
+                max: PASSKEY_CEREMONIES_PER_NETWORK,
+                window_secs: NETWORK_WINDOW_SECS,
             },
             _ => Limit::Consecutive,
         }

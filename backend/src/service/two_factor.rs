@@ -1,4 +1,5 @@
-//! Switching TOTP two-factor on and off, and recovery codes.
+//! Switching TOTP on, two-factor off (every factor at once), and recovery codes. Passkeys,
+//! the other second factor, are in [`super::passkeys`].
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -34,7 +35,7 @@ pub async fn enroll(
 ) -> Result<Enrollment, ApiError> {
     let now = state.now();
     let account = principal.account.clone();
-    if account.two_factor_enabled() {
+    if account.totp_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
     let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
@@ -49,7 +50,7 @@ pub async fn enroll(
         .database
         .transaction(move |connection| {
             let account = account_for_db;
-            if !accounts::lock_if_two_factor_disabled(connection, &account.id)? {
+            if !accounts::lock_if_totp_disabled(connection, &account.id)? {
                 return proof::give_back(connection, authority, ApiError::TwoFactorAlreadyEnabled);
             }
             match proof::admit(
@@ -76,7 +77,7 @@ pub async fn enroll(
     })
 }
 
-fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
+pub(super) fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
     let codes: Vec<RecoveryCode> = (0..RECOVERY_CODE_COUNT)
         .map(|_| RecoveryCode::generate())
         .collect();
@@ -88,26 +89,27 @@ fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
     (shown, hashes)
 }
 
-/// Confirms enrolment with a code from the app: two-factor is on from now, the step is used,
-/// other sessions are signed out, and the recovery codes are returned (the only time).
+/// Confirms enrolment with a code from the app: TOTP is on from now, the step is used, and
+/// the change of factors takes effect ([`second_factor_added`]). Answers the recovery codes
+/// (the only time) when TOTP is the account's first second factor.
 pub async fn confirm(
     state: &AppState,
     principal: &Principal,
     code: &TotpCode,
     origin: &RequestOrigin,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Option<Vec<String>>, ApiError> {
     let now = state.now();
-    if principal.account.two_factor_enabled() {
+    if principal.account.totp_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
     let (shown, hashes) = new_recovery_codes(state);
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
     let (account_id, code) = (principal.account_id.clone(), code.clone());
-    state
+    let first = state
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock_if_two_factor_disabled(connection, &account_id)? {
+            if !accounts::lock_if_totp_disabled(connection, &account_id)? {
                 return Err(ApiError::TwoFactorAlreadyEnabled);
             }
             if !session_store::lock_if_live(connection, &session_id)? {
@@ -136,36 +138,67 @@ pub async fn confirm(
             if !accounts::enable_totp(connection, &account.id, &pending, step, now)? {
                 return Err(ApiError::NoPendingEnrollment);
             }
-            code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
-            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
-            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-            session_store::revoke_all_for_account(
-                connection,
-                &account.id,
-                Some(&session_id),
-                "two_factor_enabled",
-                now,
-            )?;
-            // This session has just proved the code too; its refreshes must carry both factors.
-            session_store::set_amr(connection, &session_id, &[AMR_PASSWORD, AMR_OTP])?;
-            notifications::record_and_notify(
+            let first = second_factor_added(
                 &state,
                 connection,
                 &account,
-                EventKind::TwoFactorEnabled,
-                None,
-                Notice::TwoFactorEnabled,
+                &session_id,
+                AMR_OTP,
+                &hashes,
                 &origin,
                 now,
             )?;
-            Ok(Ok(()))
+            Ok(Ok(first))
         })
         .await??;
-    Ok(shown)
+    Ok(first.then_some(shown))
 }
 
-/// Switches two-factor off: secret, recovery codes and failure counters are wiped, and every
-/// other session is signed out.
+/// What adding a second factor (TOTP or a passkey) does, inside the caller's transaction
+/// that holds the account row's lock. The first one switches two-factor on: recovery codes
+/// (`hashes`) are stored, every other session and API token ends, and the calling session,
+/// having just proved the new factor (`method`), counts as signed in with both. Any factor
+/// added ends the trust of remembered devices. Answers whether it was the first.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn second_factor_added(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    session_id: &str,
+    method: &str,
+    hashes: &[String],
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    super::devices::end_all_trust(connection, &account.id, Some(session_id), now)?;
+    if !accounts::switch_two_factor_on(connection, &account.id, now)? {
+        return Ok(false);
+    }
+    code_store::replace_recovery_codes(connection, &account.id, hashes, now)?;
+    crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
+    session_store::revoke_all_for_account(
+        connection,
+        &account.id,
+        Some(session_id),
+        "two_factor_enabled",
+        now,
+    )?;
+    session_store::set_amr(connection, session_id, &[AMR_PASSWORD, method])?;
+    notifications::record_and_notify(
+        state,
+        connection,
+        account,
+        EventKind::TwoFactorEnabled,
+        None,
+        Notice::TwoFactorEnabled,
+        origin,
+        now,
+    )?;
+    Ok(true)
+}
+
+/// Switches two-factor off: TOTP secret, passkeys, recovery codes and failure counters are
+/// wiped, and every other session is signed out.
 pub async fn disable(
     state: &AppState,
     principal: &Principal,
@@ -229,9 +262,10 @@ pub(super) fn wipe_two_factor(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !accounts::disable_totp(connection, &account.id)? {
+    if !accounts::disable_two_factor(connection, &account.id)? {
         return Err(ApiError::TwoFactorNotEnabled);
     }
+    crate::db::passkeys::delete_all_for_account(connection, &account.id)?;
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;

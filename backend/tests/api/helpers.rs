@@ -432,6 +432,18 @@ impl TestApp {
             .unwrap();
     }
 
+    /// A second server on this one's database, keys and clock, as another instance behind
+    /// the same load balancer would be. Answers its base address; it runs until the test ends.
+    pub async fn second_instance(&self) -> String {
+        let settings = (*self.state.settings).clone();
+        let application = Application::build(settings, self.clock.clone())
+            .await
+            .expect("second instance starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        address
+    }
+
     pub fn public_url(&self) -> String {
         self.state.settings.public_url.clone()
     }

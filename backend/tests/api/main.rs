@@ -12,6 +12,7 @@ mod edge;
 mod email;
 mod errors;
 mod openapi;
+mod passkeys;
 mod signed_in;
 mod support;
 mod two_factor;

@@ -549,7 +549,7 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
     let account = app.get("/account", Some(&full.access_token)).await;
     assert_eq!(
         account.body["two_factor"],
-        json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0})
+        json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": []})
     );
     app.post(
         "/account/two-factor/disable",

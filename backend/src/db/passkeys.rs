@@ -1,0 +1,210 @@
+//! The `passkeys` table: an account's WebAuthn credentials (public keys, not secrets).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use data_encoding::BASE64URL_NOPAD;
+use diesel::prelude::*;
+use webauthn_rs::prelude::Passkey;
+
+use super::schema::passkeys;
+use super::{is_unique_violation, DbConnection};
+use crate::auth::clock::{db_time, from_db_time};
+use crate::error::ApiError;
+
+/// A passkey as the rest of the code sees it.
+#[derive(Debug, Clone)]
+pub struct StoredPasskey {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// webauthn-rs's credential: public key, algorithm, counter and flags.
+    pub credential: Passkey,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl StoredPasskey {
+    /// The authenticator's credential id, as stored and looked up.
+    pub fn credential_id(&self) -> String {
+        credential_id_text(self.credential.cred_id().as_ref())
+    }
+}
+
+/// The stored form of a raw credential id.
+pub fn credential_id_text(raw: &[u8]) -> String {
+    BASE64URL_NOPAD.encode(raw)
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = passkeys)]
+struct PasskeyRecord {
+    id: String,
+    account_id: String,
+    name: String,
+    credential: String,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<PasskeyRecord> for StoredPasskey {
+    type Error = ApiError;
+
+    fn try_from(record: PasskeyRecord) -> Result<Self, ApiError> {
+        let credential = serde_json::from_str(&record.credential).map_err(|error| {
+            ApiError::internal(format!("stored passkey {} unreadable: {error}", record.id))
+        })?;
+        Ok(Self {
+            id: record.id,
+            account_id: record.account_id,
+            name: record.name,
+            credential,
+            created_at: from_db_time(record.created_at),
+            last_used_at: record.last_used_at.map(from_db_time),
+        })
+    }
+}
+
+fn passkeys_from(records: Vec<PasskeyRecord>) -> Result<Vec<StoredPasskey>, ApiError> {
+    records.into_iter().map(StoredPasskey::try_from).collect()
+}
+
+fn credential_json(credential: &Passkey) -> Result<String, ApiError> {
+    serde_json::to_string(credential)
+        .map_err(|error| ApiError::internal(format!("passkey not serialisable: {error}")))
+}
+
+/// Stores a new passkey; a credential already registered (to any account) is
+/// `PasskeyAlreadyRegistered`.
+pub fn insert(connection: &mut DbConnection, passkey: &StoredPasskey) -> Result<(), ApiError> {
+    diesel::insert_into(passkeys::table)
+        .values((
+            passkeys::id.eq(&passkey.id),
+            passkeys::account_id.eq(&passkey.account_id),
+            passkeys::credential_id.eq(passkey.credential_id()),
+            passkeys::credential.eq(credential_json(&passkey.credential)?),
+            // No assertion seen yet; webauthn-rs checks the first against the credential's own.
+            passkeys::sign_count.eq(0_i64),
+            passkeys::name.eq(&passkey.name),
+            passkeys::created_at.eq(db_time(passkey.created_at)),
+        ))
+        .execute(connection)
+        .map(|_| ())
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                ApiError::PasskeyAlreadyRegistered
+            } else {
+                error.into()
+            }
+        })
+}
+
+pub fn list_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<Vec<StoredPasskey>, ApiError> {
+    passkeys_from(
+        passkeys::table
+            .filter(passkeys::account_id.eq(account_id))
+            .order((passkeys::created_at.asc(), passkeys::id.asc()))
+            .select(PasskeyRecord::as_select())
+            .load(connection)?,
+    )
+}
+
+pub fn count_for_account(connection: &mut DbConnection, account_id: &str) -> Result<i64, ApiError> {
+    Ok(passkeys::table
+        .filter(passkeys::account_id.eq(account_id))
+        .count()
+        .get_result(connection)?)
+}
+
+pub fn find_by_credential_id(
+    connection: &mut DbConnection,
+    credential_id: &str,
+) -> Result<Option<StoredPasskey>, ApiError> {
+    passkeys::table
+        .filter(passkeys::credential_id.eq(credential_id))
+        .select(PasskeyRecord::as_select())
+        .first(connection)
+        .optional()?
+        .map(StoredPasskey::try_from)
+        .transpose()
+}
+
+pub fn find_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<StoredPasskey>, ApiError> {
+    passkeys::table
+        .find(id)
+        .filter(passkeys::account_id.eq(account_id))
+        .select(PasskeyRecord::as_select())
+        .first(connection)
+        .optional()?
+        .map(StoredPasskey::try_from)
+        .transpose()
+}
+
+/// Records a use whose assertion reported `counter`. One statement, conditional on the counter
+/// having moved forward (or on an authenticator that keeps none: 0 stays 0), so a cloned
+/// authenticator's stale counter, or a race of two assertions, is refused on any instance.
+/// `false` when refused.
+pub fn record_use(
+    connection: &mut DbConnection,
+    passkey: &StoredPasskey,
+    counter: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let counter = i64::from(counter);
+    let moved_on = passkeys::sign_count.lt(counter).or(passkeys::sign_count
+        .eq(0)
+        .and(counter.into_sql::<diesel::sql_types::BigInt>().eq(0)));
+    let updated = diesel::update(
+        passkeys::table
+            .find(&passkey.id)
+            .filter(passkeys::account_id.eq(&passkey.account_id))
+            .filter(moved_on),
+    )
+    .set((
+        passkeys::sign_count.eq(counter),
+        passkeys::credential.eq(credential_json(&passkey.credential)?),
+        passkeys::last_used_at.eq(Some(db_time(now))),
+    ))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+pub fn rename(
+    connection: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(
+        passkeys::table
+            .find(id)
+            .filter(passkeys::account_id.eq(account_id)),
+    )
+    .set(passkeys::name.eq(name))
+    .execute(connection)?;
+    Ok(updated == 1)
+}
+
+pub fn delete(connection: &mut DbConnection, account_id: &str, id: &str) -> Result<bool, ApiError> {
+    let deleted = diesel::delete(
+        passkeys::table
+            .find(id)
+            .filter(passkeys::account_id.eq(account_id)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
+}
+
+pub fn delete_all_for_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<(), ApiError> {
+    diesel::delete(passkeys::table.filter(passkeys::account_id.eq(account_id)))
+        .execute(connection)?;
+    Ok(())
+}

@@ -1,0 +1,738 @@
+//! Passkeys and security keys, driven by a software authenticator (webauthn-authenticator-rs's
+//! soft passkey, which signs like a security key with user verification): adding them,
+//! the passkey step of a sign-in, signing in with a passkey alone, and what is refused.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+use crate::helpers::{claims_of, event_kinds, session_from, Reply, Session, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    the_first_passkey_switches_two_factor_on_and_answers_the_sign_in_step,
+    a_passkey_alone_signs_in_once_per_ceremony,
+    an_answer_for_another_site_is_refused,
+    a_counter_going_backwards_and_another_accounts_key_are_refused,
+    passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off,
+    passkeys_sit_beside_totp_and_go_with_disable,
+    hostile_passkey_input_gets_clear_problems,
+    one_answer_sent_many_times_at_once_signs_in_once,
+    a_ceremony_started_on_one_instance_finishes_on_another,
+);
+
+/// A software authenticator on a browser at `origin` (the server's public URL, unless a test
+/// plays another site).
+struct Authenticator {
+    device: WebauthnAuthenticator<SoftPasskey>,
+    origin: Url,
+    /// The credential ids it made, base64url, newest last.
+    credentials: Vec<String>,
+}
+
+impl Authenticator {
+    fn new(app: &TestApp) -> Self {
+        Self::at(&app.public_url())
+    }
+
+    fn at(origin: &str) -> Self {
+        Self {
+            // `true`: it reports user verification, as a key with a PIN or a platform
+            // passkey with biometrics does.
+            device: WebauthnAuthenticator::new(SoftPasskey::new(true)),
+            origin: Url::parse(origin).unwrap(),
+            credentials: Vec::new(),
+        }
+    }
+
+    /// `navigator.credentials.create()` for the server's creation options.
+    fn create(&mut self, options: &Value) -> Value {
+        let options: CreationChallengeResponse = serde_json::from_value(options.clone()).unwrap();
+        let answer = self
+            .device
+            .do_registration(self.origin.clone(), options)
+            .expect("the authenticator makes a credential");
+        let answer = serde_json::to_value(answer).unwrap();
+        self.credentials
+            .push(answer["id"].as_str().unwrap().to_string());
+        answer
+    }
+
+    /// `navigator.credentials.get()` for options that list this authenticator's credential.
+    fn get(&mut self, options: &Value) -> Value {
+        let options: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
+        let answer = self
+            .device
+            .do_authentication(self.origin.clone(), options)
+            .expect("the authenticator signs");
+        serde_json::to_value(answer).unwrap()
+    }
+
+    /// `navigator.credentials.get()` for passwordless options (no credentials listed): a
+    /// discoverable credential answers with the user handle it was made for. The soft passkey
+    /// keeps no resident keys, so the test names its credential and adds the handle, which
+    /// are what a resident key contributes (neither is signed).
+    fn get_discoverable(&mut self, options: &Value, user_handle: &str) -> Value {
+        let mut options = options.clone();
+        let credential = self.credentials.last().expect("a credential");
+        options["publicKey"]["allowCredentials"] =
+            json!([{"type": "public-key", "id": credential}]);
+        let mut answer = self.get(&options);
+        let handle = uuid::Uuid::parse_str(user_handle).unwrap();
+        answer["response"]["userHandle"] =
+            json!(data_encoding::BASE64URL_NOPAD.encode(handle.as_bytes()));
+        answer
+    }
+}
+
+/// Adds a passkey for a signed-in session (inside the privileged window); answers the reply.
+async fn add_passkey(
+    app: &TestApp,
+    session: &Session,
+    authenticator: &mut Authenticator,
+    name: &str,
+) -> Reply {
+    let started = app
+        .post(
+            "/account/passkeys/register/start",
+            Some(&session.access_token),
+            json!({"name": name}),
+        )
+        .await;
+    let options = started.assert_ok()["options"].clone();
+    let answer = authenticator.create(&options);
+    app.post(
+        "/account/passkeys/register/finish",
+        Some(&session.access_token),
+        json!({"credential": answer}),
+    )
+    .await
+}
+
+/// A customer with one passkey: answers the session, the authenticator and the account id.
+async fn customer_with_passkey(app: &TestApp, username: &str) -> (Session, Authenticator, String) {
+    let session = app.signed_in_customer(username).await;
+    let mut authenticator = Authenticator::new(app);
+    let added = add_passkey(app, &session, &mut authenticator, "YubiKey").await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let account_id = app.account_id(&session).await;
+    (session, authenticator, account_id)
+}
+
+/// The password step of a two-factor account; answers the challenge token.
+async fn challenge(app: &TestApp, username: &str) -> Value {
+    let reply = app.login(username, PASSWORD).await;
+    assert_eq!(
+        reply.assert_ok()["status"],
+        "otp_required",
+        "{}",
+        reply.body
+    );
+    reply.body["challenge_token"].clone()
+}
+
+async fn sign_in_options(app: &TestApp, challenge_token: &Value) -> Value {
+    let reply = app
+        .post(
+            "/auth/webauthn/options",
+            None,
+            json!({"challenge_token": challenge_token}),
+        )
+        .await;
+    reply.assert_ok()["options"].clone()
+}
+
+async fn passwordless_options(app: &TestApp) -> (Value, Value) {
+    let reply = app.post("/auth/passkey/options", None, json!({})).await;
+    let body = reply.assert_ok();
+    (body["options"].clone(), body["state_token"].clone())
+}
+
+async fn the_first_passkey_switches_two_factor_on_and_answers_the_sign_in_step(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let other_session = session_from(&app.login("alice", PASSWORD).await);
+    let mut authenticator = Authenticator::new(&app);
+    let added = add_passkey(&app, &session, &mut authenticator, "  YubiKey 5  ").await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["name"], "YubiKey 5");
+    assert_eq!(added.body["recovery_codes"].as_array().unwrap().len(), 10);
+    let account = app.get("/account", Some(&session.access_token)).await;
+    let two_factor = &account.assert_ok()["two_factor"];
+    assert_eq!(two_factor["enabled"], true);
+    assert_eq!(two_factor["methods"], json!(["webauthn", "recovery_code"]));
+    assert_eq!(two_factor["recovery_codes_remaining"], 10);
+    // Switching two-factor on ends every other session, as with TOTP.
+    app.get("/account", Some(&other_session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let events = app
+        .get("/account/events", Some(&session.access_token))
+        .await;
+    let kinds = event_kinds(&events);
+    assert!(kinds.contains(&"passkey_added") && kinds.contains(&"two_factor_enabled"));
+
+    let reply = app.login("alice", PASSWORD).await;
+    assert_eq!(reply.body["methods"], json!(["webauthn", "recovery_code"]));
+    let challenge_token = reply.body["challenge_token"].clone();
+    let options = sign_in_options(&app, &challenge_token).await;
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    let answer = authenticator.get(&options);
+    let signed_in = app
+        .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+        .await;
+    let signed_in_session = session_from(&signed_in);
+    assert_eq!(
+        claims_of(&signed_in_session.access_token)["amr"],
+        json!(["pwd", "hwk"])
+    );
+    // The same answer again: the challenge is used up.
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+        .await
+        .assert_problem(401, "invalid_challenge");
+    // Replayed on a new challenge (whose options carry another challenge): refused, counted.
+    let next = challenge(&app, "alice").await;
+    sign_in_options(&app, &next).await;
+    app.otp(json!({"challenge_token": next, "webauthn": answer}))
+        .await
+        .assert_problem(400, "invalid_code");
+
+    let listed = app
+        .get("/account/passkeys", Some(&signed_in_session.access_token))
+        .await;
+    let passkeys = listed.assert_ok()["passkeys"].as_array().unwrap().clone();
+    assert_eq!(passkeys.len(), 1);
+    assert!(passkeys[0]["last_used_at"].is_string());
+    let events = app
+        .get("/account/events", Some(&signed_in_session.access_token))
+        .await;
+    let kinds = event_kinds(&events);
+    assert!(kinds.contains(&"passkey_used") && kinds.contains(&"otp_failed"));
+    // A passkey sign-in counts as both factors: a privileged action needs no further proof.
+    app.post(
+        "/account/api-tokens",
+        Some(&signed_in_session.access_token),
+        json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 1}),
+    )
+    .await
+    .assert_ok();
+}
+
+async fn a_passkey_alone_signs_in_once_per_ceremony(app: TestApp) {
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "bea").await;
+    let (options, state_token) = passwordless_options(&app).await;
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    assert!(options.get("mediation").is_none());
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let reply = app
+        .post(
+            "/auth/passkey",
+            None,
+            json!({"state_token": state_token, "credential": answer}),
+        )
+        .await;
+    let session = session_from(&reply);
+    let claims = claims_of(&session.access_token);
+    assert_eq!(claims["amr"], json!(["hwk", "user"]));
+    assert_eq!(claims["sub"], account_id.as_str());
+    assert!(reply.body["device_token"].is_string(), "a known device now");
+    // Replayed: the ceremony is used up.
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state_token, "credential": answer}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+    // Replayed into a new ceremony: its challenge differs.
+    let (_, other_state) = passwordless_options(&app).await;
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": other_state, "credential": answer}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    // A state token is no challenge token and vice versa.
+    app.otp(json!({"challenge_token": other_state, "code": "123456"}))
+        .await
+        .assert_problem(401, "invalid_challenge");
+    // A support agent's session signed in so has a second factor; so does this one.
+    let events = app
+        .get("/account/events", Some(&session.access_token))
+        .await;
+    let kinds = event_kinds(&events);
+    assert!(kinds.contains(&"passkey_used") && kinds.contains(&"login_succeeded"));
+}
+
+async fn an_answer_for_another_site_is_refused(app: TestApp) {
+    let session = app.signed_in_customer("cleo").await;
+    // The same host on another port is another origin: a phishing page's answer.
+    let mut phished = Authenticator::at("http://localhost:1");
+    add_passkey(&app, &session, &mut phished, "phished")
+        .await
+        .assert_problem(400, "passkey_refused");
+    // The refused answer used up the ceremony.
+    let answer = phished.create(
+        &app.post(
+            "/account/passkeys/register/start",
+            Some(&session.access_token),
+            json!({"name": "again"}),
+        )
+        .await
+        .body["options"],
+    );
+    let mut genuine = Authenticator::new(&app);
+    let started = app
+        .post(
+            "/account/passkeys/register/start",
+            Some(&session.access_token),
+            json!({"name": "genuine"}),
+        )
+        .await;
+    // An answer to earlier options does not fit the newest ones.
+    app.post(
+        "/account/passkeys/register/finish",
+        Some(&session.access_token),
+        json!({"credential": answer}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    let fresh = genuine.create(&started.body["options"]);
+    app.post(
+        "/account/passkeys/register/finish",
+        Some(&session.access_token),
+        json!({"credential": fresh}),
+    )
+    .await
+    .assert_problem(409, "no_pending_enrollment");
+    assert_eq!(
+        add_passkey(&app, &session, &mut genuine, "genuine")
+            .await
+            .status,
+        201
+    );
+
+    // At sign-in, an answer given to another site is refused too.
+    let challenge_token = challenge(&app, "cleo").await;
+    let options = sign_in_options(&app, &challenge_token).await;
+    let mut elsewhere = Authenticator::at("http://localhost:1");
+    elsewhere.device = genuine.device;
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": elsewhere.get(&options)}))
+        .await
+        .assert_problem(400, "invalid_code");
+}
+
+async fn a_counter_going_backwards_and_another_accounts_key_are_refused(app: TestApp) {
+    let (_, mut dana_key, dana_id) = customer_with_passkey(&app, "dana").await;
+    // Two ceremonies answered in order (counters 1 and 2), sent in the other order: the
+    // older answer's counter is behind the stored one, as a cloned key's would be.
+    let (first_options, first_state) = passwordless_options(&app).await;
+    let (second_options, second_state) = passwordless_options(&app).await;
+    let older = dana_key.get_discoverable(&first_options, &dana_id);
+    let newer = dana_key.get_discoverable(&second_options, &dana_id);
+    let signed_in = app
+        .post(
+            "/auth/passkey",
+            None,
+            json!({"state_token": second_state, "credential": newer}),
+        )
+        .await;
+    let session = session_from(&signed_in);
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": first_state, "credential": older}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    let events = app
+        .get("/account/events", Some(&session.access_token))
+        .await;
+    let failed = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["kind"] == "login_failed")
+        .expect("the refusal is recorded");
+    assert!(failed["detail"].as_str().unwrap().contains("counter"));
+
+    // Erik's key answering for Dana: not hers, refused at both steps.
+    let (_, mut erik_key, _) = customer_with_passkey(&app, "erik").await;
+    let (options, state) = passwordless_options(&app).await;
+    let claimed = erik_key.get_discoverable(&options, &dana_id);
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": claimed}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    let challenge_token = challenge(&app, "dana").await;
+    let mut options = sign_in_options(&app, &challenge_token).await;
+    options["publicKey"]["allowCredentials"] =
+        json!([{"type": "public-key", "id": erik_key.credentials[0]}]);
+    let answer = erik_key.get(&options);
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+        .await
+        .assert_problem(400, "invalid_code");
+}
+
+async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(app: TestApp) {
+    let (session, mut authenticator, account_id) = customer_with_passkey(&app, "fay").await;
+    app.verify_address(&account_id, "fay@example.com").await;
+    let second = add_passkey(&app, &session, &mut authenticator, "Phone").await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert!(
+        second.body.get("recovery_codes").is_none(),
+        "codes come with the first factor only"
+    );
+    assert!(app
+        .mails()
+        .await
+        .iter()
+        .any(|mail| mail.subject == "A passkey was added"));
+    let id = second.body["id"].as_str().unwrap();
+    let path = format!("/api/v1/account/passkeys/{id}");
+    let renamed = app
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&session.access_token),
+            Some(json!({"name": "Work phone"})),
+        )
+        .await;
+    assert_eq!(renamed.assert_ok()["name"], "Work phone");
+    app.request(
+        Method::PATCH,
+        &path,
+        Some(&session.access_token),
+        Some(json!({"name": " \u{7} "})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    app.request(
+        Method::PATCH,
+        "/api/v1/account/passkeys/not-an-id",
+        Some(&session.access_token),
+        Some(json!({"name": "x"})),
+    )
+    .await
+    .assert_problem(404, "not_found");
+
+    // Outside the privileged window a removal needs a proof: with two-factor on, a code.
+    app.clock.advance(chrono::TimeDelta::minutes(11));
+    app.request(Method::DELETE, &path, Some(&session.access_token), None)
+        .await
+        .assert_problem(403, "reauthentication_required");
+    let codes = {
+        // Recovery codes came with the first passkey; sign in again to see how many are left.
+        let account = app.get("/account", Some(&session.access_token)).await;
+        account.assert_ok()["two_factor"]["recovery_codes_remaining"].clone()
+    };
+    assert_eq!(codes, 10);
+    let listed = app
+        .get("/account/passkeys", Some(&session.access_token))
+        .await;
+    assert_eq!(listed.body["passkeys"].as_array().unwrap().len(), 2);
+
+    // A fresh passkey sign-in is within the window again.
+    let (options, state) = passwordless_options(&app).await;
+    let fresh = session_from(
+        &app.post(
+            "/auth/passkey",
+            None,
+            json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
+        )
+        .await,
+    );
+    let removed = app
+        .request(Method::DELETE, &path, Some(&fresh.access_token), None)
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let account = app.get("/account", Some(&fresh.access_token)).await;
+    assert_eq!(account.body["two_factor"]["enabled"], true);
+    assert!(app
+        .mails()
+        .await
+        .iter()
+        .any(|mail| mail.subject == "A passkey was removed"));
+
+    let last = app
+        .get("/account/passkeys", Some(&fresh.access_token))
+        .await;
+    let last_id = last.body["passkeys"][0]["id"].as_str().unwrap().to_string();
+    app.request(
+        Method::DELETE,
+        &format!("/api/v1/account/passkeys/{last_id}"),
+        Some(&fresh.access_token),
+        None,
+    )
+    .await;
+    let account = app.get("/account", Some(&fresh.access_token)).await;
+    let two_factor = &account.assert_ok()["two_factor"];
+    assert_eq!(two_factor["enabled"], false);
+    assert_eq!(two_factor["methods"], json!([]));
+    assert_eq!(two_factor["recovery_codes_remaining"], 0);
+    let events = app.get("/account/events", Some(&fresh.access_token)).await;
+    let kinds = event_kinds(&events);
+    assert!(kinds.contains(&"passkey_removed") && kinds.contains(&"two_factor_disabled"));
+    // The password alone signs in again.
+    assert_eq!(
+        app.login("fay", PASSWORD).await.body["status"],
+        "authenticated"
+    );
+}
+
+async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
+    let session = app.signed_in_customer("gus").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let mut authenticator = Authenticator::new(&app);
+    let added = add_passkey(&app, &session, &mut authenticator, "Laptop").await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert!(added.body.get("recovery_codes").is_none());
+    let reply = app.login("gus", PASSWORD).await;
+    assert_eq!(
+        reply.body["methods"],
+        json!(["webauthn", "totp", "recovery_code"])
+    );
+    // Either factor answers the step.
+    let code_session = app.login_with_code("gus", &secret).await;
+    assert_eq!(
+        claims_of(&code_session.access_token)["amr"],
+        json!(["pwd", "otp"])
+    );
+    // Disable keeps its meaning: every second factor goes.
+    let disabled = app
+        .post(
+            "/account/two-factor/disable",
+            Some(&code_session.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(disabled.assert_ok()["enabled"], false);
+    let listed = app
+        .get("/account/passkeys", Some(&code_session.access_token))
+        .await;
+    assert_eq!(listed.body["passkeys"], json!([]));
+    // Its passkey no longer signs in alone.
+    let account_id = app.account_id(&code_session).await;
+    let (options, state) = passwordless_options(&app).await;
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    // TOTP on again after a passkey-only period answers no codes only when codes exist.
+    let again = app.signed_in_customer("hana").await;
+    let mut key = Authenticator::new(&app);
+    assert_eq!(add_passkey(&app, &again, &mut key, "Key").await.status, 201);
+    let enrollment = app
+        .post(
+            "/account/two-factor/enroll",
+            Some(&again.access_token),
+            json!({}),
+        )
+        .await;
+    let secret = crate::helpers::secret_of(enrollment.assert_ok());
+    let confirmed = app
+        .post(
+            "/account/two-factor/confirm",
+            Some(&again.access_token),
+            json!({"code": app.code_now(&secret, 0)}),
+        )
+        .await;
+    assert_eq!(confirmed.assert_ok()["enabled"], true);
+    assert!(confirmed.body.get("recovery_codes").is_none());
+}
+
+async fn hostile_passkey_input_gets_clear_problems(app: TestApp) {
+    let session = app.signed_in_customer("ivo").await;
+    let token = Some(session.access_token.as_str());
+    app.post(
+        "/account/passkeys/register/finish",
+        token,
+        json!({"credential": {"id": "x"}}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    app.post(
+        "/account/passkeys/register/finish",
+        token,
+        json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}),
+    )
+    .await
+    .assert_problem(409, "no_pending_enrollment");
+    for name in ["", &"n".repeat(101), "tab\tname"] {
+        app.post(
+            "/account/passkeys/register/start",
+            token,
+            json!({"name": name}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    }
+    // Garbage where the browser's answer belongs, after a real start.
+    app.post(
+        "/account/passkeys/register/start",
+        token,
+        json!({"name": "key"}),
+    )
+    .await
+    .assert_ok();
+    app.post(
+        "/account/passkeys/register/finish",
+        token,
+        json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": "nonsense", "credential": {}}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let (_, state) = passwordless_options(&app).await;
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null}}}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": session.access_token, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+
+    // An account with TOTP only has no passkey options; a bad answer shape is a 422.
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let _ = secret;
+    let challenge_token = challenge(&app, "ivo").await;
+    app.post(
+        "/auth/webauthn/options",
+        None,
+        json!({"challenge_token": challenge_token}),
+    )
+    .await
+    .assert_problem(409, "no_passkeys");
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": "nonsense"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": {}, "code": "123456"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    // A passkey answer without options asked for: refused and counted like a wrong code.
+    app.otp(json!({"challenge_token": challenge_token, "webauthn": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}))
+        .await
+        .assert_problem(400, "invalid_code");
+    app.post(
+        "/auth/webauthn/options",
+        None,
+        json!({"challenge_token": "nonsense"}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+}
+
+async fn one_answer_sent_many_times_at_once_signs_in_once(app: TestApp) {
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "jan").await;
+    let (options, state) = passwordless_options(&app).await;
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let body = json!({"state_token": state, "credential": answer});
+    let replies =
+        futures::future::join_all((0..8).map(|_| app.post("/auth/passkey", None, body.clone())))
+            .await;
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&status| status == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|&status| status == 200 || status == 401),
+        "{statuses:?}"
+    );
+}
+
+async fn a_ceremony_started_on_one_instance_finishes_on_another(app: TestApp) {
+    let session = app.signed_in_customer("kim").await;
+    let other = app.second_instance().await;
+    let post_to = |base: &str, path: &str, token: Option<&str>, body: Value| {
+        let mut request = app.client.post(format!("{base}/api/v1{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let mut authenticator = Authenticator::new(&app);
+    let started = app
+        .post(
+            "/account/passkeys/register/start",
+            Some(&session.access_token),
+            json!({"name": "key"}),
+        )
+        .await;
+    let answer = authenticator.create(&started.body["options"]);
+    let (status, body) = post_to(
+        &other,
+        "/account/passkeys/register/finish",
+        Some(&session.access_token),
+        json!({"credential": answer}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let account_id = app.account_id(&session).await;
+
+    // Passwordless: options here, answer there.
+    let (options, state) = passwordless_options(&app).await;
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let (status, body) = post_to(
+        &other,
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": answer}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The sign-in step: password and options there, answer here.
+    let (_, login) = post_to(
+        &other,
+        "/auth/login",
+        None,
+        json!({"username": "kim", "password": PASSWORD}),
+    )
+    .await;
+    let challenge_token = login["challenge_token"].clone();
+    let (_, options) = post_to(
+        &other,
+        "/auth/webauthn/options",
+        None,
+        json!({"challenge_token": challenge_token}),
+    )
+    .await;
+    let answer = authenticator.get(&options["options"]);
+    let signed_in = app
+        .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+        .await;
+    assert_eq!(signed_in.assert_ok()["status"], "authenticated");
+}
