@@ -76,6 +76,18 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
     })
 }
 
+/// A public URL on port 0 (the default when the bind address picks a free port) names the
+/// port actually picked: links in mails and the passkeys' origin must carry it.
+fn with_picked_port(public_url: &str, port: u16) -> String {
+    match url::Url::parse(public_url) {
+        Ok(mut url) if url.port() == Some(0) => {
+            let _ = url.set_port(Some(port));
+            url.as_str().trim_end_matches('/').to_string()
+        }
+        _ => public_url.to_string(),
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -83,9 +95,8 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
+    pub async fn build(mut settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
         let address = settings.bind;
-        let state = build_state(settings, clock).await?;
         let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
             address: address.to_string(),
             source,
@@ -94,6 +105,8 @@ impl Application {
             .local_addr()
             .map_err(|error| StartupError::Other(error.to_string()))?
             .port();
+        settings.public_url = with_picked_port(&settings.public_url, port);
+        let state = build_state(settings, clock).await?;
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,
@@ -215,4 +228,25 @@ fn spa_files(static_dir: &Path) -> Files {
                 Ok(ServiceResponse::new(request, response))
             }
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_picked_port;
+
+    #[test]
+    fn a_public_url_on_port_zero_takes_the_picked_port() {
+        assert_eq!(
+            with_picked_port("http://localhost:0", 41234),
+            "http://localhost:41234"
+        );
+        assert_eq!(
+            with_picked_port("https://admin.example.com", 41234),
+            "https://admin.example.com"
+        );
+        assert_eq!(
+            with_picked_port("http://localhost:8080", 41234),
+            "http://localhost:8080"
+        );
+    }
 }

@@ -21,6 +21,7 @@ on_both_databases!(
     hostile_passkey_input_gets_clear_problems,
     one_answer_sent_many_times_at_once_signs_in_once,
     a_ceremony_started_on_one_instance_finishes_on_another,
+    a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys,
 );
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
@@ -735,4 +736,61 @@ async fn a_ceremony_started_on_one_instance_finishes_on_another(app: TestApp) {
         .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await;
     assert_eq!(signed_in.assert_ok()["status"], "authenticated");
+}
+
+async fn a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys(app: TestApp) {
+    use custadmin::domain::{Password, Role, Username};
+    use custadmin::service::registration::{create_account, NewAccountRequest};
+    create_account(
+        &app.state,
+        NewAccountRequest {
+            username: Username::parse("sam-support").unwrap(),
+            password: Password::parse_new(PASSWORD.into(), "password").unwrap(),
+            email: None,
+            role: Role::Support,
+        },
+    )
+    .await
+    .unwrap();
+    let agent = session_from(&app.login("sam-support", PASSWORD).await);
+    app.get("/support/customers?query=a", Some(&agent.access_token))
+        .await
+        .assert_problem(403, "two_factor_required");
+    // A passkey is the agent's second factor: the session that added it may use the desk.
+    let mut agent_key = Authenticator::new(&app);
+    assert_eq!(
+        add_passkey(&app, &agent, &mut agent_key, "Agent key")
+            .await
+            .status,
+        201
+    );
+    app.get("/support/customers?query=lin", Some(&agent.access_token))
+        .await
+        .assert_ok();
+
+    let (customer, mut customer_key, customer_id) = customer_with_passkey(&app, "linda").await;
+    let reset = app
+        .post(
+            &format!("/support/customers/{customer_id}/two-factor/reset"),
+            Some(&agent.access_token),
+            json!({"reason": "Lost the key; identity checked by callback"}),
+        )
+        .await;
+    assert_eq!(reset.assert_ok(), &json!({"enabled": false}));
+    app.get("/account", Some(&customer.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let fresh = session_from(&app.login("linda", PASSWORD).await);
+    let listed = app
+        .get("/account/passkeys", Some(&fresh.access_token))
+        .await;
+    assert_eq!(listed.assert_ok()["passkeys"], json!([]));
+    let (options, state) = passwordless_options(&app).await;
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": customer_key.get_discoverable(&options, &customer_id)}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
 }
