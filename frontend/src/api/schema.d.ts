@@ -145,6 +145,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's passkeys and security keys. */
+        get: operations["list_passkeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/passkeys/register/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish adding a passkey with the browser's answer. The account's first second factor
+         *     switches two-factor on: every other session ends and the recovery codes are answered, once.
+         */
+        post: operations["finish_registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/passkeys/register/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding a passkey or security key (a privileged action): options for
+         *     `navigator.credentials.create()`. A new start replaces an unfinished one.
+         */
+        post: operations["start_registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a passkey (a privileged action). Removing the last second factor switches
+         *     two-factor off, as `POST /account/two-factor/disable` does.
+         */
+        delete: operations["remove_passkey"];
+        options?: never;
+        head?: never;
+        /** Rename a passkey. */
+        patch: operations["rename_passkey"];
+        trace?: never;
+    };
     "/api/v1/account/password": {
         parameters: {
             query?: never;
@@ -359,8 +437,45 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete a sign-in with the six-digit code or a recovery code. */
+        /** Complete a sign-in with the six-digit code, a passkey or a recovery code. */
         post: operations["verify_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey alone: a full sign-in (`amr ["hwk","user"]`). Only passkeys the
+         *     browser can discover, with user verification (PIN or biometrics), can do this.
+         */
+        post: operations["sign_in_passwordless"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options for signing in with a passkey alone (no username, no password). */
+        post: operations["passwordless_options"];
         delete?: never;
         options?: never;
         head?: never;
@@ -436,6 +551,23 @@ export interface paths {
         put?: never;
         /** Create a customer account. */
         post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/webauthn/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options for the passkey step of a sign-in; answer them at `POST /auth/otp` as `webauthn`. */
+        post: operations["sign_in_options"];
         delete?: never;
         options?: never;
         head?: never;
@@ -577,6 +709,7 @@ export interface components {
          *       "two_factor": {
          *         "enabled": false,
          *         "enabled_at": null,
+         *         "methods": [],
          *         "recovery_codes_remaining": 0
          *       },
          *       "username": "alice"
@@ -595,6 +728,17 @@ export interface components {
             role: components["schemas"]["Role"];
             two_factor: components["schemas"]["TwoFactorStatus"];
             username: string;
+        };
+        AddedPasskeyResponse: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            name: string;
+            /**
+             * @description Ten single-use codes, shown this once: only when this passkey is the account's first
+             *     second factor (two-factor has just been switched on).
+             */
+            recovery_codes?: string[] | null;
         };
         /**
          * @description Tokens for a fully signed-in session.
@@ -631,6 +775,14 @@ export interface components {
         };
         /** @enum {string} */
         AuthenticatedStatus: "authenticated";
+        /** @description WebAuthn options for the browser's `navigator.credentials` (binary fields base64url). */
+        CeremonyOptions: {
+            /**
+             * @description `PublicKeyCredentialCreationOptions` (to add a passkey) or
+             *     `PublicKeyCredentialRequestOptions` (to sign in), under `publicKey`.
+             */
+            options: Record<string, never>;
+        };
         /**
          * @description A new address, with proof when the sign-in is older than the privileged window.
          * @example {
@@ -685,8 +837,11 @@ export interface components {
          */
         ConfirmResponse: {
             enabled: boolean;
-            /** @description Ten single-use codes, shown this once. */
-            recovery_codes: string[];
+            /**
+             * @description Ten single-use codes, shown this once; only when TOTP is the account's first second
+             *     factor (an account with passkeys has its codes already).
+             */
+            recovery_codes?: string[] | null;
         };
         /**
          * @example {
@@ -798,10 +953,14 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
+        };
+        FinishRegistrationRequest: {
+            /** @description The answer of `navigator.credentials.create()`, as `PublicKeyCredential.toJSON()`. */
+            credential: Record<string, never>;
         };
         /**
          * @example {
@@ -863,24 +1022,59 @@ export interface components {
              *     password or the recovery codes change. Privileged actions still ask for the code.
              */
             remember_device?: boolean | null;
+            /**
+             * @description A passkey's answer to the options of `POST /auth/webauthn/options`
+             *     (`PublicKeyCredential.toJSON()`), instead of `code`.
+             */
+            webauthn?: Record<string, never> | null;
         };
         /**
-         * @description The password was right; the account also needs its six-digit code at `POST /auth/otp`.
+         * @description The password was right; the account also needs its second factor at `POST /auth/otp`.
          * @example {
          *       "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln",
          *       "expires_in": 300,
+         *       "methods": [
+         *         "totp",
+         *         "recovery_code"
+         *       ],
          *       "status": "otp_required"
          *     }
          */
         OtpRequiredResponse: {
-            /** @description Accepted only by `POST /auth/otp`, for 5 minutes and 5 wrong codes. */
+            /**
+             * @description Accepted only by `POST /auth/otp` (and `POST /auth/webauthn/options`), for 5 minutes
+             *     and 5 wrong answers.
+             */
             challenge_token: string;
             /** Format: int64 */
             expires_in: number;
+            /** @description What the account can answer with: `webauthn` (a passkey), `totp`, `recovery_code`. */
+            methods: components["schemas"]["SecondFactorMethod"][];
             status: components["schemas"]["OtpRequiredStatus"];
         };
         /** @enum {string} */
         OtpRequiredStatus: "otp_required";
+        /**
+         * @description A passkey as listed.
+         * @example {
+         *       "created_at": "2026-12-06T10:00:00Z",
+         *       "id": "5b0c...",
+         *       "last_used_at": null,
+         *       "name": "YubiKey 5"
+         *     }
+         */
+        PasskeySummary: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            name: string;
+        };
+        PasskeysResponse: {
+            /** @description Oldest first. */
+            passkeys: components["schemas"]["PasskeySummary"][];
+        };
         /**
          * @example {
          *       "code": "123456",
@@ -904,6 +1098,24 @@ export interface components {
         PasswordResetRequest: {
             /** @description A username or a verified e-mail address. */
             login: string;
+        };
+        PasswordlessOptionsResponse: {
+            /** Format: int64 */
+            expires_in: number;
+            /**
+             * @description `PublicKeyCredentialRequestOptions` under `publicKey`, with no credentials listed: the
+             *     browser offers the passkeys it holds for this site.
+             */
+            options: Record<string, never>;
+            /** @description Send back with the answer to `POST /auth/passkey`; 5 minutes, single use. */
+            state_token: string;
+        };
+        PasswordlessRequest: {
+            /** @description The answer of `navigator.credentials.get()`, as `PublicKeyCredential.toJSON()`. */
+            credential: Record<string, never>;
+            /** @description As for `POST /auth/login`. */
+            device_token?: string | null;
+            state_token: string;
         };
         /**
          * @description An RFC 9457 problem document.
@@ -936,7 +1148,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -1020,6 +1232,14 @@ export interface components {
             username: string;
         };
         /**
+         * @example {
+         *       "name": "Work laptop"
+         *     }
+         */
+        RenamePasskeyRequest: {
+            name: string;
+        };
+        /**
          * @description What an account may do: customers manage themselves, support staff help customers.
          * @enum {string}
          */
@@ -1030,6 +1250,11 @@ export interface components {
          * @enum {string}
          */
         Scope: "account:read" | "support:read" | "support:reset";
+        /**
+         * @description A way an account can pass the second step of a sign-in.
+         * @enum {string}
+         */
+        SecondFactorMethod: "totp" | "webauthn" | "recovery_code";
         /**
          * @example {
          *       "at": "2026-12-01T10:00:00Z",
@@ -1084,6 +1309,26 @@ export interface components {
         SessionsResponse: {
             /** @description Live sessions, most recently used first. */
             sessions: components["schemas"]["SessionSummary"][];
+        };
+        SignInOptionsRequest: {
+            /** @description From `POST /auth/login` (`otp_required` with `webauthn` among its `methods`). */
+            challenge_token: string;
+        };
+        /**
+         * @example {
+         *       "name": "YubiKey 5"
+         *     }
+         */
+        StartRegistrationRequest: {
+            /**
+             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`), with
+             *     it off the password.
+             */
+            code?: string | null;
+            /** @description 1 to 100 characters, to recognise the passkey by. */
+            name: string;
+            password?: string | null;
+            recovery_code?: string | null;
         };
         /**
          * @description A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
@@ -1155,9 +1400,12 @@ export interface components {
          *     }
          */
         TwoFactorStatus: {
+            /** @description Whether sign-ins need a second factor: on while the account has TOTP or a passkey. */
             enabled: boolean;
             /** Format: date-time */
             enabled_at?: string | null;
+            /** @description The second factors the account has: `webauthn` (passkeys), `totp`, `recovery_code`. */
+            methods: components["schemas"]["SecondFactorMethod"][];
             /** Format: int64 */
             recovery_codes_remaining: number;
         };
@@ -1782,6 +2030,464 @@ export interface operations {
                 };
             };
             /** @description Limit outside 1 to 200 (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_passkeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Passkeys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeysResponse"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    finish_registration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FinishRegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddedPasskeyResponse"];
+                };
+            };
+            /** @description The answer did not verify: wrong site, another ceremony, no user verification (`passkey_refused`); or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No registration started, or it expired or was used (`no_pending_enrollment`); the key is registered already (`passkey_already_registered`); 20 passkeys (`too_many_passkeys`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a WebAuthn credential (`validation_failed`, `invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_registration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartRegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Creation options; answer within 5 minutes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyOptions"];
+                };
+            };
+            /** @description Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sign-in too old: send a proof (`reauthentication_required`); an API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has 20 passkeys (`too_many_passkeys`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Name out of range (`validation_failed`), malformed proof, or mistyped fields (`invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional inside the privileged window */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReauthenticationRequest"];
+            };
+        };
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sign-in too old; send `code` or `recovery_code` (`reauthentication_required`); an API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such passkey of this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Malformed proof, or more than one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenamePasskeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Renamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeySummary"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such passkey of this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Name out of range (`validation_failed`, `invalid_body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2670,7 +3376,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthenticatedResponse"];
                 };
             };
-            /** @description Wrong or already used code (`invalid_code`), or malformed JSON */
+            /** @description Wrong or already used code, or a passkey answer that did not verify (`invalid_code`); or malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2716,6 +3422,137 @@ export interface operations {
                 };
             };
             /** @description The account's codes or the client network are throttled (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_in_passwordless: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordlessRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    /** @description `refresh_token` and `custadmin_device` cookies */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthenticatedResponse"];
+                };
+            };
+            /** @description The answer did not verify, names no passkey, or the key's counter went backwards (`passkey_refused`); or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid, expired or used state token (`invalid_challenge`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a WebAuthn credential (`validation_failed`, `invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failures from this network (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    passwordless_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request options and the ceremony's state token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordlessOptionsResponse"];
+                };
+            };
+            /** @description Too many from this network (`too_many_attempts`) */
             429: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3080,6 +3917,93 @@ export interface operations {
                 };
             };
             /** @description Password hashing saturated (`server_busy`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_in_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignInOptionsRequest"];
+            };
+        };
+        responses: {
+            /** @description Request options for `navigator.credentials.get()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyOptions"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid, expired or used challenge (`invalid_challenge`), or spent on wrong answers (`challenge_exhausted`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has no passkey (`no_passkeys`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Mistyped fields (`invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
             503: {
                 headers: {
                     [name: string]: unknown;

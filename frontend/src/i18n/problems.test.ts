@@ -48,6 +48,8 @@ describe("problem messages", () => {
 
   it("names every event kind, and shows an unknown one as its code", () => {
     expect(eventLabel(intlFor("cs"), "two_factor_enabled")).toBe("Dvoufázové ověření nastaveno");
-    expect(eventLabel(intlFor("en"), "passkey_added")).toBe("passkey_added");
+    expect(eventLabel(intlFor("en"), "passkey_added")).toBe("Passkey added");
+    expect(eventLabel(intlFor("cs"), "passkey_used")).toBe("Použit přístupový klíč");
+    expect(eventLabel(intlFor("en"), "key_teleported")).toBe("key_teleported");
   });
 });

@@ -35,6 +35,10 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   two_factor_required: "problem.two_factor_required",
   second_factor_required: "problem.second_factor_required",
   insufficient_scope: "problem.insufficient_scope",
+  passkey_refused: "problem.passkey_refused",
+  passkey_already_registered: "passkey.already_registered",
+  too_many_passkeys: "problem.too_many_passkeys",
+  no_passkeys: "problem.no_passkeys",
   csrf_check_failed: "problem.reload",
   server_busy: "problem.server_busy",
   database_unavailable: "problem.database_unavailable",
@@ -63,6 +67,9 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   device_forgotten: "event.device_forgotten",
   api_token_created: "event.api_token_created",
   api_token_revoked: "event.api_token_revoked",
+  passkey_added: "event.passkey_added",
+  passkey_removed: "event.passkey_removed",
+  passkey_used: "event.passkey_used",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

@@ -9,7 +9,7 @@ const SET_UP = "Set up two-factor authentication when logging in using a usernam
 const DISABLE = "Disable two-factor authentication when logging in with a username and password";
 const CODES = Array.from({ length: 10 }, (_, i) => `code${i}-abcde`);
 const on = (): Account =>
-  account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10 } });
+  account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } });
 
 /** Routes whose account switches state once `flip` is called, like the real server. */
 function stateful(first: Account, second: Account) {
@@ -359,7 +359,7 @@ describe("Account Settings, issue 10", () => {
 
   it("warns when 3 or fewer recovery codes are left, with the right plural", async () => {
     renderApp(
-      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 1 } })),
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 1, methods: ["totp", "recovery_code"] } })),
       "/account",
     );
     expect(await screen.findByText(/You have 1 unused recovery code\./)).toBeInTheDocument();
@@ -368,7 +368,7 @@ describe("Account Settings, issue 10", () => {
 
   it("does not warn with 4 codes left", async () => {
     renderApp(
-      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 4 } })),
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 4, methods: ["totp", "recovery_code"] } })),
       "/account",
     );
     expect(await screen.findByText(/You have 4 unused recovery codes\./)).toBeInTheDocument();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Account, EventKind } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
-const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10 };
+const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
 const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
 const newAgent = account({ username: "sam", role: "support" });
 const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true };

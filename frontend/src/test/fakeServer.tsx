@@ -65,10 +65,11 @@ export const tokens = (access = "access-1") => ({
 });
 
 /** The password was right; the code step comes next. */
-export const otpRequired = (challenge = "chal") => ({
+export const otpRequired = (challenge = "chal", methods: Schemas["SecondFactorMethod"][] = ["totp", "recovery_code"]) => ({
   status: "otp_required" as const,
   challenge_token: challenge,
   expires_in: 300,
+  methods,
 });
 
 export function account(overrides: Partial<Account> = {}): Account {
@@ -81,7 +82,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     language: null,
     role: "customer",
     created_at: "2026-11-30T09:00:00Z",
-    two_factor: { enabled: false, enabled_at: null, recovery_codes_remaining: 0 },
+    two_factor: { enabled: false, enabled_at: null, recovery_codes_remaining: 0, methods: [] },
     ...overrides,
   };
 }
@@ -148,6 +149,7 @@ export function signedIn(current: Account = account()): Routes {
     "GET /api/v1/account/sessions": () => json(200, { sessions: [thisSession()] }),
     "GET /api/v1/account/devices": () => json(200, { devices: [] }),
     "GET /api/v1/account/api-tokens": () => json(200, { tokens: [] }),
+    "GET /api/v1/account/passkeys": () => json(200, { passkeys: [] }),
     "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin", support_contact: "help@example.com" }),
   };
 }
