@@ -102,6 +102,30 @@ pub fn take(
     }))
 }
 
+/// How many passwordless ceremonies are open (their keys share a prefix; the range keeps it
+/// on the primary key's index on both databases).
+pub fn count_live_passwordless(
+    connection: &mut DbConnection,
+    now: DateTime<Utc>,
+) -> Result<i64, ApiError> {
+    let (first, after) = ("passwordless:", "passwordless;");
+    Ok(webauthn_ceremonies::table
+        .filter(webauthn_ceremonies::ceremony_key.ge(first))
+        .filter(webauthn_ceremonies::ceremony_key.lt(after))
+        .filter(webauthn_ceremonies::expires_at.gt(db_time(now)))
+        .count()
+        .get_result(connection)?)
+}
+
+/// Forgets every ceremony of the account (its second factors were wiped).
+pub fn delete_for_account(connection: &mut DbConnection, account_id: &str) -> Result<(), ApiError> {
+    diesel::delete(
+        webauthn_ceremonies::table.filter(webauthn_ceremonies::account_id.eq(account_id)),
+    )
+    .execute(connection)?;
+    Ok(())
+}
+
 /// Forgets ceremonies past their time; housekeeping.
 pub fn delete_expired(
     connection: &mut DbConnection,

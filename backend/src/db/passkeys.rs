@@ -147,8 +147,9 @@ pub fn find_for_account(
 
 /// Records a use whose assertion reported `counter`. One statement, conditional on the counter
 /// having moved forward (or on an authenticator that keeps none: 0 stays 0), so a cloned
-/// authenticator's stale counter, or a race of two assertions, is refused on any instance.
-/// `false` when refused.
+/// authenticator's stale counter is refused on any instance even when the ceremony's copy of
+/// the credential was older. `false` when refused. (Replays are stopped by single-use
+/// ceremonies, whatever the counter.)
 pub fn record_use(
     connection: &mut DbConnection,
     passkey: &StoredPasskey,

@@ -4,10 +4,9 @@
 use chrono::TimeDelta;
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Verdict};
+use super::proof::{self, Proof, Required};
 use super::{ApiTokenAccess, AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
-use crate::db::accounts;
 use crate::db::api_tokens::{self, ApiToken};
 use crate::db::events::{self, EventKind};
 use crate::domain::{Label, Role, Scope};
@@ -92,20 +91,17 @@ pub async fn create(
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
                 &account,
+                Required::Account,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             if api_tokens::live_for_account(connection, &account.id, now)?.len() >= MAX_LIVE_TOKENS
             {

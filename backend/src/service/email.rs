@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use super::notifications::{self, LinkMail, Notice};
-use super::proof::{self, Proof, SecondFactor, Verdict};
+use super::proof::{self, Proof, Required, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
 use super::{AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
@@ -89,20 +89,17 @@ pub async fn request_change(
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
                 &account,
+                Required::Account,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             accounts::set_pending_email(connection, &account.id, &email)?;
             send_verification(&state, connection, &account, &email, now)?;

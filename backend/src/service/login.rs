@@ -270,7 +270,11 @@ pub async fn verify_second_factor(
             )? {
                 Verdict::Accepted(attempt) => attempt,
                 Verdict::Refused(error) => {
-                    tell_of_wrong_code(&state, connection, &account, &origin, now)?;
+                    // A passkey's failure is no sign that the password leaked: a browser
+                    // that asked for options twice fails its first answer.
+                    if !matches!(factor, SecondFactor::Passkey(_)) {
+                        tell_of_wrong_code(&state, connection, &account, &origin, now)?;
+                    }
                     return Ok(Err(error));
                 }
             };

@@ -16,7 +16,12 @@ use crate::mail::MailBody;
 /// A change to the account's security the holder is told about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    TwoFactorEnabled,
+    /// The account's first second factor: an authenticator app, or the passkey named.
+    TwoFactorEnabled {
+        passkey: Option<String>,
+    },
+    /// An authenticator app added beside the account's passkeys.
+    AuthenticatorAppAdded,
     TwoFactorDisabled,
     TwoFactorResetBySupport,
     RecoveryCodeUsed {
@@ -159,13 +164,29 @@ fn queue(
 fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, Vec<String>) {
     use Notice::*;
     let (subject, first) = match (language, notice) {
-        (Language::English, TwoFactorEnabled) => (
+        (Language::English, TwoFactorEnabled { passkey: None }) => (
             "Two-factor authentication was switched on",
             format!("Two-factor authentication was switched on for your account {username}. Every sign-in now also asks for the six-digit code."),
         ),
-        (Language::Czech, TwoFactorEnabled) => (
+        (Language::Czech, TwoFactorEnabled { passkey: None }) => (
             "Dvoufázové ověření bylo zapnuto",
             format!("U vašeho účtu {username} bylo zapnuto dvoufázové ověření. Každé přihlášení teď vyžaduje i šestimístný kód."),
+        ),
+        (Language::English, TwoFactorEnabled { passkey: Some(name) }) => (
+            "Two-factor authentication was switched on",
+            format!("Two-factor authentication was switched on for your account {username} with the passkey or security key \"{name}\". Every sign-in with the password now also asks for it, and it can sign in on its own. If this was not you, contact support at once."),
+        ),
+        (Language::Czech, TwoFactorEnabled { passkey: Some(name) }) => (
+            "Dvoufázové ověření bylo zapnuto",
+            format!("U vašeho účtu {username} bylo zapnuto dvoufázové ověření přístupovým nebo bezpečnostním klíčem \"{name}\". Každé přihlášení heslem ho teď vyžaduje a klíč vás umí přihlásit i sám. Pokud jste to nebyli vy, hned kontaktujte podporu."),
+        ),
+        (Language::English, AuthenticatorAppAdded) => (
+            "An authenticator app was added",
+            format!("An authenticator app was added to your account {username}: its six-digit codes now sign in beside your passkeys. If this was not you, contact support at once."),
+        ),
+        (Language::Czech, AuthenticatorAppAdded) => (
+            "Byla přidána ověřovací aplikace",
+            format!("K vašemu účtu {username} byla přidána ověřovací aplikace: její šestimístné kódy teď přihlašují vedle vašich přístupových klíčů. Pokud jste to nebyli vy, hned kontaktujte podporu."),
         ),
         (Language::English, TwoFactorDisabled) => (
             "Two-factor authentication was switched off",
@@ -237,19 +258,19 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::English, PasskeyAdded { name }) => (
             "A passkey was added",
-            format!("A passkey or security key named \"{name}\" was added to your account {username}. It can now be used to sign in. If this was not you, remove it in Account Settings and change your password."),
+            format!("A passkey or security key named \"{name}\" was added to your account {username}. It can now be used to sign in, even without the password. If this was not you, remove it in Account Settings at once and contact support."),
         ),
         (Language::Czech, PasskeyAdded { name }) => (
             "Byl přidán přístupový klíč",
-            format!("K vašemu účtu {username} byl přidán přístupový nebo bezpečnostní klíč s názvem \"{name}\". Lze se jím nyní přihlásit. Pokud jste to nebyli vy, odeberte ho v Nastavení účtu a změňte si heslo."),
+            format!("K vašemu účtu {username} byl přidán přístupový nebo bezpečnostní klíč s názvem \"{name}\". Lze se jím nyní přihlásit, i bez hesla. Pokud jste to nebyli vy, hned ho odeberte v Nastavení účtu a kontaktujte podporu."),
         ),
         (Language::English, PasskeyRemoved { name }) => (
             "A passkey was removed",
-            format!("The passkey or security key named \"{name}\" was removed from your account {username}. It can no longer be used to sign in."),
+            format!("The passkey or security key named \"{name}\" was removed from your account {username}. It can no longer be used to sign in, and every other session of the account was signed out."),
         ),
         (Language::Czech, PasskeyRemoved { name }) => (
             "Byl odebrán přístupový klíč",
-            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit."),
+            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechna ostatní přihlášení účtu byla ukončena."),
         ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",

@@ -17,10 +17,11 @@ use webauthn_rs::prelude::{
 
 use super::login::{self, SignIn};
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Verdict};
+use super::proof::{self, Proof, Required};
 use super::sessions::TokenGrant;
 use super::throttle::{self, Subject};
-use super::{two_factor, AppState, Principal, RequestOrigin};
+use super::two_factor::{self, NewFactor};
+use super::{AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_USER_PRESENCE, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::{self, Account};
@@ -35,6 +36,9 @@ use crate::error::ApiError;
 pub const MAX_PASSKEYS: usize = 20;
 /// Why an answer whose key's signature counter is behind the stored one is refused.
 const COUNTER_WENT_BACKWARDS: &str = "its signature counter went backwards (a cloned key?)";
+/// Passwordless ceremonies open at once, from everywhere: nobody signed in starts them, so
+/// they are bounded as a whole as well as per client site.
+pub const MAX_LIVE_PASSWORDLESS_CEREMONIES: i64 = 10_000;
 /// How long a ceremony's options stay answerable.
 pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
 
@@ -85,6 +89,15 @@ pub async fn start_registration(
     origin: &RequestOrigin,
 ) -> Result<serde_json::Value, ApiError> {
     let now = state.now();
+    // Checked before a proof is spent on it (and again under the lock).
+    let account_id = principal.account_id.clone();
+    let held = state
+        .database
+        .run(move |connection| passkey_store::count_for_account(connection, &account_id))
+        .await?;
+    if held >= MAX_PASSKEYS as i64 {
+        return Err(ApiError::TooManyPasskeys);
+    }
     let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
     let account = principal.account.clone();
@@ -92,20 +105,17 @@ pub async fn start_registration(
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
                 &account,
+                Required::Account,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             let existing = passkey_store::list_for_account(connection, &account.id)?;
             if existing.len() >= MAX_PASSKEYS {
@@ -144,9 +154,8 @@ pub async fn start_registration(
         .await?
 }
 
-/// Finishes adding a passkey with the browser's answer to the creation options. The first
-/// second factor of the account switches two-factor on (and answers the recovery codes);
-/// any new one ends the trust of remembered devices.
+/// Finishes adding a passkey with the browser's answer to the creation options; what adding
+/// a factor does is [`two_factor::second_factor_added`] (the first answers the recovery codes).
 pub async fn finish_registration(
     state: &AppState,
     principal: &Principal,
@@ -156,7 +165,7 @@ pub async fn finish_registration(
     let now = state.now();
     let (shown, hashes) = two_factor::new_recovery_codes(state);
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
-    let account_id = principal.account_id.clone();
+    let (account_id, caller) = (principal.account_id.clone(), principal.clone());
     let (passkey, first) = state
         .database
         .clone()
@@ -209,37 +218,14 @@ pub async fn finish_registration(
                 &state,
                 connection,
                 &account,
-                &session_id,
-                AMR_HARDWARE_KEY,
+                &caller,
+                NewFactor::Passkey {
+                    name: &passkey.name,
+                },
                 &hashes,
                 &origin,
                 now,
             )?;
-            let detail = format!("name: {}", passkey.name);
-            if first {
-                // The holder is told that two-factor is on; one mail is enough.
-                events::record(
-                    connection,
-                    &account.id,
-                    EventKind::PasskeyAdded,
-                    now,
-                    &origin,
-                    Some(&detail),
-                )?;
-            } else {
-                notifications::record_and_notify(
-                    &state,
-                    connection,
-                    &account,
-                    EventKind::PasskeyAdded,
-                    Some(&detail),
-                    Notice::PasskeyAdded {
-                        name: passkey.name.clone(),
-                    },
-                    &origin,
-                    now,
-                )?;
-            }
             Ok(Ok((passkey, first)))
         })
         .await??;
@@ -278,8 +264,8 @@ pub async fn rename(
 }
 
 /// Removes one of the caller's passkeys (a privileged action). Removing the account's last
-/// second factor switches two-factor off, as disabling it does; otherwise the trust of
-/// remembered devices ends, as with any change of factors.
+/// second factor switches two-factor off, as disabling it does; otherwise every other session
+/// ends (the key may be lost) and so does the trust of remembered devices.
 pub async fn remove(
     state: &AppState,
     principal: &Principal,
@@ -288,30 +274,36 @@ pub async fn remove(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
+    // Checked before a proof is spent on it (and again under the lock).
+    let (account_id, id) = (principal.account_id.clone(), passkey_id.clone());
+    state
+        .database
+        .run(move |connection| passkey_store::find_for_account(connection, &account_id, &id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
-    let account_id = principal.account_id.clone();
+    let caller = principal.account.clone();
     state
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock(connection, &account_id)? {
-                return proof::give_back(connection, authority, ApiError::InvalidToken);
-            }
-            let account =
-                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
-                &account,
+                &caller,
+                Required::Account,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
+            // Read again under the lock: whether TOTP is on decides what removing the last
+            // passkey means.
+            let account =
+                accounts::find_by_id(connection, &caller.id)?.ok_or(ApiError::InvalidToken)?;
             let Some(passkey) =
                 passkey_store::find_for_account(connection, &account.id, &passkey_id)?
             else {
@@ -348,7 +340,15 @@ pub async fn remove(
                     now,
                 )?;
             } else {
+                // The key may be lost or stolen: whoever signed in with it is signed out.
                 super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
+                session_store::revoke_all_for_account(
+                    connection,
+                    &account.id,
+                    Some(&session_id),
+                    "passkey_removed",
+                    now,
+                )?;
                 notifications::record_and_notify(
                     &state,
                     connection,
@@ -503,13 +503,21 @@ pub async fn passwordless_options(
     let key = CeremonyKey::Passwordless {
         id: ceremony_id.clone(),
     };
-    let network = origin.ip.as_deref().map(throttle::client_network);
+    let site = origin.ip.as_deref().map(throttle::client_site);
     state
         .database
         .transaction(move |connection| {
-            if let Some(network) = network {
-                let subject = Subject::PasskeyCeremonies { network };
+            if let Some(site) = site {
+                let subject = Subject::PasskeyCeremonies { site };
                 throttle::begin(connection, &[subject], now)?.kept(connection)?;
+            }
+            // However many sites ask, the table stays small.
+            if ceremonies::count_live_passwordless(connection, now)?
+                >= MAX_LIVE_PASSWORDLESS_CEREMONIES
+            {
+                return Err(ApiError::Overloaded {
+                    retry_after_secs: 30,
+                });
             }
             let expires_at = now + TimeDelta::seconds(CEREMONY_LIFETIME_SECS);
             ceremonies::put(connection, &key, &ceremony, expires_at)
@@ -530,6 +538,8 @@ pub async fn passwordless_options(
 /// Signs in with a passkey alone: a full sign-in (`amr ["hwk","user"]`), since the passkey
 /// proved possession and its authenticator verified the user. Counted against the client
 /// network's limit before it is checked; the ceremony is used up whatever the answer.
+/// (A known device is not exempt from that limit here, as it is at the password step: which
+/// account it is known to is learnt only from the answer being checked.)
 pub async fn sign_in_passwordless(
     state: &AppState,
     state_token: &str,
@@ -542,6 +552,13 @@ pub async fn sign_in_passwordless(
     let device_hash = device_token
         .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
         .map(opaque_token::hash);
+    // Counted in a short transaction of its own, so the network's counter row is never held
+    // while an account row is waited for (other paths lock the account first).
+    let subjects = network_subjects(origin);
+    let attempt = state
+        .database
+        .run(move |connection| throttle::begin(connection, &subjects, now))
+        .await?;
     let (state, origin) = (state.clone(), origin.clone());
     state
         .database
@@ -549,9 +566,10 @@ pub async fn sign_in_passwordless(
         .transaction(move |connection| {
             let key = CeremonyKey::Passwordless { id: claims.jti };
             let Some(ceremony) = ceremonies::take(connection, &key, now)? else {
+                // No answer was checked: nothing to count.
+                attempt.released(connection)?;
                 return Ok(Err(ApiError::InvalidChallenge));
             };
-            let attempt = throttle::begin(connection, &network_subjects(&origin), now)?;
             let (account, passkey, counter) =
                 match check_passwordless(&state, connection, &ceremony, &answer)? {
                     Ok(checked) => checked,
@@ -609,16 +627,16 @@ fn check_passwordless(
         return refused(None, "no user handle");
     };
     let account_id = handle.to_string();
+    // Locked first: ordered after any removal of the passkey or switch of factors meanwhile.
+    if !accounts::lock_if_two_factor_enabled(connection, &account_id)? {
+        return refused(None, "no such account with two-factor on");
+    }
     let Some(mut passkey) =
         passkey_store::find_by_credential_id(connection, &credential_id_text(raw_credential_id))?
             .filter(|passkey| passkey.account_id == account_id)
     else {
         return refused(None, "unknown credential");
     };
-    // Ordered after any removal of the passkey or switch of factors meanwhile.
-    if !accounts::lock_if_two_factor_enabled(connection, &account_id)? {
-        return refused(None, "two-factor off");
-    }
     let Some(account) = accounts::find_by_id(connection, &account_id)? else {
         return refused(None, "no account");
     };

@@ -303,7 +303,8 @@ pub async fn authorize_privileged(
     match proof {
         None if within_privileged_window(state, principal) => Ok(PrivilegedProof::RecentSignIn),
         None => Err(ApiError::ReauthenticationRequired),
-        Some(Proof::Code(code)) if two_factor => {
+        // Refused uncounted where no authenticator app exists (an account with passkeys only).
+        Some(Proof::Code(code)) if account.totp_enabled() => {
             Ok(PrivilegedProof::SecondFactor(SecondFactor::Code(code)))
         }
         Some(Proof::RecoveryCode(code)) if two_factor => Ok(PrivilegedProof::SecondFactor(
@@ -335,10 +336,78 @@ fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
     every_factor && state.now() - principal.auth_time <= window
 }
 
-/// The start of a privileged action's transaction, once the caller holds the account row's
-/// lock: the caller's session must still be live (or its API token, for an action a token's
-/// scope grants), then the proof is checked.
-pub fn admit(
+/// The state an account must be in for a privileged action, checked as its row's lock is
+/// taken: a racing switch of factors is ordered before or after the action, never between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Required {
+    /// Only that the account still exists.
+    Account,
+    /// Two-factor on (disable, new recovery codes).
+    TwoFactorOn,
+    /// TOTP off (enrolling it).
+    TotpOff,
+    /// A support agent acting: the desk demands the agent's own second factor.
+    AgentWithTwoFactor,
+}
+
+impl Required {
+    /// Takes the lock; `Err` is the answer when the account is not in the required state.
+    fn lock(
+        self,
+        connection: &mut DbConnection,
+        account_id: &str,
+    ) -> Result<Result<(), ApiError>, ApiError> {
+        let (locked, otherwise) = match self {
+            Self::Account => (
+                accounts::lock(connection, account_id)?,
+                ApiError::InvalidToken,
+            ),
+            Self::TwoFactorOn => (
+                accounts::lock_if_two_factor_enabled(connection, account_id)?,
+                ApiError::TwoFactorNotEnabled,
+            ),
+            Self::TotpOff => (
+                accounts::lock_if_totp_disabled(connection, account_id)?,
+                ApiError::TwoFactorAlreadyEnabled,
+            ),
+            Self::AgentWithTwoFactor => (
+                accounts::lock_if_two_factor_enabled(connection, account_id)?,
+                ApiError::TwoFactorRequired,
+            ),
+        };
+        Ok(if locked { Ok(()) } else { Err(otherwise) })
+    }
+}
+
+/// The start of every privileged action's transaction: the account row's lock in the
+/// `required` state, then [`admit`]. `Ok(Err(refusal))` is an answer to commit and return (a
+/// refused proof stays counted; a password never judged is given back).
+#[allow(clippy::too_many_arguments)]
+pub fn lock_and_admit(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    required: Required,
+    session_id: &str,
+    proof: PrivilegedProof,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Result<(), ApiError>, ApiError> {
+    if let Err(refusal) = required.lock(connection, &account.id)? {
+        return give_back(connection, proof, refusal);
+    }
+    Ok(
+        match admit(state, connection, account, session_id, proof, origin, now)? {
+            Verdict::Accepted(()) => Ok(()),
+            Verdict::Refused(refusal) => Err(refusal),
+        },
+    )
+}
+
+/// A privileged action's transaction, once the caller holds the account row's lock: the
+/// caller's session must still be live (or its API token, for an action a token's scope
+/// grants), then the proof is checked.
+fn admit(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Verdict};
+use super::proof::{self, Proof, Required};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal, RequestOrigin};
@@ -207,21 +207,16 @@ async fn act_on_customer(
             .database
             .clone()
             .transaction(move |connection| {
-                if !accounts::lock_if_two_factor_enabled(connection, &agent.id)? {
-                    return proof::give_back(connection, authority, ApiError::TwoFactorRequired);
-                }
-                match proof::admit(
+                proof::lock_and_admit(
                     &state,
                     connection,
                     &agent,
+                    Required::AgentWithTwoFactor,
                     &session_id,
                     authority,
                     &origin,
                     now,
-                )? {
-                    Verdict::Accepted(()) => Ok(Ok(())),
-                    Verdict::Refused(error) => Ok(Err(error)),
-                }
+                )
             })
             .await??;
     }

@@ -24,7 +24,7 @@ pub const NETWORK_WINDOW_SECS: i64 = 15 * 60;
 /// Wrong passwords per username from unknown devices: NIST SP 800-63B's bound.
 pub const ACCOUNT_CEILING: i64 = 100;
 pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
-/// Passwordless sign-ins started per client network in [`NETWORK_WINDOW_SECS`]: ample for an
+/// Passwordless sign-ins started per client site in [`NETWORK_WINDOW_SECS`]: ample for an
 /// office behind one address, few enough that ceremonies cannot flood the database.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
@@ -62,9 +62,9 @@ pub enum Subject {
     /// Password reset mails to one account asked from one network (so a stranger's requests
     /// cannot use up the holder's).
     ResetMails { account_id: String, network: String },
-    /// Passwordless passkey ceremonies started from one client network (each is a row until
-    /// it expires).
-    PasskeyCeremonies { network: String },
+    /// Passwordless passkey ceremonies started from one client site (each is a row until it
+    /// expires).
+    PasskeyCeremonies { site: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl Subject {
                 account_id,
                 network,
             } => format!("reset-mail:{account_id}@{network}"),
-            Self::PasskeyCeremonies { network } => format!("passkey-net:{network}"),
+            Self::PasskeyCeremonies { site } => format!("passkey-site:{site}"),
         }
     }
 
@@ -163,6 +163,18 @@ pub fn client_network(ip: &str) -> String {
         Ok(address) => address.to_canonical().to_string(),
         // The origin's IP comes from the socket or a trusted proxy; never free text.
         Err(_) => "unknown".to_string(),
+    }
+}
+
+/// A client's site: its IPv4 address, or its IPv6 /48 (what one customer is usually given),
+/// for limits a holder of many /64s must not multiply.
+pub fn client_site(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(address)) if address.to_ipv4_mapped().is_none() => {
+            let segments = address.segments();
+            format!("{:x}:{:x}:{:x}::/48", segments[0], segments[1], segments[2])
+        }
+        _ => client_network(ip),
     }
 }
 
@@ -425,6 +437,14 @@ mod tests {
         assert_eq!(client_network("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
         assert_eq!(client_network("203.0.113.9"), "203.0.113.9");
         assert_eq!(client_network("::ffff:203.0.113.9"), "203.0.113.9");
+    }
+
+    #[test]
+    fn a_client_site_is_an_ipv6_48_or_an_ipv4_address() {
+        assert_eq!(client_site("2001:db8:1:2:aaaa::1"), "2001:db8:1::/48");
+        assert_eq!(client_site("2001:db8:1:ffff::9"), "2001:db8:1::/48");
+        assert_eq!(client_site("203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_site("::ffff:203.0.113.9"), "203.0.113.9");
     }
 
     #[test]

@@ -4,13 +4,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Verdict};
+use super::proof::{self, Proof, Required, Verdict};
 use super::{throttle, AppState, Principal, RequestOrigin};
 use crate::auth::qr::qr_svg;
-use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD};
+use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_OTP};
 use crate::auth::totp::{otpauth_uri, TotpSecret};
 use crate::db::accounts::{self, Account};
-use crate::db::events::EventKind;
+use crate::db::events::{self, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
 use crate::domain::{RecoveryCode, TotpCode};
 use crate::error::ApiError;
@@ -50,20 +50,17 @@ pub async fn enroll(
         .database
         .transaction(move |connection| {
             let account = account_for_db;
-            if !accounts::lock_if_totp_disabled(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::TwoFactorAlreadyEnabled);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state_for_db,
                 connection,
                 &account,
+                Required::TotpOff,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             accounts::set_pending_totp(connection, &account.id, &ciphertext, now)?;
             Ok(Ok(()))
@@ -104,7 +101,11 @@ pub async fn confirm(
     }
     let (shown, hashes) = new_recovery_codes(state);
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
-    let (account_id, code) = (principal.account_id.clone(), code.clone());
+    let (account_id, code, caller) = (
+        principal.account_id.clone(),
+        code.clone(),
+        principal.clone(),
+    );
     let first = state
         .database
         .clone()
@@ -142,8 +143,8 @@ pub async fn confirm(
                 &state,
                 connection,
                 &account,
-                &session_id,
-                AMR_OTP,
+                &caller,
+                NewFactor::AuthenticatorApp,
                 &hashes,
                 &origin,
                 now,
@@ -154,47 +155,111 @@ pub async fn confirm(
     Ok(first.then_some(shown))
 }
 
+/// A second factor being added to an account.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum NewFactor<'a> {
+    AuthenticatorApp,
+    Passkey { name: &'a str },
+}
+
+impl NewFactor<'_> {
+    /// The RFC 8176 method a session proves by adding this factor.
+    fn method(self) -> &'static str {
+        match self {
+            Self::AuthenticatorApp => AMR_OTP,
+            Self::Passkey { .. } => AMR_HARDWARE_KEY,
+        }
+    }
+}
+
 /// What adding a second factor (TOTP or a passkey) does, inside the caller's transaction
-/// that holds the account row's lock. The first one switches two-factor on: recovery codes
-/// (`hashes`) are stored, every other session and API token ends, and the calling session,
-/// having just proved the new factor (`method`), counts as signed in with both. Any factor
-/// added ends the trust of remembered devices. Answers whether it was the first.
+/// that holds the account row's lock: the trust of remembered devices ends, and the change is
+/// recorded and mailed. The first one switches two-factor on: recovery codes (`hashes`) are
+/// stored, every other session and API token ends, and the calling session, having just
+/// proved the new factor, counts as signed in with it too. Answers whether it was the first.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn second_factor_added(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,
-    session_id: &str,
-    method: &str,
+    caller: &Principal,
+    factor: NewFactor<'_>,
     hashes: &[String],
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    let session_id = caller.session_id.as_str();
     super::devices::end_all_trust(connection, &account.id, Some(session_id), now)?;
-    if !accounts::switch_two_factor_on(connection, &account.id, now)? {
-        return Ok(false);
+    let first = accounts::switch_two_factor_on(connection, &account.id, now)?;
+    if first {
+        code_store::replace_recovery_codes(connection, &account.id, hashes, now)?;
+        crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
+        session_store::revoke_all_for_account(
+            connection,
+            &account.id,
+            Some(session_id),
+            "two_factor_enabled",
+            now,
+        )?;
+        // What the session proved before, and now this factor too.
+        let mut amr: Vec<&str> = caller.amr.iter().map(String::as_str).collect();
+        if !amr.contains(&factor.method()) {
+            amr.push(factor.method());
+        }
+        session_store::set_amr(connection, session_id, &amr)?;
     }
-    code_store::replace_recovery_codes(connection, &account.id, hashes, now)?;
-    crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-    session_store::revoke_all_for_account(
-        connection,
-        &account.id,
-        Some(session_id),
-        "two_factor_enabled",
-        now,
-    )?;
-    session_store::set_amr(connection, session_id, &[AMR_PASSWORD, method])?;
-    notifications::record_and_notify(
-        state,
-        connection,
-        account,
-        EventKind::TwoFactorEnabled,
-        None,
-        Notice::TwoFactorEnabled,
-        origin,
-        now,
-    )?;
-    Ok(true)
+    let record = |kind, detail: Option<String>, notice| {
+        move |connection: &mut DbConnection| {
+            notifications::record_and_notify(
+                state,
+                connection,
+                account,
+                kind,
+                detail.as_deref(),
+                notice,
+                origin,
+                now,
+            )
+        }
+    };
+    match (first, factor) {
+        (true, NewFactor::AuthenticatorApp) => record(
+            EventKind::TwoFactorEnabled,
+            None,
+            Notice::TwoFactorEnabled { passkey: None },
+        )(connection)?,
+        (true, NewFactor::Passkey { name }) => {
+            let detail = format!("name: {name}");
+            events::record(
+                connection,
+                &account.id,
+                EventKind::PasskeyAdded,
+                now,
+                origin,
+                Some(&detail),
+            )?;
+            record(
+                EventKind::TwoFactorEnabled,
+                Some(format!("with the passkey {name}")),
+                Notice::TwoFactorEnabled {
+                    passkey: Some(name.to_string()),
+                },
+            )(connection)?;
+        }
+        (false, NewFactor::AuthenticatorApp) => record(
+            EventKind::TwoFactorEnabled,
+            Some("authenticator app added beside passkeys".to_string()),
+            Notice::AuthenticatorAppAdded,
+        )(connection)?,
+        (false, NewFactor::Passkey { name }) => record(
+            EventKind::PasskeyAdded,
+            Some(format!("name: {name}")),
+            Notice::PasskeyAdded {
+                name: name.to_string(),
+            },
+        )(connection)?,
+    }
+    Ok(first)
 }
 
 /// Switches two-factor off: TOTP secret, passkeys, recovery codes and failure counters are
@@ -216,20 +281,17 @@ pub async fn disable(
         .database
         .clone()
         .transaction(move |connection| {
-            if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
                 &account,
+                Required::TwoFactorOn,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             wipe_two_factor(
                 connection,
@@ -266,6 +328,8 @@ pub(super) fn wipe_two_factor(
         return Err(ApiError::TwoFactorNotEnabled);
     }
     crate::db::passkeys::delete_all_for_account(connection, &account.id)?;
+    // An unfinished passkey registration must not switch two-factor on again later.
+    crate::db::ceremonies::delete_for_account(connection, &account.id)?;
     code_store::delete_recovery_codes(connection, &account.id)?;
     code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;
@@ -296,20 +360,17 @@ pub async fn regenerate_recovery_codes(
         .clone()
         .transaction(move |connection| {
             // Orders concurrent regenerations (and a racing disable): old codes never survive.
-            if !accounts::lock_if_two_factor_enabled(connection, &account.id)? {
-                return proof::give_back(connection, authority, ApiError::TwoFactorNotEnabled);
-            }
-            match proof::admit(
+            if let Err(refusal) = proof::lock_and_admit(
                 &state,
                 connection,
                 &account,
+                Required::TwoFactorOn,
                 &session_id,
                 authority,
                 &origin,
                 now,
             )? {
-                Verdict::Accepted(()) => {}
-                Verdict::Refused(error) => return Ok(Err(error)),
+                return Ok(Err(refusal));
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             // Trust rested on the old codes too: the next sign-in asks for the code again.

@@ -427,6 +427,21 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
     app.request(Method::DELETE, &path, Some(&session.access_token), None)
         .await
         .assert_problem(403, "reauthentication_required");
+    // A six-digit code proves nothing on an account without an authenticator app: refused
+    // before it is counted.
+    app.request(
+        Method::DELETE,
+        &path,
+        Some(&session.access_token),
+        Some(json!({"code": "123456"})),
+    )
+    .await
+    .assert_problem(403, "reauthentication_required");
+    assert_eq!(
+        app.consecutive_failures(&format!("reauth:{account_id}"))
+            .await,
+        0
+    );
     let codes = {
         // Recovery codes came with the first passkey; sign in again to see how many are left.
         let account = app.get("/account", Some(&session.access_token)).await;
@@ -454,6 +469,10 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
     assert_eq!(removed.status, 204, "{}", removed.body);
     let account = app.get("/account", Some(&fresh.access_token)).await;
     assert_eq!(account.body["two_factor"]["enabled"], true);
+    // The key may be lost: every other session, however it signed in, is signed out.
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
     assert!(app
         .mails()
         .await
@@ -527,10 +546,31 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
     )
     .await
     .assert_problem(400, "passkey_refused");
-    // TOTP on again after a passkey-only period answers no codes only when codes exist.
+    // A passkey as the first factor, then an authenticator app beside it: both are mailed,
+    // and TOTP confirmed answers no recovery codes (they came with the passkey).
     let again = app.signed_in_customer("hana").await;
+    let hana_id = app.account_id(&again).await;
+    app.verify_address(&hana_id, "hana@example.com").await;
     let mut key = Authenticator::new(&app);
-    assert_eq!(add_passkey(&app, &again, &mut key, "Key").await.status, 201);
+    assert_eq!(
+        add_passkey(&app, &again, &mut key, "Blue key").await.status,
+        201
+    );
+    let mails = app.mails().await;
+    let switched_on = mails
+        .iter()
+        .find(|mail| mail.subject == "Two-factor authentication was switched on")
+        .expect("the first factor is mailed");
+    assert!(
+        switched_on.text.contains("Blue key"),
+        "{}",
+        switched_on.text
+    );
+    assert!(
+        !switched_on.text.contains("six-digit"),
+        "{}",
+        switched_on.text
+    );
     let enrollment = app
         .post(
             "/account/two-factor/enroll",
@@ -548,6 +588,17 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
         .await;
     assert_eq!(confirmed.assert_ok()["enabled"], true);
     assert!(confirmed.body.get("recovery_codes").is_none());
+    assert!(app
+        .mails()
+        .await
+        .iter()
+        .any(|mail| mail.subject == "An authenticator app was added"));
+    let events = app.get("/account/events", Some(&again.access_token)).await;
+    assert_eq!(events.body["events"][0]["kind"], "two_factor_enabled");
+    assert_eq!(
+        events.body["events"][0]["detail"],
+        "authenticator app added beside passkeys"
+    );
 }
 
 async fn hostile_passkey_input_gets_clear_problems(app: TestApp) {

@@ -1,6 +1,6 @@
 -- Two-factor is on while the account has any second factor: TOTP, passkeys, or both.
 ALTER TABLE accounts ADD COLUMN two_factor_enabled_at TIMESTAMP;
-UPDATE accounts SET two_factor_enabled_at = totp_enabled_at
+UPDATE accounts SET two_factor_enabled_at = COALESCE(totp_enabled_at, CURRENT_TIMESTAMP)
     WHERE totp_secret_ciphertext IS NOT NULL;
 
 -- WebAuthn credentials (passkeys and security keys). Public keys only: nothing here is secret.
