@@ -79,6 +79,9 @@ export class Session {
 const ANONYMOUS = [
   "/api/v1/auth/login",
   "/api/v1/auth/otp",
+  "/api/v1/auth/webauthn/options",
+  "/api/v1/auth/passkey/options",
+  "/api/v1/auth/passkey",
   "/api/v1/auth/refresh",
   "/api/v1/auth/register",
   // Links from mails: they prove themselves by their token, whoever is signed in in this tab.

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import type { Problem, Schemas } from "../api/types";
+import type { Account, Problem, Schemas } from "../api/types";
 import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
@@ -23,10 +23,12 @@ const HINTS: Record<ProofKind, MessageId | undefined> = {
 
 /**
  * The proofs the server accepts: with two-factor on only a second factor (a password alone is
- * not enough), with two-factor off the password.
+ * not enough), with two-factor off the password. A six-digit code only where the account has an
+ * OTP application: an account with passkeys alone proves itself with a recovery code.
  */
-function proofKinds(twoFactorEnabled: boolean): ProofKind[] {
-  return twoFactorEnabled ? ["code", "recovery_code"] : ["password"];
+export function proofKinds(twoFactor: Account["two_factor"]): ProofKind[] {
+  if (!twoFactor.enabled) return ["password"];
+  return twoFactor.methods.includes("totp") ? ["code", "recovery_code"] : ["recovery_code"];
 }
 
 type ReauthPromptProps = {
@@ -39,7 +41,7 @@ type ReauthPromptProps = {
 export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
   const t = useT();
   const { two_factor } = useAccount();
-  const kinds = proofKinds(two_factor.enabled);
+  const kinds = proofKinds(two_factor);
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [kind, setKind] = useState<ProofKind>(kinds[0] ?? "password");
   const [value, setValue] = useState("");
@@ -62,7 +64,15 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
       <h3 id="reauth-heading" tabIndex={-1} ref={headingRef}>
         {t("reauth.heading")}
       </h3>
-      <p>{t(two_factor.enabled ? "reauth.explain_codes" : "reauth.explain_password")}</p>
+      <p>
+        {t(
+          !two_factor.enabled
+            ? "reauth.explain_password"
+            : kinds.includes("code")
+              ? "reauth.explain_codes"
+              : "reauth.explain_recovery_code",
+        )}
+      </p>
       {kinds.length > 1 && (
         <fieldset>
           <legend>{t("reauth.confirm_with")}</legend>

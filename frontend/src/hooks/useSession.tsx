@@ -78,6 +78,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     await Promise.all([
       queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account"] }),
       queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/events"] }),
+      // Switching two-factor off removes the passkeys too.
+      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/passkeys"] }),
     ]);
   }, [queryClient]);
 

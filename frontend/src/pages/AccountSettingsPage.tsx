@@ -5,6 +5,7 @@ import { AccountDetails } from "./account/AccountDetails";
 import { ApiTokens } from "./account/ApiTokens";
 import { ChangePassword } from "./account/ChangePassword";
 import { EmailSettings } from "./account/EmailSettings";
+import { Passkeys } from "./account/Passkeys";
 import { SecurityEvents } from "./account/SecurityEvents";
 import { SignedInPlaces } from "./account/SignedInPlaces";
 import { TwoFactorSettings } from "./account/TwoFactorSettings";
@@ -22,6 +23,7 @@ export function AccountSettingsPage() {
       <AccountDetails account={account} />
       <EmailSettings account={account} />
       <TwoFactorSettings account={account} />
+      <Passkeys account={account} />
       <ChangePassword />
       <SignedInPlaces />
       <ApiTokens account={account} />

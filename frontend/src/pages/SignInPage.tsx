@@ -5,14 +5,21 @@ import type { AppProblemCode, Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { Field } from "../components/Field";
 import { SupportContact } from "../components/SupportContact";
+import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { useT, type MessageId } from "../i18n";
+import { CeremonyNote } from "./account/Passkeys";
 import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
 
-type Step = { kind: "password" } | { kind: "otp"; challenge: string };
-type SecondFactor = ({ code: string } | { recovery_code: string }) & { remember_device?: true };
+type Method = Schemas["SecondFactorMethod"];
+type Step = { kind: "password" } | { kind: "otp"; challenge: string; methods: Method[] };
+type SecondFactor = ({ code: string } | { recovery_code: string } | { webauthn: Record<string, never> }) & {
+  remember_device?: true;
+};
+/** Where a step ended: a problem from the server, a browser dialog that did not finish, or success. */
+type Outcome = { problem: Problem } | { failure: CeremonyFailure } | null;
 
 /** Answers to the code step after which the challenge is dead: only the password step can go on. */
 const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
@@ -33,7 +40,8 @@ export function SignInPage() {
     setUsername(name);
     const result = await run(client.POST("/api/v1/auth/login", { body: { username: name, password } }));
     if (!result.ok) return setProblem(result.problem);
-    if (result.data.status === "otp_required") setStep({ kind: "otp", challenge: result.data.challenge_token });
+    if (result.data.status === "otp_required")
+      setStep({ kind: "otp", challenge: result.data.challenge_token, methods: result.data.methods });
     // The sign-in route follows `next` once the account is known.
     else signIn(result.data);
   }
@@ -51,12 +59,59 @@ export function SignInPage() {
     return result.problem;
   }
 
+  /** Signs the challenge with a passkey in the browser's dialog, then finishes like a code. */
+  async function submitPasskey(rememberDevice: boolean): Promise<Outcome> {
+    if (step.kind !== "otp") return null;
+    setProblem(null);
+    const options = await run(client.POST("/api/v1/auth/webauthn/options", { body: { challenge_token: step.challenge } }));
+    if (!options.ok) {
+      if (DEAD_CHALLENGE.includes(options.problem.code)) setStep({ kind: "password" });
+      setProblem(options.problem);
+      return { problem: options.problem };
+    }
+    const ceremony = await signWithPasskey(options.data.options);
+    if (!ceremony.ok) return { failure: ceremony.failure };
+    const failed = await submitSecondFactor({
+      webauthn: ceremony.credential,
+      ...(rememberDevice ? { remember_device: true as const } : {}),
+    });
+    return failed && { problem: failed };
+  }
+
+  /** Sign-in with a passkey alone: no username, no password. */
+  async function submitPasswordless(): Promise<CeremonyFailure | null> {
+    setProblem(null);
+    const options = await run(client.POST("/api/v1/auth/passkey/options", {}));
+    if (!options.ok) {
+      setProblem(options.problem);
+      return null;
+    }
+    const ceremony = await signWithPasskey(options.data.options);
+    if (!ceremony.ok) return ceremony.failure;
+    const result = await run(
+      client.POST("/api/v1/auth/passkey", {
+        body: { state_token: options.data.state_token, credential: ceremony.credential },
+      }),
+    );
+    if (result.ok) signIn(result.data);
+    else setProblem(result.problem);
+    return null;
+  }
+
   return step.kind === "password" ? (
-    <PasswordStep notice={notice} problem={problem} username={username} onSubmit={submitPassword} />
+    <PasswordStep
+      notice={notice}
+      problem={problem}
+      username={username}
+      onSubmit={submitPassword}
+      onPasskey={submitPasswordless}
+    />
   ) : (
     <SecondFactorStep
+      methods={step.methods}
       problem={problem}
       onSubmit={submitSecondFactor}
+      onPasskey={submitPasskey}
       onStartOver={() => {
         setProblem(null);
         setStep({ kind: "password" });
@@ -77,6 +132,7 @@ function PasswordStep(props: {
   problem: Problem | null;
   username: string;
   onSubmit: (username: string, password: string) => Promise<void>;
+  onPasskey: () => Promise<CeremonyFailure | null>;
 }) {
   const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
@@ -84,12 +140,22 @@ function PasswordStep(props: {
   const [username, setUsername] = useState(props.username);
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<CeremonyFailure | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (busy) return;
     setBusy(true);
+    setFailure(null);
     await props.onSubmit(username.trim(), password);
+    setBusy(false);
+  }
+
+  async function passkey() {
+    if (busy) return;
+    setBusy(true);
+    setFailure(null);
+    setFailure(await props.onPasskey());
     setBusy(false);
   }
 
@@ -122,6 +188,15 @@ function PasswordStep(props: {
           {t("signin.submit")}
         </button>
       </form>
+      {webAuthnAvailable() && (
+        <div className="passkey-option">
+          <p className="muted">{t("signin.or")}</p>
+          <button type="button" onClick={() => void passkey()} disabled={busy}>
+            {t("signin.passkey")}
+          </button>
+          <CeremonyNote failure={failure} />
+        </div>
+      )}
       <p>
         <Link to="/forgot-password">{t("signin.forgot")}</Link>
       </p>
@@ -135,22 +210,39 @@ function PasswordStep(props: {
 }
 
 function SecondFactorStep(props: {
+  methods: Method[];
   problem: Problem | null;
   onSubmit: (proof: SecondFactor) => Promise<Problem | null>;
+  onPasskey: (rememberDevice: boolean) => Promise<Outcome>;
   onStartOver: () => void;
 }) {
   const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const fieldRef = useRef<HTMLInputElement>(null);
-  const [useRecovery, setUseRecovery] = useState(false);
+  // An account with passkeys only has no six-digit code: its fallback is a recovery code.
+  const hasTotp = props.methods.includes("totp");
+  const hasPasskey = props.methods.includes("webauthn");
+  const canPasskey = hasPasskey && webAuthnAvailable();
+  const [useRecovery, setUseRecovery] = useState(!hasTotp);
   const [rememberDevice, setRememberDevice] = useState(false);
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<CeremonyFailure | null>(null);
+
+  async function passkey() {
+    if (busy) return;
+    setBusy(true);
+    setFailure(null);
+    const outcome = await props.onPasskey(rememberDevice);
+    setBusy(false);
+    if (outcome && "failure" in outcome) setFailure(outcome.failure);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (busy) return;
     setBusy(true);
+    setFailure(null);
     const entered = value.trim();
     const proof: SecondFactor = useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") };
     // Sent only when ticked: the server's default is to ask for the code every time.
@@ -167,6 +259,22 @@ function SecondFactorStep(props: {
       <h1 tabIndex={-1} ref={headingRef}>
         {t("signin.otp_heading")}
       </h1>
+      {hasPasskey && (
+        <div className="passkey-option">
+          {canPasskey ? (
+            <>
+              <p>{t("signin.passkey_explain")}</p>
+              <button type="button" className="primary" onClick={() => void passkey()} disabled={busy}>
+                {t("signin.use_passkey")}
+              </button>
+            </>
+          ) : (
+            <p className="alert alert-warning">{t("signin.passkey_unsupported")}</p>
+          )}
+          <CeremonyNote failure={failure} />
+          <p className="muted">{t(hasTotp ? "signin.or_code" : "signin.or_recovery_code")}</p>
+        </div>
+      )}
       <form onSubmit={(e) => void submit(e)}>
         {useRecovery ? (
           <Field
@@ -198,18 +306,20 @@ function SecondFactorStep(props: {
             onChange={(e) => setValue(e.target.value)}
           />
         )}
-        <div className="checkbox">
-          <input
-            id="use-recovery"
-            type="checkbox"
-            checked={useRecovery}
-            onChange={(e) => {
-              setUseRecovery(e.target.checked);
-              setValue("");
-            }}
-          />
-          <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
-        </div>
+        {hasTotp && (
+          <div className="checkbox">
+            <input
+              id="use-recovery"
+              type="checkbox"
+              checked={useRecovery}
+              onChange={(e) => {
+                setUseRecovery(e.target.checked);
+                setValue("");
+              }}
+            />
+            <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
+          </div>
+        )}
         <div className="checkbox">
           <input
             id="remember-device"
@@ -227,7 +337,7 @@ function SecondFactorStep(props: {
         </div>
         <ProblemAlert problem={props.problem} />
         <div className="actions">
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className={canPasskey ? undefined : "primary"} disabled={busy}>
             {t("signin.submit")}
           </button>
           <button type="button" onClick={props.onStartOver}>

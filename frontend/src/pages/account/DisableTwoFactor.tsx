@@ -6,6 +6,7 @@ import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT } from "../../i18n";
 import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
+import { useAccount } from "../../hooks/useSession";
 
 type Props = { onDisabled: () => void; onStart: () => void };
 
@@ -16,6 +17,8 @@ type Props = { onDisabled: () => void; onStart: () => void };
 export function DisableTwoFactor({ onDisabled, onStart }: Props) {
   const t = useT();
   const { client } = useApi();
+  // Disabling removes every second factor, passkeys too: say so before it happens.
+  const hasPasskeys = useAccount().two_factor.methods.includes("webauthn");
   const [checked, setChecked] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [untickedSave, setUntickedSave] = useState(false);
@@ -74,6 +77,7 @@ export function DisableTwoFactor({ onDisabled, onStart }: Props) {
           onConfirm={() => setConfirming(false)}
         >
           <p>{t("disable.confirm_body")}</p>
+          {hasPasskeys && <p>{t("disable.confirm_passkeys")}</p>}
         </ConfirmDialog>
       )}
     </div>

@@ -4,19 +4,24 @@ import type { Problem, Schemas } from "../../api/types";
 import { ProblemAlert } from "../../components/Alert";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
-import { useT } from "../../i18n";
+import { useT, type MessageId } from "../../i18n";
 import { useApi } from "../../hooks/useApi";
 import { useFocusOnMount } from "../../hooks/useFocusOnMount";
 import { usePrivileged } from "../../hooks/usePrivileged";
 
-type Props = { onEnabled: (recoveryCodes: string[]) => void; onStart: () => void };
+type Props = {
+  onEnabled: (recoveryCodes: string[]) => void;
+  onStart: () => void;
+  /** The box's words: the article's, or (two-factor already on with a passkey) adding an OTP application. */
+  label?: MessageId;
+};
 
 /** Base32 secrets are easier to type by hand in groups of four. */
 export function groupSecret(secret: string): string {
   return (secret.match(/.{1,4}/g) ?? []).join(" ");
 }
 
-export function EnableTwoFactor({ onEnabled, onStart }: Props) {
+export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" }: Props) {
   const t = useT();
   const { client } = useApi();
   const [checked, setChecked] = useState(false);
@@ -64,7 +69,7 @@ export function EnableTwoFactor({ onEnabled, onStart }: Props) {
           aria-busy={enroll.busy}
           onChange={(e) => toggle(e.target.checked)}
         />
-        <label htmlFor="enable-2fa">{t("enable.checkbox")}</label>
+        <label htmlFor="enable-2fa">{t(label)}</label>
       </div>
       {enroll.reauthNeeded && <ReauthPrompt onSubmit={enroll.retry} onCancel={() => toggle(false)} />}
       <ProblemAlert problem={enroll.problem} />

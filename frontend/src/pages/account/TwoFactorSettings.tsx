@@ -24,7 +24,8 @@ export function TwoFactorSettings({ account }: { account: Account }) {
   // Lives here, not in the set-up form: the form goes away as soon as the account says "on",
   // while the codes must stay until the customer has saved them.
   const [fresh, setFresh] = useState<FreshCodes | null>(null);
-  const { enabled, enabled_at, recovery_codes_remaining: remaining } = account.two_factor;
+  const { enabled, enabled_at, recovery_codes_remaining: remaining, methods } = account.two_factor;
+  const hasTotp = methods.includes("totp");
 
   /** After a change the form that had focus is gone: focus goes to this section's heading. */
   function finish(text: MessageId) {
@@ -68,6 +69,16 @@ export function TwoFactorSettings({ account }: { account: Account }) {
         />
       ) : enabled ? (
         <>
+          {/* Two-factor on with passkeys only: an OTP application can be added beside them. */}
+          {!hasTotp && (
+            <EnableTwoFactor
+              label="enable.checkbox_totp"
+              onEnabled={(codes) =>
+                codes.length > 0 ? showCodes(codes, "twofa.totp_added") : (void accountChanged(), finish("twofa.totp_added"))
+              }
+              onStart={() => setMessage(null)}
+            />
+          )}
           <DisableTwoFactor
             onDisabled={() => {
               void accountChanged();

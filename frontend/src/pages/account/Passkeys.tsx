@@ -1,0 +1,331 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useRef, useState, type FormEvent } from "react";
+import { useIntl } from "react-intl";
+import { run, toProblem } from "../../api/problems";
+import type { Account, Problem, Schemas } from "../../api/types";
+import { CEREMONY_MESSAGES, createPasskey, webAuthnAvailable, type CeremonyFailure } from "../../api/webauthn";
+import { ErrorAlert, ProblemAlert, StatusMessage } from "../../components/Alert";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { Field } from "../../components/Field";
+import { ReauthPrompt } from "../../components/ReauthPrompt";
+import { RecoveryCodes } from "../../components/RecoveryCodes";
+import { useT } from "../../i18n";
+import { useApi } from "../../hooks/useApi";
+import { usePrivileged } from "../../hooks/usePrivileged";
+import { useSession } from "../../hooks/useSession";
+
+type Passkey = Schemas["PasskeySummary"];
+type Options = Record<string, unknown>;
+
+/** Names are 1 to 100 characters (the server counts characters, not bytes). */
+const NAME_MAX = 100;
+
+/**
+ * Passkeys and security keys: add one with a name (a privileged action, then the browser's own
+ * dialog), list them with their last use, rename and remove them.
+ */
+export function Passkeys({ account }: { account: Account }) {
+  const t = useT();
+  const intl = useIntl();
+  const { client, $api } = useApi();
+  const { accountChanged } = useSession();
+  const queryClient = useQueryClient();
+  const passkeys = $api.useQuery("get", "/api/v1/account/passkeys");
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const supported = webAuthnAvailable();
+
+  const [adding, setAdding] = useState(false);
+  const [name, setName] = useState("");
+  const [inBrowser, setInBrowser] = useState(false);
+  const [failure, setFailure] = useState<CeremonyFailure | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [message, setMessage] = useState("");
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [renaming, setRenaming] = useState<Passkey | null>(null);
+  const [removing, setRemoving] = useState<Passkey | null>(null);
+  // What the attempt under way is about, so a retry with a proof sends the same thing.
+  const pendingName = useRef("");
+  const pendingRemoval = useRef<Passkey | null>(null);
+
+  const list = passkeys.data?.passkeys;
+  const hasTotp = account.two_factor.methods.includes("totp");
+
+  async function refresh() {
+    await Promise.all([queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/passkeys"] }), accountChanged()]);
+  }
+
+  function clearNotes() {
+    setMessage("");
+    setFailure(null);
+    setProblem(null);
+  }
+
+  /** The browser's dialog, then the server checks and stores the new credential. */
+  async function register(options: Options) {
+    setInBrowser(true);
+    const ceremony = await createPasskey(options);
+    if (!ceremony.ok) {
+      setInBrowser(false);
+      setFailure(ceremony.failure);
+      return;
+    }
+    const result = await run(
+      client.POST("/api/v1/account/passkeys/register/finish", { body: { credential: ceremony.credential } }),
+    );
+    setInBrowser(false);
+    if (!result.ok) {
+      setProblem(result.problem);
+      return;
+    }
+    setAdding(false);
+    setName("");
+    setMessage(t("passkeys.added", { name: result.data.name }));
+    if (result.data.recovery_codes?.length) setCodes(result.data.recovery_codes);
+    else headingRef.current?.focus();
+    await refresh();
+  }
+
+  const start = usePrivileged(
+    (proof) => run(client.POST("/api/v1/account/passkeys/register/start", { body: { name: pendingName.current, ...proof } })),
+    (data) => void register(data.options as Options),
+  );
+
+  const remove = usePrivileged(
+    (proof) =>
+      run(
+        client.DELETE("/api/v1/account/passkeys/{id}", {
+          params: { path: { id: pendingRemoval.current?.id ?? "" } },
+          body: Object.keys(proof).length > 0 ? proof : undefined,
+        }),
+      ),
+    () => {
+      setMessage(t("passkeys.removed", { name: pendingRemoval.current?.name ?? "" }));
+      pendingRemoval.current = null;
+      headingRef.current?.focus();
+      void refresh();
+    },
+  );
+
+  function submitAdd(event: FormEvent) {
+    event.preventDefault();
+    if (start.busy || inBrowser) return;
+    clearNotes();
+    pendingName.current = name.trim();
+    void start.start();
+  }
+
+  function confirmRemove(passkey: Passkey) {
+    setRemoving(null);
+    clearNotes();
+    pendingRemoval.current = passkey;
+    void remove.start();
+  }
+
+  const when = (at: string) => intl.formatDate(at, { dateStyle: "medium", timeStyle: "short" });
+  // Removing the last passkey of an account without an OTP application switches two-factor off.
+  const lastFactor = list?.length === 1 && !hasTotp;
+
+  return (
+    <section className="panel" aria-labelledby="passkeys-heading">
+      <h2 id="passkeys-heading" tabIndex={-1} ref={headingRef}>
+        {t("passkeys.heading")}
+      </h2>
+      <p>{t("passkeys.explain")}</p>
+      {!supported && <p className="alert alert-warning">{t("passkeys.unsupported")}</p>}
+      <StatusMessage>{message}</StatusMessage>
+      <ProblemAlert problem={problem} />
+      <CeremonyNote failure={failure} />
+      {codes && (
+        <RecoveryCodes
+          codes={codes}
+          username={account.username}
+          onAcknowledged={() => {
+            setCodes(null);
+            headingRef.current?.focus();
+          }}
+        />
+      )}
+
+      <ProblemAlert problem={passkeys.error ? toProblem(passkeys.error) : null} />
+      {!list && !passkeys.error && <p>{t("common.loading")}</p>}
+      {list?.length === 0 && <p>{t("passkeys.none")}</p>}
+      {list && list.length > 0 && (
+        <ul className="places" aria-labelledby="passkeys-heading">
+          {list.map((passkey) =>
+            renaming?.id === passkey.id ? (
+              <li key={passkey.id}>
+                <RenameForm
+                  passkey={passkey}
+                  onDone={(renamed) => {
+                    setRenaming(null);
+                    if (renamed) setMessage(t("passkeys.renamed", { name: renamed.name }));
+                    void refresh();
+                  }}
+                />
+              </li>
+            ) : (
+              <li key={passkey.id}>
+                <strong className="agent">{passkey.name}</strong>
+                <span className="muted">
+                  {t("passkeys.created_at", { date: when(passkey.created_at) })}
+                  {" · "}
+                  {passkey.last_used_at
+                    ? t("sessions.last_used", { date: when(passkey.last_used_at) })
+                    : t("tokens.never_used")}
+                </span>
+                <div className="actions">
+                  <button
+                    type="button"
+                    onClick={() => {
+                      clearNotes();
+                      setRenaming(passkey);
+                    }}
+                    aria-label={t("passkeys.rename_label", { name: passkey.name })}
+                  >
+                    {t("passkeys.rename")}
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => {
+                      clearNotes();
+                      remove.cancel();
+                      setRemoving(passkey);
+                    }}
+                    aria-label={t("passkeys.remove_label", { name: passkey.name })}
+                  >
+                    {t("passkeys.remove")}
+                  </button>
+                </div>
+              </li>
+            ),
+          )}
+        </ul>
+      )}
+
+      <ProblemAlert problem={remove.problem} />
+      {remove.reauthNeeded && (
+        <ReauthPrompt
+          onSubmit={remove.retry}
+          onCancel={() => {
+            pendingRemoval.current = null;
+            remove.cancel();
+          }}
+        />
+      )}
+
+      <ProblemAlert problem={start.problem} />
+      {start.reauthNeeded ? (
+        <ReauthPrompt onSubmit={start.retry} onCancel={start.cancel} />
+      ) : adding ? (
+        <form onSubmit={submitAdd} aria-labelledby="passkey-form-heading">
+          <h3 id="passkey-form-heading">{t("passkeys.add")}</h3>
+          <Field
+            label={t("passkeys.name")}
+            hint={t("passkeys.name_hint")}
+            name="passkey-name"
+            required
+            maxLength={NAME_MAX}
+            autoComplete="off"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoFocus
+          />
+          <StatusMessage>{inBrowser && t("passkeys.follow_browser")}</StatusMessage>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={start.busy || inBrowser}>
+              {t("passkeys.continue")}
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                setAdding(false);
+                clearNotes();
+                start.setProblem(null);
+              }}
+            >
+              {t("common.cancel")}
+            </button>
+          </div>
+        </form>
+      ) : (
+        supported && (
+          <div className="actions">
+            <button
+              type="button"
+              onClick={() => {
+                clearNotes();
+                setCodes(null);
+                start.setProblem(null);
+                setAdding(true);
+              }}
+            >
+              {t("passkeys.add")}
+            </button>
+          </div>
+        )
+      )}
+
+      {removing && (
+        <ConfirmDialog
+          title={t("passkeys.remove_title", { name: removing.name })}
+          onCancel={() => setRemoving(null)}
+          onConfirm={() => confirmRemove(removing)}
+        >
+          <p>{t(lastFactor ? "passkeys.remove_last_body" : "passkeys.remove_body")}</p>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}
+
+/** What the browser's dialog ended with: a closed dialog is no error, the rest are. */
+export function CeremonyNote({ failure }: { failure: CeremonyFailure | null }) {
+  const t = useT();
+  if (failure === "cancelled") return <StatusMessage>{t(CEREMONY_MESSAGES.cancelled)}</StatusMessage>;
+  return <ErrorAlert>{failure && t(CEREMONY_MESSAGES[failure])}</ErrorAlert>;
+}
+
+function RenameForm({ passkey, onDone }: { passkey: Passkey; onDone: (renamed: Passkey | null) => void }) {
+  const t = useT();
+  const { client } = useApi();
+  const [name, setName] = useState(passkey.name);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setProblem(null);
+    const result = await run(
+      client.PATCH("/api/v1/account/passkeys/{id}", { params: { path: { id: passkey.id } }, body: { name: name.trim() } }),
+    );
+    setBusy(false);
+    if (result.ok) onDone(result.data);
+    else setProblem(result.problem);
+  }
+
+  return (
+    <form onSubmit={(e) => void submit(e)} aria-label={t("passkeys.rename_label", { name: passkey.name })}>
+      <Field
+        label={t("passkeys.new_name")}
+        name="passkey-new-name"
+        required
+        maxLength={NAME_MAX}
+        autoComplete="off"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        autoFocus
+      />
+      <ProblemAlert problem={problem} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {t("passkeys.save_name")}
+        </button>
+        <button type="button" onClick={() => onDone(null)}>
+          {t("common.cancel")}
+        </button>
+      </div>
+    </form>
+  );
+}
