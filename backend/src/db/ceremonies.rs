@@ -12,8 +12,8 @@ use crate::error::ApiError;
 /// What a ceremony belongs to; each names at most one ceremony at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CeremonyKey {
-    /// Adding a passkey to the account.
-    Registration { account_id: String },
+    /// Adding a passkey, by the session that started it (only it may finish).
+    Registration { session_id: String },
     /// The passkey step of the sign-in challenge.
     SignIn { challenge_id: String },
     /// A sign-in with a passkey alone, named by its state token.
@@ -23,7 +23,7 @@ pub enum CeremonyKey {
 impl CeremonyKey {
     fn as_text(&self) -> String {
         match self {
-            Self::Registration { account_id } => format!("register:{account_id}"),
+            Self::Registration { session_id } => format!("register:{session_id}"),
             Self::SignIn { challenge_id } => format!("sign_in:{challenge_id}"),
             Self::Passwordless { id } => format!("passwordless:{id}"),
         }

@@ -80,7 +80,8 @@ fn user_handle(account: &Account) -> Result<uuid::Uuid, ApiError> {
 }
 
 /// Starts adding a passkey (a privileged action): answers the creation options for the
-/// browser, and keeps the ceremony, replacing any earlier unfinished one of the account.
+/// browser, and keeps the ceremony for this session to finish, replacing any earlier
+/// unfinished one of the session.
 pub async fn start_registration(
     state: &AppState,
     principal: &Principal,
@@ -141,7 +142,7 @@ pub async fn start_registration(
                 passkey_name: Some(name.into_string()),
             };
             let key = CeremonyKey::Registration {
-                account_id: account.id.clone(),
+                session_id: session_id.clone(),
             };
             let expires_at = now + TimeDelta::seconds(CEREMONY_LIFETIME_SECS);
             ceremonies::put(connection, &key, &ceremony, expires_at)?;
@@ -179,10 +180,12 @@ pub async fn finish_registration(
             let account =
                 accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
             let key = CeremonyKey::Registration {
-                account_id: account.id.clone(),
+                session_id: session_id.clone(),
             };
             // Taken whatever the answer: a refused answer cannot be tried again.
-            let Some(ceremony) = ceremonies::take(connection, &key, now)? else {
+            let Some(ceremony) = ceremonies::take(connection, &key, now)?
+                .filter(|ceremony| ceremony.account_id.as_deref() == Some(account.id.as_str()))
+            else {
                 return Ok(Err(ApiError::NoPendingEnrollment));
             };
             let registration: PasskeyRegistration = from_json(&ceremony.state)?;

@@ -308,6 +308,23 @@ async fn an_answer_for_another_site_is_refused(app: TestApp) {
     )
     .await
     .assert_problem(409, "no_pending_enrollment");
+    // Only the session that started a registration may finish it.
+    let started = app
+        .post(
+            "/account/passkeys/register/start",
+            Some(&session.access_token),
+            json!({"name": "genuine"}),
+        )
+        .await;
+    let answer = genuine.create(&started.body["options"]);
+    let other_session = session_from(&app.login("cleo", PASSWORD).await);
+    app.post(
+        "/account/passkeys/register/finish",
+        Some(&other_session.access_token),
+        json!({"credential": answer}),
+    )
+    .await
+    .assert_problem(409, "no_pending_enrollment");
     assert_eq!(
         add_passkey(&app, &session, &mut genuine, "genuine")
             .await
