@@ -289,7 +289,7 @@ export const cs: Record<MessageId, string> = {
   "tokens.revoked": "Token „{name}“ byl zrušen.",
 
   "signin.or": "nebo",
-  "signin.passkey": "Přihlásit se přístupovým klíčem",
+  "signin.passkey": "Přihlášení přístupovým klíčem",
   "signin.passkey_explain": "Potvrďte, že jste to vy, přístupovým nebo bezpečnostním klíčem, který jste k účtu přidali.",
   "signin.use_passkey": "Použít přístupový nebo bezpečnostní klíč",
   "signin.passkey_unsupported": "Tento prohlížeč neumí používat přístupové ani bezpečnostní klíče. Přihlaste se jiným způsobem níže, nebo použijte prohlížeč, který je podporuje.",

@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { contactLink } from "../components/SupportContact";
 import { recoveryCodesFileName } from "../components/RecoveryCodes";
@@ -103,6 +103,54 @@ describe("Account Settings", () => {
     await user.click(screen.getByRole("button", { name: "Confirm" }));
     expect(await screen.findByRole("img", { name: /QR code/ })).toBeInTheDocument();
     expect(bodiesOf(calls, "/api/v1/account/two-factor/enroll")).toEqual([{}, { password: "correct horse battery" }]);
+  });
+
+  it("with passkeys only, offers an OTP application beside them; confirming it shows no new recovery codes", async () => {
+    const passkeyOnly = account({
+      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["webauthn", "recovery_code"] },
+    });
+    const both = account({ two_factor: { ...passkeyOnly.two_factor, methods: ["webauthn", "totp", "recovery_code"] } });
+    const state = stateful(passkeyOnly, both);
+    const { user, calls } = renderApp(
+      {
+        ...state.routes,
+        "POST /api/v1/account/two-factor/enroll": () =>
+          json(200, { secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://x", qr_svg: "<svg/>" }),
+        "POST /api/v1/account/two-factor/confirm": () => {
+          state.flip();
+          return json(200, { enabled: true });
+        },
+      },
+      "/account",
+    );
+    expect(await screen.findByText(/Two-factor authentication is on since/)).toBeInTheDocument();
+    expect(screen.queryByLabelText(SET_UP)).not.toBeInTheDocument();
+    await user.click(screen.getByLabelText("Also set up an OTP application for six-digit codes"));
+    await user.type(await screen.findByLabelText("Six-digit code"), "123456");
+    // The disable form has a Save Settings button of its own: this is the set-up form's.
+    const setUp = screen.getByRole("form", { name: "Set up your OTP application" });
+    await user.click(within(setUp).getByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByText(/Your OTP application is set up/)).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "Your recovery codes" })).not.toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/two-factor/confirm")).toEqual([{ code: "123456" }]);
+    // Now it has TOTP: the offer is gone.
+    await waitFor(() => expect(screen.queryByLabelText("Also set up an OTP application for six-digit codes")).not.toBeInTheDocument());
+  });
+
+  it("warns before disabling that the passkeys go too", async () => {
+    const withPasskey = account({
+      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["webauthn", "totp", "recovery_code"] },
+    });
+    const { user } = renderApp(signedIn(withPasskey), "/account");
+    await user.click(await screen.findByLabelText(DISABLE));
+    const dialog = screen.getByRole("alertdialog", { name: "Disable two-factor authentication?" });
+    expect(dialog).toHaveTextContent("Your passkeys and security keys are removed too.");
+  });
+
+  it("does not mention passkeys when disabling an account without them", async () => {
+    const { user } = renderApp(signedIn(on()), "/account");
+    await user.click(await screen.findByLabelText(DISABLE));
+    expect(screen.getByRole("alertdialog")).not.toHaveTextContent("passkeys");
   });
 
   it("disables two-factor in the article's order: tick, prompt at once, OK, Save Settings, confirmation", async () => {
