@@ -68,7 +68,14 @@ export async function startServer(extraEnv = {}) {
 
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
+    /** For plain HTTP calls from node: the address the server is bound to. */
     baseUrl,
+    /**
+     * For the browser where passkeys are involved: the server's default public URL on a loopback
+     * bind is `http://localhost:<picked port>`, and WebAuthn works only on exactly that origin
+     * (its host is the relying party id; an IP address cannot be one).
+     */
+    browserUrl: `http://localhost:${port}`,
     log,
     /** The server's data folder: mails land in `mail/` there as .eml files (no SMTP relay set). */
     dataDir,
