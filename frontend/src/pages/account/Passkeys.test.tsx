@@ -254,6 +254,8 @@ describe("passkeys in Account Settings", () => {
     expect(await section.findByText('The passkey "Work laptop" has been removed.')).toBeInTheDocument();
     expect(await section.findByText("You have no passkeys or security keys.")).toBeInTheDocument();
     expect(await screen.findByText(/Two-factor authentication is off/)).toBeInTheDocument();
+    // The server signed out every other session: the list of places is asked again.
+    await waitFor(() => expect(calls.filter((c) => c.path === "/api/v1/account/sessions").length).toBe(2));
     const deletes = calls.filter((c) => c.method === "DELETE");
     expect(deletes.map((c) => c.path)).toEqual([`/api/v1/account/passkeys/${laptop.id}`, `/api/v1/account/passkeys/${laptop.id}`]);
     expect(deletes.map((c) => c.body)).toEqual([undefined, { recovery_code: "abcde-fghij" }]);

@@ -103,6 +103,8 @@ export function Passkeys({ account }: { account: Account }) {
       pendingRemoval.current = null;
       headingRef.current?.focus();
       void refresh();
+      // The server signs out every other session when a passkey goes.
+      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/sessions"] });
     },
   );
 
