@@ -1,12 +1,14 @@
 import { useState } from "react";
 import { useIntl } from "react-intl";
-import { useT } from "../i18n";
+import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 
 type RecoveryCodesProps = {
   codes: string[];
   username: string;
   onAcknowledged: () => void;
+  /** What the codes stand in for: the six-digit code, or (codes of a first passkey) the passkey. */
+  explain?: MessageId;
 };
 
 /** `<site>-recovery-codes-<username>-<YYYY-MM-DD>.txt`: several accounts' files stay apart. */
@@ -17,7 +19,7 @@ export function recoveryCodesFileName(site: string, username: string, date: Date
 }
 
 /** Shows fresh recovery codes once, with copy and download, until the customer says they are saved. */
-export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodesProps) {
+export function RecoveryCodes({ codes, username, onAcknowledged, explain = "codes.explain" }: RecoveryCodesProps) {
   const t = useT();
   const intl = useIntl();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
@@ -51,7 +53,7 @@ export function RecoveryCodes({ codes, username, onAcknowledged }: RecoveryCodes
       <h3 id="recovery-codes-heading" tabIndex={-1} ref={headingRef}>
         {t("codes.heading")}
       </h3>
-      <p>{t("codes.explain")}</p>
+      <p>{t(explain)}</p>
       <ul className="codes" aria-label={t("codes.list_label")}>
         {codes.map((code) => (
           <li key={code}>

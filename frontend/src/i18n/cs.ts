@@ -103,6 +103,8 @@ export const cs: Record<MessageId, string> = {
   "codes.heading": "Vaše záložní kódy",
   "codes.explain":
     "Pokud ztratíte telefon, každý z těchto kódů vám jednou umožní přihlásit se místo šestimístného kódu. Uložte si je na bezpečné místo: zobrazí se jen teď.",
+  "codes.explain_passkey":
+    "Pokud přijdete o přístupový nebo bezpečnostní klíč, každý z těchto kódů vám jednou umožní přihlásit se místo něj. Uložte si je na bezpečné místo: zobrazí se jen teď.",
   "codes.list_label": "Záložní kódy",
   "codes.copy": "Kopírovat kódy",
   "codes.download": "Stáhnout kódy",

@@ -103,6 +103,8 @@ export const en = {
   "codes.heading": "Your recovery codes",
   "codes.explain":
     "If you lose your phone, each of these codes lets you log in once instead of the six-digit code. Keep them somewhere safe: they are shown only this once.",
+  "codes.explain_passkey":
+    "If you lose your passkey or security key, each of these codes lets you log in once instead. Keep them somewhere safe: they are shown only this once.",
   "codes.list_label": "Recovery codes",
   "codes.copy": "Copy codes",
   "codes.download": "Download codes",

@@ -108,6 +108,7 @@ describe("passkeys in Account Settings", () => {
     await user.click(section.getByRole("button", { name: "Continue" }));
 
     expect(await section.findByRole("heading", { name: "Your recovery codes" })).toHaveFocus();
+    expect(section.getByText(/If you lose your passkey or security key, each of these codes lets you log in once/)).toBeInTheDocument();
     expect(section.getAllByRole("listitem").map((li) => li.textContent)).toEqual(expect.arrayContaining(codes));
     expect(bodiesOf(calls, "/api/v1/account/passkeys/register/start")).toEqual([{ name: "Work laptop" }]);
     expect(webauthn.startRegistration).toHaveBeenCalledWith({ optionsJSON: creationOptions.publicKey });

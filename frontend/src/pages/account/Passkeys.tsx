@@ -141,6 +141,7 @@ export function Passkeys({ account }: { account: Account }) {
         <RecoveryCodes
           codes={codes}
           username={account.username}
+          explain="codes.explain_passkey"
           onAcknowledged={() => {
             setCodes(null);
             headingRef.current?.focus();
