@@ -21,7 +21,7 @@ pub fn configure(config: &mut ServiceConfig) {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"enabled": true, "enabled_at": "2026-12-01T10:00:00Z", "recovery_codes_remaining": 10}))]
+#[schema(example = json!({"enabled": true, "enabled_at": "2026-12-01T10:00:00Z", "recovery_codes_remaining": 10, "methods": ["webauthn", "totp", "recovery_code"]}))]
 pub struct TwoFactorStatus {
     /// Whether sign-ins need a second factor: on while the account has TOTP or a passkey.
     pub enabled: bool,

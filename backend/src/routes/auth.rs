@@ -145,7 +145,7 @@ pub struct OtpRequest {
     pub recovery_code: Option<String>,
     /// A passkey's answer to the options of `POST /auth/webauthn/options`
     /// (`PublicKeyCredential.toJSON()`), instead of `code`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub webauthn: Option<serde_json::Value>,
     /// "Don't ask for a code on this device for 30 days": from then on the right password
     /// alone signs in from this device (tokens say `amr ["pwd","mfa"]`), until a factor, the

@@ -2,6 +2,7 @@
 //! `/auth/passkey/options` and `/auth/passkey` to sign in with them.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -58,14 +59,14 @@ pub struct StartRegistrationRequest {
 pub struct CeremonyOptions {
     /// `PublicKeyCredentialCreationOptions` (to add a passkey) or
     /// `PublicKeyCredentialRequestOptions` (to sign in), under `publicKey`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub options: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FinishRegistrationRequest {
     /// The answer of `navigator.credentials.create()`, as `PublicKeyCredential.toJSON()`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub credential: serde_json::Value,
 }
 
@@ -124,7 +125,7 @@ pub struct SignInOptionsRequest {
 pub struct PasswordlessOptionsResponse {
     /// `PublicKeyCredentialRequestOptions` under `publicKey`, with no credentials listed: the
     /// browser offers the passkeys it holds for this site.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub options: serde_json::Value,
     /// Send back with the answer to `POST /auth/passkey`; 5 minutes, single use.
     pub state_token: String,
@@ -135,7 +136,7 @@ pub struct PasswordlessOptionsResponse {
 pub struct PasswordlessRequest {
     pub state_token: String,
     /// The answer of `navigator.credentials.get()`, as `PublicKeyCredential.toJSON()`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub credential: serde_json::Value,
     /// As for `POST /auth/login`.
     #[schema(max_length = 256)]

@@ -781,7 +781,9 @@ export interface components {
              * @description `PublicKeyCredentialCreationOptions` (to add a passkey) or
              *     `PublicKeyCredentialRequestOptions` (to sign in), under `publicKey`.
              */
-            options: Record<string, never>;
+            options: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description A new address, with proof when the sign-in is older than the privileged window.
@@ -960,7 +962,9 @@ export interface components {
         };
         FinishRegistrationRequest: {
             /** @description The answer of `navigator.credentials.create()`, as `PublicKeyCredential.toJSON()`. */
-            credential: Record<string, never>;
+            credential: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @example {
@@ -1026,7 +1030,9 @@ export interface components {
              * @description A passkey's answer to the options of `POST /auth/webauthn/options`
              *     (`PublicKeyCredential.toJSON()`), instead of `code`.
              */
-            webauthn?: Record<string, never> | null;
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @description The password was right; the account also needs its second factor at `POST /auth/otp`.
@@ -1106,13 +1112,17 @@ export interface components {
              * @description `PublicKeyCredentialRequestOptions` under `publicKey`, with no credentials listed: the
              *     browser offers the passkeys it holds for this site.
              */
-            options: Record<string, never>;
+            options: {
+                [key: string]: unknown;
+            };
             /** @description Send back with the answer to `POST /auth/passkey`; 5 minutes, single use. */
             state_token: string;
         };
         PasswordlessRequest: {
             /** @description The answer of `navigator.credentials.get()`, as `PublicKeyCredential.toJSON()`. */
-            credential: Record<string, never>;
+            credential: {
+                [key: string]: unknown;
+            };
             /** @description As for `POST /auth/login`. */
             device_token?: string | null;
             state_token: string;
@@ -1396,6 +1406,11 @@ export interface components {
          * @example {
          *       "enabled": true,
          *       "enabled_at": "2026-12-01T10:00:00Z",
+         *       "methods": [
+         *         "webauthn",
+         *         "totp",
+         *         "recovery_code"
+         *       ],
          *       "recovery_codes_remaining": 10
          *     }
          */
