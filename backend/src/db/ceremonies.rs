@@ -18,6 +18,8 @@ pub enum CeremonyKey {
     SignIn { challenge_id: String },
     /// A sign-in with a passkey alone, named by its state token.
     Passwordless { id: String },
+    /// A signed-in session proving itself again for a privileged action.
+    Reauthentication { session_id: String },
 }
 
 impl CeremonyKey {
@@ -26,6 +28,7 @@ impl CeremonyKey {
             Self::Registration { session_id } => format!("register:{session_id}"),
             Self::SignIn { challenge_id } => format!("sign_in:{challenge_id}"),
             Self::Passwordless { id } => format!("passwordless:{id}"),
+            Self::Reauthentication { session_id } => format!("reauth:{session_id}"),
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct CreateTokenRequest {
     pub recovery_code: Option<String>,
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,7 +121,7 @@ async fn create_token(
         body.expires_in_days,
         principal.role,
     )?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password)?;
+    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
     let (token, secret) = api_tokens::create(&state, &principal, new, proof, &origin).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

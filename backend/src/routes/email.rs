@@ -36,6 +36,10 @@ pub struct ChangeEmailRequest {
     /// With two-factor off: the password, outside the window.
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,7 +112,7 @@ async fn change_email(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let address = Email::parse(&body.email)?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password)?;
+    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
     email::request_change(&state, &principal, address, proof, &origin).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -25,6 +25,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(list_passkeys)
         .service(rename_passkey)
         .service(remove_passkey)
+        .service(reauthentication_options)
         .service(sign_in_options)
         .service(passwordless_options)
         .service(sign_in_passwordless);
@@ -52,6 +53,10 @@ pub struct StartRegistrationRequest {
     pub recovery_code: Option<String>,
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// WebAuthn options for the browser's `navigator.credentials` (binary fields base64url).
@@ -169,7 +174,7 @@ async fn start_registration(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let name = Label::parse("name", &body.name)?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password)?;
+    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
     let options = passkeys::start_registration(&state, &principal, name, proof, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -290,6 +295,29 @@ async fn remove_passkey(
     let proof = parse_reauthentication(optional_json(&request, &body)?)?;
     passkeys::remove(&state, &principal, id, proof, &origin).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Options for proving a privileged action with a passkey: send the passkey's answer as
+/// `webauthn` in the action's body (instead of a code), within 5 minutes.
+#[utoipa::path(
+    tag = "passkeys",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Request options for `navigator.credentials.get()`", body = CeremonyOptions),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account has no passkey (`no_passkeys`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/account/webauthn/options")]
+async fn reauthentication_options(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let options = passkeys::reauthentication_options(&state, &principal).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(CeremonyOptions { options }))
 }
 
 /// Options for the passkey step of a sign-in; answer them at `POST /auth/otp` as `webauthn`.

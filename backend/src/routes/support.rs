@@ -57,6 +57,10 @@ pub struct SupportActionRequest {
     /// One of the agent's recovery codes, instead of `code`.
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// Find customers by username or e-mail.
@@ -120,7 +124,7 @@ async fn reset_two_factor(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
-    let proof = parse_proof(body.code, body.recovery_code, None)?;
+    let proof = parse_proof(body.code, body.recovery_code, None, body.webauthn)?;
     support::reset_two_factor(
         &state,
         &principal,
@@ -160,7 +164,7 @@ async fn unlock(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
-    let proof = parse_proof(body.code, body.recovery_code, None)?;
+    let proof = parse_proof(body.code, body.recovery_code, None, body.webauthn)?;
     support::unlock(
         &state,
         &principal,

@@ -26,6 +26,14 @@ pub struct EnrollRequest {
     /// Needed when the last full sign-in is older than the privileged window (10 minutes).
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// Instead of `password` when the account has passkeys (two-factor on): one of the
+    /// recovery codes, or a passkey's answer.
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
+    pub recovery_code: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,14 +72,19 @@ pub struct ConfirmResponse {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "123456"}))]
 pub struct ReauthenticationRequest {
-    /// At most one of `code`, `recovery_code` and `password`. With two-factor on, only `code`
-    /// or `recovery_code` are accepted; with it off, only `password`.
+    /// At most one of `code`, `recovery_code`, `webauthn` and `password`. With two-factor on,
+    /// only `code` (with TOTP), `webauthn` (with passkeys) or `recovery_code` are accepted;
+    /// with it off, only `password`.
     #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,17 +105,26 @@ pub fn parse_proof(
     code: Option<String>,
     recovery_code: Option<String>,
     password: Option<String>,
+    webauthn: Option<serde_json::Value>,
 ) -> Result<Option<Proof>, ApiError> {
-    match (code, recovery_code, password) {
-        (None, None, None) => Ok(None),
-        (Some(code), None, None) => Ok(Some(Proof::Code(TotpCode::parse(&code)?))),
-        (None, Some(code), None) => Ok(Some(Proof::RecoveryCode(RecoveryCode::parse(&code)?))),
-        (None, None, Some(password)) => Ok(Some(Proof::Password(Password::candidate(
+    match (code, recovery_code, password, webauthn) {
+        (None, None, None, None) => Ok(None),
+        (Some(code), None, None, None) => Ok(Some(Proof::Code(TotpCode::parse(&code)?))),
+        (None, Some(code), None, None) => {
+            Ok(Some(Proof::RecoveryCode(RecoveryCode::parse(&code)?)))
+        }
+        (None, None, Some(password), None) => Ok(Some(Proof::Password(Password::candidate(
             password, "password",
         )?))),
+        (None, None, None, Some(answer)) => {
+            let answer = serde_json::from_value(answer).map_err(|error| {
+                ApiError::validation("webauthn", format!("not a WebAuthn credential: {error}"))
+            })?;
+            Ok(Some(Proof::Passkey(Box::new(answer))))
+        }
         _ => Err(ApiError::validation(
             "code",
-            "send one of code, recovery_code or password",
+            "send one of code, recovery_code, password or webauthn",
         )),
     }
 }
@@ -111,7 +133,7 @@ pub fn parse_reauthentication(
     body: Option<ReauthenticationRequest>,
 ) -> Result<Option<Proof>, ApiError> {
     let body = body.unwrap_or_default();
-    parse_proof(body.code, body.recovery_code, body.password)
+    parse_proof(body.code, body.recovery_code, body.password, body.webauthn)
 }
 
 /// Start switching two-factor on: a new secret and its QR code. Login is unchanged until
@@ -140,7 +162,7 @@ async fn enroll(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = optional_json::<EnrollRequest>(&request, &body)?.unwrap_or_default();
-    let proof = parse_proof(None, None, body.password)?;
+    let proof = parse_proof(None, body.recovery_code, body.password, body.webauthn)?;
     let enrollment = two_factor::enroll(&state, &principal, proof, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

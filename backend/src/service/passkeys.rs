@@ -397,31 +397,67 @@ pub async fn sign_in_options(
             if challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE {
                 return Err(ApiError::ChallengeExhausted);
             }
-            let passkeys = passkey_store::list_for_account(connection, &claims.sub)?;
-            if passkeys.is_empty() {
-                return Err(ApiError::NoPasskeys);
-            }
-            let credentials: Vec<_> = passkeys
-                .into_iter()
-                .map(|passkey| passkey.credential)
-                .collect();
-            let (options, authentication) = state
-                .webauthn
-                .start_passkey_authentication(&credentials)
-                .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
-            let ceremony = Ceremony {
-                account_id: Some(claims.sub.clone()),
-                state: to_json(&authentication)?,
-                passkey_name: None,
-            };
             let key = CeremonyKey::SignIn {
                 challenge_id: claims.jti.clone(),
             };
             let expires_at = crate::auth::clock::from_db_time(challenge.expires_at);
-            ceremonies::put(connection, &key, &ceremony, expires_at)?;
-            options_json(&options)
+            open_assertion(&state, connection, &claims.sub, &key, expires_at)
         })
         .await
+}
+
+/// The request options for proving a privileged action with a passkey; the passkey's answer
+/// goes in the action's body as `webauthn`. A new call replaces the session's earlier ones.
+pub async fn reauthentication_options(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<serde_json::Value, ApiError> {
+    let now = state.now();
+    let (state, account_id) = (state.clone(), principal.account_id.clone());
+    let key = CeremonyKey::Reauthentication {
+        session_id: principal.session_id.clone(),
+    };
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            if !accounts::lock(connection, &account_id)? {
+                return Err(ApiError::InvalidToken);
+            }
+            let expires_at = now + TimeDelta::seconds(CEREMONY_LIFETIME_SECS);
+            open_assertion(&state, connection, &account_id, &key, expires_at)
+        })
+        .await
+}
+
+/// Starts an assertion over the account's passkeys and keeps it under `key`; answers the
+/// options for the browser.
+fn open_assertion(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account_id: &str,
+    key: &CeremonyKey,
+    expires_at: DateTime<Utc>,
+) -> Result<serde_json::Value, ApiError> {
+    let passkeys = passkey_store::list_for_account(connection, account_id)?;
+    if passkeys.is_empty() {
+        return Err(ApiError::NoPasskeys);
+    }
+    let credentials: Vec<_> = passkeys
+        .into_iter()
+        .map(|passkey| passkey.credential)
+        .collect();
+    let (options, authentication) = state
+        .webauthn
+        .start_passkey_authentication(&credentials)
+        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+    let ceremony = Ceremony {
+        account_id: Some(account_id.to_string()),
+        state: to_json(&authentication)?,
+        passkey_name: None,
+    };
+    ceremonies::put(connection, key, &ceremony, expires_at)?;
+    options_json(&options)
 }
 
 /// Checks a passkey's answer to the sign-in ceremony `key` of `account`, inside the caller's

@@ -28,6 +28,8 @@ pub enum Proof {
     Password(Password),
     Code(TotpCode),
     RecoveryCode(RecoveryCode),
+    /// A passkey's answer to the options of `POST /account/webauthn/options`.
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 /// The second factor: a code from the app, a passkey, or one of the recovery codes.
@@ -284,8 +286,8 @@ pub enum PrivilegedProof {
 
 /// The privileged-action rule: allowed without proof for a while after a sign-in that used
 /// every factor the account has; later, a proof is needed: with two-factor on a code or a
-/// recovery code only (a stolen password and session must not remove the second factor),
-/// with it off the password.
+/// recovery code or a passkey (a stolen password and session must not remove the second
+/// factor), with it off the password.
 pub async fn authorize_privileged(
     state: &AppState,
     principal: &Principal,
@@ -306,6 +308,9 @@ pub async fn authorize_privileged(
         // Refused uncounted where no authenticator app exists (an account with passkeys only).
         Some(Proof::Code(code)) if account.totp_enabled() => {
             Ok(PrivilegedProof::SecondFactor(SecondFactor::Code(code)))
+        }
+        Some(Proof::Passkey(answer)) if two_factor => {
+            Ok(PrivilegedProof::SecondFactor(SecondFactor::Passkey(answer)))
         }
         Some(Proof::RecoveryCode(code)) if two_factor => Ok(PrivilegedProof::SecondFactor(
             SecondFactor::RecoveryCode(code),
@@ -423,7 +428,7 @@ fn admit(
         }
         return Ok(Verdict::Refused(ApiError::InvalidToken));
     }
-    verify_privileged(state, connection, account, proof, origin, now)
+    verify_privileged(state, connection, account, session_id, proof, origin, now)
 }
 
 /// Refuses a privileged action before its proof was checked (the account or session changed
@@ -441,11 +446,13 @@ pub fn give_back<T>(
 }
 
 /// Checks the proof of a privileged action inside the use case's transaction, which holds the
-/// account row's lock. A right proof starts the count of failed proofs again.
-pub fn verify_privileged(
+/// account row's lock. A right proof starts the count of failed proofs again. A passkey
+/// answers the options this session asked for at `POST /account/webauthn/options`.
+fn verify_privileged(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,
+    session_id: &str,
     proof: PrivilegedProof,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
@@ -464,8 +471,18 @@ pub fn verify_privileged(
         }
         PrivilegedProof::SecondFactor(factor) => {
             let subjects = reauthentication_subjects(&account.id, origin);
+            let ceremony = CeremonyKey::Reauthentication {
+                session_id: session_id.to_string(),
+            };
             verify_second_factor(
-                state, connection, account, &factor, None, &subjects, origin, now,
+                state,
+                connection,
+                account,
+                &factor,
+                Some(&ceremony),
+                &subjects,
+                origin,
+                now,
             )?
         }
         PrivilegedProof::Password { attempt, matches } => settle_password(

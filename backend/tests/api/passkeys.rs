@@ -22,6 +22,7 @@ on_both_databases!(
     one_answer_sent_many_times_at_once_signs_in_once,
     a_ceremony_started_on_one_instance_finishes_on_another,
     a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys,
+    a_passkey_proves_a_privileged_action_once,
 );
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
@@ -861,4 +862,101 @@ async fn a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys(ap
     )
     .await
     .assert_problem(400, "passkey_refused");
+}
+
+async fn a_passkey_proves_a_privileged_action_once(app: TestApp) {
+    let (session, mut authenticator, _) = customer_with_passkey(&app, "mia").await;
+    let token = Some(session.access_token.as_str());
+    app.clock.advance(chrono::TimeDelta::minutes(11));
+    let create_token = |proof: Value| {
+        let mut body = json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 1});
+        body.as_object_mut()
+            .unwrap()
+            .extend(proof.as_object().unwrap().clone());
+        body
+    };
+    app.post("/account/api-tokens", token, create_token(json!({})))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    let options = app
+        .post("/account/webauthn/options", token, json!({}))
+        .await;
+    let answer = authenticator.get(&options.assert_ok()["options"]);
+    let made = app
+        .post(
+            "/account/api-tokens",
+            token,
+            create_token(json!({"webauthn": answer})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    // The same answer again: its ceremony is used up; refused like a wrong code, and counted.
+    app.post(
+        "/account/api-tokens",
+        token,
+        create_token(json!({"webauthn": answer})),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    let account_id = app.account_id(&session).await;
+    assert_eq!(
+        app.consecutive_failures(&format!("reauth:{account_id}"))
+            .await,
+        1
+    );
+    // Options asked by one session do not prove another session's action.
+    let other = {
+        let (options, state) = passwordless_options(&app).await;
+        session_from(
+            &app.post(
+                "/auth/passkey",
+                None,
+                json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
+            )
+            .await,
+        )
+    };
+    // (A proof sent inside the window is checked all the same.)
+    let options = app
+        .post("/account/webauthn/options", token, json!({}))
+        .await;
+    let answer = authenticator.get(&options.body["options"]);
+    app.post(
+        "/account/api-tokens",
+        Some(&other.access_token),
+        create_token(json!({"webauthn": answer})),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    // A passkey proves removing the last passkey too, which switches two-factor off.
+    let options = app
+        .post("/account/webauthn/options", token, json!({}))
+        .await;
+    let answer = authenticator.get(&options.body["options"]);
+    let listed = app.get("/account/passkeys", token).await;
+    let id = listed.body["passkeys"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let removed = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/account/passkeys/{id}"),
+            token,
+            Some(json!({"webauthn": answer})),
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    // Without passkeys there are no options to ask for.
+    app.post("/account/webauthn/options", token, json!({}))
+        .await
+        .assert_problem(409, "no_passkeys");
+    // And a malformed answer is the caller's 422.
+    app.post(
+        "/account/api-tokens",
+        token,
+        create_token(json!({"webauthn": "nonsense"})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
 }

@@ -21,7 +21,7 @@ CREATE INDEX passkeys_account ON passkeys (account_id);
 
 -- A WebAuthn ceremony between its two requests (5 minutes, single use), kept here so any
 -- instance can finish what another started. `ceremony_key` names what it belongs to:
--- `register:<session>`, `sign_in:<challenge>` or `passwordless:<id>`.
+-- `register:<session>`, `sign_in:<challenge>`, `passwordless:<id>` or `reauth:<session>`.
 CREATE TABLE webauthn_ceremonies (
     ceremony_key TEXT PRIMARY KEY NOT NULL,
     account_id TEXT REFERENCES accounts (id) ON DELETE CASCADE,
