@@ -370,6 +370,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/webauthn/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for proving a privileged action with a passkey: send the passkey's answer as
+         *     `webauthn` in the action's body (instead of a code), within 5 minutes.
+         */
+        post: operations["reauthentication_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/email/verify": {
         parameters: {
             query?: never;
@@ -799,6 +819,13 @@ export interface components {
             /** @description With two-factor off: the password, outside the window. */
             password?: string | null;
             recovery_code?: string | null;
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @example {
@@ -871,6 +898,13 @@ export interface components {
             recovery_code?: string | null;
             /** @description `account:read`; support staff may also grant `support:read` and `support:reset`. */
             scopes: components["schemas"]["Scope"][];
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         CreatedToken: {
             /** Format: date-time */
@@ -936,6 +970,18 @@ export interface components {
         EnrollRequest: {
             /** @description Needed when the last full sign-in is older than the privileged window (10 minutes). */
             password?: string | null;
+            /**
+             * @description Instead of `password` when the account has passkeys (two-factor on): one of the
+             *     recovery codes, or a passkey's answer.
+             */
+            recovery_code?: string | null;
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @example {
@@ -1186,12 +1232,20 @@ export interface components {
          */
         ReauthenticationRequest: {
             /**
-             * @description At most one of `code`, `recovery_code` and `password`. With two-factor on, only `code`
-             *     or `recovery_code` are accepted; with it off, only `password`.
+             * @description At most one of `code`, `recovery_code`, `webauthn` and `password`. With two-factor on,
+             *     only `code` (with TOTP), `webauthn` (with passkeys) or `recovery_code` are accepted;
+             *     with it off, only `password`.
              */
             code?: string | null;
             password?: string | null;
             recovery_code?: string | null;
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @example {
@@ -1339,6 +1393,13 @@ export interface components {
             name: string;
             password?: string | null;
             recovery_code?: string | null;
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @description A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
@@ -1358,6 +1419,13 @@ export interface components {
             reason: string;
             /** @description One of the agent's recovery codes, instead of `code`. */
             recovery_code?: string | null;
+            /**
+             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+             *     window.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @example {
@@ -3145,6 +3213,62 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reauthentication_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request options for `navigator.credentials.get()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyOptions"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token sent (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has no passkey (`no_passkeys`) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -7,7 +7,7 @@ import { Field } from "../components/Field";
 import { SupportContact } from "../components/SupportContact";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { useT, type MessageId } from "../i18n";
-import { CeremonyNote } from "./account/Passkeys";
+import { CeremonyNote } from "../components/CeremonyNote";
 import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";

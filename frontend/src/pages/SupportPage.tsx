@@ -249,8 +249,9 @@ function SupportAction(props: {
   const [confirming, setConfirming] = useState(false);
 
   async function act(proof: Proof): Promise<Result<null>> {
-    // Agents have two-factor on, so the server takes only a code or a recovery code as proof.
-    const body = { reason: reason.trim(), code: proof.code, recovery_code: proof.recovery_code };
+    // Agents have two-factor on, so the server takes only a second factor as proof: a code, a
+    // recovery code or a passkey's answer.
+    const body = { reason: reason.trim(), code: proof.code, recovery_code: proof.recovery_code, webauthn: proof.webauthn };
     const path = { id: customer.id };
     const result =
       kind === "reset"

@@ -29,9 +29,15 @@ export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" 
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // The prompt's proofs as enrolling takes them: the password with two-factor off; with it on
+  // (adding an OTP application to passkeys) a recovery code or a passkey's answer.
   const enroll = usePrivileged(
     (proof) =>
-      run(client.POST("/api/v1/account/two-factor/enroll", { body: proof.password ? { password: proof.password } : {} })),
+      run(
+        client.POST("/api/v1/account/two-factor/enroll", {
+          body: { password: proof.password, recovery_code: proof.recovery_code, webauthn: proof.webauthn },
+        }),
+      ),
     setEnrollment,
   );
 

@@ -3,8 +3,9 @@ import { useRef, useState, type FormEvent } from "react";
 import { useIntl } from "react-intl";
 import { run, toProblem } from "../../api/problems";
 import type { Account, Problem, Schemas } from "../../api/types";
-import { CEREMONY_MESSAGES, createPasskey, webAuthnAvailable, type CeremonyFailure } from "../../api/webauthn";
-import { ErrorAlert, ProblemAlert, StatusMessage } from "../../components/Alert";
+import { createPasskey, webAuthnAvailable, type CeremonyFailure } from "../../api/webauthn";
+import { ProblemAlert, StatusMessage } from "../../components/Alert";
+import { CeremonyNote } from "../../components/CeremonyNote";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
@@ -279,13 +280,6 @@ export function Passkeys({ account }: { account: Account }) {
       )}
     </section>
   );
-}
-
-/** What the browser's dialog ended with: a closed dialog is no error, the rest are. */
-export function CeremonyNote({ failure }: { failure: CeremonyFailure | null }) {
-  const t = useT();
-  if (failure === "cancelled") return <StatusMessage>{t(CEREMONY_MESSAGES.cancelled)}</StatusMessage>;
-  return <ErrorAlert>{failure && t(CEREMONY_MESSAGES[failure])}</ErrorAlert>;
 }
 
 function RenameForm({ passkey, onDone }: { passkey: Passkey; onDone: (renamed: Passkey | null) => void }) {
