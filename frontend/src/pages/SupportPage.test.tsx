@@ -1,7 +1,15 @@
+import * as browser from "@simplewebauthn/browser";
 import { fireEvent, screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Account, EventKind } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
+
+// An agent's passkey: jsdom has no WebAuthn, so the browser's dialog is played by a fake.
+vi.mock("@simplewebauthn/browser", async (importOriginal) => {
+  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
+  return { ...real, browserSupportsWebAuthn: vi.fn(() => true), startAuthentication: vi.fn() };
+});
+const webauthn = vi.mocked(browser);
 
 const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
 const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
@@ -311,5 +319,35 @@ describe("support desk", () => {
     release();
     expect(await screen.findByText("Two-factor authentication for carol has been reset.")).toBeInTheDocument();
     expect(calls.filter((c) => c.path.endsWith("/two-factor/reset"))).toHaveLength(1);
+  });
+  it("an agent with a passkey proves a reset with it when the sign-in is old", async () => {
+    const agent = account({ username: "sam", role: "support", two_factor: { ...twoFactorOn, methods: ["webauthn", "totp", "recovery_code"] } });
+    const answer = { id: "a2V5", rawId: "a2V5", type: "public-key", response: {}, clientExtensionResults: {} };
+    webauthn.startAuthentication.mockResolvedValue(answer as unknown as browser.AuthenticationResponseJSON);
+    const { user, calls } = renderApp(
+      desk(
+        {
+          "POST /api/v1/account/webauthn/options": () =>
+            json(200, { options: { publicKey: { challenge: "Y2g", rpId: "localhost" } } as unknown as Record<string, never> }),
+          "POST /api/v1/support/customers/{id}/two-factor/reset": async (request) => {
+            const body = (await request.json()) as { webauthn?: unknown };
+            if (!body.webauthn) return problem(403, "reauthentication_required");
+            return json(200, { enabled: false });
+          },
+        },
+        agent,
+      ),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor for carol" }));
+    await giveReason(user);
+    await user.click(screen.getByRole("button", { name: "Reset two-factor" }));
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+    expect(await screen.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
+    await user.click(screen.getByRole("button", { name: "Confirm with your passkey or security key" }));
+    expect(await screen.findByText("Two-factor authentication for carol has been reset.")).toBeInTheDocument();
+    const reason = "Lost phone, identity checked";
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/two-factor")).toEqual([{ reason }, { reason, webauthn: answer }]);
   });
 });
