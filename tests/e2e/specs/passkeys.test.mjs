@@ -1,5 +1,6 @@
 // Passkeys in Chromium with its virtual authenticator (the DevTools protocol's WebAuthn domain):
-// added in Account Settings, used as the second factor after the password, used alone, removed.
+// added in Account Settings, used as the second factor after the password, used alone, removed;
+// after the privileged window the passkey proves adding and removing (a recovery code still can).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { apiClient } from "../lib/api.mjs";
@@ -21,21 +22,22 @@ after(async () => {
   assert.deepEqual(problems, [], "a page reported CSP violations or errors");
 });
 
+/** A platform authenticator that verifies the user and answers at once. */
+const AUTHENTICATOR = {
+  protocol: "ctap2",
+  transport: "internal",
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  automaticPresenceSimulation: true,
+};
+
 /** A phone page on the server's public origin (WebAuthn works only there) with a virtual passkey authenticator. */
 async function pageWithAuthenticator(server) {
   const { page } = await newPhonePage(browser, server.browserUrl, problems);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: AUTHENTICATOR });
   return { page, cdp, authenticatorId };
 }
 
@@ -201,7 +203,7 @@ describe("passkeys after the privileged window ask to confirm it's you", () => {
     await addPasskey("Laptop");
     await section().getByRole("heading", { name: "Confirm it's you" }).waitFor();
     await section().getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await section().getByRole("button", { name: "Confirm" }).click();
+    await section().getByRole("button", { name: "Confirm", exact: true }).click();
     await section().getByRole("heading", { name: "Your recovery codes" }).waitFor();
     recoveryCodes = await section().locator(".codes code").allInnerTexts();
     await section().getByLabel("I have saved my recovery codes").check();
@@ -209,27 +211,67 @@ describe("passkeys after the privileged window ask to confirm it's you", () => {
     await section().getByRole("listitem").filter({ hasText: "Laptop" }).waitFor();
   });
 
-  it("adding again on the same authenticator: a recovery code is the proof, and the browser says the key is already there", async () => {
+  it("adding again on the same authenticator: the passkey is the proof, and the browser says the key is already there", async () => {
     await addPasskey("Laptop again");
     await section().getByRole("heading", { name: "Confirm it's you" }).waitFor();
-    // Passkeys only: no six-digit code to offer, no password accepted.
+    // Passkeys only: the passkey first, a recovery code beside it; no six-digit code, no password.
     assert.equal(await section().getByLabel("Six-digit code").count(), 0);
     assert.equal(await section().locator(".reauth input[type=password]").count(), 0);
+    await section().getByLabel("Recovery code").waitFor();
     await checkpoint(page, "95-passkey-reauthenticate");
-    await section().getByLabel("Recovery code").fill(recoveryCodes[0]);
-    await section().getByRole("button", { name: "Confirm" }).click();
+    await section().getByRole("button", { name: "Confirm with your passkey or security key" }).click();
+    // The server took the passkey's answer (it sent creation options); the authenticator then
+    // refuses to make a second credential for the same account.
     await section().getByRole("alert").filter({ hasText: "already added to your account" }).waitFor();
+    assert.equal(await section().getByRole("heading", { name: "Confirm it's you" }).count(), 0);
     assert.equal((await credentials()).length, 1);
   });
 
-  it("removing asks for a recovery code too", async () => {
-    await section().getByRole("button", { name: "Cancel" }).click();
-    await section().getByRole("button", { name: "Remove passkey Laptop" }).click();
-    await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+  it("a recovery code still proves it", async () => {
+    await section().getByRole("button", { name: "Continue" }).click();
     await section().getByRole("heading", { name: "Confirm it's you" }).waitFor();
-    await section().getByLabel("Recovery code").fill(recoveryCodes[1]);
-    await section().getByRole("button", { name: "Confirm" }).click();
-    await section().getByText('The passkey "Laptop" has been removed.').waitFor();
-    await page.getByText("Two-factor authentication is off").waitFor();
+    await section().getByLabel("Recovery code").fill(recoveryCodes[0]);
+    await section().getByRole("button", { name: "Confirm", exact: true }).click();
+    await section().getByRole("alert").filter({ hasText: "already added to your account" }).waitFor();
+    assert.equal(await section().getByRole("heading", { name: "Confirm it's you" }).count(), 0);
+  });
+
+  it("adding a second key is proved with the first passkey", async () => {
+    // The authenticator holding "Laptop" signs the proof; it would refuse to make a second
+    // credential for the account, so once the proof is on its way the new key goes on another.
+    const start = "**/api/v1/account/passkeys/register/start";
+    await page.route(start, async (route) => {
+      if (route.request().postDataJSON()?.webauthn) {
+        await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+        ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: AUTHENTICATOR }));
+      }
+      await route.continue();
+    });
+    await section().getByLabel("Name", { exact: true }).fill("USB key");
+    await section().getByRole("button", { name: "Continue" }).click();
+    await section().getByRole("heading", { name: "Confirm it's you" }).waitFor();
+    await section().getByRole("button", { name: "Confirm with your passkey or security key" }).click();
+    await section().getByText('The passkey "USB key" is added.').waitFor();
+    await page.unroute(start);
+    await section().getByRole("listitem").filter({ hasText: "USB key" }).waitFor();
+    assert.equal((await credentials()).length, 1);
+  });
+
+  it("removing is proved with a passkey too; without the last one two-factor goes off", async () => {
+    // "Laptop" went with its authenticator: the one holding "USB key" answers both proofs.
+    for (const [name, last] of [
+      ["Laptop", false],
+      ["USB key", true],
+    ]) {
+      await section().getByRole("button", { name: `Remove passkey ${name}` }).click();
+      await page.getByRole("alertdialog").getByRole("button", { name: "OK" }).click();
+      await section().getByRole("heading", { name: "Confirm it's you" }).waitFor();
+      await section().getByRole("button", { name: "Confirm with your passkey or security key" }).click();
+      await section().getByText(`The passkey "${name}" has been removed.`).waitFor();
+      await page.getByText(last ? "Two-factor authentication is off" : "Two-factor authentication is on since").waitFor();
+      // The next removal is again outside the privileged window of one second.
+      await page.waitForTimeout(1100);
+    }
+    await section().getByText("You have no passkeys or security keys.").waitFor();
   });
 });
