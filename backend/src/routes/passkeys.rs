@@ -275,7 +275,7 @@ async fn rename_passkey(
         (status = 204, description = "Removed"),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Sign-in too old; send `code` or `recovery_code` (`reauthentication_required`); an API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign-in too old; send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passkey of this account (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed proof, or more than one", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",

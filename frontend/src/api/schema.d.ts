@@ -2424,7 +2424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send `code` or `recovery_code` (`reauthentication_required`); an API token sent (`insufficient_scope`) */
+            /** @description Sign-in too old; send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token sent (`insufficient_scope`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2947,7 +2947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
+            /** @description Sign-in too old; send `code`, `webauthn` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3021,7 +3021,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Optional; `password` is needed outside the privileged window */
+        /** @description Optional; a proof is needed outside the privileged window */
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["EnrollRequest"];
@@ -3055,7 +3055,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send `password` (`reauthentication_required`) */
+            /** @description Sign-in too old; send `password`, or with two-factor on (passkeys) `webauthn` or `recovery_code` (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,7 +3163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old; send `code` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
+            /** @description Sign-in too old; send `code`, `webauthn` or `recovery_code` (a password alone is refused) (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4415,7 +4415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`) */
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4532,7 +4532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code` or `recovery_code` (`reauthentication_required`) */
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
