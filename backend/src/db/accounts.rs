@@ -356,32 +356,103 @@ pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<boo
     Ok(updated == 1)
 }
 
-/// Customers whose username or e-mail contains `query` (case-insensitive), by username.
+/// Customers whose username, e-mail address or e-mail domain (the part after `@`) starts with
+/// `query` (any case; matched literally), by username; an empty query lists the first ones.
+///
+/// Prefixes, not substrings, so that an index serves every query at a million accounts:
+/// PostgreSQL through trigram (GIN) indexes, which serve `LIKE 'q%'` and `LIKE '%@q%'` with
+/// a bound pattern under any collation; SQLite through B-tree indexes on the same expressions,
+/// as a range `q <= x < successor(q)` (SQLite's LIKE, case-insensitive, cannot use them).
 pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
     limit: i64,
 ) -> Result<Vec<Account>, ApiError> {
-    let escaped = query
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    accounts::table
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Nullable, Text};
+
+    let query = query.to_lowercase();
+    let mut found = accounts::table
         .filter(accounts::role.eq(Role::Customer.as_str()))
-        .filter(
-            accounts::username_key
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(accounts::email).like(pattern).escape('\\')),
-        )
+        .into_boxed();
+    if !query.is_empty() {
+        type Condition = Box<
+            dyn BoxableExpression<
+                accounts::table,
+                <DbConnection as diesel::Connection>::Backend,
+                SqlType = Nullable<Bool>,
+            >,
+        >;
+        let matches: Condition = match connection {
+                DbConnection::Postgresql(_) => {
+                    let escaped = query
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    Box::new(
+                        accounts::username_key
+                            .like(format!("{escaped}%"))
+                            .escape('\\')
+                            .or(lower(accounts::email)
+                                .like(format!("{escaped}%"))
+                                .escape('\\'))
+                            .or(lower(accounts::email)
+                                .like(format!("%@{escaped}%"))
+                                .escape('\\')),
+                    )
+                }
+                DbConnection::Sqlite(_) => {
+                    // The same expressions as the indexes of migration 2026-12-06-100000.
+                    let end = prefix_successor(&query);
+                    let in_range = |expression: &'static str| -> Condition {
+                        let from = sql::<Nullable<Bool>>("(")
+                            .sql(expression)
+                            .sql(" >= ")
+                            .bind::<Text, _>(query.clone());
+                        match &end {
+                            Some(end) => Box::new(
+                                from.sql(" AND ")
+                                    .sql(expression)
+                                    .sql(" < ")
+                                    .bind::<Text, _>(end.clone())
+                                    .sql(")"),
+                            ),
+                            None => Box::new(from.sql(")")),
+                        }
+                    };
+                    Box::new(
+                        in_range("accounts.username_key")
+                            .or(in_range("lower(accounts.email)"))
+                            .or(in_range(
+                                "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
+                            )),
+                    )
+                }
+            };
+        found = found.filter(matches);
+    }
+    found
         .order(accounts::username_key.asc())
         .limit(limit)
         .select(AccountRecord::as_select())
         .load(connection)
         .map_err(ApiError::from)
         .and_then(accounts_from)
+}
+
+/// The least string greater than every string that starts with `prefix`, in code point order
+/// (SQLite's BINARY collation compares UTF-8 bytes, which orders as code points): the prefix
+/// with its last character raised by one. `None` when no such string exists.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Remembers the language the customer chose.
@@ -465,4 +536,24 @@ pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<()
         .set(accounts::pending_email.eq(None::<String>))
         .execute(connection)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn the_successor_of_a_prefix_bounds_exactly_the_strings_that_start_with_it() {
+        assert_eq!(prefix_successor("al").as_deref(), Some("am"));
+        assert_eq!(prefix_successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{10ffff}"), None);
+        let end = prefix_successor("al").unwrap();
+        for inside in ["al", "alice", "al\u{10ffff}x"] {
+            assert!("al" <= inside && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["a", "ak\u{10ffff}", "am", "b"] {
+            assert!(!("al" <= outside && outside < end.as_str()), "{outside}");
+        }
+    }
 }
