@@ -10,7 +10,10 @@ use super::accounts::PASSWORD;
 use super::argon2_limit::Argon2Limit;
 use super::http::{closed_loop, round, Http};
 
-pub const GOAL: f64 = 0.9;
+/// Login throughput ÷ the all-cores Argon2 limit (issue 13): SQLite keeps every write local,
+/// PostgreSQL adds a network round trip per statement.
+pub const GOAL_SQLITE: f64 = 0.93;
+pub const GOAL_POSTGRES: f64 = 0.9;
 
 pub async fn run(
     http: &Http,
@@ -18,7 +21,9 @@ pub async fn run(
     limit: &Argon2Limit,
     clients: usize,
     duration: Duration,
+    postgres: bool,
 ) -> Value {
+    let goal = if postgres { GOAL_POSTGRES } else { GOAL_SQLITE };
     let names: Arc<Vec<String>> = Arc::new(names.to_vec());
     let request = {
         let (http, names) = (http.clone(), names.clone());
@@ -38,11 +43,11 @@ pub async fn run(
     let latency = tally.latency();
     println!(
         "login throughput: {clients} clients for {:.1} s: {} logins, {throughput:.2}/s against \
-         the argon2 limit {:.2}/s → ratio {ratio:.3} (goal ≥ {GOAL}) {}",
+         the argon2 limit {:.2}/s → ratio {ratio:.3} (goal ≥ {goal}) {}",
         elapsed.as_secs_f64(),
         tally.count("2xx"),
         limit.per_second,
-        verdict(ratio >= GOAL),
+        verdict(ratio >= goal),
     );
     println!(
         "  login latency: {}; answers {:?}",
@@ -56,8 +61,8 @@ pub async fn run(
         "logins_per_second": round(throughput),
         "argon2_limit_per_second": round(limit.per_second),
         "ratio": round(ratio),
-        "goal": GOAL,
-        "met": ratio >= GOAL,
+        "goal": goal,
+        "met": ratio >= goal,
         "latency": latency.json(),
     })
 }

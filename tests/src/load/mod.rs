@@ -96,7 +96,8 @@ enum Command {
     Seed(SeedArgs),
     /// Login, `POST /auth/otp`, `GET /account`, `GET /account/events` (first page, and a page
     /// 4 000 events deep with `before`) and the support search, first on a database seeded with
-    /// only the 2 000 accounts these requests use, then on the database `seed` filled
+    /// only the 2 000 accounts these requests use (spread evenly over the big one's numbers,
+    /// with the same events each), then on the database `seed` filled
     /// (--data-dir, and --database-url for PostgreSQL); prints seeded ÷ empty of each median
     /// latency (goal ≤ 1.5). The empty database is a temp folder (SQLite) or `<name>_empty` on
     /// the same PostgreSQL server (created and dropped here).
@@ -162,6 +163,10 @@ struct BenchArgs {
 
 #[derive(Args)]
 struct SoakArgs {
+    /// Servers on one PostgreSQL database (--database-url), sharing one data folder (the key
+    /// files), the traffic spread over them in turn (round robin); memory is the first one's.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// How long the soak runs.
     #[arg(long, default_value_t = 10.0)]
     minutes: f64,
@@ -193,6 +198,10 @@ pub fn main() -> ExitCode {
         server_env: cli.target.server_env,
     };
     if let Command::Soak(soak) = &cli.command {
+        if soak.instances > 1 && (options.database_url.is_none() || options.url.is_some()) {
+            eprintln!("--instances above 1 needs --database-url (a PostgreSQL database they share)");
+            return ExitCode::from(2);
+        }
         if soak.failed_login_every_secs < 10 {
             eprintln!("--failed-login-every-secs below 10 would trip the per-IP throttle");
             return ExitCode::from(2);
@@ -226,16 +235,43 @@ pub fn main() -> ExitCode {
         "server: pid {} at {} ({})",
         target.pid, target.base_url, target.settings
     );
+    // More instances of the same server, on the first one's data folder (the same keys).
+    let mut others = Vec::new();
+    if let Command::Soak(soak) = &cli.command {
+        for _ in 1..soak.instances {
+            let shared = TargetOptions {
+                data_dir: target.data_dir.clone(),
+                ..options.clone()
+            };
+            match Target::open(&shared) {
+                Ok(other) => {
+                    println!("server: pid {} at {}", other.pid, other.base_url);
+                    others.push(other);
+                }
+                Err(error) => {
+                    eprintln!("custadmin-load: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let base_urls: Vec<String> = std::iter::once(&target)
+        .chain(&others)
+        .map(|target| target.base_url.clone())
+        .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let results = runtime.block_on(run(&cli.command, &target));
+    let results = runtime.block_on(run(&cli.command, &target, &base_urls));
     let summary = json!({
         "machine": machine,
         "server": target.settings,
         "results": results,
     });
+    for other in others {
+        other.stop();
+    }
     target.stop();
     println!(
         "summary: {}",
@@ -244,9 +280,9 @@ pub fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run(command: &Command, target: &Target) -> Value {
+async fn run(command: &Command, target: &Target, base_urls: &[String]) -> Value {
     // Generous: queued logins in a 500-client burst wait several seconds by design.
-    let http = Http::new(&target.base_url, Duration::from_secs(120));
+    let http = Http::round_robin(base_urls, Duration::from_secs(120));
     let run = accounts::run_id();
     match command {
         Command::Bench(args) => {
@@ -279,6 +315,7 @@ async fn run(command: &Command, target: &Target) -> Value {
                 &limit,
                 login_clients,
                 Duration::from_secs(args.login_seconds),
+                target.settings["database"] == "postgres",
             )
             .await;
             let reads = reads::run(
@@ -318,7 +355,7 @@ async fn run(command: &Command, target: &Target) -> Value {
                 health_per_second: args.health_per_second,
                 failed_login_every: Duration::from_secs(args.failed_login_every_secs),
             };
-            json!({"soak": soak::run(&http, target.pid, &options).await})
+            json!({"soak": soak::run(&http, target.pid, &options).await, "instances": base_urls.len()})
         }
     }
 }
@@ -328,11 +365,7 @@ fn seed_command(options: &TargetOptions, args: &SeedArgs, machine: &Value) -> Ex
         eprintln!("custadmin-load seed: needs --data-dir (and --database-url for PostgreSQL)");
         return ExitCode::from(2);
     }
-    let plan = seed::SeedPlan {
-        accounts: args.accounts,
-        events_per_account: args.events_per_account,
-        heavy_events: args.heavy_events,
-    };
+    let plan = seed::SeedPlan::full(args.accounts, args.events_per_account, args.heavy_events);
     let seeded = target::launch(options).and_then(|(launch, _work_dir, _)| {
         seed::seed(&launch, options.database_url.as_deref(), &plan)
     });
@@ -362,6 +395,18 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
         read_clients: args.read_clients,
         seconds: Duration::from_secs(args.seconds),
     };
+    // The seeded database's size decides where its probe accounts are.
+    let size = match seed::size(&options.database_url, data_dir) {
+        Ok(size) => size,
+        Err(error) => {
+            eprintln!("custadmin-load scale: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Minus the support agent.
+    let full_accounts = size["accounts"].as_u64().unwrap_or(1).saturating_sub(1);
+    let plan = seed::SeedPlan::probes_of(full_accounts, args.events_per_account, args.heavy_events);
+    println!("seeded database: {size}; probes every {} accounts", plan.probe_stride);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -373,7 +418,7 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
             target.pid, target.base_url
         );
         let http = Http::new(&target.base_url, Duration::from_secs(120));
-        let results = runtime.block_on(scale::measure(&http, label, &scale_options));
+        let results = runtime.block_on(scale::measure(&http, label, plan.probe_stride, &scale_options));
         let memory = target::memory(target.pid).unwrap_or_default();
         target.stop();
         Ok((results, memory))
@@ -402,19 +447,12 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
         queue_limit: options.queue_limit,
         server_env: options.server_env.clone(),
     };
-    let plan = seed::SeedPlan {
-        accounts: scale::PROBE_ACCOUNTS,
-        events_per_account: args.events_per_account,
-        heavy_events: args.heavy_events,
-    };
     let outcome = target::launch(&empty_options)
         .and_then(|(launch, _work_dir, _)| {
             seed::seed(&launch, empty_options.database_url.as_deref(), &plan)
         })
         .and_then(|empty_size| {
             let (empty, _) = measure(&empty_options, "empty")?;
-            let size = seed::size(&options.database_url, data_dir)?;
-            println!("seeded database: {size}");
             let (seeded, memory) = measure(options, "seeded")?;
             let mut comparison = scale::compare(&empty, &seeded, &size);
             comparison["empty_database"] = empty_size;

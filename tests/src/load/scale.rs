@@ -15,10 +15,7 @@ use serde_json::{json, Value};
 use super::accounts::{tokens_of, PASSWORD};
 use super::http::{closed_loop, round, Http, Outcome, Tally};
 use super::logins::verdict;
-use super::seed::{self, has_two_factor, is_heavy, totp_secret_base32, HEAVY_BELOW};
-
-/// The accounts the measurements use, all of them numbered below this.
-pub const PROBE_ACCOUNTS: u64 = 2_000;
+use super::seed::{self, has_two_factor, is_heavy, probes, totp_secret_base32};
 /// Seeded p50 ÷ empty p50 at most this (issue 13).
 pub const GOAL: f64 = 1.5;
 /// How deep the "deep page" of the events starts (events newer than it).
@@ -56,13 +53,18 @@ impl Measured {
 pub async fn measure(
     http: &Http,
     label: &str,
+    probe_stride: u64,
     options: &ScaleOptions,
 ) -> Vec<(&'static str, Value, f64)> {
-    let plain: Vec<u64> = (HEAVY_BELOW..PROBE_ACCOUNTS)
-        .filter(|number| !has_two_factor(*number))
+    let heavy: Vec<u64> = probes(probe_stride)
+        .filter(|n| is_heavy(*n, probe_stride))
         .collect();
-    let with_code: Vec<u64> = (0..PROBE_ACCOUNTS).filter(|n| has_two_factor(*n)).collect();
-    let heavy: Vec<u64> = (0..HEAVY_BELOW).filter(|n| is_heavy(*n)).collect();
+    let plain: Vec<u64> = probes(probe_stride)
+        .filter(|n| !has_two_factor(*n) && !heavy.contains(n))
+        .collect();
+    let with_code: Vec<u64> = probes(probe_stride)
+        .filter(|n| has_two_factor(*n))
+        .collect();
     let mut results = Vec::new();
 
     // Login with a password (Argon2 and the database work around it).
@@ -138,8 +140,8 @@ pub async fn measure(
         heavy_tokens.push(token);
     }
     let agent = sign_in_with_code(http, seed::SUPPORT_NUMBER).await;
-    let probe_name = seed::username(PROBE_ACCOUNTS / 2 + 34);
-    let probe_domain = seed::email(42).split_once('@').unwrap().1.to_string();
+    let probe_name = seed::username(plain[plain.len() / 2]);
+    let probe_domain = seed::email(plain[42]).split_once('@').unwrap().1.to_string();
     let reads: Vec<(&'static str, Vec<String>, Vec<String>)> = vec![
         ("get_account", plain_tokens, vec!["/account".into()]),
         (

@@ -34,9 +34,11 @@ use super::http::round;
 /// The support agent every seeded database has (two-factor on, [`SUPPORT_NUMBER`]'s secret).
 pub const SUPPORT_USERNAME: &str = "scale-support";
 pub const SUPPORT_NUMBER: u64 = u64::MAX;
-/// Accounts `0..HEAVY_BELOW` without two-factor get [`SeedPlan::heavy_events`] events each, so
-/// an events page deep in the log exists.
-pub const HEAVY_BELOW: u64 = 20;
+/// The first `HEAVY_PROBES` probe accounts (see [`probe_stride`]) without two-factor get
+/// [`SeedPlan::heavy_events`] events each, so an events page deep in the log exists.
+pub const HEAVY_PROBES: u64 = 20;
+/// How many accounts `scale` uses ("probes"), spread evenly over the numbers.
+pub const PROBE_ACCOUNTS: u64 = 2_000;
 /// Accounts per `INSERT` statement and per transaction.
 const ROWS_PER_STATEMENT: u64 = 1_000;
 const ROWS_PER_TRANSACTION: u64 = 50_000;
@@ -54,17 +56,66 @@ const KINDS: [&str; 5] = [
 #[derive(Clone, Copy, Debug)]
 pub struct SeedPlan {
     pub accounts: u64,
+    /// Account numbers are `0, step, 2 step, …`: 1 for a full database, the probe stride for
+    /// the "empty" one that holds only the probes.
+    pub step: u64,
+    /// The probe stride of the full database (see [`probe_stride`]).
+    pub probe_stride: u64,
     pub events_per_account: u64,
     pub heavy_events: u64,
 }
 
 impl SeedPlan {
+    /// A full database of `accounts`.
+    pub fn full(accounts: u64, events_per_account: u64, heavy_events: u64) -> Self {
+        Self {
+            accounts,
+            step: 1,
+            probe_stride: probe_stride(accounts),
+            events_per_account,
+            heavy_events,
+        }
+    }
+
+    /// Only the probes of a full database of `full_accounts`, with the same events each.
+    pub fn probes_of(full_accounts: u64, events_per_account: u64, heavy_events: u64) -> Self {
+        let stride = probe_stride(full_accounts);
+        Self {
+            accounts: PROBE_ACCOUNTS.min(full_accounts),
+            step: stride,
+            probe_stride: stride,
+            events_per_account,
+            heavy_events,
+        }
+    }
+
+    pub fn numbers(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.accounts).map(|index| index * self.step)
+    }
+
     pub fn events(&self) -> u64 {
-        let heavy = (0..self.accounts.min(HEAVY_BELOW))
-            .filter(|number| is_heavy(*number))
+        let heavy = self
+            .numbers()
+            .filter(|number| is_heavy(*number, self.probe_stride))
             .count() as u64;
         self.accounts * self.events_per_account + heavy * self.heavy_events
     }
+}
+
+/// The distance between probe accounts in a database of `accounts`: probes spread over the
+/// whole table and its indexes (not bunched at its start, which would flatter the big
+/// database), and co-prime with 10 so one probe in ten has two-factor like the rest.
+pub fn probe_stride(accounts: u64) -> u64 {
+    let mut stride = (accounts / PROBE_ACCOUNTS).max(1);
+    while stride > 1 && (stride % 2 == 0 || stride % 5 == 0) {
+        stride -= 1;
+    }
+    stride
+}
+
+/// The probe accounts of a database seeded with `probe_stride`.
+pub fn probes(probe_stride: u64) -> impl Iterator<Item = u64> {
+    (0..PROBE_ACCOUNTS).map(move |index| index * probe_stride)
 }
 
 pub fn username(number: u64) -> String {
@@ -83,8 +134,8 @@ pub fn has_two_factor(number: u64) -> bool {
     number == SUPPORT_NUMBER || number % 10 == 9
 }
 
-pub fn is_heavy(number: u64) -> bool {
-    number < HEAVY_BELOW && !has_two_factor(number)
+pub fn is_heavy(number: u64, probe_stride: u64) -> bool {
+    number % probe_stride == 0 && number / probe_stride < HEAVY_PROBES && !has_two_factor(number)
 }
 
 /// The account's TOTP secret (20 bytes, as the server generates): derived from its number, so
@@ -146,12 +197,17 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
     }
 
     println!(
-        "seed: {} accounts and a support agent, {} events planned",
+        "seed: {} accounts (numbers 0, {}, {}, …) and a support agent, {} events planned; \
+         probes every {} accounts",
         plan.accounts,
-        plan.events()
+        plan.step,
+        2 * plan.step,
+        plan.events(),
+        plan.probe_stride
     );
     let accounts_started = Instant::now();
-    let numbers: Vec<u64> = (0..plan.accounts)
+    let numbers: Vec<u64> = plan
+        .numbers()
         .chain(std::iter::once(SUPPORT_NUMBER))
         .collect();
     for transaction in numbers.chunks(ROWS_PER_TRANSACTION as usize) {
@@ -194,7 +250,7 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
         if plan.heavy_events > 0
             && (round_number + 1 == plan.events_per_account / 2 || plan.events_per_account == 1)
         {
-            connection.execute(&connection.heavy_events(plan.heavy_events))?;
+            connection.execute(&connection.heavy_events(plan))?;
         }
         println!(
             "seed: event round {}/{} ({:.0} s)",
@@ -204,12 +260,16 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
         );
     }
     if plan.events_per_account == 0 && plan.heavy_events > 0 {
-        connection.execute(&connection.heavy_events(plan.heavy_events))?;
+        connection.execute(&connection.heavy_events(plan))?;
     }
     let events_seconds = events_started.elapsed().as_secs_f64();
     let events = connection.count("SELECT COUNT(*) FROM security_events")?;
     let analyse_started = Instant::now();
-    connection.execute("ANALYZE")?;
+    // PostgreSQL's autovacuum would analyse the new rows within a minute anyway; the server
+    // never runs ANALYZE on SQLite, so neither does the seeder (no flattering statistics).
+    if let Store::Postgres(_) = store {
+        connection.execute("ANALYZE")?;
+    }
     let analyse_seconds = analyse_started.elapsed().as_secs_f64();
     let accounts = connection.count("SELECT COUNT(*) FROM accounts")?;
     let with_two_factor = connection
@@ -390,10 +450,11 @@ impl SeedConnection {
         )
     }
 
-    /// `heavy` events for each heavy account, alternating between them.
-    fn heavy_events(&self, heavy: u64) -> String {
-        let names: Vec<String> = (0..HEAVY_BELOW)
-            .filter(|number| is_heavy(*number))
+    /// The heavy events for each heavy account, alternating between them.
+    fn heavy_events(&self, plan: &SeedPlan) -> String {
+        let heavy = plan.heavy_events;
+        let names: Vec<String> = probes(plan.probe_stride)
+            .filter(|number| is_heavy(*number, plan.probe_stride))
             .map(|number| format!("'{}'", username(number)))
             .collect();
         let names = names.join(", ");

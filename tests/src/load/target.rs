@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 const LOG_FILTER: &str = "warn,custadmin=info,custadmin::telemetry=warn";
 
 /// How the driver gets a server.
+#[derive(Clone)]
 pub struct TargetOptions {
     pub server: Option<PathBuf>,
     pub url: Option<String>,
@@ -27,6 +28,8 @@ pub struct TargetOptions {
 pub struct Target {
     pub base_url: String,
     pub pid: u32,
+    /// The data folder of a server started here (key files), for a second instance.
+    pub data_dir: Option<PathBuf>,
     /// What was started (or attached to), for the summary.
     pub settings: Value,
     // Dropped in this order: the server is killed before its data folder is removed.
@@ -47,6 +50,7 @@ impl Target {
                     base_url: url.trim_end_matches('/').to_string(),
                     pid,
                     settings: json!({"attached": true, "url": url, "pid": pid}),
+                    data_dir: None,
                     server: None,
                     _work_dir: None,
                 })
@@ -59,6 +63,7 @@ impl Target {
     fn start(options: &TargetOptions) -> Result<Self, String> {
         let (launch, work_dir, binary) = launch(options)?;
         let server = launch.serve();
+        let data_dir = Some(launch.data_dir());
         let settings = json!({
             "attached": false,
             "binary": binary.display().to_string(),
@@ -72,6 +77,7 @@ impl Target {
             base_url: server.base_url(),
             pid: server.pid(),
             settings,
+            data_dir,
             server: Some(server),
             _work_dir: Some(work_dir),
         })
