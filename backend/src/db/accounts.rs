@@ -359,10 +359,12 @@ pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<boo
 /// Customers whose username, e-mail address or e-mail domain (the part after `@`) starts with
 /// `query` (any case; matched literally), by username; an empty query lists the first ones.
 ///
-/// Prefixes, not substrings, so that an index serves every query at a million accounts:
-/// PostgreSQL through trigram (GIN) indexes, which serve `LIKE 'q%'` and `LIKE '%@q%'` with
-/// a bound pattern under any collation; SQLite through B-tree indexes on the same expressions,
-/// as a range `q <= x < successor(q)` (SQLite's LIKE, case-insensitive, cannot use them).
+/// Prefixes, not substrings, so that an index serves every query at a million accounts: each
+/// of the three is a range `q <= x < successor(q)` in code point order over a B-tree index on
+/// exactly that expression (migration 2026-12-06-100000; PostgreSQL compares with the "C"
+/// collation there, whatever the database's default). The query is boxed, which Diesel never
+/// keeps as a named prepared statement, so PostgreSQL plans every search with its values: a
+/// generic plan would not know how few rows a range selects and may walk the username index.
 pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
@@ -371,65 +373,50 @@ pub fn search_customers(
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Nullable, Text};
 
+    type Condition = Box<
+        dyn BoxableExpression<
+            accounts::table,
+            <DbConnection as diesel::Connection>::Backend,
+            SqlType = Nullable<Bool>,
+        >,
+    >;
+    // The indexed expressions, as the migration writes them for each backend.
+    let expressions: [&'static str; 3] = match connection {
+        DbConnection::Postgresql(_) => [
+            r#"(accounts.username_key COLLATE "C")"#,
+            r#"(lower(accounts.email) COLLATE "C")"#,
+            r#"(lower(substr(accounts.email, strpos(accounts.email, '@') + 1)) COLLATE "C")"#,
+        ],
+        DbConnection::Sqlite(_) => [
+            "accounts.username_key",
+            "lower(accounts.email)",
+            "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
+        ],
+    };
     let query = query.to_lowercase();
     let mut found = accounts::table
         .filter(accounts::role.eq(Role::Customer.as_str()))
         .into_boxed();
     if !query.is_empty() {
-        type Condition = Box<
-            dyn BoxableExpression<
-                accounts::table,
-                <DbConnection as diesel::Connection>::Backend,
-                SqlType = Nullable<Bool>,
-            >,
-        >;
-        let matches: Condition = match connection {
-                DbConnection::Postgresql(_) => {
-                    let escaped = query
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_");
-                    Box::new(
-                        accounts::username_key
-                            .like(format!("{escaped}%"))
-                            .escape('\\')
-                            .or(lower(accounts::email)
-                                .like(format!("{escaped}%"))
-                                .escape('\\'))
-                            .or(lower(accounts::email)
-                                .like(format!("%@{escaped}%"))
-                                .escape('\\')),
-                    )
-                }
-                DbConnection::Sqlite(_) => {
-                    // The same expressions as the indexes of migration 2026-12-06-100000.
-                    let end = prefix_successor(&query);
-                    let in_range = |expression: &'static str| -> Condition {
-                        let from = sql::<Nullable<Bool>>("(")
-                            .sql(expression)
-                            .sql(" >= ")
-                            .bind::<Text, _>(query.clone());
-                        match &end {
-                            Some(end) => Box::new(
-                                from.sql(" AND ")
-                                    .sql(expression)
-                                    .sql(" < ")
-                                    .bind::<Text, _>(end.clone())
-                                    .sql(")"),
-                            ),
-                            None => Box::new(from.sql(")")),
-                        }
-                    };
-                    Box::new(
-                        in_range("accounts.username_key")
-                            .or(in_range("lower(accounts.email)"))
-                            .or(in_range(
-                                "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
-                            )),
-                    )
-                }
-            };
-        found = found.filter(matches);
+        let end = prefix_successor(&query);
+        let in_range = |expression: &'static str| -> Condition {
+            let from = sql::<Nullable<Bool>>("(")
+                .sql(expression)
+                .sql(" >= ")
+                .bind::<Text, _>(query.clone());
+            match &end {
+                Some(end) => Box::new(
+                    from.sql(" AND ")
+                        .sql(expression)
+                        .sql(" < ")
+                        .bind::<Text, _>(end.clone())
+                        .sql(")"),
+                ),
+                None => Box::new(from.sql(")")),
+            }
+        };
+        let [username, email, domain] = expressions;
+        found = found.filter(in_range(username).or(in_range(email)).or(in_range(domain)));
     }
     found
         .order(accounts::username_key.asc())
@@ -441,7 +428,8 @@ pub fn search_customers(
 }
 
 /// The least string greater than every string that starts with `prefix`, in code point order
-/// (SQLite's BINARY collation compares UTF-8 bytes, which orders as code points): the prefix
+/// (SQLite's BINARY and PostgreSQL's "C" collation compare UTF-8 bytes, which orders as code
+/// points): the prefix
 /// with its last character raised by one. `None` when no such string exists.
 fn prefix_successor(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();

@@ -210,7 +210,7 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
         .numbers()
         .chain(std::iter::once(SUPPORT_NUMBER))
         .collect();
-    for transaction in numbers.chunks(ROWS_PER_TRANSACTION as usize) {
+    for (index, transaction) in numbers.chunks(ROWS_PER_TRANSACTION as usize).enumerate() {
         let mut sql = String::from("BEGIN;\n");
         for statement in transaction.chunks(ROWS_PER_STATEMENT as usize) {
             sql.push_str(
@@ -227,9 +227,7 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
         }
         sql.push_str("COMMIT;");
         connection.execute(&sql)?;
-        let done = transaction
-            .last()
-            .map_or(0, |last| (*last).min(plan.accounts));
+        let done = index as u64 * ROWS_PER_TRANSACTION + transaction.len() as u64;
         if done % 200_000 < ROWS_PER_TRANSACTION {
             println!(
                 "seed: {done} accounts ({:.0} s)",

@@ -1,3 +1,3 @@
+DROP INDEX accounts_email_domain_search;
 DROP INDEX accounts_email_search;
 DROP INDEX accounts_username_search;
--- The extension stays: other objects may have come to use it.
