@@ -95,11 +95,11 @@ enum Command {
     /// accounts).
     Seed(SeedArgs),
     /// Login, `POST /auth/otp`, `GET /account`, `GET /account/events` (first page, and a page
-    /// 4 000 events deep with `before`) and the support search, first on a database seeded with
-    /// only the 2 000 accounts these requests use (spread evenly over the big one's numbers,
-    /// with the same events each), then on the database `seed` filled
-    /// (--data-dir, and --database-url for PostgreSQL); prints seeded ÷ empty of each median
-    /// latency (goal ≤ 1.5). The empty database is a temp folder (SQLite) or `<name>_empty` on
+    /// 4 000 events deep with `before`) and the support search, on a database seeded with only
+    /// the 2 000 accounts these requests use (spread evenly over the big one's numbers, with the
+    /// same events each) and on the database `seed` filled (--data-dir, and --database-url for
+    /// PostgreSQL), both servers up at once and the measurements alternating between them in
+    /// slices; prints seeded ÷ empty of each median latency (goal ≤ 1.5). The empty database is a temp folder (SQLite) or `<name>_empty` on
     /// the same PostgreSQL server (created and dropped here).
     Scale(ScaleArgs),
 }
@@ -130,9 +130,12 @@ struct ScaleArgs {
     /// Closed-loop clients for the reads.
     #[arg(long, default_value_t = 16)]
     read_clients: usize,
-    /// Seconds each request kind is measured (after a warm-up).
-    #[arg(long, default_value_t = 5)]
+    /// Seconds each request kind is measured on each server (after a warm-up).
+    #[arg(long, default_value_t = 6)]
     seconds: u64,
+    /// Slices those seconds are cut into, alternating between the two servers.
+    #[arg(long, default_value_t = 6)]
+    rounds: usize,
 }
 
 #[derive(Args)]
@@ -391,6 +394,7 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
         return ExitCode::from(2);
     };
     let scale_options = scale::ScaleOptions {
+        rounds: args.rounds,
         login_clients: args.login_clients,
         read_clients: args.read_clients,
         seconds: Duration::from_secs(args.seconds),
@@ -411,19 +415,6 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let measure = |options: &TargetOptions, label: &str| -> Result<_, String> {
-        let target = Target::open(options)?;
-        println!(
-            "server [{label}]: pid {} at {}",
-            target.pid, target.base_url
-        );
-        let http = Http::new(&target.base_url, Duration::from_secs(120));
-        let results = runtime.block_on(scale::measure(&http, label, plan.probe_stride, &scale_options));
-        let memory = target::memory(target.pid).unwrap_or_default();
-        target.stop();
-        Ok((results, memory))
-    };
-
     // The empty database: only the accounts the measurements use, seeded the same way.
     let empty_dir = custadmin_blackbox::TempDir::new("scale-empty");
     let empty_database = options
@@ -452,8 +443,23 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
             seed::seed(&launch, empty_options.database_url.as_deref(), &plan)
         })
         .and_then(|empty_size| {
-            let (empty, _) = measure(&empty_options, "empty")?;
-            let (seeded, memory) = measure(options, "seeded")?;
+            // Both servers at once: the measurements alternate between them.
+            let empty_target = Target::open(&empty_options)?;
+            let seeded_target = Target::open(options)?;
+            println!(
+                "servers: empty pid {} at {}, seeded pid {} at {}",
+                empty_target.pid, empty_target.base_url, seeded_target.pid, seeded_target.base_url
+            );
+            let empty_http = Http::new(&empty_target.base_url, Duration::from_secs(120));
+            let seeded_http = Http::new(&seeded_target.base_url, Duration::from_secs(120));
+            let [empty, seeded] = runtime.block_on(scale::measure_both(
+                [&empty_http, &seeded_http],
+                plan.probe_stride,
+                &scale_options,
+            ));
+            let memory = target::memory(seeded_target.pid).unwrap_or_default();
+            empty_target.stop();
+            seeded_target.stop();
             let mut comparison = scale::compare(&empty, &seeded, &size);
             comparison["empty_database"] = empty_size;
             comparison["seeded_server_vm_hwm_mib"] =

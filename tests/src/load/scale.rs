@@ -6,6 +6,7 @@
 //! too with the same names, secrets and per-account events. So every request does the same work
 //! on both, and only the size of the tables differs.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub const GOAL: f64 = 1.5;
 const DEEP: usize = 4_000;
 
 pub struct ScaleOptions {
+    /// Slices each server gets per request kind, alternating.
+    pub rounds: usize,
     pub login_clients: usize,
     pub read_clients: usize,
     pub seconds: Duration,
@@ -48,14 +51,17 @@ impl Measured {
     }
 }
 
-/// Measures every request kind against the server at `http`, seeded by [`seed::seed`] with at
-/// least [`PROBE_ACCOUNTS`] accounts.
-pub async fn measure(
-    http: &Http,
-    label: &str,
-    probe_stride: u64,
-    options: &ScaleOptions,
-) -> Vec<(&'static str, Value, f64)> {
+/// What one server needs for the measurements: the probes' names, challenges waiting for a
+/// code, and tokens and paths for each read.
+struct Prepared {
+    http: Http,
+    names: Arc<Vec<String>>,
+    challenges: Arc<Vec<(u64, String)>>,
+    next_challenge: Arc<AtomicUsize>,
+    reads: Vec<(&'static str, Arc<Vec<String>>, Arc<Vec<String>>)>,
+}
+
+async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prepared {
     let heavy: Vec<u64> = probes(probe_stride)
         .filter(|n| is_heavy(*n, probe_stride))
         .collect();
@@ -65,69 +71,9 @@ pub async fn measure(
     let with_code: Vec<u64> = probes(probe_stride)
         .filter(|n| has_two_factor(*n))
         .collect();
-    let mut results = Vec::new();
-
-    // Login with a password (Argon2 and the database work around it).
-    let names: Arc<Vec<String>> = Arc::new(plain.iter().map(|n| seed::username(*n)).collect());
-    let login = {
-        let (http, names) = (http.clone(), names.clone());
-        move |worker: usize, n: u64| {
-            let (http, names) = (http.clone(), names.clone());
-            async move {
-                let name = &names[(worker * 97 + n as usize) % names.len()];
-                http.login(name, PASSWORD).await
-            }
-        }
-    };
-    closed_loop(
-        options.login_clients,
-        Duration::from_secs(2),
-        u64::MAX,
-        login.clone(),
-    )
-    .await;
-    let (tally, elapsed) =
-        closed_loop(options.login_clients, options.seconds, u64::MAX, login).await;
-    results.push(Measured {
-        name: "login",
-        tally,
-        elapsed,
-    });
-
-    // The code step: one password step per two-factor account first (not timed), then each
-    // challenge answered once with the current code (a code is single use per account).
-    let challenges = Arc::new(challenges_for(http, &with_code, options.login_clients).await);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let otp = {
-        let (http, challenges, next) = (http.clone(), challenges.clone(), next.clone());
-        move |_: usize, _: u64| {
-            let (http, challenges, next) = (http.clone(), challenges.clone(), next.clone());
-            async move {
-                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let (number, token) = &challenges[index % challenges.len()];
-                let code = totp_code(&totp_secret_base32(*number), unix_now());
-                http.post(
-                    "/auth/otp",
-                    &json!({"challenge_token": token, "code": code}),
-                )
-                .await
-            }
-        }
-    };
-    let (tally, elapsed) = closed_loop(
-        options.login_clients,
-        Duration::from_secs(60),
-        challenges.len() as u64,
-        otp,
-    )
-    .await;
-    results.push(Measured {
-        name: "auth_otp",
-        tally,
-        elapsed,
-    });
-
-    // Reads with the tokens of signed-in accounts.
+    // The password step of every two-factor probe (not timed); each challenge is answered
+    // once, with the current code, later (a code is single use per account).
+    let challenges = challenges_for(http, &with_code, options.login_clients).await;
     let mut plain_tokens = Vec::new();
     for number in plain.iter().take(options.read_clients) {
         plain_tokens.push(sign_in(http, *number).await);
@@ -145,46 +91,116 @@ pub async fn measure(
     // A domain holds 1 000 customers in a million, 2 among the probes: this search returns 50
     // of many more matches on the seeded database (the others return the same on both).
     let probe_domain = seed::email(plain[42]).split_once('@').unwrap().1.to_string();
-    let reads: Vec<(&'static str, Vec<String>, Vec<String>)> = vec![
-        ("get_account", plain_tokens, vec!["/account".into()]),
+    let search = |query: String| (vec![agent.clone()], vec![format!("/support/customers?query={query}")]);
+    let reads: Vec<(&'static str, (Vec<String>, Vec<String>))> = vec![
+        ("get_account", (plain_tokens, vec!["/account".into()])),
         (
             "events_first_page",
-            heavy_tokens.clone(),
-            vec!["/account/events?limit=50".into()],
+            (heavy_tokens.clone(), vec!["/account/events?limit=50".into()]),
         ),
         (
             "events_deep_page",
-            heavy_tokens.clone(),
-            deep_before
-                .iter()
-                .map(|before| format!("/account/events?limit=50&before={before}"))
-                .collect(),
+            (
+                heavy_tokens,
+                deep_before
+                    .iter()
+                    .map(|before| format!("/account/events?limit=50&before={before}"))
+                    .collect(),
+            ),
         ),
-        (
-            "support_search_username",
-            vec![agent.clone()],
-            vec![format!("/support/customers?query={probe_name}")],
-        ),
-        (
-            "support_search_email",
-            vec![agent.clone()],
-            vec![format!("/support/customers?query={probe_email}")],
-        ),
-        (
-            "support_search_domain",
-            vec![agent.clone()],
-            vec![format!("/support/customers?query={probe_domain}")],
-        ),
-        (
-            "support_search_empty",
-            vec![agent],
-            vec!["/support/customers".into()],
-        ),
+        ("support_search_username", search(probe_name)),
+        ("support_search_email", search(probe_email)),
+        ("support_search_domain", search(probe_domain)),
+        ("support_search_empty", search(String::new())),
     ];
-    for (name, tokens, paths) in reads {
-        let (tokens, paths) = (Arc::new(tokens), Arc::new(paths));
-        let read = {
-            let http = http.clone();
+    Prepared {
+        http: http.clone(),
+        names: Arc::new(plain.iter().map(|n| seed::username(*n)).collect()),
+        challenges: Arc::new(challenges),
+        next_challenge: Arc::new(AtomicUsize::new(0)),
+        reads: reads
+            .into_iter()
+            .map(|(name, (tokens, paths))| (name, Arc::new(tokens), Arc::new(paths)))
+            .collect(),
+    }
+}
+
+/// Measures every request kind on both servers (`[empty, seeded]`, each seeded by
+/// [`seed::seed`]), alternating between them in slices, so that whatever else the machine
+/// does at the time weighs on both alike.
+pub async fn measure_both(
+    https: [&Http; 2],
+    probe_stride: u64,
+    options: &ScaleOptions,
+) -> [Vec<(&'static str, Value, f64)>; 2] {
+    let mut prepared = Vec::new();
+    for http in https {
+        prepared.push(prepare(http, probe_stride, options).await);
+    }
+    let mut results: [Vec<Measured>; 2] = [Vec::new(), Vec::new()];
+    let push = |results: &mut [Vec<Measured>; 2], measured: [Measured; 2]| {
+        for (side, measured) in measured.into_iter().enumerate() {
+            results[side].push(measured);
+        }
+    };
+
+    let login = |side: &Prepared| {
+        let (http, names) = (side.http.clone(), side.names.clone());
+        move |worker: usize, n: u64| {
+            let (http, names) = (http.clone(), names.clone());
+            async move {
+                let name = &names[(worker * 97 + n as usize) % names.len()];
+                http.login(name, PASSWORD).await
+            }
+        }
+    };
+    let measured = alternate(
+        "login",
+        options,
+        options.login_clients,
+        Duration::from_secs(2),
+        u64::MAX,
+        [login(&prepared[0]), login(&prepared[1])],
+    )
+    .await;
+    push(&mut results, measured);
+
+    let otp = |side: &Prepared| {
+        let (http, challenges, next) = (
+            side.http.clone(),
+            side.challenges.clone(),
+            side.next_challenge.clone(),
+        );
+        move |_: usize, _: u64| {
+            let (http, challenges, next) = (http.clone(), challenges.clone(), next.clone());
+            async move {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let (number, token) = &challenges[index % challenges.len()];
+                let code = totp_code(&totp_secret_base32(*number), unix_now());
+                http.post(
+                    "/auth/otp",
+                    &json!({"challenge_token": token, "code": code}),
+                )
+                .await
+            }
+        }
+    };
+    let per_round = (prepared[0].challenges.len() / options.rounds.max(1)) as u64;
+    let measured = alternate(
+        "auth_otp",
+        options,
+        options.login_clients,
+        Duration::ZERO,
+        per_round,
+        [otp(&prepared[0]), otp(&prepared[1])],
+    )
+    .await;
+    push(&mut results, measured);
+
+    for index in 0..prepared[0].reads.len() {
+        let read = |side: &Prepared| {
+            let (_, tokens, paths) = side.reads[index].clone();
+            let http = side.http.clone();
             move |worker: usize, _: u64| {
                 let (http, tokens, paths) = (http.clone(), tokens.clone(), paths.clone());
                 async move {
@@ -193,37 +209,78 @@ pub async fn measure(
                 }
             }
         };
-        closed_loop(
+        let measured = alternate(
+            prepared[0].reads[index].0,
+            options,
             options.read_clients,
             Duration::from_secs(1),
             u64::MAX,
-            read.clone(),
+            [read(&prepared[0]), read(&prepared[1])],
         )
         .await;
-        let (tally, elapsed) =
-            closed_loop(options.read_clients, options.seconds, u64::MAX, read).await;
-        results.push(Measured {
-            name,
-            tally,
-            elapsed,
-        });
+        push(&mut results, measured);
     }
 
-    println!("scale [{label}]:");
-    results
-        .into_iter()
-        .map(|measured| {
-            println!(
-                "  {:<24} {:>8.1}/s  {}; answers {:?}",
-                measured.name,
-                measured.rate(),
-                measured.tally.latency().line(),
-                measured.tally.counts
-            );
-            let p50 = measured.tally.latency().p50_ms;
-            (measured.name, measured.json(), p50)
-        })
-        .collect()
+    results.map(|side| {
+        side.into_iter()
+            .map(|measured| {
+                let p50 = measured.tally.latency().p50_ms;
+                (measured.name, measured.json(), p50)
+            })
+            .collect()
+    })
+}
+
+/// One request kind on both servers: a warm-up on each, then `options.rounds` slices of
+/// `options.seconds / rounds` (at most `max_per_slice` requests) on each in turn, the first
+/// server first in even rounds and second in odd ones.
+async fn alternate<F, Fut>(
+    name: &'static str,
+    options: &ScaleOptions,
+    clients: usize,
+    warm_up: Duration,
+    max_per_slice: u64,
+    requests: [F; 2],
+) -> [Measured; 2]
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Outcome> + Send,
+{
+    if !warm_up.is_zero() {
+        for request in &requests {
+            closed_loop(clients, warm_up, u64::MAX, request.clone()).await;
+        }
+    }
+    let rounds = options.rounds.max(1);
+    let slice = if max_per_slice == u64::MAX {
+        options.seconds / rounds as u32
+    } else {
+        Duration::from_secs(60)
+    };
+    let mut tallies = [Tally::default(), Tally::default()];
+    let mut elapsed = [Duration::ZERO; 2];
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            let (tally, took) =
+                closed_loop(clients, slice, max_per_slice, requests[side].clone()).await;
+            tallies[side].merge(tally);
+            elapsed[side] += took;
+        }
+    }
+    let [empty, seeded] = tallies;
+    [
+        Measured {
+            name,
+            tally: empty,
+            elapsed: elapsed[0],
+        },
+        Measured {
+            name,
+            tally: seeded,
+            elapsed: elapsed[1],
+        },
+    ]
 }
 
 /// The ratios seeded ÷ empty of the median latencies, printed and as JSON.
@@ -232,6 +289,15 @@ pub fn compare(
     seeded: &[(&'static str, Value, f64)],
     seeded_size: &Value,
 ) -> Value {
+    for (label, side) in [("empty", empty), ("seeded", seeded)] {
+        println!("scale [{label}]:");
+        for (name, json, _) in side {
+            println!(
+                "  {name:<24} {:>9}/s  p50 {} ms, p99 {} ms; answers {}",
+                json["per_second"], json["latency"]["p50_ms"], json["latency"]["p99_ms"], json["answers"]
+            );
+        }
+    }
     println!("scale: seeded ÷ empty, median latency (goal ≤ {GOAL}):");
     let mut rows = serde_json::Map::new();
     let mut all_met = true;
