@@ -125,11 +125,23 @@ async fn the_search_matches_the_start_of_a_username_an_address_or_a_domain(app: 
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(search("AL").await, ["al_bert", "alb", "alice"], "username starts");
-    assert_eq!(search("al_").await, ["al_bert"], "_ is an ordinary character");
+    assert_eq!(
+        search("AL").await,
+        ["al_bert", "alb", "alice"],
+        "username starts"
+    );
+    assert_eq!(
+        search("al_").await,
+        ["al_bert"],
+        "_ is an ordinary character"
+    );
     assert_eq!(search("lice").await, Vec::<String>::new(), "no infix match");
     assert_eq!(search("WONDER%40").await, ["alice"], "the address starts");
-    assert_eq!(search("100%25").await, ["alb"], "% is an ordinary character");
+    assert_eq!(
+        search("100%25").await,
+        ["alb"],
+        "% is an ordinary character"
+    );
     assert_eq!(search("example.C").await, ["alice"], "the domain starts");
     assert_eq!(search("evil").await, ["malice"], "the domain starts");
     assert_eq!(search("example").await, ["alice"], "only a domain's start");

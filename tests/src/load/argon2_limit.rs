@@ -104,7 +104,7 @@ pub fn measure(samples: usize) -> Argon2Limit {
 /// `cores` threads, each with its own reused working memory, hash `samples` times each at the
 /// same time (after a warm-up hash each and a common start); the hashes and the time until the
 /// last thread finished.
-fn all_cores(cores: usize, samples: usize) -> (usize, Duration) {
+pub fn all_cores(cores: usize, samples: usize) -> (usize, Duration) {
     let start = std::sync::Arc::new(std::sync::Barrier::new(cores + 1));
     let threads: Vec<_> = (0..cores)
         .map(|thread| {
@@ -117,7 +117,12 @@ fn all_cores(cores: usize, samples: usize) -> (usize, Duration) {
                 let mut output = [0u8; 32];
                 let mut hash = |salt: u8| {
                     argon2
-                        .hash_password_into_with_memory(PASSWORD, &[salt; 16], &mut output, &mut memory)
+                        .hash_password_into_with_memory(
+                            PASSWORD,
+                            &[salt; 16],
+                            &mut output,
+                            &mut memory,
+                        )
                         .expect("argon2 hashing");
                 };
                 hash(thread as u8);

@@ -54,9 +54,7 @@ impl Http {
     }
 
     fn base_url(&self) -> &str {
-        let turn = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         &self.base_urls[turn % self.base_urls.len()]
     }
 

@@ -202,7 +202,9 @@ pub fn main() -> ExitCode {
     };
     if let Command::Soak(soak) = &cli.command {
         if soak.instances > 1 && (options.database_url.is_none() || options.url.is_some()) {
-            eprintln!("--instances above 1 needs --database-url (a PostgreSQL database they share)");
+            eprintln!(
+                "--instances above 1 needs --database-url (a PostgreSQL database they share)"
+            );
             return ExitCode::from(2);
         }
         if soak.failed_login_every_secs < 10 {
@@ -410,7 +412,10 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
     // Minus the support agent.
     let full_accounts = size["accounts"].as_u64().unwrap_or(1).saturating_sub(1);
     let plan = seed::SeedPlan::probes_of(full_accounts, args.events_per_account, args.heavy_events);
-    println!("seeded database: {size}; probes every {} accounts", plan.probe_stride);
+    println!(
+        "seeded database: {size}; probes every {} accounts",
+        plan.probe_stride
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

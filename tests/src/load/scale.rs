@@ -90,13 +90,25 @@ async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prep
     let probe_email = seed::email(plain[plain.len() / 3]);
     // A domain holds 1 000 customers in a million, 2 among the probes: this search returns 50
     // of many more matches on the seeded database (the others return the same on both).
-    let probe_domain = seed::email(plain[42]).split_once('@').unwrap().1.to_string();
-    let search = |query: String| (vec![agent.clone()], vec![format!("/support/customers?query={query}")]);
+    let probe_domain = seed::email(plain[42])
+        .split_once('@')
+        .unwrap()
+        .1
+        .to_string();
+    let search = |query: String| {
+        (
+            vec![agent.clone()],
+            vec![format!("/support/customers?query={query}")],
+        )
+    };
     let reads: Vec<(&'static str, (Vec<String>, Vec<String>))> = vec![
         ("get_account", (plain_tokens, vec!["/account".into()])),
         (
             "events_first_page",
-            (heavy_tokens.clone(), vec!["/account/events?limit=50".into()]),
+            (
+                heavy_tokens.clone(),
+                vec!["/account/events?limit=50".into()],
+            ),
         ),
         (
             "events_deep_page",
@@ -294,7 +306,10 @@ pub fn compare(
         for (name, json, _) in side {
             println!(
                 "  {name:<24} {:>9}/s  p50 {} ms, p99 {} ms; answers {}",
-                json["per_second"], json["latency"]["p50_ms"], json["latency"]["p99_ms"], json["answers"]
+                json["per_second"],
+                json["latency"]["p50_ms"],
+                json["latency"]["p99_ms"],
+                json["answers"]
             );
         }
     }
