@@ -215,7 +215,8 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
         for statement in transaction.chunks(ROWS_PER_STATEMENT as usize) {
             sql.push_str(
                 "INSERT INTO accounts (id, username, username_key, email, password_hash, role, \
-                 created_at, totp_secret_ciphertext, totp_enabled_at, totp_last_used_step) VALUES\n",
+                 created_at, totp_secret_ciphertext, totp_enabled_at, two_factor_enabled_at, \
+                 totp_last_used_step) VALUES\n",
             );
             for (index, number) in statement.iter().enumerate() {
                 if index > 0 {
@@ -271,7 +272,7 @@ pub fn seed(launch: &Launch, database_url: Option<&str>, plan: &SeedPlan) -> Res
     let analyse_seconds = analyse_started.elapsed().as_secs_f64();
     let accounts = connection.count("SELECT COUNT(*) FROM accounts")?;
     let with_two_factor = connection
-        .count("SELECT COUNT(*) FROM accounts WHERE totp_secret_ciphertext IS NOT NULL")?;
+        .count("SELECT COUNT(*) FROM accounts WHERE two_factor_enabled_at IS NOT NULL")?;
     let size_mib = match &store {
         Store::Sqlite(path) => {
             std::fs::metadata(path).map_or(0.0, |meta| meta.len() as f64 / 1048576.0)
@@ -338,7 +339,7 @@ fn account_row(
     };
     Ok(format!(
         "('{id}', '{name}', '{name}', '{}', '{password_hash}', '{role}', '{created_at}', \
-         {ciphertext}, {enabled_at}, 0)",
+         {ciphertext}, {enabled_at}, {enabled_at}, 0)",
         email(number)
     ))
 }
