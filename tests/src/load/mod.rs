@@ -91,8 +91,8 @@ enum Command {
     /// and key files; PostgreSQL with --database-url, the database must exist and be empty),
     /// stops it, then inserts the accounts (all with one production Argon2 hash of the driver's
     /// password; every tenth with two-factor, its TOTP secret sealed with the server's
-    /// `secret-encryption.key`) and the events (per account, plus a deep log for the first
-    /// accounts).
+    /// `secret-encryption.key`) and the events (per account, plus a deep log of 5 000 for 18
+    /// of the accounts `scale` uses).
     Seed(SeedArgs),
     /// Login, `POST /auth/otp`, `GET /account`, `GET /account/events` (first page, and a page
     /// 4 000 events deep with `before`) and the support search, on a database seeded with only
@@ -111,7 +111,7 @@ struct SeedArgs {
     /// Events every account gets.
     #[arg(long, default_value_t = 10)]
     events_per_account: u64,
-    /// Events each of the first accounts without two-factor (18 of them) gets in addition.
+    /// Events each of 18 probe accounts without two-factor gets in addition (the deep log).
     #[arg(long, default_value_t = 5_000)]
     heavy_events: u64,
 }

@@ -58,7 +58,25 @@ struct Prepared {
     names: Arc<Vec<String>>,
     challenges: Arc<Vec<(u64, String)>>,
     next_challenge: Arc<AtomicUsize>,
-    reads: Vec<(&'static str, Arc<Vec<String>>, Arc<Vec<String>>)>,
+    reads: Vec<Read>,
+}
+
+/// One kind of read: client `i` sends `paths[i % len]` with `tokens[i % len]`.
+#[derive(Clone)]
+struct Read {
+    name: &'static str,
+    tokens: Arc<Vec<String>>,
+    paths: Arc<Vec<String>>,
+}
+
+impl Read {
+    fn new(name: &'static str, tokens: Vec<String>, paths: Vec<String>) -> Self {
+        Self {
+            name,
+            tokens: Arc::new(tokens),
+            paths: Arc::new(paths),
+        }
+    }
 }
 
 async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prepared {
@@ -95,45 +113,39 @@ async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prep
         .unwrap()
         .1
         .to_string();
-    let search = |query: String| {
-        (
+    let search = |name: &'static str, query: String| {
+        Read::new(
+            name,
             vec![agent.clone()],
             vec![format!("/support/customers?query={query}")],
         )
     };
-    let reads: Vec<(&'static str, (Vec<String>, Vec<String>))> = vec![
-        ("get_account", (plain_tokens, vec!["/account".into()])),
-        (
+    let reads = vec![
+        Read::new("get_account", plain_tokens, vec!["/account".into()]),
+        Read::new(
             "events_first_page",
-            (
-                heavy_tokens.clone(),
-                vec!["/account/events?limit=50".into()],
-            ),
+            heavy_tokens.clone(),
+            vec!["/account/events?limit=50".into()],
         ),
-        (
+        Read::new(
             "events_deep_page",
-            (
-                heavy_tokens,
-                deep_before
-                    .iter()
-                    .map(|before| format!("/account/events?limit=50&before={before}"))
-                    .collect(),
-            ),
+            heavy_tokens,
+            deep_before
+                .iter()
+                .map(|before| format!("/account/events?limit=50&before={before}"))
+                .collect(),
         ),
-        ("support_search_username", search(probe_name)),
-        ("support_search_email", search(probe_email)),
-        ("support_search_domain", search(probe_domain)),
-        ("support_search_empty", search(String::new())),
+        search("support_search_username", probe_name),
+        search("support_search_email", probe_email),
+        search("support_search_domain", probe_domain),
+        search("support_search_empty", String::new()),
     ];
     Prepared {
         http: http.clone(),
         names: Arc::new(plain.iter().map(|n| seed::username(*n)).collect()),
         challenges: Arc::new(challenges),
         next_challenge: Arc::new(AtomicUsize::new(0)),
-        reads: reads
-            .into_iter()
-            .map(|(name, (tokens, paths))| (name, Arc::new(tokens), Arc::new(paths)))
-            .collect(),
+        reads,
     }
 }
 
@@ -211,7 +223,7 @@ pub async fn measure_both(
 
     for index in 0..prepared[0].reads.len() {
         let read = |side: &Prepared| {
-            let (_, tokens, paths) = side.reads[index].clone();
+            let Read { tokens, paths, .. } = side.reads[index].clone();
             let http = side.http.clone();
             move |worker: usize, _: u64| {
                 let (http, tokens, paths) = (http.clone(), tokens.clone(), paths.clone());
@@ -222,7 +234,7 @@ pub async fn measure_both(
             }
         };
         let measured = alternate(
-            prepared[0].reads[index].0,
+            prepared[0].reads[index].name,
             options,
             options.read_clients,
             Duration::from_secs(1),
