@@ -80,5 +80,60 @@ fn argon2(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, totp, tokens, recovery_codes, argon2);
+/// The support search on a SQLite database of 100 000 customers (made here, in a temp folder):
+/// a username prefix that matches one, an e-mail domain that matches 100, and the empty query.
+fn support_search(c: &mut Criterion) {
+    use custadmin::db::{accounts, Database, DbConnection};
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    const CUSTOMERS: usize = 100_000;
+    let folder = std::env::temp_dir().join(format!("custadmin-bench-{}", std::process::id()));
+    let path = folder.join("search.sqlite3");
+    // Creates the file and applies the migrations (the search indexes among them).
+    drop(Database::connect(&format!("sqlite://{}", path.display()), 1).unwrap());
+    let mut connection = DbConnection::establish(&path.display().to_string()).unwrap();
+    for chunk in (0..CUSTOMERS).collect::<Vec<_>>().chunks(1_000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|n| {
+                format!(
+                    "('{id}', 'scale-{n:07}', 'scale-{n:07}', 'scale-{n:07}@c{d:03}.example', \
+                     'x', 'customer', '2026-01-01 00:00:00')",
+                    id = uuid::Uuid::new_v4(),
+                    d = n % 1000
+                )
+            })
+            .collect();
+        connection
+            .batch_execute(&format!(
+                "INSERT INTO accounts (id, username, username_key, email, password_hash, role, \
+                 created_at) VALUES {}",
+                rows.join(", ")
+            ))
+            .unwrap();
+    }
+    let mut group = c.benchmark_group("support search (SQLite, 100 000 customers)");
+    for (name, query) in [
+        ("username prefix, 1 match", "scale-0054321"),
+        ("domain, 100 matches, first 50", "c042.example"),
+        ("empty query, first 50", ""),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| accounts::search_customers(&mut connection, black_box(query), 50).unwrap())
+        });
+    }
+    group.finish();
+    drop(connection);
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+criterion_group!(
+    benches,
+    totp,
+    tokens,
+    recovery_codes,
+    argon2,
+    support_search
+);
 criterion_main!(benches);

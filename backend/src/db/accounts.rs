@@ -356,32 +356,91 @@ pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<boo
     Ok(updated == 1)
 }
 
-/// Customers whose username or e-mail contains `query` (case-insensitive), by username.
+/// Customers whose username, e-mail address or e-mail domain (the part after `@`) starts with
+/// `query` (any case; matched literally), by username; an empty query lists the first ones.
+///
+/// Prefixes, not substrings, so that an index serves every query at a million accounts: each
+/// of the three is a range `q <= x < successor(q)` in code point order over a B-tree index on
+/// exactly that expression (migration 2026-12-06-100000; PostgreSQL compares with the "C"
+/// collation there, whatever the database's default). The query is boxed, which Diesel never
+/// keeps as a named prepared statement, so PostgreSQL plans every search with its values: a
+/// generic plan would not know how few rows a range selects and may walk the username index.
 pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
     limit: i64,
 ) -> Result<Vec<Account>, ApiError> {
-    let escaped = query
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    accounts::table
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Nullable, Text};
+
+    type Condition = Box<
+        dyn BoxableExpression<
+            accounts::table,
+            <DbConnection as diesel::Connection>::Backend,
+            SqlType = Nullable<Bool>,
+        >,
+    >;
+    // The indexed expressions, as the migration writes them for each backend.
+    let expressions: [&'static str; 3] = match connection {
+        DbConnection::Postgresql(_) => [
+            r#"(accounts.username_key COLLATE "C")"#,
+            r#"(lower(accounts.email) COLLATE "C")"#,
+            r#"(lower(substr(accounts.email, strpos(accounts.email, '@') + 1)) COLLATE "C")"#,
+        ],
+        DbConnection::Sqlite(_) => [
+            "accounts.username_key",
+            "lower(accounts.email)",
+            "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
+        ],
+    };
+    let query = query.to_lowercase();
+    let mut found = accounts::table
         .filter(accounts::role.eq(Role::Customer.as_str()))
-        .filter(
-            accounts::username_key
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(accounts::email).like(pattern).escape('\\')),
-        )
+        .into_boxed();
+    if !query.is_empty() {
+        let end = prefix_successor(&query);
+        let in_range = |expression: &'static str| -> Condition {
+            let from = sql::<Nullable<Bool>>("(")
+                .sql(expression)
+                .sql(" >= ")
+                .bind::<Text, _>(query.clone());
+            match &end {
+                Some(end) => Box::new(
+                    from.sql(" AND ")
+                        .sql(expression)
+                        .sql(" < ")
+                        .bind::<Text, _>(end.clone())
+                        .sql(")"),
+                ),
+                None => Box::new(from.sql(")")),
+            }
+        };
+        let [username, email, domain] = expressions;
+        found = found.filter(in_range(username).or(in_range(email)).or(in_range(domain)));
+    }
+    found
         .order(accounts::username_key.asc())
         .limit(limit)
         .select(AccountRecord::as_select())
         .load(connection)
         .map_err(ApiError::from)
         .and_then(accounts_from)
+}
+
+/// The least string greater than every string that starts with `prefix`, in code point order
+/// (SQLite's BINARY and PostgreSQL's "C" collation compare UTF-8 bytes, which orders as code
+/// points): the prefix
+/// with its last character raised by one. `None` when no such string exists.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Remembers the language the customer chose.
@@ -465,4 +524,24 @@ pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<()
         .set(accounts::pending_email.eq(None::<String>))
         .execute(connection)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn the_successor_of_a_prefix_bounds_exactly_the_strings_that_start_with_it() {
+        assert_eq!(prefix_successor("al").as_deref(), Some("am"));
+        assert_eq!(prefix_successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{10ffff}"), None);
+        let end = prefix_successor("al").unwrap();
+        for inside in ["al", "alice", "al\u{10ffff}x"] {
+            assert!("al" <= inside && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["a", "ak\u{10ffff}", "am", "b"] {
+            assert!(!("al" <= outside && outside < end.as_str()), "{outside}");
+        }
+    }
 }

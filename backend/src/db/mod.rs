@@ -15,6 +15,8 @@ pub mod sessions;
 pub mod throttle;
 pub mod two_factor;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -75,6 +77,12 @@ pub enum DatabaseSetupError {
 pub struct Database {
     pool: DbPool,
     kind: DatabaseKind,
+    /// Counts finished [`Database::run`]s, which are all the writes this instance makes
+    /// (reads too: counting every one is simpler than telling them apart, and only errs on
+    /// the safe side). A cached read taken before the count moved may be out of date.
+    runs: Arc<AtomicU64>,
+    /// Recent session checks, see `service::sessions::authenticate`.
+    session_checks: sessions::SessionCheckCache,
 }
 
 /// Pragmas that every SQLite connection needs; PostgreSQL needs none.
@@ -118,7 +126,12 @@ impl Database {
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<DbConnection>::new(connection_url))
             .map_err(|error| DatabaseSetupError::Connect(error.to_string()))?;
-        let database = Self { pool, kind };
+        let database = Self {
+            pool,
+            kind,
+            runs: Arc::new(AtomicU64::new(0)),
+            session_checks: sessions::SessionCheckCache::new(),
+        };
         database.migrate()?;
         Ok(database)
     }
@@ -151,6 +164,33 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let runs = self.runs.clone();
+        self.run_uncounted(move |connection| {
+            let result = work(connection);
+            // Counted once the work (and its commit) is done, here on the blocking thread, so
+            // the count moves even when the request that asked for it has gone away.
+            runs.fetch_add(1, Ordering::SeqCst);
+            result
+        })
+        .await
+    }
+
+    /// How many [`Database::run`]s have finished on this instance so far.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    pub fn session_checks(&self) -> &sessions::SessionCheckCache {
+        &self.session_checks
+    }
+
+    /// [`Database::run`] for work that changes nothing a cached read depends on: the session
+    /// check itself (it only notes when a session was last used) and the health ping.
+    pub async fn run_uncounted<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection: PooledConnection<ConnectionManager<DbConnection>> =
@@ -176,7 +216,7 @@ impl Database {
 
     /// `SELECT 1`, for the health check.
     pub async fn ping(&self) -> Result<(), ApiError> {
-        self.run(|connection| {
+        self.run_uncounted(|connection| {
             connection.batch_execute("SELECT 1")?;
             Ok(())
         })

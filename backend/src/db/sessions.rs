@@ -78,6 +78,46 @@ pub struct ActiveSession {
     pub account: Account,
 }
 
+/// A session check that may be reused for a moment instead of reading the database again.
+#[derive(Debug)]
+pub struct CachedSessionCheck {
+    /// [`super::Database::runs`] before the read: any later run on this instance voids it.
+    pub runs_before: u64,
+    /// When it was read (the server's clock).
+    pub read_at: DateTime<Utc>,
+    pub active: ActiveSession,
+}
+
+/// Recent session checks by session id: bounded, and never kept longer than a few seconds
+/// whatever the clock says (the reuse rule itself is in `service::sessions`).
+#[derive(Clone)]
+pub struct SessionCheckCache(moka::sync::Cache<String, std::sync::Arc<CachedSessionCheck>>);
+
+impl SessionCheckCache {
+    pub fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(5))
+                .build(),
+        )
+    }
+
+    pub fn get(&self, session_id: &str) -> Option<std::sync::Arc<CachedSessionCheck>> {
+        self.0.get(session_id)
+    }
+
+    pub fn insert(&self, session_id: String, check: CachedSessionCheck) {
+        self.0.insert(session_id, std::sync::Arc::new(check));
+    }
+}
+
+impl Default for SessionCheckCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub fn insert_session(connection: &mut DbConnection, session: &Session) -> Result<(), ApiError> {
     diesel::insert_into(sessions::table)
         .values((

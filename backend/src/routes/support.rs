@@ -23,7 +23,9 @@ pub fn configure(config: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
-    /// Part of a username or e-mail address, any case; empty lists the first 50 customers.
+    /// The start of a username, of an e-mail address, or of an e-mail domain (the part after
+    /// `@`), any case, matched literally (`%`, `_` and `*` are ordinary characters); empty
+    /// lists the first 50 customers.
     #[param(max_length = 100)]
     pub query: Option<String>,
 }
@@ -64,6 +66,12 @@ pub struct SupportActionRequest {
 }
 
 /// Find customers by username or e-mail.
+///
+/// A customer matches when the query (trimmed, any case) is the start of their username, of
+/// their e-mail address, or of their e-mail domain: `ali` finds `alice` and `alison@example.com`,
+/// `example.c` finds `bob@example.com`, but `ice` finds neither `alice` nor
+/// `alice@example.com` (no infix matching: every query is served by an index, however many
+/// customers there are).
 #[utoipa::path(
     tag = "support",
     security(("bearer" = [])),

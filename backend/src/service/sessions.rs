@@ -8,7 +8,8 @@ use crate::auth::tokens::{has_second_factor, ACCESS_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::Account;
 use crate::db::events::{self, EventKind};
 use crate::db::sessions::{
-    self as session_store, RefreshTokenUse, Session, LAST_USED_RESOLUTION_SECS,
+    self as session_store, ActiveSession, CachedSessionCheck, RefreshTokenUse, Session,
+    LAST_USED_RESOLUTION_SECS,
 };
 use crate::db::DbConnection;
 use crate::domain::Role;
@@ -81,28 +82,53 @@ pub fn grant(
     })
 }
 
-/// Verifies a bearer token and that its session is still live: one indexed read.
+/// How long a session check may be reused on this instance, as long as this instance has run
+/// nothing on the database since it was read: the longest a revocation made by *another*
+/// instance (several share one PostgreSQL database) can lag here. A revocation on this
+/// instance (sign-out, ending a session, a password change, a support reset: all database
+/// runs) voids every reused check at once, see [`crate::db::Database::runs`].
+pub const SESSION_CHECK_REUSE_MILLIS: i64 = 500;
+
+/// Verifies a bearer token and that its session is still live: one indexed read, or the same
+/// read from under [`SESSION_CHECK_REUSE_MILLIS`] ago when nothing ran on the database since.
 pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Principal, ApiError> {
     let now = state.now();
     let claims = state.token_keys.verify_access(bearer_token, now)?;
-    let (session_id, account_id) = (claims.sid.clone(), claims.sub.clone());
-    let active = state
-        .database
-        .run(move |connection| {
-            let active = session_store::find_active(connection, &session_id, &account_id, now)?;
-            // "Last used" in the same trip to the database, and only once a minute.
-            let stale = active.as_ref().is_some_and(|active| {
-                active.session.last_used_at.map_or(true, |used| {
-                    now - used >= TimeDelta::seconds(LAST_USED_RESOLUTION_SECS)
+    let active = match reusable_check(state, &claims.sid, &claims.sub, now) {
+        Some(active) => active,
+        None => {
+            let (session_id, account_id) = (claims.sid.clone(), claims.sub.clone());
+            // Read before the query: a run that ends after this voids what the query saw.
+            let runs_before = state.database.runs();
+            let active = state
+                .database
+                .run_uncounted(move |connection| {
+                    let active =
+                        session_store::find_active(connection, &session_id, &account_id, now)?;
+                    // "Last used" in the same trip to the database, and only once a minute.
+                    let stale = active.as_ref().is_some_and(|active| {
+                        active.session.last_used_at.map_or(true, |used| {
+                            now - used >= TimeDelta::seconds(LAST_USED_RESOLUTION_SECS)
+                        })
+                    });
+                    if stale {
+                        session_store::note_use(connection, &session_id, now)?;
+                    }
+                    Ok(active)
                 })
-            });
-            if stale {
-                session_store::note_use(connection, &session_id, now)?;
-            }
-            Ok(active)
-        })
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
+                .await?
+                .ok_or(ApiError::InvalidToken)?;
+            state.database.session_checks().insert(
+                claims.sid.clone(),
+                CachedSessionCheck {
+                    runs_before,
+                    read_at: now,
+                    active: active.clone(),
+                },
+            );
+            active
+        }
+    };
     let role = active.account.role;
     // A session without the second factor is worthless once the account has one.
     if active.account.two_factor_enabled() && !has_second_factor(&active.session.amr) {
@@ -179,6 +205,23 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
         })
         .await??;
     grant(state, &session, role, successor, now)
+}
+
+/// The live session read for `session_id` moments ago, if nothing ran on the database since
+/// and it is younger than [`SESSION_CHECK_REUSE_MILLIS`] by the server's clock.
+fn reusable_check(
+    state: &AppState,
+    session_id: &str,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Option<ActiveSession> {
+    let cached = state.database.session_checks().get(session_id)?;
+    let reusable = cached.runs_before == state.database.runs()
+        && now >= cached.read_at
+        && now - cached.read_at < TimeDelta::milliseconds(SESSION_CHECK_REUSE_MILLIS)
+        && cached.active.session.expires_at > now
+        && cached.active.account.id == account_id;
+    reusable.then(|| cached.active.clone())
 }
 
 /// Revokes the session a refresh token belongs to (sign-out by cookie, when the access token

@@ -14,6 +14,8 @@ on_both_databases!(
     a_forgotten_device_is_a_stranger_again,
     a_password_change_or_a_new_factor_ends_every_trust,
     ending_a_trusted_device_s_session_takes_its_trust_back,
+    a_session_ended_on_this_instance_stops_at_once_even_right_after_use,
+    a_revocation_by_another_instance_takes_effect_here_within_half_a_second,
 );
 
 async fn delete(app: &TestApp, path: &str, token: &str) -> crate::helpers::Reply {
@@ -302,4 +304,74 @@ async fn ending_a_trusted_device_s_session_takes_its_trust_back(app: TestApp) {
             .assert_problem(401, "invalid_token");
     }
     assert_eq!(from_laptop().await.body["status"], "otp_required");
+}
+
+async fn a_session_ended_on_this_instance_stops_at_once_even_right_after_use(app: TestApp) {
+    let laptop = app.signed_in_customer("ursula").await;
+    let phone = session_from(&app.login("ursula", PASSWORD).await);
+    // Each just checked (and so remembered for a moment), then ended here.
+    app.get("/account", Some(&phone.access_token))
+        .await
+        .assert_ok();
+    let phone_id = claims_of(&phone.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    delete(
+        &app,
+        &format!("/account/sessions/{phone_id}"),
+        &laptop.access_token,
+    )
+    .await
+    .assert_ok();
+    app.get("/account", Some(&phone.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    app.get("/account", Some(&laptop.access_token))
+        .await
+        .assert_ok();
+    let logout = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&laptop.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(logout.status, 204);
+    app.get("/account", Some(&laptop.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+async fn a_revocation_by_another_instance_takes_effect_here_within_half_a_second(app: TestApp) {
+    let session = app.signed_in_customer("vera").await;
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_ok();
+    // Another instance on the same database signs the session out: this one ran nothing.
+    let session_id = claims_of(&session.access_token)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = app.state.now();
+    app.state
+        .database
+        .run_uncounted(move |connection| {
+            custadmin::db::sessions::revoke(connection, &session_id, "logout", now)
+        })
+        .await
+        .unwrap();
+
+    // The check read just before may serve for under half a second; then the database rules.
+    let reuse = TimeDelta::milliseconds(custadmin::service::sessions::SESSION_CHECK_REUSE_MILLIS);
+    app.clock.advance(reuse - TimeDelta::milliseconds(1));
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_ok();
+    app.clock.advance(TimeDelta::milliseconds(1));
+    app.get("/account", Some(&session.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
 }

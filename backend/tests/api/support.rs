@@ -8,6 +8,7 @@ use crate::on_both_databases;
 
 on_both_databases!(
     support_finds_customers_and_sees_who_has_two_factor,
+    the_search_matches_the_start_of_a_username_an_address_or_a_domain,
     customers_cannot_use_the_support_desk,
     support_resets_a_lost_second_factor_and_both_accounts_record_it,
     a_reset_needs_a_reason_and_a_customer_with_two_factor,
@@ -93,6 +94,59 @@ async fn support_finds_customers_and_sees_who_has_two_factor(app: TestApp) {
         0,
         "% is matched literally"
     );
+}
+
+async fn the_search_matches_the_start_of_a_username_an_address_or_a_domain(app: TestApp) {
+    let agent = support_agent(&app, "sam-support").await;
+    for (username, email) in [
+        ("alice", "wonder@Example.com"),
+        ("malice", "m@evil.example"),
+        ("al_bert", "bert@sub.example.org"),
+        ("alb", "100%@percent.test"),
+    ] {
+        app.post(
+            "/auth/register",
+            None,
+            json!({"username": username, "password": PASSWORD, "email": email}),
+        )
+        .await
+        .assert_ok();
+    }
+    let search = |query: &'static str| {
+        let (app, token) = (&app, agent.access_token.clone());
+        async move {
+            let reply = app
+                .get(&format!("/support/customers?query={query}"), Some(&token))
+                .await;
+            let customers = reply.assert_ok()["customers"].as_array().unwrap().clone();
+            customers
+                .iter()
+                .map(|c| c["username"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        search("AL").await,
+        ["al_bert", "alb", "alice"],
+        "username starts"
+    );
+    assert_eq!(
+        search("al_").await,
+        ["al_bert"],
+        "_ is an ordinary character"
+    );
+    assert_eq!(search("lice").await, Vec::<String>::new(), "no infix match");
+    assert_eq!(search("WONDER%40").await, ["alice"], "the address starts");
+    assert_eq!(
+        search("100%25").await,
+        ["alb"],
+        "% is an ordinary character"
+    );
+    assert_eq!(search("example.C").await, ["alice"], "the domain starts");
+    assert_eq!(search("evil").await, ["malice"], "the domain starts");
+    assert_eq!(search("example").await, ["alice"], "only a domain's start");
+    assert_eq!(search("sub.ex").await, ["al_bert"]);
+    assert_eq!(search("org").await, Vec::<String>::new());
 }
 
 async fn customers_cannot_use_the_support_desk(app: TestApp) {

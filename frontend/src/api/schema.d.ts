@@ -652,7 +652,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Find customers by username or e-mail. */
+        /**
+         * Find customers by username or e-mail.
+         * @description A customer matches when the query (trimmed, any case) is the start of their username, of
+         *     their e-mail address, or of their e-mail domain: `ali` finds `alice` and `alison@example.com`,
+         *     `example.c` finds `bob@example.com`, but `ice` finds neither `alice` nor
+         *     `alice@example.com` (no infix matching: every query is served by an index, however many
+         *     customers there are).
+         */
         get: operations["search_customers"];
         put?: never;
         post?: never;
@@ -4225,7 +4232,11 @@ export interface operations {
     search_customers: {
         parameters: {
             query?: {
-                /** @description Part of a username or e-mail address, any case; empty lists the first 50 customers. */
+                /**
+                 * @description The start of a username, of an e-mail address, or of an e-mail domain (the part after
+                 *     `@`), any case, matched literally (`%`, `_` and `*` are ordinary characters); empty
+                 *     lists the first 50 customers.
+                 */
                 query?: string;
             };
             header?: never;

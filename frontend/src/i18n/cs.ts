@@ -148,7 +148,7 @@ export const cs: Record<MessageId, string> = {
   "support.intro":
     "Najděte zákazníka, ověřte jeho totožnost podle nedávných bezpečnostních událostí a pak mu resetujte dvoufázové ověření nebo odemkněte přihlášení.",
   "support.search_label": "Hledat zákazníky",
-  "support.search_hint": "Část uživatelského jména nebo e-mailu.",
+  "support.search_hint": "Začátek uživatelského jména, e-mailové adresy nebo její domény.",
   "support.search": "Hledat",
   "support.no_results": "Žádní zákazníci nenalezeni.",
   "support.results": "Zákazníci ({count, number})",

@@ -148,7 +148,7 @@ export const en = {
   "support.intro":
     "Find a customer, check who they are against their recent security events, then reset their two-factor authentication or unlock their sign-in.",
   "support.search_label": "Search customers",
-  "support.search_hint": "Part of the username or email.",
+  "support.search_hint": "The start of the username, the email address or its domain.",
   "support.search": "Search",
   "support.no_results": "No customers found.",
   "support.results": "Customers ({count, number})",

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
-    base_url: String,
+    /// One server, or several taken in turn (round robin, request by request).
+    base_urls: std::sync::Arc<Vec<String>>,
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// One answer, with the time it took.
@@ -35,17 +37,29 @@ pub type Outcome = Result<Answer, (String, Duration)>;
 
 impl Http {
     pub fn new(base_url: &str, timeout: Duration) -> Self {
+        Self::round_robin(&[base_url.to_string()], timeout)
+    }
+
+    /// Spreads requests over `base_urls` in turn, as a round-robin load balancer does.
+    pub fn round_robin(base_urls: &[String], timeout: Duration) -> Self {
+        assert!(!base_urls.is_empty(), "at least one server");
         Self {
             client: reqwest::Client::builder()
                 .timeout(timeout)
                 .build()
                 .expect("an HTTP client"),
-            base_url: base_url.to_string(),
+            base_urls: std::sync::Arc::new(base_urls.to_vec()),
+            next: Default::default(),
         }
     }
 
+    fn base_url(&self) -> &str {
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.base_urls[turn % self.base_urls.len()]
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Outcome {
-        let mut request = self.client.get(format!("{}/api/v1{path}", self.base_url));
+        let mut request = self.client.get(format!("{}/api/v1{path}", self.base_url()));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -55,7 +69,7 @@ impl Http {
     pub async fn post(&self, path: &str, body: &Value) -> Outcome {
         Self::send(
             self.client
-                .post(format!("{}/api/v1{path}", self.base_url))
+                .post(format!("{}/api/v1{path}", self.base_url()))
                 .json(body),
         )
         .await
@@ -73,7 +87,7 @@ impl Http {
     pub async fn login_from(&self, username: &str, password: &str, address: &str) -> Outcome {
         Self::send(
             self.client
-                .post(format!("{}/api/v1/auth/login", self.base_url))
+                .post(format!("{}/api/v1/auth/login", self.base_url()))
                 .header("x-forwarded-for", address)
                 .json(&json!({"username": username, "password": password})),
         )

@@ -5,6 +5,8 @@
 //! - [`reads`]: authenticated `GET /account` against `GET /health`.
 //! - [`burst`]: many simultaneous logins, with retries, and the server's peak memory.
 //! - [`soak`]: paced mixed traffic for minutes, memory and errors over time.
+//! - [`seed`]: fills a database with a million accounts and ten million events.
+//! - [`scale`]: the same requests on that database and on an almost empty one, and the ratios.
 //!
 //! Every scenario prints human-readable lines; the run ends with one JSON summary.
 
@@ -14,6 +16,8 @@ mod burst;
 mod http;
 mod logins;
 mod reads;
+mod scale;
+mod seed;
 mod soak;
 mod target;
 
@@ -55,6 +59,11 @@ struct TargetArgs {
     /// `CUSTADMIN_DATABASE_URL` for the started server (default: SQLite in the data folder).
     #[arg(long, conflicts_with = "url")]
     database_url: Option<String>,
+    /// The started server's data folder, kept afterwards (default: a fresh temp folder). `seed`
+    /// fills it (the SQLite database and the server's key files live there); `scale` measures
+    /// the server started on it.
+    #[arg(long, conflicts_with = "url")]
+    data_dir: Option<PathBuf>,
     /// Extra environment for the started server, `KEY=VALUE`, repeatable (for experiments such
     /// as `MALLOC_ARENA_MAX=2`; `CUSTADMIN_*` names the server does not know make it refuse).
     #[arg(long = "server-env", conflicts_with = "url")]
@@ -78,6 +87,55 @@ enum Command {
     },
     /// Mixed traffic for a while, reporting memory and errors periodically.
     Soak(SoakArgs),
+    /// Fills an empty database for `scale`: starts the server once on --data-dir (migrations
+    /// and key files; PostgreSQL with --database-url, the database must exist and be empty),
+    /// stops it, then inserts the accounts (all with one production Argon2 hash of the driver's
+    /// password; every tenth with two-factor, its TOTP secret sealed with the server's
+    /// `secret-encryption.key`) and the events (per account, plus a deep log of 5 000 for 18
+    /// of the accounts `scale` uses).
+    Seed(SeedArgs),
+    /// Login, `POST /auth/otp`, `GET /account`, `GET /account/events` (first page, and a page
+    /// 4 000 events deep with `before`) and the support search, on a database seeded with only
+    /// the 2 000 accounts these requests use (spread evenly over the big one's numbers, with the
+    /// same events each) and on the database `seed` filled (--data-dir, and --database-url for
+    /// PostgreSQL), both servers up at once and the measurements alternating between them in
+    /// slices; prints seeded ÷ empty of each median latency (goal ≤ 1.5). The empty database is a temp folder (SQLite) or `<name>_empty` on
+    /// the same PostgreSQL server (created and dropped here).
+    Scale(ScaleArgs),
+}
+
+#[derive(Args)]
+struct SeedArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    accounts: u64,
+    /// Events every account gets.
+    #[arg(long, default_value_t = 10)]
+    events_per_account: u64,
+    /// Events each of 18 probe accounts without two-factor gets in addition (the deep log).
+    #[arg(long, default_value_t = 5_000)]
+    heavy_events: u64,
+}
+
+#[derive(Args)]
+struct ScaleArgs {
+    /// As given to `seed` (the empty database gets the same events per account).
+    #[arg(long, default_value_t = 10)]
+    events_per_account: u64,
+    /// As given to `seed`.
+    #[arg(long, default_value_t = 5_000)]
+    heavy_events: u64,
+    /// Closed-loop clients for logins and codes.
+    #[arg(long, default_value_t = 4)]
+    login_clients: usize,
+    /// Closed-loop clients for the reads.
+    #[arg(long, default_value_t = 16)]
+    read_clients: usize,
+    /// Seconds each request kind is measured on each server (after a warm-up).
+    #[arg(long, default_value_t = 6)]
+    seconds: u64,
+    /// Slices those seconds are cut into, alternating between the two servers.
+    #[arg(long, default_value_t = 6)]
+    rounds: usize,
 }
 
 #[derive(Args)]
@@ -108,6 +166,10 @@ struct BenchArgs {
 
 #[derive(Args)]
 struct SoakArgs {
+    /// Servers on one PostgreSQL database (--database-url), sharing one data folder (the key
+    /// files), the traffic spread over them in turn (round robin); memory is the first one's.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// How long the soak runs.
     #[arg(long, default_value_t = 10.0)]
     minutes: f64,
@@ -135,9 +197,16 @@ pub fn main() -> ExitCode {
         pid: cli.target.pid,
         queue_limit: cli.target.queue_limit,
         database_url: cli.target.database_url,
+        data_dir: cli.target.data_dir,
         server_env: cli.target.server_env,
     };
     if let Command::Soak(soak) = &cli.command {
+        if soak.instances > 1 && (options.database_url.is_none() || options.url.is_some()) {
+            eprintln!(
+                "--instances above 1 needs --database-url (a PostgreSQL database they share)"
+            );
+            return ExitCode::from(2);
+        }
         if soak.failed_login_every_secs < 10 {
             eprintln!("--failed-login-every-secs below 10 would trip the per-IP throttle");
             return ExitCode::from(2);
@@ -155,6 +224,11 @@ pub fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    match &cli.command {
+        Command::Seed(args) => return seed_command(&options, args, &machine),
+        Command::Scale(args) => return scale_command(&options, args, &machine),
+        _ => {}
+    }
     let target = match Target::open(&options) {
         Ok(target) => target,
         Err(error) => {
@@ -166,16 +240,43 @@ pub fn main() -> ExitCode {
         "server: pid {} at {} ({})",
         target.pid, target.base_url, target.settings
     );
+    // More instances of the same server, on the first one's data folder (the same keys).
+    let mut others = Vec::new();
+    if let Command::Soak(soak) = &cli.command {
+        for _ in 1..soak.instances {
+            let shared = TargetOptions {
+                data_dir: target.data_dir.clone(),
+                ..options.clone()
+            };
+            match Target::open(&shared) {
+                Ok(other) => {
+                    println!("server: pid {} at {}", other.pid, other.base_url);
+                    others.push(other);
+                }
+                Err(error) => {
+                    eprintln!("custadmin-load: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let base_urls: Vec<String> = std::iter::once(&target)
+        .chain(&others)
+        .map(|target| target.base_url.clone())
+        .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let results = runtime.block_on(run(&cli.command, &target));
+    let results = runtime.block_on(run(&cli.command, &target, &base_urls));
     let summary = json!({
         "machine": machine,
         "server": target.settings,
         "results": results,
     });
+    for other in others {
+        other.stop();
+    }
     target.stop();
     println!(
         "summary: {}",
@@ -184,9 +285,9 @@ pub fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run(command: &Command, target: &Target) -> Value {
+async fn run(command: &Command, target: &Target, base_urls: &[String]) -> Value {
     // Generous: queued logins in a 500-client burst wait several seconds by design.
-    let http = Http::new(&target.base_url, Duration::from_secs(120));
+    let http = Http::round_robin(base_urls, Duration::from_secs(120));
     let run = accounts::run_id();
     match command {
         Command::Bench(args) => {
@@ -219,6 +320,7 @@ async fn run(command: &Command, target: &Target) -> Value {
                 &limit,
                 login_clients,
                 Duration::from_secs(args.login_seconds),
+                target.settings["database"] == "postgres",
             )
             .await;
             let reads = reads::run(
@@ -237,7 +339,9 @@ async fn run(command: &Command, target: &Target) -> Value {
                 "server_vm_hwm_mib": http::round(target::mib(end.hwm_kib)),
             })
         }
-        Command::Argon2 { .. } => unreachable!("handled before a server is started"),
+        Command::Argon2 { .. } | Command::Seed(_) | Command::Scale(_) => {
+            unreachable!("handled before a server is started")
+        }
         Command::Burst { clients } => {
             let crowd: Vec<String> = (0..*clients)
                 .map(|i| accounts::username("burst", &run, i))
@@ -256,7 +360,130 @@ async fn run(command: &Command, target: &Target) -> Value {
                 health_per_second: args.health_per_second,
                 failed_login_every: Duration::from_secs(args.failed_login_every_secs),
             };
-            json!({"soak": soak::run(&http, target.pid, &options).await})
+            json!({"soak": soak::run(&http, target.pid, &options).await, "instances": base_urls.len()})
+        }
+    }
+}
+
+fn seed_command(options: &TargetOptions, args: &SeedArgs, machine: &Value) -> ExitCode {
+    if options.data_dir.is_none() || options.url.is_some() {
+        eprintln!("custadmin-load seed: needs --data-dir (and --database-url for PostgreSQL)");
+        return ExitCode::from(2);
+    }
+    let plan = seed::SeedPlan::full(args.accounts, args.events_per_account, args.heavy_events);
+    let seeded = target::launch(options).and_then(|(launch, _work_dir, _)| {
+        seed::seed(&launch, options.database_url.as_deref(), &plan)
+    });
+    match seeded {
+        Ok(seeded) => {
+            let summary = json!({"machine": machine, "results": {"seed": seeded}});
+            println!(
+                "summary: {}",
+                serde_json::to_string_pretty(&summary).unwrap()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("custadmin-load seed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> ExitCode {
+    let Some(data_dir) = &options.data_dir else {
+        eprintln!("custadmin-load scale: needs --data-dir (a folder `seed` filled)");
+        return ExitCode::from(2);
+    };
+    let scale_options = scale::ScaleOptions {
+        rounds: args.rounds,
+        login_clients: args.login_clients,
+        read_clients: args.read_clients,
+        seconds: Duration::from_secs(args.seconds),
+    };
+    // The seeded database's size decides where its probe accounts are.
+    let size = match seed::size(&options.database_url, data_dir) {
+        Ok(size) => size,
+        Err(error) => {
+            eprintln!("custadmin-load scale: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Minus the support agent.
+    let full_accounts = size["accounts"].as_u64().unwrap_or(1).saturating_sub(1);
+    let plan = seed::SeedPlan::probes_of(full_accounts, args.events_per_account, args.heavy_events);
+    println!(
+        "seeded database: {size}; probes every {} accounts",
+        plan.probe_stride
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    // The empty database: only the accounts the measurements use, seeded the same way.
+    let empty_dir = custadmin_blackbox::TempDir::new("scale-empty");
+    let empty_database = options
+        .database_url
+        .as_deref()
+        .map(scale::EmptyPostgres::create)
+        .transpose();
+    let empty_database = match empty_database {
+        Ok(database) => database,
+        Err(error) => {
+            eprintln!("custadmin-load scale: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let empty_options = TargetOptions {
+        data_dir: Some(empty_dir.path().join("data")),
+        database_url: empty_database.as_ref().map(|database| database.url.clone()),
+        url: None,
+        pid: None,
+        server: options.server.clone(),
+        queue_limit: options.queue_limit,
+        server_env: options.server_env.clone(),
+    };
+    let outcome = target::launch(&empty_options)
+        .and_then(|(launch, _work_dir, _)| {
+            seed::seed(&launch, empty_options.database_url.as_deref(), &plan)
+        })
+        .and_then(|empty_size| {
+            // Both servers at once: the measurements alternate between them.
+            let empty_target = Target::open(&empty_options)?;
+            let seeded_target = Target::open(options)?;
+            println!(
+                "servers: empty pid {} at {}, seeded pid {} at {}",
+                empty_target.pid, empty_target.base_url, seeded_target.pid, seeded_target.base_url
+            );
+            let empty_http = Http::new(&empty_target.base_url, Duration::from_secs(120));
+            let seeded_http = Http::new(&seeded_target.base_url, Duration::from_secs(120));
+            let [empty, seeded] = runtime.block_on(scale::measure_both(
+                [&empty_http, &seeded_http],
+                plan.probe_stride,
+                &scale_options,
+            ));
+            let memory = target::memory(seeded_target.pid).unwrap_or_default();
+            empty_target.stop();
+            seeded_target.stop();
+            let mut comparison = scale::compare(&empty, &seeded, &size);
+            comparison["empty_database"] = empty_size;
+            comparison["seeded_server_vm_hwm_mib"] =
+                json!(http::round(target::mib(memory.hwm_kib)));
+            Ok(comparison)
+        });
+    drop(empty_database);
+    match outcome {
+        Ok(comparison) => {
+            let summary = json!({"machine": machine, "results": {"scale": comparison}});
+            println!(
+                "summary: {}",
+                serde_json::to_string_pretty(&summary).unwrap()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("custadmin-load scale: {error}");
+            ExitCode::FAILURE
         }
     }
 }

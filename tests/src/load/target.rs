@@ -12,12 +12,15 @@ use serde_json::{json, Value};
 const LOG_FILTER: &str = "warn,custadmin=info,custadmin::telemetry=warn";
 
 /// How the driver gets a server.
+#[derive(Clone)]
 pub struct TargetOptions {
     pub server: Option<PathBuf>,
     pub url: Option<String>,
     pub pid: Option<u32>,
     pub queue_limit: Option<usize>,
     pub database_url: Option<String>,
+    /// The server's data folder (kept); a fresh one in a temp folder when `None`.
+    pub data_dir: Option<PathBuf>,
     /// Extra `KEY=VALUE` environment for the started server (e.g. glibc `MALLOC_*` tunables).
     pub server_env: Vec<String>,
 }
@@ -25,6 +28,8 @@ pub struct TargetOptions {
 pub struct Target {
     pub base_url: String,
     pub pid: u32,
+    /// The data folder of a server started here (key files), for a second instance.
+    pub data_dir: Option<PathBuf>,
     /// What was started (or attached to), for the summary.
     pub settings: Value,
     // Dropped in this order: the server is killed before its data folder is removed.
@@ -45,6 +50,7 @@ impl Target {
                     base_url: url.trim_end_matches('/').to_string(),
                     pid,
                     settings: json!({"attached": true, "url": url, "pid": pid}),
+                    data_dir: None,
                     server: None,
                     _work_dir: None,
                 })
@@ -55,41 +61,14 @@ impl Target {
     }
 
     fn start(options: &TargetOptions) -> Result<Self, String> {
-        let binary = match &options.server {
-            Some(path) => path.clone(),
-            None => sibling_server_binary()?,
-        };
-        // Absolute, as the server runs in its own working folder.
-        let binary = binary
-            .canonicalize()
-            .map_err(|error| format!("{}: {error}", binary.display()))?;
-        // The shared helpers find the binary through this variable.
-        std::env::set_var("CUSTADMIN_BIN", &binary);
-        let work_dir = TempDir::new("load");
-        // The driver is the server's only proxy: burst clients name distinct addresses in
-        // `X-Forwarded-For`, as customers come from many networks (one address alone would
-        // meet the per-network limit, not the hashing pool).
-        let mut launch = Launch::new(work_dir.path())
-            .production_hashing()
-            .env("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32")
-            .env("RUST_LOG", LOG_FILTER);
-        if let Some(limit) = options.queue_limit {
-            launch = launch.env("CUSTADMIN_HASHING_QUEUE_LIMIT", &limit.to_string());
-        }
-        if let Some(url) = &options.database_url {
-            launch = launch.env("CUSTADMIN_DATABASE_URL", url);
-        }
-        for pair in &options.server_env {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("--server-env wants KEY=VALUE, not {pair}"))?;
-            launch = launch.env(key, value);
-        }
+        let (launch, work_dir, binary) = launch(options)?;
         let server = launch.serve();
+        let data_dir = Some(launch.data_dir());
         let settings = json!({
             "attached": false,
             "binary": binary.display().to_string(),
             "database": if options.database_url.is_some() { "postgres" } else { "sqlite" },
+            "data_dir": options.data_dir.as_ref().map(|dir| dir.display().to_string()),
             "hashing_queue_limit": options.queue_limit.map_or(json!("server default"), |limit| json!(limit)),
             "argon2": "production defaults (m=19456 KiB, t=2, p=1)",
             "extra_env": options.server_env,
@@ -98,6 +77,7 @@ impl Target {
             base_url: server.base_url(),
             pid: server.pid(),
             settings,
+            data_dir,
             server: Some(server),
             _work_dir: Some(work_dir),
         })
@@ -113,6 +93,49 @@ impl Target {
             }
         }
     }
+}
+
+/// How the server is started (binary, working folder, environment), without starting it. The
+/// working folder is a fresh temp folder; the data folder is `options.data_dir` or inside it.
+pub fn launch(options: &TargetOptions) -> Result<(Launch, TempDir, PathBuf), String> {
+    let binary = match &options.server {
+        Some(path) => path.clone(),
+        None => sibling_server_binary()?,
+    };
+    // Absolute, as the server runs in its own working folder.
+    let binary = binary
+        .canonicalize()
+        .map_err(|error| format!("{}: {error}", binary.display()))?;
+    // The shared helpers find the binary through this variable.
+    std::env::set_var("CUSTADMIN_BIN", &binary);
+    let work_dir = TempDir::new("load");
+    // The driver is the server's only proxy: burst clients name distinct addresses in
+    // `X-Forwarded-For`, as customers come from many networks (one address alone would
+    // meet the per-network limit, not the hashing pool).
+    let mut launch = Launch::new(work_dir.path())
+        .production_hashing()
+        .env("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32")
+        .env("RUST_LOG", LOG_FILTER);
+    if let Some(dir) = &options.data_dir {
+        std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|error| format!("{}: {error}", dir.display()))?;
+        launch = launch.env("CUSTADMIN_DATA_DIR", &dir.display().to_string());
+    }
+    if let Some(limit) = options.queue_limit {
+        launch = launch.env("CUSTADMIN_HASHING_QUEUE_LIMIT", &limit.to_string());
+    }
+    if let Some(url) = &options.database_url {
+        launch = launch.env("CUSTADMIN_DATABASE_URL", url);
+    }
+    for pair in &options.server_env {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--server-env wants KEY=VALUE, not {pair}"))?;
+        launch = launch.env(key, value);
+    }
+    Ok((launch, work_dir, binary))
 }
 
 /// `custadmin` next to this executable (both live in `target/release/` after a release build).

@@ -1,0 +1,2 @@
+DROP INDEX accounts_email_domain_search;
+DROP INDEX accounts_email_search;
