@@ -22,6 +22,11 @@ pub struct Settings {
     pub issuer: String,
     pub signup_enabled: bool,
     pub privileged_window: Duration,
+    /// How long an instance may reuse its check of a session while it runs nothing on the
+    /// database: the most a revocation made by another instance can lag here. Default 500 ms
+    /// on SQLite (one instance: its own revocations void reuse at once), 0 on PostgreSQL
+    /// (several instances: every request reads the session row).
+    pub session_check_reuse: Duration,
     pub static_dir: PathBuf,
     pub database_pool_size: u32,
     pub password_hashing: PasswordHashingSettings,
@@ -153,8 +158,20 @@ impl Settings {
             "DATABASE_URL",
             format!("sqlite://{}", data_dir.join("custadmin.sqlite3").display()),
         )?;
-        crate::db::DatabaseKind::from_url(&database_url)
+        let database_kind = crate::db::DatabaseKind::from_url(&database_url)
             .map_err(|message| source.invalid("DATABASE_URL", &message))?;
+        let default_reuse_ms: u64 = match database_kind {
+            crate::db::DatabaseKind::Sqlite => 500,
+            crate::db::DatabaseKind::Postgresql => 0,
+        };
+        let session_check_reuse_ms: u64 =
+            source.parse_or("SESSION_CHECK_REUSE_MS", default_reuse_ms)?;
+        if session_check_reuse_ms > 5_000 {
+            return Err(source.invalid(
+                "SESSION_CHECK_REUSE_MS",
+                "must be at most 5000 (revocations must reach every instance within seconds)",
+            ));
+        }
         let privileged_window_secs: u64 = source.parse_or("PRIVILEGED_WINDOW_SECS", 600)?;
         let database_pool_size: u32 = source.parse_or("DATABASE_POOL_SIZE", 10)?;
         let bind: SocketAddr = source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
@@ -245,6 +262,7 @@ impl Settings {
             issuer,
             signup_enabled: source.parse_bool_or("SIGNUP", true)?,
             privileged_window: Duration::from_secs(privileged_window_secs),
+            session_check_reuse: Duration::from_millis(session_check_reuse_ms),
             static_dir: source.parse_or("STATIC_DIR", PathBuf::from("frontend/dist"))?,
             database_pool_size,
             password_hashing,
@@ -281,6 +299,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ISSUER",
     "SIGNUP",
     "PRIVILEGED_WINDOW_SECS",
+    "SESSION_CHECK_REUSE_MS",
     "STATIC_DIR",
     "DATABASE_POOL_SIZE",
     "ARGON2_MEMORY_KIB",

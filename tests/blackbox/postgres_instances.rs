@@ -32,28 +32,14 @@ async fn two_instances_on_one_postgres_database_share_sessions_revocation_and_us
     let token_b = b.access_token("grace").await;
     a.get("/account", Some(&token_b)).await.assert_status(200);
 
-    // Act + assert: logging out on B revokes the session on B at once, and for A within the
-    // half second A may reuse its last check of the session (SESSION_CHECK_REUSE_MILLIS).
+    // Act + assert: logging out on B revokes the session for A at once (on PostgreSQL no
+    // instance reuses a session check unless CUSTADMIN_SESSION_CHECK_REUSE_MS says so).
     b.post("/auth/logout", None, Some(&token_b))
         .await
         .assert_status(204);
-    b.get("/account", Some(&token_b))
+    a.get("/account", Some(&token_b))
         .await
         .assert_problem(401, "invalid_token");
-    let logged_out = std::time::Instant::now();
-    loop {
-        let reply = a.get("/account", Some(&token_b)).await;
-        if reply.status == 401 {
-            reply.assert_problem(401, "invalid_token");
-            break;
-        }
-        assert!(
-            logged_out.elapsed() < std::time::Duration::from_millis(1500),
-            "A still accepts a session B revoked {:?} ago",
-            logged_out.elapsed()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 
     // Arrange: two-factor on, enrolled through A.
     let token_a = a.access_token("grace").await;

@@ -82,15 +82,12 @@ pub fn grant(
     })
 }
 
-/// How long a session check may be reused on this instance, as long as this instance has run
-/// nothing on the database since it was read: the longest a revocation made by *another*
-/// instance (several share one PostgreSQL database) can lag here. A revocation on this
+/// Verifies a bearer token and that its session is still live: one indexed read, or the same
+/// read from under `settings.session_check_reuse` ago when nothing ran on the database since.
+/// That reuse is the longest a revocation made by *another* instance can lag here (0 by
+/// default on PostgreSQL, where several instances share the database); a revocation on this
 /// instance (sign-out, ending a session, a password change, a support reset: all database
 /// runs) voids every reused check at once, see [`crate::db::Database::runs`].
-pub const SESSION_CHECK_REUSE_MILLIS: i64 = 500;
-
-/// Verifies a bearer token and that its session is still live: one indexed read, or the same
-/// read from under [`SESSION_CHECK_REUSE_MILLIS`] ago when nothing ran on the database since.
 pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Principal, ApiError> {
     let now = state.now();
     let claims = state.token_keys.verify_access(bearer_token, now)?;
@@ -118,14 +115,16 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
                 })
                 .await?
                 .ok_or(ApiError::InvalidToken)?;
-            state.database.session_checks().insert(
-                claims.sid.clone(),
-                CachedSessionCheck {
-                    runs_before,
-                    read_at: now,
-                    active: active.clone(),
-                },
-            );
+            if !state.settings.session_check_reuse.is_zero() {
+                state.database.session_checks().insert(
+                    claims.sid.clone(),
+                    CachedSessionCheck {
+                        runs_before,
+                        read_at: now,
+                        active: active.clone(),
+                    },
+                );
+            }
             active
         }
     };
@@ -208,17 +207,21 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
 }
 
 /// The live session read for `session_id` moments ago, if nothing ran on the database since
-/// and it is younger than [`SESSION_CHECK_REUSE_MILLIS`] by the server's clock.
+/// and it is younger than `settings.session_check_reuse` by the server's clock.
 fn reusable_check(
     state: &AppState,
     session_id: &str,
     account_id: &str,
     now: DateTime<Utc>,
 ) -> Option<ActiveSession> {
+    let reuse = TimeDelta::from_std(state.settings.session_check_reuse).ok()?;
+    if reuse.is_zero() {
+        return None;
+    }
     let cached = state.database.session_checks().get(session_id)?;
     let reusable = cached.runs_before == state.database.runs()
         && now >= cached.read_at
-        && now - cached.read_at < TimeDelta::milliseconds(SESSION_CHECK_REUSE_MILLIS)
+        && now - cached.read_at < reuse
         && cached.active.session.expires_at > now
         && cached.active.account.id == account_id;
     reusable.then(|| cached.active.clone())
