@@ -114,6 +114,8 @@ fn bad_configuration_values_and_unknown_settings_stop_start_up_naming_the_variab
         ("CUSTADMIN_NO_SUCH_SETTING", "1"),
         // Passkeys need a host name as relying party id; browsers refuse an IP address.
         ("CUSTADMIN_PUBLIC_URL", "http://192.0.2.7:8080"),
+        // Revocations must reach every instance within seconds.
+        ("CUSTADMIN_SESSION_CHECK_REUSE_MS", "60000"),
     ];
     for (variable, value) in cases {
         // Arrange
