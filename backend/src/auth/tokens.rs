@@ -232,16 +232,12 @@ impl TokenKeys {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<ChallengeClaims, ApiError> {
-        let claims: ChallengeClaims = self.verify(
+        self.verify_step_token(
             token,
             PASSKEY_STATE_TOKEN_TYPE,
             PASSKEY_STATE_TOKEN_AUDIENCE,
-            || ApiError::InvalidChallenge,
-        )?;
-        if claims.exp <= now.timestamp() {
-            return Err(ApiError::InvalidChallenge);
-        }
-        Ok(claims)
+            now,
+        )
     }
 
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
@@ -274,12 +270,20 @@ impl TokenKeys {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<ChallengeClaims, ApiError> {
-        let claims: ChallengeClaims = self.verify(
-            token,
-            CHALLENGE_TOKEN_TYPE,
-            CHALLENGE_TOKEN_AUDIENCE,
-            || ApiError::InvalidChallenge,
-        )?;
+        self.verify_step_token(token, CHALLENGE_TOKEN_TYPE, CHALLENGE_TOKEN_AUDIENCE, now)
+    }
+
+    /// A token naming one step of a sign-in (its row holds the state), of the given kind and
+    /// not expired by the server's clock; anything else is `InvalidChallenge`.
+    fn verify_step_token(
+        &self,
+        token: &str,
+        token_type: &str,
+        audience: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChallengeClaims, ApiError> {
+        let claims: ChallengeClaims =
+            self.verify(token, token_type, audience, || ApiError::InvalidChallenge)?;
         if claims.exp <= now.timestamp() {
             return Err(ApiError::InvalidChallenge);
         }
