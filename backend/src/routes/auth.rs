@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::passkeys::parse_credential;
 use super::{
     device_cookie, expired_refresh_cookie, optional_json, refresh_cookie, DEVICE_COOKIE,
     REFRESH_COOKIE,
@@ -356,10 +357,7 @@ async fn verify_otp(
         (Some(code), None, None) => SecondFactor::Code(TotpCode::parse(&code)?),
         (None, Some(code), None) => SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?),
         (None, None, Some(answer)) => {
-            let answer = serde_json::from_value(answer).map_err(|error| {
-                ApiError::validation("webauthn", format!("not a WebAuthn credential: {error}"))
-            })?;
-            SecondFactor::Passkey(Box::new(answer))
+            SecondFactor::Passkey(Box::new(parse_credential("webauthn", answer)?))
         }
         _ => {
             return Err(ApiError::validation(

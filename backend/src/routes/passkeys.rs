@@ -32,11 +32,13 @@ pub fn configure(config: &mut ServiceConfig) {
 }
 
 /// The browser's answer to a WebAuthn ceremony (`PublicKeyCredential.toJSON()`, binary fields
-/// base64url), parsed here so a malformed one is the caller's `422`.
-fn parse_credential<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|error| {
-        ApiError::validation("credential", format!("not a WebAuthn credential: {error}"))
-    })
+/// base64url) sent as `field`, parsed here so a malformed one is the caller's `422`.
+pub fn parse_credential<T: DeserializeOwned>(
+    field: &'static str,
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::validation(field, format!("not a WebAuthn credential: {error}")))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -203,7 +205,7 @@ async fn finish_registration(
     origin: RequestOrigin,
     body: web::Json<FinishRegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = parse_credential(body.into_inner().credential)?;
+    let answer = parse_credential("credential", body.into_inner().credential)?;
     let added = passkeys::finish_registration(&state, &principal, answer, &origin).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -390,7 +392,7 @@ async fn sign_in_passwordless(
     body: web::Json<PasswordlessRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let answer = parse_credential(body.credential)?;
+    let answer = parse_credential("credential", body.credential)?;
     let device_token = body.device_token.or_else(|| {
         request
             .cookie(DEVICE_COOKIE)

@@ -116,12 +116,9 @@ pub fn parse_proof(
         (None, None, Some(password), None) => Ok(Some(Proof::Password(Password::candidate(
             password, "password",
         )?))),
-        (None, None, None, Some(answer)) => {
-            let answer = serde_json::from_value(answer).map_err(|error| {
-                ApiError::validation("webauthn", format!("not a WebAuthn credential: {error}"))
-            })?;
-            Ok(Some(Proof::Passkey(Box::new(answer))))
-        }
+        (None, None, None, Some(answer)) => Ok(Some(Proof::Passkey(Box::new(
+            super::passkeys::parse_credential("webauthn", answer)?,
+        )))),
         _ => Err(ApiError::validation(
             "code",
             "send one of code, recovery_code, password or webauthn",

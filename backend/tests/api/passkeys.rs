@@ -23,6 +23,7 @@ on_both_databases!(
     a_ceremony_started_on_one_instance_finishes_on_another,
     a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys,
     a_passkey_proves_a_privileged_action_once,
+    expired_ceremonies_and_hostile_names_are_refused,
 );
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
@@ -959,4 +960,56 @@ async fn a_passkey_proves_a_privileged_action_once(app: TestApp) {
     )
     .await
     .assert_problem(422, "validation_failed");
+}
+
+async fn expired_ceremonies_and_hostile_names_are_refused(app: TestApp) {
+    let session = app.signed_in_customer("nils").await;
+    let token = Some(session.access_token.as_str());
+    for name in ["a\u{0}b", &"x".repeat(10 * 1024)] {
+        app.post(
+            "/account/passkeys/register/start",
+            token,
+            json!({"name": name}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    }
+    // A registration answered after its 5 minutes is refused, and cannot be tried again.
+    let mut authenticator = Authenticator::new(&app);
+    let started = app
+        .post(
+            "/account/passkeys/register/start",
+            token,
+            json!({"name": "late"}),
+        )
+        .await;
+    let answer = authenticator.create(&started.assert_ok()["options"]);
+    app.clock.advance(chrono::TimeDelta::minutes(6));
+    app.post(
+        "/account/passkeys/register/finish",
+        token,
+        json!({"credential": answer}),
+    )
+    .await
+    .assert_problem(409, "no_pending_enrollment");
+
+    // A passwordless answer after its 5 minutes: the state token has expired.
+    let fresh = session_from(&app.login("nils", PASSWORD).await);
+    assert_eq!(
+        add_passkey(&app, &fresh, &mut authenticator, "key")
+            .await
+            .status,
+        201
+    );
+    let account_id = app.account_id(&fresh).await;
+    let (options, state) = passwordless_options(&app).await;
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    app.clock.advance(chrono::TimeDelta::minutes(6));
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": answer}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
 }
