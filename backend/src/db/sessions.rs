@@ -435,25 +435,47 @@ pub fn revoke_of_account(
 }
 
 /// Revokes the account's live sessions that a trusted device opened without a code (amr
-/// `mfa`), except `keep`: when trust ends, what it let in ends too.
+/// `mfa`): those of `only_device` when given, else of every device but `except_device`; never
+/// `keep`. When trust ends, what it let in ends too.
 pub fn revoke_trusted_device_sessions(
     connection: &mut DbConnection,
     account_id: &str,
+    only_device: Option<&str>,
+    except_device: Option<&str>,
     keep: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
-    let live = sessions::table
+    let mut live = sessions::table
         .filter(sessions::account_id.eq(account_id))
         .filter(sessions::revoked_at.is_null())
-        .filter(sessions::amr.like("% mfa"));
-    let revocation = (
+        .filter(sessions::amr.like("% mfa"))
+        .into_boxed();
+    if let Some(device) = only_device {
+        live = live.filter(sessions::device_id.eq(device));
+    }
+    if let Some(device) = except_device {
+        // A session of no device is of no trusted device either: NULL is not "another".
+        live = live.filter(
+            sessions::device_id
+                .ne(device)
+                .or(sessions::device_id.is_null()),
+        );
+    }
+    if let Some(keep) = keep {
+        live = live.filter(sessions::id.ne(keep));
+    }
+    let ids: Vec<String> = live.select(sessions::id).load(connection)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::id.eq_any(&ids))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
         sessions::revoked_at.eq(Some(db_time(now))),
         sessions::revoked_reason.eq(Some("device_trust_ended")),
-    );
-    Ok(match keep {
-        Some(keep) => diesel::update(live.filter(sessions::id.ne(keep)))
-            .set(revocation)
-            .execute(connection)?,
-        None => diesel::update(live).set(revocation).execute(connection)?,
-    })
+    ))
+    .execute(connection)?)
 }

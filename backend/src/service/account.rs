@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{self, Verdict};
 use super::{AppState, Principal, RequestOrigin};
@@ -150,18 +151,11 @@ pub async fn change_password(
                 // Another change won meanwhile; this one proved the old password.
                 return Ok(Err(ApiError::InvalidPassword));
             }
-            // A challenge won with the old password must not complete either, and no device
-            // is trusted on the strength of the old one.
-            code_store::consume_all_challenges(connection, &account.id, now)?;
-            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
-            // Machines' access was granted under the old password.
-            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-            super::email::forget_pending_address(connection, &account.id, now)?;
-            session_store::revoke_all_for_account(
+            credential_change::apply(
                 connection,
                 &account.id,
+                CredentialChange::PasswordChanged,
                 Some(&session_id),
-                "password_changed",
                 now,
             )?;
             notifications::record_and_notify(

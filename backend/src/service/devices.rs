@@ -1,5 +1,7 @@
-//! Known devices as the holder sees them: list, and forget one (its trust goes with it).
+//! Known devices as the holder sees them: list, and forget one (its trust goes with it, and
+//! so do the sessions that trust opened).
 
+use super::credential_change::{end_device_trust, Devices};
 use super::{AppState, Principal, RequestOrigin};
 use crate::db::devices::{self, DeviceListing};
 use crate::db::events::{self, EventKind};
@@ -41,9 +43,18 @@ pub async fn forget(
         device_id.to_string(),
         origin.clone(),
     );
+    let session_id = principal.session_id.clone();
     state
         .database
         .transaction(move |connection| {
+            // Its trust ends first, with every session that trust opened (but the caller's).
+            end_device_trust(
+                connection,
+                &account_id,
+                Devices::One(&device_id),
+                Some(&session_id),
+                now,
+            )?;
             if !devices::delete_of_account(connection, &account_id, &device_id)? {
                 return Err(ApiError::NotFound);
             }
@@ -57,18 +68,4 @@ pub async fn forget(
             )
         })
         .await
-}
-
-/// Every trust of the account ends (a factor, the password or the recovery codes changed),
-/// with the sessions that trust let in without a code, but the caller's own. Inside the
-/// caller's transaction.
-pub fn end_all_trust(
-    connection: &mut crate::db::DbConnection,
-    account_id: &str,
-    keep_session: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ApiError> {
-    devices::end_trust_for_account(connection, account_id)?;
-    session_store::revoke_trusted_device_sessions(connection, account_id, keep_session, now)?;
-    Ok(())
 }

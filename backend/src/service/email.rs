@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
+use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, LinkMail, Notice};
 use super::proof::{self, Proof, Required, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
@@ -12,7 +13,7 @@ use crate::auth::opaque_token;
 use crate::db::accounts::{self, Account};
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::events::{self, EventKind};
-use crate::db::{devices, sessions as session_store, two_factor as code_store, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::{Email, Password, Username};
 use crate::error::ApiError;
 
@@ -148,9 +149,21 @@ pub async fn verify(
             if !email_tokens::use_up(connection, &token_hash, LinkPurpose::VerifyEmail, now)? {
                 return Err(ApiError::InvalidLink);
             }
+            let replaced = accounts::find_by_id(connection, &link.account_id)?
+                .and_then(|account| account.verified_email().map(str::to_string))
+                .filter(|old| !old.eq_ignore_ascii_case(&email));
             // The account moved on to another address since: this link proves nothing now.
             if !accounts::verify_email(connection, &link.account_id, &email, now)? {
                 return Err(ApiError::InvalidLink);
+            }
+            if replaced.is_some() {
+                credential_change::apply(
+                    connection,
+                    &link.account_id,
+                    CredentialChange::EmailChanged,
+                    None,
+                    now,
+                )?;
             }
             events::record(
                 connection,
@@ -327,18 +340,13 @@ pub async fn confirm_password_reset(
             if let Some(attempt) = attempt {
                 attempt.succeeded(connection)?;
             }
-            email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
-            forget_pending_address(connection, &account.id, now)?;
-            code_store::consume_all_challenges(connection, &account.id, now)?;
-            session_store::revoke_all_for_account(
+            credential_change::apply(
                 connection,
                 &account.id,
+                CredentialChange::PasswordReset,
                 None,
-                "password_reset",
                 now,
             )?;
-            devices::delete_all_for_account(connection, &account.id)?;
-            crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
             notifications::record_and_notify(
                 &state,
                 connection,
@@ -373,15 +381,4 @@ fn live_reset_account(
         return Err(ApiError::InvalidLink);
     }
     Ok(account)
-}
-
-/// A pending change of address dies with the credentials that asked for it: a hijacker who
-/// asked for one must not get the address once the holder has taken the account back.
-pub fn forget_pending_address(
-    connection: &mut DbConnection,
-    account_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    accounts::clear_pending_email(connection, account_id)?;
-    email_tokens::void_all(connection, account_id, LinkPurpose::VerifyEmail, now)
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_tokens;
+pub mod credential_change;
 pub mod devices;
 pub mod email;
 pub mod housekeeping;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::credential_change::{self, end_device_trust, CredentialChange, Devices};
 use super::{AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
 use crate::auth::tokens::{has_second_factor, ACCESS_TOKEN_LIFETIME_SECS};
@@ -25,8 +26,11 @@ pub struct TokenGrant {
     pub expires_in: i64,
     pub refresh_token: String,
     pub refresh_expires_at: DateTime<Utc>,
-    /// A new known device's token, when this sign-in made the client one.
+    /// The device token the client is to hold from now on for this account, when a new one
+    /// was made (a new device, or trust granted).
     pub device_token: Option<String>,
+    /// The stored form of the account's earlier device token that `device_token` replaces.
+    pub replaced_device_hash: Option<String>,
 }
 
 /// Opens a session inside the caller's transaction; the grant is signed afterwards.
@@ -79,6 +83,7 @@ pub fn grant(
         refresh_token,
         refresh_expires_at: session.expires_at,
         device_token: None,
+        replaced_device_hash: None,
     })
 }
 
@@ -289,6 +294,7 @@ pub async fn end(
         session_id.to_string(),
         origin.clone(),
     );
+    let caller = principal.session_id.clone();
     state
         .database
         .transaction(move |connection| {
@@ -301,11 +307,18 @@ pub async fn end(
             )? {
                 return Err(ApiError::NotFound);
             }
-            // Signing a device out also takes back its "don't ask for a code".
+            // Signing a device out also takes back its "don't ask for a code", and with it
+            // every other session that trust opened.
             if let Some(device_id) =
                 session_store::find(connection, &session_id)?.and_then(|session| session.device_id)
             {
-                crate::db::devices::end_trust(connection, &account_id, &device_id)?;
+                end_device_trust(
+                    connection,
+                    &account_id,
+                    Devices::One(&device_id),
+                    Some(&caller),
+                    now,
+                )?;
             }
             events::record(
                 connection,
@@ -319,7 +332,8 @@ pub async fn end(
         .await
 }
 
-/// Ends every session of the caller but the caller's own.
+/// "Sign out everywhere": every session of the caller but the caller's own ends, and so does
+/// everything else [`CredentialChange::SignOutEverywhere`] ends (API tokens included).
 pub async fn end_others(
     state: &AppState,
     principal: &Principal,
@@ -334,29 +348,25 @@ pub async fn end_others(
     state
         .database
         .transaction(move |connection| {
-            let ended = session_store::revoke_all_for_account(
+            let others = session_store::live_for_account(connection, &account_id, now)?
+                .into_iter()
+                .filter(|session| session.id != keep)
+                .count();
+            credential_change::apply(
                 connection,
                 &account_id,
+                CredentialChange::SignOutEverywhere,
                 Some(&keep),
-                "ended_by_user",
                 now,
             )?;
-            // Every other device loses its "don't ask for a code" too.
-            match session_store::find(connection, &keep)?.and_then(|session| session.device_id) {
-                Some(own) => crate::db::devices::end_trust_except(connection, &account_id, &own)?,
-                None => crate::db::devices::end_trust_for_account(connection, &account_id)?,
-            }
-            if ended > 0 {
-                events::record(
-                    connection,
-                    &account_id,
-                    EventKind::SessionRevoked,
-                    now,
-                    &origin,
-                    Some(&format!("{ended} other sessions")),
-                )?;
-            }
-            Ok(())
+            events::record(
+                connection,
+                &account_id,
+                EventKind::SessionRevoked,
+                now,
+                &origin,
+                Some(&format!("{others} other sessions")),
+            )
         })
         .await
 }

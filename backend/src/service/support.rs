@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::credential_change::CredentialChange;
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required};
 use super::throttle::{self, Subject};
@@ -270,16 +271,14 @@ fn apply(
 ) -> Result<(), ApiError> {
     match action {
         SupportAction::ResetTwoFactor => {
+            // Whoever asked support may not be the holder: every way in ends.
             wipe_two_factor(
                 connection,
                 customer,
                 None,
-                "two_factor_reset_by_support",
+                CredentialChange::SupportReset,
                 now,
-            )?;
-            super::email::forget_pending_address(connection, &customer.id, now)?;
-            // Whoever asked support may not be the holder: machines' access ends too.
-            crate::db::api_tokens::revoke_all_for_account(connection, &customer.id, now).map(|_| ())
+            )
         }
         SupportAction::Unlock => {
             let device_ids = devices::ids_of_account(connection, &customer.id)?;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required, Verdict};
 use super::{throttle, AppState, Principal, RequestOrigin};
@@ -189,18 +190,15 @@ pub(super) fn second_factor_added(
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
     let session_id = caller.session_id.as_str();
-    super::devices::end_all_trust(connection, &account.id, Some(session_id), now)?;
     let first = accounts::switch_two_factor_on(connection, &account.id, now)?;
+    let change = if first {
+        CredentialChange::TwoFactorSwitchedOn
+    } else {
+        CredentialChange::SecondFactorAdded
+    };
+    credential_change::apply(connection, &account.id, change, Some(session_id), now)?;
     if first {
         code_store::replace_recovery_codes(connection, &account.id, hashes, now)?;
-        crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-        session_store::revoke_all_for_account(
-            connection,
-            &account.id,
-            Some(session_id),
-            "two_factor_enabled",
-            now,
-        )?;
         // What the session proved before, and now this factor too.
         let mut amr: Vec<&str> = caller.amr.iter().map(String::as_str).collect();
         if !amr.contains(&factor.method()) {
@@ -297,7 +295,7 @@ pub async fn disable(
                 connection,
                 &account,
                 Some(&session_id),
-                "two_factor_disabled",
+                CredentialChange::TwoFactorSwitchedOff,
                 now,
             )?;
             notifications::record_and_notify(
@@ -315,29 +313,23 @@ pub async fn disable(
         .await?
 }
 
-/// Removes every trace of the account's second factor; shared by disable and support reset.
-/// The caller holds the account row's lock.
+/// Removes every trace of the account's second factor, then ends what `change` ends (the
+/// holder's disable, or a support reset). The caller holds the account row's lock.
 pub(super) fn wipe_two_factor(
     connection: &mut DbConnection,
     account: &Account,
     keep_session: Option<&str>,
-    reason: &str,
+    change: CredentialChange,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     if !accounts::disable_two_factor(connection, &account.id)? {
         return Err(ApiError::TwoFactorNotEnabled);
     }
     crate::db::passkeys::delete_all_for_account(connection, &account.id)?;
-    // An unfinished passkey registration must not switch two-factor on again later.
-    crate::db::ceremonies::delete_for_account(connection, &account.id)?;
     code_store::delete_recovery_codes(connection, &account.id)?;
-    code_store::consume_all_challenges(connection, &account.id, now)?;
     throttle::forget_second_factor_failures(connection, &account.id)?;
-    super::devices::end_all_trust(connection, &account.id, keep_session, now)?;
-    // Tokens were made under the factor that is gone.
-    crate::db::api_tokens::revoke_all_for_account(connection, &account.id, now)?;
-    session_store::revoke_all_for_account(connection, &account.id, keep_session, reason, now)?;
-    Ok(())
+    // Ends unfinished passkey registrations too, which must not switch two-factor on again.
+    credential_change::apply(connection, &account.id, change, keep_session, now)
 }
 
 /// New recovery codes; the old ones stop working.
@@ -373,8 +365,13 @@ pub async fn regenerate_recovery_codes(
                 return Ok(Err(refusal));
             }
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
-            // Trust rested on the old codes too: the next sign-in asks for the code again.
-            super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
+            credential_change::apply(
+                connection,
+                &account.id,
+                CredentialChange::RecoveryCodesRegenerated,
+                Some(&session_id),
+                now,
+            )?;
             notifications::record_and_notify(
                 &state,
                 connection,

@@ -24,7 +24,7 @@ on_both_databases!(
 );
 
 /// Waits (at most 2 s) for the mails a background request queues.
-async fn mails_within_two_seconds(app: &TestApp, expected: usize) -> Vec<Mail> {
+pub(crate) async fn mails_within_two_seconds(app: &TestApp, expected: usize) -> Vec<Mail> {
     let mut mails = Vec::new();
     for _ in 0..40 {
         mails.extend(app.mails().await);

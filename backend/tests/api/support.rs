@@ -19,7 +19,7 @@ on_both_databases!(
 );
 
 /// A support agent, signed in with both factors (the desk demands a second factor).
-async fn support_agent(app: &TestApp, username: &str) -> Session {
+pub(crate) async fn support_agent(app: &TestApp, username: &str) -> Session {
     support_agent_with_secret(app, username).await.0
 }
 
