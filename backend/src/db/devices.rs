@@ -1,6 +1,6 @@
 //! Known devices: clients that completed a full sign-in of an account. The token is stored
-//! only as its SHA-256; the client keeps the token (cookie or `device_token`). A browser has
-//! one token, so several accounts may know the same token as their device.
+//! only as its SHA-256; the client keeps the token (cookie or `device_token`). Each token is
+//! made for one account; a browser keeps one per account it signs in to.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -15,6 +15,8 @@ use crate::error::ApiError;
 pub struct KnownDevice {
     pub id: String,
     pub account_id: String,
+    /// The stored form of the device's token.
+    pub token_hash: String,
     /// Until then the right password alone signs in from it ("don't ask for a code").
     pub trusted_until: Option<DateTime<Utc>>,
 }
@@ -35,25 +37,26 @@ pub struct DeviceListing {
     pub user_agent: Option<String>,
 }
 
-/// Every known device that holds the token hashing to `token_hash`: one browser's token is
-/// known to each account fully signed in with it.
-pub fn find_by_token(
+/// The known devices whose tokens hash to one of `token_hashes`.
+pub fn find_by_tokens(
     connection: &mut DbConnection,
-    token_hash: &str,
+    token_hashes: &[String],
 ) -> Result<Vec<KnownDevice>, ApiError> {
-    let rows: Vec<(String, String, Option<NaiveDateTime>)> = known_devices::table
-        .filter(known_devices::token_hash.eq(token_hash))
+    let rows: Vec<(String, String, String, Option<NaiveDateTime>)> = known_devices::table
+        .filter(known_devices::token_hash.eq_any(token_hashes))
         .select((
             known_devices::id,
             known_devices::account_id,
+            known_devices::token_hash,
             known_devices::trusted_until,
         ))
         .load(connection)?;
     Ok(rows
         .into_iter()
-        .map(|(id, account_id, trusted_until)| KnownDevice {
+        .map(|(id, account_id, token_hash, trusted_until)| KnownDevice {
             id,
             account_id,
+            token_hash,
             trusted_until: trusted_until.map(from_db_time),
         })
         .collect())
@@ -62,7 +65,6 @@ pub fn find_by_token(
 pub fn insert(
     connection: &mut DbConnection,
     device: &KnownDevice,
-    token_hash: &str,
     user_agent: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -70,13 +72,33 @@ pub fn insert(
         .values((
             known_devices::id.eq(&device.id),
             known_devices::account_id.eq(&device.account_id),
-            known_devices::token_hash.eq(token_hash),
+            known_devices::token_hash.eq(&device.token_hash),
             known_devices::created_at.eq(db_time(now)),
             known_devices::last_used_at.eq(db_time(now)),
+            known_devices::trusted_until.eq(device.trusted_until.map(db_time)),
             known_devices::user_agent.eq(user_agent),
         ))
         .execute(connection)?;
     Ok(())
+}
+
+/// Gives the device a new token (the old one stops naming it) and sets its trust; `false`
+/// when it is gone (forgotten meanwhile).
+pub fn reissue(
+    connection: &mut DbConnection,
+    device_id: &str,
+    token_hash: &str,
+    trusted_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let updated = diesel::update(known_devices::table.find(device_id))
+        .set((
+            known_devices::token_hash.eq(token_hash),
+            known_devices::trusted_until.eq(trusted_until.map(db_time)),
+            known_devices::last_used_at.eq(db_time(now)),
+        ))
+        .execute(connection)?;
+    Ok(updated == 1)
 }
 
 /// Records a sign-in from the device; `false` when it is gone (forgotten meanwhile).
@@ -111,18 +133,6 @@ pub fn delete_all_for_account(
         diesel::delete(known_devices::table.filter(known_devices::account_id.eq(account_id)))
             .execute(connection)?,
     )
-}
-
-/// Trusts the device until `until`: the right password alone signs in from it.
-pub fn trust(
-    connection: &mut DbConnection,
-    device_id: &str,
-    until: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    diesel::update(known_devices::table.find(device_id))
-        .set(known_devices::trusted_until.eq(Some(db_time(until))))
-        .execute(connection)?;
-    Ok(())
 }
 
 /// Ends the trust of every device of the account (a factor, the password or the recovery

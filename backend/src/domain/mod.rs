@@ -1,5 +1,6 @@
 //! Input types that validate once when parsed; code past the HTTP edge only sees valid values.
 
+mod device_tokens;
 mod email;
 mod event_kind;
 mod ip_network;
@@ -14,6 +15,7 @@ mod totp_code;
 mod user_agent;
 mod username;
 
+pub use device_tokens::{DeviceTokens, MAX_DEVICE_TOKENS};
 pub use email::Email;
 pub use event_kind::EventKind;
 pub use ip_network::{IpNetwork, TrustedProxies};

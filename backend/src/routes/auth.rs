@@ -8,10 +8,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::passkeys::parse_credential;
 use super::{
-    device_cookie, expired_refresh_cookie, optional_json, refresh_cookie, DEVICE_COOKIE,
-    REFRESH_COOKIE,
+    device_cookie, expired_legacy_device_cookie, expired_refresh_cookie, optional_json,
+    presented_devices, refresh_cookie, REFRESH_COOKIE,
 };
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
+use crate::domain::DeviceTokens;
 use crate::domain::{Email, Password, RecoveryCode, SecondFactorMethod, TotpCode, Username};
 use crate::error::{ApiError, Problem};
 use crate::service::login::{self, LoginOutcome};
@@ -62,9 +63,10 @@ pub struct LoginRequest {
     pub username: String,
     #[schema(max_length = 1024)]
     pub password: String,
-    /// The `device_token` from an earlier full sign-in (API clients; browsers send the
-    /// `custadmin_device` cookie instead). A known device has its own failure counter, so
-    /// strangers guessing the password cannot lock it out.
+    /// The `device_token` this account's earlier full sign-in handed out (API clients;
+    /// browsers send the `__Host-custadmin_device` cookie instead). A known device has its own
+    /// failure counter, so strangers guessing the password cannot lock it out. A token made
+    /// for another account counts for nothing here.
     #[schema(max_length = 256)]
     pub device_token: Option<String>,
 }
@@ -107,9 +109,12 @@ pub struct AuthenticatedResponse {
     /// by cookie, so scripts never see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    /// Present when this sign-in made the client a known device: send it back as
-    /// `device_token` when signing in. Also set as the `custadmin_device` cookie; left out of
-    /// the body like `refresh_token`.
+    /// Present when this sign-in made a new token for this account's device (a new device, or
+    /// `remember_device`, which always replaces the earlier token): keep it in place of any
+    /// earlier one of this account and send it back as `device_token` when signing in to this
+    /// account. Browsers get it in the `__Host-custadmin_device` cookie (`Path=/`, `Secure`,
+    /// `HttpOnly`, `SameSite=Strict`), which keeps one token per account signed in on the
+    /// browser; left out of the body like `refresh_token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
 }
@@ -184,9 +189,12 @@ impl TokenDelivery {
     }
 }
 
+/// The tokens of a sign-in or refresh. `presented` is what the client held: a new device
+/// token joins the cookie's list in place of its account's earlier one.
 pub(super) fn token_response(
     state: &AppState,
     grant: TokenGrant,
+    presented: &DeviceTokens,
     delivery: TokenDelivery,
 ) -> HttpResponse {
     let mut response = HttpResponse::Ok();
@@ -194,7 +202,11 @@ pub(super) fn token_response(
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .cookie(refresh_cookie(&grant, state.now()));
     if let Some(device_token) = &grant.device_token {
-        response.cookie(device_cookie(device_token));
+        let value =
+            presented.cookie_value_with(device_token, grant.replaced_device_hash.as_deref());
+        response
+            .cookie(device_cookie(value))
+            .cookie(expired_legacy_device_cookie());
     }
     let in_body = delivery == TokenDelivery::CookiesAndBody;
     response.json(LoginResponse::Authenticated(AuthenticatedResponse {
@@ -297,23 +309,13 @@ async fn log_in(
     let body = body.into_inner();
     let username = Username::candidate(&body.username)?;
     let password = Password::candidate(body.password, "password")?;
-    let device_token = body.device_token.or_else(|| {
-        request
-            .cookie(DEVICE_COOKIE)
-            .map(|cookie| cookie.value().to_string())
-    });
-    let outcome = login::log_in(
-        &state,
-        username,
-        &password,
-        device_token.as_deref(),
-        &origin,
-    )
-    .await?;
+    let devices = presented_devices(&request, body.device_token.as_deref());
+    let outcome = login::log_in(&state, username, &password, &devices, &origin).await?;
     match outcome {
         LoginOutcome::Authenticated(grant) => Ok(token_response(
             &state,
             grant,
+            &devices,
             TokenDelivery::for_sign_in(&request),
         )),
         LoginOutcome::OtpRequired {
@@ -370,9 +372,12 @@ async fn verify_otp(
     let grant =
         login::verify_second_factor(&state, &body.challenge_token, factor, remember, &origin)
             .await?;
+    // The challenge remembers this account's device; the cookie keeps the others' tokens.
+    let devices = presented_devices(&request, None);
     Ok(token_response(
         &state,
         grant,
+        &devices,
         TokenDelivery::for_sign_in(&request),
     ))
 }
@@ -416,7 +421,12 @@ async fn refresh(
         return Err(ApiError::InvalidRefreshToken);
     }
     let grant = sessions::refresh(&state, token).await?;
-    Ok(token_response(&state, grant, delivery))
+    Ok(token_response(
+        &state,
+        grant,
+        &DeviceTokens::default(),
+        delivery,
+    ))
 }
 
 /// Sign out: the session is revoked, with its access and refresh tokens.

@@ -23,7 +23,7 @@ use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use serde::de::DeserializeOwned;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::Scope;
+use crate::domain::{DeviceTokens, Scope};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
 use crate::service::{sessions, AppState, Principal, RequestOrigin};
@@ -32,8 +32,12 @@ use crate::service::{sessions, AppState, Principal, RequestOrigin};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const REFRESH_COOKIE: &str = "refresh_token";
 pub const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
-/// The known-device cookie: sent back only to `/auth`, never readable by scripts.
-pub const DEVICE_COOKIE: &str = "custadmin_device";
+/// The known-device cookie: one token per account signed in on the browser, never readable
+/// by scripts. `__Host-` makes browsers refuse it from a sibling subdomain or over plain HTTP
+/// (but on localhost), so nobody can plant one.
+pub const DEVICE_COOKIE: &str = "__Host-custadmin_device";
+/// The cookie's name before it was bound to the host; cleared when a sign-in sets the new one.
+const LEGACY_DEVICE_COOKIE: &str = "custadmin_device";
 const DEVICE_COOKIE_MAX_AGE_DAYS: i64 = 365;
 const MAX_USER_AGENT_CHARS: usize = 512;
 
@@ -290,9 +294,16 @@ pub fn refresh_cookie(
         .finish()
 }
 
-pub fn device_cookie(token: &str) -> Cookie<'static> {
-    Cookie::build(DEVICE_COOKIE, token.to_string())
-        .path(REFRESH_COOKIE_PATH)
+/// The device tokens a request presents: the body's `device_token` (API clients), else the
+/// cookie's.
+pub fn presented_devices(request: &HttpRequest, body_token: Option<&str>) -> DeviceTokens {
+    let cookie = request.cookie(DEVICE_COOKIE);
+    DeviceTokens::presented(body_token, cookie.as_ref().map(|cookie| cookie.value()))
+}
+
+pub fn device_cookie(value: String) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, value)
+        .path("/")
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Strict)
@@ -300,6 +311,17 @@ pub fn device_cookie(token: &str) -> Cookie<'static> {
             DEVICE_COOKIE_MAX_AGE_DAYS,
         ))
         .finish()
+}
+
+pub fn expired_legacy_device_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(LEGACY_DEVICE_COOKIE, "")
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .finish();
+    cookie.make_removal();
+    cookie
 }
 
 pub fn expired_refresh_cookie() -> Cookie<'static> {

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::{token_response, TokenDelivery};
 use super::two_factor::{parse_proof, parse_reauthentication, ReauthenticationRequest};
-use super::{optional_json, uuid_path, DEVICE_COOKIE};
+use super::{optional_json, presented_devices, uuid_path};
 use crate::db::passkeys::StoredPasskey;
 use crate::domain::Label;
 use crate::error::{ApiError, Problem};
@@ -376,7 +376,7 @@ async fn passwordless_options(
     request_body = PasswordlessRequest,
     responses(
         (status = 200, description = "Signed in", body = crate::routes::auth::AuthenticatedResponse,
-            headers(("Set-Cookie" = String, description = "`refresh_token` and `custadmin_device` cookies"))),
+            headers(("Set-Cookie" = String, description = "`refresh_token` and `__Host-custadmin_device` cookies"))),
         (status = 400, description = "The answer did not verify, names no passkey, or the key's counter went backwards (`passkey_refused`); or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid, expired or used state token (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a WebAuthn credential (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
@@ -393,22 +393,14 @@ async fn sign_in_passwordless(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let answer = parse_credential("credential", body.credential)?;
-    let device_token = body.device_token.or_else(|| {
-        request
-            .cookie(DEVICE_COOKIE)
-            .map(|cookie| cookie.value().to_string())
-    });
-    let grant = passkeys::sign_in_passwordless(
-        &state,
-        &body.state_token,
-        answer,
-        device_token.as_deref(),
-        &origin,
-    )
-    .await?;
+    let devices = presented_devices(&request, body.device_token.as_deref());
+    let grant =
+        passkeys::sign_in_passwordless(&state, &body.state_token, answer, &devices, &origin)
+            .await?;
     Ok(token_response(
         &state,
         grant,
+        &devices,
         TokenDelivery::for_sign_in(&request),
     ))
 }

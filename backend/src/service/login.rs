@@ -8,7 +8,7 @@ use super::proof::{self, SecondFactor, Verdict};
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
 use super::{AppState, RequestOrigin};
-use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
+use crate::auth::opaque_token;
 use crate::auth::tokens::{
     AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
 };
@@ -17,7 +17,7 @@ use crate::db::ceremonies::CeremonyKey;
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as challenge_store, DbConnection};
-use crate::domain::{Password, SecondFactorMethod, Username};
+use crate::domain::{DeviceTokens, Password, SecondFactorMethod, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]
@@ -32,33 +32,28 @@ pub enum LoginOutcome {
 }
 
 /// The password step. Unknown usernames and wrong passwords answer the same, in the same time.
-/// `device_token` is what the client holds from an earlier full sign-in, if anything.
+/// `devices` are the device tokens the client holds from earlier full sign-ins, if any.
 pub async fn log_in(
     state: &AppState,
     username: &str,
     password: &Password,
-    device_token: Option<&str>,
+    devices: &DeviceTokens,
     origin: &RequestOrigin,
 ) -> Result<LoginOutcome, ApiError> {
     let now = state.now();
     let username_key = Username::key_of(username);
-    let device_hash = device_token
-        .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
-        .map(opaque_token::hash);
-    let (attempt, account, device_hash) = {
+    let device_hashes = devices.hashes();
+    let (attempt, account, device_hashes) = {
         let origin = origin.clone();
         state
             .database
             .run(move |connection| {
                 let account = accounts::find_by_username_key(connection, &username_key)?;
                 // Looked up whether or not the account exists: the same work either way.
-                let device = match &device_hash {
-                    Some(hash) => known_device_of(connection, hash, account.as_ref())?,
-                    None => None,
-                };
+                let device = known_device_of(connection, &device_hashes, account.as_ref())?;
                 let subjects = password_subjects(&username_key, device.as_ref(), &origin);
                 let attempt = proof::count_password_attempt(connection, &subjects, now)?;
-                Ok((attempt, account, device_hash))
+                Ok((attempt, account, device_hashes))
             })
             .await?
     };
@@ -103,23 +98,22 @@ pub async fn log_in(
             attempt.succeeded(connection)?;
             // A device trusted within the last 30 days stands in for the code (read again
             // here: any change of a factor since the password check has ended the trust).
-            let trusted = match &device_hash {
-                Some(hash) => known_device_of(connection, hash, Some(&account))?
-                    .is_some_and(|device| device.is_trusted(now)),
-                None => false,
-            };
+            // Only this account's own device: a token made for another never counts.
+            let device = known_device_of(connection, &device_hashes, Some(&account))?;
+            let trusted = device.as_ref().is_some_and(|device| device.is_trusted(now));
             if two_factor && trusted {
                 let sign_in = SignIn {
                     methods: &[AMR_PASSWORD, AMR_TRUSTED_DEVICE],
-                    presented_device_hash: device_hash,
+                    device,
                     remember: false,
                 };
                 let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
                 return Ok(Ok(LoginOutcome::Authenticated(grant)));
             }
             if two_factor {
+                let device_hash = device.as_ref().map(|device| device.token_hash.as_str());
                 let challenge_token =
-                    open_challenge(&state, connection, &account, device_hash.as_deref(), now)?;
+                    open_challenge(&state, connection, &account, device_hash, now)?;
                 let passkeys = crate::db::passkeys::count_for_account(connection, &account.id)?;
                 return Ok(Ok(LoginOutcome::OtpRequired {
                     challenge_token,
@@ -129,7 +123,7 @@ pub async fn log_in(
             }
             let sign_in = SignIn {
                 methods: &[AMR_PASSWORD],
-                presented_device_hash: device_hash,
+                device,
                 remember: false,
             };
             let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
@@ -138,13 +132,17 @@ pub async fn log_in(
         .await?
 }
 
-/// The known device of `account` that holds the token hashing to `token_hash`, if any.
+/// The known device of `account` among the presented tokens' hashes, if any. Looked up
+/// whoever holds them, so an unknown account costs the same query.
 pub(super) fn known_device_of(
     connection: &mut DbConnection,
-    token_hash: &str,
+    token_hashes: &[String],
     account: Option<&Account>,
 ) -> Result<Option<KnownDevice>, ApiError> {
-    let holders = devices::find_by_token(connection, token_hash)?;
+    if token_hashes.is_empty() {
+        return Ok(None);
+    }
+    let holders = devices::find_by_tokens(connection, token_hashes)?;
     Ok(account.and_then(|account| {
         holders
             .into_iter()
@@ -248,10 +246,8 @@ pub async fn verify_second_factor(
             }];
             // A known device is exempt from its network's limit here as at the password step,
             // or a stranger behind the same address could hold the owner back at the code.
-            let known_device = match &challenge.device_token_hash {
-                Some(hash) => known_device_of(connection, hash, Some(&account))?,
-                None => None,
-            };
+            let device_hashes: Vec<String> = challenge.device_token_hash.into_iter().collect();
+            let known_device = known_device_of(connection, &device_hashes, Some(&account))?;
             if known_device.is_none() {
                 subjects.extend(proof::network_subject(&origin));
             }
@@ -288,7 +284,7 @@ pub async fn verify_second_factor(
             };
             let sign_in = SignIn {
                 methods,
-                presented_device_hash: challenge.device_token_hash,
+                device: known_device,
                 remember: remember_device,
             };
             let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
@@ -348,7 +344,8 @@ fn explain_unusable_challenge(
 /// trusted for [`TRUSTED_DEVICE_DAYS`].
 pub(super) struct SignIn<'a> {
     pub methods: &'a [&'a str],
-    pub presented_device_hash: Option<String>,
+    /// This account's known device among what the client presented, if any.
+    pub device: Option<KnownDevice>,
     pub remember: bool,
 }
 
@@ -367,22 +364,16 @@ pub(super) fn complete_sign_in(
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
-    let (device_id, new_device_token) = remember_device(
+    let device = remember_device(
         connection,
         account,
-        sign_in.presented_device_hash,
+        sign_in.device,
+        sign_in.remember,
         origin,
         now,
     )?;
-    if sign_in.remember {
-        devices::trust(
-            connection,
-            &device_id,
-            now + TimeDelta::days(TRUSTED_DEVICE_DAYS),
-        )?;
-    }
     let (session, refresh_token) =
-        open_session(connection, account, &amr, Some(device_id), origin, now)?;
+        open_session(connection, account, &amr, Some(device.id), origin, now)?;
     let detail = format!("methods: {}", amr.join(" "));
     events::record(
         connection,
@@ -393,49 +384,62 @@ pub(super) fn complete_sign_in(
         Some(&detail),
     )?;
     let mut grant = grant(state, &session, account.role, refresh_token, now)?;
-    grant.device_token = new_device_token;
+    grant.device_token = device.new_token;
+    grant.replaced_device_hash = device.replaced_hash;
     Ok(grant)
 }
 
-/// Makes the client a known device of the account; answers its id, and its token when a new
-/// one had to be made. A token we issued (to this or another account signed in on the same
-/// browser) is kept, so one browser stays known to all its accounts.
+/// The device a sign-in came from, and the token it is to hold from now on, if a new one.
+struct RememberedDevice {
+    id: String,
+    new_token: Option<String>,
+    /// The stored form of the account's earlier token that `new_token` replaces.
+    replaced_hash: Option<String>,
+}
+
+/// Makes the client a known device of the account, or notes the use of the one it is. Trust
+/// ("don't ask for a code") always comes with a fresh token made for this account alone, so
+/// it never rests on a token anyone else saw: a token planted in the browser beforehand is
+/// worthless once the holder ticks the box. A token made for another account never makes
+/// this one's device (`own` is only ever this account's).
 fn remember_device(
     connection: &mut DbConnection,
     account: &Account,
-    presented_hash: Option<String>,
+    own: Option<KnownDevice>,
+    trust: bool,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(String, Option<String>), ApiError> {
-    let holders = match &presented_hash {
-        Some(hash) => devices::find_by_token(connection, hash)?,
-        None => Vec::new(),
-    };
-    if let Some(own) = holders
-        .iter()
-        .find(|device| device.account_id == account.id)
-    {
-        devices::touch(connection, &own.id, now)?;
-        return Ok((own.id.clone(), None));
-    }
-    let (token, hash) = match presented_hash.filter(|_| !holders.is_empty()) {
-        Some(issued_hash) => (None, issued_hash),
-        None => {
-            let fresh = opaque_token::generate();
-            (Some(fresh.token), fresh.hash)
+) -> Result<RememberedDevice, ApiError> {
+    let trusted_until = trust.then(|| now + TimeDelta::days(TRUSTED_DEVICE_DAYS));
+    if let Some(own) = own {
+        if !trust && devices::touch(connection, &own.id, now)? {
+            return Ok(RememberedDevice {
+                id: own.id,
+                new_token: None,
+                replaced_hash: None,
+            });
         }
-    };
+        let fresh = opaque_token::generate();
+        if devices::reissue(connection, &own.id, &fresh.hash, trusted_until, now)? {
+            return Ok(RememberedDevice {
+                id: own.id,
+                new_token: Some(fresh.token),
+                replaced_hash: Some(own.token_hash),
+            });
+        }
+        // Forgotten meanwhile: it becomes a new device below.
+    }
+    let fresh = opaque_token::generate();
     let device = KnownDevice {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
-        trusted_until: None,
+        token_hash: fresh.hash,
+        trusted_until,
     };
-    devices::insert(
-        connection,
-        &device,
-        &hash,
-        origin.user_agent.as_deref(),
-        now,
-    )?;
-    Ok((device.id, token))
+    devices::insert(connection, &device, origin.user_agent.as_deref(), now)?;
+    Ok(RememberedDevice {
+        id: device.id,
+        new_token: Some(fresh.token),
+        replaced_hash: None,
+    })
 }

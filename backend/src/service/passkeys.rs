@@ -15,6 +15,7 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, WebauthnError,
 };
 
+use super::credential_change::{self, CredentialChange};
 use super::login::{self, SignIn};
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required};
@@ -22,14 +23,14 @@ use super::sessions::TokenGrant;
 use super::throttle::{self, Subject};
 use super::two_factor::{self, NewFactor};
 use super::{AppState, Principal, RequestOrigin};
-use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
+
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_USER_PRESENCE, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys::{self as passkey_store, credential_id_text, StoredPasskey};
 use crate::db::{sessions as session_store, two_factor as challenge_store, DbConnection};
-use crate::domain::Label;
+use crate::domain::{DeviceTokens, Label};
 use crate::error::ApiError;
 
 /// Passkeys an account may hold at once.
@@ -321,7 +322,7 @@ pub async fn remove(
                     connection,
                     &account,
                     Some(&session_id),
-                    "two_factor_disabled",
+                    CredentialChange::TwoFactorSwitchedOff,
                     now,
                 )?;
                 events::record(
@@ -343,13 +344,12 @@ pub async fn remove(
                     now,
                 )?;
             } else {
-                // The key may be lost or stolen: whoever signed in with it is signed out.
-                super::devices::end_all_trust(connection, &account.id, Some(&session_id), now)?;
-                session_store::revoke_all_for_account(
+                // The key may be lost or stolen: whatever it got anyone ends.
+                credential_change::apply(
                     connection,
                     &account.id,
+                    CredentialChange::PasskeyRemoved,
                     Some(&session_id),
-                    "passkey_removed",
                     now,
                 )?;
                 notifications::record_and_notify(
@@ -583,14 +583,12 @@ pub async fn sign_in_passwordless(
     state: &AppState,
     state_token: &str,
     answer: PublicKeyCredential,
-    device_token: Option<&str>,
+    devices: &DeviceTokens,
     origin: &RequestOrigin,
 ) -> Result<TokenGrant, ApiError> {
     let now = state.now();
     let claims = state.token_keys.verify_passkey_state(state_token, now)?;
-    let device_hash = device_token
-        .filter(|token| !token.is_empty() && token.len() <= MAX_TOKEN_CHARS)
-        .map(opaque_token::hash);
+    let device_hashes = devices.hashes();
     // Counted in a short transaction of its own, so the network's counter row is never held
     // while an account row is waited for (other paths lock the account first).
     let subjects = network_subjects(origin);
@@ -629,7 +627,7 @@ pub async fn sign_in_passwordless(
             record_use(connection, &account, &passkey, &origin, now)?;
             let sign_in = SignIn {
                 methods: &[AMR_HARDWARE_KEY, AMR_USER_PRESENCE],
-                presented_device_hash: device_hash,
+                device: login::known_device_of(connection, &device_hashes, Some(&account))?,
                 remember: false,
             };
             let grant =

@@ -226,20 +226,28 @@ async fn the_spa_gets_its_tokens_only_as_cookies(app: TestApp) {
     let cookies = set_cookies(&response);
     let device = cookies
         .iter()
-        .find(|cookie| cookie.starts_with("custadmin_device="))
+        .find(|cookie| cookie.starts_with("__Host-custadmin_device="))
         .expect("device cookie");
     for attribute in [
         "HttpOnly",
         "Secure",
         "SameSite=Strict",
-        "Path=/api/v1/auth",
+        "Path=/;",
         "Max-Age=31536000",
     ] {
         assert!(
-            device.contains(attribute),
+            format!("{device};").contains(attribute),
             "{attribute} missing in {device}"
         );
     }
+    assert!(!device.contains("Domain="), "host-only: {device}");
+    // The cookie of earlier versions, which any sibling subdomain could set, is cleared.
+    assert!(
+        cookies
+            .iter()
+            .any(|cookie| cookie.starts_with("custadmin_device=;") && cookie.contains("Max-Age=0")),
+        "{cookies:?}"
+    );
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["access_token"].is_string());
     assert!(body.get("refresh_token").is_none(), "{body}");

@@ -28,7 +28,7 @@ on_both_databases!(
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
 /// plays another site).
-struct Authenticator {
+pub(crate) struct Authenticator {
     device: WebauthnAuthenticator<SoftPasskey>,
     origin: Url,
     /// The credential ids it made, base64url, newest last.
@@ -36,7 +36,7 @@ struct Authenticator {
 }
 
 impl Authenticator {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self::at(&app.public_url())
     }
 
@@ -91,7 +91,7 @@ impl Authenticator {
 }
 
 /// Adds a passkey for a signed-in session (inside the privileged window); answers the reply.
-async fn add_passkey(
+pub(crate) async fn add_passkey(
     app: &TestApp,
     session: &Session,
     authenticator: &mut Authenticator,

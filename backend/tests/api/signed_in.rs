@@ -158,14 +158,14 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
     assert_eq!(device["current"], true);
     assert!(device["trusted_until"].is_string(), "{device}");
 
-    let login_from_device = || {
+    let login_from_device = |device_token: &str| {
         app.post(
             "/auth/login",
             None,
             json!({"username": "rene", "password": PASSWORD, "device_token": device_token}),
         )
     };
-    let trusted = login_from_device().await;
+    let trusted = login_from_device(&device_token).await;
     let trusted = session_from(&trusted);
     assert_eq!(
         claims_of(&trusted.access_token)["amr"],
@@ -196,18 +196,37 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
     )
     .await
     .assert_ok();
-    assert_eq!(login_from_device().await.body["status"], "otp_required");
-
-    // Trust again, then let 30 days pass: the code is asked again.
-    let again = login_from_device().await;
-    app.next_step();
-    session_from(
-        &app.otp(json!({"challenge_token": again.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
-            .await,
+    assert_eq!(
+        login_from_device(&device_token).await.body["status"],
+        "otp_required"
     );
-    assert_eq!(login_from_device().await.body["status"], "authenticated");
+
+    // Trust again: trust always comes with a fresh token, and the old one no longer names
+    // the device. Then let 30 days pass: the code is asked again.
+    let again = login_from_device(&device_token).await;
+    app.next_step();
+    let trusted_again = app
+        .otp(json!({"challenge_token": again.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .await;
+    session_from(&trusted_again);
+    let fresh_token = trusted_again.body["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(fresh_token, device_token);
+    assert_eq!(
+        login_from_device(&fresh_token).await.body["status"],
+        "authenticated"
+    );
+    assert_eq!(
+        login_from_device(&device_token).await.body["status"],
+        "otp_required"
+    );
     app.clock.advance(TimeDelta::days(31));
-    assert_eq!(login_from_device().await.body["status"], "otp_required");
+    assert_eq!(
+        login_from_device(&fresh_token).await.body["status"],
+        "otp_required"
+    );
 }
 
 async fn a_forgotten_device_is_a_stranger_again(app: TestApp) {

@@ -781,9 +781,12 @@ export interface components {
             /** @description EdDSA-signed JWT (`typ: at+jwt`), verifiable with `/.well-known/jwks.json`. */
             access_token: string;
             /**
-             * @description Present when this sign-in made the client a known device: send it back as
-             *     `device_token` when signing in. Also set as the `custadmin_device` cookie; left out of
-             *     the body like `refresh_token`.
+             * @description Present when this sign-in made a new token for this account's device (a new device, or
+             *     `remember_device`, which always replaces the earlier token): keep it in place of any
+             *     earlier one of this account and send it back as `device_token` when signing in to this
+             *     account. Browsers get it in the `__Host-custadmin_device` cookie (`Path=/`, `Secure`,
+             *     `HttpOnly`, `SameSite=Strict`), which keeps one token per account signed in on the
+             *     browser; left out of the body like `refresh_token`.
              */
             device_token?: string | null;
             /**
@@ -1052,9 +1055,10 @@ export interface components {
          */
         LoginRequest: {
             /**
-             * @description The `device_token` from an earlier full sign-in (API clients; browsers send the
-             *     `custadmin_device` cookie instead). A known device has its own failure counter, so
-             *     strangers guessing the password cannot lock it out.
+             * @description The `device_token` this account's earlier full sign-in handed out (API clients;
+             *     browsers send the `__Host-custadmin_device` cookie instead). A known device has its own
+             *     failure counter, so strangers guessing the password cannot lock it out. A token made
+             *     for another account counts for nothing here.
              */
             device_token?: string | null;
             password: string;
@@ -3605,7 +3609,7 @@ export interface operations {
             /** @description Signed in */
             200: {
                 headers: {
-                    /** @description `refresh_token` and `custadmin_device` cookies */
+                    /** @description `refresh_token` and `__Host-custadmin_device` cookies */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };

@@ -241,7 +241,10 @@ export const cs: Record<MessageId, string> = {
   "sessions.end_label": "Ukončit relaci {agent}, přihlášení {date}",
   "sessions.end_others": "Ukončit všechny ostatní relace",
   "sessions.ended": "Relace byla ukončena: ten prohlížeč se musí znovu přihlásit.",
-  "sessions.others_ended": "Všechny ostatní relace byly ukončeny. Tady zůstáváte přihlášeni.",
+  "sessions.end_others_explain":
+    "Tím skončí i vaše API tokeny, čekající změna e-mailové adresy a odkazy pro nastavení nového hesla a ostatní zařízení přestanou být důvěryhodná.",
+  "sessions.others_ended":
+    "Všechny ostatní relace byly ukončeny, stejně jako vaše API tokeny, a ostatní zařízení už nejsou důvěryhodná. Tady zůstáváte přihlášeni.",
 
   "amr.pwd": "Jen heslo",
   "amr.pwd_otp": "Heslo + kód",

@@ -84,10 +84,12 @@ describe("Where you're signed in", () => {
     expect(calls.filter((c) => c.path.startsWith("/api/v1/account/events")).length).toBeGreaterThan(1);
   });
 
-  it("ends every other session at once, then offers it no more", async () => {
+  it("ends every other session at once, says what else ends, then offers it no more", async () => {
     const { user, calls } = renderApp(places([thisSession(), phone, tablet], []), "/account");
     const section = await placesSection();
+    expect(await section.findByText(/This also ends your API tokens/)).toBeInTheDocument();
     await user.click(await section.findByRole("button", { name: "End all other sessions" }));
+    expect(await section.findByText(/and so have your API tokens/)).toBeInTheDocument();
     expect(await section.findByText("You are signed in in 1 place.")).toBeInTheDocument();
     expect(section.queryByRole("button", { name: "End all other sessions" })).not.toBeInTheDocument();
     expect(calls.filter((c) => c.path === "/api/v1/account/sessions/revoke-others")).toHaveLength(1);

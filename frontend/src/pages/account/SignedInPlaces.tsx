@@ -61,6 +61,8 @@ export function SignedInPlaces() {
     await Promise.all([
       queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/sessions"] }),
       queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/devices"] }),
+      // "Sign out everywhere" ends API tokens too (the credential-change table).
+      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/api-tokens"] }),
       accountChanged(),
     ]);
   }
@@ -93,6 +95,7 @@ export function SignedInPlaces() {
           </ul>
           {others > 0 && (
             <div className="actions">
+              <p>{t("sessions.end_others_explain")}</p>
               <button type="button" disabled={busy} onClick={() => void endOthers()}>
                 {t("sessions.end_others")}
               </button>

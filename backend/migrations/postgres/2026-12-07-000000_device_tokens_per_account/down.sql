@@ -1,0 +1,2 @@
+-- Trust that ended cannot be given back.
+SELECT 1;
