@@ -209,16 +209,16 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("A recovery code was used for your account {username}. {}", codes_left(language, *left)),
         ),
         (Language::Czech, RecoveryCodeUsed { left }) => (
-            "Byl použit záchranný kód",
-            format!("U vašeho účtu {username} byl použit záchranný kód. {}", codes_left(language, *left)),
+            "Byl použit záložní kód",
+            format!("U vašeho účtu {username} byl použit záložní kód. {}", codes_left(language, *left)),
         ),
         (Language::English, RecoveryCodesRegenerated) => (
             "New recovery codes were created",
             format!("New recovery codes were created for your account {username}; the old ones no longer work."),
         ),
         (Language::Czech, RecoveryCodesRegenerated) => (
-            "Byly vytvořeny nové záchranné kódy",
-            format!("Pro váš účet {username} byly vytvořeny nové záchranné kódy; staré už neplatí."),
+            "Byly vytvořeny nové záložní kódy",
+            format!("Pro váš účet {username} byly vytvořeny nové záložní kódy; staré už neplatí."),
         ),
         (Language::English, PasswordChanged) => (
             "Your password was changed",
@@ -289,9 +289,9 @@ fn codes_left(language: Language, left: i64) -> String {
         },
         // Czech: 1, 2-4, and 0 or 5+ take three different forms.
         Language::Czech => match left {
-            1 => "Zbývá 1 záchranný kód.".to_string(),
-            2..=4 => format!("Zbývají {left} záchranné kódy."),
-            n => format!("Zbývá {n} záchranných kódů."),
+            1 => "Zbývá 1 záložní kód.".to_string(),
+            2..=4 => format!("Zbývají {left} záložní kódy."),
+            n => format!("Zbývá {n} záložních kódů."),
         },
     };
     if left > FEW_RECOVERY_CODES {
@@ -299,7 +299,7 @@ fn codes_left(language: Language, left: i64) -> String {
     }
     let warning = match language {
         Language::English => "Create new recovery codes in Account Settings soon.",
-        Language::Czech => "Brzy si v Nastavení účtu vytvořte nové záchranné kódy.",
+        Language::Czech => "Brzy si v Nastavení účtu vytvořte nové záložní kódy.",
     };
     format!("{count} {warning}")
 }
@@ -372,10 +372,10 @@ mod tests {
     fn czech_has_three_plural_forms_for_codes_left_and_a_warning_when_few() {
         assert_eq!(
             codes_left(Language::Czech, 1),
-            "Zbývá 1 záchranný kód. Brzy si v Nastavení účtu vytvořte nové záchranné kódy."
+            "Zbývá 1 záložní kód. Brzy si v Nastavení účtu vytvořte nové záložní kódy."
         );
-        assert!(codes_left(Language::Czech, 3).starts_with("Zbývají 3 záchranné kódy."));
-        assert_eq!(codes_left(Language::Czech, 9), "Zbývá 9 záchranných kódů.");
+        assert!(codes_left(Language::Czech, 3).starts_with("Zbývají 3 záložní kódy."));
+        assert_eq!(codes_left(Language::Czech, 9), "Zbývá 9 záložních kódů.");
         assert_eq!(
             codes_left(Language::English, 9),
             "9 recovery codes are left."

@@ -372,10 +372,10 @@ async fn mails_speak_the_account_s_language(app: TestApp) {
     let mails = app.mails().await;
     let last = mails
         .iter()
-        .find(|mail| mail.text.contains("Zbývají 2 záchranné kódy."))
+        .find(|mail| mail.text.contains("Zbývají 2 záložní kódy."))
         .expect("the notice after the eighth code");
     assert!(
-        last.text.contains("vytvořte nové záchranné kódy"),
+        last.text.contains("vytvořte nové záložní kódy"),
         "{}",
         last.text
     );
