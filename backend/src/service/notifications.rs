@@ -181,12 +181,12 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("U vašeho účtu {username} bylo zapnuto dvoufázové ověření přístupovým nebo bezpečnostním klíčem \"{name}\". Každé přihlášení heslem ho teď vyžaduje a klíč vás umí přihlásit i sám. Pokud jste to nebyli vy, hned kontaktujte podporu."),
         ),
         (Language::English, AuthenticatorAppAdded) => (
-            "An authenticator app was added",
-            format!("An authenticator app was added to your account {username}: its six-digit codes now sign in beside your passkeys. If this was not you, contact support at once."),
+            "An OTP application was added",
+            format!("An OTP application was added to your account {username}: its six-digit codes now sign in beside your passkeys. If this was not you, contact support at once."),
         ),
         (Language::Czech, AuthenticatorAppAdded) => (
-            "Byla přidána ověřovací aplikace",
-            format!("K vašemu účtu {username} byla přidána ověřovací aplikace: její šestimístné kódy teď přihlašují vedle vašich přístupových klíčů. Pokud jste to nebyli vy, hned kontaktujte podporu."),
+            "Byla přidána aplikace OTP",
+            format!("K vašemu účtu {username} byla přidána aplikace OTP: její šestimístné kódy teď přihlašují vedle vašich přístupových klíčů. Pokud jste to nebyli vy, hned kontaktujte podporu."),
         ),
         (Language::English, TwoFactorDisabled) => (
             "Two-factor authentication was switched off",

@@ -79,7 +79,7 @@ export const en = {
   "setup.heading": "Set up your OTP application",
   "setup.scan": "Scan the QR code with your OTP application.",
   "setup.qr_alt": "QR code for adding custadmin to your OTP application",
-  "setup.open_app": "Open in authenticator app",
+  "setup.open_app": "Open in OTP application",
   "setup.manual": "Can't scan it? Enter this key in the application instead:",
   "setup.copy_key": "Copy key",
   "setup.key_copied": "The key is copied to your clipboard.",
