@@ -226,15 +226,15 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::Czech, PasswordChanged) => (
             "Vaše heslo bylo změněno",
-            format!("Heslo k vašemu účtu {username} bylo změněno. Ostatní přihlášení byla ukončena."),
+            format!("Heslo k vašemu účtu {username} bylo změněno. Ostatní relace byly ukončeny."),
         ),
         (Language::English, PasswordReset) => (
             "Your password was reset",
-            format!("The password of your account {username} was reset with a link sent to this address. Every session and remembered device was signed out."),
+            format!("The password of your account {username} was reset with a link sent to this address. Every session was signed out and every trusted device forgotten."),
         ),
         (Language::Czech, PasswordReset) => (
             "Vaše heslo bylo obnoveno",
-            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechna přihlášení a zapamatovaná zařízení byla odhlášena."),
+            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechny relace byly ukončeny a všechna důvěryhodná zařízení zapomenuta."),
         ),
         (Language::English, EmailChangeRequested { new_email }) => (
             "Your e-mail address is being changed",
@@ -270,7 +270,7 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::Czech, PasskeyRemoved { name }) => (
             "Byl odebrán přístupový klíč",
-            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechna ostatní přihlášení účtu byla ukončena."),
+            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechny ostatní relace účtu byly ukončeny."),
         ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",
