@@ -253,8 +253,8 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("An API token named \"{name}\" was created for your account {username}. Programs holding it can act for the account within its scopes until it expires or is revoked."),
         ),
         (Language::Czech, ApiTokenCreated { name }) => (
-            "Byl vytvořen token API",
-            format!("Pro váš účet {username} byl vytvořen token API s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
+            "Byl vytvořen API token",
+            format!("Pro váš účet {username} byl vytvořen API token s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
         ),
         (Language::English, PasskeyAdded { name }) => (
             "A passkey was added",
