@@ -111,7 +111,7 @@ pub fn queue_link(
     let username = &account.username;
     let (subject, text, link) = match (language, mail) {
         (Language::English, LinkMail::VerifyEmail { email, link }) => (
-            "Confirm your e-mail address".to_string(),
+            "Confirm your email address".to_string(),
             format!(
                 "Please confirm that {email} is your address: follow this link within 24 hours.\n\n{link}\n\nIf you did not ask for this, ignore this mail."
             ),
@@ -237,8 +237,8 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechny relace byly ukončeny a všechna důvěryhodná zařízení zapomenuta."),
         ),
         (Language::English, EmailChangeRequested { new_email }) => (
-            "Your e-mail address is being changed",
-            format!("Someone asked to change the e-mail address of your account {username} to {new_email}. Mail goes there once the new address is confirmed."),
+            "Your email address is being changed",
+            format!("Someone asked to change the email address of your account {username} to {new_email}. Mail goes there once the new address is confirmed."),
         ),
         (Language::Czech, EmailChangeRequested { new_email }) => (
             "Vaše e-mailová adresa se mění",

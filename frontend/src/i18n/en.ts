@@ -386,7 +386,7 @@ export const en = {
   "event.password_changed": "Password changed",
   "event.account_locked": "Account temporarily locked after failed attempts",
   "event.account_unlocked_by_support": "Sign-in unlocked by customer support",
-  "event.password_reset": "Password reset by e-mail link",
+  "event.password_reset": "Password reset by email link",
   "event.email_changed": "Email address changed",
   "event.email_verified": "Email address confirmed",
   "event.session_revoked": "Session ended",
