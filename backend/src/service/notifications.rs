@@ -108,8 +108,21 @@ pub fn queue_link(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let language = account.language.unwrap_or(Language::English);
-    let username = &account.username;
-    let (subject, text, link) = match (language, mail) {
+    let (subject, text, link) = link_text(language, &account.username, mail);
+    let body = MailBody {
+        html: html_of(&text, Some(link)),
+        text,
+    };
+    queue(state, connection, recipient, &subject, &body, now)
+}
+
+/// A link mail's subject, text and link, in `language`.
+fn link_text<'a>(
+    language: Language,
+    username: &str,
+    mail: &'a LinkMail,
+) -> (String, String, &'a str) {
+    match (language, mail) {
         (Language::English, LinkMail::VerifyEmail { email, link }) => (
             "Confirm your email address".to_string(),
             format!(
@@ -138,12 +151,7 @@ pub fn queue_link(
             ),
             link,
         ),
-    };
-    let body = MailBody {
-        html: html_of(&text, Some(link)),
-        text,
-    };
-    queue(state, connection, recipient, &subject, &body, now)
+    }
 }
 
 fn queue(
@@ -311,7 +319,7 @@ fn circumstances(
     now: DateTime<Utc>,
     state: &AppState,
 ) -> String {
-    let when = now.format("%Y-%m-%d %H:%M UTC");
+    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
     let ip = origin.ip.as_deref().unwrap_or("-");
     let browser = origin
         .user_agent
@@ -320,12 +328,28 @@ fn circumstances(
         .filter(|agent| !agent.is_empty())
         .unwrap_or_else(|| "-".to_string());
     let url = &state.settings.public_url;
-    let support = state
+    footer_text(language, &when, ip, &browser, url, &support_suffix(state))
+}
+
+/// The support contact in parentheses, with a space before, or nothing if none is configured.
+fn support_suffix(state: &AppState) -> String {
+    state
         .settings
         .support_contact
         .as_deref()
         .map(|contact| format!(" ({contact})"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The end of every notice, from the pieces [`circumstances`] gathers.
+fn footer_text(
+    language: Language,
+    when: &str,
+    ip: &str,
+    browser: &str,
+    url: &str,
+    support: &str,
+) -> String {
     match language {
         Language::English => format!(
             "When: {when}\nIP address: {ip}\nBrowser: {browser}\n\nIf this was not you, sign in at {url}, change your password, and contact our customer support{support}."
