@@ -416,4 +416,221 @@ mod tests {
         assert!(html.contains("Hi &lt;b&gt;x&lt;/b&gt;"));
         assert!(html.contains("<a href=\"https://e.example/r?token=a&amp;b\">"));
     }
+
+    /// The terms of docs/glossary.json, as frontend/src/i18n/glossary.test.ts reads them too.
+    #[derive(serde::Deserialize)]
+    struct Glossary {
+        concepts: Vec<Concept>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Concept {
+        concept: String,
+        /// Language tag to its usage.
+        #[serde(flatten)]
+        languages: std::collections::BTreeMap<String, Usage>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Usage {
+        term: String,
+        #[serde(rename = "match")]
+        pattern: String,
+        forbidden: Vec<String>,
+    }
+
+    fn glossary() -> Glossary {
+        serde_json::from_str(include_str!("../../../docs/glossary.json"))
+            .expect("docs/glossary.json parses")
+    }
+
+    /// The concepts' usage in `language`; every concept must have one.
+    fn usages(glossary: &Glossary, language: Language) -> Vec<(&str, &Usage)> {
+        glossary
+            .concepts
+            .iter()
+            .map(|concept| {
+                let usage = concept.languages.get(language.tag()).unwrap_or_else(|| {
+                    panic!(
+                        "docs/glossary.json: \"{}\" has no \"{}\" entry",
+                        concept.concept,
+                        language.tag()
+                    )
+                });
+                (concept.concept.as_str(), usage)
+            })
+            .collect()
+    }
+
+    /// Lower-cased words: cut at every character that is not a letter or a digit (nor, in a
+    /// pattern, '*').
+    fn words(text: &str, pattern: bool) -> Vec<String> {
+        text.to_lowercase()
+            .split(|c: char| !(c.is_alphanumeric() || (pattern && c == '*')))
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether the glossary pattern occurs in `text`: its words one after another, each equal
+    /// or, ending in '*', a prefix.
+    fn occurs(pattern: &str, text: &str) -> bool {
+        let (pattern, text) = (words(pattern, true), words(text, false));
+        assert!(!pattern.is_empty(), "an empty glossary pattern");
+        text.windows(pattern.len()).any(|window| {
+            window
+                .iter()
+                .zip(&pattern)
+                .all(|(word, want)| match want.strip_suffix('*') {
+                    Some(stem) => word.starts_with(stem),
+                    None => word == want,
+                })
+        })
+    }
+
+    /// Every kind of notice with sample values. The match without a wildcard stops this test
+    /// from compiling when a notice is added: give it a sample here.
+    fn sample_notices() -> Vec<Notice> {
+        use Notice::*;
+        let name = || "Blue".to_string();
+        let mut samples = vec![
+            TwoFactorEnabled { passkey: None },
+            TwoFactorEnabled {
+                passkey: Some(name()),
+            },
+            AuthenticatorAppAdded,
+            TwoFactorDisabled,
+            TwoFactorResetBySupport,
+            RecoveryCodesRegenerated,
+            PasswordChanged,
+            PasswordReset,
+            EmailChangeRequested {
+                new_email: "new@example.com".to_string(),
+            },
+            WrongCodeAfterPassword,
+            ApiTokenCreated { name: name() },
+            PasskeyAdded { name: name() },
+            PasskeyRemoved { name: name() },
+        ];
+        // Every count that `codes_left` words differently, with and without the warning.
+        samples.extend((0..=FEW_RECOVERY_CODES + 3).map(|left| RecoveryCodeUsed { left }));
+        for sample in &samples {
+            match sample {
+                TwoFactorEnabled { .. }
+                | AuthenticatorAppAdded
+                | TwoFactorDisabled
+                | TwoFactorResetBySupport
+                | RecoveryCodeUsed { .. }
+                | RecoveryCodesRegenerated
+                | PasswordChanged
+                | PasswordReset
+                | EmailChangeRequested { .. }
+                | WrongCodeAfterPassword
+                | ApiTokenCreated { .. }
+                | PasskeyAdded { .. }
+                | PasskeyRemoved { .. } => {}
+            }
+        }
+        samples
+    }
+
+    /// Every link mail with sample values; the match works as in [`sample_notices`].
+    fn sample_link_mails() -> Vec<LinkMail> {
+        let samples = vec![
+            LinkMail::VerifyEmail {
+                email: "new@example.com".to_string(),
+                link: "https://custadmin.example/verify-email?token=abc".to_string(),
+            },
+            LinkMail::ResetPassword {
+                link: "https://custadmin.example/reset-password?token=abc".to_string(),
+            },
+        ];
+        for sample in &samples {
+            match sample {
+                LinkMail::VerifyEmail { .. } | LinkMail::ResetPassword { .. } => {}
+            }
+        }
+        samples
+    }
+
+    /// Every text a mail in `language` can say, each with where it comes from.
+    fn every_mail_text(language: Language) -> Vec<(String, String)> {
+        let mut texts = Vec::new();
+        for notice in sample_notices() {
+            let (subject, lines) = notice_text(language, "alice", &notice);
+            texts.push((format!("{notice:?} subject"), subject));
+            texts.push((format!("{notice:?}"), lines.join("\n\n")));
+        }
+        for support in ["", " (mailto:help@example.com)"] {
+            let footer = footer_text(
+                language,
+                "2025-01-02 03:04 UTC",
+                "192.0.2.1",
+                "Firefox on Linux",
+                "https://custadmin.example",
+                support,
+            );
+            texts.push(("footer of every notice".to_string(), footer));
+        }
+        for mail in sample_link_mails() {
+            let (subject, text, _) = link_text(language, "alice", &mail);
+            texts.push((format!("{mail:?} subject"), subject));
+            texts.push((format!("{mail:?}"), text));
+        }
+        // Notices that differ only in their values say the same subject: say each text once.
+        let mut seen = std::collections::HashSet::new();
+        texts.retain(|(_, text)| seen.insert(text.clone()));
+        texts
+    }
+
+    #[test]
+    fn glossary_patterns_match_words_and_stems() {
+        assert!(occurs("záložn* kód*", "Zbývá 9 záložních kódů."));
+        assert!(occurs("e mail*", "tento e-mail ignorujte"));
+        assert!(!occurs("e mail*", "every mail"));
+        assert!(occurs("otp app", "Open the OTP app."));
+        assert!(!occurs("otp app", "Open the OTP application."));
+        assert!(!occurs("záchrann*", "nezáchranný"));
+    }
+
+    #[test]
+    fn no_mail_uses_a_synonym_the_glossary_forbids() {
+        let glossary = glossary();
+        let mut drift = Vec::new();
+        for language in Language::ALL {
+            let usages = usages(&glossary, language);
+            for (origin, text) in every_mail_text(language) {
+                for (concept, usage) in &usages {
+                    for forbidden in usage.forbidden.iter().filter(|word| occurs(word, &text)) {
+                        drift.push(format!(
+                            "{} mail {origin}: \"{forbidden}\" for {concept}; say \"{}\"\n    {text}",
+                            language.tag(),
+                            usage.term
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            drift.is_empty(),
+            "mails use words docs/glossary.json forbids:\n{}",
+            drift.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_mails_use_every_glossary_term() {
+        let glossary = glossary();
+        for language in Language::ALL {
+            let texts = every_mail_text(language);
+            for (concept, usage) in usages(&glossary, language) {
+                assert!(
+                    texts.iter().any(|(_, text)| occurs(&usage.pattern, text)),
+                    "no {} mail says \"{}\" ({concept}): fix the mails, or the glossary",
+                    language.tag(),
+                    usage.term
+                );
+            }
+        }
+    }
 }
