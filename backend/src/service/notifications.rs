@@ -87,7 +87,8 @@ pub fn queue_notice(
         return Ok(());
     };
     let language = account.language.unwrap_or(Language::English);
-    let (subject, lines) = notice_text(language, &account.username, &notice);
+    let (subject, lines) =
+        notice_text(language, &account.username, &support_suffix(state), &notice);
     let mut text = lines.join("\n\n");
     text.push_str("\n\n");
     text.push_str(&circumstances(language, origin, now, state));
@@ -169,7 +170,14 @@ fn queue(
     outbox::enqueue(connection, &id, recipient, subject, &ciphertext, now)
 }
 
-fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, Vec<String>) {
+/// A notice's subject and paragraphs; `support` is the support contact as [`support_suffix`]
+/// gives it.
+fn notice_text(
+    language: Language,
+    username: &str,
+    support: &str,
+    notice: &Notice,
+) -> (String, Vec<String>) {
     use Notice::*;
     let (subject, first) = match (language, notice) {
         (Language::English, TwoFactorEnabled { passkey: None }) => (
@@ -246,11 +254,11 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::English, EmailChangeRequested { new_email }) => (
             "Your email address is being changed",
-            format!("Someone asked to change the email address of your account {username} to {new_email}. Mail goes there once the new address is confirmed."),
+            format!("Someone asked to change the email address of your account {username} to {new_email}. Mail goes there once the new address is confirmed.\n\nIf this was not you, sign in and change your password, or press \"End all other sessions\" in Account Settings: either cancels the change at once, as does any other change to how you sign in, as long as the new address is not confirmed yet. If you cannot sign in, choose \"Forgot your password?\" on the sign-in page and reset your password with the link sent to this address, or contact our customer support{support}."),
         ),
         (Language::Czech, EmailChangeRequested { new_email }) => (
             "Vaše e-mailová adresa se mění",
-            format!("Někdo požádal o změnu e-mailové adresy vašeho účtu {username} na {new_email}. Po potvrzení nové adresy budou e-maily chodit tam."),
+            format!("Někdo požádal o změnu e-mailové adresy vašeho účtu {username} na {new_email}. Po potvrzení nové adresy budou e-maily chodit tam.\n\nPokud jste to nebyli vy, přihlaste se a změňte si heslo, nebo v Nastavení účtu stiskněte \"Ukončit všechny ostatní relace\": obojí změnu adresy hned zruší, stejně jako jakákoli jiná změna způsobu přihlašování, dokud nová adresa není potvrzená. Pokud se přihlásit nemůžete, klikněte na přihlašovací stránce na \"Zapomněli jste heslo?\" a obnovte si heslo odkazem, který přijde na tuto adresu, nebo kontaktujte naši zákaznickou podporu{support}."),
         ),
         (Language::English, WrongCodeAfterPassword) => (
             "Someone knows your password",
@@ -417,6 +425,48 @@ mod tests {
         assert!(html.contains("<a href=\"https://e.example/r?token=a&amp;b\">"));
     }
 
+    /// The notice to the old address says how to stop a change the holder did not ask for.
+    #[test]
+    fn the_old_address_hears_how_to_stop_a_change_of_address() {
+        let notice = Notice::EmailChangeRequested {
+            new_email: "new@example.com".to_string(),
+        };
+        let support = " (mailto:help@example.com)";
+        for (language, steps) in [
+            (
+                Language::English,
+                [
+                    "change your password",
+                    "\"End all other sessions\" in Account Settings",
+                    "cancels the change at once",
+                    "\"Forgot your password?\"",
+                    "contact our customer support (mailto:help@example.com).",
+                ],
+            ),
+            (
+                Language::Czech,
+                [
+                    "změňte si heslo",
+                    "v Nastavení účtu stiskněte \"Ukončit všechny ostatní relace\"",
+                    "změnu adresy hned zruší",
+                    "\"Zapomněli jste heslo?\"",
+                    "kontaktujte naši zákaznickou podporu (mailto:help@example.com).",
+                ],
+            ),
+        ] {
+            let (_, lines) = notice_text(language, "alice", support, &notice);
+            let text = lines.join("\n\n");
+            assert!(text.contains("new@example.com"), "{text}");
+            for step in steps {
+                assert!(text.contains(step), "{step:?} in {text}");
+            }
+            // Without a configured contact, no empty parentheses.
+            let (_, lines) = notice_text(language, "alice", "", &notice);
+            let text = lines.join("\n\n");
+            assert!(!text.contains("()") && !text.contains(" ."), "{text}");
+        }
+    }
+
     /// The terms of docs/glossary.json, as frontend/src/i18n/glossary.test.ts reads them too.
     #[derive(serde::Deserialize)]
     struct Glossary {
@@ -556,12 +606,12 @@ mod tests {
     /// Every text a mail in `language` can say, each with where it comes from.
     fn every_mail_text(language: Language) -> Vec<(String, String)> {
         let mut texts = Vec::new();
-        for notice in sample_notices() {
-            let (subject, lines) = notice_text(language, "alice", &notice);
-            texts.push((format!("{notice:?} subject"), subject));
-            texts.push((format!("{notice:?}"), lines.join("\n\n")));
-        }
         for support in ["", " (mailto:help@example.com)"] {
+            for notice in sample_notices() {
+                let (subject, lines) = notice_text(language, "alice", support, &notice);
+                texts.push((format!("{notice:?} subject"), subject));
+                texts.push((format!("{notice:?}"), lines.join("\n\n")));
+            }
             let footer = footer_text(
                 language,
                 "2025-01-02 03:04 UTC",
