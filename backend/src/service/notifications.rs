@@ -250,7 +250,7 @@ fn notice_text(
         ),
         (Language::Czech, PasswordReset) => (
             "Vaše heslo bylo obnoveno",
-            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechny relace byly ukončeny a všechna důvěryhodná zařízení zapomenuta."),
+            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechny relace byly ukončeny a všechna důvěryhodná zařízení byla zapomenuta."),
         ),
         (Language::English, EmailChangeRequested { new_email }) => (
             "Your email address is being changed",
