@@ -87,7 +87,8 @@ pub fn queue_notice(
         return Ok(());
     };
     let language = account.language.unwrap_or(Language::English);
-    let (subject, lines) = notice_text(language, &account.username, &notice);
+    let (subject, lines) =
+        notice_text(language, &account.username, &support_suffix(state), &notice);
     let mut text = lines.join("\n\n");
     text.push_str("\n\n");
     text.push_str(&circumstances(language, origin, now, state));
@@ -108,10 +109,23 @@ pub fn queue_link(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let language = account.language.unwrap_or(Language::English);
-    let username = &account.username;
-    let (subject, text, link) = match (language, mail) {
+    let (subject, text, link) = link_text(language, &account.username, mail);
+    let body = MailBody {
+        html: html_of(&text, Some(link)),
+        text,
+    };
+    queue(state, connection, recipient, &subject, &body, now)
+}
+
+/// A link mail's subject, text and link, in `language`.
+fn link_text<'a>(
+    language: Language,
+    username: &str,
+    mail: &'a LinkMail,
+) -> (String, String, &'a str) {
+    match (language, mail) {
         (Language::English, LinkMail::VerifyEmail { email, link }) => (
-            "Confirm your e-mail address".to_string(),
+            "Confirm your email address".to_string(),
             format!(
                 "Please confirm that {email} is your address: follow this link within 24 hours.\n\n{link}\n\nIf you did not ask for this, ignore this mail."
             ),
@@ -138,12 +152,7 @@ pub fn queue_link(
             ),
             link,
         ),
-    };
-    let body = MailBody {
-        html: html_of(&text, Some(link)),
-        text,
-    };
-    queue(state, connection, recipient, &subject, &body, now)
+    }
 }
 
 fn queue(
@@ -161,7 +170,14 @@ fn queue(
     outbox::enqueue(connection, &id, recipient, subject, &ciphertext, now)
 }
 
-fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, Vec<String>) {
+/// A notice's subject and paragraphs; `support` is the support contact as [`support_suffix`]
+/// gives it.
+fn notice_text(
+    language: Language,
+    username: &str,
+    support: &str,
+    notice: &Notice,
+) -> (String, Vec<String>) {
     use Notice::*;
     let (subject, first) = match (language, notice) {
         (Language::English, TwoFactorEnabled { passkey: None }) => (
@@ -181,12 +197,12 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("U vašeho účtu {username} bylo zapnuto dvoufázové ověření přístupovým nebo bezpečnostním klíčem \"{name}\". Každé přihlášení heslem ho teď vyžaduje a klíč vás umí přihlásit i sám. Pokud jste to nebyli vy, hned kontaktujte podporu."),
         ),
         (Language::English, AuthenticatorAppAdded) => (
-            "An authenticator app was added",
-            format!("An authenticator app was added to your account {username}: its six-digit codes now sign in beside your passkeys. If this was not you, contact support at once."),
+            "An OTP application was added",
+            format!("An OTP application was added to your account {username}: its six-digit codes now sign in beside your passkeys. If this was not you, contact support at once."),
         ),
         (Language::Czech, AuthenticatorAppAdded) => (
-            "Byla přidána ověřovací aplikace",
-            format!("K vašemu účtu {username} byla přidána ověřovací aplikace: její šestimístné kódy teď přihlašují vedle vašich přístupových klíčů. Pokud jste to nebyli vy, hned kontaktujte podporu."),
+            "Byla přidána aplikace OTP",
+            format!("K vašemu účtu {username} byla přidána aplikace OTP: její šestimístné kódy teď přihlašují vedle vašich přístupových klíčů. Pokud jste to nebyli vy, hned kontaktujte podporu."),
         ),
         (Language::English, TwoFactorDisabled) => (
             "Two-factor authentication was switched off",
@@ -209,16 +225,16 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("A recovery code was used for your account {username}. {}", codes_left(language, *left)),
         ),
         (Language::Czech, RecoveryCodeUsed { left }) => (
-            "Byl použit záchranný kód",
-            format!("U vašeho účtu {username} byl použit záchranný kód. {}", codes_left(language, *left)),
+            "Byl použit záložní kód",
+            format!("U vašeho účtu {username} byl použit záložní kód. {}", codes_left(language, *left)),
         ),
         (Language::English, RecoveryCodesRegenerated) => (
             "New recovery codes were created",
             format!("New recovery codes were created for your account {username}; the old ones no longer work."),
         ),
         (Language::Czech, RecoveryCodesRegenerated) => (
-            "Byly vytvořeny nové záchranné kódy",
-            format!("Pro váš účet {username} byly vytvořeny nové záchranné kódy; staré už neplatí."),
+            "Byly vytvořeny nové záložní kódy",
+            format!("Pro váš účet {username} byly vytvořeny nové záložní kódy; staré už neplatí."),
         ),
         (Language::English, PasswordChanged) => (
             "Your password was changed",
@@ -226,23 +242,23 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::Czech, PasswordChanged) => (
             "Vaše heslo bylo změněno",
-            format!("Heslo k vašemu účtu {username} bylo změněno. Ostatní přihlášení byla ukončena."),
+            format!("Heslo k vašemu účtu {username} bylo změněno. Ostatní relace byly ukončeny."),
         ),
         (Language::English, PasswordReset) => (
             "Your password was reset",
-            format!("The password of your account {username} was reset with a link sent to this address. Every session and remembered device was signed out."),
+            format!("The password of your account {username} was reset with a link sent to this address. Every session was signed out and every trusted device forgotten."),
         ),
         (Language::Czech, PasswordReset) => (
             "Vaše heslo bylo obnoveno",
-            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechna přihlášení a zapamatovaná zařízení byla odhlášena."),
+            format!("Heslo k vašemu účtu {username} bylo obnoveno přes odkaz zaslaný na tuto adresu. Všechny relace byly ukončeny a všechna důvěryhodná zařízení byla zapomenuta."),
         ),
         (Language::English, EmailChangeRequested { new_email }) => (
-            "Your e-mail address is being changed",
-            format!("Someone asked to change the e-mail address of your account {username} to {new_email}. Mail goes there once the new address is confirmed."),
+            "Your email address is being changed",
+            format!("Someone asked to change the email address of your account {username} to {new_email}. Mail goes there once the new address is confirmed.\n\nIf this was not you, sign in and change your password, or press \"End all other sessions\" in Account Settings: either cancels the change at once, as does any other change to how you sign in, as long as the new address is not confirmed yet. If you cannot sign in, choose \"Forgot your password?\" on the sign-in page and reset your password with the link sent to this address, or contact our customer support{support}."),
         ),
         (Language::Czech, EmailChangeRequested { new_email }) => (
             "Vaše e-mailová adresa se mění",
-            format!("Někdo požádal o změnu e-mailové adresy vašeho účtu {username} na {new_email}. Po potvrzení nové adresy budou e-maily chodit tam."),
+            format!("Někdo požádal o změnu e-mailové adresy vašeho účtu {username} na {new_email}. Po potvrzení nové adresy budou e-maily chodit tam.\n\nPokud jste to nebyli vy, přihlaste se a změňte si heslo, nebo v Nastavení účtu stiskněte \"Ukončit všechny ostatní relace\": obojí změnu adresy hned zruší, stejně jako jakákoli jiná změna způsobu přihlašování, dokud nová adresa není potvrzená. Pokud se přihlásit nemůžete, klikněte na přihlašovací stránce na \"Zapomněli jste heslo?\" a obnovte si heslo odkazem, který přijde na tuto adresu, nebo kontaktujte naši zákaznickou podporu{support}."),
         ),
         (Language::English, WrongCodeAfterPassword) => (
             "Someone knows your password",
@@ -253,8 +269,8 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
             format!("An API token named \"{name}\" was created for your account {username}. Programs holding it can act for the account within its scopes until it expires or is revoked."),
         ),
         (Language::Czech, ApiTokenCreated { name }) => (
-            "Byl vytvořen token API",
-            format!("Pro váš účet {username} byl vytvořen token API s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
+            "Byl vytvořen API token",
+            format!("Pro váš účet {username} byl vytvořen API token s názvem \"{name}\". Programy, které ho mají, mohou v rámci jeho oprávnění jednat za váš účet, dokud nevyprší nebo ho nezrušíte."),
         ),
         (Language::English, PasskeyAdded { name }) => (
             "A passkey was added",
@@ -270,7 +286,7 @@ fn notice_text(language: Language, username: &str, notice: &Notice) -> (String, 
         ),
         (Language::Czech, PasskeyRemoved { name }) => (
             "Byl odebrán přístupový klíč",
-            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechna ostatní přihlášení účtu byla ukončena."),
+            format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechny ostatní relace účtu byly ukončeny."),
         ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",
@@ -289,9 +305,9 @@ fn codes_left(language: Language, left: i64) -> String {
         },
         // Czech: 1, 2-4, and 0 or 5+ take three different forms.
         Language::Czech => match left {
-            1 => "Zbývá 1 záchranný kód.".to_string(),
-            2..=4 => format!("Zbývají {left} záchranné kódy."),
-            n => format!("Zbývá {n} záchranných kódů."),
+            1 => "Zbývá 1 záložní kód.".to_string(),
+            2..=4 => format!("Zbývají {left} záložní kódy."),
+            n => format!("Zbývá {n} záložních kódů."),
         },
     };
     if left > FEW_RECOVERY_CODES {
@@ -299,7 +315,7 @@ fn codes_left(language: Language, left: i64) -> String {
     }
     let warning = match language {
         Language::English => "Create new recovery codes in Account Settings soon.",
-        Language::Czech => "Brzy si v Nastavení účtu vytvořte nové záchranné kódy.",
+        Language::Czech => "Brzy si v Nastavení účtu vytvořte nové záložní kódy.",
     };
     format!("{count} {warning}")
 }
@@ -311,7 +327,7 @@ fn circumstances(
     now: DateTime<Utc>,
     state: &AppState,
 ) -> String {
-    let when = now.format("%Y-%m-%d %H:%M UTC");
+    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
     let ip = origin.ip.as_deref().unwrap_or("-");
     let browser = origin
         .user_agent
@@ -320,12 +336,28 @@ fn circumstances(
         .filter(|agent| !agent.is_empty())
         .unwrap_or_else(|| "-".to_string());
     let url = &state.settings.public_url;
-    let support = state
+    footer_text(language, &when, ip, &browser, url, &support_suffix(state))
+}
+
+/// The support contact in parentheses, with a space before, or nothing if none is configured.
+fn support_suffix(state: &AppState) -> String {
+    state
         .settings
         .support_contact
         .as_deref()
         .map(|contact| format!(" ({contact})"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The end of every notice, from the pieces [`circumstances`] gathers.
+fn footer_text(
+    language: Language,
+    when: &str,
+    ip: &str,
+    browser: &str,
+    url: &str,
+    support: &str,
+) -> String {
     match language {
         Language::English => format!(
             "When: {when}\nIP address: {ip}\nBrowser: {browser}\n\nIf this was not you, sign in at {url}, change your password, and contact our customer support{support}."
@@ -372,10 +404,10 @@ mod tests {
     fn czech_has_three_plural_forms_for_codes_left_and_a_warning_when_few() {
         assert_eq!(
             codes_left(Language::Czech, 1),
-            "Zbývá 1 záchranný kód. Brzy si v Nastavení účtu vytvořte nové záchranné kódy."
+            "Zbývá 1 záložní kód. Brzy si v Nastavení účtu vytvořte nové záložní kódy."
         );
-        assert!(codes_left(Language::Czech, 3).starts_with("Zbývají 3 záchranné kódy."));
-        assert_eq!(codes_left(Language::Czech, 9), "Zbývá 9 záchranných kódů.");
+        assert!(codes_left(Language::Czech, 3).starts_with("Zbývají 3 záložní kódy."));
+        assert_eq!(codes_left(Language::Czech, 9), "Zbývá 9 záložních kódů.");
         assert_eq!(
             codes_left(Language::English, 9),
             "9 recovery codes are left."
@@ -391,5 +423,264 @@ mod tests {
         );
         assert!(html.contains("Hi &lt;b&gt;x&lt;/b&gt;"));
         assert!(html.contains("<a href=\"https://e.example/r?token=a&amp;b\">"));
+    }
+
+    /// The notice to the old address says how to stop a change the holder did not ask for.
+    #[test]
+    fn the_old_address_hears_how_to_stop_a_change_of_address() {
+        let notice = Notice::EmailChangeRequested {
+            new_email: "new@example.com".to_string(),
+        };
+        let support = " (mailto:help@example.com)";
+        for (language, steps) in [
+            (
+                Language::English,
+                [
+                    "change your password",
+                    "\"End all other sessions\" in Account Settings",
+                    "cancels the change at once",
+                    "\"Forgot your password?\"",
+                    "contact our customer support (mailto:help@example.com).",
+                ],
+            ),
+            (
+                Language::Czech,
+                [
+                    "změňte si heslo",
+                    "v Nastavení účtu stiskněte \"Ukončit všechny ostatní relace\"",
+                    "změnu adresy hned zruší",
+                    "\"Zapomněli jste heslo?\"",
+                    "kontaktujte naši zákaznickou podporu (mailto:help@example.com).",
+                ],
+            ),
+        ] {
+            let (_, lines) = notice_text(language, "alice", support, &notice);
+            let text = lines.join("\n\n");
+            assert!(text.contains("new@example.com"), "{text}");
+            for step in steps {
+                assert!(text.contains(step), "{step:?} in {text}");
+            }
+            // Without a configured contact, no empty parentheses.
+            let (_, lines) = notice_text(language, "alice", "", &notice);
+            let text = lines.join("\n\n");
+            assert!(!text.contains("()") && !text.contains(" ."), "{text}");
+        }
+    }
+
+    /// The terms of docs/glossary.json, as frontend/src/i18n/glossary.test.ts reads them too.
+    #[derive(serde::Deserialize)]
+    struct Glossary {
+        concepts: Vec<Concept>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Concept {
+        concept: String,
+        /// Language tag to its usage.
+        #[serde(flatten)]
+        languages: std::collections::BTreeMap<String, Usage>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Usage {
+        term: String,
+        #[serde(rename = "match")]
+        pattern: String,
+        forbidden: Vec<String>,
+    }
+
+    fn glossary() -> Glossary {
+        serde_json::from_str(include_str!("../../../docs/glossary.json"))
+            .expect("docs/glossary.json parses")
+    }
+
+    /// The concepts' usage in `language`; every concept must have one.
+    fn usages(glossary: &Glossary, language: Language) -> Vec<(&str, &Usage)> {
+        glossary
+            .concepts
+            .iter()
+            .map(|concept| {
+                let usage = concept.languages.get(language.tag()).unwrap_or_else(|| {
+                    panic!(
+                        "docs/glossary.json: \"{}\" has no \"{}\" entry",
+                        concept.concept,
+                        language.tag()
+                    )
+                });
+                (concept.concept.as_str(), usage)
+            })
+            .collect()
+    }
+
+    /// Lower-cased words: cut at every character that is not a letter or a digit (nor, in a
+    /// pattern, '*').
+    fn words(text: &str, pattern: bool) -> Vec<String> {
+        text.to_lowercase()
+            .split(|c: char| !(c.is_alphanumeric() || (pattern && c == '*')))
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether the glossary pattern occurs in `text`: its words one after another, each equal
+    /// or, ending in '*', a prefix.
+    fn occurs(pattern: &str, text: &str) -> bool {
+        let (pattern, text) = (words(pattern, true), words(text, false));
+        assert!(!pattern.is_empty(), "an empty glossary pattern");
+        text.windows(pattern.len()).any(|window| {
+            window
+                .iter()
+                .zip(&pattern)
+                .all(|(word, want)| match want.strip_suffix('*') {
+                    Some(stem) => word.starts_with(stem),
+                    None => word == want,
+                })
+        })
+    }
+
+    /// Every kind of notice with sample values. The match without a wildcard stops this test
+    /// from compiling when a notice is added: give it a sample here.
+    fn sample_notices() -> Vec<Notice> {
+        use Notice::*;
+        let name = || "Blue".to_string();
+        let mut samples = vec![
+            TwoFactorEnabled { passkey: None },
+            TwoFactorEnabled {
+                passkey: Some(name()),
+            },
+            AuthenticatorAppAdded,
+            TwoFactorDisabled,
+            TwoFactorResetBySupport,
+            RecoveryCodesRegenerated,
+            PasswordChanged,
+            PasswordReset,
+            EmailChangeRequested {
+                new_email: "new@example.com".to_string(),
+            },
+            WrongCodeAfterPassword,
+            ApiTokenCreated { name: name() },
+            PasskeyAdded { name: name() },
+            PasskeyRemoved { name: name() },
+        ];
+        // Every count that `codes_left` words differently, with and without the warning.
+        samples.extend((0..=FEW_RECOVERY_CODES + 3).map(|left| RecoveryCodeUsed { left }));
+        for sample in &samples {
+            match sample {
+                TwoFactorEnabled { .. }
+                | AuthenticatorAppAdded
+                | TwoFactorDisabled
+                | TwoFactorResetBySupport
+                | RecoveryCodeUsed { .. }
+                | RecoveryCodesRegenerated
+                | PasswordChanged
+                | PasswordReset
+                | EmailChangeRequested { .. }
+                | WrongCodeAfterPassword
+                | ApiTokenCreated { .. }
+                | PasskeyAdded { .. }
+                | PasskeyRemoved { .. } => {}
+            }
+        }
+        samples
+    }
+
+    /// Every link mail with sample values; the match works as in [`sample_notices`].
+    fn sample_link_mails() -> Vec<LinkMail> {
+        let samples = vec![
+            LinkMail::VerifyEmail {
+                email: "new@example.com".to_string(),
+                link: "https://custadmin.example/verify-email?token=abc".to_string(),
+            },
+            LinkMail::ResetPassword {
+                link: "https://custadmin.example/reset-password?token=abc".to_string(),
+            },
+        ];
+        for sample in &samples {
+            match sample {
+                LinkMail::VerifyEmail { .. } | LinkMail::ResetPassword { .. } => {}
+            }
+        }
+        samples
+    }
+
+    /// Every text a mail in `language` can say, each with where it comes from.
+    fn every_mail_text(language: Language) -> Vec<(String, String)> {
+        let mut texts = Vec::new();
+        for support in ["", " (mailto:help@example.com)"] {
+            for notice in sample_notices() {
+                let (subject, lines) = notice_text(language, "alice", support, &notice);
+                texts.push((format!("{notice:?} subject"), subject));
+                texts.push((format!("{notice:?}"), lines.join("\n\n")));
+            }
+            let footer = footer_text(
+                language,
+                "2025-01-02 03:04 UTC",
+                "192.0.2.1",
+                "Firefox on Linux",
+                "https://custadmin.example",
+                support,
+            );
+            texts.push(("footer of every notice".to_string(), footer));
+        }
+        for mail in sample_link_mails() {
+            let (subject, text, _) = link_text(language, "alice", &mail);
+            texts.push((format!("{mail:?} subject"), subject));
+            texts.push((format!("{mail:?}"), text));
+        }
+        // Notices that differ only in their values say the same subject: say each text once.
+        let mut seen = std::collections::HashSet::new();
+        texts.retain(|(_, text)| seen.insert(text.clone()));
+        texts
+    }
+
+    #[test]
+    fn glossary_patterns_match_words_and_stems() {
+        assert!(occurs("záložn* kód*", "Zbývá 9 záložních kódů."));
+        assert!(occurs("e mail*", "tento e-mail ignorujte"));
+        assert!(!occurs("e mail*", "every mail"));
+        assert!(occurs("otp app", "Open the OTP app."));
+        assert!(!occurs("otp app", "Open the OTP application."));
+        assert!(!occurs("záchrann*", "nezáchranný"));
+    }
+
+    #[test]
+    fn no_mail_uses_a_synonym_the_glossary_forbids() {
+        let glossary = glossary();
+        let mut drift = Vec::new();
+        for language in Language::ALL {
+            let usages = usages(&glossary, language);
+            for (origin, text) in every_mail_text(language) {
+                for (concept, usage) in &usages {
+                    for forbidden in usage.forbidden.iter().filter(|word| occurs(word, &text)) {
+                        drift.push(format!(
+                            "{} mail {origin}: \"{forbidden}\" for {concept}; say \"{}\"\n    {text}",
+                            language.tag(),
+                            usage.term
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            drift.is_empty(),
+            "mails use words docs/glossary.json forbids:\n{}",
+            drift.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_mails_use_every_glossary_term() {
+        let glossary = glossary();
+        for language in Language::ALL {
+            let texts = every_mail_text(language);
+            for (concept, usage) in usages(&glossary, language) {
+                assert!(
+                    texts.iter().any(|(_, text)| occurs(&usage.pattern, text)),
+                    "no {} mail says \"{}\" ({concept}): fix the mails, or the glossary",
+                    language.tag(),
+                    usage.term
+                );
+            }
+        }
     }
 }

@@ -56,7 +56,7 @@ async fn a_sign_up_address_is_verified_by_its_link_once(app: TestApp) {
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = &mails[0];
     assert_eq!(mail.to, "Vera@Example.com");
-    assert_eq!(mail.subject, "Confirm your e-mail address");
+    assert_eq!(mail.subject, "Confirm your email address");
     assert!(
         mail.text
             .contains(&format!("{}/verify-email?token=", app.public_url())),
@@ -372,10 +372,10 @@ async fn mails_speak_the_account_s_language(app: TestApp) {
     let mails = app.mails().await;
     let last = mails
         .iter()
-        .find(|mail| mail.text.contains("Zbývají 2 záchranné kódy."))
+        .find(|mail| mail.text.contains("Zbývají 2 záložní kódy."))
         .expect("the notice after the eighth code");
     assert!(
-        last.text.contains("vytvořte nové záchranné kódy"),
+        last.text.contains("vytvořte nové záložní kódy"),
         "{}",
         last.text
     );

@@ -611,7 +611,7 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
         .mails()
         .await
         .iter()
-        .any(|mail| mail.subject == "An authenticator app was added"));
+        .any(|mail| mail.subject == "An OTP application was added"));
     let events = app.get("/account/events", Some(&again.access_token)).await;
     assert_eq!(events.body["events"][0]["kind"], "two_factor_enabled");
     assert_eq!(

@@ -79,7 +79,7 @@ export const cs: Record<MessageId, string> = {
   "setup.heading": "Nastavte si aplikaci OTP",
   "setup.scan": "Naskenujte QR kód aplikací OTP.",
   "setup.qr_alt": "QR kód pro přidání custadmin do aplikace OTP",
-  "setup.open_app": "Otevřít v ověřovací aplikaci",
+  "setup.open_app": "Otevřít v aplikaci OTP",
   "setup.manual": "Nedaří se naskenovat? Zadejte do aplikace tento klíč:",
   "setup.copy_key": "Kopírovat klíč",
   "setup.key_copied": "Klíč je zkopírovaný do schránky.",

@@ -365,7 +365,7 @@ describe("Account Settings, issue 10", () => {
     const writeText = vi.fn(() => Promise.resolve());
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
     await user.click(await screen.findByLabelText(SET_UP));
-    expect(await screen.findByRole("link", { name: "Open in authenticator app" })).toHaveAttribute(
+    expect(await screen.findByRole("link", { name: "Open in OTP application" })).toHaveAttribute(
       "href",
       "otpauth://totp/custadmin:alice?secret=JBSWY3DPEHPK3PXP&issuer=custadmin",
     );

@@ -452,7 +452,7 @@ describe("a Czech customer follows the whole article in Czech", () => {
   it("ticks the set-up box, scans, saves the code and keeps the recovery codes", async () => {
     await page.getByLabel("Nastavit dvoufázové ověření při přihlašování uživatelským jménem a heslem").check();
     await page.getByRole("img", { name: /QR kód/ }).waitFor();
-    const link = page.getByRole("link", { name: "Otevřít v ověřovací aplikaci" });
+    const link = page.getByRole("link", { name: "Otevřít v aplikaci OTP" });
     assert.match(await link.getAttribute("href"), /^otpauth:\/\/totp\/custadmin:jana\?secret=/);
     codes = new CodeSource((await page.locator(".secret").innerText()).replace(/\s/g, ""));
     await checkpoint(page, "52-cs-set-up-qr-code");
