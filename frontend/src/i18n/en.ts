@@ -242,7 +242,7 @@ export const en = {
   "sessions.end_others": "End all other sessions",
   "sessions.ended": "The session has ended: that browser has to log in again.",
   "sessions.end_others_explain":
-    "This also ends your API tokens, a pending change of your e-mail address and any password reset links, and your other devices are no longer trusted.",
+    "This also ends your API tokens, a pending change of your email address and any password reset links, and your other devices are no longer trusted.",
   "sessions.others_ended":
     "All other sessions have ended, and so have your API tokens; your other devices are no longer trusted. You are still signed in here.",
 
