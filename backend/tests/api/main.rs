@@ -13,6 +13,7 @@ mod email;
 mod errors;
 mod openapi;
 mod passkeys;
+mod reset_with_passkey;
 mod signed_in;
 mod support;
 mod two_factor;
