@@ -20,6 +20,9 @@ pub enum CeremonyKey {
     Passwordless { id: String },
     /// A signed-in session proving itself again for a privileged action.
     Reauthentication { session_id: String },
+    /// The second factor of a password reset, named by the hash of its link's token (the
+    /// token itself is a secret and is never stored).
+    PasswordReset { link_hash: String },
 }
 
 impl CeremonyKey {
@@ -29,6 +32,7 @@ impl CeremonyKey {
             Self::SignIn { challenge_id } => format!("sign_in:{challenge_id}"),
             Self::Passwordless { id } => format!("passwordless:{id}"),
             Self::Reauthentication { session_id } => format!("reauth:{session_id}"),
+            Self::PasswordReset { link_hash } => format!("reset:{link_hash}"),
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::passkeys::{parse_credential, CeremonyOptions};
 use super::two_factor::parse_proof;
 use crate::domain::{Email, Password, RecoveryCode, TotpCode};
 use crate::error::{ApiError, Problem};
@@ -16,6 +17,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(change_email)
         .service(verify_email)
         .service(request_password_reset)
+        .service(password_reset_options)
         .service(confirm_password_reset);
 }
 
@@ -73,11 +75,15 @@ pub struct PasswordResetConfirmation {
     /// 8 to 1024 characters.
     #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
-    /// Required when the account has two-factor on (or `recovery_code`).
+    /// With two-factor on, exactly one of `code`, `webauthn` and `recovery_code`.
     #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
     pub recovery_code: Option<String>,
+    /// A passkey's answer to the options of `POST /auth/password-reset/webauthn/options` for
+    /// this link (`PublicKeyCredential.toJSON()`), instead of `code`.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 fn link_token(token: &str) -> Result<&str, ApiError> {
@@ -162,15 +168,42 @@ async fn request_password_reset(
     Ok(HttpResponse::Accepted().finish())
 }
 
+/// Options for proving a password reset with a passkey: send the passkey's answer to
+/// `POST /auth/password-reset/confirm` as `webauthn`, with the same link, within 5 minutes.
+/// A new call replaces the link's earlier options.
+#[utoipa::path(
+    tag = "email",
+    request_body = LinkTokenRequest,
+    responses(
+        (status = 200, description = "Request options for `navigator.credentials.get()`", body = CeremonyOptions),
+        (status = 400, description = "Unknown, used or expired link (`invalid_token`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account has no passkey (`no_passkeys`): prove the reset with a code or a recovery code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing token (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many passkey ceremonies from this network (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/password-reset/webauthn/options")]
+async fn password_reset_options(
+    state: web::Data<AppState>,
+    origin: RequestOrigin,
+    body: web::Json<LinkTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let options = email::password_reset_options(&state, link_token(&body.token)?, &origin).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(CeremonyOptions { options }))
+}
+
 /// Set a new password with a reset link; every session and known device ends.
 #[utoipa::path(
     tag = "email",
     request_body = PasswordResetConfirmation,
     responses(
         (status = 204, description = "The password is reset"),
-        (status = 400, description = "Unknown, used or expired link (`invalid_token`), wrong code (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Two-factor is on: send `code` or `recovery_code` (`second_factor_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too short or long, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired link (`invalid_token`), wrong code or a passkey answer that did not verify (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Two-factor is on: send `code`, `recovery_code` or `webauthn` (`second_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),
@@ -184,14 +217,17 @@ async fn confirm_password_reset(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new_password = Password::parse_new(body.new_password, "new_password")?;
-    let factor = match (body.code, body.recovery_code) {
-        (None, None) => None,
-        (Some(code), None) => Some(SecondFactor::Code(TotpCode::parse(&code)?)),
-        (None, Some(code)) => Some(SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?)),
-        (Some(_), Some(_)) => {
+    let factor = match (body.code, body.recovery_code, body.webauthn) {
+        (None, None, None) => None,
+        (Some(code), None, None) => Some(SecondFactor::Code(TotpCode::parse(&code)?)),
+        (None, Some(code), None) => Some(SecondFactor::RecoveryCode(RecoveryCode::parse(&code)?)),
+        (None, None, Some(answer)) => Some(SecondFactor::Passkey(Box::new(parse_credential(
+            "webauthn", answer,
+        )?))),
+        _ => {
             return Err(ApiError::validation(
                 "code",
-                "send either code or recovery_code",
+                "send one of code, recovery_code or webauthn",
             ))
         }
     };

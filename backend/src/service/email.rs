@@ -11,6 +11,7 @@ use super::throttle::{self, Subject};
 use super::{AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
 use crate::db::accounts::{self, Account};
+use crate::db::ceremonies::CeremonyKey;
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::events::{self, EventKind};
 use crate::db::DbConnection;
@@ -268,8 +269,58 @@ async fn mail_reset_links(
         .await
 }
 
-/// Sets a new password with a reset link. With two-factor on, the code or a recovery code is
-/// required and counted like at sign-in. Every session and known device of the account ends.
+/// Where a reset link's passkey ceremony waits: one per link, named by the hash of its token.
+fn reset_ceremony(token_hash: &str) -> CeremonyKey {
+    CeremonyKey::PasswordReset {
+        link_hash: token_hash.to_string(),
+    }
+}
+
+/// The request options for proving a password reset with a passkey, for the account of a live
+/// reset link; the answer goes to [`confirm_password_reset`] as its second factor. A new call
+/// replaces the link's earlier options. Every call counts against the client site's ceremonies
+/// (kept whether or not the link is live), as passwordless sign-ins do: nobody signed in asks,
+/// and each call is a row until it expires.
+pub async fn password_reset_options(
+    state: &AppState,
+    token: &str,
+    origin: &RequestOrigin,
+) -> Result<serde_json::Value, ApiError> {
+    let now = state.now();
+    let token_hash = opaque_token::hash(token);
+    if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
+        let subject = Subject::PasskeyCeremonies { site };
+        state
+            .database
+            .run(move |connection| throttle::begin(connection, &[subject], now)?.kept(connection))
+            .await?;
+    }
+    let state = state.clone();
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            let account = live_reset_account(connection, &token_hash, now)?;
+            // Ordered after any change of password or factors meanwhile, as the reset is.
+            if !accounts::lock(connection, &account.id)? {
+                return Err(ApiError::InvalidLink);
+            }
+            let account = live_reset_account(connection, &token_hash, now)?;
+            let expires_at = now + TimeDelta::seconds(super::passkeys::CEREMONY_LIFETIME_SECS);
+            super::passkeys::open_assertion(
+                &state,
+                connection,
+                &account.id,
+                &reset_ceremony(&token_hash),
+                expires_at,
+            )
+        })
+        .await
+}
+
+/// Sets a new password with a reset link. With two-factor on, the code, a passkey's answer to
+/// [`password_reset_options`] or a recovery code is required, counted like at sign-in. Every
+/// session and known device of the account ends.
 pub async fn confirm_password_reset(
     state: &AppState,
     token: &str,
@@ -310,8 +361,16 @@ pub async fn confirm_password_reset(
                         account_id: account.id.clone(),
                     }];
                     subjects.extend(proof::network_subject(&origin));
+                    let ceremony = reset_ceremony(&token_hash);
                     match proof::verify_second_factor(
-                        &state, connection, &account, factor, None, &subjects, &origin, now,
+                        &state,
+                        connection,
+                        &account,
+                        factor,
+                        Some(&ceremony),
+                        &subjects,
+                        &origin,
+                        now,
                     )? {
                         Verdict::Accepted(attempt) => Some(attempt),
                         Verdict::Refused(error) => {

@@ -430,9 +430,9 @@ pub async fn reauthentication_options(
         .await
 }
 
-/// Starts an assertion over the account's passkeys and keeps it under `key`; answers the
-/// options for the browser.
-fn open_assertion(
+/// Starts an assertion over the account's passkeys and keeps it under `key` (replacing an
+/// earlier one there); answers the options for the browser, or `409 no_passkeys`.
+pub(super) fn open_assertion(
     state: &AppState,
     connection: &mut DbConnection,
     account_id: &str,

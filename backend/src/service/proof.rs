@@ -37,7 +37,7 @@ pub enum Proof {
 pub enum SecondFactor {
     Code(TotpCode),
     RecoveryCode(RecoveryCode),
-    /// A passkey's answer to the options of a sign-in ceremony.
+    /// A passkey's answer to the options of a sign-in or a password reset link.
     Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
@@ -71,8 +71,8 @@ pub fn network_subject(origin: &RequestOrigin) -> Option<Subject> {
 /// ends the account's open sign-in challenges). Right: the code's step is claimed (never
 /// accepted again), the passkey's ceremony is used up and its counter advanced, or the
 /// recovery code is used up and recorded; the attempt is handed back for the caller to
-/// settle. A passkey answers the options of `ceremony` (none outside a sign-in). The caller
-/// must hold the account row's lock.
+/// settle. A passkey answers the options of `ceremony` (a sign-in's, a session's or a reset
+/// link's), which it uses up whatever the verdict. The caller must hold the account row's lock.
 #[allow(clippy::too_many_arguments)]
 pub fn verify_second_factor(
     state: &AppState,

@@ -14,6 +14,7 @@ mod email;
 mod errors;
 mod openapi;
 mod passkeys;
+mod reset_with_passkey;
 mod signed_in;
 mod support;
 mod trust_ends;

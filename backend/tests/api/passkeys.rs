@@ -32,7 +32,7 @@ pub(crate) struct Authenticator {
     device: WebauthnAuthenticator<SoftPasskey>,
     origin: Url,
     /// The credential ids it made, base64url, newest last.
-    credentials: Vec<String>,
+    pub(crate) credentials: Vec<String>,
 }
 
 impl Authenticator {
@@ -64,7 +64,7 @@ impl Authenticator {
     }
 
     /// `navigator.credentials.get()` for options that list this authenticator's credential.
-    fn get(&mut self, options: &Value) -> Value {
+    pub(crate) fn get(&mut self, options: &Value) -> Value {
         let options: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
         let answer = self
             .device
@@ -115,7 +115,10 @@ pub(crate) async fn add_passkey(
 }
 
 /// A customer with one passkey: answers the session, the authenticator and the account id.
-async fn customer_with_passkey(app: &TestApp, username: &str) -> (Session, Authenticator, String) {
+pub(crate) async fn customer_with_passkey(
+    app: &TestApp,
+    username: &str,
+) -> (Session, Authenticator, String) {
     let session = app.signed_in_customer(username).await;
     let mut authenticator = Authenticator::new(app);
     let added = add_passkey(app, &session, &mut authenticator, "YubiKey").await;
@@ -125,7 +128,7 @@ async fn customer_with_passkey(app: &TestApp, username: &str) -> (Session, Authe
 }
 
 /// The password step of a two-factor account; answers the challenge token.
-async fn challenge(app: &TestApp, username: &str) -> Value {
+pub(crate) async fn challenge(app: &TestApp, username: &str) -> Value {
     let reply = app.login(username, PASSWORD).await;
     assert_eq!(
         reply.assert_ok()["status"],
@@ -136,7 +139,7 @@ async fn challenge(app: &TestApp, username: &str) -> Value {
     reply.body["challenge_token"].clone()
 }
 
-async fn sign_in_options(app: &TestApp, challenge_token: &Value) -> Value {
+pub(crate) async fn sign_in_options(app: &TestApp, challenge_token: &Value) -> Value {
     let reply = app
         .post(
             "/auth/webauthn/options",

@@ -539,6 +539,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-reset/webauthn/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for proving a password reset with a passkey: send the passkey's answer to
+         *     `POST /auth/password-reset/confirm` as `webauthn`, with the same link, within 5 minutes.
+         *     A new call replaces the link's earlier options.
+         */
+        post: operations["password_reset_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -1146,12 +1167,19 @@ export interface components {
          *     }
          */
         PasswordResetConfirmation: {
-            /** @description Required when the account has two-factor on (or `recovery_code`). */
+            /** @description With two-factor on, exactly one of `code`, `webauthn` and `recovery_code`. */
             code?: string | null;
             /** @description 8 to 1024 characters. */
             new_password: string;
             recovery_code?: string | null;
             token: string;
+            /**
+             * @description A passkey's answer to the options of `POST /auth/password-reset/webauthn/options` for
+             *     this link (`PublicKeyCredential.toJSON()`), instead of `code`.
+             */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @example {
@@ -3822,7 +3850,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unknown, used or expired link (`invalid_token`), wrong code (`invalid_code`), or malformed JSON */
+            /** @description Unknown, used or expired link (`invalid_token`), wrong code or a passkey answer that did not verify (`invalid_code`), or malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3831,7 +3859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Two-factor is on: send `code` or `recovery_code` (`second_factor_required`) */
+            /** @description Two-factor is on: send `code`, `recovery_code` or `webauthn` (`second_factor_required`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3858,7 +3886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description New password too short or long, or a malformed code (`validation_failed`, `invalid_code_format`) */
+            /** @description New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3879,6 +3907,95 @@ export interface operations {
                 };
             };
             /** @description Password hashing saturated (`server_busy`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    password_reset_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Request options for `navigator.credentials.get()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeremonyOptions"];
+                };
+            };
+            /** @description Unknown, used or expired link (`invalid_token`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The account has no passkey (`no_passkeys`): prove the reset with a code or a recovery code */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing token (`invalid_body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many passkey ceremonies from this network (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
             503: {
                 headers: {
                     [name: string]: unknown;

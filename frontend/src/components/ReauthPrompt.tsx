@@ -51,7 +51,7 @@ function explanation(twoFactor: Account["two_factor"], passkey: boolean): Messag
 }
 
 /** A refused passkey answer is `invalid_code` for the server; its words name the passkey. */
-function describePasskeyProblem(intl: IntlShape, problem: Problem): string {
+export function describePasskeyProblem(intl: IntlShape, problem: Problem): string {
   if (problem.code === "invalid_code") return intl.formatMessage({ id: "reauth.passkey_refused" });
   if (problem.code === "no_passkeys") return intl.formatMessage({ id: "reauth.no_passkeys" });
   return problemMessage(intl, problem);

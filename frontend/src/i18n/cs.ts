@@ -196,6 +196,12 @@ export const cs: Record<MessageId, string> = {
   "reset.submit": "Nastavit nové heslo",
   "reset.second_factor":
     "Váš účet používá dvoufázové ověření. Pro dokončení zadejte šestimístný kód z aplikace OTP nebo jeden ze záložních kódů.",
+  "reset.second_factor_passkey":
+    "Váš účet používá dvoufázové ověření. Pro dokončení potvrďte, že jste to vy, přístupovým nebo bezpečnostním klíčem, nebo zadejte šestimístný kód z aplikace OTP či jeden ze záložních kódů.",
+  "reset.passkey_unsupported":
+    "Tento prohlížeč neumí používat přístupové ani bezpečnostní klíče. Zadejte prosím níže kód, nebo použijte prohlížeč, který je podporuje.",
+  "reset.or_code":
+    "Nebo zadejte šestimístný kód z aplikace OTP či jeden ze záložních kódů:",
   "reset.done_heading": "Heslo bylo obnoveno",
   "reset.done": "Heslo bylo obnoveno a všechny relace byly odhlášeny. Přihlaste se novým heslem.",
   "reset.sign_in": "Přihlásit se",

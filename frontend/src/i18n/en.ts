@@ -196,6 +196,12 @@ export const en = {
   "reset.submit": "Set new password",
   "reset.second_factor":
     "Your account uses two-factor authentication. To finish, enter a six-digit code from your OTP application or one of your recovery codes.",
+  "reset.second_factor_passkey":
+    "Your account uses two-factor authentication. To finish, confirm it's you with your passkey or security key, or enter a six-digit code from your OTP application or one of your recovery codes.",
+  "reset.passkey_unsupported":
+    "This browser cannot use passkeys or security keys. Please enter a code below, or use a browser that supports them.",
+  "reset.or_code":
+    "Or enter a six-digit code from your OTP application or one of your recovery codes:",
   "reset.done_heading": "Your password was reset",
   "reset.done": "Your password was reset; every session was signed out. Log in with your new password.",
   "reset.sign_in": "Log in",

@@ -68,6 +68,8 @@ describe("reset password from the mailed link", () => {
     const { user, calls } = renderApp(
       {
         ...signedOut(),
+        // An account with TOTP only: no passkey to offer.
+        "POST /api/v1/auth/password-reset/webauthn/options": () => problem(409, "no_passkeys"),
         "POST /api/v1/auth/password-reset/confirm": async (request) => {
           const body = (await request.json()) as { code?: string; recovery_code?: string };
           if (body.recovery_code) return noContent(204);
@@ -80,6 +82,7 @@ describe("reset password from the mailed link", () => {
     await enterPasswords(user);
     expect(await screen.findByRole("heading", { name: "Two-factor authentication", level: 2 })).toBeInTheDocument();
     expect(screen.getByText(/Your account uses two-factor authentication/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Use your passkey or security key" })).not.toBeInTheDocument();
     await user.type(screen.getByLabelText("Six-digit code"), "123 456");
     await user.click(screen.getByRole("button", { name: "Set new password" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("That code did not work");

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { apiClient } from "../lib/api.mjs";
 import { checkpoint, launchBrowser, newPhonePage } from "../lib/browser.mjs";
 import { startServer } from "../lib/server.mjs";
+import { addAuthenticator, AUTHENTICATOR } from "../lib/webauthn.mjs";
 
 const PASSWORD = "correct horse battery";
 
@@ -22,23 +23,10 @@ after(async () => {
   assert.deepEqual(problems, [], "a page reported CSP violations or errors");
 });
 
-/** A platform authenticator that verifies the user and answers at once. */
-const AUTHENTICATOR = {
-  protocol: "ctap2",
-  transport: "internal",
-  hasResidentKey: true,
-  hasUserVerification: true,
-  isUserVerified: true,
-  automaticPresenceSimulation: true,
-};
-
 /** A phone page on the server's public origin (WebAuthn works only there) with a virtual passkey authenticator. */
 async function pageWithAuthenticator(server) {
   const { page } = await newPhonePage(browser, server.browserUrl, problems);
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: AUTHENTICATOR });
-  return { page, cdp, authenticatorId };
+  return { page, ...(await addAuthenticator(page)) };
 }
 
 let server;
