@@ -25,7 +25,8 @@ pub const NETWORK_WINDOW_SECS: i64 = 15 * 60;
 pub const ACCOUNT_CEILING: i64 = 100;
 pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 /// Passwordless sign-ins started per client site in [`NETWORK_WINDOW_SECS`]: ample for an
-/// office behind one address, few enough that ceremonies cannot flood the database.
+/// office behind one address, few enough that one site cannot make the server sign and seal
+/// state tokens (and count entries) without end. Nothing else is stored per start.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
@@ -62,8 +63,7 @@ pub enum Subject {
     /// Password reset mails to one account asked from one network (so a stranger's requests
     /// cannot use up the holder's).
     ResetMails { account_id: String, network: String },
-    /// Passwordless passkey ceremonies started from one client site (each is a row until it
-    /// expires).
+    /// Passwordless passkey ceremonies started from one client site.
     PasskeyCeremonies { site: String },
 }
 
