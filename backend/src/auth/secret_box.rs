@@ -1,6 +1,7 @@
 //! Encryption of TOTP secrets at rest (XChaCha20-Poly1305, the account id as associated data
-//! so a ciphertext copied to another account does not decrypt), and the keyed hash of
-//! recovery codes (HMAC-SHA-256, so a stolen database alone cannot test guesses).
+//! so a ciphertext copied to another account does not decrypt) and of the passwordless
+//! ceremony state carried by state tokens (bound to the token, see `tokens.rs`), and the keyed
+//! hash of recovery codes (HMAC-SHA-256, so a stolen database alone cannot test guesses).
 
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

@@ -1,6 +1,7 @@
-//! JWTs: access tokens for the API and challenge tokens between password and code.
-//! Both are EdDSA-signed; each kind has its own `typ` and audience, so one can never pass for
-//! the other. Expiry is checked against the injected clock, not the library's system time.
+//! JWTs: access tokens for the API, challenge tokens between password and code, and the
+//! state tokens of passwordless passkey sign-ins. All are EdDSA-signed; each kind has its own
+//! `typ` and audience, so one can never pass for another. Expiry is checked against the
+//! injected clock, not the library's system time.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::auth::secret_box::SecretBox;
 use crate::domain::Role;
 use crate::error::ApiError;
 
@@ -18,7 +20,8 @@ pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 15 * 60;
 pub const CHALLENGE_TOKEN_TYPE: &str = "otp-challenge+jwt";
 pub const CHALLENGE_TOKEN_AUDIENCE: &str = "custadmin:otp-challenge";
 pub const CHALLENGE_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
-/// Names a passwordless passkey ceremony between its options and its answer (5 minutes).
+/// Carries a passwordless passkey ceremony, sealed, between its options and its answer
+/// (5 minutes).
 pub const PASSKEY_STATE_TOKEN_TYPE: &str = "passkey-state+jwt";
 pub const PASSKEY_STATE_TOKEN_AUDIENCE: &str = "custadmin:passkey-state";
 
@@ -68,6 +71,52 @@ pub struct ChallengeClaims {
     pub exp: i64,
     /// The challenge's row id; attempts and single use are tracked there.
     pub jti: String,
+}
+
+/// A passwordless state token's claims: a step token whose ceremony state travels in it,
+/// sealed, instead of waiting in a row (nothing is stored before the browser answers).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct PasskeyStateClaims {
+    #[serde(flatten)]
+    step: ChallengeClaims,
+    /// The ceremony state, sealed by [`SecretBox`] under [`passkey_state_binding`].
+    sealed: String,
+}
+
+/// A passwordless ceremony as its state token carried it, checked and opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyState {
+    /// What the token was issued for: the ceremony's WebAuthn challenge, base64url.
+    pub challenge: String,
+    pub expires_at: DateTime<Utc>,
+    /// The ceremony state, as it was given to [`TokenKeys::issue_passkey_state`].
+    pub state: Vec<u8>,
+}
+
+/// The associated data a ceremony state is sealed under: the token's kind, issuer, challenge
+/// and expiry. The signature already covers them; the seal repeats the binding so a sealed
+/// state cannot be opened as anything else (another kind of token, another ceremony) or with
+/// a later expiry even if it were lifted into other signed content.
+fn passkey_state_binding(issuer: &str, challenge: &str, expires_at: i64) -> Vec<u8> {
+    format!("custadmin {PASSKEY_STATE_TOKEN_TYPE} v1\n{issuer}\n{challenge}\n{expires_at}")
+        .into_bytes()
+}
+
+/// The claims of a step token (challenge or passkey state) that expire.
+trait StepClaims {
+    fn exp(&self) -> i64;
+}
+
+impl StepClaims for ChallengeClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl StepClaims for PasskeyStateClaims {
+    fn exp(&self) -> i64 {
+        self.step.exp
+    }
 }
 
 /// A public key that verifies tokens: the current signing key's, or a retired one kept until
@@ -210,34 +259,61 @@ impl TokenKeys {
         self.sign(CHALLENGE_TOKEN_TYPE, &claims)
     }
 
-    /// The token naming a passwordless ceremony; the ceremony's row holds its state.
+    /// The token carrying a passwordless ceremony: `state` (webauthn-rs's, serialised) sealed
+    /// with the server's secret key, bound to this token's kind, `challenge` and expiry.
     pub fn issue_passkey_state(
         &self,
-        ceremony_id: &str,
+        secret_box: &SecretBox,
+        challenge: &str,
+        state: &[u8],
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
-        let claims = ChallengeClaims {
-            iss: self.issuer.clone(),
-            sub: ceremony_id.to_string(),
-            aud: PASSKEY_STATE_TOKEN_AUDIENCE.to_string(),
-            iat: now.timestamp(),
-            exp: now.timestamp() + CHALLENGE_TOKEN_LIFETIME_SECS,
-            jti: ceremony_id.to_string(),
+        let exp = now.timestamp() + CHALLENGE_TOKEN_LIFETIME_SECS;
+        let binding = passkey_state_binding(&self.issuer, challenge, exp);
+        let claims = PasskeyStateClaims {
+            step: ChallengeClaims {
+                iss: self.issuer.clone(),
+                sub: challenge.to_string(),
+                aud: PASSKEY_STATE_TOKEN_AUDIENCE.to_string(),
+                iat: now.timestamp(),
+                exp,
+                jti: challenge.to_string(),
+            },
+            sealed: secret_box.seal(state, &binding)?,
         };
         self.sign(PASSKEY_STATE_TOKEN_TYPE, &claims)
     }
 
+    /// Checks a passwordless state token (signature, kind, issuer, audience, expiry by the
+    /// server's clock) and opens the ceremony state it carries. Anything wrong, a state that
+    /// does not open included, is `InvalidChallenge`. Whether the challenge was already
+    /// answered is the caller's to check.
     pub fn verify_passkey_state(
         &self,
+        secret_box: &SecretBox,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<ChallengeClaims, ApiError> {
-        self.verify_step_token(
+    ) -> Result<PasskeyState, ApiError> {
+        let claims: PasskeyStateClaims = self.verify_step_token(
             token,
             PASSKEY_STATE_TOKEN_TYPE,
             PASSKEY_STATE_TOKEN_AUDIENCE,
             now,
-        )
+        )?;
+        let ChallengeClaims { jti, exp, .. } = claims.step;
+        let binding = passkey_state_binding(&self.issuer, &jti, exp);
+        let state = secret_box.open(&claims.sealed, &binding).map_err(|_| {
+            // Signed by a key of ours yet sealed under another secret key: instances that
+            // share the signing key but not the secret key.
+            tracing::warn!("a signed passkey state token does not open: secret keys differ?");
+            ApiError::InvalidChallenge
+        })?;
+        let expires_at = DateTime::from_timestamp(exp, 0).ok_or(ApiError::InvalidChallenge)?;
+        Ok(PasskeyState {
+            challenge: jti,
+            expires_at,
+            state,
+        })
     }
 
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
@@ -273,18 +349,17 @@ impl TokenKeys {
         self.verify_step_token(token, CHALLENGE_TOKEN_TYPE, CHALLENGE_TOKEN_AUDIENCE, now)
     }
 
-    /// A token naming one step of a sign-in (its row holds the state), of the given kind and
-    /// not expired by the server's clock; anything else is `InvalidChallenge`.
-    fn verify_step_token(
+    /// A token of one step of a sign-in, of the given kind and not expired by the server's
+    /// clock; anything else is `InvalidChallenge`.
+    fn verify_step_token<T: DeserializeOwned + StepClaims>(
         &self,
         token: &str,
         token_type: &str,
         audience: &str,
         now: DateTime<Utc>,
-    ) -> Result<ChallengeClaims, ApiError> {
-        let claims: ChallengeClaims =
-            self.verify(token, token_type, audience, || ApiError::InvalidChallenge)?;
-        if claims.exp <= now.timestamp() {
+    ) -> Result<T, ApiError> {
+        let claims: T = self.verify(token, token_type, audience, || ApiError::InvalidChallenge)?;
+        if claims.exp() <= now.timestamp() {
             return Err(ApiError::InvalidChallenge);
         }
         Ok(claims)
@@ -442,23 +517,109 @@ mod tests {
         assert!(keys.verify_challenge(&access_token(&keys), now()).is_err());
     }
 
+    fn sealing() -> SecretBox {
+        SecretBox::new(&[7; 32])
+    }
+
     #[test]
-    fn a_passkey_state_token_works_only_as_one() {
-        let keys = keys();
-        let state = keys.issue_passkey_state("ceremony-1", now()).unwrap();
-        assert_eq!(
-            keys.verify_passkey_state(&state, now()).unwrap().jti,
-            "ceremony-1"
+    fn a_passkey_state_token_carries_its_state_sealed_and_works_only_as_one() {
+        let (keys, sealing) = (keys(), sealing());
+        let state = br#"{"ast":{"challenge":"secret-ish"}}"#;
+        let token = keys
+            .issue_passkey_state(&sealing, "challenge-1", state, now())
+            .unwrap();
+        let (header, claims) = parts(&token);
+        assert_eq!(header["typ"], PASSKEY_STATE_TOKEN_TYPE);
+        assert_eq!(claims["aud"], PASSKEY_STATE_TOKEN_AUDIENCE);
+        assert_eq!(claims["jti"], "challenge-1");
+        assert!(
+            !claims.to_string().contains("secret-ish"),
+            "sealed, not signed only"
         );
-        assert!(keys.verify_challenge(&state, now()).is_err());
-        assert!(keys.verify_access(&state, now()).is_err());
-        let challenge = keys.issue_challenge("acc", "ceremony-1", now()).unwrap();
-        assert!(keys.verify_passkey_state(&challenge, now()).is_err());
+        let opened = keys.verify_passkey_state(&sealing, &token, now()).unwrap();
+        assert_eq!(opened.challenge, "challenge-1");
+        assert_eq!(opened.state, state);
+        assert_eq!(
+            opened.expires_at,
+            now() + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS)
+        );
+
+        assert!(keys.verify_challenge(&token, now()).is_err());
+        assert!(keys.verify_access(&token, now()).is_err());
+        let challenge = keys.issue_challenge("acc", "challenge-1", now()).unwrap();
         assert!(keys
-            .verify_passkey_state(&access_token(&keys), now())
+            .verify_passkey_state(&sealing, &challenge, now())
             .is_err());
-        let later = now() + chrono::TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
-        assert!(keys.verify_passkey_state(&state, later).is_err());
+        assert!(keys
+            .verify_passkey_state(&sealing, &access_token(&keys), now())
+            .is_err());
+        let later = now() + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
+        assert!(matches!(
+            keys.verify_passkey_state(&sealing, &token, later),
+            Err(ApiError::InvalidChallenge)
+        ));
+    }
+
+    #[test]
+    fn a_sealed_state_opens_only_in_its_own_token_under_the_same_secret_key() {
+        let (keys, sealing) = (keys(), sealing());
+        let token = keys
+            .issue_passkey_state(&sealing, "challenge-1", b"state", now())
+            .unwrap();
+        let (_, claims) = parts(&token);
+        let sealed = claims["sealed"].as_str().unwrap().to_string();
+        let resign = |changes: serde_json::Value| {
+            let mut forged = claims.clone();
+            forged
+                .as_object_mut()
+                .unwrap()
+                .extend(changes.as_object().unwrap().clone());
+            keys.sign(PASSKEY_STATE_TOKEN_TYPE, &forged).unwrap()
+        };
+        // Signed by us all the same, the seal refuses what it was not made for: a later
+        // expiry, another challenge, a changed byte.
+        let exp = claims["exp"].as_i64().unwrap();
+        let other_first = if sealed.starts_with('A') { "B" } else { "A" };
+        for changes in [
+            serde_json::json!({"exp": exp + 3600}),
+            serde_json::json!({"jti": "challenge-2"}),
+            serde_json::json!({"sealed": format!("{other_first}{}", &sealed[1..])}),
+            serde_json::json!({"sealed": "not base64!"}),
+            serde_json::json!({"sealed": ""}),
+        ] {
+            assert!(
+                matches!(
+                    keys.verify_passkey_state(&sealing, &resign(changes.clone()), now()),
+                    Err(ApiError::InvalidChallenge)
+                ),
+                "{changes}"
+            );
+        }
+        assert!(keys
+            .verify_passkey_state(&sealing, &resign(serde_json::json!({})), now())
+            .is_ok());
+        // Under another secret key it does not open; without the claim it is no state token.
+        assert!(matches!(
+            keys.verify_passkey_state(&SecretBox::new(&[8; 32]), &token, now()),
+            Err(ApiError::InvalidChallenge)
+        ));
+        let mut bare = claims.clone();
+        bare.as_object_mut().unwrap().remove("sealed");
+        let bare = keys.sign(PASSKEY_STATE_TOKEN_TYPE, &bare).unwrap();
+        assert!(keys.verify_passkey_state(&sealing, &bare, now()).is_err());
+        // A state sealed for a state token does not open as a TOTP secret of an account
+        // named like its challenge.
+        assert!(sealing.open(&sealed, b"challenge-1").is_err());
+    }
+
+    #[test]
+    fn a_state_token_stays_small() {
+        // webauthn-rs's discoverable authentication state is about 150 bytes of JSON; the
+        // token is about 830 characters (the API test prints the real one).
+        let token = keys()
+            .issue_passkey_state(&sealing(), &"c".repeat(43), &[b'x'; 150], now())
+            .unwrap();
+        assert!(token.len() < 900, "{}", token.len());
     }
 
     #[test]

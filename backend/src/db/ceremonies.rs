@@ -1,5 +1,8 @@
 //! WebAuthn ceremonies between their two requests: stored here (not in the client) so a
-//! ceremony is single use and any instance can finish what another started.
+//! ceremony is single use and any instance can finish what another started. Every one is
+//! started by someone who proved something first (a session, a password), so their number
+//! stays bounded by theirs; a passwordless sign-in, which anyone may start, stores nothing
+//! here (see [`super::passwordless_challenges`]).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -16,8 +19,6 @@ pub enum CeremonyKey {
     Registration { session_id: String },
     /// The passkey step of the sign-in challenge.
     SignIn { challenge_id: String },
-    /// A sign-in with a passkey alone, named by its state token.
-    Passwordless { id: String },
     /// A signed-in session proving itself again for a privileged action.
     Reauthentication { session_id: String },
     /// The second factor of a password reset, named by the hash of its link's token (the
@@ -30,7 +31,6 @@ impl CeremonyKey {
         match self {
             Self::Registration { session_id } => format!("register:{session_id}"),
             Self::SignIn { challenge_id } => format!("sign_in:{challenge_id}"),
-            Self::Passwordless { id } => format!("passwordless:{id}"),
             Self::Reauthentication { session_id } => format!("reauth:{session_id}"),
             Self::PasswordReset { link_hash } => format!("reset:{link_hash}"),
         }
@@ -107,21 +107,6 @@ pub fn take(
         state,
         passkey_name,
     }))
-}
-
-/// How many passwordless ceremonies are open (their keys share a prefix; the range keeps it
-/// on the primary key's index on both databases).
-pub fn count_live_passwordless(
-    connection: &mut DbConnection,
-    now: DateTime<Utc>,
-) -> Result<i64, ApiError> {
-    let (first, after) = ("passwordless:", "passwordless;");
-    Ok(webauthn_ceremonies::table
-        .filter(webauthn_ceremonies::ceremony_key.ge(first))
-        .filter(webauthn_ceremonies::ceremony_key.lt(after))
-        .filter(webauthn_ceremonies::expires_at.gt(db_time(now)))
-        .count()
-        .get_result(connection)?)
 }
 
 /// Forgets every ceremony of the account (its second factors were wiped).

@@ -21,6 +21,7 @@ pub struct Cutoffs {
     pub mails_finished_before: DateTime<Utc>,
     pub tokens_dead_before: DateTime<Utc>,
     pub ceremonies_expired_before: DateTime<Utc>,
+    pub used_challenges_expired_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -34,6 +35,7 @@ pub struct Pruned {
     pub mails: usize,
     pub api_tokens: usize,
     pub ceremonies: usize,
+    pub used_challenges: usize,
 }
 
 impl Pruned {
@@ -87,6 +89,10 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
         ceremonies: super::ceremonies::delete_expired(
             connection,
             cutoffs.ceremonies_expired_before,
+        )?,
+        used_challenges: super::passwordless_challenges::delete_expired(
+            connection,
+            cutoffs.used_challenges_expired_before,
         )?,
     })
 }

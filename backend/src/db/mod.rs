@@ -10,6 +10,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod outbox;
 pub mod passkeys;
+pub mod passwordless_challenges;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

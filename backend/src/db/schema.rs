@@ -171,6 +171,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    used_passwordless_challenges (challenge) {
+        challenge -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     webauthn_ceremonies (ceremony_key) {
         ceremony_key -> Text,
         account_id -> Nullable<Text>,
@@ -204,5 +211,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     api_tokens,
     passkeys,
+    used_passwordless_challenges,
     webauthn_ceremonies,
 );

@@ -134,7 +134,9 @@ pub struct PasswordlessOptionsResponse {
     /// browser offers the passkeys it holds for this site.
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub options: serde_json::Value,
-    /// Send back with the answer to `POST /auth/passkey`; 5 minutes, single use.
+    /// Send back with the answer to `POST /auth/passkey`; 5 minutes, single use. Opaque: it
+    /// carries the ceremony's state sealed with the server's key (nothing is stored until the
+    /// answer comes), about 830 characters.
     pub state_token: String,
     pub expires_in: i64,
 }
@@ -345,7 +347,8 @@ async fn sign_in_options(
         .json(CeremonyOptions { options }))
 }
 
-/// Options for signing in with a passkey alone (no username, no password).
+/// Options for signing in with a passkey alone (no username, no password). Nothing is kept on
+/// the server until the answer comes: the state token carries the ceremony.
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -378,7 +381,7 @@ async fn passwordless_options(
         (status = 200, description = "Signed in", body = crate::routes::auth::AuthenticatedResponse,
             headers(("Set-Cookie" = String, description = "`refresh_token` and `__Host-custadmin_device` cookies"))),
         (status = 400, description = "The answer did not verify, names no passkey, or the key's counter went backwards (`passkey_refused`); or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid, expired or used state token (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired or already answered state token, or a token of another kind (`invalid_challenge`); a state token is answered once, whatever the answer", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a WebAuthn credential (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures from this network (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

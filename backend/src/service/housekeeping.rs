@@ -19,6 +19,9 @@ pub const KEEP_UNUSED_DEVICES_DAYS: i64 = 365;
 pub const KEEP_EXPIRED_LINKS_SECS: i64 = 24 * 60 * 60;
 /// Sent or abandoned mails are kept a week for the record (their bodies are wiped at once).
 pub const KEEP_FINISHED_MAILS_SECS: i64 = 7 * 24 * 60 * 60;
+/// Answered passwordless challenges outlive their state tokens by this much, a margin for
+/// clocks of instances that disagree.
+pub const KEEP_USED_CHALLENGES_SECS: i64 = 5 * 60;
 /// Windowed entries older than the longest window count for nothing.
 const LONGEST_WINDOW_SECS: i64 = 60 * 60;
 
@@ -44,6 +47,9 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         tokens_dead_before: now - retention,
         // A ceremony is worthless once expired; nothing to keep it for.
         ceremonies_expired_before: now,
+        // Kept a little past their tokens' expiry (not shortened by the retention): a
+        // replay must not reach an instance whose clock is behind after the record is gone.
+        used_challenges_expired_before: now - TimeDelta::seconds(KEEP_USED_CHALLENGES_SECS),
     };
     state
         .database
@@ -103,6 +109,7 @@ pub async fn run_periodically(state: AppState) {
                 mails = pruned.mails,
                 api_tokens = pruned.api_tokens,
                 ceremonies = pruned.ceremonies,
+                used_challenges = pruned.used_challenges,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

@@ -5,7 +5,10 @@
 //! biometrics) at registration and at every use; so every credential stored here was
 //! registered with user verification and may also sign in alone. Between its two requests a
 //! ceremony's state waits in the database ([`crate::db::ceremonies`]): single use, 5 minutes,
-//! finishable on any instance.
+//! finishable on any instance. The one exception is signing in with a passkey alone, which
+//! nobody signed in starts: its state travels sealed in the state token, so asking for options
+//! stores nothing, and the answered challenge is recorded
+//! ([`crate::db::passwordless_challenges`]) so the token is single use all the same.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
@@ -29,6 +32,7 @@ use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys::{self as passkey_store, credential_id_text, StoredPasskey};
+use crate::db::passwordless_challenges;
 use crate::db::{sessions as session_store, two_factor as challenge_store, DbConnection};
 use crate::domain::{DeviceTokens, Label};
 use crate::error::ApiError;
@@ -37,9 +41,6 @@ use crate::error::ApiError;
 pub const MAX_PASSKEYS: usize = 20;
 /// Why an answer whose key's signature counter is behind the stored one is refused.
 const COUNTER_WENT_BACKWARDS: &str = "its signature counter went backwards (a cloned key?)";
-/// Passwordless ceremonies open at once, from everywhere: nobody signed in starts them, so
-/// they are bounded as a whole as well as per client site.
-pub const MAX_LIVE_PASSWORDLESS_CEREMONIES: i64 = 10_000;
 /// How long a ceremony's options stay answerable.
 pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
 
@@ -51,7 +52,7 @@ pub struct AddedPasskey {
     pub recovery_codes: Option<Vec<String>>,
 }
 
-/// Options for a passwordless sign-in, and the token naming its ceremony.
+/// Options for a passwordless sign-in, and the token carrying its ceremony.
 #[derive(Debug)]
 pub struct PasswordlessOptions {
     pub options: serde_json::Value,
@@ -524,44 +525,33 @@ fn record_use(
 
 /// Options for signing in with a passkey alone: any passkey the browser's authenticators
 /// hold for this site may answer (discoverable credentials, user verification required).
+/// Nothing is stored but the count against the client's site: the ceremony's state travels
+/// sealed in the state token, so no number of networks asking can fill anything up.
 pub async fn passwordless_options(
     state: &AppState,
     origin: &RequestOrigin,
 ) -> Result<PasswordlessOptions, ApiError> {
     let now = state.now();
-    let ceremony_id = uuid::Uuid::new_v4().to_string();
+    if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
+        state
+            .database
+            .transaction(move |connection| {
+                let subject = Subject::PasskeyCeremonies { site };
+                throttle::begin(connection, &[subject], now)?.kept(connection)
+            })
+            .await?;
+    }
     let (options, authentication) = state
         .webauthn
         .start_discoverable_authentication()
         .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
-    let ceremony = Ceremony {
-        account_id: None,
-        state: to_json(&authentication)?,
-        passkey_name: None,
-    };
-    let key = CeremonyKey::Passwordless {
-        id: ceremony_id.clone(),
-    };
-    let site = origin.ip.as_deref().map(throttle::client_site);
-    state
-        .database
-        .transaction(move |connection| {
-            if let Some(site) = site {
-                let subject = Subject::PasskeyCeremonies { site };
-                throttle::begin(connection, &[subject], now)?.kept(connection)?;
-            }
-            // However many sites ask, the table stays small.
-            if ceremonies::count_live_passwordless(connection, now)?
-                >= MAX_LIVE_PASSWORDLESS_CEREMONIES
-            {
-                return Err(ApiError::Overloaded {
-                    retry_after_secs: 30,
-                });
-            }
-            let expires_at = now + TimeDelta::seconds(CEREMONY_LIFETIME_SECS);
-            ceremonies::put(connection, &key, &ceremony, expires_at)
-        })
-        .await?;
+    let challenge = data_encoding::BASE64URL_NOPAD.encode(options.public_key.challenge.as_ref());
+    let state_token = state.token_keys.issue_passkey_state(
+        &state.secret_box,
+        &challenge,
+        to_json(&authentication)?.as_bytes(),
+        now,
+    )?;
     let mut options = options_json(&options)?;
     // webauthn-rs asks for conditional mediation (autofill); the SPA asks on a button press.
     if let Some(fields) = options.as_object_mut() {
@@ -569,14 +559,14 @@ pub async fn passwordless_options(
     }
     Ok(PasswordlessOptions {
         options,
-        state_token: state.token_keys.issue_passkey_state(&ceremony_id, now)?,
+        state_token,
         expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
     })
 }
 
 /// Signs in with a passkey alone: a full sign-in (`amr ["hwk","user"]`), since the passkey
 /// proved possession and its authenticator verified the user. Counted against the client
-/// network's limit before it is checked; the ceremony is used up whatever the answer.
+/// network's limit before it is checked; the state token is used up whatever the answer.
 /// (A known device is not exempt from that limit here, as it is at the password step: which
 /// account it is known to is learnt only from the answer being checked.)
 pub async fn sign_in_passwordless(
@@ -587,7 +577,13 @@ pub async fn sign_in_passwordless(
     origin: &RequestOrigin,
 ) -> Result<TokenGrant, ApiError> {
     let now = state.now();
-    let claims = state.token_keys.verify_passkey_state(state_token, now)?;
+    let ceremony = state
+        .token_keys
+        .verify_passkey_state(&state.secret_box, state_token, now)?;
+    let authentication: DiscoverableAuthentication = serde_json::from_slice(&ceremony.state)
+        .map_err(|error| {
+            ApiError::internal(format!("sealed ceremony state unreadable: {error}"))
+        })?;
     let device_hashes = devices.hashes();
     // Counted in a short transaction of its own, so the network's counter row is never held
     // while an account row is waited for (other paths lock the account first).
@@ -601,14 +597,20 @@ pub async fn sign_in_passwordless(
         .database
         .clone()
         .transaction(move |connection| {
-            let key = CeremonyKey::Passwordless { id: claims.jti };
-            let Some(ceremony) = ceremonies::take(connection, &key, now)? else {
+            // The first write, before the answer is looked at: of concurrent answers with one
+            // token exactly one gets past it, and an answered token stays refused until it
+            // expires, whether its answer verified or not.
+            if !passwordless_challenges::claim(
+                connection,
+                &ceremony.challenge,
+                ceremony.expires_at,
+            )? {
                 // No answer was checked: nothing to count.
                 attempt.released(connection)?;
                 return Ok(Err(ApiError::InvalidChallenge));
-            };
+            }
             let (account, passkey, counter) =
-                match check_passwordless(&state, connection, &ceremony, &answer)? {
+                match check_passwordless(&state, connection, authentication, &answer)? {
                     Ok(checked) => checked,
                     Err(refusal) => {
                         attempt.failed(connection, now)?;
@@ -653,11 +655,10 @@ struct Refusal {
 fn check_passwordless(
     state: &AppState,
     connection: &mut DbConnection,
-    ceremony: &Ceremony,
+    authentication: DiscoverableAuthentication,
     answer: &PublicKeyCredential,
 ) -> Result<Result<(Account, StoredPasskey, u32), Refusal>, ApiError> {
     let refused = |account: Option<Account>, reason| Ok(Err(Refusal { account, reason }));
-    let authentication: DiscoverableAuthentication = from_json(&ceremony.state)?;
     let Ok((handle, raw_credential_id)) =
         state.webauthn.identify_discoverable_authentication(answer)
     else {

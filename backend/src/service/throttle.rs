@@ -24,9 +24,10 @@ pub const NETWORK_WINDOW_SECS: i64 = 15 * 60;
 /// Wrong passwords per username from unknown devices: NIST SP 800-63B's bound.
 pub const ACCOUNT_CEILING: i64 = 100;
 pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
-/// Passkey ceremonies started by someone not signed in (passwordless sign-ins, password reset
-/// links) per client site in [`NETWORK_WINDOW_SECS`]: ample for an office behind one address,
-/// few enough that ceremonies cannot flood the database.
+/// Passkey ceremonies started by someone not signed in (passwordless sign-ins, whose state
+/// travels sealed in the state token, and password reset links, whose state is a row until it
+/// expires) per client site in [`NETWORK_WINDOW_SECS`]: ample for an office behind one
+/// address, few enough that one site cannot make the server sign, seal and store without end.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
@@ -63,8 +64,8 @@ pub enum Subject {
     /// Password reset mails to one account asked from one network (so a stranger's requests
     /// cannot use up the holder's).
     ResetMails { account_id: String, network: String },
-    /// Passkey ceremonies started from one client site by someone not signed in: passwordless
-    /// sign-ins and password resets (each is a row until it expires).
+    /// Passkey ceremonies started from one client site by someone not signed in:
+    /// passwordless sign-ins and password resets.
     PasskeyCeremonies { site: String },
 }
 

@@ -24,7 +24,21 @@ on_both_databases!(
     a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys,
     a_passkey_proves_a_privileged_action_once,
     expired_ceremonies_and_hostile_names_are_refused,
+    a_state_token_is_answered_once_whatever_the_answer,
+    forged_and_foreign_state_tokens_are_refused,
+    answered_challenges_are_forgotten_after_their_tokens_expire,
 );
+
+const BEHIND_PROXY: &[(&str, &str)] = &[("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32")];
+
+on_both_databases!(
+    with BEHIND_PROXY;
+    passwordless_options_store_nothing_however_many_networks_ask,
+    passwordless_limits_stay_per_network,
+);
+
+const PASSWORDLESS_OPTIONS: &str = "/api/v1/auth/passkey/options";
+const PASSWORDLESS: &str = "/api/v1/auth/passkey";
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
 /// plays another site).
@@ -154,6 +168,31 @@ async fn passwordless_options(app: &TestApp) -> (Value, Value) {
     let reply = app.post("/auth/passkey/options", None, json!({})).await;
     let body = reply.assert_ok();
     (body["options"].clone(), body["state_token"].clone())
+}
+
+/// Rows kept for WebAuthn ceremonies, and challenges recorded as answered.
+async fn stored_rows(app: &TestApp) -> (i64, i64) {
+    use custadmin::db::schema::{used_passwordless_challenges, webauthn_ceremonies};
+    use diesel::prelude::*;
+    app.state
+        .database
+        .run(|connection| {
+            let ceremonies = webauthn_ceremonies::table
+                .count()
+                .get_result::<i64>(connection)?;
+            let answered = used_passwordless_challenges::table
+                .count()
+                .get_result::<i64>(connection)?;
+            Ok((ceremonies, answered))
+        })
+        .await
+        .unwrap()
+}
+
+/// A passwordless answer without a user handle: refused once its token is checked, and
+/// counted as a failure of the network.
+fn answer_without_user_handle() -> Value {
+    json!({"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null}})
 }
 
 async fn the_first_passkey_switches_two_factor_on_and_answers_the_sign_in_step(app: TestApp) {
@@ -720,24 +759,29 @@ async fn hostile_passkey_input_gets_clear_problems(app: TestApp) {
 
 async fn one_answer_sent_many_times_at_once_signs_in_once(app: TestApp) {
     let (_, mut authenticator, account_id) = customer_with_passkey(&app, "jan").await;
+    let other = app.second_instance().await;
     let (options, state) = passwordless_options(&app).await;
     let answer = authenticator.get_discoverable(&options, &account_id);
     let body = json!({"state_token": state, "credential": answer});
-    let replies =
-        futures::future::join_all((0..8).map(|_| app.post("/auth/passkey", None, body.clone())))
-            .await;
-    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|&&status| status == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    // Ten at once, half of them to another instance.
+    let replies = futures::future::join_all((0..10).map(|n| {
+        let base = if n % 2 == 0 { &app.address } else { &other };
+        let request = app.client.post(format!("{base}{PASSWORDLESS}")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    }))
+    .await;
+    let signed_in = replies.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(signed_in, 1, "{replies:?}");
     assert!(
-        statuses
-            .iter()
-            .all(|&status| status == 200 || status == 401),
-        "{statuses:?}"
+        replies.iter().all(|(status, body)| *status == 200
+            || (*status == 401 && body["code"] == "invalid_challenge")),
+        "{replies:?}"
     );
+    assert_eq!(stored_rows(&app).await, (0, 1));
 }
 
 async fn a_ceremony_started_on_one_instance_finishes_on_another(app: TestApp) {
@@ -1015,4 +1059,244 @@ async fn expired_ceremonies_and_hostile_names_are_refused(app: TestApp) {
     )
     .await
     .assert_problem(401, "invalid_challenge");
+}
+
+async fn passwordless_options_store_nothing_however_many_networks_ask(app: TestApp) {
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "olga").await;
+    let (ceremonies_before, _) = stored_rows(&app).await;
+    // Options asked 4 times by each of 60 networks, all at once: each is counted against its
+    // site, and nothing else is stored (the state travels in the token).
+    let networks: Vec<String> = (1..=60).map(|n| format!("198.51.100.{n}")).collect();
+    let replies =
+        futures::future::join_all(networks.iter().flat_map(|ip| {
+            (0..4).map(|_| app.send_from(ip, PASSWORDLESS_OPTIONS, None, json!({})))
+        }))
+        .await;
+    for reply in &replies {
+        reply.assert_ok();
+    }
+    assert_eq!(stored_rows(&app).await, (ceremonies_before, 0));
+    assert_eq!(
+        ceremonies_before, 0,
+        "the passkey was added and its ceremony taken"
+    );
+
+    // The next network gets options and signs in; its answered challenge is the one row.
+    let newcomer = "203.0.113.7";
+    let started = app
+        .send_from(newcomer, PASSWORDLESS_OPTIONS, None, json!({}))
+        .await;
+    let (options, state) = (
+        started.assert_ok()["options"].clone(),
+        started.body["state_token"].clone(),
+    );
+    let length = state.as_str().unwrap().len();
+    eprintln!("passwordless state token: {length} characters");
+    assert!(length < 1024, "{length}");
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let reply = app
+        .send_from(
+            newcomer,
+            PASSWORDLESS,
+            None,
+            json!({"state_token": state, "credential": answer}),
+        )
+        .await;
+    assert_eq!(
+        claims_of(&session_from(&reply).access_token)["sub"],
+        account_id.as_str()
+    );
+    assert_eq!(stored_rows(&app).await, (0, 1));
+}
+
+async fn passwordless_limits_stay_per_network(app: TestApp) {
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "pia").await;
+    // Options: 300 per site in 15 minutes; the next is refused there, not elsewhere.
+    let busy = "192.0.2.50";
+    for _ in 0..6 {
+        let replies = futures::future::join_all(
+            (0..50).map(|_| app.send_from(busy, PASSWORDLESS_OPTIONS, None, json!({}))),
+        )
+        .await;
+        for reply in &replies {
+            reply.assert_ok();
+        }
+    }
+    let refused = app
+        .send_from(busy, PASSWORDLESS_OPTIONS, None, json!({}))
+        .await;
+    refused.assert_problem(429, "too_many_attempts");
+    assert!(refused.retry_after().is_some());
+    app.send_from("192.0.2.51", PASSWORDLESS_OPTIONS, None, json!({}))
+        .await
+        .assert_ok();
+
+    // Finishing: refused answers count against the network (100 in 15 minutes); replaying
+    // an answered token does not.
+    let failing = "192.0.2.60";
+    for _ in 0..100 {
+        let started = app
+            .send_from(failing, PASSWORDLESS_OPTIONS, None, json!({}))
+            .await;
+        app.send_from(
+            failing,
+            PASSWORDLESS,
+            None,
+            json!({"state_token": started.assert_ok()["state_token"], "credential": answer_without_user_handle()}),
+        )
+        .await
+        .assert_problem(400, "passkey_refused");
+    }
+    let started = app
+        .send_from(failing, PASSWORDLESS_OPTIONS, None, json!({}))
+        .await;
+    let (options, state) = (
+        started.assert_ok()["options"].clone(),
+        started.body["state_token"].clone(),
+    );
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let body = json!({"state_token": state, "credential": answer});
+    app.send_from(failing, PASSWORDLESS, None, body.clone())
+        .await
+        .assert_problem(429, "too_many_attempts");
+    // The refusal at the limit used nothing up: the same token signs in from elsewhere.
+    session_from(
+        &app.send_from("192.0.2.61", PASSWORDLESS, None, body.clone())
+            .await,
+    );
+    app.send_from("192.0.2.61", PASSWORDLESS, None, body)
+        .await
+        .assert_problem(401, "invalid_challenge");
+}
+
+async fn a_state_token_is_answered_once_whatever_the_answer(app: TestApp) {
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "quinn").await;
+    let (options, state) = passwordless_options(&app).await;
+    let (other_options, _) = passwordless_options(&app).await;
+    // A wrong answer (to other options) is refused and uses the token up ...
+    let wrong = authenticator.get_discoverable(&other_options, &account_id);
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": wrong}),
+    )
+    .await
+    .assert_problem(400, "passkey_refused");
+    // ... so the right answer, which would verify, is refused too.
+    let right = authenticator.get_discoverable(&options, &account_id);
+    app.post(
+        "/auth/passkey",
+        None,
+        json!({"state_token": state, "credential": right}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+    // A fresh ceremony still signs in.
+    let (options, state) = passwordless_options(&app).await;
+    let right = authenticator.get_discoverable(&options, &account_id);
+    session_from(
+        &app.post(
+            "/auth/passkey",
+            None,
+            json!({"state_token": state, "credential": right}),
+        )
+        .await,
+    );
+    assert_eq!(stored_rows(&app).await, (0, 2));
+}
+
+async fn forged_and_foreign_state_tokens_are_refused(app: TestApp) {
+    use base64::Engine;
+    use custadmin::auth::secret_box::SecretBox;
+    let (session, mut authenticator, account_id) = customer_with_passkey(&app, "rosa").await;
+    let (options, state) = passwordless_options(&app).await;
+    let state = state.as_str().unwrap().to_string();
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let send = |token: String| {
+        app.post(
+            "/auth/passkey",
+            None,
+            json!({"state_token": token, "credential": answer.clone()}),
+        )
+    };
+    // The sealed state changed in the payload (the signature no longer matches).
+    let pieces: Vec<&str> = state.split('.').collect();
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut payload: Value = serde_json::from_slice(&engine.decode(pieces[1]).unwrap()).unwrap();
+    let sealed = payload["sealed"].as_str().unwrap().to_string();
+    let other_first = if sealed.starts_with('A') { "B" } else { "A" };
+    payload["sealed"] = json!(format!("{other_first}{}", &sealed[1..]));
+    let tampered = format!(
+        "{}.{}.{}",
+        pieces[0],
+        engine.encode(payload.to_string()),
+        pieces[2]
+    );
+    send(tampered)
+        .await
+        .assert_problem(401, "invalid_challenge");
+    // Signed by the server's key but sealed under another secret key.
+    let opened = app
+        .state
+        .token_keys
+        .verify_passkey_state(&app.state.secret_box, &state, app.state.now())
+        .unwrap();
+    let foreign = app
+        .state
+        .token_keys
+        .issue_passkey_state(
+            &SecretBox::new(&[9; 32]),
+            &opened.challenge,
+            &opened.state,
+            app.state.now(),
+        )
+        .unwrap();
+    send(foreign).await.assert_problem(401, "invalid_challenge");
+    // Tokens of other kinds: a challenge token, an access token, a refresh token.
+    let login = challenge(&app, "rosa").await;
+    let challenge_token = login.as_str().unwrap().to_string();
+    send(challenge_token.clone())
+        .await
+        .assert_problem(401, "invalid_challenge");
+    send(session.access_token.clone())
+        .await
+        .assert_problem(401, "invalid_challenge");
+    send(session.refresh_token.clone())
+        .await
+        .assert_problem(401, "invalid_challenge");
+    // And a state token is no challenge token at the sign-in step.
+    app.post(
+        "/auth/webauthn/options",
+        None,
+        json!({"challenge_token": state}),
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+    // None of that used the ceremony up: the genuine token signs in, once.
+    assert_eq!(stored_rows(&app).await, (0, 0));
+    session_from(&send(state.clone()).await);
+    send(state).await.assert_problem(401, "invalid_challenge");
+}
+
+async fn answered_challenges_are_forgotten_after_their_tokens_expire(app: TestApp) {
+    use custadmin::service::housekeeping::prune;
+    let (_, mut authenticator, account_id) = customer_with_passkey(&app, "sven").await;
+    let (options, state) = passwordless_options(&app).await;
+    let answer = authenticator.get_discoverable(&options, &account_id);
+    let body = json!({"state_token": state, "credential": answer});
+    session_from(&app.post("/auth/passkey", None, body.clone()).await);
+    assert_eq!(stored_rows(&app).await, (0, 1));
+    // Past the token's 5 minutes the record stays a while (instances' clocks may differ) ...
+    app.clock.advance(chrono::TimeDelta::minutes(6));
+    assert_eq!(prune(&app.state).await.unwrap().used_challenges, 0);
+    app.post("/auth/passkey", None, body.clone())
+        .await
+        .assert_problem(401, "invalid_challenge");
+    // ... and goes once the token is long dead, which still refuses it by its expiry.
+    app.clock.advance(chrono::TimeDelta::minutes(5));
+    assert_eq!(prune(&app.state).await.unwrap().used_challenges, 1);
+    assert_eq!(stored_rows(&app).await, (0, 0));
+    app.post("/auth/passkey", None, body)
+        .await
+        .assert_problem(401, "invalid_challenge");
 }

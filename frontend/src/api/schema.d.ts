@@ -494,7 +494,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Options for signing in with a passkey alone (no username, no password). */
+        /**
+         * Options for signing in with a passkey alone (no username, no password). Nothing is kept on
+         *     the server until the answer comes: the state token carries the ceremony.
+         */
         post: operations["passwordless_options"];
         delete?: never;
         options?: never;
@@ -1200,7 +1203,11 @@ export interface components {
             options: {
                 [key: string]: unknown;
             };
-            /** @description Send back with the answer to `POST /auth/passkey`; 5 minutes, single use. */
+            /**
+             * @description Send back with the answer to `POST /auth/passkey`; 5 minutes, single use. Opaque: it
+             *     carries the ceremony's state sealed with the server's key (nothing is stored until the
+             *     answer comes), about 830 characters.
+             */
             state_token: string;
         };
         PasswordlessRequest: {
@@ -3654,7 +3661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid, expired or used state token (`invalid_challenge`) */
+            /** @description Invalid, expired or already answered state token, or a token of another kind (`invalid_challenge`); a state token is answered once, whatever the answer */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,48 @@
+//! The challenges of passwordless sign-ins already answered. A passwordless ceremony keeps no
+//! row while the browser answers (its state travels sealed in the state token), so this
+//! record is what makes each state token single use.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::used_passwordless_challenges;
+use super::{in_transaction, is_unique_violation, DbConnection};
+use crate::auth::clock::db_time;
+use crate::error::ApiError;
+
+/// Records `challenge` as answered until `expires_at`; false when it already was. Single use
+/// is decided by the primary key, on any instance: of concurrent claims exactly one inserts
+/// (on PostgreSQL the others wait for its commit, then conflict; on SQLite this insert takes
+/// the write lock, so they queue behind it), so call it as the transaction's first write.
+pub fn claim(
+    connection: &mut DbConnection,
+    challenge: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    // In a savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+    let inserted = in_transaction(connection, |connection| {
+        diesel::insert_into(used_passwordless_challenges::table)
+            .values((
+                used_passwordless_challenges::challenge.eq(challenge),
+                used_passwordless_challenges::expires_at.eq(db_time(expires_at)),
+            ))
+            .execute(connection)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(error) if is_unique_violation(&error) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Forgets challenges whose tokens expired before `before`; housekeeping.
+pub fn delete_expired(
+    connection: &mut DbConnection,
+    before: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
+        used_passwordless_challenges::table
+            .filter(used_passwordless_challenges::expires_at.lt(db_time(before))),
+    )
+    .execute(connection)?)
+}
