@@ -11,6 +11,7 @@ mod auth;
 mod edge;
 mod email;
 mod errors;
+mod events;
 mod openapi;
 mod passkeys;
 mod signed_in;
