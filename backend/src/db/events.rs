@@ -176,6 +176,24 @@ pub fn record(
     Ok(())
 }
 
+/// Deletes the events that last happened before `before` (`CUSTADMIN_EVENT_RETENTION_DAYS`).
+pub fn prune_older_than(
+    connection: &mut DbConnection,
+    before: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let before = db_time(before);
+    Ok(diesel::delete(
+        security_events::table
+            .filter(security_events::at.lt(before))
+            .filter(
+                security_events::last_at
+                    .is_null()
+                    .or(security_events::last_at.lt(before)),
+            ),
+    )
+    .execute(connection)?)
+}
+
 /// The account's events, newest first, older than the event `before` when given.
 pub fn list(
     connection: &mut DbConnection,

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 
 use super::throttle::{ACCOUNT_CEILING_WINDOW_SECS, NETWORK_WINDOW_SECS};
 use super::AppState;
+use crate::config::MAX_EVENT_RETENTION_DAYS;
 use crate::db::housekeeping::{self, Cutoffs, Pruned};
 use crate::error::ApiError;
 
@@ -44,6 +45,11 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         tokens_dead_before: now - retention,
         // A ceremony is worthless once expired; nothing to keep it for.
         ceremonies_expired_before: now,
+        // Its own setting: the security log is kept for the record far longer than sessions.
+        events_before: now
+            - TimeDelta::from_std(state.settings.event_retention)
+                .unwrap_or(TimeDelta::MAX)
+                .min(TimeDelta::days(MAX_EVENT_RETENTION_DAYS.into())),
     };
     state
         .database
@@ -103,6 +109,7 @@ pub async fn run_periodically(state: AppState) {
                 mails = pruned.mails,
                 api_tokens = pruned.api_tokens,
                 ceremonies = pruned.ceremonies,
+                events = pruned.events,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

@@ -1,7 +1,8 @@
 //! The security log: repeated failures of one account from one network within one clock hour
 //! are one event with a count (a stranger's guesses must not grow the table without bound),
-//! everything else is an event of its own. Clients are played from many addresses through a
-//! trusted proxy; time is the injected clock.
+//! everything else is an event of its own, and housekeeping forgets events past
+//! `CUSTADMIN_EVENT_RETENTION_DAYS`. Clients are played from many addresses through a trusted
+//! proxy; time is the injected clock.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -22,6 +23,13 @@ on_both_databases!(
     the_next_hour_starts_a_new_event,
     lock_outs_from_one_network_in_one_hour_are_one_event_too,
     parallel_wrong_passwords_are_all_counted_on_one_event,
+);
+
+on_both_databases!(events_older_than_the_default_400_days_are_pruned);
+
+on_both_databases!(
+    with &[("CUSTADMIN_EVENT_RETENTION_DAYS", "30")];
+    a_repeated_failure_is_kept_until_its_last_time_is_past_the_retention,
 );
 
 const OFFICE: &str = "192.0.2.10";
@@ -210,4 +218,74 @@ async fn parallel_wrong_passwords_are_all_counted_on_one_event(app: TestApp) {
     assert_eq!(failed.len(), 1, "one row, never two: {}", events.body);
     assert_eq!(failed[0]["count"], 20, "no lost update");
     assert_eq!(times_recorded(&events, "login_succeeded"), 21);
+}
+
+/// The ids of the events in a `GET /account/events` reply.
+fn ids(events: &Reply) -> Vec<i64> {
+    events.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| event["id"].as_i64().expect("id"))
+        .collect()
+}
+
+async fn events_older_than_the_default_400_days_are_pruned(app: TestApp) {
+    app.register("tom").await;
+    app.login("tom", "wrong password").await;
+    let old = ids(&owner_reads_events(&app, "tom").await);
+    assert_eq!(old.len(), 2, "a failure and a sign-in");
+
+    app.clock.advance(TimeDelta::days(200));
+    app.login("tom", "wrong password").await;
+    let young: Vec<i64> = ids(&owner_reads_events(&app, "tom").await)
+        .into_iter()
+        .filter(|id| !old.contains(id))
+        .collect();
+    assert_eq!(young.len(), 2);
+    app.clock.advance(TimeDelta::days(199));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.events, 0, "399 days are within the retention");
+
+    app.clock.advance(TimeDelta::days(2));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.events, old.len());
+    let left = ids(&owner_reads_events(&app, "tom").await);
+    assert!(left.iter().all(|id| !old.contains(id)), "{left:?} {old:?}");
+    assert!(
+        young.iter().all(|id| left.contains(id)),
+        "{left:?} {young:?}"
+    );
+}
+
+async fn a_repeated_failure_is_kept_until_its_last_time_is_past_the_retention(app: TestApp) {
+    let hour = at_next_hour(&app, TimeDelta::seconds(10));
+    app.register("uma").await;
+    app.login("uma", "wrong password").await;
+    app.clock.set(hour + TimeDelta::minutes(59));
+    app.login("uma", "wrong password").await;
+    let before = owner_reads_events(&app, "uma").await;
+    assert_eq!(event_kinds(&before), ["login_succeeded", "login_failed"]);
+
+    // 30 days after the middle of that hour: the sign-in at the end of it stays, and so does
+    // the failures' event, which last happened after the cut-off though it began before.
+    app.clock
+        .set(hour + TimeDelta::days(30) + TimeDelta::minutes(30));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.events, 0);
+
+    app.clock
+        .set(hour + TimeDelta::days(30) + TimeDelta::minutes(61));
+    let pruned = custadmin::service::housekeeping::prune(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(pruned.events, 2);
+    let after = owner_reads_events(&app, "uma").await;
+    assert_eq!(event_kinds(&after), ["login_succeeded"]);
 }

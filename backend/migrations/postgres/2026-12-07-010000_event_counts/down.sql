@@ -1,4 +1,5 @@
 -- Rows that counted several failures stay, as one failure each.
+DROP INDEX security_events_at;
 DROP INDEX security_events_repeats;
 ALTER TABLE security_events DROP COLUMN hour_start;
 ALTER TABLE security_events DROP COLUMN network;

@@ -16,3 +16,5 @@ ALTER TABLE security_events
 -- concurrent failures meet on one row instead of inserting two.
 CREATE UNIQUE INDEX security_events_repeats
     ON security_events (account_id, kind, network, hour_start);
+-- Housekeeping deletes events past CUSTADMIN_EVENT_RETENTION_DAYS by time.
+CREATE INDEX security_events_at ON security_events (at);
