@@ -51,7 +51,12 @@ pub struct Settings {
     pub housekeeping_interval: Duration,
     /// The longest an ended row (session, challenge, idle counter) is kept before pruning.
     pub housekeeping_retention: Duration,
+    /// How long security events are kept (whole days, at most [`MAX_EVENT_RETENTION_DAYS`]).
+    pub event_retention: Duration,
 }
+
+/// The longest `CUSTADMIN_EVENT_RETENTION_DAYS` may be: ten years. Anything longer is a typo.
+pub const MAX_EVENT_RETENTION_DAYS: u32 = 3650;
 
 /// An SMTP URL; it may hold the relay's password, so `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -240,6 +245,13 @@ impl Settings {
         }
         let housekeeping_retention_secs: u64 =
             source.parse_or("HOUSEKEEPING_RETENTION_SECS", 30 * 24 * 60 * 60)?;
+        let event_retention_days: i64 = source.parse_or("EVENT_RETENTION_DAYS", 400)?;
+        if !(1..=i64::from(MAX_EVENT_RETENTION_DAYS)).contains(&event_retention_days) {
+            return Err(source.invalid(
+                "EVENT_RETENTION_DAYS",
+                &format!("must be a number of days from 1 to {MAX_EVENT_RETENTION_DAYS}"),
+            ));
+        }
         if database_pool_size == 0 {
             return Err(source.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
@@ -282,6 +294,9 @@ impl Settings {
                 .filter(|contact| !contact.is_empty()),
             housekeeping_interval: Duration::from_secs(housekeeping_interval_secs),
             housekeeping_retention: Duration::from_secs(housekeeping_retention_secs),
+            event_retention: Duration::from_secs(
+                event_retention_days.unsigned_abs() * 24 * 60 * 60,
+            ),
             data_dir,
         })
     }
@@ -317,6 +332,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "MAIL_LEASE_SECS",
     "HOUSEKEEPING_INTERVAL_SECS",
     "HOUSEKEEPING_RETENTION_SECS",
+    "EVENT_RETENTION_DAYS",
 ];
 
 struct Source<'a> {
@@ -478,6 +494,10 @@ mod tests {
         assert_eq!(settings.password_hashing.memory_kib, 19_456);
         assert_eq!(settings.password_hashing.iterations, 2);
         assert_eq!(settings.log_filter, "info");
+        assert_eq!(
+            settings.event_retention,
+            Duration::from_secs(400 * 24 * 60 * 60)
+        );
     }
 
     #[test]
@@ -541,6 +561,25 @@ mod tests {
             "the environment wins over the file"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_event_retention_is_whole_days_within_reason() {
+        let settings =
+            Settings::from_sources(&env(&[("CUSTADMIN_EVENT_RETENTION_DAYS", "30")])).unwrap();
+        assert_eq!(
+            settings.event_retention,
+            Duration::from_secs(30 * 24 * 60 * 60)
+        );
+        for bad in ["0", "-1", "3651", "99999999999999999999", "1.5", "a year"] {
+            let error = Settings::from_sources(&env(&[("CUSTADMIN_EVENT_RETENTION_DAYS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("CUSTADMIN_EVENT_RETENTION_DAYS:"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

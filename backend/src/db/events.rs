@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 
 use super::schema::security_events;
 use super::DbConnection;
 use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::client_network;
 pub use crate::domain::EventKind;
 use crate::error::ApiError;
 
@@ -14,7 +16,13 @@ use crate::error::ApiError;
 pub struct Event {
     pub id: i64,
     pub kind: EventKind,
+    /// When it happened; for a repeated failure, the first time in its hour.
     pub at: DateTime<Utc>,
+    /// How many times it happened (see [`repeat_of`]); 1 for all but repeated failures.
+    pub count: i32,
+    /// When it last happened: `at` unless `count` is more than 1.
+    pub last_at: DateTime<Utc>,
+    /// Where it came from; for a repeated failure, the latest attempt's.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
@@ -26,6 +34,8 @@ struct EventRecord {
     id: i64,
     kind: String,
     at: NaiveDateTime,
+    count: i32,
+    last_at: Option<NaiveDateTime>,
     ip: Option<String>,
     user_agent: Option<String>,
     detail: Option<String>,
@@ -41,6 +51,8 @@ impl TryFrom<EventRecord> for Event {
             id: record.id,
             kind,
             at: from_db_time(record.at),
+            count: record.count,
+            last_at: from_db_time(record.last_at.unwrap_or(record.at)),
             ip: record.ip,
             user_agent: record.user_agent,
             detail: record.detail,
@@ -55,6 +67,63 @@ pub struct RequestOrigin {
     pub user_agent: Option<String>,
 }
 
+/// The row a repeatable event is counted in: one per account, kind, client network and clock
+/// hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Repeat {
+    network: String,
+    hour_start: NaiveDateTime,
+}
+
+/// The one rule for which events are counted in a shared row instead of getting their own.
+///
+/// Refused attempts (a wrong password, code or passkey answer) and the lock-outs they cause
+/// can be set off by anyone who knows a username, as often as the throttles let them and from
+/// as many networks as they hold. A row each would let a stranger's guesses grow the table
+/// without bound, so these are one row per (account, kind, client network, clock hour in
+/// UTC) whose `count` goes up; the network is the one throttling counts by (an IPv4 address,
+/// an IPv6 /64). Everything else, successes above all, is a row of its own. The match is
+/// exhaustive so that a new kind is a decision, not an accident.
+fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Option<Repeat> {
+    let repeats = match kind {
+        EventKind::LoginFailed | EventKind::OtpFailed | EventKind::AccountLocked => true,
+        EventKind::LoginSucceeded
+        | EventKind::TwoFactorEnabled
+        | EventKind::TwoFactorDisabled
+        | EventKind::RecoveryCodeUsed
+        | EventKind::RecoveryCodesRegenerated
+        | EventKind::TwoFactorResetBySupport
+        | EventKind::PasswordChanged
+        | EventKind::AccountUnlockedBySupport
+        | EventKind::PasswordReset
+        | EventKind::EmailChanged
+        | EventKind::EmailVerified
+        | EventKind::SessionRevoked
+        | EventKind::DeviceForgotten
+        | EventKind::ApiTokenCreated
+        | EventKind::ApiTokenRevoked
+        | EventKind::PasskeyAdded
+        | EventKind::PasskeyRemoved
+        | EventKind::PasskeyUsed => false,
+    };
+    if !repeats {
+        return None;
+    }
+    let seconds = at.timestamp();
+    let hour_start = DateTime::from_timestamp(seconds - seconds.rem_euclid(3600), 0)?;
+    Some(Repeat {
+        network: origin
+            .ip
+            .as_deref()
+            .map_or_else(|| "unknown".to_string(), client_network),
+        hour_start: db_time(hour_start),
+    })
+}
+
+/// Records an event of the account inside the caller's transaction: a row of its own, or, for
+/// a repeated failure ([`repeat_of`]), one more on its hour's row. That row is written by one
+/// `INSERT ... ON CONFLICT DO UPDATE` on the unique index of its key, so concurrent failures
+/// on any instance meet on one row and none is lost (the database serialises the two writes).
 pub fn record(
     connection: &mut DbConnection,
     account_id: &str,
@@ -63,18 +132,66 @@ pub fn record(
     origin: &RequestOrigin,
     detail: Option<&str>,
 ) -> Result<(), ApiError> {
+    let repeat = repeat_of(kind, at, origin);
     let at = db_time(at);
-    diesel::insert_into(security_events::table)
+    let event = (
+        security_events::account_id.eq(Some(account_id)),
+        security_events::kind.eq(kind.as_str()),
+        security_events::at.eq(at),
+        security_events::ip.eq(origin.ip.as_deref()),
+        security_events::user_agent.eq(origin.user_agent.as_deref()),
+        security_events::detail.eq(detail),
+    );
+    let Some(repeat) = repeat else {
+        diesel::insert_into(security_events::table)
+            .values(event)
+            .execute(connection)?;
+        return Ok(());
+    };
+    let upsert = diesel::insert_into(security_events::table)
         .values((
-            security_events::account_id.eq(Some(account_id)),
-            security_events::kind.eq(kind.as_str()),
-            security_events::at.eq(at),
-            security_events::ip.eq(origin.ip.as_deref()),
-            security_events::user_agent.eq(origin.user_agent.as_deref()),
-            security_events::detail.eq(detail),
+            event,
+            security_events::network.eq(Some(repeat.network)),
+            security_events::hour_start.eq(Some(repeat.hour_start)),
         ))
-        .execute(connection)?;
+        .on_conflict((
+            security_events::account_id,
+            security_events::kind,
+            security_events::network,
+            security_events::hour_start,
+        ))
+        .do_update()
+        .set((
+            security_events::count.eq(security_events::count + 1),
+            security_events::last_at.eq(Some(at)),
+            security_events::ip.eq(excluded(security_events::ip)),
+            security_events::user_agent.eq(excluded(security_events::user_agent)),
+            security_events::detail.eq(excluded(security_events::detail)),
+        ));
+    // Diesel's multi-backend connection has no upsert; both backends write the same statement.
+    match connection {
+        DbConnection::Postgresql(postgres) => upsert.execute(postgres)?,
+        DbConnection::Sqlite(sqlite) => upsert.execute(sqlite)?,
+    };
     Ok(())
+}
+
+/// Deletes the events that last happened before `before` (`CUSTADMIN_EVENT_RETENTION_DAYS`).
+pub fn prune_older_than(
+    connection: &mut DbConnection,
+    before: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let before = db_time(before);
+    Ok(diesel::delete(
+        security_events::table
+            .filter(security_events::at.lt(before))
+            .filter(
+                security_events::last_at
+                    .is_null()
+                    .or(security_events::last_at.lt(before)),
+            ),
+    )
+    .execute(connection)?)
 }
 
 /// The account's events, newest first, older than the event `before` when given.
@@ -98,4 +215,73 @@ pub fn list(
         .into_iter()
         .map(Event::try_from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn from(ip: &str) -> RequestOrigin {
+        RequestOrigin {
+            ip: Some(ip.to_string()),
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn failures_repeat_per_network_and_clock_hour() {
+        let first = repeat_of(
+            EventKind::LoginFailed,
+            at("2026-12-07T10:00:00Z"),
+            &from("2001:db8:1:2::1"),
+        )
+        .unwrap();
+        assert_eq!(first.network, "2001:db8:1:2::/64");
+        assert_eq!(first.hour_start, db_time(at("2026-12-07T10:00:00Z")));
+        assert_eq!(
+            repeat_of(
+                EventKind::LoginFailed,
+                at("2026-12-07T10:59:59.999Z"),
+                &from("2001:db8:1:2::ffff"),
+            ),
+            Some(first.clone()),
+            "the same /64 in the same hour"
+        );
+        assert_ne!(
+            repeat_of(
+                EventKind::LoginFailed,
+                at("2026-12-07T11:00:00Z"),
+                &from("2001:db8:1:2::1")
+            ),
+            Some(first),
+            "the next hour starts a new row"
+        );
+        let unknown = repeat_of(
+            EventKind::OtpFailed,
+            at("2026-12-07T10:00:00Z"),
+            &RequestOrigin::default(),
+        )
+        .unwrap();
+        assert_eq!(unknown.network, "unknown");
+    }
+
+    #[test]
+    fn only_refused_attempts_and_their_lock_outs_repeat() {
+        let repeating: Vec<EventKind> = EventKind::ALL
+            .into_iter()
+            .filter(|kind| repeat_of(*kind, Utc::now(), &from("192.0.2.1")).is_some())
+            .collect();
+        assert_eq!(
+            repeating,
+            [
+                EventKind::LoginFailed,
+                EventKind::OtpFailed,
+                EventKind::AccountLocked
+            ]
+        );
+    }
 }

@@ -22,6 +22,8 @@ pub struct Cutoffs {
     pub tokens_dead_before: DateTime<Utc>,
     pub ceremonies_expired_before: DateTime<Utc>,
     pub used_challenges_expired_before: DateTime<Utc>,
+    /// Security events that last happened before this (`CUSTADMIN_EVENT_RETENTION_DAYS`).
+    pub events_before: DateTime<Utc>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -36,6 +38,7 @@ pub struct Pruned {
     pub api_tokens: usize,
     pub ceremonies: usize,
     pub used_challenges: usize,
+    pub events: usize,
 }
 
 impl Pruned {
@@ -45,7 +48,8 @@ impl Pruned {
 }
 
 /// Deletes sessions (with their refresh tokens) that ended, challenges that expired, idle
-/// unlocked counters, windowed entries past every window, and long-unused known devices.
+/// unlocked counters, windowed entries past every window, long-unused known devices, and
+/// security events past their retention.
 pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned, ApiError> {
     let sessions_before = db_time(cutoffs.sessions_ended_before);
     let idle_since = db_time(cutoffs.throttles_idle_since);
@@ -94,5 +98,6 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
             connection,
             cutoffs.used_challenges_expired_before,
         )?,
+        events: super::events::prune_older_than(connection, cutoffs.events_before)?,
     })
 }

@@ -110,6 +110,10 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         detail -> Nullable<Text>,
+        count -> Integer,
+        last_at -> Nullable<Timestamp>,
+        network -> Nullable<Text>,
+        hour_start -> Nullable<Timestamp>,
     }
 }
 

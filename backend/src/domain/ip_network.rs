@@ -60,6 +60,25 @@ impl FromStr for IpNetwork {
     }
 }
 
+/// The network a client's attempts are counted and recorded under: the address itself for
+/// IPv4, its /64 for IPv6 (one customer line holds a whole /64, so a per-address count would be
+/// no limit). Throttling counts failures per network; the security log records repeated
+/// failures per network (`db::events`).
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(address)) if address.to_ipv4_mapped().is_none() => {
+            let segments = address.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        Ok(address) => address.to_canonical().to_string(),
+        // The origin's IP comes from the socket or a trusted proxy; never free text.
+        Err(_) => "unknown".to_string(),
+    }
+}
+
 /// A comma-separated list of networks, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<IpNetwork>);
@@ -145,6 +164,15 @@ mod tests {
         for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x"] {
             assert!(bad.parse::<IpNetwork>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_ipv4_per_address() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_network("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_network("not an address"), "unknown");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod username;
 pub use device_tokens::{DeviceTokens, MAX_DEVICE_TOKENS};
 pub use email::Email;
 pub use event_kind::EventKind;
-pub use ip_network::{IpNetwork, TrustedProxies};
+pub use ip_network::{client_network, IpNetwork, TrustedProxies};
 pub use label::Label;
 pub use language::Language;
 pub use password::Password;

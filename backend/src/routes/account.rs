@@ -101,13 +101,25 @@ pub struct EventsQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 42, "kind": "login_succeeded", "at": "2026-12-01T10:00:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "detail": "methods: pwd otp"}))]
+#[schema(example = json!({"id": 42, "kind": "login_failed", "at": "2026-12-01T10:02:00Z", "count": 12, "last_at": "2026-12-01T10:47:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0", "detail": null}))]
 pub struct SecurityEvent {
     pub id: i64,
     pub kind: EventKind,
+    /// When it happened; for a repeated failure (`count` above 1), the first time.
     pub at: DateTime<Utc>,
+    /// How many times this happened in this hour from this network: refused attempts (wrong
+    /// passwords, codes, passkey answers) and the lock-outs they cause are recorded once per
+    /// account, kind, client network (an IPv4 address or an IPv6 /64) and clock hour (UTC),
+    /// and counted. 1 for everything else.
+    #[schema(minimum = 1)]
+    pub count: i32,
+    /// When it last happened: equal to `at` when `count` is 1.
+    pub last_at: DateTime<Utc>,
+    /// For a repeated failure, the latest attempt's address (within the counted network).
     pub ip: Option<String>,
+    /// For a repeated failure, the latest attempt's.
     pub user_agent: Option<String>,
+    /// For a repeated failure, the latest attempt's.
     pub detail: Option<String>,
 }
 
@@ -123,6 +135,8 @@ impl From<Event> for SecurityEvent {
             id: event.id,
             kind: event.kind,
             at: event.at,
+            count: event.count,
+            last_at: event.last_at,
             ip: event.ip,
             user_agent: event.user_agent,
             detail: event.detail,

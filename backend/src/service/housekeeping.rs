@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 
 use super::throttle::{ACCOUNT_CEILING_WINDOW_SECS, NETWORK_WINDOW_SECS};
 use super::AppState;
+use crate::config::MAX_EVENT_RETENTION_DAYS;
 use crate::db::housekeeping::{self, Cutoffs, Pruned};
 use crate::error::ApiError;
 
@@ -50,6 +51,11 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
         // Kept a little past their tokens' expiry (not shortened by the retention): a
         // replay must not reach an instance whose clock is behind after the record is gone.
         used_challenges_expired_before: now - TimeDelta::seconds(KEEP_USED_CHALLENGES_SECS),
+        // Its own setting: the security log is kept for the record far longer than sessions.
+        events_before: now
+            - TimeDelta::from_std(state.settings.event_retention)
+                .unwrap_or(TimeDelta::MAX)
+                .min(TimeDelta::days(MAX_EVENT_RETENTION_DAYS.into())),
     };
     state
         .database
@@ -110,6 +116,7 @@ pub async fn run_periodically(state: AppState) {
                 api_tokens = pruned.api_tokens,
                 ceremonies = pruned.ceremonies,
                 used_challenges = pruned.used_challenges,
+                events = pruned.events,
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),

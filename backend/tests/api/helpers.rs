@@ -541,6 +541,18 @@ pub fn event_kinds(events: &Reply) -> Vec<&str> {
         .collect()
 }
 
+/// How many times events of `kind` happened, by a `GET /account/events` reply: repeated
+/// failures are one event each per network and hour, with a `count`.
+pub fn times_recorded(events: &Reply, kind: &str) -> i64 {
+    events.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["kind"] == kind)
+        .map(|event| event["count"].as_i64().expect("count"))
+        .sum()
+}
+
 /// A delivered mail, reduced to what tests read.
 #[derive(Debug, Clone)]
 pub struct Mail {

@@ -12,6 +12,7 @@ mod credential_changes;
 mod edge;
 mod email;
 mod errors;
+mod events;
 mod openapi;
 mod passkeys;
 mod reset_with_passkey;

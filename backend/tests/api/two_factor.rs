@@ -2,7 +2,9 @@ use chrono::TimeDelta;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{claims_of, event_kinds, secret_of, session_from, TestApp, PASSWORD};
+use crate::helpers::{
+    claims_of, event_kinds, secret_of, session_from, times_recorded, TestApp, PASSWORD,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -331,18 +333,8 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     let events = app
         .get("/account/events?limit=100", Some(&session.access_token))
         .await;
-    let kinds = event_kinds(&events);
-    assert_eq!(
-        kinds.iter().filter(|kind| **kind == "otp_failed").count(),
-        10
-    );
-    assert_eq!(
-        kinds
-            .iter()
-            .filter(|kind| **kind == "account_locked")
-            .count(),
-        1
-    );
+    assert_eq!(times_recorded(&events, "otp_failed"), 10);
+    assert_eq!(times_recorded(&events, "account_locked"), 1);
     // The spare challenge stays dead after the lock ends.
     app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}))
         .await

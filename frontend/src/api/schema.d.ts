@@ -1367,22 +1367,43 @@ export interface components {
         SecondFactorMethod: "totp" | "webauthn" | "recovery_code";
         /**
          * @example {
-         *       "at": "2026-12-01T10:00:00Z",
-         *       "detail": "methods: pwd otp",
+         *       "at": "2026-12-01T10:02:00Z",
+         *       "count": 12,
+         *       "detail": null,
          *       "id": 42,
          *       "ip": "203.0.113.7",
-         *       "kind": "login_succeeded",
+         *       "kind": "login_failed",
+         *       "last_at": "2026-12-01T10:47:00Z",
          *       "user_agent": "Mozilla/5.0"
          *     }
          */
         SecurityEvent: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it happened; for a repeated failure (`count` above 1), the first time.
+             */
             at: string;
+            /**
+             * Format: int32
+             * @description How many times this happened in this hour from this network: refused attempts (wrong
+             *     passwords, codes, passkey answers) and the lock-outs they cause are recorded once per
+             *     account, kind, client network (an IPv4 address or an IPv6 /64) and clock hour (UTC),
+             *     and counted. 1 for everything else.
+             */
+            count: number;
+            /** @description For a repeated failure, the latest attempt's. */
             detail?: string | null;
             /** Format: int64 */
             id: number;
+            /** @description For a repeated failure, the latest attempt's address (within the counted network). */
             ip?: string | null;
             kind: components["schemas"]["EventKind"];
+            /**
+             * Format: date-time
+             * @description When it last happened: equal to `at` when `count` is 1.
+             */
+            last_at: string;
+            /** @description For a repeated failure, the latest attempt's. */
             user_agent?: string | null;
         };
         /**

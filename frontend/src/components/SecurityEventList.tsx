@@ -10,7 +10,10 @@ type SecurityEventListProps = {
   problem: Problem | null;
 };
 
-/** Security events, newest first, with when and from where. */
+/**
+ * Security events, newest first, with when and from where. Failures repeated from one network
+ * within an hour are one event with a count (the server's rule): say how many, and when the last.
+ */
 export function SecurityEventList({ events, problem }: SecurityEventListProps) {
   const t = useT();
   const intl = useIntl();
@@ -26,6 +29,11 @@ export function SecurityEventList({ events, problem }: SecurityEventListProps) {
               <strong>{eventLabel(intl, event.kind)}</strong>
               <span>
                 <time dateTime={event.at}>{intl.formatDate(event.at, { dateStyle: "medium", timeStyle: "short" })}</time>
+                {event.count > 1 &&
+                  ` · ${t("events.repeated", {
+                    count: event.count,
+                    last: intl.formatTime(event.last_at, { timeStyle: "short" }),
+                  })}`}
                 {event.ip && ` · ${event.ip}`}
               </span>
               {event.user_agent && <span className="muted">{event.user_agent}</span>}

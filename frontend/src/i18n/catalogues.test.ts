@@ -28,6 +28,14 @@ describe("message catalogues", () => {
     expect(format(10)).toBe("Máte 10 nepoužitých záložních kódů.");
   });
 
+  it("Czech plurals of how often a failure repeated", () => {
+    const format = (count: number) =>
+      new IntlMessageFormat(CATALOGUES.cs["events.repeated"], "cs").format({ count, last: "10:47" });
+    expect(format(1)).toBe("jednou, naposledy v 10:47");
+    expect(format(3)).toBe("3krát, naposledy v 10:47");
+    expect(format(12)).toBe("12krát, naposledy v 10:47");
+  });
+
   it("Czech plurals of the places one is signed in at", () => {
     const format = (count: number) => new IntlMessageFormat(CATALOGUES.cs["sessions.summary"], "cs").format({ count });
     expect(format(1)).toBe("Jste přihlášeni na 1 místě.");

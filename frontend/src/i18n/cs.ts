@@ -132,6 +132,7 @@ export const cs: Record<MessageId, string> = {
 
   "events.heading": "Nedávné bezpečnostní události",
   "events.none": "Zatím žádné události.",
+  "events.repeated": "{count, plural, one {jednou} few {#krát} many {#krát} other {#krát}}, naposledy v {last}",
 
   "support.lost_access":
     "Pokud jste ztratili přístup k aplikaci OTP i k záložním kódům, kontaktujte prosím naši zákaznickou podporu: {contact}. Po ověření vaší totožnosti vám dvoufázové ověření vypne.",

@@ -132,6 +132,7 @@ export const en = {
 
   "events.heading": "Recent security events",
   "events.none": "No events yet.",
+  "events.repeated": "{count, plural, one {once} other {# times}}, last at {last}",
 
   "support.lost_access":
     "If you have lost access to your OTP application and your recovery codes, please contact our customer support: {contact}. After checking who you are, they can switch off two-factor authentication for you.",

@@ -308,9 +308,9 @@ describe("Account Settings", () => {
         "GET /api/v1/account/events": () =>
           json(200, {
             events: [
-              { id: 2, kind: "two_factor_enabled", at: "2026-12-01T10:00:00Z", ip: "203.0.113.7", user_agent: "Firefox", detail: null },
-              { id: 1, kind: "login_failed", at: "2026-12-01T09:00:00Z", ip: null, user_agent: null, detail: null },
-              { id: 0, kind: "account_unlocked_by_support", at: "2026-12-01T08:00:00Z", ip: null, user_agent: null, detail: null },
+              { id: 2, kind: "two_factor_enabled", at: "2026-12-01T10:00:00Z", count: 1, last_at: "2026-12-01T10:00:00Z", ip: "203.0.113.7", user_agent: "Firefox", detail: null },
+              { id: 1, kind: "login_failed", at: "2026-12-01T09:00:00Z", count: 1, last_at: "2026-12-01T09:00:00Z", ip: null, user_agent: null, detail: null },
+              { id: 0, kind: "account_unlocked_by_support", at: "2026-12-01T08:00:00Z", count: 1, last_at: "2026-12-01T08:00:00Z", ip: null, user_agent: null, detail: null },
             ],
           }),
       },

@@ -21,6 +21,8 @@ const event = (id: number, kind: EventKind, extra = {}) => ({
   id,
   kind,
   at: "2026-12-01T10:00:00Z",
+  count: 1,
+  last_at: "2026-12-01T10:00:00Z",
   ip: null,
   user_agent: null,
   detail: null,

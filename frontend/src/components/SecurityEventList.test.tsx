@@ -1,0 +1,64 @@
+import { render, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { Language, Schemas } from "../api/types";
+import { LocaleProvider } from "../i18n";
+import { SecurityEventList } from "./SecurityEventList";
+
+type SecurityEvent = Schemas["SecurityEvent"];
+
+const once: SecurityEvent = {
+  id: 2,
+  kind: "login_succeeded",
+  at: "2026-12-01T10:50:00Z",
+  count: 1,
+  last_at: "2026-12-01T10:50:00Z",
+  ip: "192.0.2.10",
+  user_agent: "Firefox",
+  detail: null,
+};
+
+/** Wrong passwords from one network within an hour: one event with a count. */
+const repeated = (count: number): SecurityEvent => ({
+  id: 1,
+  kind: "login_failed",
+  at: "2026-12-01T10:02:00Z",
+  count,
+  last_at: "2026-12-01T10:47:00Z",
+  ip: "203.0.113.7",
+  user_agent: null,
+  detail: null,
+});
+
+function renderList(events: SecurityEvent[], language: Language = "en") {
+  render(
+    <LocaleProvider initial={language}>
+      <SecurityEventList events={events} problem={null} />
+    </LocaleProvider>,
+  );
+  return screen.getAllByRole("listitem");
+}
+
+/** The last time as the list writes it, whatever the test machine's time zone. */
+const lastAt = (language: Language) =>
+  new Intl.DateTimeFormat(language, { timeStyle: "short" }).format(new Date("2026-12-01T10:47:00Z"));
+
+describe("security event list", () => {
+  it("says how many times a repeated failure happened and when the last was", () => {
+    const [success, failures] = renderList([once, repeated(12)]);
+    expect(within(failures!).getByText("Failed login")).toBeInTheDocument();
+    expect(failures).toHaveTextContent(`12 times, last at ${lastAt("en")}`);
+    expect(failures).toHaveTextContent("203.0.113.7");
+    expect(success).not.toHaveTextContent(/times|once/);
+  });
+
+  it.each([
+    [2, "2krát"],
+    [4, "4krát"],
+    [5, "5krát"],
+    [25, "25krát"],
+  ])("says %i times in Czech", (count, words) => {
+    const [failures] = renderList([repeated(count)], "cs");
+    expect(within(failures!).getByText("Neúspěšné přihlášení")).toBeInTheDocument();
+    expect(failures).toHaveTextContent(`${words}, naposledy v ${lastAt("cs")}`);
+  });
+});
