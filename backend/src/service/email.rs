@@ -18,11 +18,6 @@ use crate::error::ApiError;
 
 pub const VERIFICATION_LINK_HOURS: i64 = 24;
 pub const RESET_LINK_MINUTES: i64 = 30;
-/// Reset requests per client network an hour (answered `429` beyond).
-pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
-/// Reset mails per account an hour; beyond, requests are accepted but send nothing, so the
-/// answer never tells whether an account exists.
-pub const RESET_MAILS_PER_ACCOUNT_HOUR: i64 = 3;
 
 /// A password reset link is void once the password changes: it remembers a digest of the
 /// hash it was made under.

@@ -3,7 +3,7 @@
 
 use chrono::TimeDelta;
 
-use super::throttle::{ACCOUNT_CEILING_WINDOW_SECS, NETWORK_WINDOW_SECS};
+use super::throttle::LONGEST_WINDOW_SECS;
 use super::AppState;
 use crate::db::housekeeping::{self, Cutoffs, Pruned};
 use crate::error::ApiError;
@@ -19,8 +19,6 @@ pub const KEEP_UNUSED_DEVICES_DAYS: i64 = 365;
 pub const KEEP_EXPIRED_LINKS_SECS: i64 = 24 * 60 * 60;
 /// Sent or abandoned mails are kept a week for the record (their bodies are wiped at once).
 pub const KEEP_FINISHED_MAILS_SECS: i64 = 7 * 24 * 60 * 60;
-/// Windowed entries older than the longest window count for nothing.
-const LONGEST_WINDOW_SECS: i64 = 60 * 60;
 
 pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
     let now = state.now();
@@ -30,14 +28,12 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
     let kept = |default_secs: i64| now - retention.min(TimeDelta::seconds(default_secs));
     // Not shortened by the retention: a counter must outlive its back-off to escalate it.
     let throttles_idle_since = now - TimeDelta::seconds(KEEP_IDLE_THROTTLES_SECS);
-    let longest_window = LONGEST_WINDOW_SECS
-        .max(NETWORK_WINDOW_SECS)
-        .max(ACCOUNT_CEILING_WINDOW_SECS);
     let cutoffs = Cutoffs {
         sessions_ended_before: now - retention,
         challenges_expired_before: kept(KEEP_EXPIRED_CHALLENGES_SECS),
         throttles_idle_since,
-        entries_before: now - TimeDelta::seconds(longest_window),
+        // Windowed entries older than the longest window count for nothing.
+        entries_before: now - TimeDelta::seconds(LONGEST_WINDOW_SECS),
         devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
         links_expired_before: kept(KEEP_EXPIRED_LINKS_SECS),
         mails_finished_before: kept(KEEP_FINISHED_MAILS_SECS),

@@ -29,6 +29,18 @@ pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
+/// Password reset mails to one account asked from one network (so a stranger's requests
+/// cannot use up the holder's); beyond, requests are accepted but send nothing, so the answer
+/// never tells whether an account exists.
+pub const RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR: i64 = 3;
+/// Reset requests per client network an hour (answered `429` beyond).
+pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
+/// Verification links mailed for one account, and to one address whichever account asks.
+pub const VERIFICATION_MAILS_PER_ACCOUNT_HOUR: i64 = 5;
+pub const MAILS_PER_ADDRESS_HOUR: i64 = 3;
+/// The longest window of any limit: windowed entries older than this count for nothing.
+pub const LONGEST_WINDOW_SECS: i64 = HOUR_SECS;
+const HOUR_SECS: i64 = 60 * 60;
 
 /// What an attempt is counted against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,44 +114,25 @@ impl Subject {
     }
 
     fn limit(&self) -> Limit {
+        let window = |max, window_secs| Limit::Window { max, window_secs };
         match self {
-            Self::AccountCeiling { .. } => Limit::Window {
-                max: ACCOUNT_CEILING,
-                window_secs: ACCOUNT_CEILING_WINDOW_SECS,
-            },
-            Self::Network { .. } => Limit::Window {
-                max: NETWORK_FAILURE_LIMIT,
-                window_secs: NETWORK_WINDOW_SECS,
-            },
-            Self::SupportActions { .. } => Limit::Window {
-                max: SUPPORT_ACTIONS_PER_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::WrongCodeNotice { .. } => Limit::Window {
-                max: 1,
-                window_secs: 60 * 60,
-            },
-            Self::VerificationMails { .. } => Limit::Window {
-                max: 5,
-                window_secs: 60 * 60,
-            },
-            Self::MailsToAddress { .. } => Limit::Window {
-                max: 3,
-                window_secs: 60 * 60,
-            },
-            Self::ResetRequests { .. } => Limit::Window {
-                max: crate::service::email::RESET_REQUESTS_PER_NETWORK_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::ResetMails { .. } => Limit::Window {
-                max: crate::service::email::RESET_MAILS_PER_ACCOUNT_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::PasskeyCeremonies { .. } => Limit::Window {
-                max: PASSKEY_CEREMONIES_PER_NETWORK,
-                window_secs: NETWORK_WINDOW_SECS,
-            },
-            _ => Limit::Consecutive,
+            Self::PasswordFromNetwork { .. }
+            | Self::KnownDevice { .. }
+            | Self::SecondFactor { .. }
+            | Self::Reauthentication { .. } => Limit::Consecutive,
+            Self::AccountCeiling { .. } => window(ACCOUNT_CEILING, ACCOUNT_CEILING_WINDOW_SECS),
+            Self::Network { .. } => window(NETWORK_FAILURE_LIMIT, NETWORK_WINDOW_SECS),
+            Self::SupportActions { .. } => window(SUPPORT_ACTIONS_PER_HOUR, HOUR_SECS),
+            Self::WrongCodeNotice { .. } => window(1, HOUR_SECS),
+            Self::VerificationMails { .. } => {
+                window(VERIFICATION_MAILS_PER_ACCOUNT_HOUR, HOUR_SECS)
+            }
+            Self::MailsToAddress { .. } => window(MAILS_PER_ADDRESS_HOUR, HOUR_SECS),
+            Self::ResetRequests { .. } => window(RESET_REQUESTS_PER_NETWORK_HOUR, HOUR_SECS),
+            Self::ResetMails { .. } => window(RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR, HOUR_SECS),
+            Self::PasskeyCeremonies { .. } => {
+                window(PASSKEY_CEREMONIES_PER_NETWORK, NETWORK_WINDOW_SECS)
+            }
         }
     }
 }
@@ -455,6 +448,30 @@ mod tests {
         };
         assert!(subject.key().starts_with(&password_prefix("alice")));
         assert!(!subject.key().starts_with(&password_prefix("alic")));
+    }
+
+    #[test]
+    fn no_window_is_longer_than_the_longest_housekeeping_keeps() {
+        let subjects = [
+            Subject::AccountCeiling {
+                username_key: "a".into(),
+            },
+            Subject::SupportActions {
+                agent_id: "a".into(),
+            },
+            Subject::ResetMails {
+                account_id: "a".into(),
+                network: "n".into(),
+            },
+            Subject::MailsToAddress {
+                address: "a@example.com".into(),
+            },
+        ];
+        for subject in subjects {
+            if let Limit::Window { window_secs, .. } = subject.limit() {
+                assert!(window_secs <= LONGEST_WINDOW_SECS, "{subject:?}");
+            }
+        }
     }
 
     #[test]
