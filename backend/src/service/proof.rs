@@ -50,11 +50,23 @@ pub enum Verdict<T> {
     Refused(ApiError),
 }
 
-/// The subjects a proof from a signed-in caller counts against.
-pub fn reauthentication_subjects(account_id: &str, origin: &RequestOrigin) -> Vec<Subject> {
-    let mut subjects = vec![Subject::Reauthentication {
-        account_id: account_id.to_string(),
-    }];
+/// The subjects a proof from a signed-in session counts against: the session's own count (a
+/// thief's session locks itself, never the owner's), the account's ceiling over all its
+/// sessions, and the client network.
+pub fn reauthentication_subjects(
+    account_id: &str,
+    session_id: &str,
+    origin: &RequestOrigin,
+) -> Vec<Subject> {
+    let mut subjects = vec![
+        Subject::Reauthentication {
+            account_id: account_id.to_string(),
+            session_id: session_id.to_string(),
+        },
+        Subject::ReauthenticationCeiling {
+            account_id: account_id.to_string(),
+        },
+    ];
     subjects.extend(network_subject(origin));
     subjects
 }
@@ -168,16 +180,17 @@ fn accept_recovery_code(
 }
 
 /// Checks the first code of an enrolment against its pending secret, counted like any proof
-/// from a signed-in caller. Answers the step to mark used when two-factor goes on.
+/// from the signed-in session. Answers the step to mark used when two-factor goes on.
 pub fn verify_enrolment_code(
     connection: &mut DbConnection,
     account: &Account,
+    session_id: &str,
     pending: &TotpSecret,
     code: &TotpCode,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<Verdict<i64>, ApiError> {
-    let subjects = reauthentication_subjects(&account.id, origin);
+    let subjects = reauthentication_subjects(&account.id, session_id, origin);
     let attempt = throttle::begin(connection, &subjects, now)?;
     if let Some(step) = pending.matching_step(code, now.timestamp()) {
         attempt.succeeded(connection)?;
@@ -317,7 +330,7 @@ pub async fn authorize_privileged(
         )),
         Some(Proof::Password(password)) if !two_factor => {
             let now = state.now();
-            let subjects = reauthentication_subjects(&account.id, origin);
+            let subjects = reauthentication_subjects(&account.id, &principal.session_id, origin);
             let attempt = state
                 .database
                 .run(move |connection| count_password_attempt(connection, &subjects, now))
@@ -470,7 +483,7 @@ fn verify_privileged(
             );
         }
         PrivilegedProof::SecondFactor(factor) => {
-            let subjects = reauthentication_subjects(&account.id, origin);
+            let subjects = reauthentication_subjects(&account.id, session_id, origin);
             let ceremony = CeremonyKey::Reauthentication {
                 session_id: session_id.to_string(),
             };

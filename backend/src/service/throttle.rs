@@ -6,7 +6,8 @@
 //! - wrong passwords count per (username, client network) and, from unknown devices only,
 //!   against an account-wide ceiling; a known device of the account has its own counter;
 //! - wrong codes after a correct password count per account (the password is known);
-//! - proofs from a signed-in session count per account, apart from sign-ins;
+//! - proofs from a signed-in session count per session (a thief's session locks itself, not
+//!   the owner's), under an account-wide ceiling that only many sessions together reach;
 //! - every client network has a windowed limit on failures of any kind.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -29,6 +30,11 @@ pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
 /// Resets and unlocks per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
+/// Wrong proofs per account from all its sessions together. One session is locked long before
+/// it could reach this alone (see the test below), so only many sessions, i.e. someone who
+/// can sign in again and again, can hold the owner's own session back.
+pub const REAUTHENTICATION_CEILING: i64 = 100;
+pub const REAUTHENTICATION_CEILING_WINDOW_SECS: i64 = 15 * 60;
 /// Password reset mails to one account asked from one network (so a stranger's requests
 /// cannot use up the holder's); beyond, requests are accepted but send nothing, so the answer
 /// never tells whether an account exists.
@@ -57,8 +63,13 @@ pub enum Subject {
     KnownDevice { device_id: String },
     /// Wrong codes after a correct password.
     SecondFactor { account_id: String },
-    /// Proofs (password or code) offered by a signed-in caller.
-    Reauthentication { account_id: String },
+    /// Proofs (password, code, passkey or recovery code) offered by one signed-in session.
+    Reauthentication {
+        account_id: String,
+        session_id: String,
+    },
+    /// Wrong proofs from every session of the account together.
+    ReauthenticationCeiling { account_id: String },
     /// Failures of any kind from one client network.
     Network { network: String },
     /// Resets and unlocks by one support agent (counted when done, not when failed).
@@ -98,7 +109,13 @@ impl Subject {
             Self::AccountCeiling { username_key } => format!("ceiling:{username_key}"),
             Self::KnownDevice { device_id } => format!("device:{device_id}"),
             Self::SecondFactor { account_id } => format!("otp:{account_id}"),
-            Self::Reauthentication { account_id } => format!("reauth:{account_id}"),
+            Self::Reauthentication {
+                account_id,
+                session_id,
+            } => format!("{}{session_id}", reauthentication_prefix(account_id)),
+            Self::ReauthenticationCeiling { account_id } => {
+                format!("reauth-ceiling:{account_id}")
+            }
             Self::Network { network } => format!("net:{network}"),
             Self::SupportActions { agent_id } => format!("support:{agent_id}"),
             Self::WrongCodeNotice { account_id } => format!("notice-otp:{account_id}"),
@@ -121,6 +138,10 @@ impl Subject {
             | Self::SecondFactor { .. }
             | Self::Reauthentication { .. } => Limit::Consecutive,
             Self::AccountCeiling { .. } => window(ACCOUNT_CEILING, ACCOUNT_CEILING_WINDOW_SECS),
+            Self::ReauthenticationCeiling { .. } => window(
+                REAUTHENTICATION_CEILING,
+                REAUTHENTICATION_CEILING_WINDOW_SECS,
+            ),
             Self::Network { .. } => window(NETWORK_FAILURE_LIMIT, NETWORK_WINDOW_SECS),
             Self::SupportActions { .. } => window(SUPPORT_ACTIONS_PER_HOUR, HOUR_SECS),
             Self::WrongCodeNotice { .. } => window(1, HOUR_SECS),
@@ -135,6 +156,11 @@ impl Subject {
             }
         }
     }
+}
+
+/// The key prefix of every per-session re-authentication counter of an account.
+fn reauthentication_prefix(account_id: &str) -> String {
+    format!("reauth:{account_id}/")
 }
 
 /// The key prefix of every per-network password counter of a login name.
@@ -362,25 +388,31 @@ impl Attempt {
 }
 
 /// Forgets the account's failed codes (two-factor switched off: the counters guarded a
-/// secret that is gone).
+/// secret that is gone), at sign-in and from every session.
 pub fn forget_second_factor_failures(
     connection: &mut DbConnection,
     account_id: &str,
 ) -> Result<(), ApiError> {
-    for subject in [
+    let subjects = [
         Subject::SecondFactor {
             account_id: account_id.to_string(),
-        },
-        Subject::Reauthentication {
+        }
+        .key(),
+        Subject::ReauthenticationCeiling {
             account_id: account_id.to_string(),
-        },
-    ] {
-        store::reset(connection, &subject.key())?;
-    }
-    Ok(())
+        }
+        .key(),
+    ];
+    store::clear(
+        connection,
+        &subjects,
+        &[reauthentication_prefix(account_id)],
+    )
+    .map(|_| ())
 }
 
-/// Clears every counter that guards the account's sign-ins (support's unlock).
+/// Clears every counter that guards the account's sign-ins and its sessions' proofs
+/// (support's unlock).
 pub fn clear_account(
     connection: &mut DbConnection,
     username_key: &str,
@@ -396,7 +428,7 @@ pub fn clear_account(
             account_id: account_id.to_string(),
         }
         .key(),
-        Subject::Reauthentication {
+        Subject::ReauthenticationCeiling {
             account_id: account_id.to_string(),
         }
         .key(),
@@ -407,7 +439,14 @@ pub fn clear_account(
         }
         .key()
     }));
-    store::clear(connection, &subjects, &[password_prefix(username_key)])
+    store::clear(
+        connection,
+        &subjects,
+        &[
+            password_prefix(username_key),
+            reauthentication_prefix(account_id),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -451,8 +490,36 @@ mod tests {
     }
 
     #[test]
+    fn one_session_is_locked_long_before_it_reaches_the_account_s_ceiling() {
+        // Fail at once whenever allowed, for a whole ceiling window.
+        let window = TimeDelta::seconds(REAUTHENTICATION_CEILING_WINDOW_SECS);
+        let (mut failures, mut elapsed) = (0, TimeDelta::zero());
+        while elapsed < window {
+            failures += 1;
+            elapsed += lock_duration(failures).unwrap_or(TimeDelta::zero());
+        }
+        assert!(
+            i64::from(failures) * 4 < REAUTHENTICATION_CEILING,
+            "{failures}"
+        );
+    }
+
+    #[test]
+    fn per_session_counters_of_one_account_share_the_prefix_unlock_clears() {
+        let subject = Subject::Reauthentication {
+            account_id: "a1".into(),
+            session_id: "s1".into(),
+        };
+        assert!(subject.key().starts_with(&reauthentication_prefix("a1")));
+        assert!(!subject.key().starts_with(&reauthentication_prefix("a")));
+    }
+
+    #[test]
     fn no_window_is_longer_than_the_longest_housekeeping_keeps() {
         let subjects = [
+            Subject::ReauthenticationCeiling {
+                account_id: "a".into(),
+            },
             Subject::AccountCeiling {
                 username_key: "a".into(),
             },
