@@ -18,6 +18,10 @@ use crate::error::ApiError;
 
 pub const VERIFICATION_LINK_HOURS: i64 = 24;
 pub const RESET_LINK_MINUTES: i64 = 30;
+/// Live reset links an account may have at once. The allowance (3 an hour, links live 30
+/// minutes) keeps below it anyway; should the limits ever change, a request beyond it sends
+/// nothing rather than voiding a link the holder may be about to use.
+pub const MAX_LIVE_RESET_LINKS: i64 = 3;
 
 /// A password reset link is void once the password changes: it remembers a digest of the
 /// hash it was made under.
@@ -215,19 +219,9 @@ async fn mail_reset_links(
                 let Some(recipient) = account.verified_email().map(str::to_string) else {
                     continue;
                 };
-                let allowance = Subject::ResetMails {
-                    account_id: account.id.clone(),
-                    network: origin
-                        .ip
-                        .as_deref()
-                        .map_or_else(|| "unknown".to_string(), throttle::client_network),
-                };
-                match throttle::begin(connection, &[allowance], now) {
-                    Ok(attempt) => attempt.kept(connection)?,
-                    Err(ApiError::TooManyAttempts { .. }) => continue,
-                    Err(error) => return Err(error),
+                if !reset_mail_allowed(connection, &account, &origin, now)? {
+                    continue;
                 }
-                email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
                 let token = opaque_token::generate();
                 email_tokens::insert(
                     connection,
@@ -248,6 +242,53 @@ async fn mail_reset_links(
             Ok(())
         })
         .await
+}
+
+/// Whether a reset mail may go to the account now, counted if so: within its allowance (per
+/// network, and from all networks together per hour and per day), and below
+/// [`MAX_LIVE_RESET_LINKS`]. A new link never voids a live one, so however many strangers
+/// ask, the holder's own link keeps working; using any one of them voids the others.
+fn reset_mail_allowed(
+    connection: &mut DbConnection,
+    account: &Account,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let account_id = account.id.clone();
+    let network = origin
+        .ip
+        .as_deref()
+        .map_or_else(|| "unknown".to_string(), throttle::client_network);
+    let allowance = [
+        Subject::ResetMails {
+            account_id: account_id.clone(),
+            network,
+        },
+        Subject::ResetMailsToAccountHourly {
+            account_id: account_id.clone(),
+        },
+        Subject::ResetMailsToAccountDaily { account_id },
+    ];
+    let attempt = match throttle::begin(connection, &allowance, now) {
+        Ok(attempt) => attempt,
+        Err(ApiError::TooManyAttempts { .. }) => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    // Counted while the allowance's rows are held, so racing requests see each other's links.
+    let fingerprint = password_fingerprint(&account.password_hash);
+    let live = email_tokens::count_live(
+        connection,
+        &account.id,
+        LinkPurpose::ResetPassword,
+        Some(&fingerprint),
+        now,
+    )?;
+    if live >= MAX_LIVE_RESET_LINKS {
+        attempt.released(connection)?;
+        return Ok(false);
+    }
+    attempt.kept(connection)?;
+    Ok(true)
 }
 
 /// Sets a new password with a reset link. With two-factor on, the code or a recovery code is

@@ -35,9 +35,11 @@ pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
 /// can sign in again and again, can hold the owner's own session back.
 pub const REAUTHENTICATION_CEILING: i64 = 100;
 pub const REAUTHENTICATION_CEILING_WINDOW_SECS: i64 = 15 * 60;
-/// Password reset mails to one account asked from one network (so a stranger's requests
-/// cannot use up the holder's); beyond, requests are accepted but send nothing, so the answer
-/// never tells whether an account exists.
+/// Password reset mails to one account, from every network together: a flood from many
+/// networks still reaches the holder at most this often.
+pub const RESET_MAILS_PER_ACCOUNT_HOUR: i64 = 3;
+pub const RESET_MAILS_PER_ACCOUNT_DAY: i64 = 10;
+/// Password reset mails to one account asked from one network.
 pub const RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR: i64 = 3;
 /// Reset requests per client network an hour (answered `429` beyond).
 pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
@@ -45,8 +47,9 @@ pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
 pub const VERIFICATION_MAILS_PER_ACCOUNT_HOUR: i64 = 5;
 pub const MAILS_PER_ADDRESS_HOUR: i64 = 3;
 /// The longest window of any limit: windowed entries older than this count for nothing.
-pub const LONGEST_WINDOW_SECS: i64 = HOUR_SECS;
+pub const LONGEST_WINDOW_SECS: i64 = DAY_SECS;
 const HOUR_SECS: i64 = 60 * 60;
+const DAY_SECS: i64 = 24 * HOUR_SECS;
 
 /// What an attempt is counted against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +85,12 @@ pub enum Subject {
     MailsToAddress { address: String },
     /// Password reset requests from one client network.
     ResetRequests { network: String },
-    /// Password reset mails to one account asked from one network (so a stranger's requests
-    /// cannot use up the holder's).
+    /// Password reset mails to one account asked from one network.
     ResetMails { account_id: String, network: String },
+    /// Password reset mails to one account in an hour, from every network together.
+    ResetMailsToAccountHourly { account_id: String },
+    /// Password reset mails to one account in a day, from every network together.
+    ResetMailsToAccountDaily { account_id: String },
     /// Passwordless passkey ceremonies started from one client site (each is a row until it
     /// expires).
     PasskeyCeremonies { site: String },
@@ -126,6 +132,10 @@ impl Subject {
                 account_id,
                 network,
             } => format!("reset-mail:{account_id}@{network}"),
+            Self::ResetMailsToAccountHourly { account_id } => {
+                format!("reset-mail-hour:{account_id}")
+            }
+            Self::ResetMailsToAccountDaily { account_id } => format!("reset-mail-day:{account_id}"),
             Self::PasskeyCeremonies { site } => format!("passkey-site:{site}"),
         }
     }
@@ -151,6 +161,10 @@ impl Subject {
             Self::MailsToAddress { .. } => window(MAILS_PER_ADDRESS_HOUR, HOUR_SECS),
             Self::ResetRequests { .. } => window(RESET_REQUESTS_PER_NETWORK_HOUR, HOUR_SECS),
             Self::ResetMails { .. } => window(RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR, HOUR_SECS),
+            Self::ResetMailsToAccountHourly { .. } => {
+                window(RESET_MAILS_PER_ACCOUNT_HOUR, HOUR_SECS)
+            }
+            Self::ResetMailsToAccountDaily { .. } => window(RESET_MAILS_PER_ACCOUNT_DAY, DAY_SECS),
             Self::PasskeyCeremonies { .. } => {
                 window(PASSKEY_CEREMONIES_PER_NETWORK, NETWORK_WINDOW_SECS)
             }
@@ -517,6 +531,9 @@ mod tests {
     #[test]
     fn no_window_is_longer_than_the_longest_housekeeping_keeps() {
         let subjects = [
+            Subject::ResetMailsToAccountDaily {
+                account_id: "a".into(),
+            },
             Subject::ReauthenticationCeiling {
                 account_id: "a".into(),
             },

@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use custadmin::auth::totp::TotpSecret;
 use serde_json::{json, Value};
 
-use crate::helpers::{session_from, Session, TestApp, PASSWORD};
+use crate::helpers::{session_from, Mail, Session, TestApp, PASSWORD};
 use crate::on_both_databases;
 
 const BEHIND_PROXY: &[(&str, &str)] = &[
@@ -17,6 +17,9 @@ const BEHIND_PROXY: &[(&str, &str)] = &[
 
 on_both_databases!(
     with BEHIND_PROXY;
+    a_reset_flood_from_twenty_networks_sends_three_mails_an_hour_and_ten_a_day,
+    the_first_of_several_live_reset_links_works_and_voids_the_others,
+    two_live_reset_links_used_at_once_reset_the_password_once,
     a_thief_s_wrong_proofs_lock_the_thief_s_session_not_the_owner_s,
     wrong_proofs_from_many_sessions_reach_the_account_s_ceiling_until_support_unlocks,
 );
@@ -25,6 +28,145 @@ const OWNER_HOME: &str = "192.0.2.10";
 
 fn stranger_network(n: usize) -> String {
     format!("198.51.100.{}", n + 1)
+}
+
+async fn customer_with_verified_address(app: &TestApp, username: &str) -> (Session, String) {
+    let session = app.signed_in_customer(username).await;
+    let id = app.account_id(&session).await;
+    let address = format!("{username}@example.com");
+    app.verify_address(&id, &address).await;
+    app.mails().await;
+    (session, address)
+}
+
+/// `POST /auth/password-reset` from `ip`: always `202` and an empty body, whatever happens.
+async fn ask_reset_from(app: &TestApp, ip: &str, login: &str) {
+    let reply = app
+        .send_from(
+            ip,
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"login": login}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status.as_u16(), &reply.body),
+        (202, &Value::Null),
+        "the answer never differs"
+    );
+}
+
+/// The mails delivered once the background lookups have settled: at least `expected`, then
+/// quiet for half a second.
+async fn settled_mails(app: &TestApp, expected: usize) -> Vec<Mail> {
+    let mut mails = Vec::new();
+    let mut quiet = 0;
+    for _ in 0..100 {
+        let new = app.mails().await;
+        quiet = if new.is_empty() { quiet + 1 } else { 0 };
+        mails.extend(new);
+        if mails.len() >= expected && quiet >= 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    mails
+}
+
+fn reset_links(mails: &[Mail]) -> Vec<String> {
+    mails
+        .iter()
+        .filter(|mail| mail.subject == "Reset your password")
+        .map(Mail::link_token)
+        .collect()
+}
+
+async fn confirm_reset(app: &TestApp, token: &str, new_password: &str) -> crate::helpers::Reply {
+    app.post(
+        "/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": new_password}),
+    )
+    .await
+}
+
+/// Every one of 20 networks asks `rounds` times for the login's reset link.
+async fn flood(app: &TestApp, login: &str, rounds: usize) {
+    for _ in 0..rounds {
+        let asks = (0..20).map(|n| {
+            let ip = stranger_network(n);
+            async move { ask_reset_from(app, &ip, login).await }
+        });
+        futures::future::join_all(asks).await;
+    }
+}
+
+async fn a_reset_flood_from_twenty_networks_sends_three_mails_an_hour_and_ten_a_day(app: TestApp) {
+    let (_, address) = customer_with_verified_address(&app, "olga").await;
+    // 60 requests from 20 networks (3 each, within every network's own limits).
+    flood(&app, "olga", 3).await;
+    let first_hour = settled_mails(&app, 3).await;
+    assert_eq!(reset_links(&first_hour).len(), 3, "{first_hour:?}");
+    assert!(first_hour.iter().all(|mail| mail.to == address));
+    // Hour after hour the account gets 3, until 10 in the day.
+    let mut day = first_hour.len();
+    for expected in [3, 3, 1, 0] {
+        app.clock.advance(TimeDelta::minutes(61));
+        flood(&app, &address, 1).await;
+        let mails = settled_mails(&app, expected).await;
+        assert_eq!(reset_links(&mails).len(), expected, "after {day} today");
+        day += mails.len();
+    }
+    assert_eq!(day, 10);
+    // A day after the first ones, the first hour's mails no longer count.
+    app.clock
+        .advance(TimeDelta::hours(24) - TimeDelta::minutes(4 * 61) + TimeDelta::minutes(1));
+    flood(&app, "olga", 1).await;
+    assert_eq!(reset_links(&settled_mails(&app, 3).await).len(), 3);
+}
+
+async fn the_first_of_several_live_reset_links_works_and_voids_the_others(app: TestApp) {
+    customer_with_verified_address(&app, "pia").await;
+    // The owner asks first; then strangers flood.
+    ask_reset_from(&app, OWNER_HOME, "pia").await;
+    let owners = reset_links(&settled_mails(&app, 1).await);
+    assert_eq!(owners.len(), 1);
+    flood(&app, "pia", 3).await;
+    let strangers = reset_links(&settled_mails(&app, 2).await);
+    assert_eq!(strangers.len(), 2, "3 an hour in all");
+    // The flood voided nothing: the owner's link works, and using it ends the others.
+    let done = confirm_reset(&app, &owners[0], "the owner's new password").await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    for token in &strangers {
+        confirm_reset(&app, token, "a stranger's password")
+            .await
+            .assert_problem(400, "invalid_token");
+    }
+    session_from(&app.login("pia", "the owner's new password").await);
+}
+
+async fn two_live_reset_links_used_at_once_reset_the_password_once(app: TestApp) {
+    customer_with_verified_address(&app, "quinn").await;
+    for _ in 0..3 {
+        ask_reset_from(&app, OWNER_HOME, "quinn").await;
+    }
+    let links = reset_links(&settled_mails(&app, 3).await);
+    assert_eq!(links.len(), 3);
+    let (first, second) = futures::future::join(
+        confirm_reset(&app, &links[0], "raced password one"),
+        confirm_reset(&app, &links[1], "raced password two"),
+    )
+    .await;
+    let statuses = [first.status.as_u16(), second.status.as_u16()];
+    assert!(
+        statuses == [204, 400] || statuses == [400, 204],
+        "{first:?} {second:?}"
+    );
+    let loser = if first.status == 400 { first } else { second };
+    loser.assert_problem(400, "invalid_token");
+    confirm_reset(&app, &links[2], "a third password")
+        .await
+        .assert_problem(400, "invalid_token");
 }
 
 /// A support agent signed in with both factors a moment ago (inside the privileged window).

@@ -513,7 +513,9 @@ export interface paths {
         put?: never;
         /**
          * Forgotten password: a reset link goes to the account's verified address.
-         * @description Always `202`, in the same time, whether or not the login names an account.
+         * @description Always `202`, in the same time, whether or not the login names an account. An account gets
+         *     at most 3 links an hour and 10 a day, however many networks ask (beyond, nothing is sent);
+         *     a new link never voids a live one, and using any link voids the others.
          */
         post: operations["request_password_reset"];
         delete?: never;
