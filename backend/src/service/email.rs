@@ -22,6 +22,9 @@ pub const RESET_LINK_MINUTES: i64 = 30;
 /// minutes) keeps below it anyway; should the limits ever change, a request beyond it sends
 /// nothing rather than voiding a link the holder may be about to use.
 pub const MAX_LIVE_RESET_LINKS: i64 = 3;
+/// A held-back verification mail is sent at most this long after sign-up; later, the
+/// customer asks again from Account Settings.
+pub const OWED_VERIFICATION_HOURS: i64 = VERIFICATION_LINK_HOURS;
 
 /// A password reset link is void once the password changes: it remembers a digest of the
 /// hash it was made under.
@@ -33,9 +36,21 @@ fn link(state: &AppState, page: &str, token: &str) -> String {
     format!("{}/{page}?token={token}", state.settings.public_url)
 }
 
-/// Mails a verification link for `email` to `email`, inside the caller's transaction:
-/// at most 5 an hour per account and 3 an hour per address (whichever account asks), so
-/// nobody can use the server to flood an address (`429` beyond).
+/// What a verification mail counts against: 5 an hour per account and 3 an hour per address
+/// (whichever account asks), so nobody can use the server to flood an address.
+fn verification_allowance(account: &Account, email: &str) -> [Subject; 2] {
+    [
+        Subject::VerificationMails {
+            account_id: account.id.clone(),
+        },
+        Subject::MailsToAddress {
+            address: email.to_string(),
+        },
+    ]
+}
+
+/// Mails a verification link for `email` to `email`, inside the caller's transaction, when
+/// the customer asks: `429` beyond the allowance.
 pub fn send_verification(
     state: &AppState,
     connection: &mut DbConnection,
@@ -43,16 +58,42 @@ pub fn send_verification(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let allowance = [
-        Subject::VerificationMails {
-            account_id: account.id.clone(),
-        },
-        Subject::MailsToAddress {
-            address: email.to_string(),
-        },
-    ];
-    throttle::begin(connection, &allowance, now)?.kept(connection)?;
+    throttle::begin(connection, &verification_allowance(account, email), now)?.kept(connection)?;
+    mail_verification_link(state, connection, account, email, now)
+}
+
+/// A new account's verification mail, never refused: beyond the allowance (a stranger may
+/// have used up the address's) the account owes it, and [`mail_owed_verifications`] sends it
+/// once the allowance frees up, so nobody can stop the holder's sign-up.
+pub fn send_or_owe_verification(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match throttle::begin(connection, &verification_allowance(account, email), now) {
+        Ok(attempt) => {
+            attempt.kept(connection)?;
+            mail_verification_link(state, connection, account, email, now)
+        }
+        Err(ApiError::TooManyAttempts { .. }) => {
+            accounts::owe_verification_mail(connection, &account.id, now)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The link itself, once the allowance is taken: it replaces every earlier one.
+fn mail_verification_link(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
+    accounts::settle_verification_mail(connection, &account.id)?;
     let token = opaque_token::generate();
     email_tokens::insert(
         connection,
@@ -69,6 +110,94 @@ pub fn send_verification(
         link: link(state, "verify-email", &token.token),
     };
     notifications::queue_link(state, connection, account, email, &mail, now)
+}
+
+/// Sends the verification mails sign-ups owe whose allowance has freed up (housekeeping runs
+/// it). A debt older than [`OWED_VERIFICATION_HOURS`], or whose address is verified or
+/// gone, is dropped. Answers how many mails were queued.
+pub async fn mail_owed_verifications(state: &AppState) -> Result<usize, ApiError> {
+    const PAGE: i64 = 100;
+    let now = state.now();
+    let mut sent = 0;
+    // Addresses found full in this pass: their other debtors wait for the next one.
+    let mut full = std::collections::HashSet::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .database
+            .run(move |connection| accounts::owing_verification_mail(connection, after, PAGE))
+            .await?;
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        for (_, account_id) in &page {
+            let (state, account_id, skip) = (state.clone(), account_id.clone(), full.clone());
+            let outcome = state
+                .database
+                .clone()
+                .transaction(move |connection| {
+                    pay_owed_verification(&state, connection, &account_id, &skip, now)
+                })
+                .await?;
+            match outcome {
+                Owed::Sent => sent += 1,
+                Owed::AddressFull(address) => {
+                    full.insert(address);
+                }
+                Owed::Waiting | Owed::Dropped => {}
+            }
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+        after = Some(last);
+    }
+    Ok(sent)
+}
+
+enum Owed {
+    Sent,
+    /// The allowance is still used up (for this lower-cased address).
+    AddressFull(String),
+    Waiting,
+    Dropped,
+}
+
+fn pay_owed_verification(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account_id: &str,
+    full: &std::collections::HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<Owed, ApiError> {
+    if !accounts::lock(connection, account_id)? {
+        return Ok(Owed::Dropped);
+    }
+    let Some(owed_since) = accounts::verification_mail_owed_since(connection, account_id)? else {
+        return Ok(Owed::Dropped);
+    };
+    let account = accounts::find_by_id(connection, account_id)?.ok_or(ApiError::NotFound)?;
+    let address = match account.address_awaiting_verification() {
+        Some(address) if now - owed_since <= TimeDelta::hours(OWED_VERIFICATION_HOURS) => {
+            address.to_string()
+        }
+        _ => {
+            accounts::settle_verification_mail(connection, account_id)?;
+            return Ok(Owed::Dropped);
+        }
+    };
+    if full.contains(&address.to_lowercase()) {
+        return Ok(Owed::Waiting);
+    }
+    match throttle::begin(connection, &verification_allowance(&account, &address), now) {
+        Ok(attempt) => {
+            attempt.kept(connection)?;
+            mail_verification_link(state, connection, &account, &address, now)?;
+            Ok(Owed::Sent)
+        }
+        Err(ApiError::TooManyAttempts { .. }) => Ok(Owed::AddressFull(address.to_lowercase())),
+        Err(error) => Err(error),
+    }
 }
 
 /// Asks for a new address (a privileged action): it is kept pending, gets its link, and the

@@ -1,5 +1,6 @@
-//! Periodic clean-up of rows that no longer matter, so tables stay bounded. Every `serve`
-//! process runs it; each statement is an idempotent delete, so instances may overlap freely.
+//! Periodic clean-up of rows that no longer matter, so tables stay bounded, and the sending of
+//! owed verification mails. Every `serve` process runs it; each delete is idempotent and each
+//! owed mail is paid under its account row's lock, so instances may overlap freely.
 
 use chrono::TimeDelta;
 
@@ -77,7 +78,8 @@ pub async fn prune_mail_files(state: &AppState) -> usize {
     .unwrap_or(0)
 }
 
-/// Runs [`prune`] every `housekeeping_interval` for as long as the server runs.
+/// Runs [`prune`], and sends the verification mails sign-ups owe, every
+/// `housekeeping_interval` for as long as the server runs.
 pub async fn run_periodically(state: AppState) {
     let mut interval = tokio::time::interval(state.settings.housekeeping_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -102,6 +104,11 @@ pub async fn run_periodically(state: AppState) {
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
+        }
+        match super::email::mail_owed_verifications(&state).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "housekeeping sent owed verification mails"),
+            Err(error) => tracing::warn!(%error, "owed verification mails failed; will retry"),
         }
     }
 }

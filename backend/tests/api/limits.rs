@@ -20,6 +20,7 @@ on_both_databases!(
     a_reset_flood_from_twenty_networks_sends_three_mails_an_hour_and_ten_a_day,
     the_first_of_several_live_reset_links_works_and_voids_the_others,
     two_live_reset_links_used_at_once_reset_the_password_once,
+    strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up,
     a_thief_s_wrong_proofs_lock_the_thief_s_session_not_the_owner_s,
     wrong_proofs_from_many_sessions_reach_the_account_s_ceiling_until_support_unlocks,
 );
@@ -167,6 +168,71 @@ async fn two_live_reset_links_used_at_once_reset_the_password_once(app: TestApp)
     confirm_reset(&app, &links[2], "a third password")
         .await
         .assert_problem(400, "invalid_token");
+}
+
+async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(app: TestApp) {
+    let sign_up = |username: &'static str| {
+        app.post(
+            "/auth/register",
+            None,
+            json!({"username": username, "password": PASSWORD, "email": "victim@example.com"}),
+        )
+    };
+    for stranger in ["mallory1", "mallory2", "mallory3"] {
+        assert_eq!(sign_up(stranger).await.status, 201);
+    }
+    assert_eq!(
+        app.mails().await.len(),
+        3,
+        "the address's allowance is used up"
+    );
+
+    let owner = sign_up("victor").await;
+    assert_eq!(owner.status, 201, "{}", owner.body);
+    let session = session_from(&app.login("victor", PASSWORD).await);
+    let token = Some(session.access_token.as_str());
+    let account = app.get("/account", token).await;
+    assert_eq!(account.assert_ok()["email"], "victim@example.com");
+    assert_eq!(account.body["email_verified"], false);
+    assert!(app.mails().await.is_empty(), "nothing beyond the allowance");
+    // Asking again explicitly is the customer's own request: refused while the limit holds.
+    app.post(
+        "/account/email",
+        token,
+        json!({"email": "victim@example.com"}),
+    )
+    .await
+    .assert_problem(429, "too_many_attempts");
+    let owed = custadmin::service::email::mail_owed_verifications(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(owed, 0, "still within the hour");
+    assert!(app.mails().await.is_empty());
+
+    // Once the hour has passed, housekeeping sends the mail the sign-up owes, once.
+    app.clock.advance(TimeDelta::minutes(61));
+    let owed = custadmin::service::email::mail_owed_verifications(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(owed, 1);
+    let mails = app.mails().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "Confirm your e-mail address");
+    let owed = custadmin::service::email::mail_owed_verifications(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(owed, 0, "paid once");
+    let verified = app
+        .post(
+            "/auth/email/verify",
+            None,
+            json!({"token": mails[0].link_token()}),
+        )
+        .await;
+    assert_eq!(verified.assert_ok()["email"], "victim@example.com");
+    let session = session_from(&app.login("victor", PASSWORD).await);
+    let account = app.get("/account", Some(&session.access_token)).await;
+    assert_eq!(account.body["email_verified"], true);
 }
 
 /// A support agent signed in with both factors a moment ago (inside the privileged window).

@@ -571,7 +571,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a customer account. */
+        /**
+         * Create a customer account.
+         * @description An `email` gets its verification link now, or, when the address has had its 3 mails this
+         *     hour, once the limit allows (the account is created either way; the customer can also ask
+         *     again from Account Settings, `POST /account/email`).
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
