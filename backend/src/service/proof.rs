@@ -346,6 +346,32 @@ pub async fn authorize_privileged(
     }
 }
 
+/// The rule for acts whose authority outlives the session (an API token with a support scope
+/// acts for up to 30 days): a second factor in the request itself, however recent the sign-in.
+/// No password (not a second factor), no privileged window, no API token. The account must
+/// have two-factor on (`two_factor_required` otherwise).
+pub async fn authorize_fresh_second_factor(
+    state: &AppState,
+    principal: &Principal,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<PrivilegedProof, ApiError> {
+    if principal.api_token.is_some() {
+        return Err(ApiError::InsufficientScope);
+    }
+    if !principal.account.two_factor_enabled() {
+        return Err(ApiError::TwoFactorRequired);
+    }
+    match proof {
+        None | Some(Proof::Password(_)) => Err(ApiError::FreshSecondFactorRequired),
+        Some(factor) => match authorize_privileged(state, principal, Some(factor), origin).await? {
+            authority @ PrivilegedProof::SecondFactor(_) => Ok(authority),
+            // A code where the account has no authenticator app: refused uncounted.
+            _ => Err(ApiError::FreshSecondFactorRequired),
+        },
+    }
+}
+
 /// A sign-in with every factor the account has, within the configured window.
 fn within_privileged_window(state: &AppState, principal: &Principal) -> bool {
     let every_factor =

@@ -28,7 +28,7 @@ pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 /// Passwordless sign-ins started per client site in [`NETWORK_WINDOW_SECS`]: ample for an
 /// office behind one address, few enough that ceremonies cannot flood the database.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
-/// Resets and unlocks per support agent.
+/// Resets, unlocks and support-scoped API tokens made, per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
 /// Wrong proofs per account from all its sessions together. One session is locked long before
 /// it could reach this alone (see the test below), so only many sessions, i.e. someone who

@@ -21,6 +21,9 @@ on_both_databases!(
     the_first_of_several_live_reset_links_works_and_voids_the_others,
     two_live_reset_links_used_at_once_reset_the_password_once,
     strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up,
+    a_support_scoped_token_needs_a_fresh_second_factor_every_time,
+    a_support_scoped_token_lives_at_most_thirty_days,
+    making_a_support_scoped_token_is_one_of_the_agent_s_thirty_actions_an_hour,
     a_thief_s_wrong_proofs_lock_the_thief_s_session_not_the_owner_s,
     wrong_proofs_from_many_sessions_reach_the_account_s_ceiling_until_support_unlocks,
 );
@@ -262,6 +265,162 @@ fn token_request(scopes: Value, days: i64, proof: Value) -> Value {
         .unwrap()
         .extend(proof.as_object().unwrap().clone());
     body
+}
+
+async fn a_support_scoped_token_needs_a_fresh_second_factor_every_time(app: TestApp) {
+    let (agent, secret, recovery_codes) = fresh_support_agent(&app, "sam-support").await;
+    let token = Some(agent.access_token.as_str());
+    let create = |scopes: Value, proof: Value| {
+        app.post(
+            "/account/api-tokens",
+            token,
+            token_request(scopes, 30, proof),
+        )
+    };
+    // Inside the privileged window an account-only token needs nothing more...
+    assert_eq!(create(json!(["account:read"]), json!({})).await.status, 201);
+    // ...but a support scope does, every time, and a password is no second factor.
+    for scopes in [
+        json!(["support:read"]),
+        json!(["account:read", "support:reset"]),
+    ] {
+        create(scopes.clone(), json!({}))
+            .await
+            .assert_problem(403, "reauthentication_required");
+        create(scopes, json!({"password": PASSWORD}))
+            .await
+            .assert_problem(403, "reauthentication_required");
+    }
+    // A wrong code is counted like any proof.
+    app.next_step();
+    create(
+        json!(["support:reset"]),
+        json!({"code": app.wrong_code(&secret)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    assert_eq!(app.reauth_failures(&agent).await, 1);
+    let made = create(
+        json!(["support:reset"]),
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(app.reauth_failures(&agent).await, 0);
+    // The same code again is a replay.
+    create(
+        json!(["support:reset"]),
+        json!({"code": app.code_now(&secret, 0)}),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    let made = create(
+        json!(["support:read"]),
+        json!({"recovery_code": recovery_codes[0]}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+
+    // An agent without a second factor gets none.
+    use custadmin::domain::{Password, Role, Username};
+    use custadmin::service::registration::{create_account, NewAccountRequest};
+    create_account(
+        &app.state,
+        NewAccountRequest {
+            username: Username::parse("new-agent").unwrap(),
+            password: Password::parse_new(PASSWORD.into(), "password").unwrap(),
+            email: None,
+            role: Role::Support,
+        },
+    )
+    .await
+    .unwrap();
+    let novice = session_from(&app.login("new-agent", PASSWORD).await);
+    app.post(
+        "/account/api-tokens",
+        Some(&novice.access_token),
+        token_request(json!(["support:read"]), 30, json!({"password": PASSWORD})),
+    )
+    .await
+    .assert_problem(403, "two_factor_required");
+}
+
+async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
+    let (agent, secret, _) = fresh_support_agent(&app, "sam-support").await;
+    let token = Some(agent.access_token.as_str());
+    app.next_step();
+    let code = app.code_now(&secret, 0);
+    let refused = app
+        .post(
+            "/account/api-tokens",
+            token,
+            token_request(json!(["support:read"]), 31, json!({"code": code})),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.body["field"], "expires_in_days");
+    // Refused before the proof was looked at: the code still works.
+    let made = app
+        .post(
+            "/account/api-tokens",
+            token,
+            token_request(json!(["support:read"]), 30, json!({"code": code})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        made.body["expires_at"].as_str().unwrap().parse().unwrap();
+    let now = custadmin::auth::clock::Clock::now(&*app.clock);
+    let off_by = expires_at - now - TimeDelta::days(30);
+    assert!(off_by.abs() < TimeDelta::seconds(1), "{expires_at}");
+    // An account-only token may still live a year.
+    let made = app
+        .post(
+            "/account/api-tokens",
+            token,
+            token_request(json!(["account:read"]), 365, json!({})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+}
+
+async fn making_a_support_scoped_token_is_one_of_the_agent_s_thirty_actions_an_hour(app: TestApp) {
+    let (agent, secret, _) = fresh_support_agent(&app, "sam-support").await;
+    let token = Some(agent.access_token.as_str());
+    let customer_id = app.register("vera").await;
+    let unlock = format!("/support/customers/{customer_id}/unlock");
+    for _ in 0..29 {
+        let reply = app
+            .post(&unlock, token, json!({"reason": "testing the allowance"}))
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    let create_with_fresh_code = || {
+        app.next_step();
+        let code = app.code_now(&secret, 0);
+        app.post(
+            "/account/api-tokens",
+            token,
+            token_request(json!(["support:reset"]), 7, json!({"code": code})),
+        )
+    };
+    let made = create_with_fresh_code().await;
+    assert_eq!(made.status, 201, "the 30th action: {}", made.body);
+    app.post(&unlock, token, json!({"reason": "the 31st"}))
+        .await
+        .assert_problem(429, "too_many_attempts");
+    create_with_fresh_code()
+        .await
+        .assert_problem(429, "too_many_attempts");
+    // Account-only tokens are no support action.
+    let made = app
+        .post(
+            "/account/api-tokens",
+            token,
+            token_request(json!(["account:read"]), 7, json!({})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
 }
 
 /// A privileged action with `proof` in the body: an account-only API token.

@@ -49,7 +49,11 @@ export interface paths {
         /** The account's API tokens, without their secrets. */
         get: operations["list_tokens"];
         put?: never;
-        /** Make an API token for a program acting for this account (a privileged action). */
+        /**
+         * Make an API token for a program acting for this account (a privileged action).
+         * @description A token with a support scope lives at most 30 days, needs a second factor in the body
+         *     every time, and counts as one of the agent's 30 support actions an hour.
+         */
         post: operations["create_token"];
         delete?: never;
         options?: never;
@@ -897,13 +901,14 @@ export interface components {
          */
         CreateTokenRequest: {
             /**
-             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`),
-             *     with it off the password.
+             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`, or
+             *     `webauthn`), with it off the password. A token with a support scope always needs
+             *     `code`, `recovery_code` or `webauthn`, however recent the sign-in.
              */
             code?: string | null;
             /**
              * Format: int64
-             * @description 1 to 365.
+             * @description 1 to 365; 1 to 30 for a token with a support scope.
              */
             expires_in_days: number;
             /** @description 1 to 100 characters, to recognise the token by. */
@@ -1770,7 +1775,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old: send a proof (`reauthentication_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`) */
+            /** @description Sign-in too old, or a support scope without a second factor in the body: send a proof (`reauthentication_required`); a support scope on an account without two-factor (`two_factor_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1797,7 +1802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Name, scopes or lifetime out of range (`validation_failed`, `invalid_body`) */
+            /** @description Name, scopes or lifetime out of range (over 30 days with a support scope) (`validation_failed`, `invalid_body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1806,7 +1811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Throttled (`too_many_attempts`) */
+            /** @description Throttled, or a support scope beyond the agent's 30 support actions an hour (`too_many_attempts`) */
             429: {
                 headers: {
                     /** @description Seconds to wait */
