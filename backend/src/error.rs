@@ -46,6 +46,9 @@ pub enum ApiError {
     InvalidPassword,
     #[error("this action needs a recent sign-in; prove it with your code or password")]
     ReauthenticationRequired,
+    /// Answered as `reauthentication_required`: the client's prompt for a proof is the same.
+    #[error("this action needs your code, a passkey or a recovery code in the request, however recent the sign-in")]
+    FreshSecondFactorRequired,
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("sign-up is disabled on this server")]
@@ -120,7 +123,9 @@ impl ApiError {
             Self::InvalidChallenge => ProblemCode::InvalidChallenge,
             Self::InvalidCode => ProblemCode::InvalidCode,
             Self::InvalidPassword => ProblemCode::InvalidPassword,
-            Self::ReauthenticationRequired => ProblemCode::ReauthenticationRequired,
+            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => {
+                ProblemCode::ReauthenticationRequired
+            }
             Self::Forbidden => ProblemCode::Forbidden,
             Self::SignupDisabled => ProblemCode::SignupDisabled,
             Self::UsernameTaken => ProblemCode::UsernameTaken,
@@ -158,7 +163,9 @@ impl ApiError {
             Self::InvalidChallenge => "Invalid challenge",
             Self::InvalidCode => "Invalid code",
             Self::InvalidPassword => "Invalid password",
-            Self::ReauthenticationRequired => "Reauthentication required",
+            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => {
+                "Reauthentication required"
+            }
             Self::Forbidden => "Forbidden",
             Self::SignupDisabled => "Sign-up disabled",
             Self::UsernameTaken => "Username taken",
@@ -338,6 +345,7 @@ impl ResponseError for ApiError {
             | Self::InvalidChallenge
             | Self::ChallengeExhausted => StatusCode::UNAUTHORIZED,
             Self::ReauthenticationRequired
+            | Self::FreshSecondFactorRequired
             | Self::Forbidden
             | Self::SignupDisabled
             | Self::TwoFactorRequired

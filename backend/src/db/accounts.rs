@@ -526,6 +526,94 @@ pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<()
     Ok(())
 }
 
+impl Account {
+    /// The address a verification link would prove: a pending new one, or the sign-up
+    /// address while unverified.
+    pub fn address_awaiting_verification(&self) -> Option<&str> {
+        self.pending_email.as_deref().or_else(|| {
+            self.email
+                .as_deref()
+                .filter(|_| self.email_verified_at.is_none())
+        })
+    }
+}
+
+/// The account owes its holder a verification mail the allowance held back (kept from the
+/// first time it was owed).
+pub fn owe_verification_mail(
+    connection: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::verification_mail_owed_at.is_null()),
+    )
+    .set(accounts::verification_mail_owed_at.eq(Some(db_time(now))))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Since when the account owes a verification mail, if it does.
+pub fn verification_mail_owed_since(
+    connection: &mut DbConnection,
+    id: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    Ok(accounts::table
+        .find(id)
+        .select(accounts::verification_mail_owed_at)
+        .first::<Option<NaiveDateTime>>(connection)
+        .optional()?
+        .flatten()
+        .map(from_db_time))
+}
+
+/// The verification mail is sent (or no longer owed).
+pub fn settle_verification_mail(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::verification_mail_owed_at.is_not_null()),
+    )
+    .set(accounts::verification_mail_owed_at.eq(None::<NaiveDateTime>))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Accounts owing a verification mail, oldest debt first, after `after` (the last of the
+/// previous page): a page through the owed ones by its partial index.
+pub fn owing_verification_mail(
+    connection: &mut DbConnection,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: i64,
+) -> Result<Vec<(DateTime<Utc>, String)>, ApiError> {
+    let mut query = accounts::table
+        .filter(accounts::verification_mail_owed_at.is_not_null())
+        .select((accounts::verification_mail_owed_at, accounts::id))
+        .order((
+            accounts::verification_mail_owed_at.asc(),
+            accounts::id.asc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some((owed_at, id)) = after {
+        let owed_at = db_time(owed_at);
+        query = query.filter(
+            accounts::verification_mail_owed_at
+                .gt(owed_at)
+                .or(accounts::verification_mail_owed_at
+                    .eq(owed_at)
+                    .and(accounts::id.gt(id))),
+        );
+    }
+    Ok(query
+        .load::<(Option<NaiveDateTime>, String)>(connection)?
+        .into_iter()
+        .filter_map(|(owed_at, id)| owed_at.map(|owed_at| (from_db_time(owed_at), id)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::prefix_successor;

@@ -111,6 +111,27 @@ pub fn use_up(
     Ok(used == 1)
 }
 
+/// How many links of `purpose` of the account are live (unused, unexpired) and, for a reset
+/// link, made under the password whose fingerprint is given.
+pub fn count_live(
+    connection: &mut DbConnection,
+    account_id: &str,
+    purpose: LinkPurpose,
+    password_fingerprint: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64, ApiError> {
+    let mut query = email_tokens::table
+        .filter(email_tokens::account_id.eq(account_id))
+        .filter(email_tokens::purpose.eq(purpose.as_str()))
+        .filter(email_tokens::used_at.is_null())
+        .filter(email_tokens::expires_at.gt(db_time(now)))
+        .into_boxed();
+    if let Some(fingerprint) = password_fingerprint {
+        query = query.filter(email_tokens::password_fingerprint.eq(fingerprint));
+    }
+    Ok(query.count().get_result(connection)?)
+}
+
 /// Voids every unused link of `purpose` of the account (a newer one replaces them, or the
 /// password changed).
 pub fn void_all(

@@ -19,6 +19,7 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamp>,
         pending_email -> Nullable<Text>,
         two_factor_enabled_at -> Nullable<Timestamp>,
+        verification_mail_owed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -30,11 +30,12 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// `account:read`; support staff may also grant `support:read` and `support:reset`.
     pub scopes: Vec<Scope>,
-    /// 1 to 365.
+    /// 1 to 365; 1 to 30 for a token with a support scope.
     #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: i64,
-    /// Outside the privileged window: with two-factor on the code (or `recovery_code`),
-    /// with it off the password.
+    /// Outside the privileged window: with two-factor on the code (or `recovery_code`, or
+    /// `webauthn`), with it off the password. A token with a support scope always needs
+    /// `code`, `recovery_code` or `webauthn`, however recent the sign-in.
     #[schema(pattern = "^ *[0-9]{6} *$")]
     pub code: Option<String>,
     #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
@@ -93,6 +94,9 @@ impl From<ApiToken> for TokenSummary {
 }
 
 /// Make an API token for a program acting for this account (a privileged action).
+///
+/// A token with a support scope lives at most 30 days, needs a second factor in the body
+/// every time, and counts as one of the agent's 30 support actions an hour.
 #[utoipa::path(
     tag = "api-tokens",
     security(("bearer" = [])),
@@ -101,9 +105,9 @@ impl From<ApiToken> for TokenSummary {
         (status = 201, description = "The token, shown this once", body = CreatedToken),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Sign-in too old: send a proof (`reauthentication_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Name, scopes or lifetime out of range (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+        (status = 403, description = "Sign-in too old, or a support scope without a second factor in the body: send a proof (`reauthentication_required`); a support scope on an account without two-factor (`two_factor_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name, scopes or lifetime out of range (over 30 days with a support scope) (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled, or a support scope beyond the agent's 30 support actions an hour (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]

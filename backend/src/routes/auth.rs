@@ -243,6 +243,10 @@ fn refresh_token_cookie(request: &HttpRequest) -> Option<String> {
 }
 
 /// Create a customer account.
+///
+/// An `email` gets its verification link now, or, when the address has had its 3 mails this
+/// hour, once the limit allows (the account is created either way; the customer can also ask
+/// again from Account Settings, `POST /account/email`).
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,

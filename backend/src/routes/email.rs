@@ -145,7 +145,9 @@ async fn verify_email(
 
 /// Forgotten password: a reset link goes to the account's verified address.
 ///
-/// Always `202`, in the same time, whether or not the login names an account.
+/// Always `202`, in the same time, whether or not the login names an account. An account gets
+/// at most 3 links an hour and 10 a day, however many networks ask (beyond, nothing is sent);
+/// a new link never voids a live one, and using any link voids the others.
 #[utoipa::path(
     tag = "email",
     request_body = PasswordResetRequest,

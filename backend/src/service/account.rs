@@ -97,7 +97,7 @@ pub async fn change_password(
     let now = state.now();
     let account = principal.account.clone();
     let attempt = {
-        let subjects = proof::reauthentication_subjects(&account.id, origin);
+        let subjects = proof::reauthentication_subjects(&account.id, &principal.session_id, origin);
         state
             .database
             .run(move |connection| proof::count_password_attempt(connection, &subjects, now))

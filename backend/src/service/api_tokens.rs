@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required};
+use super::throttle::{self, Subject};
 use super::{ApiTokenAccess, AppState, Principal, RequestOrigin};
 use crate::auth::opaque_token;
 use crate::db::api_tokens::{self, ApiToken};
@@ -15,6 +16,9 @@ use crate::error::ApiError;
 /// Every API token starts so: recognisable in code, logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "cat_";
 pub const LONGEST_LIFETIME_DAYS: i64 = 365;
+/// A token with a support scope acts on customers without its holder present: it lives a
+/// month at most, and each one made needs a fresh second factor and counts as a support action.
+pub const LONGEST_SUPPORT_LIFETIME_DAYS: i64 = 30;
 /// Tokens an account may hold at once (each made one is also mailed about).
 pub const MAX_LIVE_TOKENS: usize = 20;
 /// How much of the token the listing shows.
@@ -51,15 +55,30 @@ impl NewToken {
                 "a token lives 1 to 365 days",
             ));
         }
+        if scopes.iter().any(|scope| scope.is_support())
+            && lifetime_days > LONGEST_SUPPORT_LIFETIME_DAYS
+        {
+            return Err(ApiError::validation(
+                "expires_in_days",
+                "a token with a support scope lives 1 to 30 days",
+            ));
+        }
         Ok(Self {
             name,
             scopes,
             lifetime_days,
         })
     }
+
+    /// Whether the token may act on customers (any support scope).
+    pub fn is_support(&self) -> bool {
+        self.scopes.iter().any(|scope| scope.is_support())
+    }
 }
 
-/// Makes a token (a privileged action); answers it and its secret, the only time.
+/// Makes a token (a privileged action); answers it and its secret, the only time. A token with
+/// a support scope needs a second factor in the request however recent the sign-in, and counts
+/// against the agent's support actions.
 pub async fn create(
     state: &AppState,
     principal: &Principal,
@@ -68,7 +87,14 @@ pub async fn create(
     origin: &RequestOrigin,
 ) -> Result<(ApiToken, String), ApiError> {
     let now = state.now();
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
+    let support = new.is_support();
+    let (authority, required) = if support {
+        let authority = proof::authorize_fresh_second_factor(state, principal, proof, origin);
+        (authority.await?, Required::AgentWithTwoFactor)
+    } else {
+        let authority = proof::authorize_privileged(state, principal, proof, origin);
+        (authority.await?, Required::Account)
+    };
     let secret = format!("{TOKEN_PREFIX}{}", opaque_token::generate().token);
     let token = ApiToken {
         id: uuid::Uuid::new_v4().to_string(),
@@ -95,7 +121,7 @@ pub async fn create(
                 &state,
                 connection,
                 &account,
-                Required::Account,
+                required,
                 &session_id,
                 authority,
                 &origin,
@@ -109,6 +135,13 @@ pub async fn create(
                     "name",
                     "an account holds at most 20 live tokens; revoke one first",
                 )));
+            }
+            if support {
+                // After the proof: a stranger with the session cannot use up the allowance.
+                let allowance = Subject::SupportActions {
+                    agent_id: account.id.clone(),
+                };
+                throttle::begin(connection, &[allowance], now)?.kept(connection)?;
             }
             api_tokens::insert(connection, &made, &hash)?;
             let scopes: Vec<&str> = made.scopes.iter().map(|scope| scope.as_str()).collect();

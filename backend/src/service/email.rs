@@ -20,11 +20,13 @@ use crate::error::ApiError;
 
 pub const VERIFICATION_LINK_HOURS: i64 = 24;
 pub const RESET_LINK_MINUTES: i64 = 30;
-/// Reset requests per client network an hour (answered `429` beyond).
-pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
-/// Reset mails per account an hour; beyond, requests are accepted but send nothing, so the
-/// answer never tells whether an account exists.
-pub const RESET_MAILS_PER_ACCOUNT_HOUR: i64 = 3;
+/// Live reset links an account may have at once. The allowance (3 an hour, links live 30
+/// minutes) keeps below it anyway; should the limits ever change, a request beyond it sends
+/// nothing rather than voiding a link the holder may be about to use.
+pub const MAX_LIVE_RESET_LINKS: i64 = 3;
+/// A held-back verification mail is sent at most this long after sign-up; later, the
+/// customer asks again from Account Settings.
+pub const OWED_VERIFICATION_HOURS: i64 = VERIFICATION_LINK_HOURS;
 
 /// A password reset link is void once the password changes: it remembers a digest of the
 /// hash it was made under.
@@ -36,9 +38,21 @@ fn link(state: &AppState, page: &str, token: &str) -> String {
     format!("{}/{page}?token={token}", state.settings.public_url)
 }
 
-/// Mails a verification link for `email` to `email`, inside the caller's transaction:
-/// at most 5 an hour per account and 3 an hour per address (whichever account asks), so
-/// nobody can use the server to flood an address (`429` beyond).
+/// What a verification mail counts against: 5 an hour per account and 3 an hour per address
+/// (whichever account asks), so nobody can use the server to flood an address.
+fn verification_allowance(account: &Account, email: &str) -> [Subject; 2] {
+    [
+        Subject::VerificationMails {
+            account_id: account.id.clone(),
+        },
+        Subject::MailsToAddress {
+            address: email.to_string(),
+        },
+    ]
+}
+
+/// Mails a verification link for `email` to `email`, inside the caller's transaction, when
+/// the customer asks: `429` beyond the allowance.
 pub fn send_verification(
     state: &AppState,
     connection: &mut DbConnection,
@@ -46,16 +60,42 @@ pub fn send_verification(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let allowance = [
-        Subject::VerificationMails {
-            account_id: account.id.clone(),
-        },
-        Subject::MailsToAddress {
-            address: email.to_string(),
-        },
-    ];
-    throttle::begin(connection, &allowance, now)?.kept(connection)?;
+    throttle::begin(connection, &verification_allowance(account, email), now)?.kept(connection)?;
+    mail_verification_link(state, connection, account, email, now)
+}
+
+/// A new account's verification mail, never refused: beyond the allowance (a stranger may
+/// have used up the address's) the account owes it, and [`mail_owed_verifications`] sends it
+/// once the allowance frees up, so nobody can stop the holder's sign-up.
+pub fn send_or_owe_verification(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match throttle::begin(connection, &verification_allowance(account, email), now) {
+        Ok(attempt) => {
+            attempt.kept(connection)?;
+            mail_verification_link(state, connection, account, email, now)
+        }
+        Err(ApiError::TooManyAttempts { .. }) => {
+            accounts::owe_verification_mail(connection, &account.id, now)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The link itself, once the allowance is taken: it replaces every earlier one.
+fn mail_verification_link(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
+    accounts::settle_verification_mail(connection, &account.id)?;
     let token = opaque_token::generate();
     email_tokens::insert(
         connection,
@@ -72,6 +112,94 @@ pub fn send_verification(
         link: link(state, "verify-email", &token.token),
     };
     notifications::queue_link(state, connection, account, email, &mail, now)
+}
+
+/// Sends the verification mails sign-ups owe whose allowance has freed up (housekeeping runs
+/// it). A debt older than [`OWED_VERIFICATION_HOURS`], or whose address is verified or
+/// gone, is dropped. Answers how many mails were queued.
+pub async fn mail_owed_verifications(state: &AppState) -> Result<usize, ApiError> {
+    const PAGE: i64 = 100;
+    let now = state.now();
+    let mut sent = 0;
+    // Addresses found full in this pass: their other debtors wait for the next one.
+    let mut full = std::collections::HashSet::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .database
+            .run(move |connection| accounts::owing_verification_mail(connection, after, PAGE))
+            .await?;
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        for (_, account_id) in &page {
+            let (state, account_id, skip) = (state.clone(), account_id.clone(), full.clone());
+            let outcome = state
+                .database
+                .clone()
+                .transaction(move |connection| {
+                    pay_owed_verification(&state, connection, &account_id, &skip, now)
+                })
+                .await?;
+            match outcome {
+                Owed::Sent => sent += 1,
+                Owed::AddressFull(address) => {
+                    full.insert(address);
+                }
+                Owed::Waiting | Owed::Dropped => {}
+            }
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+        after = Some(last);
+    }
+    Ok(sent)
+}
+
+enum Owed {
+    Sent,
+    /// The allowance is still used up (for this lower-cased address).
+    AddressFull(String),
+    Waiting,
+    Dropped,
+}
+
+fn pay_owed_verification(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account_id: &str,
+    full: &std::collections::HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<Owed, ApiError> {
+    if !accounts::lock(connection, account_id)? {
+        return Ok(Owed::Dropped);
+    }
+    let Some(owed_since) = accounts::verification_mail_owed_since(connection, account_id)? else {
+        return Ok(Owed::Dropped);
+    };
+    let account = accounts::find_by_id(connection, account_id)?.ok_or(ApiError::NotFound)?;
+    let address = match account.address_awaiting_verification() {
+        Some(address) if now - owed_since <= TimeDelta::hours(OWED_VERIFICATION_HOURS) => {
+            address.to_string()
+        }
+        _ => {
+            accounts::settle_verification_mail(connection, account_id)?;
+            return Ok(Owed::Dropped);
+        }
+    };
+    if full.contains(&address.to_lowercase()) {
+        return Ok(Owed::Waiting);
+    }
+    match throttle::begin(connection, &verification_allowance(&account, &address), now) {
+        Ok(attempt) => {
+            attempt.kept(connection)?;
+            mail_verification_link(state, connection, &account, &address, now)?;
+            Ok(Owed::Sent)
+        }
+        Err(ApiError::TooManyAttempts { .. }) => Ok(Owed::AddressFull(address.to_lowercase())),
+        Err(error) => Err(error),
+    }
 }
 
 /// Asks for a new address (a privileged action): it is kept pending, gets its link, and the
@@ -234,19 +362,9 @@ async fn mail_reset_links(
                 let Some(recipient) = account.verified_email().map(str::to_string) else {
                     continue;
                 };
-                let allowance = Subject::ResetMails {
-                    account_id: account.id.clone(),
-                    network: origin
-                        .ip
-                        .as_deref()
-                        .map_or_else(|| "unknown".to_string(), throttle::client_network),
-                };
-                match throttle::begin(connection, &[allowance], now) {
-                    Ok(attempt) => attempt.kept(connection)?,
-                    Err(ApiError::TooManyAttempts { .. }) => continue,
-                    Err(error) => return Err(error),
+                if !reset_mail_allowed(connection, &account, &origin, now)? {
+                    continue;
                 }
-                email_tokens::void_all(connection, &account.id, LinkPurpose::ResetPassword, now)?;
                 let token = opaque_token::generate();
                 email_tokens::insert(
                     connection,
@@ -318,9 +436,56 @@ pub async fn password_reset_options(
         .await
 }
 
+/// Whether a reset mail may go to the account now, counted if so: within its allowance (per
+/// network, and from all networks together per hour and per day), and below
+/// [`MAX_LIVE_RESET_LINKS`]. A new link never voids a live one, so however many strangers
+/// ask, the holder's own link keeps working; using any one of them voids the others.
+fn reset_mail_allowed(
+    connection: &mut DbConnection,
+    account: &Account,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let account_id = account.id.clone();
+    let network = origin
+        .ip
+        .as_deref()
+        .map_or_else(|| "unknown".to_string(), throttle::client_network);
+    let allowance = [
+        Subject::ResetMails {
+            account_id: account_id.clone(),
+            network,
+        },
+        Subject::ResetMailsToAccountHourly {
+            account_id: account_id.clone(),
+        },
+        Subject::ResetMailsToAccountDaily { account_id },
+    ];
+    let attempt = match throttle::begin(connection, &allowance, now) {
+        Ok(attempt) => attempt,
+        Err(ApiError::TooManyAttempts { .. }) => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    // Counted while the allowance's rows are held, so racing requests see each other's links.
+    let fingerprint = password_fingerprint(&account.password_hash);
+    let live = email_tokens::count_live(
+        connection,
+        &account.id,
+        LinkPurpose::ResetPassword,
+        Some(&fingerprint),
+        now,
+    )?;
+    if live >= MAX_LIVE_RESET_LINKS {
+        attempt.released(connection)?;
+        return Ok(false);
+    }
+    attempt.kept(connection)?;
+    Ok(true)
+}
+
 /// Sets a new password with a reset link. With two-factor on, the code, a passkey's answer to
-/// [`password_reset_options`] or a recovery code is required, counted like at sign-in. Every
-/// session and known device of the account ends.
+/// [`password_reset_options`] or a recovery code is required, counted like at sign-in; then
+/// what [`CredentialChange::PasswordReset`] ends, ends.
 pub async fn confirm_password_reset(
     state: &AppState,
     token: &str,

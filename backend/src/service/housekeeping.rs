@@ -1,9 +1,10 @@
-//! Periodic clean-up of rows that no longer matter, so tables stay bounded. Every `serve`
-//! process runs it; each statement is an idempotent delete, so instances may overlap freely.
+//! Periodic clean-up of rows that no longer matter, so tables stay bounded, and the sending of
+//! owed verification mails. Every `serve` process runs it; each delete is idempotent and each
+//! owed mail is paid under its account row's lock, so instances may overlap freely.
 
 use chrono::TimeDelta;
 
-use super::throttle::{ACCOUNT_CEILING_WINDOW_SECS, NETWORK_WINDOW_SECS};
+use super::throttle::LONGEST_WINDOW_SECS;
 use super::AppState;
 use crate::config::MAX_EVENT_RETENTION_DAYS;
 use crate::db::housekeeping::{self, Cutoffs, Pruned};
@@ -23,8 +24,6 @@ pub const KEEP_FINISHED_MAILS_SECS: i64 = 7 * 24 * 60 * 60;
 /// Answered passwordless challenges outlive their state tokens by this much, a margin for
 /// clocks of instances that disagree.
 pub const KEEP_USED_CHALLENGES_SECS: i64 = 5 * 60;
-/// Windowed entries older than the longest window count for nothing.
-const LONGEST_WINDOW_SECS: i64 = 60 * 60;
 
 pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
     let now = state.now();
@@ -34,14 +33,12 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
     let kept = |default_secs: i64| now - retention.min(TimeDelta::seconds(default_secs));
     // Not shortened by the retention: a counter must outlive its back-off to escalate it.
     let throttles_idle_since = now - TimeDelta::seconds(KEEP_IDLE_THROTTLES_SECS);
-    let longest_window = LONGEST_WINDOW_SECS
-        .max(NETWORK_WINDOW_SECS)
-        .max(ACCOUNT_CEILING_WINDOW_SECS);
     let cutoffs = Cutoffs {
         sessions_ended_before: now - retention,
         challenges_expired_before: kept(KEEP_EXPIRED_CHALLENGES_SECS),
         throttles_idle_since,
-        entries_before: now - TimeDelta::seconds(longest_window),
+        // Windowed entries older than the longest window count for nothing.
+        entries_before: now - TimeDelta::seconds(LONGEST_WINDOW_SECS),
         devices_unused_since: now - TimeDelta::days(KEEP_UNUSED_DEVICES_DAYS),
         links_expired_before: kept(KEEP_EXPIRED_LINKS_SECS),
         mails_finished_before: kept(KEEP_FINISHED_MAILS_SECS),
@@ -93,7 +90,8 @@ pub async fn prune_mail_files(state: &AppState) -> usize {
     .unwrap_or(0)
 }
 
-/// Runs [`prune`] every `housekeeping_interval` for as long as the server runs.
+/// Runs [`prune`], and sends the verification mails sign-ups owe, every
+/// `housekeeping_interval` for as long as the server runs.
 pub async fn run_periodically(state: AppState) {
     let mut interval = tokio::time::interval(state.settings.housekeeping_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -120,6 +118,11 @@ pub async fn run_periodically(state: AppState) {
                 "housekeeping pruned rows"
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
+        }
+        match super::email::mail_owed_verifications(&state).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "housekeeping sent owed verification mails"),
+            Err(error) => tracing::warn!(%error, "owed verification mails failed; will retry"),
         }
     }
 }

@@ -50,11 +50,23 @@ pub enum Verdict<T> {
     Refused(ApiError),
 }
 
-/// The subjects a proof from a signed-in caller counts against.
-pub fn reauthentication_subjects(account_id: &str, origin: &RequestOrigin) -> Vec<Subject> {
-    let mut subjects = vec![Subject::Reauthentication {
-        account_id: account_id.to_string(),
-    }];
+/// The subjects a proof from a signed-in session counts against: the session's own count (a
+/// thief's session locks itself, never the owner's), the account's ceiling over all its
+/// sessions, and the client network.
+pub fn reauthentication_subjects(
+    account_id: &str,
+    session_id: &str,
+    origin: &RequestOrigin,
+) -> Vec<Subject> {
+    let mut subjects = vec![
+        Subject::Reauthentication {
+            account_id: account_id.to_string(),
+            session_id: session_id.to_string(),
+        },
+        Subject::ReauthenticationCeiling {
+            account_id: account_id.to_string(),
+        },
+    ];
     subjects.extend(network_subject(origin));
     subjects
 }
@@ -168,16 +180,17 @@ fn accept_recovery_code(
 }
 
 /// Checks the first code of an enrolment against its pending secret, counted like any proof
-/// from a signed-in caller. Answers the step to mark used when two-factor goes on.
+/// from the signed-in session. Answers the step to mark used when two-factor goes on.
 pub fn verify_enrolment_code(
     connection: &mut DbConnection,
     account: &Account,
+    session_id: &str,
     pending: &TotpSecret,
     code: &TotpCode,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<Verdict<i64>, ApiError> {
-    let subjects = reauthentication_subjects(&account.id, origin);
+    let subjects = reauthentication_subjects(&account.id, session_id, origin);
     let attempt = throttle::begin(connection, &subjects, now)?;
     if let Some(step) = pending.matching_step(code, now.timestamp()) {
         attempt.succeeded(connection)?;
@@ -317,7 +330,7 @@ pub async fn authorize_privileged(
         )),
         Some(Proof::Password(password)) if !two_factor => {
             let now = state.now();
-            let subjects = reauthentication_subjects(&account.id, origin);
+            let subjects = reauthentication_subjects(&account.id, &principal.session_id, origin);
             let attempt = state
                 .database
                 .run(move |connection| count_password_attempt(connection, &subjects, now))
@@ -330,6 +343,32 @@ pub async fn authorize_privileged(
         }
         // A password where the account has two-factor, or a code where it has none.
         Some(_) => Err(ApiError::ReauthenticationRequired),
+    }
+}
+
+/// The rule for acts whose authority outlives the session (an API token with a support scope
+/// acts for up to 30 days): a second factor in the request itself, however recent the sign-in.
+/// No password (not a second factor), no privileged window, no API token. The account must
+/// have two-factor on (`two_factor_required` otherwise).
+pub async fn authorize_fresh_second_factor(
+    state: &AppState,
+    principal: &Principal,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<PrivilegedProof, ApiError> {
+    if principal.api_token.is_some() {
+        return Err(ApiError::InsufficientScope);
+    }
+    if !principal.account.two_factor_enabled() {
+        return Err(ApiError::TwoFactorRequired);
+    }
+    match proof {
+        None | Some(Proof::Password(_)) => Err(ApiError::FreshSecondFactorRequired),
+        Some(factor) => match authorize_privileged(state, principal, Some(factor), origin).await? {
+            authority @ PrivilegedProof::SecondFactor(_) => Ok(authority),
+            // A code where the account has no authenticator app: refused uncounted.
+            _ => Err(ApiError::FreshSecondFactorRequired),
+        },
     }
 }
 
@@ -470,7 +509,7 @@ fn verify_privileged(
             );
         }
         PrivilegedProof::SecondFactor(factor) => {
-            let subjects = reauthentication_subjects(&account.id, origin);
+            let subjects = reauthentication_subjects(&account.id, session_id, origin);
             let ceremony = CeremonyKey::Reauthentication {
                 session_id: session_id.to_string(),
             };

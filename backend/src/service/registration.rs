@@ -65,7 +65,8 @@ pub async fn sign_up(
 }
 
 /// Creates an account of any role; the caller decides who may. An address given gets its
-/// verification link, queued in the same transaction.
+/// verification link, queued in the same transaction, or owed when the address's mail
+/// allowance is used up: the mail limit never refuses an account.
 pub async fn create_account(
     state: &AppState,
     request: NewAccountRequest,
@@ -97,7 +98,7 @@ pub async fn create_account(
             if let Some(address) = &email {
                 let account =
                     accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
-                super::email::send_verification(
+                super::email::send_or_owe_verification(
                     &state_for_mail,
                     connection,
                     &account,

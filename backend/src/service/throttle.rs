@@ -6,7 +6,8 @@
 //! - wrong passwords count per (username, client network) and, from unknown devices only,
 //!   against an account-wide ceiling; a known device of the account has its own counter;
 //! - wrong codes after a correct password count per account (the password is known);
-//! - proofs from a signed-in session count per account, apart from sign-ins;
+//! - proofs from a signed-in session count per session (a thief's session locks itself, not
+//!   the owner's), under an account-wide ceiling that only many sessions together reach;
 //! - every client network has a windowed limit on failures of any kind.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,8 +33,28 @@ pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 /// expires) per client site in [`NETWORK_WINDOW_SECS`]: ample for an office behind one
 /// address, few enough that one site cannot make the server sign, seal and store without end.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
-/// Resets and unlocks per support agent.
+/// Resets, unlocks and support-scoped API tokens made, per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
+/// Wrong proofs per account from all its sessions together. One session is locked long before
+/// it could reach this alone (see the test below), so only many sessions, i.e. someone who
+/// can sign in again and again, can hold the owner's own session back.
+pub const REAUTHENTICATION_CEILING: i64 = 100;
+pub const REAUTHENTICATION_CEILING_WINDOW_SECS: i64 = 15 * 60;
+/// Password reset mails to one account, from every network together: a flood from many
+/// networks still reaches the holder at most this often.
+pub const RESET_MAILS_PER_ACCOUNT_HOUR: i64 = 3;
+pub const RESET_MAILS_PER_ACCOUNT_DAY: i64 = 10;
+/// Password reset mails to one account asked from one network.
+pub const RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR: i64 = 3;
+/// Reset requests per client network an hour (answered `429` beyond).
+pub const RESET_REQUESTS_PER_NETWORK_HOUR: i64 = 10;
+/// Verification links mailed for one account, and to one address whichever account asks.
+pub const VERIFICATION_MAILS_PER_ACCOUNT_HOUR: i64 = 5;
+pub const MAILS_PER_ADDRESS_HOUR: i64 = 3;
+/// The longest window of any limit: windowed entries older than this count for nothing.
+pub const LONGEST_WINDOW_SECS: i64 = DAY_SECS;
+const HOUR_SECS: i64 = 60 * 60;
+const DAY_SECS: i64 = 24 * HOUR_SECS;
 
 /// What an attempt is counted against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +71,13 @@ pub enum Subject {
     KnownDevice { device_id: String },
     /// Wrong codes after a correct password.
     SecondFactor { account_id: String },
-    /// Proofs (password or code) offered by a signed-in caller.
-    Reauthentication { account_id: String },
+    /// Proofs (password, code, passkey or recovery code) offered by one signed-in session.
+    Reauthentication {
+        account_id: String,
+        session_id: String,
+    },
+    /// Wrong proofs from every session of the account together.
+    ReauthenticationCeiling { account_id: String },
     /// Failures of any kind from one client network.
     Network { network: String },
     /// Resets and unlocks by one support agent (counted when done, not when failed).
@@ -64,9 +90,12 @@ pub enum Subject {
     MailsToAddress { address: String },
     /// Password reset requests from one client network.
     ResetRequests { network: String },
-    /// Password reset mails to one account asked from one network (so a stranger's requests
-    /// cannot use up the holder's).
+    /// Password reset mails to one account asked from one network.
     ResetMails { account_id: String, network: String },
+    /// Password reset mails to one account in an hour, from every network together.
+    ResetMailsToAccountHourly { account_id: String },
+    /// Password reset mails to one account in a day, from every network together.
+    ResetMailsToAccountDaily { account_id: String },
     /// Passkey ceremonies started from one client site by someone not signed in:
     /// passwordless sign-ins and password resets.
     PasskeyCeremonies { site: String },
@@ -91,7 +120,13 @@ impl Subject {
             Self::AccountCeiling { username_key } => format!("ceiling:{username_key}"),
             Self::KnownDevice { device_id } => format!("device:{device_id}"),
             Self::SecondFactor { account_id } => format!("otp:{account_id}"),
-            Self::Reauthentication { account_id } => format!("reauth:{account_id}"),
+            Self::Reauthentication {
+                account_id,
+                session_id,
+            } => format!("{}{session_id}", reauthentication_prefix(account_id)),
+            Self::ReauthenticationCeiling { account_id } => {
+                format!("reauth-ceiling:{account_id}")
+            }
             Self::Network { network } => format!("net:{network}"),
             Self::SupportActions { agent_id } => format!("support:{agent_id}"),
             Self::WrongCodeNotice { account_id } => format!("notice-otp:{account_id}"),
@@ -102,51 +137,49 @@ impl Subject {
                 account_id,
                 network,
             } => format!("reset-mail:{account_id}@{network}"),
+            Self::ResetMailsToAccountHourly { account_id } => {
+                format!("reset-mail-hour:{account_id}")
+            }
+            Self::ResetMailsToAccountDaily { account_id } => format!("reset-mail-day:{account_id}"),
             Self::PasskeyCeremonies { site } => format!("passkey-site:{site}"),
         }
     }
 
     fn limit(&self) -> Limit {
+        let window = |max, window_secs| Limit::Window { max, window_secs };
         match self {
-            Self::AccountCeiling { .. } => Limit::Window {
-                max: ACCOUNT_CEILING,
-                window_secs: ACCOUNT_CEILING_WINDOW_SECS,
-            },
-            Self::Network { .. } => Limit::Window {
-                max: NETWORK_FAILURE_LIMIT,
-                window_secs: NETWORK_WINDOW_SECS,
-            },
-            Self::SupportActions { .. } => Limit::Window {
-                max: SUPPORT_ACTIONS_PER_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::WrongCodeNotice { .. } => Limit::Window {
-                max: 1,
-                window_secs: 60 * 60,
-            },
-            Self::VerificationMails { .. } => Limit::Window {
-                max: 5,
-                window_secs: 60 * 60,
-            },
-            Self::MailsToAddress { .. } => Limit::Window {
-                max: 3,
-                window_secs: 60 * 60,
-            },
-            Self::ResetRequests { .. } => Limit::Window {
-                max: crate::service::email::RESET_REQUESTS_PER_NETWORK_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::ResetMails { .. } => Limit::Window {
-                max: crate::service::email::RESET_MAILS_PER_ACCOUNT_HOUR,
-                window_secs: 60 * 60,
-            },
-            Self::PasskeyCeremonies { .. } => Limit::Window {
-                max: PASSKEY_CEREMONIES_PER_NETWORK,
-                window_secs: NETWORK_WINDOW_SECS,
-            },
-            _ => Limit::Consecutive,
+            Self::PasswordFromNetwork { .. }
+            | Self::KnownDevice { .. }
+            | Self::SecondFactor { .. }
+            | Self::Reauthentication { .. } => Limit::Consecutive,
+            Self::AccountCeiling { .. } => window(ACCOUNT_CEILING, ACCOUNT_CEILING_WINDOW_SECS),
+            Self::ReauthenticationCeiling { .. } => window(
+                REAUTHENTICATION_CEILING,
+                REAUTHENTICATION_CEILING_WINDOW_SECS,
+            ),
+            Self::Network { .. } => window(NETWORK_FAILURE_LIMIT, NETWORK_WINDOW_SECS),
+            Self::SupportActions { .. } => window(SUPPORT_ACTIONS_PER_HOUR, HOUR_SECS),
+            Self::WrongCodeNotice { .. } => window(1, HOUR_SECS),
+            Self::VerificationMails { .. } => {
+                window(VERIFICATION_MAILS_PER_ACCOUNT_HOUR, HOUR_SECS)
+            }
+            Self::MailsToAddress { .. } => window(MAILS_PER_ADDRESS_HOUR, HOUR_SECS),
+            Self::ResetRequests { .. } => window(RESET_REQUESTS_PER_NETWORK_HOUR, HOUR_SECS),
+            Self::ResetMails { .. } => window(RESET_MAILS_PER_ACCOUNT_AND_NETWORK_HOUR, HOUR_SECS),
+            Self::ResetMailsToAccountHourly { .. } => {
+                window(RESET_MAILS_PER_ACCOUNT_HOUR, HOUR_SECS)
+            }
+            Self::ResetMailsToAccountDaily { .. } => window(RESET_MAILS_PER_ACCOUNT_DAY, DAY_SECS),
+            Self::PasskeyCeremonies { .. } => {
+                window(PASSKEY_CEREMONIES_PER_NETWORK, NETWORK_WINDOW_SECS)
+            }
         }
     }
+}
+
+/// The key prefix of every per-session re-authentication counter of an account.
+fn reauthentication_prefix(account_id: &str) -> String {
+    format!("reauth:{account_id}/")
 }
 
 /// The key prefix of every per-network password counter of a login name.
@@ -357,25 +390,31 @@ impl Attempt {
 }
 
 /// Forgets the account's failed codes (two-factor switched off: the counters guarded a
-/// secret that is gone).
+/// secret that is gone), at sign-in and from every session.
 pub fn forget_second_factor_failures(
     connection: &mut DbConnection,
     account_id: &str,
 ) -> Result<(), ApiError> {
-    for subject in [
+    let subjects = [
         Subject::SecondFactor {
             account_id: account_id.to_string(),
-        },
-        Subject::Reauthentication {
+        }
+        .key(),
+        Subject::ReauthenticationCeiling {
             account_id: account_id.to_string(),
-        },
-    ] {
-        store::reset(connection, &subject.key())?;
-    }
-    Ok(())
+        }
+        .key(),
+    ];
+    store::clear(
+        connection,
+        &subjects,
+        &[reauthentication_prefix(account_id)],
+    )
+    .map(|_| ())
 }
 
-/// Clears every counter that guards the account's sign-ins (support's unlock).
+/// Clears every counter that guards the account's sign-ins and its sessions' proofs
+/// (support's unlock).
 pub fn clear_account(
     connection: &mut DbConnection,
     username_key: &str,
@@ -391,7 +430,7 @@ pub fn clear_account(
             account_id: account_id.to_string(),
         }
         .key(),
-        Subject::Reauthentication {
+        Subject::ReauthenticationCeiling {
             account_id: account_id.to_string(),
         }
         .key(),
@@ -402,7 +441,14 @@ pub fn clear_account(
         }
         .key()
     }));
-    store::clear(connection, &subjects, &[password_prefix(username_key)])
+    store::clear(
+        connection,
+        &subjects,
+        &[
+            password_prefix(username_key),
+            reauthentication_prefix(account_id),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -435,6 +481,61 @@ mod tests {
         };
         assert!(subject.key().starts_with(&password_prefix("alice")));
         assert!(!subject.key().starts_with(&password_prefix("alic")));
+    }
+
+    #[test]
+    fn one_session_is_locked_long_before_it_reaches_the_account_s_ceiling() {
+        // Fail at once whenever allowed, for a whole ceiling window.
+        let window = TimeDelta::seconds(REAUTHENTICATION_CEILING_WINDOW_SECS);
+        let (mut failures, mut elapsed) = (0, TimeDelta::zero());
+        while elapsed < window {
+            failures += 1;
+            elapsed += lock_duration(failures).unwrap_or(TimeDelta::zero());
+        }
+        assert!(
+            i64::from(failures) * 4 < REAUTHENTICATION_CEILING,
+            "{failures}"
+        );
+    }
+
+    #[test]
+    fn per_session_counters_of_one_account_share_the_prefix_unlock_clears() {
+        let subject = Subject::Reauthentication {
+            account_id: "a1".into(),
+            session_id: "s1".into(),
+        };
+        assert!(subject.key().starts_with(&reauthentication_prefix("a1")));
+        assert!(!subject.key().starts_with(&reauthentication_prefix("a")));
+    }
+
+    #[test]
+    fn no_window_is_longer_than_the_longest_housekeeping_keeps() {
+        let subjects = [
+            Subject::ResetMailsToAccountDaily {
+                account_id: "a".into(),
+            },
+            Subject::ReauthenticationCeiling {
+                account_id: "a".into(),
+            },
+            Subject::AccountCeiling {
+                username_key: "a".into(),
+            },
+            Subject::SupportActions {
+                agent_id: "a".into(),
+            },
+            Subject::ResetMails {
+                account_id: "a".into(),
+                network: "n".into(),
+            },
+            Subject::MailsToAddress {
+                address: "a@example.com".into(),
+            },
+        ];
+        for subject in subjects {
+            if let Limit::Window { window_secs, .. } = subject.limit() {
+                assert!(window_secs <= LONGEST_WINDOW_SECS, "{subject:?}");
+            }
+        }
     }
 
     #[test]

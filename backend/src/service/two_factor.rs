@@ -132,7 +132,13 @@ pub async fn confirm(
                 TotpSecret::from_bytes(state.secret_box.open(&pending, account.id.as_bytes())?);
             // Counted like any code: a stolen session must not guess its way to the recovery codes.
             let step = match proof::verify_enrolment_code(
-                connection, &account, &secret, &code, &origin, now,
+                connection,
+                &account,
+                &session_id,
+                &secret,
+                &code,
+                &origin,
+                now,
             )? {
                 Verdict::Accepted(step) => step,
                 Verdict::Refused(error) => return Ok(Err(error)),

@@ -455,7 +455,7 @@ impl TestApp {
     }
 
     /// The consecutive failures counted for a throttle subject (`pwd:<username>@<network>`,
-    /// `otp:<account id>`, `reauth:<account id>`, ...), read from the database.
+    /// `otp:<account id>`, `reauth:<account id>/<session id>`, ...), read from the database.
     pub async fn consecutive_failures(&self, subject: &str) -> i32 {
         let key = subject.to_string();
         self.state
@@ -464,6 +464,14 @@ impl TestApp {
             .await
             .unwrap()
             .map_or(0, |row| row.consecutive_failures)
+    }
+
+    /// The consecutive wrong proofs counted for the signed-in session.
+    pub async fn reauth_failures(&self, session: &Session) -> i32 {
+        let claims = claims_of(&session.access_token);
+        let (account, session) = (claims["sub"].as_str(), claims["sid"].as_str());
+        let key = format!("reauth:{}/{}", account.unwrap(), session.unwrap());
+        self.consecutive_failures(&key).await
     }
 
     /// Moves the clock to the start of the next TOTP step, so a fresh code exists.

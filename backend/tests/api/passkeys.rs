@@ -498,11 +498,7 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
     )
     .await
     .assert_problem(403, "reauthentication_required");
-    assert_eq!(
-        app.consecutive_failures(&format!("reauth:{account_id}"))
-            .await,
-        0
-    );
+    assert_eq!(app.reauth_failures(&session).await, 0);
     let codes = {
         // Recovery codes came with the first passkey; sign in again to see how many are left.
         let account = app.get("/account", Some(&session.access_token)).await;
@@ -946,12 +942,8 @@ async fn a_passkey_proves_a_privileged_action_once(app: TestApp) {
     )
     .await
     .assert_problem(400, "invalid_code");
+    assert_eq!(app.reauth_failures(&session).await, 1);
     let account_id = app.account_id(&session).await;
-    assert_eq!(
-        app.consecutive_failures(&format!("reauth:{account_id}"))
-            .await,
-        1
-    );
     // Options asked by one session do not prove another session's action.
     let other = {
         let (options, state) = passwordless_options(&app).await;

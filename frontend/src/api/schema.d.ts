@@ -49,7 +49,11 @@ export interface paths {
         /** The account's API tokens, without their secrets. */
         get: operations["list_tokens"];
         put?: never;
-        /** Make an API token for a program acting for this account (a privileged action). */
+        /**
+         * Make an API token for a program acting for this account (a privileged action).
+         * @description A token with a support scope lives at most 30 days, needs a second factor in the body
+         *     every time, and counts as one of the agent's 30 support actions an hour.
+         */
         post: operations["create_token"];
         delete?: never;
         options?: never;
@@ -516,7 +520,9 @@ export interface paths {
         put?: never;
         /**
          * Forgotten password: a reset link goes to the account's verified address.
-         * @description Always `202`, in the same time, whether or not the login names an account.
+         * @description Always `202`, in the same time, whether or not the login names an account. An account gets
+         *     at most 3 links an hour and 10 a day, however many networks ask (beyond, nothing is sent);
+         *     a new link never voids a live one, and using any link voids the others.
          */
         post: operations["request_password_reset"];
         delete?: never;
@@ -593,7 +599,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a customer account. */
+        /**
+         * Create a customer account.
+         * @description An `email` gets its verification link now, or, when the address has had its 3 mails this
+         *     hour, once the limit allows (the account is created either way; the customer can also ask
+         *     again from Account Settings, `POST /account/email`).
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -917,13 +928,14 @@ export interface components {
          */
         CreateTokenRequest: {
             /**
-             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`),
-             *     with it off the password.
+             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`, or
+             *     `webauthn`), with it off the password. A token with a support scope always needs
+             *     `code`, `recovery_code` or `webauthn`, however recent the sign-in.
              */
             code?: string | null;
             /**
              * Format: int64
-             * @description 1 to 365.
+             * @description 1 to 365; 1 to 30 for a token with a support scope.
              */
             expires_in_days: number;
             /** @description 1 to 100 characters, to recognise the token by. */
@@ -1823,7 +1835,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Sign-in too old: send a proof (`reauthentication_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`) */
+            /** @description Sign-in too old, or a support scope without a second factor in the body: send a proof (`reauthentication_required`); a support scope on an account without two-factor (`two_factor_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1850,7 +1862,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Name, scopes or lifetime out of range (`validation_failed`, `invalid_body`) */
+            /** @description Name, scopes or lifetime out of range (over 30 days with a support scope) (`validation_failed`, `invalid_body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1859,7 +1871,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Throttled (`too_many_attempts`) */
+            /** @description Throttled, or a support scope beyond the agent's 30 support actions an hour (`too_many_attempts`) */
             429: {
                 headers: {
                     /** @description Seconds to wait */

@@ -284,6 +284,7 @@ export const cs: Record<MessageId, string> = {
   "tokens.scope_support_reset": "Resetovat zákazníkům dvoufázové ověření a odemykat přihlášení (support:reset)",
   "tokens.days": "Platnost (dny)",
   "tokens.days_hint": "1 až 365 dní.",
+  "tokens.days_hint_support": "1 až 30 dní: token, který jedná se zákazníky, vyžaduje při každém vytvoření váš kód (nebo přístupový klíč).",
   "tokens.create": "Vytvořit token",
   "tokens.created_heading": "Váš nový token „{name}“",
   "tokens.once": "Zkopírujte si ho hned: znovu ho už neuvidíte.",

@@ -284,6 +284,7 @@ export const en = {
   "tokens.scope_support_reset": "Reset customers' two-factor and unlock sign-in (support:reset)",
   "tokens.days": "Valid for (days)",
   "tokens.days_hint": "1 to 365 days.",
+  "tokens.days_hint_support": "1 to 30 days: a token that acts on customers needs your code (or passkey) each time one is made.",
   "tokens.create": "Create token",
   "tokens.created_heading": "Your new token \"{name}\"",
   "tokens.once": "Copy it now: you will not see it again.",

@@ -84,6 +84,14 @@ describe("API tokens", () => {
     await user.click(await section.findByRole("button", { name: "Create an API token" }));
     expect(section.getByRole("checkbox", { name: "Look up customers (support:read)" })).not.toBeChecked();
     expect(section.getByRole("checkbox", { name: /support:reset/ })).toBeInTheDocument();
+    // A support scope lives a month at most.
+    const days = section.getByLabelText("Valid for (days)");
+    expect(days).toHaveValue(90);
+    await user.click(section.getByRole("checkbox", { name: "Look up customers (support:read)" }));
+    expect(days).toHaveValue(30);
+    expect(days).toHaveAttribute("max", "30");
+    await user.click(section.getByRole("checkbox", { name: "Look up customers (support:read)" }));
+    expect(days).toHaveAttribute("max", "365");
   });
 
   it("revokes a token after OK", async () => {

@@ -29,6 +29,10 @@ export function grantableScopes(role: Account["role"]): Scope[] {
 }
 
 const DEFAULT_DAYS = 90;
+/** A token that acts on customers lives a month at most (the server refuses longer). */
+const SUPPORT_MAX_DAYS = 30;
+
+const isSupportScope = (scope: Scope) => scope.startsWith("support:");
 
 /**
  * API tokens for programs acting for this account: made as a privileged action, the secret shown
@@ -48,6 +52,7 @@ export function ApiTokens({ account }: { account: Account }) {
   const [name, setName] = useState("");
   const [days, setDays] = useState(String(DEFAULT_DAYS));
   const [chosen, setChosen] = useState<Scope[]>(["account:read"]);
+  const supportChosen = chosen.some(isSupportScope);
   const [created, setCreated] = useState<Created | null>(null);
   const [revoking, setRevoking] = useState<Token | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -166,9 +171,11 @@ export function ApiTokens({ account }: { account: Account }) {
                   id={`scope-${scope}`}
                   type="checkbox"
                   checked={chosen.includes(scope)}
-                  onChange={(e) =>
-                    setChosen((now) => (e.target.checked ? [...now, scope] : now.filter((s) => s !== scope)))
-                  }
+                  onChange={(e) => {
+                    const checked = e.target.checked;
+                    setChosen((now) => (checked ? [...now, scope] : now.filter((s) => s !== scope)));
+                    if (checked && isSupportScope(scope) && Number(days) > SUPPORT_MAX_DAYS) setDays(String(SUPPORT_MAX_DAYS));
+                  }}
                 />
                 <label htmlFor={`scope-${scope}`}>{t(SCOPE_LABELS[scope])}</label>
               </div>
@@ -176,13 +183,13 @@ export function ApiTokens({ account }: { account: Account }) {
           </fieldset>
           <Field
             label={t("tokens.days")}
-            hint={t("tokens.days_hint")}
+            hint={t(supportChosen ? "tokens.days_hint_support" : "tokens.days_hint")}
             name="token-days"
             type="number"
             inputMode="numeric"
             required
             min={1}
-            max={365}
+            max={supportChosen ? SUPPORT_MAX_DAYS : 365}
             value={days}
             onChange={(e) => setDays(e.target.value)}
           />

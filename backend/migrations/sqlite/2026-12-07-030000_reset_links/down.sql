@@ -1,0 +1,2 @@
+DROP INDEX accounts_verification_mail_owed;
+ALTER TABLE accounts DROP COLUMN verification_mail_owed_at;
