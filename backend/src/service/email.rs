@@ -345,25 +345,48 @@ async fn mail_reset_links(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let (state, login, origin) = (state.clone(), login.trim().to_string(), origin.clone());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            let accounts = if login.contains('@') {
-                accounts::find_by_verified_email(connection, &login)?
-            } else {
-                accounts::find_by_username_key(connection, &Username::key_of(&login))?
-                    .into_iter()
-                    .collect()
-            };
-            for account in accounts {
-                // Only a verified address receives reset links.
-                let Some(recipient) = account.verified_email().map(str::to_string) else {
-                    continue;
+    let login = login.trim().to_string();
+    let by_address = login.contains('@');
+    // Looked up outside the transaction, so each account's transaction begins with a write
+    // (its row's lock): on SQLite a read first would fail, not wait, when requests race.
+    let account_ids: Vec<String> = {
+        let login = login.clone();
+        state
+            .database
+            .run(move |connection| {
+                let accounts = if by_address {
+                    accounts::find_by_verified_email(connection, &login)?
+                } else {
+                    accounts::find_by_username_key(connection, &Username::key_of(&login))?
+                        .into_iter()
+                        .collect()
                 };
+                Ok(accounts.into_iter().map(|account| account.id).collect())
+            })
+            .await?
+    };
+    for account_id in account_ids {
+        let (state, login, origin) = (state.clone(), login.clone(), origin.clone());
+        state
+            .database
+            .clone()
+            .transaction(move |connection| {
+                if !accounts::lock(connection, &account_id)? {
+                    return Ok(());
+                }
+                let Some(account) = accounts::find_by_id(connection, &account_id)? else {
+                    return Ok(());
+                };
+                // Only a verified address receives reset links (read again under the lock: the
+                // address may have changed since the lookup).
+                let Some(recipient) = account.verified_email().map(str::to_string) else {
+                    return Ok(());
+                };
+                if by_address && !recipient.eq_ignore_ascii_case(&login) {
+                    return Ok(());
+                }
                 if !reset_mail_allowed(connection, &account, &origin, now)? {
-                    continue;
+                    return Ok(());
                 }
                 let token = opaque_token::generate();
                 email_tokens::insert(
@@ -381,10 +404,11 @@ async fn mail_reset_links(
                 };
                 notifications::queue_link(&state, connection, &account, &recipient, &mail, now)?;
                 tracing::info!(account = %account.id, ip = ?origin.ip, "password reset link queued");
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 /// Where a reset link's passkey ceremony waits: one per link, named by the hash of its token.

@@ -220,7 +220,7 @@ async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(a
     assert_eq!(owed, 1);
     let mails = app.mails().await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert_eq!(mails[0].subject, "Confirm your e-mail address");
+    assert_eq!(mails[0].subject, "Confirm your email address");
     let owed = custadmin::service::email::mail_owed_verifications(&app.state)
         .await
         .unwrap();
