@@ -314,18 +314,16 @@ pub fn device_cookie(value: String) -> Cookie<'static> {
 }
 
 pub fn expired_legacy_device_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(LEGACY_DEVICE_COOKIE, "")
-        .path(REFRESH_COOKIE_PATH)
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Strict)
-        .finish();
-    cookie.make_removal();
-    cookie
+    removal_of(LEGACY_DEVICE_COOKIE)
 }
 
 pub fn expired_refresh_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(REFRESH_COOKIE, "")
+    removal_of(REFRESH_COOKIE)
+}
+
+/// A cookie under `/auth` with the attributes it was set with, so the browser drops it.
+fn removal_of(name: &'static str) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name, "")
         .path(REFRESH_COOKIE_PATH)
         .http_only(true)
         .secure(true)
