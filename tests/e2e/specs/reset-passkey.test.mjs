@@ -88,7 +88,7 @@ describe("a passkey-only customer resets the password from the mailed link", () 
     await page.getByRole("heading", { name: "Two-factor authentication", level: 1 }).waitFor();
     await page.getByRole("button", { name: USE_PASSKEY }).click();
     await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
-    await events().getByText("Password reset by e-mail link").waitFor();
+    await events().getByText("Password reset by email link").waitFor();
     await events().getByText("Passkey used").first().waitFor();
   });
 
