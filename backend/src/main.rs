@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use custadmin::auth::clock::SystemClock;
 use custadmin::config::Settings;
+use custadmin::domain::clock::SystemClock;
 use custadmin::domain::{Email, Password, Role, Username};
 use custadmin::service::registration::{create_account, NewAccountRequest};
 use custadmin::startup::{build_state, Application};

@@ -12,13 +12,13 @@ use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 
-use crate::auth::clock::SharedClock;
 use crate::auth::keys::{KeyError, ServerKeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{Database, DatabaseSetupError};
+use crate::domain::clock::SharedClock;
 use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
 use crate::routes::{
