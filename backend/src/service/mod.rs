@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod credential_change;
 pub mod devices;
 pub mod email;
+pub mod health;
 pub mod housekeeping;
 pub mod login;
 pub mod notifications;
