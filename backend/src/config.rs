@@ -55,6 +55,25 @@ pub struct Settings {
     pub event_retention: Duration,
 }
 
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgresql,
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgresql)
+        } else if url.starts_with("sqlite://") {
+            Ok(Self::Sqlite)
+        } else {
+            Err("expected a sqlite:// or postgres:// URL".into())
+        }
+    }
+}
+
 /// The longest `CUSTADMIN_EVENT_RETENTION_DAYS` may be: ten years. Anything longer is a typo.
 pub const MAX_EVENT_RETENTION_DAYS: u32 = 3650;
 
@@ -163,11 +182,11 @@ impl Settings {
             "DATABASE_URL",
             format!("sqlite://{}", data_dir.join("custadmin.sqlite3").display()),
         )?;
-        let database_kind = crate::db::DatabaseKind::from_url(&database_url)
+        let database_kind = DatabaseKind::from_url(&database_url)
             .map_err(|message| source.invalid("DATABASE_URL", &message))?;
         let default_reuse_ms: u64 = match database_kind {
-            crate::db::DatabaseKind::Sqlite => 500,
-            crate::db::DatabaseKind::Postgresql => 0,
+            DatabaseKind::Sqlite => 500,
+            DatabaseKind::Postgresql => 0,
         };
         let session_check_reuse_ms: u64 =
             source.parse_or("SESSION_CHECK_REUSE_MS", default_reuse_ms)?;
@@ -193,9 +212,6 @@ impl Settings {
             || public_url.contains(char::is_whitespace)
         {
             return Err(source.invalid("PUBLIC_URL", "must be an http:// or https:// origin"));
-        }
-        if let Err(error) = crate::auth::webauthn::relying_party(&public_url, &issuer) {
-            return Err(source.invalid("PUBLIC_URL", &error.to_string()));
         }
         let mail_from: String =
             source.parse_or("MAIL_FROM", "custadmin <noreply@localhost>".to_string())?;
