@@ -1,5 +1,9 @@
 //! Configuration: one typed struct, read once at start-up from `CUSTADMIN_*` environment
 //! variables, with an optional `custadmin.toml` underneath (the environment wins).
+//!
+//! Each key is declared once, in [`KEYS`]: its name, its default, what it is for and how its
+//! value is read into [`Settings`]. Reading walks that table; unknown keys are those not in
+//! it, and a test holds README.md's table to it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,6 +59,25 @@ pub struct Settings {
     pub event_retention: Duration,
 }
 
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgresql,
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgresql)
+        } else if url.starts_with("sqlite://") {
+            Ok(Self::Sqlite)
+        } else {
+            Err("expected a sqlite:// or postgres:// URL".into())
+        }
+    }
+}
+
 /// The longest `CUSTADMIN_EVENT_RETENTION_DAYS` may be: ten years. Anything longer is a typo.
 pub const MAX_EVENT_RETENTION_DAYS: u32 = 3650;
 
@@ -85,15 +108,9 @@ pub struct PasswordHashingSettings {
 }
 
 impl Default for PasswordHashingSettings {
+    /// The keys' fallbacks: the OWASP parameters, one hash at a time per core.
     fn default() -> Self {
-        Self {
-            memory_kib: 19_456,
-            iterations: 2,
-            parallelism: 1,
-            concurrency: num_cpus::get().max(1),
-            queue_limit: 4096,
-            max_wait: std::time::Duration::from_millis(10_000),
-        }
+        Settings::defaults().password_hashing
     }
 }
 
@@ -107,6 +124,439 @@ pub enum ConfigError {
 }
 
 const ENV_PREFIX: &str = "CUSTADMIN_";
+
+/// One configuration key: the variable `CUSTADMIN_<name>`, or `<name in lower case>` in the
+/// configuration file.
+pub struct Key {
+    /// Without the `CUSTADMIN_` prefix.
+    pub name: &'static str,
+    /// What applies when neither the environment nor the file sets the key.
+    pub fallback: Fallback,
+    /// What the key is for, as the operators' table in README.md says it.
+    pub doc: &'static str,
+    /// Reads a value (given or fallback) into the settings, checking the key's rule.
+    read: fn(&mut Settings, &str) -> Result<(), Refusal>,
+}
+
+pub enum Fallback {
+    /// Read as if it had been given.
+    Value(&'static str),
+    /// Worked out from keys above this one in [`KEYS`]; `shown` is what the docs say.
+    Derived {
+        shown: &'static str,
+        value: fn(&Settings) -> String,
+    },
+    /// Nothing is read: the setting stays empty (off).
+    Unset,
+}
+
+/// Why a value was not taken.
+enum Refusal {
+    /// It does not parse; the message quotes it and it is named where it came from.
+    Unparsable(String),
+    /// It parses but breaks the key's rule; named by its `CUSTADMIN_` variable wherever the
+    /// value came from.
+    Rule(String),
+}
+
+/// Every key the server knows, in the order they are read (and documented).
+pub static KEYS: &[Key] = &[
+    Key {
+        name: "CONFIG",
+        fallback: Fallback::Unset,
+        doc: "a TOML file setting these keys in lower case without the prefix (the environment \
+              wins); without it, `custadmin.toml` in the working folder if there is one",
+        // The file it names was read before any key.
+        read: |_, _| Ok(()),
+    },
+    Key {
+        name: "BIND",
+        fallback: Fallback::Value("127.0.0.1:8080"),
+        doc: "`127.0.0.1:0` picks a free port (logged)",
+        read: |settings, value| store(&mut settings.bind, parse(value)),
+    },
+    Key {
+        name: "DATA_DIR",
+        fallback: Fallback::Value("./data"),
+        doc: "keys are created here (mode 0600) unless given",
+        read: |settings, value| store(&mut settings.data_dir, parse(value)),
+    },
+    Key {
+        name: "DATABASE_URL",
+        fallback: Fallback::Derived {
+            shown: "`sqlite://<data dir>/custadmin.sqlite3`",
+            value: |settings| {
+                format!(
+                    "sqlite://{}",
+                    settings.data_dir.join("custadmin.sqlite3").display()
+                )
+            },
+        },
+        doc: "`postgres://...` selects PostgreSQL",
+        read: |settings, value| {
+            let url: String = parse(value)?;
+            DatabaseKind::from_url(&url).map_err(Refusal::Rule)?;
+            settings.database_url = url;
+            Ok(())
+        },
+    },
+    Key {
+        name: "JWT_KEY_FILE",
+        fallback: Fallback::Unset,
+        doc: "Ed25519 private key, PKCS#8 PEM",
+        read: |settings, value| store(&mut settings.jwt_key_file, parse(value).map(Some)),
+    },
+    Key {
+        name: "JWT_RETIRED_KEY_FILES",
+        fallback: Fallback::Unset,
+        doc: "comma-separated keys of earlier signing keys (private or public PEM): their \
+              tokens still verify and they stay in the JWKS",
+        read: |settings, value| {
+            settings.jwt_retired_key_files = list(value).map(PathBuf::from).collect();
+            Ok(())
+        },
+    },
+    Key {
+        name: "SECRET_KEY_FILE",
+        fallback: Fallback::Unset,
+        doc: "32 bytes, base64",
+        read: |settings, value| store(&mut settings.secret_key_file, parse(value).map(Some)),
+    },
+    Key {
+        name: "ISSUER",
+        fallback: Fallback::Value("custadmin"),
+        doc: "JWT `iss` and the otpauth issuer",
+        read: |settings, value| {
+            let issuer: String = parse(value)?;
+            if issuer.trim().is_empty() {
+                return Err(Refusal::Rule("must not be empty".into()));
+            }
+            settings.issuer = issuer;
+            Ok(())
+        },
+    },
+    Key {
+        name: "SIGNUP",
+        fallback: Fallback::Value("true"),
+        doc: "self-service sign-up",
+        read: |settings, value| store(&mut settings.signup_enabled, flag(value)),
+    },
+    Key {
+        name: "PRIVILEGED_WINDOW_SECS",
+        fallback: Fallback::Value("600"),
+        doc: "how long after a full sign-in privileged actions need no proof",
+        read: |settings, value| {
+            store(
+                &mut settings.privileged_window,
+                parse(value).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "SESSION_CHECK_REUSE_MS",
+        fallback: Fallback::Derived {
+            shown: "`500` on SQLite, `0` on PostgreSQL",
+            value: |settings| match DatabaseKind::from_url(&settings.database_url) {
+                Ok(DatabaseKind::Postgresql) => "0".into(),
+                _ => "500".into(),
+            },
+        },
+        doc: "how long an instance may reuse its read of a session while it runs nothing on \
+              the database (at most 5000): the most a revocation made by *another* instance \
+              can lag",
+        read: |settings, value| {
+            let millis: u64 = parse(value)?;
+            if millis > 5_000 {
+                return Err(Refusal::Rule(
+                    "must be at most 5000 (revocations must reach every instance within seconds)"
+                        .into(),
+                ));
+            }
+            settings.session_check_reuse = Duration::from_millis(millis);
+            Ok(())
+        },
+    },
+    Key {
+        name: "STATIC_DIR",
+        fallback: Fallback::Value("frontend/dist"),
+        doc: "the built SPA",
+        read: |settings, value| store(&mut settings.static_dir, parse(value)),
+    },
+    Key {
+        name: "DATABASE_POOL_SIZE",
+        fallback: Fallback::Value("10"),
+        doc: "connections per instance",
+        read: |settings, value| {
+            store(
+                &mut settings.database_pool_size,
+                parse(value).and_then(at_least_one),
+            )
+        },
+    },
+    Key {
+        name: "ARGON2_MEMORY_KIB",
+        fallback: Fallback::Value("19456"),
+        doc: "argon2id memory per hash (OWASP's); tests use cheaper values",
+        read: |settings, value| store(&mut settings.password_hashing.memory_kib, parse(value)),
+    },
+    Key {
+        name: "ARGON2_ITERATIONS",
+        fallback: Fallback::Value("2"),
+        doc: "argon2id passes (OWASP's)",
+        read: |settings, value| store(&mut settings.password_hashing.iterations, parse(value)),
+    },
+    Key {
+        name: "ARGON2_PARALLELISM",
+        fallback: Fallback::Value("1"),
+        doc: "argon2id lanes (OWASP's)",
+        read: |settings, value| store(&mut settings.password_hashing.parallelism, parse(value)),
+    },
+    Key {
+        name: "HASHING_CONCURRENCY",
+        fallback: Fallback::Derived {
+            shown: "cores",
+            value: |_| num_cpus::get().max(1).to_string(),
+        },
+        doc: "hashes running at once",
+        read: |settings, value| {
+            store(
+                &mut settings.password_hashing.concurrency,
+                parse(value).and_then(at_least_one),
+            )
+        },
+    },
+    Key {
+        name: "HASHING_MAX_WAIT_MS",
+        fallback: Fallback::Value("10000"),
+        doc: "a password hash is refused (`503` + `Retry-After`) only when the wait it would \
+              face (queue ahead ÷ slots × recent median hash time) is longer; bursts are queued",
+        read: |settings, value| {
+            store(
+                &mut settings.password_hashing.max_wait,
+                parse(value).map(Duration::from_millis),
+            )
+        },
+    },
+    Key {
+        name: "HASHING_QUEUE_LIMIT",
+        fallback: Fallback::Value("4096"),
+        doc: "hard cap on waiting hashes, a memory safety net behind the wait rule",
+        read: |settings, value| store(&mut settings.password_hashing.queue_limit, parse(value)),
+    },
+    Key {
+        name: "TRUSTED_PROXIES",
+        fallback: Fallback::Unset,
+        doc: "comma-separated IPs/CIDRs whose `X-Forwarded-For` is believed",
+        read: |settings, value| store(&mut settings.trusted_proxies, parse(value)),
+    },
+    Key {
+        name: "PUBLIC_URL",
+        // Passkeys need a host name, so a server on a loopback or wildcard address is reached
+        // as localhost unless told otherwise.
+        fallback: Fallback::Derived {
+            shown: "`http://localhost:<port>` for a loopback or wildcard bind, else \
+                    `http://<bind address>`",
+            value: |settings| {
+                let bind = settings.bind;
+                if bind.ip().is_loopback() || bind.ip().is_unspecified() {
+                    format!("http://localhost:{}", bind.port())
+                } else {
+                    format!("http://{bind}")
+                }
+            },
+        },
+        doc: "the origin customers reach: links in mails (`/verify-email`, \
+              `/reset-password`); its host is the passkeys' relying party id (a host name, \
+              never an IP address: browsers refuse one), and passkeys work only on exactly \
+              this origin",
+        read: |settings, value| {
+            let url: String = parse(value)?;
+            let url = url.trim().trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(Refusal::Rule(
+                    "must be an http:// or https:// origin".into(),
+                ));
+            }
+            settings.public_url = url;
+            Ok(())
+        },
+    },
+    Key {
+        name: "MAIL_FROM",
+        fallback: Fallback::Value("custadmin <noreply@localhost>"),
+        doc: "the sender of every mail",
+        read: |settings, value| {
+            let mail_from: String = parse(value)?;
+            if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(Refusal::Rule(
+                    "must be a mailbox such as `Example Hosting <noreply@example.com>`".into(),
+                ));
+            }
+            settings.mail_from = mail_from;
+            Ok(())
+        },
+    },
+    Key {
+        name: "SMTP_URL",
+        fallback: Fallback::Unset,
+        doc: "lettre's URL form: `smtp://host:25` (plain, a local relay), \
+              `smtp://user:pass@host:587?tls=required`, `smtps://host:465`; without it every \
+              mail is an `.eml` file under `<data dir>/mail/` (its path is logged)",
+        read: |settings, value| {
+            let Some(url) = text(value) else {
+                return Ok(());
+            };
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(Refusal::Rule("must be an smtp:// or smtps:// URL".into()));
+            }
+            settings.smtp_url = Some(SmtpUrl(url));
+            Ok(())
+        },
+    },
+    Key {
+        name: "MAIL_LEASE_SECS",
+        fallback: Fallback::Value("120"),
+        doc: "how long one instance holds a mail it is sending before another may send it \
+              (longer than any SMTP exchange)",
+        read: |settings, value| {
+            store(
+                &mut settings.mail_lease,
+                parse(value).and_then(at_least_one).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "CORS_ORIGINS",
+        fallback: Fallback::Unset,
+        doc: "comma-separated browser origins (`https://portal.example`) that may call the API \
+              with bearer tokens; the JWKS, the OpenAPI document and `/config` are readable \
+              from any origin",
+        read: |settings, value| {
+            let origins: Vec<String> = list(value)
+                .map(|origin| origin.trim_end_matches('/').to_ascii_lowercase())
+                .filter(|origin| !origin.is_empty())
+                .collect();
+            if let Some(bad) = origins.iter().find(|origin| {
+                !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin[origin.find("://").map_or(0, |i| i + 3)..].contains('/')
+                    || origin.contains(['*', '?', '#'])
+                    || origin.ends_with(":443")
+                    || origin.ends_with(":80")
+            }) {
+                return Err(Refusal::Rule(format!(
+                    "{bad:?} is not an origin such as https://portal.example"
+                )));
+            }
+            settings.cors_origins = origins;
+            Ok(())
+        },
+    },
+    Key {
+        name: "SUPPORT_CONTACT",
+        fallback: Fallback::Unset,
+        doc: "shown to customers who lost their second factor (`GET /config`) and in mails",
+        read: |settings, value| {
+            settings.support_contact = text(value);
+            Ok(())
+        },
+    },
+    Key {
+        name: "HOUSEKEEPING_INTERVAL_SECS",
+        fallback: Fallback::Value("300"),
+        doc: "how often every `serve` process prunes ended sessions, expired challenges, idle \
+              counters, old known devices and security events past their retention, and sends \
+              the verification mails sign-ups owe (logged at `info`)",
+        read: |settings, value| {
+            store(
+                &mut settings.housekeeping_interval,
+                parse(value).and_then(at_least_one).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "HOUSEKEEPING_RETENTION_SECS",
+        fallback: Fallback::Value("2592000"),
+        doc: "30 days: the longest an ended session is kept for the record; expired challenges \
+              go after at most 1 h; idle failure counters always after 1 day (never sooner, so \
+              pruning cannot shorten a back-off)",
+        read: |settings, value| {
+            store(
+                &mut settings.housekeeping_retention,
+                parse(value).map(Duration::from_secs),
+            )
+        },
+    },
+    Key {
+        name: "EVENT_RETENTION_DAYS",
+        fallback: Fallback::Value("400"),
+        doc: "how long the security log (`GET /account/events`, the support desk's view) keeps \
+              an event, 1 to 3650 days; counted from the last time a repeated failure happened",
+        read: |settings, value| {
+            let days: i64 = parse(value)?;
+            if !(1..=i64::from(MAX_EVENT_RETENTION_DAYS)).contains(&days) {
+                return Err(Refusal::Rule(format!(
+                    "must be a number of days from 1 to {MAX_EVENT_RETENTION_DAYS}"
+                )));
+            }
+            settings.event_retention = Duration::from_secs(days.unsigned_abs() * 24 * 60 * 60);
+            Ok(())
+        },
+    },
+];
+
+/// The declared key of this name (without the prefix), if there is one.
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|key| key.name == name)
+}
+
+/// Puts a value read into its field.
+fn store<T>(field: &mut T, value: Result<T, Refusal>) -> Result<(), Refusal> {
+    *field = value?;
+    Ok(())
+}
+
+/// A value as its type parses it, surrounding blanks ignored.
+fn parse<T: FromStr>(value: &str) -> Result<T, Refusal>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|error| Refusal::Unparsable(format!("cannot use {value:?}: {error}")))
+}
+
+fn flag(value: &str) -> Result<bool, Refusal> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Refusal::Unparsable(format!(
+            "cannot use {value:?}: expected true or false"
+        ))),
+    }
+}
+
+fn at_least_one<T: Default + PartialEq>(number: T) -> Result<T, Refusal> {
+    if number == T::default() {
+        return Err(Refusal::Rule("must be at least 1".into()));
+    }
+    Ok(number)
+}
+
+/// The non-blank entries of a comma-separated list.
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+}
+
+/// Text, trimmed; blank is none.
+fn text(value: &str) -> Option<String> {
+    Some(value.trim().to_string()).filter(|text| !text.is_empty())
+}
 
 impl Settings {
     /// Reads the process environment and `CUSTADMIN_CONFIG` (default `./custadmin.toml`, if present).
@@ -123,217 +573,97 @@ impl Settings {
             Some(path) => read_config_file(Path::new(path), true)?,
             None => read_config_file(Path::new("custadmin.toml"), false)?,
         };
-        let source = Source {
+        Self::read(&Source {
             environment,
             file: file_values,
-        };
-        source.reject_unknown_variables()?;
+        })
+    }
 
-        let data_dir: PathBuf = source.parse_or("DATA_DIR", PathBuf::from("./data"))?;
-        let default_hashing = PasswordHashingSettings::default();
-        let password_hashing = PasswordHashingSettings {
-            memory_kib: source.parse_or("ARGON2_MEMORY_KIB", default_hashing.memory_kib)?,
-            iterations: source.parse_or("ARGON2_ITERATIONS", default_hashing.iterations)?,
-            parallelism: source.parse_or("ARGON2_PARALLELISM", default_hashing.parallelism)?,
-            concurrency: source.parse_or("HASHING_CONCURRENCY", default_hashing.concurrency)?,
-            queue_limit: source.parse_or("HASHING_QUEUE_LIMIT", default_hashing.queue_limit)?,
-            max_wait: std::time::Duration::from_millis(
-                source.parse_or("HASHING_MAX_WAIT_MS", 10_000u64)?,
-            ),
-        };
+    /// Every key at its fallback, as if nothing were configured.
+    pub fn defaults() -> Self {
+        Self::read(&Source {
+            environment: &HashMap::new(),
+            file: HashMap::new(),
+        })
+        .expect("every fallback is a valid value")
+    }
+
+    fn read(source: &Source) -> Result<Self, ConfigError> {
+        source.reject_unknown_variables()?;
+        let mut settings = Settings::unread(source.environment);
+        for key in KEYS {
+            let given = source.raw(key.name);
+            let value = match (&given, &key.fallback) {
+                (Some((value, _)), _) => value.to_string(),
+                (None, Fallback::Value(value)) => value.to_string(),
+                (None, Fallback::Derived { value, .. }) => value(&settings),
+                (None, Fallback::Unset) => continue,
+            };
+            let variable = format!("{ENV_PREFIX}{}", key.name);
+            (key.read)(&mut settings, &value).map_err(|refusal| match refusal {
+                Refusal::Unparsable(message) => ConfigError::Invalid {
+                    variable: given.map_or(variable, |(_, named)| named),
+                    message,
+                },
+                Refusal::Rule(message) => ConfigError::Invalid { variable, message },
+            })?;
+        }
+        // The one rule over several keys.
+        let hashing = settings.password_hashing;
         argon2::Params::new(
-            password_hashing.memory_kib,
-            password_hashing.iterations,
-            password_hashing.parallelism,
+            hashing.memory_kib,
+            hashing.iterations,
+            hashing.parallelism,
             None,
         )
         .map_err(|error| ConfigError::Invalid {
             variable: "CUSTADMIN_ARGON2_MEMORY_KIB/ITERATIONS/PARALLELISM".into(),
             message: error.to_string(),
         })?;
-        if password_hashing.concurrency == 0 {
-            return Err(source.invalid("HASHING_CONCURRENCY", "must be at least 1"));
-        }
+        Ok(settings)
+    }
 
-        let issuer: String = source.parse_or("ISSUER", "custadmin".to_string())?;
-        if issuer.trim().is_empty() {
-            return Err(source.invalid("ISSUER", "must not be empty"));
-        }
-        let database_url = source.parse_or(
-            "DATABASE_URL",
-            format!("sqlite://{}", data_dir.join("custadmin.sqlite3").display()),
-        )?;
-        let database_kind = crate::db::DatabaseKind::from_url(&database_url)
-            .map_err(|message| source.invalid("DATABASE_URL", &message))?;
-        let default_reuse_ms: u64 = match database_kind {
-            crate::db::DatabaseKind::Sqlite => 500,
-            crate::db::DatabaseKind::Postgresql => 0,
-        };
-        let session_check_reuse_ms: u64 =
-            source.parse_or("SESSION_CHECK_REUSE_MS", default_reuse_ms)?;
-        if session_check_reuse_ms > 5_000 {
-            return Err(source.invalid(
-                "SESSION_CHECK_REUSE_MS",
-                "must be at most 5000 (revocations must reach every instance within seconds)",
-            ));
-        }
-        let privileged_window_secs: u64 = source.parse_or("PRIVILEGED_WINDOW_SECS", 600)?;
-        let database_pool_size: u32 = source.parse_or("DATABASE_POOL_SIZE", 10)?;
-        let bind: SocketAddr = source.parse_or("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
-        // Passkeys need a host name, so a server on a loopback or wildcard address is reached
-        // as localhost unless told otherwise.
-        let default_public_url = if bind.ip().is_loopback() || bind.ip().is_unspecified() {
-            format!("http://localhost:{}", bind.port())
-        } else {
-            format!("http://{bind}")
-        };
-        let public_url: String = source.parse_or("PUBLIC_URL", default_public_url)?;
-        let public_url = public_url.trim().trim_end_matches('/').to_string();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
-            || public_url.contains(char::is_whitespace)
-        {
-            return Err(source.invalid("PUBLIC_URL", "must be an http:// or https:// origin"));
-        }
-        if let Err(error) = crate::auth::webauthn::relying_party(&public_url, &issuer) {
-            return Err(source.invalid("PUBLIC_URL", &error.to_string()));
-        }
-        let mail_from: String =
-            source.parse_or("MAIL_FROM", "custadmin <noreply@localhost>".to_string())?;
-        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(source.invalid(
-                "MAIL_FROM",
-                "must be a mailbox such as `Example Hosting <noreply@example.com>`",
-            ));
-        }
-        let smtp_url: Option<String> = source
-            .parse_optional::<String>("SMTP_URL")?
-            .map(|url| url.trim().to_string())
-            .filter(|url| !url.is_empty());
-        if let Some(url) = &smtp_url {
-            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                return Err(source.invalid("SMTP_URL", "must be an smtp:// or smtps:// URL"));
-            }
-        }
-        let cors_origins: Vec<String> = source
-            .parse_optional::<String>("CORS_ORIGINS")?
-            .map(|list| {
-                list.split(',')
-                    .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
-                    .filter(|origin| !origin.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(bad) = cors_origins.iter().find(|origin| {
-            !(origin.starts_with("https://") || origin.starts_with("http://"))
-                || origin[origin.find("://").map_or(0, |i| i + 3)..].contains('/')
-                || origin.contains(['*', '?', '#'])
-                || origin.ends_with(":443")
-                || origin.ends_with(":80")
-        }) {
-            return Err(source.invalid(
-                "CORS_ORIGINS",
-                &format!("{bad:?} is not an origin such as https://portal.example"),
-            ));
-        }
-        let mail_lease_secs: u64 = source.parse_or("MAIL_LEASE_SECS", 120)?;
-        if mail_lease_secs == 0 {
-            return Err(source.invalid("MAIL_LEASE_SECS", "must be at least 1"));
-        }
-        let housekeeping_interval_secs: u64 = source.parse_or("HOUSEKEEPING_INTERVAL_SECS", 300)?;
-        if housekeeping_interval_secs == 0 {
-            return Err(source.invalid("HOUSEKEEPING_INTERVAL_SECS", "must be at least 1"));
-        }
-        let housekeeping_retention_secs: u64 =
-            source.parse_or("HOUSEKEEPING_RETENTION_SECS", 30 * 24 * 60 * 60)?;
-        let event_retention_days: i64 = source.parse_or("EVENT_RETENTION_DAYS", 400)?;
-        if !(1..=i64::from(MAX_EVENT_RETENTION_DAYS)).contains(&event_retention_days) {
-            return Err(source.invalid(
-                "EVENT_RETENTION_DAYS",
-                &format!("must be a number of days from 1 to {MAX_EVENT_RETENTION_DAYS}"),
-            ));
-        }
-        if database_pool_size == 0 {
-            return Err(source.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
-        }
-
-        Ok(Self {
-            bind,
-            database_url,
-            jwt_key_file: source.parse_optional("JWT_KEY_FILE")?,
-            jwt_retired_key_files: source
-                .parse_optional::<String>("JWT_RETIRED_KEY_FILES")?
-                .map(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .filter(|path| !path.is_empty())
-                        .map(PathBuf::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            secret_key_file: source.parse_optional("SECRET_KEY_FILE")?,
-            issuer,
-            signup_enabled: source.parse_bool_or("SIGNUP", true)?,
-            privileged_window: Duration::from_secs(privileged_window_secs),
-            session_check_reuse: Duration::from_millis(session_check_reuse_ms),
-            static_dir: source.parse_or("STATIC_DIR", PathBuf::from("frontend/dist"))?,
-            database_pool_size,
-            password_hashing,
+    /// The settings before any key is read: every key with a fallback overwrites its field,
+    /// so only the unset keys' empties remain. `RUST_LOG` is no key of ours: read here.
+    fn unread(environment: &HashMap<String, String>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: String::new(),
+            data_dir: PathBuf::new(),
+            jwt_key_file: None,
+            jwt_retired_key_files: Vec::new(),
+            secret_key_file: None,
+            issuer: String::new(),
+            signup_enabled: false,
+            privileged_window: Duration::ZERO,
+            session_check_reuse: Duration::ZERO,
+            static_dir: PathBuf::new(),
+            database_pool_size: 0,
+            password_hashing: PasswordHashingSettings {
+                memory_kib: 0,
+                iterations: 0,
+                parallelism: 0,
+                concurrency: 0,
+                queue_limit: 0,
+                max_wait: Duration::ZERO,
+            },
             log_filter: environment
                 .get("RUST_LOG")
                 .cloned()
                 .unwrap_or_else(|| "info".into()),
-            trusted_proxies: source.parse_or("TRUSTED_PROXIES", TrustedProxies::default())?,
-            public_url,
-            mail_from,
-            smtp_url: smtp_url.map(SmtpUrl),
-            mail_lease: Duration::from_secs(mail_lease_secs),
-            cors_origins,
-            support_contact: source
-                .parse_optional::<String>("SUPPORT_CONTACT")?
-                .map(|contact| contact.trim().to_string())
-                .filter(|contact| !contact.is_empty()),
-            housekeeping_interval: Duration::from_secs(housekeeping_interval_secs),
-            housekeeping_retention: Duration::from_secs(housekeeping_retention_secs),
-            event_retention: Duration::from_secs(
-                event_retention_days.unsigned_abs() * 24 * 60 * 60,
-            ),
-            data_dir,
-        })
+            trusted_proxies: TrustedProxies::default(),
+            public_url: String::new(),
+            mail_from: String::new(),
+            smtp_url: None,
+            mail_lease: Duration::ZERO,
+            cors_origins: Vec::new(),
+            support_contact: None,
+            housekeeping_interval: Duration::ZERO,
+            housekeeping_retention: Duration::ZERO,
+            event_retention: Duration::ZERO,
+        }
     }
 }
-
-/// The keys this configuration knows, without the `CUSTADMIN_` prefix.
-pub const KNOWN_KEYS: &[&str] = &[
-    "CONFIG",
-    "BIND",
-    "DATABASE_URL",
-    "DATA_DIR",
-    "JWT_KEY_FILE",
-    "JWT_RETIRED_KEY_FILES",
-    "SECRET_KEY_FILE",
-    "ISSUER",
-    "SIGNUP",
-    "PRIVILEGED_WINDOW_SECS",
-    "SESSION_CHECK_REUSE_MS",
-    "STATIC_DIR",
-    "DATABASE_POOL_SIZE",
-    "ARGON2_MEMORY_KIB",
-    "ARGON2_ITERATIONS",
-    "ARGON2_PARALLELISM",
-    "HASHING_CONCURRENCY",
-    "HASHING_QUEUE_LIMIT",
-    "HASHING_MAX_WAIT_MS",
-    "TRUSTED_PROXIES",
-    "SUPPORT_CONTACT",
-    "CORS_ORIGINS",
-    "PUBLIC_URL",
-    "MAIL_FROM",
-    "SMTP_URL",
-    "MAIL_LEASE_SECS",
-    "HOUSEKEEPING_INTERVAL_SECS",
-    "HOUSEKEEPING_RETENTION_SECS",
-    "EVENT_RETENTION_DAYS",
-];
 
 struct Source<'a> {
     environment: &'a HashMap<String, String>,
@@ -342,6 +672,7 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// The value set for `key` and how to name where it was set.
     fn raw(&self, key: &str) -> Option<(&str, String)> {
         if let Some(value) = self.environment.get(&format!("{ENV_PREFIX}{key}")) {
             return Some((value.as_str(), format!("{ENV_PREFIX}{key}")));
@@ -354,73 +685,22 @@ impl Source<'_> {
         })
     }
 
-    fn invalid(&self, key: &str, message: &str) -> ConfigError {
-        ConfigError::Invalid {
-            variable: format!("{ENV_PREFIX}{key}"),
-            message: message.to_string(),
-        }
-    }
-
-    fn parse_or<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        Ok(self.parse_optional(key)?.unwrap_or(default))
-    }
-
-    fn parse_optional<T: FromStr>(&self, key: &str) -> Result<Option<T>, ConfigError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.raw(key) {
-            None => Ok(None),
-            Some((value, variable)) => {
-                value
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|error: T::Err| ConfigError::Invalid {
-                        variable,
-                        message: format!("cannot use {value:?}: {error}"),
-                    })
-            }
-        }
-    }
-
-    fn parse_bool_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
-        match self.raw(key) {
-            None => Ok(default),
-            Some((value, variable)) => match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(true),
-                "false" | "0" | "no" | "off" => Ok(false),
-                _ => Err(ConfigError::Invalid {
-                    variable,
-                    message: format!("cannot use {value:?}: expected true or false"),
-                }),
-            },
-        }
-    }
-
     /// A misspelt variable would otherwise be ignored silently.
     fn reject_unknown_variables(&self) -> Result<(), ConfigError> {
         let unknown_env = self
             .environment
             .keys()
             .filter_map(|key| key.strip_prefix(ENV_PREFIX))
-            .find(|key| !KNOWN_KEYS.contains(key));
-        if let Some(key) = unknown_env {
+            .find(|name| key(name).is_none());
+        if let Some(name) = unknown_env {
             return Err(ConfigError::Invalid {
-                variable: format!("{ENV_PREFIX}{key}"),
+                variable: format!("{ENV_PREFIX}{name}"),
                 message: "unknown setting".into(),
             });
         }
-        if let Some(key) = self
-            .file
-            .keys()
-            .find(|key| !KNOWN_KEYS.contains(&key.as_str()))
-        {
+        if let Some(name) = self.file.keys().find(|name| key(name).is_none()) {
             return Err(ConfigError::Invalid {
-                variable: format!("{} in the configuration file", key.to_lowercase()),
+                variable: format!("{} in the configuration file", name.to_lowercase()),
                 message: "unknown setting".into(),
             });
         }
@@ -580,6 +860,45 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    /// README.md's row for a key: what operators read.
+    fn documented_row(key: &Key) -> String {
+        let fallback = match &key.fallback {
+            Fallback::Value(value) => format!("`{value}`"),
+            Fallback::Derived { shown, .. } => shown.to_string(),
+            Fallback::Unset => "none".to_string(),
+        };
+        format!("| `{ENV_PREFIX}{}` | {fallback} | {} |", key.name, key.doc)
+    }
+
+    #[test]
+    fn the_readme_documents_every_key_as_declared() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+                .unwrap();
+        let documented: Vec<&str> = readme
+            .lines()
+            .filter(|line| line.starts_with(&format!("| `{ENV_PREFIX}")))
+            .collect();
+        let declared: Vec<String> = KEYS.iter().map(documented_row).collect();
+        assert_eq!(
+            documented,
+            declared,
+            "README.md's configuration table should list, in this order:\n{}",
+            declared.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_fallback_is_a_valid_value_and_every_key_is_declared_once() {
+        let defaults = Settings::defaults();
+        assert_eq!(defaults.password_hashing.memory_kib, 19_456);
+        for declared in KEYS {
+            let same_name = KEYS.iter().filter(|key| key.name == declared.name);
+            assert_eq!(same_name.count(), 1, "{}", declared.name);
+        }
+        assert!(key("NO_SUCH_KEY").is_none());
     }
 
     #[test]

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use custadmin::auth::clock::SystemClock;
 use custadmin::config::Settings;
+use custadmin::domain::clock::SystemClock;
 use custadmin::domain::{Email, Password, Role, Username};
 use custadmin::service::registration::{create_account, NewAccountRequest};
-use custadmin::startup::{build_state, Application};
+use custadmin::startup::{build_state, check_settings, Application};
 use custadmin::telemetry::LogOutput;
 
 #[derive(Parser)]
@@ -61,7 +61,10 @@ fn main() -> ExitCode {
             Err(error) => fail(&error),
         };
     }
-    let settings = match Settings::load() {
+    let settings = match Settings::load().and_then(|settings| {
+        check_settings(&settings)?;
+        Ok(settings)
+    }) {
         Ok(settings) => settings,
         Err(error) => return fail(&format!("configuration error: {error}")),
     };

@@ -11,14 +11,15 @@ use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
+use webauthn_rs::Webauthn;
 
-use crate::auth::clock::SharedClock;
 use crate::auth::keys::{KeyError, ServerKeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
+use crate::domain::clock::SharedClock;
 use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
 use crate::routes::{
@@ -29,6 +30,9 @@ use crate::{openapi, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// Said as `main` says a bad value it read.
+    #[error("configuration error: {0}")]
+    Configuration(#[from] ConfigError),
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error(transparent)]
@@ -51,8 +55,25 @@ impl From<ApiError> for StartupError {
     }
 }
 
+/// What settings must also be to start the parts built from them, beyond what reading them
+/// checks: `main` asks before it does anything else, so these stop start-up as a bad value does.
+pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
+    relying_party(settings).map(drop)
+}
+
+/// The passkeys' relying party: the public URL's host.
+fn relying_party(settings: &Settings) -> Result<Webauthn, ConfigError> {
+    crate::auth::webauthn::relying_party(&settings.public_url, &settings.issuer).map_err(|error| {
+        ConfigError::Invalid {
+            variable: "CUSTADMIN_PUBLIC_URL".into(),
+            message: error.to_string(),
+        }
+    })
+}
+
 /// Builds the shared state: keys, database (migrated), hasher, token keys.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppState, StartupError> {
+    let webauthn = relying_party(&settings)?;
     let keys = ServerKeys::load_or_create(&settings)?;
     let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, pool_size))
@@ -66,10 +87,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
             &settings.issuer,
         )?,
         secret_box: SecretBox::new(&keys.secret_key),
-        webauthn: Arc::new(
-            crate::auth::webauthn::relying_party(&settings.public_url, &settings.issuer)
-                .map_err(|error| StartupError::Other(format!("CUSTADMIN_PUBLIC_URL {error}")))?,
-        ),
+        webauthn: Arc::new(webauthn),
         settings: Arc::new(settings),
         database,
         clock,
@@ -232,7 +250,33 @@ fn spa_files(static_dir: &Path) -> Files {
 
 #[cfg(test)]
 mod tests {
-    use super::with_picked_port;
+    use super::{check_settings, with_picked_port};
+    use crate::config::Settings;
+
+    #[test]
+    fn a_public_url_that_cannot_be_a_relying_party_names_its_variable() {
+        let settings = Settings::from_sources(
+            &[
+                ("CUSTADMIN_CONFIG", "/dev/null"),
+                ("CUSTADMIN_PUBLIC_URL", "http://192.0.2.7:8080"),
+            ]
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .into(),
+        )
+        .unwrap();
+        let error = check_settings(&settings).unwrap_err().to_string();
+        assert!(
+            error.starts_with("CUSTADMIN_PUBLIC_URL: must name a host"),
+            "{error}"
+        );
+        let settings = Settings::from_sources(
+            &[("CUSTADMIN_CONFIG", "/dev/null")]
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .into(),
+        )
+        .unwrap();
+        assert!(check_settings(&settings).is_ok());
+    }
 
     #[test]
     fn a_public_url_on_port_zero_takes_the_picked_port() {

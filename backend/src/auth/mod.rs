@@ -2,7 +2,6 @@
 //! the WebAuthn relying party.
 //! Each is plain code that knows nothing of HTTP or the database.
 
-pub mod clock;
 pub mod keys;
 pub mod opaque_token;
 pub mod password;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::accounts;
 use super::{is_unique_violation, DbConnection};
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::domain::{Language, Role};
 use crate::error::ApiError;
 

@@ -7,23 +7,9 @@ use diesel::prelude::*;
 use super::accounts::{Account, AccountRecord};
 use super::schema::{accounts, api_tokens};
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
-use crate::domain::Scope;
+use crate::domain::clock::{db_time, from_db_time};
+use crate::domain::{ApiToken, Scope};
 use crate::error::ApiError;
-
-/// An API token as listed (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    pub id: String,
-    pub account_id: String,
-    pub name: String,
-    pub scopes: Vec<Scope>,
-    /// The token's first characters, to tell tokens apart.
-    pub prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub expires_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]

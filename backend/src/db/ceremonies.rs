@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::schema::webauthn_ceremonies;
 use super::DbConnection;
-use crate::auth::clock::db_time;
+use crate::domain::clock::db_time;
 use crate::error::ApiError;
 
 /// What a ceremony belongs to; each names at most one ceremony at a time.

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::known_devices;
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A known device as the domain sees it.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::email_tokens;
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// What a link is for; a link of one kind never works for the other.

@@ -6,27 +6,10 @@ use diesel::upsert::excluded;
 
 use super::schema::security_events;
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
-use crate::domain::client_network;
+use crate::domain::clock::{db_time, from_db_time};
 pub use crate::domain::EventKind;
+use crate::domain::{client_network, Event, RequestOrigin};
 use crate::error::ApiError;
-
-/// An event of an account's security log, as the rest of the code sees it.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub id: i64,
-    pub kind: EventKind,
-    /// When it happened; for a repeated failure, the first time in its hour.
-    pub at: DateTime<Utc>,
-    /// How many times it happened (see [`repeat_of`]); 1 for all but repeated failures.
-    pub count: i32,
-    /// When it last happened: `at` unless `count` is more than 1.
-    pub last_at: DateTime<Utc>,
-    /// Where it came from; for a repeated failure, the latest attempt's.
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Option<String>,
-}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = security_events)]
@@ -58,13 +41,6 @@ impl TryFrom<EventRecord> for Event {
             detail: record.detail,
         })
     }
-}
-
-/// Where a request came from, recorded with each event.
-#[derive(Debug, Clone, Default)]
-pub struct RequestOrigin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
 }
 
 /// The row a repeatable event is counted in: one per account, kind, client network and clock

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{known_devices, login_throttles, otp_challenges, sessions, throttle_entries};
 use super::DbConnection;
-use crate::auth::clock::db_time;
+use crate::domain::clock::db_time;
 use crate::error::ApiError;
 
 /// What to prune: rows that ended, expired or went idle before these times.

@@ -26,6 +26,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::config::DatabaseKind;
 use crate::error::ApiError;
 
 /// A connection to whichever database the URL names.
@@ -39,25 +40,6 @@ pub type DbPool = Pool<ConnectionManager<DbConnection>>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-/// Which backend a database URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Sqlite,
-    Postgresql,
-}
-
-impl DatabaseKind {
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgresql)
-        } else if url.starts_with("sqlite://") {
-            Ok(Self::Sqlite)
-        } else {
-            Err("expected a sqlite:// or postgres:// URL".into())
-        }
-    }
-}
 
 /// Errors while opening the database at start-up.
 #[derive(Debug, thiserror::Error)]

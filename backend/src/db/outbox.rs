@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::schema::outbox;
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A mail claimed for sending.

@@ -1,38 +1,14 @@
 //! The `passkeys` table: an account's WebAuthn credentials (public keys, not secrets).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use data_encoding::BASE64URL_NOPAD;
 use diesel::prelude::*;
 use webauthn_rs::prelude::Passkey;
 
 use super::schema::passkeys;
 use super::{is_unique_violation, DbConnection};
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
+use crate::domain::StoredPasskey;
 use crate::error::ApiError;
-
-/// A passkey as the rest of the code sees it.
-#[derive(Debug, Clone)]
-pub struct StoredPasskey {
-    pub id: String,
-    pub account_id: String,
-    pub name: String,
-    /// webauthn-rs's credential: public key, algorithm, counter and flags.
-    pub credential: Passkey,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl StoredPasskey {
-    /// The authenticator's credential id, as stored and looked up.
-    pub fn credential_id(&self) -> String {
-        credential_id_text(self.credential.cred_id().as_ref())
-    }
-}
-
-/// The stored form of a raw credential id.
-pub fn credential_id_text(raw: &[u8]) -> String {
-    BASE64URL_NOPAD.encode(raw)
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = passkeys)]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::used_passwordless_challenges;
 use super::{in_transaction, is_unique_violation, DbConnection};
-use crate::auth::clock::db_time;
+use crate::domain::clock::db_time;
 use crate::error::ApiError;
 
 /// Records `challenge` as answered until `expires_at`; false when it already was. Single use

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::accounts::{Account, AccountRecord};
 use super::schema::{accounts, refresh_tokens, sessions};
 use super::DbConnection;
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A session: one sign-in and its chain of refresh tokens.

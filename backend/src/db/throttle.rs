@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::{login_throttles, throttle_entries};
 use super::{is_unique_violation, DbConnection};
-use crate::auth::clock::{db_time, from_db_time};
+use crate::domain::clock::{db_time, from_db_time};
 use crate::error::ApiError;
 
 /// A lost insert race is expected and handled; anything else is an error.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{otp_challenges, recovery_codes};
 use super::DbConnection;
-use crate::auth::clock::db_time;
+use crate::domain::clock::db_time;
 use crate::error::ApiError;
 
 pub const MAX_WRONG_CODES_PER_CHALLENGE: i32 = 5;

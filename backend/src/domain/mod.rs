@@ -1,13 +1,20 @@
-//! Input types that validate once when parsed; code past the HTTP edge only sees valid values.
+//! What every layer shares: input types that validate once when parsed (code past the HTTP
+//! edge only sees valid values), the records use cases hand to routes, where a request came
+//! from, and the clock. Nothing here speaks HTTP or SQL.
 
+mod api_token;
+pub mod clock;
 mod device_tokens;
 mod email;
+mod event;
 mod event_kind;
 mod ip_network;
 mod label;
 mod language;
+mod passkey;
 mod password;
 mod recovery_code;
+mod request_origin;
 mod role;
 mod scope;
 mod second_factor_method;
@@ -15,14 +22,18 @@ mod totp_code;
 mod user_agent;
 mod username;
 
+pub use api_token::ApiToken;
 pub use device_tokens::{DeviceTokens, MAX_DEVICE_TOKENS};
 pub use email::Email;
+pub use event::Event;
 pub use event_kind::EventKind;
 pub use ip_network::{client_network, IpNetwork, TrustedProxies};
 pub use label::Label;
 pub use language::Language;
+pub use passkey::{credential_id_text, StoredPasskey};
 pub use password::Password;
 pub use recovery_code::RecoveryCode;
+pub use request_origin::RequestOrigin;
 pub use role::Role;
 pub use scope::Scope;
 pub use second_factor_method::SecondFactorMethod;

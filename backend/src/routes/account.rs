@@ -7,10 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiCaller;
-use crate::db::events::{Event, EventKind};
-use crate::domain::{Language, Password, Role, Scope, SecondFactorMethod};
+use crate::domain::{
+    Event, EventKind, Language, Password, RequestOrigin, Role, Scope, SecondFactorMethod,
+};
 use crate::error::{ApiError, Problem};
-use crate::service::{account, AppState, Principal, RequestOrigin};
+use crate::service::{account, AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

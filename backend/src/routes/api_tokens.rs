@@ -9,11 +9,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::two_factor::parse_proof;
 use super::uuid_path;
-use crate::db::api_tokens::ApiToken;
-use crate::domain::Scope;
+use crate::domain::{ApiToken, RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::api_tokens::{self, NewToken};
-use crate::service::{AppState, Principal, RequestOrigin};
+use crate::service::{AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

@@ -13,12 +13,14 @@ use super::{
 };
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
 use crate::domain::DeviceTokens;
-use crate::domain::{Email, Password, RecoveryCode, SecondFactorMethod, TotpCode, Username};
+use crate::domain::{
+    Email, Password, RecoveryCode, RequestOrigin, SecondFactorMethod, TotpCode, Username,
+};
 use crate::error::{ApiError, Problem};
 use crate::service::login::{self, LoginOutcome};
 use crate::service::proof::SecondFactor;
 use crate::service::sessions::TokenGrant;
-use crate::service::{registration, sessions, AppState, Principal, RequestOrigin};
+use crate::service::{registration, sessions, AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

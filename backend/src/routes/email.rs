@@ -7,10 +7,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::passkeys::{parse_credential, CeremonyOptions};
 use super::two_factor::parse_proof;
-use crate::domain::{Email, Password, RecoveryCode, TotpCode};
+use crate::domain::{Email, Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
 use crate::service::proof::SecondFactor;
-use crate::service::{email, AppState, Principal, RequestOrigin};
+use crate::service::{email, AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

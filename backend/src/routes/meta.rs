@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::service::health::check as check_health;
 use crate::service::AppState;
 
 pub fn configure_api(config: &mut ServiceConfig) {
@@ -32,20 +33,18 @@ pub struct HealthResponse {
 )]
 #[get("/health")]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let (status, database) = match state.database.ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    let health = check_health(&state).await;
+    let word = |up: bool| if up { "ok" } else { "unavailable" }.to_string();
+    let status = if health.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     HttpResponse::build(status)
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(HealthResponse {
-            status: if status.is_success() {
-                "ok"
-            } else {
-                "unavailable"
-            }
-            .into(),
-            database: database.into(),
+            status: word(health.is_ok()),
+            database: word(health.database_reachable),
         })
 }
 

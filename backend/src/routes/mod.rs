@@ -23,10 +23,10 @@ use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use serde::de::DeserializeOwned;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::{DeviceTokens, Scope};
+use crate::domain::{DeviceTokens, RequestOrigin, Scope};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
-use crate::service::{sessions, AppState, Principal, RequestOrigin};
+use crate::service::{sessions, AppState, Principal};
 
 /// Bodies larger than this are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -12,11 +12,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::auth::{token_response, TokenDelivery};
 use super::two_factor::{parse_proof, parse_reauthentication, ReauthenticationRequest};
 use super::{optional_json, presented_devices, uuid_path};
-use crate::db::passkeys::StoredPasskey;
-use crate::domain::Label;
+use crate::domain::{Label, RequestOrigin, StoredPasskey};
 use crate::error::{ApiError, Problem};
 use crate::service::passkeys;
-use crate::service::{AppState, Principal, RequestOrigin};
+use crate::service::{AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

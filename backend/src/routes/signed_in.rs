@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{uuid_path, ApiCaller};
-use crate::domain::{rough_user_agent, Scope};
+use crate::domain::{rough_user_agent, RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
-use crate::service::{devices, sessions, AppState, Principal, RequestOrigin};
+use crate::service::{devices, sessions, AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

@@ -8,9 +8,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::account::{EventsQuery, EventsResponse, SecurityEvent};
 use super::two_factor::{parse_proof, TwoFactorStateResponse};
 use super::{uuid_path, ApiCaller};
-use crate::domain::Scope;
+use crate::domain::{RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
-use crate::service::{support, AppState, RequestOrigin};
+use crate::service::{support, AppState};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

@@ -6,11 +6,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::optional_json;
-use crate::domain::{Password, RecoveryCode, TotpCode};
+use crate::domain::{Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
 use crate::service::proof::Proof;
 use crate::service::two_factor;
-use crate::service::{AppState, Principal, RequestOrigin};
+use crate::service::{AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
     config

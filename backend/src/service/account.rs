@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{self, Verdict};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 use crate::db::accounts;
-use crate::db::events::{self, Event, EventKind};
+use crate::db::events::{self, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store};
-use crate::domain::{Language, Password, Role, SecondFactorMethod};
+use crate::domain::{Event, Language, Password, RequestOrigin, Role, SecondFactorMethod};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]

@@ -6,11 +6,11 @@ use chrono::TimeDelta;
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required};
 use super::throttle::{self, Subject};
-use super::{ApiTokenAccess, AppState, Principal, RequestOrigin};
+use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
-use crate::db::api_tokens::{self, ApiToken};
+use crate::db::api_tokens;
 use crate::db::events::{self, EventKind};
-use crate::domain::{Label, Role, Scope};
+use crate::domain::{ApiToken, Label, RequestOrigin, Role, Scope};
 use crate::error::ApiError;
 
 /// Every API token starts so: recognisable in code, logs and secret scanners.

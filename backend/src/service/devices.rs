@@ -2,10 +2,11 @@
 //! so do the sessions that trust opened).
 
 use super::credential_change::{end_device_trust, Devices};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 use crate::db::devices::{self, DeviceListing};
 use crate::db::events::{self, EventKind};
 use crate::db::sessions as session_store;
+use crate::domain::RequestOrigin;
 use crate::error::ApiError;
 
 /// The caller's known devices, with the one the caller's session came from marked.

@@ -8,14 +8,14 @@ use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, LinkMail, Notice};
 use super::proof::{self, Proof, Required, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 use crate::auth::opaque_token;
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::CeremonyKey;
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::events::{self, EventKind};
 use crate::db::DbConnection;
-use crate::domain::{Email, Password, Username};
+use crate::domain::{Email, Password, RequestOrigin, Username};
 use crate::error::ApiError;
 
 pub const VERIFICATION_LINK_HOURS: i64 = 24;

@@ -7,7 +7,7 @@ use super::notifications::{self, Notice};
 use super::proof::{self, SecondFactor, Verdict};
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
-use super::{AppState, RequestOrigin};
+use super::AppState;
 use crate::auth::opaque_token;
 use crate::auth::tokens::{
     AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
@@ -17,7 +17,7 @@ use crate::db::ceremonies::CeremonyKey;
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as challenge_store, DbConnection};
-use crate::domain::{DeviceTokens, Password, SecondFactorMethod, Username};
+use crate::domain::{DeviceTokens, Password, RequestOrigin, SecondFactorMethod, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]

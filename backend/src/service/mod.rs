@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod credential_change;
 pub mod devices;
 pub mod email;
+pub mod health;
 pub mod housekeeping;
 pub mod login;
 pub mod notifications;
@@ -22,16 +23,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::clock::{db_time, SharedClock};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::accounts::Account;
 use crate::db::Database;
+use crate::domain::clock::{db_time, SharedClock};
 use crate::domain::Role;
-
-pub use crate::db::events::RequestOrigin;
 
 /// Everything a use case needs, built once at start-up and shared by all workers.
 #[derive(Clone)]

@@ -5,11 +5,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AppState, RequestOrigin};
+use super::AppState;
 use crate::db::accounts::Account;
 use crate::db::events::{self, EventKind};
 use crate::db::{outbox, DbConnection};
-use crate::domain::{rough_user_agent, Language};
+use crate::domain::{rough_user_agent, Language, RequestOrigin};
 use crate::error::ApiError;
 use crate::mail::MailBody;
 

@@ -25,16 +25,16 @@ use super::proof::{self, Proof, Required};
 use super::sessions::TokenGrant;
 use super::throttle::{self, Subject};
 use super::two_factor::{self, NewFactor};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_USER_PRESENCE, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
-use crate::db::passkeys::{self as passkey_store, credential_id_text, StoredPasskey};
+use crate::db::passkeys as passkey_store;
 use crate::db::passwordless_challenges;
 use crate::db::{sessions as session_store, two_factor as challenge_store, DbConnection};
-use crate::domain::{DeviceTokens, Label};
+use crate::domain::{credential_id_text, DeviceTokens, Label, RequestOrigin, StoredPasskey};
 use crate::error::ApiError;
 
 /// Passkeys an account may hold at once.
@@ -392,7 +392,7 @@ pub async fn sign_in_options(
                 .filter(|challenge| {
                     challenge.account_id == claims.sub
                         && challenge.consumed_at.is_none()
-                        && crate::auth::clock::from_db_time(challenge.expires_at) > now
+                        && crate::domain::clock::from_db_time(challenge.expires_at) > now
                 })
                 .ok_or(ApiError::InvalidChallenge)?;
             if challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE {
@@ -401,7 +401,7 @@ pub async fn sign_in_options(
             let key = CeremonyKey::SignIn {
                 challenge_id: claims.jti.clone(),
             };
-            let expires_at = crate::auth::clock::from_db_time(challenge.expires_at);
+            let expires_at = crate::domain::clock::from_db_time(challenge.expires_at);
             open_assertion(&state, connection, &claims.sub, &key, expires_at)
         })
         .await

@@ -12,14 +12,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::notifications::{self, Notice};
 use super::throttle::{self, Attempt, Lockout, Subject};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 use crate::auth::tokens::proved_second_factor;
 use crate::auth::totp::TotpSecret;
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::CeremonyKey;
 use crate::db::events::{self, EventKind};
 use crate::db::{two_factor as code_store, DbConnection};
-use crate::domain::{Password, RecoveryCode, TotpCode};
+use crate::domain::{Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::ApiError;
 
 /// Something only the account holder should have, parsed once at the edge.

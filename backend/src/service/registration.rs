@@ -1,9 +1,9 @@
 //! Creating accounts: self-service sign-up and the operator's `account create`.
 
 use super::throttle::{self, Subject};
-use super::{proof, AppState, RequestOrigin};
+use super::{proof, AppState};
 use crate::db::accounts::{self, NewAccount};
-use crate::domain::{Email, Password, Role, Username};
+use crate::domain::{Email, Password, RequestOrigin, Role, Username};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, end_device_trust, CredentialChange, Devices};
-use super::{AppState, Principal, RequestOrigin};
+use super::{AppState, Principal};
 use crate::auth::opaque_token;
 use crate::auth::tokens::{has_second_factor, ACCESS_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::Account;
@@ -13,7 +13,7 @@ use crate::db::sessions::{
     LAST_USED_RESOLUTION_SECS,
 };
 use crate::db::DbConnection;
-use crate::domain::Role;
+use crate::domain::{RequestOrigin, Role};
 use crate::error::ApiError;
 
 /// How long a session (and so its chain of refresh tokens) lives at most.

@@ -12,12 +12,12 @@ use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
-use super::{account, AppState, Principal, RequestOrigin};
+use super::{account, AppState, Principal};
 use crate::auth::tokens::proved_second_factor;
 use crate::db::accounts::{self, Account};
-use crate::db::events::{self, Event, EventKind};
+use crate::db::events::{self, EventKind};
 use crate::db::{devices, DbConnection};
-use crate::domain::Role;
+use crate::domain::{Event, RequestOrigin, Role};
 use crate::error::ApiError;
 
 pub const MAX_SEARCH_RESULTS: i64 = 50;

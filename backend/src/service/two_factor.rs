@@ -6,14 +6,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required, Verdict};
-use super::{throttle, AppState, Principal, RequestOrigin};
+use super::{throttle, AppState, Principal};
 use crate::auth::qr::qr_svg;
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_OTP};
 use crate::auth::totp::{otpauth_uri, TotpSecret};
 use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
-use crate::domain::{RecoveryCode, TotpCode};
+use crate::domain::{RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::ApiError;
 
 pub const RECOVERY_CODE_COUNT: usize = 10;

@@ -2,9 +2,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
-use custadmin::auth::clock::ManualClock;
 use custadmin::auth::totp::{step_of, TotpSecret};
 use custadmin::config::Settings;
+use custadmin::domain::clock::ManualClock;
 use custadmin::service::AppState;
 use custadmin::startup::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -503,7 +503,7 @@ trait UnixNow {
 
 impl UnixNow for ManualClock {
     fn now_unix(&self) -> i64 {
-        use custadmin::auth::clock::Clock;
+        use custadmin::domain::clock::Clock;
         self.now().timestamp()
     }
 }

@@ -370,7 +370,7 @@ async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
     assert_eq!(made.status, 201, "{}", made.body);
     let expires_at: chrono::DateTime<chrono::Utc> =
         made.body["expires_at"].as_str().unwrap().parse().unwrap();
-    let now = custadmin::auth::clock::Clock::now(&*app.clock);
+    let now = custadmin::domain::clock::Clock::now(&*app.clock);
     let off_by = expires_at - now - TimeDelta::days(30);
     assert!(off_by.abs() < TimeDelta::seconds(1), "{expires_at}");
     // An account-only token may still live a year.
