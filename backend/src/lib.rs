@@ -14,3 +14,6 @@ pub mod routes;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+
+#[cfg(test)]
+mod import_graph;

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::two_factor::parse_proof;
-use super::uuid_path;
+use super::{uuid_path, ProofFields};
 use crate::domain::{ApiToken, RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::api_tokens::{self, NewToken};
@@ -35,16 +34,8 @@ pub struct CreateTokenRequest {
     /// Outside the privileged window: with two-factor on the code (or `recovery_code`, or
     /// `webauthn`), with it off the password. A token with a support scope always needs
     /// `code`, `recovery_code` or `webauthn`, however recent the sign-in.
-    #[schema(pattern = "^ *[0-9]{6} *$")]
-    pub code: Option<String>,
-    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
-    pub recovery_code: Option<String>,
-    #[schema(max_length = 1024)]
-    pub password: Option<String>,
-    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-    /// window.
-    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
-    pub webauthn: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub proof: ProofFields,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,7 +115,7 @@ async fn create_token(
         body.expires_in_days,
         principal.role,
     )?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
+    let proof = body.proof.parse()?;
     let (token, secret) = api_tokens::create(&state, &principal, new, proof, &origin).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

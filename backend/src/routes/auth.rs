@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::passkeys::parse_credential;
 use super::{
     device_cookie, expired_legacy_device_cookie, expired_refresh_cookie, optional_json,
-    presented_devices, refresh_cookie, REFRESH_COOKIE,
+    parse_credential, presented_devices, refresh_cookie, REFRESH_COOKIE,
 };
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
 use crate::domain::DeviceTokens;
@@ -376,8 +375,7 @@ async fn verify_otp(
     };
     let remember = body.remember_device.unwrap_or(false);
     let grant =
-        login::verify_second_factor(&state, &body.challenge_token, factor, remember, &origin)
-            .await?;
+        login::answer_challenge(&state, &body.challenge_token, factor, remember, &origin).await?;
     // The challenge remembers this account's device; the cookie keeps the others' tokens.
     let devices = presented_devices(&request, None);
     Ok(token_response(

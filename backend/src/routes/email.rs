@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::passkeys::{parse_credential, CeremonyOptions};
-use super::two_factor::parse_proof;
+use super::passkeys::CeremonyOptions;
+use super::{parse_credential, ProofFields};
 use crate::domain::{Email, Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
 use crate::service::proof::SecondFactor;
@@ -30,18 +30,10 @@ pub struct ChangeEmailRequest {
         pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+$"
     )]
     pub email: String,
-    /// With two-factor on: the six-digit code (or `recovery_code`), outside the window.
-    #[schema(pattern = "^ *[0-9]{6} *$")]
-    pub code: Option<String>,
-    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
-    pub recovery_code: Option<String>,
-    /// With two-factor off: the password, outside the window.
-    #[schema(max_length = 1024)]
-    pub password: Option<String>,
-    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-    /// window.
-    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
-    pub webauthn: Option<serde_json::Value>,
+    /// Outside the privileged window: with two-factor on the six-digit code (or
+    /// `recovery_code`, or `webauthn`), with it off the password.
+    #[serde(flatten)]
+    pub proof: ProofFields,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -118,7 +110,7 @@ async fn change_email(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let address = Email::parse(&body.email)?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
+    let proof = body.proof.parse()?;
     email::request_change(&state, &principal, address, proof, &origin).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -21,11 +21,14 @@ use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::{DeviceTokens, RequestOrigin, Scope};
+use crate::domain::{DeviceTokens, Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
+use crate::service::proof::Proof;
 use crate::service::{sessions, AppState, Principal};
 
 /// Bodies larger than this are refused with `413`.
@@ -399,4 +402,63 @@ pub async fn unmatched_request(
         None => ApiError::NotFound.error_response(),
     };
     Ok(ServiceResponse::new(request, response))
+}
+
+// The proof a privileged request may carry: flattened into each such request's body beside
+// its own fields, and parsed here, once. Its schema keeps the name the API has always given it.
+/// Proof for a privileged action when the sign-in is older than the privileged window.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = ReauthenticationRequest, example = json!({"code": "123456"}))]
+pub struct ProofFields {
+    /// At most one of `code`, `recovery_code`, `webauthn` and `password`. With two-factor on,
+    /// only `code` (with TOTP), `webauthn` (with passkeys) or `recovery_code` are accepted;
+    /// with it off, only `password`.
+    #[schema(pattern = "^ *[0-9]{6} *$")]
+    pub code: Option<String>,
+    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
+    pub recovery_code: Option<String>,
+    #[schema(max_length = 1024)]
+    pub password: Option<String>,
+    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
+    /// window.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub webauthn: Option<serde_json::Value>,
+}
+
+impl ProofFields {
+    /// The proof of an optional body (all of it proof fields).
+    pub fn parse_body(body: Option<Self>) -> Result<Option<Proof>, ApiError> {
+        body.unwrap_or_default().parse()
+    }
+
+    /// The one proof in a privileged request's body, if any.
+    pub fn parse(self) -> Result<Option<Proof>, ApiError> {
+        match (self.code, self.recovery_code, self.password, self.webauthn) {
+            (None, None, None, None) => Ok(None),
+            (Some(code), None, None, None) => Ok(Some(Proof::Code(TotpCode::parse(&code)?))),
+            (None, Some(code), None, None) => {
+                Ok(Some(Proof::RecoveryCode(RecoveryCode::parse(&code)?)))
+            }
+            (None, None, Some(password), None) => Ok(Some(Proof::Password(Password::candidate(
+                password, "password",
+            )?))),
+            (None, None, None, Some(answer)) => Ok(Some(Proof::Passkey(Box::new(
+                parse_credential("webauthn", answer)?,
+            )))),
+            _ => Err(ApiError::validation(
+                "code",
+                "send one of code, recovery_code, password or webauthn",
+            )),
+        }
+    }
+}
+
+/// The browser's answer to a WebAuthn ceremony (`PublicKeyCredential.toJSON()`, binary fields
+/// base64url) sent as `field`, parsed here so a malformed one is the caller's `422`.
+pub fn parse_credential<T: DeserializeOwned>(
+    field: &'static str,
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::validation(field, format!("not a WebAuthn credential: {error}")))
 }

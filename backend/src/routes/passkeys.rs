@@ -4,17 +4,15 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::{token_response, TokenDelivery};
-use super::two_factor::{parse_proof, parse_reauthentication, ReauthenticationRequest};
-use super::{optional_json, presented_devices, uuid_path};
+use super::{optional_json, parse_credential, presented_devices, uuid_path, ProofFields};
 use crate::domain::{Label, RequestOrigin, StoredPasskey};
 use crate::error::{ApiError, Problem};
-use crate::service::passkeys;
+use crate::service::{login, passkeys};
 use crate::service::{AppState, Principal};
 
 pub fn configure(config: &mut ServiceConfig) {
@@ -30,16 +28,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(sign_in_passwordless);
 }
 
-/// The browser's answer to a WebAuthn ceremony (`PublicKeyCredential.toJSON()`, binary fields
-/// base64url) sent as `field`, parsed here so a malformed one is the caller's `422`.
-pub fn parse_credential<T: DeserializeOwned>(
-    field: &'static str,
-    value: serde_json::Value,
-) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|error| ApiError::validation(field, format!("not a WebAuthn credential: {error}")))
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "YubiKey 5"}))]
 pub struct StartRegistrationRequest {
@@ -48,16 +36,8 @@ pub struct StartRegistrationRequest {
     pub name: String,
     /// Outside the privileged window: with two-factor on the code (or `recovery_code`), with
     /// it off the password.
-    #[schema(pattern = "^ *[0-9]{6} *$")]
-    pub code: Option<String>,
-    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
-    pub recovery_code: Option<String>,
-    #[schema(max_length = 1024)]
-    pub password: Option<String>,
-    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-    /// window.
-    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
-    pub webauthn: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub proof: ProofFields,
 }
 
 /// WebAuthn options for the browser's `navigator.credentials` (binary fields base64url).
@@ -177,7 +157,7 @@ async fn start_registration(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let name = Label::parse("name", &body.name)?;
-    let proof = parse_proof(body.code, body.recovery_code, body.password, body.webauthn)?;
+    let proof = body.proof.parse()?;
     let options = passkeys::start_registration(&state, &principal, name, proof, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -273,7 +253,7 @@ async fn rename_passkey(
     tag = "passkeys",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The passkey's id")),
-    request_body(content = Option<ReauthenticationRequest>, description = "Optional inside the privileged window"),
+    request_body(content = Option<ProofFields>, description = "Optional inside the privileged window"),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -295,7 +275,7 @@ async fn remove_passkey(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = uuid_path(path)?;
-    let proof = parse_reauthentication(optional_json(&request, &body)?)?;
+    let proof = ProofFields::parse_body(optional_json(&request, &body)?)?;
     passkeys::remove(&state, &principal, id, proof, &origin).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -340,7 +320,7 @@ async fn sign_in_options(
     state: web::Data<AppState>,
     body: web::Json<SignInOptionsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = passkeys::sign_in_options(&state, &body.into_inner().challenge_token).await?;
+    let options = login::sign_in_options(&state, &body.into_inner().challenge_token).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(CeremonyOptions { options }))
@@ -361,7 +341,7 @@ async fn passwordless_options(
     state: web::Data<AppState>,
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
-    let started = passkeys::passwordless_options(&state, &origin).await?;
+    let started = login::passwordless_options(&state, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(PasswordlessOptionsResponse {
@@ -397,8 +377,7 @@ async fn sign_in_passwordless(
     let answer = parse_credential("credential", body.credential)?;
     let devices = presented_devices(&request, body.device_token.as_deref());
     let grant =
-        passkeys::sign_in_passwordless(&state, &body.state_token, answer, &devices, &origin)
-            .await?;
+        login::sign_in_passwordless(&state, &body.state_token, answer, &devices, &origin).await?;
     Ok(token_response(
         &state,
         grant,

@@ -6,8 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::account::{EventsQuery, EventsResponse, SecurityEvent};
-use super::two_factor::{parse_proof, TwoFactorStateResponse};
-use super::{uuid_path, ApiCaller};
+use super::two_factor::TwoFactorStateResponse;
+use super::{uuid_path, ApiCaller, ProofFields};
 use crate::domain::{RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::{support, AppState};
@@ -132,7 +132,14 @@ async fn reset_two_factor(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
-    let proof = parse_proof(body.code, body.recovery_code, None, body.webauthn)?;
+    // No `password`: the desk demands the agent's second factor.
+    let proof = ProofFields {
+        code: body.code,
+        recovery_code: body.recovery_code,
+        password: None,
+        webauthn: body.webauthn,
+    }
+    .parse()?;
     support::reset_two_factor(
         &state,
         &principal,
@@ -172,7 +179,14 @@ async fn unlock(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
-    let proof = parse_proof(body.code, body.recovery_code, None, body.webauthn)?;
+    // No `password`: the desk demands the agent's second factor.
+    let proof = ProofFields {
+        code: body.code,
+        recovery_code: body.recovery_code,
+        password: None,
+        webauthn: body.webauthn,
+    }
+    .parse()?;
     support::unlock(
         &state,
         &principal,

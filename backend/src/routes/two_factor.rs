@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::optional_json;
-use crate::domain::{Password, RecoveryCode, RequestOrigin, TotpCode};
+use super::{optional_json, ProofFields};
+use crate::domain::{RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
-use crate::service::proof::Proof;
 use crate::service::two_factor;
 use crate::service::{AppState, Principal};
 
@@ -68,25 +67,6 @@ pub struct ConfirmResponse {
     pub recovery_codes: Option<Vec<String>>,
 }
 
-/// Proof for a privileged action when the sign-in is older than the privileged window.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[schema(example = json!({"code": "123456"}))]
-pub struct ReauthenticationRequest {
-    /// At most one of `code`, `recovery_code`, `webauthn` and `password`. With two-factor on,
-    /// only `code` (with TOTP), `webauthn` (with passkeys) or `recovery_code` are accepted;
-    /// with it off, only `password`.
-    #[schema(pattern = "^ *[0-9]{6} *$")]
-    pub code: Option<String>,
-    #[schema(pattern = "^ *[A-Za-z2-7]{5}-?[A-Za-z2-7]{5} *$")]
-    pub recovery_code: Option<String>,
-    #[schema(max_length = 1024)]
-    pub password: Option<String>,
-    /// With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-    /// window.
-    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
-    pub webauthn: Option<serde_json::Value>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"enabled": false}))]
 pub struct TwoFactorStateResponse {
@@ -98,39 +78,6 @@ pub struct TwoFactorStateResponse {
 pub struct RecoveryCodesResponse {
     /// Ten new single-use codes; the old ones no longer work.
     pub recovery_codes: Vec<String>,
-}
-
-/// The one proof in a privileged request's body, if any.
-pub fn parse_proof(
-    code: Option<String>,
-    recovery_code: Option<String>,
-    password: Option<String>,
-    webauthn: Option<serde_json::Value>,
-) -> Result<Option<Proof>, ApiError> {
-    match (code, recovery_code, password, webauthn) {
-        (None, None, None, None) => Ok(None),
-        (Some(code), None, None, None) => Ok(Some(Proof::Code(TotpCode::parse(&code)?))),
-        (None, Some(code), None, None) => {
-            Ok(Some(Proof::RecoveryCode(RecoveryCode::parse(&code)?)))
-        }
-        (None, None, Some(password), None) => Ok(Some(Proof::Password(Password::candidate(
-            password, "password",
-        )?))),
-        (None, None, None, Some(answer)) => Ok(Some(Proof::Passkey(Box::new(
-            super::passkeys::parse_credential("webauthn", answer)?,
-        )))),
-        _ => Err(ApiError::validation(
-            "code",
-            "send one of code, recovery_code, password or webauthn",
-        )),
-    }
-}
-
-pub fn parse_reauthentication(
-    body: Option<ReauthenticationRequest>,
-) -> Result<Option<Proof>, ApiError> {
-    let body = body.unwrap_or_default();
-    parse_proof(body.code, body.recovery_code, body.password, body.webauthn)
 }
 
 /// Start switching two-factor on: a new secret and its QR code. Login is unchanged until
@@ -159,7 +106,14 @@ async fn enroll(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = optional_json::<EnrollRequest>(&request, &body)?.unwrap_or_default();
-    let proof = parse_proof(None, body.recovery_code, body.password, body.webauthn)?;
+    // No `code`: enrolling is for an account without an authenticator app.
+    let proof = ProofFields {
+        code: None,
+        recovery_code: body.recovery_code,
+        password: body.password,
+        webauthn: body.webauthn,
+    }
+    .parse()?;
     let enrollment = two_factor::enroll(&state, &principal, proof, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -214,7 +168,7 @@ async fn confirm(
     tag = "two-factor",
     path = "/account/two-factor/disable",
     security(("bearer" = [])),
-    request_body(content = Option<ReauthenticationRequest>, description = "Optional inside the privileged window"),
+    request_body(content = Option<ProofFields>, description = "Optional inside the privileged window"),
     responses(
         (status = 200, description = "Two-factor is off", body = TwoFactorStateResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -234,7 +188,7 @@ async fn disable(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let proof = parse_reauthentication(optional_json(&request, &body)?)?;
+    let proof = ProofFields::parse_body(optional_json(&request, &body)?)?;
     two_factor::disable(&state, &principal, proof, &origin).await?;
     Ok(HttpResponse::Ok().json(TwoFactorStateResponse { enabled: false }))
 }
@@ -244,7 +198,7 @@ async fn disable(
     tag = "two-factor",
     path = "/account/two-factor/recovery-codes",
     security(("bearer" = [])),
-    request_body(content = Option<ReauthenticationRequest>, description = "Optional inside the privileged window"),
+    request_body(content = Option<ProofFields>, description = "Optional inside the privileged window"),
     responses(
         (status = 200, description = "New recovery codes", body = RecoveryCodesResponse),
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -264,7 +218,7 @@ async fn regenerate_recovery_codes(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let proof = parse_reauthentication(optional_json(&request, &body)?)?;
+    let proof = ProofFields::parse_body(optional_json(&request, &body)?)?;
     let recovery_codes =
         two_factor::regenerate_recovery_codes(&state, &principal, proof, &origin).await?;
     Ok(HttpResponse::Ok()

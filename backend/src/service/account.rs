@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
-use super::proof::{self, Verdict};
+use super::proof::{self, Proof, Required, Rule};
 use super::{AppState, Principal};
 use crate::db::accounts;
 use crate::db::events::{self, EventKind};
-use crate::db::{sessions as session_store, two_factor as code_store};
+use crate::db::two_factor as code_store;
 use crate::domain::{Event, Language, Password, RequestOrigin, Role, SecondFactorMethod};
 use crate::error::ApiError;
 
@@ -95,53 +95,21 @@ pub async fn change_password(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
+    let (state_for_mail, session_id, origin_for_mail) =
+        (state.clone(), principal.session_id.clone(), origin.clone());
     let account = principal.account.clone();
-    let attempt = {
-        let subjects = proof::reauthentication_subjects(&account.id, &principal.session_id, origin);
-        state
-            .database
-            .run(move |connection| proof::count_password_attempt(connection, &subjects, now))
-            .await?
-    };
-    let matches = state
-        .password_hasher
-        .verify(current, Some(account.password_hash.clone()))
-        .await;
-    // Hashed only for a right password: a wrong guess costs the server one hash, not two.
-    let new_hash = match matches {
-        Ok(true) => Some(state.password_hasher.hash(new).await),
-        _ => None,
-    };
-    let (session_id, origin) = (principal.session_id.clone(), origin.clone());
-    let state_for_mail = state.clone();
-    state
-        .database
-        .transaction(move |connection| {
-            if !accounts::lock(connection, &account.id)? {
-                attempt.released(connection)?;
-                return Ok(Err(ApiError::InvalidToken));
-            }
-            let attempt = match proof::settle_password(
-                connection,
-                attempt,
-                matches,
-                Some(&account.id),
-                ApiError::InvalidPassword,
-                &origin,
-                now,
-            )? {
-                Verdict::Accepted(attempt) => attempt,
-                Verdict::Refused(error) => return Ok(Err(error)),
+    proof::privileged(
+        state,
+        principal,
+        Some(Proof::Password(current.clone())),
+        Rule::CurrentPassword { replacement: new },
+        Required::Account,
+        origin,
+        move |connection, admitted| {
+            let origin = origin_for_mail;
+            let Some(new_hash) = admitted.new_password_hash else {
+                return Err(ApiError::internal("new password not hashed"));
             };
-            attempt.succeeded(connection)?;
-            let new_hash = match new_hash {
-                Some(Ok(hash)) => hash,
-                Some(Err(error)) => return Ok(Err(error)),
-                None => return Err(ApiError::internal("new password not hashed")),
-            };
-            if !session_store::lock_if_live(connection, &session_id)? {
-                return Ok(Err(ApiError::InvalidToken));
-            }
             if !accounts::replace_password_hash(
                 connection,
                 &account.id,
@@ -169,8 +137,9 @@ pub async fn change_password(
                 now,
             )?;
             Ok(Ok(()))
-        })
-        .await?
+        },
+    )
+    .await
 }
 
 /// Checks a page request of the event log: `limit` in 1..=200 (default 50), `before` an id.

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required};
+use super::proof::{self, Proof, Required, Rule};
 use super::throttle::{self, Subject};
 use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
@@ -88,12 +88,10 @@ pub async fn create(
 ) -> Result<(ApiToken, String), ApiError> {
     let now = state.now();
     let support = new.is_support();
-    let (authority, required) = if support {
-        let authority = proof::authorize_fresh_second_factor(state, principal, proof, origin);
-        (authority.await?, Required::AgentWithTwoFactor)
+    let (rule, required) = if support {
+        (Rule::FreshSecondFactor, Required::AgentWithTwoFactor)
     } else {
-        let authority = proof::authorize_privileged(state, principal, proof, origin);
-        (authority.await?, Required::Account)
+        (Rule::Privileged, Required::Account)
     };
     let secret = format!("{TOKEN_PREFIX}{}", opaque_token::generate().token);
     let token = ApiToken {
@@ -107,28 +105,17 @@ pub async fn create(
         expires_at: now + TimeDelta::days(new.lifetime_days),
     };
     let hash = opaque_token::hash(&secret);
-    let (state, origin) = (state.clone(), origin.clone());
-    let (account, session_id, made) = (
-        principal.account.clone(),
-        principal.session_id.clone(),
-        token.clone(),
-    );
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &account,
-                required,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    let (state_for_db, origin_for_db) = (state.clone(), origin.clone());
+    let (account, made) = (principal.account.clone(), token.clone());
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        rule,
+        required,
+        origin,
+        move |connection, _| {
+            let (state, origin) = (state_for_db, origin_for_db);
             if api_tokens::live_for_account(connection, &account.id, now)?.len() >= MAX_LIVE_TOKENS
             {
                 return Ok(Err(ApiError::validation(
@@ -168,8 +155,9 @@ pub async fn create(
                 now,
             )?;
             Ok(Ok(()))
-        })
-        .await??;
+        },
+    )
+    .await?;
     Ok((token, secret))
 }
 

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, LinkMail, Notice};
-use super::proof::{self, Proof, Required, SecondFactor, Verdict};
+use super::proof::{self, Proof, Required, Rule, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
 use super::{AppState, Principal};
 use crate::auth::opaque_token;
@@ -212,25 +212,17 @@ pub async fn request_change(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
-    let (state, origin, session_id) = (state.clone(), origin.clone(), principal.session_id.clone());
+    let (state_for_db, origin_for_db) = (state.clone(), origin.clone());
     let (account, email) = (principal.account.clone(), email.into_inner());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &account,
-                Required::Account,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::Account,
+        origin,
+        move |connection, _| {
+            let (state, origin) = (state_for_db, origin_for_db);
             accounts::set_pending_email(connection, &account.id, &email)?;
             send_verification(&state, connection, &account, &email, now)?;
             let detail = format!("new address {email} awaits verification");
@@ -251,8 +243,9 @@ pub async fn request_change(
                 now,
             )?;
             Ok(Ok(()))
-        })
-        .await?
+        },
+    )
+    .await
 }
 
 /// Follows a verification link: the address it names is the account's, verified.
@@ -448,8 +441,8 @@ pub async fn password_reset_options(
                 return Err(ApiError::InvalidLink);
             }
             let account = live_reset_account(connection, &token_hash, now)?;
-            let expires_at = now + TimeDelta::seconds(super::passkeys::CEREMONY_LIFETIME_SECS);
-            super::passkeys::open_assertion(
+            let expires_at = now + TimeDelta::seconds(super::proof::CEREMONY_LIFETIME_SECS);
+            super::proof::open_assertion(
                 &state,
                 connection,
                 &account.id,

@@ -1,22 +1,37 @@
-//! Signing in: the password step, and for two-factor accounts the code step. A full sign-in
-//! makes the client a known device of the account.
+//! Signing in: the password step, and for two-factor accounts the code step (a code, a
+//! recovery code or a passkey's answer); or a passkey alone. A full sign-in makes the client a
+//! known device of the account.
+//!
+//! Signing in with a passkey alone is started by nobody signed in: its ceremony's state travels
+//! sealed in the state token, so asking for options stores nothing, and the answered challenge
+//! is recorded ([`crate::db::passwordless_challenges`]) so the token is single use all the
+//! same.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, DiscoverableKey, PublicKeyCredential, WebauthnError,
+};
 
 use super::notifications::{self, Notice};
-use super::proof::{self, SecondFactor, Verdict};
+use super::proof::{
+    self, open_assertion, options_json, record_use, to_json, SecondFactor, Verdict,
+};
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
 use super::AppState;
 use crate::auth::opaque_token;
 use crate::auth::tokens::{
-    AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, CHALLENGE_TOKEN_LIFETIME_SECS,
+    AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, AMR_USER_PRESENCE,
+    CHALLENGE_TOKEN_LIFETIME_SECS,
 };
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::CeremonyKey;
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
+use crate::db::passkeys as passkey_store;
+use crate::db::passwordless_challenges;
 use crate::db::{two_factor as challenge_store, DbConnection};
+use crate::domain::{credential_id_text, StoredPasskey};
 use crate::domain::{DeviceTokens, Password, RequestOrigin, SecondFactorMethod, Username};
 use crate::error::ApiError;
 
@@ -204,12 +219,12 @@ fn open_challenge(
 }
 
 /// The code step: a TOTP code, a passkey (answering the options of
-/// [`super::passkeys::sign_in_options`]) or a recovery code against a challenge from the
+/// [`sign_in_options`]) or a recovery code against a challenge from the
 /// password step.
 /// One transaction: the account's lock orders every code attempt of the account, so the
 /// challenge's five attempts and the account's counter hold exactly under any concurrency.
 /// `remember_device` trusts the client for [`TRUSTED_DEVICE_DAYS`] (no code asked meanwhile).
-pub async fn verify_second_factor(
+pub async fn answer_challenge(
     state: &AppState,
     challenge_token: &str,
     factor: SecondFactor,
@@ -442,4 +457,242 @@ fn remember_device(
         new_token: Some(fresh.token),
         replaced_hash: None,
     })
+}
+
+/// Why an answer whose key's signature counter is behind the stored one is refused.
+const COUNTER_WENT_BACKWARDS: &str = "its signature counter went backwards (a cloned key?)";
+
+/// Options for a passwordless sign-in, and the token carrying its ceremony.
+#[derive(Debug)]
+pub struct PasswordlessOptions {
+    pub options: serde_json::Value,
+    pub state_token: String,
+    pub expires_in: i64,
+}
+
+/// The request options for the passkey step of a sign-in, for the account of a challenge from
+/// the password step. A new call replaces the challenge's earlier options.
+pub async fn sign_in_options(
+    state: &AppState,
+    challenge_token: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let now = state.now();
+    let claims = state.token_keys.verify_challenge(challenge_token, now)?;
+    let state = state.clone();
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            // Ordered after any switch of factors that ended the challenge meanwhile.
+            if !accounts::lock_if_two_factor_enabled(connection, &claims.sub)? {
+                return Err(ApiError::InvalidChallenge);
+            }
+            let challenge = challenge_store::find_challenge(connection, &claims.jti)?
+                .filter(|challenge| {
+                    challenge.account_id == claims.sub
+                        && challenge.consumed_at.is_none()
+                        && crate::domain::clock::from_db_time(challenge.expires_at) > now
+                })
+                .ok_or(ApiError::InvalidChallenge)?;
+            if challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE {
+                return Err(ApiError::ChallengeExhausted);
+            }
+            let key = CeremonyKey::SignIn {
+                challenge_id: claims.jti.clone(),
+            };
+            let expires_at = crate::domain::clock::from_db_time(challenge.expires_at);
+            open_assertion(&state, connection, &claims.sub, &key, expires_at)
+        })
+        .await
+}
+
+/// Options for signing in with a passkey alone: any passkey the browser's authenticators
+/// hold for this site may answer (discoverable credentials, user verification required).
+/// Nothing is stored but the count against the client's site: the ceremony's state travels
+/// sealed in the state token, so no number of networks asking can fill anything up.
+pub async fn passwordless_options(
+    state: &AppState,
+    origin: &RequestOrigin,
+) -> Result<PasswordlessOptions, ApiError> {
+    let now = state.now();
+    if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
+        state
+            .database
+            .transaction(move |connection| {
+                let subject = Subject::PasskeyCeremonies { site };
+                throttle::begin(connection, &[subject], now)?.kept(connection)
+            })
+            .await?;
+    }
+    let (options, authentication) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+    let challenge = data_encoding::BASE64URL_NOPAD.encode(options.public_key.challenge.as_ref());
+    let state_token = state.token_keys.issue_passkey_state(
+        &state.secret_box,
+        &challenge,
+        to_json(&authentication)?.as_bytes(),
+        now,
+    )?;
+    let mut options = options_json(&options)?;
+    // webauthn-rs asks for conditional mediation (autofill); the SPA asks on a button press.
+    if let Some(fields) = options.as_object_mut() {
+        fields.remove("mediation");
+    }
+    Ok(PasswordlessOptions {
+        options,
+        state_token,
+        expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
+    })
+}
+
+/// Signs in with a passkey alone: a full sign-in (`amr ["hwk","user"]`), since the passkey
+/// proved possession and its authenticator verified the user. Counted against the client
+/// network's limit before it is checked; the state token is used up whatever the answer.
+/// (A known device is not exempt from that limit here, as it is at the password step: which
+/// account it is known to is learnt only from the answer being checked.)
+pub async fn sign_in_passwordless(
+    state: &AppState,
+    state_token: &str,
+    answer: PublicKeyCredential,
+    devices: &DeviceTokens,
+    origin: &RequestOrigin,
+) -> Result<TokenGrant, ApiError> {
+    let now = state.now();
+    let ceremony = state
+        .token_keys
+        .verify_passkey_state(&state.secret_box, state_token, now)?;
+    let authentication: DiscoverableAuthentication = serde_json::from_slice(&ceremony.state)
+        .map_err(|error| {
+            ApiError::internal(format!("sealed ceremony state unreadable: {error}"))
+        })?;
+    let device_hashes = devices.hashes();
+    // Counted in a short transaction of its own, so the network's counter row is never held
+    // while an account row is waited for (other paths lock the account first).
+    let subjects = network_subjects(origin);
+    let attempt = state
+        .database
+        .run(move |connection| throttle::begin(connection, &subjects, now))
+        .await?;
+    let (state, origin) = (state.clone(), origin.clone());
+    state
+        .database
+        .clone()
+        .transaction(move |connection| {
+            // The first write, before the answer is looked at: of concurrent answers with one
+            // token exactly one gets past it, and an answered token stays refused until it
+            // expires, whether its answer verified or not.
+            if !passwordless_challenges::claim(
+                connection,
+                &ceremony.challenge,
+                ceremony.expires_at,
+            )? {
+                // No answer was checked: nothing to count.
+                attempt.released(connection)?;
+                return Ok(Err(ApiError::InvalidChallenge));
+            }
+            let (account, passkey, counter) =
+                match check_passwordless(&state, connection, authentication, &answer)? {
+                    Ok(checked) => checked,
+                    Err(refusal) => {
+                        attempt.failed(connection, now)?;
+                        if let Some(account) = &refusal.account {
+                            record_refusal(connection, account, refusal.reason, &origin, now)?;
+                        }
+                        return Ok(Err(ApiError::PasskeyRefused));
+                    }
+                };
+            if !passkey_store::record_use(connection, &passkey, counter, now)? {
+                attempt.failed(connection, now)?;
+                record_refusal(connection, &account, COUNTER_WENT_BACKWARDS, &origin, now)?;
+                return Ok(Err(ApiError::PasskeyRefused));
+            }
+            attempt.succeeded(connection)?;
+            record_use(connection, &account, &passkey, &origin, now)?;
+            let sign_in = SignIn {
+                methods: &[AMR_HARDWARE_KEY, AMR_USER_PRESENCE],
+                device: known_device_of(connection, &device_hashes, Some(&account))?,
+                remember: false,
+            };
+            let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
+            Ok(Ok(grant))
+        })
+        .await?
+}
+
+fn network_subjects(origin: &RequestOrigin) -> Vec<Subject> {
+    proof::network_subject(origin).into_iter().collect()
+}
+
+/// Why a passwordless answer was refused, and whose passkey it named, if anyone's.
+struct Refusal {
+    account: Option<Account>,
+    reason: &'static str,
+}
+
+/// Checks a passwordless answer: the account its user handle names must hold the credential
+/// it used, and the signature must verify against it with user verification. Answers the
+/// account (locked), the passkey updated from the answer, and the answer's counter.
+fn check_passwordless(
+    state: &AppState,
+    connection: &mut DbConnection,
+    authentication: DiscoverableAuthentication,
+    answer: &PublicKeyCredential,
+) -> Result<Result<(Account, StoredPasskey, u32), Refusal>, ApiError> {
+    let refused = |account: Option<Account>, reason| Ok(Err(Refusal { account, reason }));
+    let Ok((handle, raw_credential_id)) =
+        state.webauthn.identify_discoverable_authentication(answer)
+    else {
+        return refused(None, "no user handle");
+    };
+    let account_id = handle.to_string();
+    // Locked first: ordered after any removal of the passkey or switch of factors meanwhile.
+    if !accounts::lock_if_two_factor_enabled(connection, &account_id)? {
+        return refused(None, "no such account with two-factor on");
+    }
+    let Some(mut passkey) =
+        passkey_store::find_by_credential_id(connection, &credential_id_text(raw_credential_id))?
+            .filter(|passkey| passkey.account_id == account_id)
+    else {
+        return refused(None, "unknown credential");
+    };
+    let Some(account) = accounts::find_by_id(connection, &account_id)? else {
+        return refused(None, "no account");
+    };
+    let keys = [DiscoverableKey::from(&passkey.credential)];
+    let result =
+        match state
+            .webauthn
+            .finish_discoverable_authentication(answer, authentication, &keys)
+        {
+            Ok(result) => result,
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                return refused(Some(account), COUNTER_WENT_BACKWARDS);
+            }
+            Err(error) => {
+                tracing::info!(%error, "passwordless passkey answer refused");
+                return refused(Some(account), "signature or flags refused");
+            }
+        };
+    passkey.credential.update_credential(&result);
+    Ok(Ok((account, passkey, result.counter())))
+}
+
+fn record_refusal(
+    connection: &mut DbConnection,
+    account: &Account,
+    reason: &str,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let detail = format!("passkey refused: {reason}");
+    events::record(
+        connection,
+        &account.id,
+        EventKind::LoginFailed,
+        now,
+        origin,
+        Some(&detail),
+    )
 }

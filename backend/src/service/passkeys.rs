@@ -1,48 +1,36 @@
-//! Passkeys and security keys (WebAuthn): adding, listing, renaming and removing them, the
-//! passkey step of a sign-in, and signing in with a passkey alone.
+//! Passkeys and security keys (WebAuthn): adding, listing, renaming and removing them. Their
+//! use as a proof (the options and the check of an answer) is in [`super::proof`]; the
+//! passkey step of a sign-in and signing in with a passkey alone are in [`super::login`].
 //!
 //! The ceremonies are webauthn-rs's passkey flows, which require user verification (PIN or
 //! biometrics) at registration and at every use; so every credential stored here was
 //! registered with user verification and may also sign in alone. Between its two requests a
 //! ceremony's state waits in the database ([`crate::db::ceremonies`]): single use, 5 minutes,
-//! finishable on any instance. The one exception is signing in with a passkey alone, which
-//! nobody signed in starts: its state travels sealed in the state token, so asking for options
-//! stores nothing, and the answered challenge is recorded
-//! ([`crate::db::passwordless_challenges`]) so the token is single use all the same.
+//! finishable on any instance (signing in with a passkey alone is the one exception; see
+//! [`super::login`]).
 
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, WebauthnError,
-};
+use chrono::TimeDelta;
+use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::credential_change::{self, CredentialChange};
-use super::login::{self, SignIn};
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required};
-use super::sessions::TokenGrant;
-use super::throttle::{self, Subject};
+use super::proof::{
+    self, from_json, open_assertion, options_json, to_json, Proof, Required, Rule,
+    CEREMONY_LIFETIME_SECS,
+};
 use super::two_factor::{self, NewFactor};
 use super::{AppState, Principal};
 
-use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_USER_PRESENCE, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys as passkey_store;
-use crate::db::passwordless_challenges;
-use crate::db::{sessions as session_store, two_factor as challenge_store, DbConnection};
-use crate::domain::{credential_id_text, DeviceTokens, Label, RequestOrigin, StoredPasskey};
+use crate::db::sessions as session_store;
+use crate::domain::{credential_id_text, Label, RequestOrigin, StoredPasskey};
 use crate::error::ApiError;
 
 /// Passkeys an account may hold at once.
 pub const MAX_PASSKEYS: usize = 20;
-/// Why an answer whose key's signature counter is behind the stored one is refused.
-const COUNTER_WENT_BACKWARDS: &str = "its signature counter went backwards (a cloned key?)";
-/// How long a ceremony's options stay answerable.
-pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
 
 /// A passkey that was just added, and the recovery codes when it was the account's first
 /// second factor (shown this once).
@@ -50,29 +38,6 @@ pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
 pub struct AddedPasskey {
     pub passkey: StoredPasskey,
     pub recovery_codes: Option<Vec<String>>,
-}
-
-/// Options for a passwordless sign-in, and the token carrying its ceremony.
-#[derive(Debug)]
-pub struct PasswordlessOptions {
-    pub options: serde_json::Value,
-    pub state_token: String,
-    pub expires_in: i64,
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|error| ApiError::internal(format!("ceremony state not serialisable: {error}")))
-}
-
-fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text)
-        .map_err(|error| ApiError::internal(format!("ceremony state unreadable: {error}")))
-}
-
-fn options_json<T: Serialize>(options: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(options)
-        .map_err(|error| ApiError::internal(format!("options not serialisable: {error}")))
 }
 
 /// The WebAuthn user handle of an account: its id, which is a random UUID and names nothing.
@@ -101,25 +66,17 @@ pub async fn start_registration(
     if held >= MAX_PASSKEYS as i64 {
         return Err(ApiError::TooManyPasskeys);
     }
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
-    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
+    let (state_for_db, session_id) = (state.clone(), principal.session_id.clone());
     let account = principal.account.clone();
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &account,
-                Required::Account,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::Account,
+        origin,
+        move |connection, _| {
+            let state = state_for_db;
             let existing = passkey_store::list_for_account(connection, &account.id)?;
             if existing.len() >= MAX_PASSKEYS {
                 return Ok(Err(ApiError::TooManyPasskeys));
@@ -153,8 +110,9 @@ pub async fn start_registration(
             // passkey can also sign in alone; keys without storage still register.
             options["publicKey"]["authenticatorSelection"]["residentKey"] = "preferred".into();
             Ok(Ok(options))
-        })
-        .await?
+        },
+    )
+    .await
 }
 
 /// Finishes adding a passkey with the browser's answer to the creation options; what adding
@@ -286,25 +244,18 @@ pub async fn remove(
         .run(move |connection| passkey_store::find_for_account(connection, &account_id, &id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
-    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
+    let (state_for_db, session_id, origin_for_db) =
+        (state.clone(), principal.session_id.clone(), origin.clone());
     let caller = principal.account.clone();
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &caller,
-                Required::Account,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::Account,
+        origin,
+        move |connection, _| {
+            let (state, origin) = (state_for_db, origin_for_db);
             // Read again under the lock: whether TOTP is on decides what removing the last
             // passkey means.
             let account =
@@ -367,44 +318,9 @@ pub async fn remove(
                 )?;
             }
             Ok(Ok(()))
-        })
-        .await?
-}
-
-/// The request options for the passkey step of a sign-in, for the account of a challenge from
-/// the password step. A new call replaces the challenge's earlier options.
-pub async fn sign_in_options(
-    state: &AppState,
-    challenge_token: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let now = state.now();
-    let claims = state.token_keys.verify_challenge(challenge_token, now)?;
-    let state = state.clone();
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            // Ordered after any switch of factors that ended the challenge meanwhile.
-            if !accounts::lock_if_two_factor_enabled(connection, &claims.sub)? {
-                return Err(ApiError::InvalidChallenge);
-            }
-            let challenge = challenge_store::find_challenge(connection, &claims.jti)?
-                .filter(|challenge| {
-                    challenge.account_id == claims.sub
-                        && challenge.consumed_at.is_none()
-                        && crate::domain::clock::from_db_time(challenge.expires_at) > now
-                })
-                .ok_or(ApiError::InvalidChallenge)?;
-            if challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE {
-                return Err(ApiError::ChallengeExhausted);
-            }
-            let key = CeremonyKey::SignIn {
-                challenge_id: claims.jti.clone(),
-            };
-            let expires_at = crate::domain::clock::from_db_time(challenge.expires_at);
-            open_assertion(&state, connection, &claims.sub, &key, expires_at)
-        })
-        .await
+        },
+    )
+    .await
 }
 
 /// The request options for proving a privileged action with a passkey; the passkey's answer
@@ -429,288 +345,4 @@ pub async fn reauthentication_options(
             open_assertion(&state, connection, &account_id, &key, expires_at)
         })
         .await
-}
-
-/// Starts an assertion over the account's passkeys and keeps it under `key` (replacing an
-/// earlier one there); answers the options for the browser, or `409 no_passkeys`.
-pub(super) fn open_assertion(
-    state: &AppState,
-    connection: &mut DbConnection,
-    account_id: &str,
-    key: &CeremonyKey,
-    expires_at: DateTime<Utc>,
-) -> Result<serde_json::Value, ApiError> {
-    let passkeys = passkey_store::list_for_account(connection, account_id)?;
-    if passkeys.is_empty() {
-        return Err(ApiError::NoPasskeys);
-    }
-    let credentials: Vec<_> = passkeys
-        .into_iter()
-        .map(|passkey| passkey.credential)
-        .collect();
-    let (options, authentication) = state
-        .webauthn
-        .start_passkey_authentication(&credentials)
-        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
-    let ceremony = Ceremony {
-        account_id: Some(account_id.to_string()),
-        state: to_json(&authentication)?,
-        passkey_name: None,
-    };
-    ceremonies::put(connection, key, &ceremony, expires_at)?;
-    options_json(&options)
-}
-
-/// Checks a passkey's answer to the sign-in ceremony `key` of `account`, inside the caller's
-/// transaction (which counted the attempt and holds the account's lock). Right: the ceremony
-/// is used up, the passkey's counter moves on and its use is recorded.
-pub(super) fn accept_answer(
-    state: &AppState,
-    connection: &mut DbConnection,
-    account: &Account,
-    answer: &PublicKeyCredential,
-    key: &CeremonyKey,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let Some(ceremony) = ceremonies::take(connection, key, now)? else {
-        return Ok(false);
-    };
-    if ceremony.account_id.as_deref() != Some(account.id.as_str()) {
-        return Ok(false);
-    }
-    let authentication: PasskeyAuthentication = from_json(&ceremony.state)?;
-    let result = match state
-        .webauthn
-        .finish_passkey_authentication(answer, &authentication)
-    {
-        Ok(result) => result,
-        Err(error) => {
-            tracing::info!(%error, "passkey answer refused");
-            return Ok(false);
-        }
-    };
-    let credential_id = credential_id_text(result.cred_id().as_ref());
-    let Some(mut passkey) = passkey_store::find_by_credential_id(connection, &credential_id)?
-        .filter(|passkey| passkey.account_id == account.id)
-    else {
-        return Ok(false);
-    };
-    passkey.credential.update_credential(&result);
-    if !passkey_store::record_use(connection, &passkey, result.counter(), now)? {
-        tracing::warn!(passkey = %passkey.id, "passkey counter went backwards: refused");
-        return Ok(false);
-    }
-    record_use(connection, account, &passkey, origin, now)?;
-    Ok(true)
-}
-
-fn record_use(
-    connection: &mut DbConnection,
-    account: &Account,
-    passkey: &StoredPasskey,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let detail = format!("name: {}", passkey.name);
-    events::record(
-        connection,
-        &account.id,
-        EventKind::PasskeyUsed,
-        now,
-        origin,
-        Some(&detail),
-    )
-}
-
-/// Options for signing in with a passkey alone: any passkey the browser's authenticators
-/// hold for this site may answer (discoverable credentials, user verification required).
-/// Nothing is stored but the count against the client's site: the ceremony's state travels
-/// sealed in the state token, so no number of networks asking can fill anything up.
-pub async fn passwordless_options(
-    state: &AppState,
-    origin: &RequestOrigin,
-) -> Result<PasswordlessOptions, ApiError> {
-    let now = state.now();
-    if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
-        state
-            .database
-            .transaction(move |connection| {
-                let subject = Subject::PasskeyCeremonies { site };
-                throttle::begin(connection, &[subject], now)?.kept(connection)
-            })
-            .await?;
-    }
-    let (options, authentication) = state
-        .webauthn
-        .start_discoverable_authentication()
-        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
-    let challenge = data_encoding::BASE64URL_NOPAD.encode(options.public_key.challenge.as_ref());
-    let state_token = state.token_keys.issue_passkey_state(
-        &state.secret_box,
-        &challenge,
-        to_json(&authentication)?.as_bytes(),
-        now,
-    )?;
-    let mut options = options_json(&options)?;
-    // webauthn-rs asks for conditional mediation (autofill); the SPA asks on a button press.
-    if let Some(fields) = options.as_object_mut() {
-        fields.remove("mediation");
-    }
-    Ok(PasswordlessOptions {
-        options,
-        state_token,
-        expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
-    })
-}
-
-/// Signs in with a passkey alone: a full sign-in (`amr ["hwk","user"]`), since the passkey
-/// proved possession and its authenticator verified the user. Counted against the client
-/// network's limit before it is checked; the state token is used up whatever the answer.
-/// (A known device is not exempt from that limit here, as it is at the password step: which
-/// account it is known to is learnt only from the answer being checked.)
-pub async fn sign_in_passwordless(
-    state: &AppState,
-    state_token: &str,
-    answer: PublicKeyCredential,
-    devices: &DeviceTokens,
-    origin: &RequestOrigin,
-) -> Result<TokenGrant, ApiError> {
-    let now = state.now();
-    let ceremony = state
-        .token_keys
-        .verify_passkey_state(&state.secret_box, state_token, now)?;
-    let authentication: DiscoverableAuthentication = serde_json::from_slice(&ceremony.state)
-        .map_err(|error| {
-            ApiError::internal(format!("sealed ceremony state unreadable: {error}"))
-        })?;
-    let device_hashes = devices.hashes();
-    // Counted in a short transaction of its own, so the network's counter row is never held
-    // while an account row is waited for (other paths lock the account first).
-    let subjects = network_subjects(origin);
-    let attempt = state
-        .database
-        .run(move |connection| throttle::begin(connection, &subjects, now))
-        .await?;
-    let (state, origin) = (state.clone(), origin.clone());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            // The first write, before the answer is looked at: of concurrent answers with one
-            // token exactly one gets past it, and an answered token stays refused until it
-            // expires, whether its answer verified or not.
-            if !passwordless_challenges::claim(
-                connection,
-                &ceremony.challenge,
-                ceremony.expires_at,
-            )? {
-                // No answer was checked: nothing to count.
-                attempt.released(connection)?;
-                return Ok(Err(ApiError::InvalidChallenge));
-            }
-            let (account, passkey, counter) =
-                match check_passwordless(&state, connection, authentication, &answer)? {
-                    Ok(checked) => checked,
-                    Err(refusal) => {
-                        attempt.failed(connection, now)?;
-                        if let Some(account) = &refusal.account {
-                            record_refusal(connection, account, refusal.reason, &origin, now)?;
-                        }
-                        return Ok(Err(ApiError::PasskeyRefused));
-                    }
-                };
-            if !passkey_store::record_use(connection, &passkey, counter, now)? {
-                attempt.failed(connection, now)?;
-                record_refusal(connection, &account, COUNTER_WENT_BACKWARDS, &origin, now)?;
-                return Ok(Err(ApiError::PasskeyRefused));
-            }
-            attempt.succeeded(connection)?;
-            record_use(connection, &account, &passkey, &origin, now)?;
-            let sign_in = SignIn {
-                methods: &[AMR_HARDWARE_KEY, AMR_USER_PRESENCE],
-                device: login::known_device_of(connection, &device_hashes, Some(&account))?,
-                remember: false,
-            };
-            let grant =
-                login::complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
-            Ok(Ok(grant))
-        })
-        .await?
-}
-
-fn network_subjects(origin: &RequestOrigin) -> Vec<Subject> {
-    proof::network_subject(origin).into_iter().collect()
-}
-
-/// Why a passwordless answer was refused, and whose passkey it named, if anyone's.
-struct Refusal {
-    account: Option<Account>,
-    reason: &'static str,
-}
-
-/// Checks a passwordless answer: the account its user handle names must hold the credential
-/// it used, and the signature must verify against it with user verification. Answers the
-/// account (locked), the passkey updated from the answer, and the answer's counter.
-fn check_passwordless(
-    state: &AppState,
-    connection: &mut DbConnection,
-    authentication: DiscoverableAuthentication,
-    answer: &PublicKeyCredential,
-) -> Result<Result<(Account, StoredPasskey, u32), Refusal>, ApiError> {
-    let refused = |account: Option<Account>, reason| Ok(Err(Refusal { account, reason }));
-    let Ok((handle, raw_credential_id)) =
-        state.webauthn.identify_discoverable_authentication(answer)
-    else {
-        return refused(None, "no user handle");
-    };
-    let account_id = handle.to_string();
-    // Locked first: ordered after any removal of the passkey or switch of factors meanwhile.
-    if !accounts::lock_if_two_factor_enabled(connection, &account_id)? {
-        return refused(None, "no such account with two-factor on");
-    }
-    let Some(mut passkey) =
-        passkey_store::find_by_credential_id(connection, &credential_id_text(raw_credential_id))?
-            .filter(|passkey| passkey.account_id == account_id)
-    else {
-        return refused(None, "unknown credential");
-    };
-    let Some(account) = accounts::find_by_id(connection, &account_id)? else {
-        return refused(None, "no account");
-    };
-    let keys = [DiscoverableKey::from(&passkey.credential)];
-    let result =
-        match state
-            .webauthn
-            .finish_discoverable_authentication(answer, authentication, &keys)
-        {
-            Ok(result) => result,
-            Err(WebauthnError::CredentialPossibleCompromise) => {
-                return refused(Some(account), COUNTER_WENT_BACKWARDS);
-            }
-            Err(error) => {
-                tracing::info!(%error, "passwordless passkey answer refused");
-                return refused(Some(account), "signature or flags refused");
-            }
-        };
-    passkey.credential.update_credential(&result);
-    Ok(Ok((account, passkey, result.counter())))
-}
-
-fn record_refusal(
-    connection: &mut DbConnection,
-    account: &Account,
-    reason: &str,
-    origin: &RequestOrigin,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let detail = format!("passkey refused: {reason}");
-    events::record(
-        connection,
-        &account.id,
-        EventKind::LoginFailed,
-        now,
-        origin,
-        Some(&detail),
-    )
 }

@@ -1,14 +1,22 @@
 //! Proofs: a password, a six-digit code, a passkey or a recovery code, offered to sign in or
 //! to authorise a privileged action. This module is the one place that counts them (before they
-//! are checked), checks them, uses up codes, and records failures and lock-outs.
+//! are checked), checks them, uses up codes, and records failures and lock-outs; it also opens
+//! the WebAuthn assertions a passkey answers ([`open_assertion`]) and checks the answers.
 //!
-//! A use case runs `transaction(lock rows; proof::verify…; effects)`. A refused proof is no
-//! error of the transaction: its count and events must commit, so the verdict says
-//! [`Verdict::Refused`] and the use case answers the error after committing. A password hash
-//! is too slow to hold a transaction open for, so passwords are counted in a short transaction
-//! first ([`count_password_attempt`]), hashed, and settled in the use case's transaction.
+//! A privileged use case is one call, [`privileged`]: the rule (window, proof), the counting,
+//! the account row's lock and the session check, then the use case's effects, in one
+//! transaction that commits even when the proof is refused. Sign-in and password reset, which
+//! nobody signed in asks for, run `transaction(lock rows; proof::verify…; effects)` themselves.
+//! A refused proof is no error of the transaction: its count and events must commit, so the
+//! verdict says [`Verdict::Refused`] and the use case answers the error after committing. A
+//! password hash is too slow to hold a transaction open for, so passwords are counted in a
+//! short transaction first ([`count_password_attempt`]), hashed, and settled in the use case's
+//! transaction.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use super::notifications::{self, Notice};
 use super::throttle::{self, Attempt, Lockout, Subject};
@@ -16,9 +24,11 @@ use super::{AppState, Principal};
 use crate::auth::tokens::proved_second_factor;
 use crate::auth::totp::TotpSecret;
 use crate::db::accounts::{self, Account};
-use crate::db::ceremonies::CeremonyKey;
+use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
+use crate::db::passkeys as passkey_store;
 use crate::db::{two_factor as code_store, DbConnection};
+use crate::domain::{credential_id_text, StoredPasskey};
 use crate::domain::{Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::ApiError;
 
@@ -53,7 +63,7 @@ pub enum Verdict<T> {
 /// The subjects a proof from a signed-in session counts against: the session's own count (a
 /// thief's session locks itself, never the owner's), the account's ceiling over all its
 /// sessions, and the client network.
-pub fn reauthentication_subjects(
+fn reauthentication_subjects(
     account_id: &str,
     session_id: &str,
     origin: &RequestOrigin,
@@ -102,9 +112,9 @@ pub fn verify_second_factor(
         (SecondFactor::RecoveryCode(code), _) => {
             accept_recovery_code(state, connection, account, code, origin, now)?
         }
-        (SecondFactor::Passkey(answer), Some(ceremony)) => super::passkeys::accept_answer(
-            state, connection, account, answer, ceremony, origin, now,
-        )?,
+        (SecondFactor::Passkey(answer), Some(ceremony)) => {
+            accept_answer(state, connection, account, answer, ceremony, origin, now)?
+        }
         (SecondFactor::Passkey(_), None) => false,
     };
     if accepted {
@@ -280,9 +290,98 @@ fn record_lockout(
     )
 }
 
+/// Which proof a privileged act demands.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule<'a> {
+    /// The privileged window, else a proof (see [`authorize_privileged`]); or an API token whose
+    /// scope grants the act.
+    Privileged,
+    /// A second factor in the request itself (see [`authorize_fresh_second_factor`]).
+    FreshSecondFactor,
+    /// The current password, however recent the sign-in, from a signed-in session. The
+    /// replacement is hashed only once the current one matched (a wrong guess costs the server
+    /// one hash, not two) and handed to the effects as [`Admitted::new_password_hash`].
+    CurrentPassword { replacement: &'a Password },
+}
+
+/// What the effects of an admitted act are handed.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    /// The hash of [`Rule::CurrentPassword`]'s replacement.
+    pub new_password_hash: Option<String>,
+}
+
+/// The privileged-action rule, whole, in one call: `rule`'s proof is counted and (a password)
+/// hashed before the transaction; then one transaction takes the account row's lock in the
+/// `required` state, checks that the caller's session (or API token) is still live, settles
+/// the proof and, when it is accepted, runs `effects`. A refusal (by the rule, the state, the
+/// proof or the effects answering `Ok(Err(..))`) commits what it counted and is answered.
+pub async fn privileged<T, F>(
+    state: &AppState,
+    principal: &Principal,
+    proof: Option<Proof>,
+    rule: Rule<'_>,
+    required: Required,
+    origin: &RequestOrigin,
+    effects: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection, Admitted) -> Result<Result<T, ApiError>, ApiError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let authority = match rule {
+        Rule::Privileged => authorize_privileged(state, principal, proof, origin).await?,
+        Rule::FreshSecondFactor => {
+            authorize_fresh_second_factor(state, principal, proof, origin).await?
+        }
+        Rule::CurrentPassword { .. } => {
+            authorize_current_password(state, principal, proof, origin).await?
+        }
+    };
+    let new_password_hash = match (rule, &authority) {
+        (
+            Rule::CurrentPassword { replacement },
+            PrivilegedProof::Password {
+                matches: Ok(true), ..
+            },
+        ) => Some(state.password_hasher.hash(replacement).await),
+        _ => None,
+    };
+    let now = state.now();
+    let (state_for_db, origin) = (state.clone(), origin.clone());
+    let (account, session_id) = (principal.account.clone(), principal.session_id.clone());
+    state
+        .database
+        .transaction(move |connection| {
+            let state = state_for_db;
+            if let Err(refusal) = lock_and_admit(
+                &state,
+                connection,
+                &account,
+                required,
+                &session_id,
+                authority,
+                &origin,
+                now,
+            )? {
+                return Ok(Err(refusal));
+            }
+            let new_password_hash = match new_password_hash {
+                Some(Ok(hash)) => Some(hash),
+                // Hashing overloaded: the proof was right, the act does not happen.
+                Some(Err(error)) => return Ok(Err(error)),
+                None => None,
+            };
+            effects(connection, Admitted { new_password_hash })
+        })
+        .await?
+}
+
 /// A privileged action's authority, established before the use case's transaction.
 #[derive(Debug)]
-pub enum PrivilegedProof {
+enum PrivilegedProof {
     /// A sign-in with every factor within the privileged window.
     RecentSignIn,
     /// An API token whose scope grants the action: granting it was the privileged act.
@@ -301,7 +400,7 @@ pub enum PrivilegedProof {
 /// every factor the account has; later, a proof is needed: with two-factor on a code or a
 /// recovery code or a passkey (a stolen password and session must not remove the second
 /// factor), with it off the password.
-pub async fn authorize_privileged(
+async fn authorize_privileged(
     state: &AppState,
     principal: &Principal,
     proof: Option<Proof>,
@@ -329,28 +428,59 @@ pub async fn authorize_privileged(
             SecondFactor::RecoveryCode(code),
         )),
         Some(Proof::Password(password)) if !two_factor => {
-            let now = state.now();
-            let subjects = reauthentication_subjects(&account.id, &principal.session_id, origin);
-            let attempt = state
-                .database
-                .run(move |connection| count_password_attempt(connection, &subjects, now))
-                .await?;
-            let matches = state
-                .password_hasher
-                .verify(&password, Some(account.password_hash.clone()))
-                .await;
-            Ok(PrivilegedProof::Password { attempt, matches })
+            count_and_hash_password(state, principal, password, origin).await
         }
         // A password where the account has two-factor, or a code where it has none.
         Some(_) => Err(ApiError::ReauthenticationRequired),
     }
 }
 
+/// Changing the password: the current one, whatever the window and whatever the factors (it
+/// is what the change replaces), from a signed-in session only.
+async fn authorize_current_password(
+    state: &AppState,
+    principal: &Principal,
+    proof: Option<Proof>,
+    origin: &RequestOrigin,
+) -> Result<PrivilegedProof, ApiError> {
+    if principal.api_token.is_some() {
+        return Err(ApiError::InsufficientScope);
+    }
+    match proof {
+        Some(Proof::Password(password)) => {
+            count_and_hash_password(state, principal, password, origin).await
+        }
+        _ => Err(ApiError::ReauthenticationRequired),
+    }
+}
+
+/// Counts a password proof from the signed-in session (in its own short transaction), then
+/// hashes it; the transaction of the act settles it.
+async fn count_and_hash_password(
+    state: &AppState,
+    principal: &Principal,
+    password: Password,
+    origin: &RequestOrigin,
+) -> Result<PrivilegedProof, ApiError> {
+    let account = &principal.account;
+    let now = state.now();
+    let subjects = reauthentication_subjects(&account.id, &principal.session_id, origin);
+    let attempt = state
+        .database
+        .run(move |connection| count_password_attempt(connection, &subjects, now))
+        .await?;
+    let matches = state
+        .password_hasher
+        .verify(&password, Some(account.password_hash.clone()))
+        .await;
+    Ok(PrivilegedProof::Password { attempt, matches })
+}
+
 /// The rule for acts whose authority outlives the session (an API token with a support scope
 /// acts for up to 30 days): a second factor in the request itself, however recent the sign-in.
 /// No password (not a second factor), no privileged window, no API token. The account must
 /// have two-factor on (`two_factor_required` otherwise).
-pub async fn authorize_fresh_second_factor(
+async fn authorize_fresh_second_factor(
     state: &AppState,
     principal: &Principal,
     proof: Option<Proof>,
@@ -427,7 +557,7 @@ impl Required {
 /// `required` state, then [`admit`]. `Ok(Err(refusal))` is an answer to commit and return (a
 /// refused proof stays counted; a password never judged is given back).
 #[allow(clippy::too_many_arguments)]
-pub fn lock_and_admit(
+fn lock_and_admit(
     state: &AppState,
     connection: &mut DbConnection,
     account: &Account,
@@ -473,7 +603,7 @@ fn admit(
 /// Refuses a privileged action before its proof was checked (the account or session changed
 /// meanwhile): a password already counted is given back, since it was never judged. Answers
 /// the refusal for the transaction to commit.
-pub fn give_back<T>(
+fn give_back<T>(
     connection: &mut DbConnection,
     proof: PrivilegedProof,
     error: ApiError,
@@ -540,5 +670,221 @@ fn verify_privileged(
             Ok(Verdict::Accepted(()))
         }
         Verdict::Refused(error) => Ok(Verdict::Refused(error)),
+    }
+}
+
+// Passkeys as proofs: the options a passkey answers, and the check of its answer.
+
+/// How long a ceremony's options stay answerable.
+pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
+
+pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value)
+        .map_err(|error| ApiError::internal(format!("ceremony state not serialisable: {error}")))
+}
+
+pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text)
+        .map_err(|error| ApiError::internal(format!("ceremony state unreadable: {error}")))
+}
+
+pub(super) fn options_json<T: Serialize>(options: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(options)
+        .map_err(|error| ApiError::internal(format!("options not serialisable: {error}")))
+}
+
+/// Starts an assertion over the account's passkeys and keeps it under `key` (replacing an
+/// earlier one there); answers the options for the browser, or `409 no_passkeys`.
+pub(super) fn open_assertion(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account_id: &str,
+    key: &CeremonyKey,
+    expires_at: DateTime<Utc>,
+) -> Result<serde_json::Value, ApiError> {
+    let passkeys = passkey_store::list_for_account(connection, account_id)?;
+    if passkeys.is_empty() {
+        return Err(ApiError::NoPasskeys);
+    }
+    let credentials: Vec<_> = passkeys
+        .into_iter()
+        .map(|passkey| passkey.credential)
+        .collect();
+    let (options, authentication) = state
+        .webauthn
+        .start_passkey_authentication(&credentials)
+        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+    let ceremony = Ceremony {
+        account_id: Some(account_id.to_string()),
+        state: to_json(&authentication)?,
+        passkey_name: None,
+    };
+    ceremonies::put(connection, key, &ceremony, expires_at)?;
+    options_json(&options)
+}
+
+/// Checks a passkey's answer to the sign-in ceremony `key` of `account`, inside the caller's
+/// transaction (which counted the attempt and holds the account's lock). Right: the ceremony
+/// is used up, the passkey's counter moves on and its use is recorded.
+fn accept_answer(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    answer: &PublicKeyCredential,
+    key: &CeremonyKey,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let Some(ceremony) = ceremonies::take(connection, key, now)? else {
+        return Ok(false);
+    };
+    if ceremony.account_id.as_deref() != Some(account.id.as_str()) {
+        return Ok(false);
+    }
+    let authentication: PasskeyAuthentication = from_json(&ceremony.state)?;
+    let result = match state
+        .webauthn
+        .finish_passkey_authentication(answer, &authentication)
+    {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::info!(%error, "passkey answer refused");
+            return Ok(false);
+        }
+    };
+    let credential_id = credential_id_text(result.cred_id().as_ref());
+    let Some(mut passkey) = passkey_store::find_by_credential_id(connection, &credential_id)?
+        .filter(|passkey| passkey.account_id == account.id)
+    else {
+        return Ok(false);
+    };
+    passkey.credential.update_credential(&result);
+    if !passkey_store::record_use(connection, &passkey, result.counter(), now)? {
+        tracing::warn!(passkey = %passkey.id, "passkey counter went backwards: refused");
+        return Ok(false);
+    }
+    record_use(connection, account, &passkey, origin, now)?;
+    Ok(true)
+}
+
+pub(super) fn record_use(
+    connection: &mut DbConnection,
+    account: &Account,
+    passkey: &StoredPasskey,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let detail = format!("name: {}", passkey.name);
+    events::record(
+        connection,
+        &account.id,
+        EventKind::PasskeyUsed,
+        now,
+        origin,
+        Some(&detail),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every privileged use case, by service file and function. Each must go through
+    /// [`super::privileged`]; the test below fails when one does not, and when a function calls
+    /// it without being listed here (so the list stays the whole truth).
+    const PRIVILEGED_USE_CASES: &[(&str, &str)] = &[
+        ("account.rs", "change_password"),
+        ("api_tokens.rs", "create"),
+        ("email.rs", "request_change"),
+        ("passkeys.rs", "remove"),
+        ("passkeys.rs", "start_registration"),
+        ("support.rs", "act_on_customer"),
+        ("two_factor.rs", "disable"),
+        ("two_factor.rs", "enroll"),
+        ("two_factor.rs", "regenerate_recovery_codes"),
+    ];
+
+    fn service_sources() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service");
+        let mut sources: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("service directory readable")
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+            .map(|path| {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (
+                    name,
+                    std::fs::read_to_string(&path).expect("source readable"),
+                )
+            })
+            .collect();
+        sources.sort();
+        assert!(sources.len() > 10, "service sources not found in {dir:?}");
+        sources
+    }
+
+    /// The top-level functions of a source file with their bodies (up to the next line `}`).
+    fn functions(source: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        for line in source.lines() {
+            let declared = [
+                "pub async fn ",
+                "async fn ",
+                "pub fn ",
+                "fn ",
+                "pub(super) fn ",
+            ]
+            .iter()
+            .find_map(|start| line.strip_prefix(start));
+            if let Some(rest) = declared {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                current = Some((name, String::new()));
+            }
+            if let Some((_, body)) = current.as_mut() {
+                body.push_str(line);
+                body.push('\n');
+            }
+            if line == "}" {
+                found.extend(current.take());
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_privileged_use_case_goes_through_the_one_call() {
+        let mut calling = BTreeSet::new();
+        for (file, source) in service_sources() {
+            if file == "proof.rs" {
+                continue;
+            }
+            for (name, body) in functions(&source) {
+                if body.contains("proof::privileged(") {
+                    calling.insert((file.clone(), name));
+                }
+            }
+            // The pieces of the rule are private to proof.rs; the password's counting and
+            // settling are also used by sign-in, which is no privileged act.
+            if file != "login.rs" {
+                for piece in ["count_password_attempt", "settle_password"] {
+                    assert!(
+                        !source.contains(piece),
+                        "{file} uses proof::{piece}: a privileged act must go through proof::privileged"
+                    );
+                }
+            }
+        }
+        let listed: BTreeSet<(String, String)> = PRIVILEGED_USE_CASES
+            .iter()
+            .map(|(file, name)| (file.to_string(), name.to_string()))
+            .collect();
+        assert_eq!(
+            calling, listed,
+            "the privileged use cases and the functions calling proof::privileged differ"
+        );
     }
 }

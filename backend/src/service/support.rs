@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::credential_change::CredentialChange;
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required};
+use super::proof::{self, Proof, Required, Rule};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
 use super::{account, AppState, Principal};
@@ -189,38 +189,28 @@ async fn act_on_customer(
 ) -> Result<(), ApiError> {
     require_support(principal)?;
     let reason = parse_reason(reason)?;
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
+    // The proof's transaction commits on its own (see above); the act is the next one.
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::AgentWithTwoFactor,
+        origin,
+        |_, _| Ok(Ok(())),
+    )
+    .await?;
     let now = state.now();
     let (state, origin) = (state.clone(), origin.clone());
-    let (agent, customer_id, session_id) = (
+    let (agent, customer_id, session_for_action) = (
         principal.account.clone(),
         customer_id.to_string(),
         principal.session_id.clone(),
     );
-    let session_for_action = session_id.clone();
     let token_id = principal
         .api_token
         .as_ref()
         .map(|access| access.token_id.clone());
-    {
-        let (state, origin, agent) = (state.clone(), origin.clone(), agent.clone());
-        state
-            .database
-            .clone()
-            .transaction(move |connection| {
-                proof::lock_and_admit(
-                    &state,
-                    connection,
-                    &agent,
-                    Required::AgentWithTwoFactor,
-                    &session_id,
-                    authority,
-                    &origin,
-                    now,
-                )
-            })
-            .await??;
-    }
     state
         .database
         .clone()

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required, Verdict};
+use super::proof::{self, Proof, Required, Rule, Verdict};
 use super::{throttle, AppState, Principal};
 use crate::auth::qr::qr_svg;
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_OTP};
@@ -39,34 +39,24 @@ pub async fn enroll(
     if account.totp_enabled() {
         return Err(ApiError::TwoFactorAlreadyEnabled);
     }
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let secret = TotpSecret::generate();
     let ciphertext = state
         .secret_box
         .seal(secret.as_bytes(), account.id.as_bytes())?;
-    let (state_for_db, session_id, origin) =
-        (state.clone(), principal.session_id.clone(), origin.clone());
-    let account_for_db = account.clone();
-    state
-        .database
-        .transaction(move |connection| {
-            let account = account_for_db;
-            if let Err(refusal) = proof::lock_and_admit(
-                &state_for_db,
-                connection,
-                &account,
-                Required::TotpOff,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
-            accounts::set_pending_totp(connection, &account.id, &ciphertext, now)?;
+    let account_id = account.id.clone();
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::TotpOff,
+        origin,
+        move |connection, _| {
+            accounts::set_pending_totp(connection, &account_id, &ciphertext, now)?;
             Ok(Ok(()))
-        })
-        .await??;
+        },
+    )
+    .await?;
     let uri = otpauth_uri(&state.settings.issuer, &account.username, &secret);
     Ok(Enrollment {
         secret_base32: secret.to_base32(),
@@ -279,24 +269,17 @@ pub async fn disable(
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
-    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &account,
-                Required::TwoFactorOn,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    let (state_for_db, session_id, origin_for_db) =
+        (state.clone(), principal.session_id.clone(), origin.clone());
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::TwoFactorOn,
+        origin,
+        move |connection, _| {
+            let (state, origin) = (state_for_db, origin_for_db);
             wipe_two_factor(
                 connection,
                 &account,
@@ -315,8 +298,9 @@ pub async fn disable(
                 now,
             )?;
             Ok(Ok(()))
-        })
-        .await?
+        },
+    )
+    .await
 }
 
 /// Removes every trace of the account's second factor, then ends what `change` ends (the
@@ -350,26 +334,20 @@ pub async fn regenerate_recovery_codes(
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    let authority = proof::authorize_privileged(state, principal, proof, origin).await?;
     let (shown, hashes) = new_recovery_codes(state);
-    let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
-    state
-        .database
-        .clone()
-        .transaction(move |connection| {
-            // Orders concurrent regenerations (and a racing disable): old codes never survive.
-            if let Err(refusal) = proof::lock_and_admit(
-                &state,
-                connection,
-                &account,
-                Required::TwoFactorOn,
-                &session_id,
-                authority,
-                &origin,
-                now,
-            )? {
-                return Ok(Err(refusal));
-            }
+    let (state_for_db, session_id, origin_for_db) =
+        (state.clone(), principal.session_id.clone(), origin.clone());
+    // The account row's lock orders concurrent regenerations (and a racing disable): old codes
+    // never survive.
+    proof::privileged(
+        state,
+        principal,
+        proof,
+        Rule::Privileged,
+        Required::TwoFactorOn,
+        origin,
+        move |connection, _| {
+            let (state, origin) = (state_for_db, origin_for_db);
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             credential_change::apply(
                 connection,
@@ -389,7 +367,8 @@ pub async fn regenerate_recovery_codes(
                 now,
             )?;
             Ok(Ok(()))
-        })
-        .await??;
+        },
+    )
+    .await?;
     Ok(shown)
 }

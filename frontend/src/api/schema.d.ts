@@ -857,20 +857,8 @@ export interface components {
          *       "email": "alice@example.net"
          *     }
          */
-        ChangeEmailRequest: {
-            /** @description With two-factor on: the six-digit code (or `recovery_code`), outside the window. */
-            code?: string | null;
+        ChangeEmailRequest: components["schemas"]["ReauthenticationRequest"] & {
             email: string;
-            /** @description With two-factor off: the password, outside the window. */
-            password?: string | null;
-            recovery_code?: string | null;
-            /**
-             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-             *     window.
-             */
-            webauthn?: {
-                [key: string]: unknown;
-            } | null;
         };
         /**
          * @example {
@@ -926,13 +914,7 @@ export interface components {
          *       ]
          *     }
          */
-        CreateTokenRequest: {
-            /**
-             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`, or
-             *     `webauthn`), with it off the password. A token with a support scope always needs
-             *     `code`, `recovery_code` or `webauthn`, however recent the sign-in.
-             */
-            code?: string | null;
+        CreateTokenRequest: components["schemas"]["ReauthenticationRequest"] & {
             /**
              * Format: int64
              * @description 1 to 365; 1 to 30 for a token with a support scope.
@@ -940,17 +922,8 @@ export interface components {
             expires_in_days: number;
             /** @description 1 to 100 characters, to recognise the token by. */
             name: string;
-            password?: string | null;
-            recovery_code?: string | null;
             /** @description `account:read`; support staff may also grant `support:read` and `support:reset`. */
             scopes: components["schemas"]["Scope"][];
-            /**
-             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-             *     window.
-             */
-            webauthn?: {
-                [key: string]: unknown;
-            } | null;
         };
         CreatedToken: {
             /** Format: date-time */
@@ -1462,23 +1435,9 @@ export interface components {
          *       "name": "YubiKey 5"
          *     }
          */
-        StartRegistrationRequest: {
-            /**
-             * @description Outside the privileged window: with two-factor on the code (or `recovery_code`), with
-             *     it off the password.
-             */
-            code?: string | null;
+        StartRegistrationRequest: components["schemas"]["ReauthenticationRequest"] & {
             /** @description 1 to 100 characters, to recognise the passkey by. */
             name: string;
-            password?: string | null;
-            recovery_code?: string | null;
-            /**
-             * @description With passkeys: a passkey's answer to `POST /account/webauthn/options`, outside the
-             *     window.
-             */
-            webauthn?: {
-                [key: string]: unknown;
-            } | null;
         };
         /**
          * @description A reset or unlock: the reason, and the agent's own proof when the agent's sign-in is older
