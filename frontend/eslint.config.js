@@ -17,4 +17,5 @@ export default tseslint.config(
       "react-hooks/exhaustive-deps": "error",
     },
   },
+  { files: ["scripts/**/*.mjs"], languageOptions: { globals: { ...globals.node } } },
 );
