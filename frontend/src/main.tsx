@@ -4,7 +4,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { createApi } from "./api/client";
 import { App } from "./App";
-import { ApiProvider } from "./hooks/useApi";
+import { ApiProvider } from "./api/context";
 import { SessionProvider } from "./hooks/useSession";
 import { LocaleProvider } from "./i18n";
 import "./styles.css";

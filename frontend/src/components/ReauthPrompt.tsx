@@ -1,18 +1,17 @@
 import { useState, type FormEvent } from "react";
 import type { IntlShape } from "react-intl";
-import { run } from "../api/problems";
-import type { Account, Problem, Schemas } from "../api/types";
+import { usePasskeyProofOptions } from "../api/passkeys";
+import { settle } from "../api/problems";
+import type { Account, Problem, Proof } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { useT, type MessageId } from "../i18n";
 import { problemMessage } from "../i18n/problems";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { ProblemAlert, StatusMessage } from "./Alert";
 import { CeremonyNote } from "./CeremonyNote";
 import { Field } from "./Field";
 
-export type Proof = Schemas["ReauthenticationRequest"];
 /** The proofs typed into the field; a passkey answers in the browser's dialog instead. */
 export type ProofKind = Exclude<keyof Proof, "webauthn">;
 
@@ -66,7 +65,7 @@ type ReauthPromptProps = {
 /** Asks someone whose sign-in is older than ten minutes to prove it's them, then retries. */
 export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
   const t = useT();
-  const { client } = useApi();
+  const passkeyOptions = usePasskeyProofOptions();
   const { two_factor } = useAccount();
   const kinds = proofKinds(two_factor);
   const hasPasskey = canProveWithPasskey(two_factor);
@@ -105,7 +104,7 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
     setBusy(true);
     setFailure(null);
     show(null, true);
-    const options = await run(client.POST("/api/v1/account/webauthn/options", {}));
+    const options = await settle(passkeyOptions.mutateAsync());
     if (!options.ok) {
       setBusy(false);
       show(options.problem, true);

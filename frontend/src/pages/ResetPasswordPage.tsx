@@ -1,13 +1,14 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { run } from "../api/problems";
+import { useApi } from "../api/context";
+import { useConfirmPasswordReset, useResetPasskeyOptions } from "../api/passwordReset";
+import { settle } from "../api/problems";
 import type { Problem } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
 import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
 import { describePasskeyProblem } from "../components/ReauthPrompt";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useSession } from "../hooks/useSession";
 import { useT } from "../i18n";
@@ -26,7 +27,9 @@ const HELD_OPTIONS_MS = 4 * 60_000;
  */
 export function ResetPasswordPage() {
   const t = useT();
-  const { client, session } = useApi();
+  const { session } = useApi();
+  const resetPasskeyOptions = useResetPasskeyOptions();
+  const confirmReset = useConfirmPasswordReset();
   const { state } = useSession();
   const [search] = useSearchParams();
   const token = search.get("token") ?? "";
@@ -68,14 +71,12 @@ export function ResetPasswordPage() {
 
   /** The link's passkey options, or the problem that says why there are none. */
   function passkeyOptions() {
-    return run(client.POST("/api/v1/auth/password-reset/webauthn/options", { body: { token } }));
+    return settle(resetPasskeyOptions.mutateAsync(token));
   }
 
   /** Sends the new password with `proof`; answers the problem when it failed. */
   async function confirm(proof: SecondFactor | Record<string, never>): Promise<Problem | null> {
-    const result = await run(
-      client.POST("/api/v1/auth/password-reset/confirm", { body: { token, new_password: password, ...proof } }),
-    );
+    const result = await settle(confirmReset.mutateAsync({ token, new_password: password, ...proof }));
     if (!result.ok) return result.problem;
     setDone(true);
     // Every session of the account ended, this tab's too if it was signed in.

@@ -1,14 +1,20 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { run } from "../api/problems";
+import {
+  useLogin,
+  usePasswordlessOptions,
+  usePasswordlessSignIn,
+  useSecondFactor,
+  useSecondFactorPasskeyOptions,
+} from "../api/auth";
+import { settle } from "../api/problems";
 import type { AppProblemCode, Problem, Schemas } from "../api/types";
+import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
+import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
 import { SupportContact } from "../components/SupportContact";
-import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { useT, type MessageId } from "../i18n";
-import { CeremonyNote } from "../components/CeremonyNote";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
@@ -25,10 +31,15 @@ type Outcome = { problem: Problem } | { failure: CeremonyFailure } | null;
 const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
 
 export function SignInPage() {
-  const { client } = useApi();
+  const login = useLogin();
+  const secondFactor = useSecondFactor();
+  const secondFactorOptions = useSecondFactorPasskeyOptions();
+  const passwordlessOptions = usePasswordlessOptions();
+  const passwordless = usePasswordlessSignIn();
   const { signIn, state } = useSession();
   const [search] = useSearchParams();
   const [step, setStep] = useState<Step>({ kind: "password" });
+  // One alert for the steps: a dead challenge's problem is shown on the password step it led back to.
   const [problem, setProblem] = useState<Problem | null>(null);
   // Kept so that going back to the password step asks only for the password again.
   const [username, setUsername] = useState("");
@@ -38,7 +49,7 @@ export function SignInPage() {
   async function submitPassword(name: string, password: string) {
     setProblem(null);
     setUsername(name);
-    const result = await run(client.POST("/api/v1/auth/login", { body: { username: name, password } }));
+    const result = await settle(login.mutateAsync({ username: name, password }));
     if (!result.ok) return setProblem(result.problem);
     if (result.data.status === "otp_required")
       setStep({ kind: "otp", challenge: result.data.challenge_token, methods: result.data.methods });
@@ -49,7 +60,7 @@ export function SignInPage() {
   async function submitSecondFactor(proof: SecondFactor): Promise<Problem | null> {
     if (step.kind !== "otp") return null;
     setProblem(null);
-    const result = await run(client.POST("/api/v1/auth/otp", { body: { challenge_token: step.challenge, ...proof } }));
+    const result = await settle(secondFactor.mutateAsync({ challenge_token: step.challenge, ...proof }));
     if (result.ok) {
       signIn(result.data as Schemas["AuthenticatedResponse"]);
       return null;
@@ -63,7 +74,7 @@ export function SignInPage() {
   async function submitPasskey(rememberDevice: boolean): Promise<Outcome> {
     if (step.kind !== "otp") return null;
     setProblem(null);
-    const options = await run(client.POST("/api/v1/auth/webauthn/options", { body: { challenge_token: step.challenge } }));
+    const options = await settle(secondFactorOptions.mutateAsync(step.challenge));
     if (!options.ok) {
       if (DEAD_CHALLENGE.includes(options.problem.code)) setStep({ kind: "password" });
       setProblem(options.problem);
@@ -81,17 +92,15 @@ export function SignInPage() {
   /** Sign-in with a passkey alone: no username, no password. */
   async function submitPasswordless(): Promise<CeremonyFailure | null> {
     setProblem(null);
-    const options = await run(client.POST("/api/v1/auth/passkey/options", {}));
+    const options = await settle(passwordlessOptions.mutateAsync());
     if (!options.ok) {
       setProblem(options.problem);
       return null;
     }
     const ceremony = await signWithPasskey(options.data.options);
     if (!ceremony.ok) return ceremony.failure;
-    const result = await run(
-      client.POST("/api/v1/auth/passkey", {
-        body: { state_token: options.data.state_token, credential: ceremony.credential },
-      }),
+    const result = await settle(
+      passwordless.mutateAsync({ state_token: options.data.state_token, credential: ceremony.credential }),
     );
     if (result.ok) signIn(result.data);
     else setProblem(result.problem);

@@ -7,7 +7,7 @@ import { createApi } from "../api/client";
 import type { paths } from "../api/schema";
 import type { Account, Language, ProblemCode, Schemas } from "../api/types";
 import { App } from "../App";
-import { ApiProvider } from "../hooks/useApi";
+import { ApiProvider } from "../api/context";
 import { SessionProvider } from "../hooks/useSession";
 import { LocaleProvider } from "../i18n";
 
