@@ -11,6 +11,7 @@ import { useAccount } from "../hooks/useSession";
 import { ProblemAlert, StatusMessage } from "./Alert";
 import { CeremonyNote } from "./CeremonyNote";
 import { Field } from "./Field";
+import { SecondFactorField, typedFactor } from "./SecondFactorField";
 
 /** The proofs typed into the field; a passkey answers in the browser's dialog instead. */
 export type ProofKind = Exclude<keyof Proof, "webauthn">;
@@ -19,12 +20,6 @@ const LABELS: Record<ProofKind, MessageId> = {
   code: "field.code",
   recovery_code: "field.recovery_code",
   password: "field.password",
-};
-
-const HINTS: Record<ProofKind, MessageId | undefined> = {
-  code: "reauth.code_hint",
-  recovery_code: "reauth.recovery_code_hint",
-  password: undefined,
 };
 
 /**
@@ -91,9 +86,7 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
     if (busy) return;
     setBusy(true);
     setFailure(null);
-    // Codes are often typed with a space in the middle ("123 456"); the server takes digits only.
-    const entered = kind === "code" ? value.replace(/\s/g, "") : value.trim();
-    const failed = await onSubmit({ [kind]: entered });
+    const failed = await onSubmit(kind === "password" ? { password: value.trim() } : typedFactor(kind, value));
     setBusy(false);
     show(failed, false);
   }
@@ -164,19 +157,18 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
           ))}
         </fieldset>
       )}
-      <Field
-        key={kind}
-        label={t(LABELS[kind])}
-        hint={HINTS[kind] && t(HINTS[kind])}
-        type={kind === "password" ? "password" : "text"}
-        autoComplete={kind === "code" ? "one-time-code" : kind === "password" ? "current-password" : "off"}
-        inputMode={kind === "code" ? "numeric" : undefined}
-        autoCapitalize={kind === "recovery_code" ? "off" : undefined}
-        spellCheck={kind === "password" ? undefined : false}
-        required
-        value={value}
-        onChange={(e) => setValue(e.target.value)}
-      />
+      {kind === "password" ? (
+        <Field
+          label={t("field.password")}
+          type="password"
+          autoComplete="current-password"
+          required
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+      ) : (
+        <SecondFactorField factor={kind} value={value} onChange={setValue} words="confirm" />
+      )}
       <ProblemAlert problem={problem} describe={byPasskey ? describePasskeyProblem : undefined} />
       <div className="actions">
         <button type="submit" className={canPasskey ? undefined : "primary"} disabled={busy}>

@@ -13,6 +13,7 @@ import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
+import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
 import { SupportContact } from "../components/SupportContact";
 import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
@@ -232,7 +233,7 @@ function SecondFactorStep(props: {
   const hasTotp = props.methods.includes("totp");
   const hasPasskey = props.methods.includes("webauthn");
   const canPasskey = hasPasskey && webAuthnAvailable();
-  const [useRecovery, setUseRecovery] = useState(!hasTotp);
+  const [factor, setFactor] = useState<TypedFactor>(hasTotp ? "code" : "recovery_code");
   const [rememberDevice, setRememberDevice] = useState(false);
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
@@ -252,10 +253,8 @@ function SecondFactorStep(props: {
     if (busy) return;
     setBusy(true);
     setFailure(null);
-    const entered = value.trim();
-    const proof: SecondFactor = useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") };
     // Sent only when ticked: the server's default is to ask for the code every time.
-    if (rememberDevice) proof.remember_device = true;
+    const proof: SecondFactor = { ...typedFactor(factor, value), ...(rememberDevice ? { remember_device: true } : {}) };
     const failed = await props.onSubmit(proof);
     setBusy(false);
     setValue("");
@@ -285,50 +284,13 @@ function SecondFactorStep(props: {
         </div>
       )}
       <form onSubmit={(e) => void submit(e)}>
-        {useRecovery ? (
-          <Field
-            key="recovery"
-            ref={fieldRef}
-            label={t("field.recovery_code")}
-            hint={t("signin.recovery_hint")}
-            name="recovery_code"
-            autoComplete="off"
-            autoCapitalize="off"
-            spellCheck={false}
-            required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        ) : (
-          <Field
-            key="code"
-            ref={fieldRef}
-            label={t("field.code")}
-            hint={t("signin.code_hint")}
-            name="code"
-            autoComplete="one-time-code"
-            inputMode="numeric"
-            pattern="\s*[0-9]{3}\s*[0-9]{3}\s*"
-            maxLength={8}
-            required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        )}
-        {hasTotp && (
-          <div className="checkbox">
-            <input
-              id="use-recovery"
-              type="checkbox"
-              checked={useRecovery}
-              onChange={(e) => {
-                setUseRecovery(e.target.checked);
-                setValue("");
-              }}
-            />
-            <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
-          </div>
-        )}
+        <SecondFactorField
+          ref={fieldRef}
+          factor={factor}
+          value={value}
+          onChange={setValue}
+          onFactorChange={hasTotp ? setFactor : undefined}
+        />
         <div className="checkbox">
           <input
             id="remember-device"
