@@ -17,4 +17,28 @@ export default tseslint.config(
       "react-hooks/exhaustive-deps": "error",
     },
   },
+  {
+    // Server state goes through src/api/: a read's query options (queries.ts) and one mutation
+    // hook per write. Elsewhere no request is written by hand and no query key is a literal.
+    files: ["src/**/*.{ts,tsx}"],
+    ignores: ["src/api/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MemberExpression[property.name=/^(GET|PUT|POST|PATCH|DELETE)$/]",
+          message: "Call the API through a hook of src/api/ (one per operation).",
+        },
+        {
+          selector: "MemberExpression[object.name='$api'][property.name=/^use/]",
+          message: "Read through the query options of src/api/queries.ts: useQuery(sessionsQuery($api)).",
+        },
+        {
+          selector: "Property[key.name='queryKey'] > ArrayExpression",
+          message: "Take query keys from the query options of src/api/queries.ts.",
+        },
+      ],
+    },
+  },
+  { files: ["scripts/**/*.mjs"], languageOptions: { globals: { ...globals.node } } },
 );

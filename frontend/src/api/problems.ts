@@ -2,7 +2,8 @@ import type { AppProblemCode, Problem } from "./types";
 
 export type Result<T> = { ok: true; data: T } | { ok: false; problem: Problem };
 
-type FetchOutcome<T> = { data?: T; error?: unknown; response: Response };
+/** What an openapi-fetch call resolves to. */
+export type FetchOutcome<T> = { data?: T; error?: unknown; response: Response };
 
 /** Runs an openapi-fetch call and turns every failure into a problem document. */
 export async function run<T>(call: Promise<FetchOutcome<T>>, now: () => number = Date.now): Promise<Result<T>> {
@@ -15,6 +16,15 @@ export async function run<T>(call: Promise<FetchOutcome<T>>, now: () => number =
   const { data, error, response } = outcome;
   if (response.ok) return { ok: true, data: data as T };
   return { ok: false, problem: asProblem(error, response, now()) };
+}
+
+/** A mutation's `mutateAsync` as a `Result`, for steps that go on differently after a failure. */
+export async function settle<T>(outcome: Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, data: await outcome };
+  } catch (error) {
+    return { ok: false, problem: toProblem(error) };
+  }
 }
 
 /** The problem document of a failed response (or a local one), its retry deadline fixed at `receivedAt`. */

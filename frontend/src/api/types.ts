@@ -18,3 +18,9 @@ export type AppProblemCode = ProblemCode | LocalProblemCode;
  * message does not move on every render.
  */
 export type Problem = Omit<Schemas["Problem"], "code"> & { code: AppProblemCode; retryAt?: number };
+
+/**
+ * A proof for a privileged action: a code, a recovery code, the password (two-factor off) or a
+ * passkey's answer; `{}` asks the server first whether one is needed.
+ */
+export type Proof = Schemas["ReauthenticationRequest"];

@@ -6,7 +6,6 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
 } from "@simplewebauthn/browser";
-import type { MessageId } from "../i18n";
 
 /**
  * The browser side of a passkey ceremony, through @simplewebauthn/browser (base64url JSON in and
@@ -71,11 +70,3 @@ export function classify(error: unknown): CeremonyFailure {
   if (name === "NotSupportedError") return "unsupported";
   return "failed";
 }
-
-export const CEREMONY_MESSAGES: Record<CeremonyFailure, MessageId> = {
-  cancelled: "passkey.cancelled",
-  already_registered: "passkey.already_registered",
-  wrong_site: "passkey.wrong_site",
-  unsupported: "passkey.unsupported",
-  failed: "passkey.failed",
-};

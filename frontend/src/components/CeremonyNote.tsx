@@ -1,6 +1,14 @@
-import { CEREMONY_MESSAGES, type CeremonyFailure } from "../api/webauthn";
-import { useT } from "../i18n";
+import type { CeremonyFailure } from "../api/webauthn";
+import { useT, type MessageId } from "../i18n";
 import { ErrorAlert, StatusMessage } from "./Alert";
+
+const CEREMONY_MESSAGES: Record<CeremonyFailure, MessageId> = {
+  cancelled: "passkey.cancelled",
+  already_registered: "passkey.already_registered",
+  wrong_site: "passkey.wrong_site",
+  unsupported: "passkey.unsupported",
+  failed: "passkey.failed",
+};
 
 /** What the browser's dialog ended with: a closed dialog is no error, the rest are. */
 export function CeremonyNote({ failure }: { failure: CeremonyFailure | null }) {

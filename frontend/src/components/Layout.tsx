@@ -1,31 +1,29 @@
 import { useEffect, useId, type ReactNode } from "react";
 import { Link } from "react-router";
-import { run } from "../api/problems";
+import { useUpdateAccount } from "../api/account";
 import type { Language } from "../api/types";
 import { LANGUAGES, useLocale, useT } from "../i18n";
-import { useApi } from "../hooks/useApi";
 import { useSession } from "../hooks/useSession";
 
 /** The header's language menu; a signed-in choice is remembered on the account (for e-mails too). */
 function LanguageSwitcher() {
   const t = useT();
   const id = useId();
-  const { client } = useApi();
   const { language, setLanguage } = useLocale();
-  const { state, setAccount } = useSession();
+  const { state } = useSession();
+  const updateAccount = useUpdateAccount();
   const signedIn = state.status === "signed-in";
 
-  async function choose(next: Language) {
+  function choose(next: Language) {
     setLanguage(next);
-    if (!signedIn) return;
-    const result = await run(client.PATCH("/api/v1/account", { body: { language: next } }));
-    if (result.ok) setAccount(result.data);
+    // The account the server answers goes into the cache; a failure leaves the choice in this tab.
+    if (signedIn) updateAccount.mutate({ language: next });
   }
 
   return (
     <div className="language">
       <label htmlFor={id}>{t("header.language")}</label>
-      <select id={id} value={language} onChange={(e) => void choose(e.target.value as Language)}>
+      <select id={id} value={language} onChange={(e) => choose(e.target.value as Language)}>
         {LANGUAGES.map((tag) => (
           <option key={tag} value={tag} lang={tag}>
             {t(`language.${tag}`)}

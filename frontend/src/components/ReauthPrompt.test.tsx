@@ -1,16 +1,10 @@
-import * as browser from "@simplewebauthn/browser";
+import { assertion, notAllowed, webauthn } from "../test/webauthn";
 import { screen, waitFor, within } from "@testing-library/react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Account, Schemas } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
-// A passkey as the proof of a privileged action. jsdom has no WebAuthn: the browser's dialog is
-// played by these fakes; the network is faked at the fetch layer as everywhere else.
-vi.mock("@simplewebauthn/browser", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
-  return { ...real, browserSupportsWebAuthn: vi.fn(), startRegistration: vi.fn(), startAuthentication: vi.fn() };
-});
-const webauthn = vi.mocked(browser);
+// A passkey as the proof of a privileged action (the browser's dialog: test/webauthn.ts).
 
 type Passkey = Schemas["PasskeySummary"];
 
@@ -40,23 +34,8 @@ const requestOptions = (challenge = "cmVhdXRo") => ({
     },
   } as unknown as Record<string, never>,
 });
-const assertion = {
-  id: "Y3JlZA",
-  rawId: "Y3JlZA",
-  type: "public-key",
-  response: { clientDataJSON: "e30", authenticatorData: "YXV0aA", signature: "c2ln" },
-  clientExtensionResults: {},
-} as unknown as browser.AuthenticationResponseJSON;
 
 const USE_PASSKEY = "Confirm with your passkey or security key";
-
-function notAllowed() {
-  return new browser.WebAuthnError({
-    message: "The operation either timed out or was not allowed.",
-    code: "ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY",
-    cause: Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" }),
-  });
-}
 
 async function passkeysSection() {
   const heading = await screen.findByRole("heading", { name: "Passkeys and security keys", level: 2 });
@@ -96,12 +75,6 @@ async function askToRemove(user: ReturnType<typeof renderApp>["user"]) {
   expect(await section.findByRole("heading", { name: "Confirm it's you" })).toHaveFocus();
   return section;
 }
-
-beforeEach(() => {
-  webauthn.browserSupportsWebAuthn.mockReset().mockReturnValue(true);
-  webauthn.startRegistration.mockReset();
-  webauthn.startAuthentication.mockReset().mockResolvedValue(assertion);
-});
 
 describe("a passkey proves a privileged action", () => {
   it("offers the passkey first; its answer to this session's options goes in the retried request as webauthn", async () => {

@@ -1,18 +1,18 @@
 import { useState, type FormEvent } from "react";
 import type { IntlShape } from "react-intl";
-import { run } from "../api/problems";
-import type { Account, Problem, Schemas } from "../api/types";
+import { usePasskeyProofOptions } from "../api/passkeys";
+import { settle } from "../api/problems";
+import type { Account, Problem, Proof } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { useT, type MessageId } from "../i18n";
 import { problemMessage } from "../i18n/problems";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { ProblemAlert, StatusMessage } from "./Alert";
 import { CeremonyNote } from "./CeremonyNote";
 import { Field } from "./Field";
+import { SecondFactorField, typedFactor } from "./SecondFactorField";
 
-export type Proof = Schemas["ReauthenticationRequest"];
 /** The proofs typed into the field; a passkey answers in the browser's dialog instead. */
 export type ProofKind = Exclude<keyof Proof, "webauthn">;
 
@@ -20,12 +20,6 @@ const LABELS: Record<ProofKind, MessageId> = {
   code: "field.code",
   recovery_code: "field.recovery_code",
   password: "field.password",
-};
-
-const HINTS: Record<ProofKind, MessageId | undefined> = {
-  code: "reauth.code_hint",
-  recovery_code: "reauth.recovery_code_hint",
-  password: undefined,
 };
 
 /**
@@ -66,7 +60,7 @@ type ReauthPromptProps = {
 /** Asks someone whose sign-in is older than ten minutes to prove it's them, then retries. */
 export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
   const t = useT();
-  const { client } = useApi();
+  const passkeyOptions = usePasskeyProofOptions();
   const { two_factor } = useAccount();
   const kinds = proofKinds(two_factor);
   const hasPasskey = canProveWithPasskey(two_factor);
@@ -92,9 +86,7 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
     if (busy) return;
     setBusy(true);
     setFailure(null);
-    // Codes are often typed with a space in the middle ("123 456"); the server takes digits only.
-    const entered = kind === "code" ? value.replace(/\s/g, "") : value.trim();
-    const failed = await onSubmit({ [kind]: entered });
+    const failed = await onSubmit(kind === "password" ? { password: value.trim() } : typedFactor(kind, value));
     setBusy(false);
     show(failed, false);
   }
@@ -105,7 +97,7 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
     setBusy(true);
     setFailure(null);
     show(null, true);
-    const options = await run(client.POST("/api/v1/account/webauthn/options", {}));
+    const options = await settle(passkeyOptions.mutateAsync());
     if (!options.ok) {
       setBusy(false);
       show(options.problem, true);
@@ -165,19 +157,18 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
           ))}
         </fieldset>
       )}
-      <Field
-        key={kind}
-        label={t(LABELS[kind])}
-        hint={HINTS[kind] && t(HINTS[kind])}
-        type={kind === "password" ? "password" : "text"}
-        autoComplete={kind === "code" ? "one-time-code" : kind === "password" ? "current-password" : "off"}
-        inputMode={kind === "code" ? "numeric" : undefined}
-        autoCapitalize={kind === "recovery_code" ? "off" : undefined}
-        spellCheck={kind === "password" ? undefined : false}
-        required
-        value={value}
-        onChange={(e) => setValue(e.target.value)}
-      />
+      {kind === "password" ? (
+        <Field
+          label={t("field.password")}
+          type="password"
+          autoComplete="current-password"
+          required
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+      ) : (
+        <SecondFactorField factor={kind} value={value} onChange={setValue} words="confirm" />
+      )}
       <ProblemAlert problem={problem} describe={byPasskey ? describePasskeyProblem : undefined} />
       <div className="actions">
         <button type="submit" className={canPasskey ? undefined : "primary"} disabled={busy}>

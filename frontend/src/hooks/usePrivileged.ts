@@ -1,18 +1,23 @@
+import type { UseMutationResult } from "@tanstack/react-query";
 import { useRef, useState } from "react";
-import type { Result } from "../api/problems";
-import type { Problem } from "../api/types";
-import type { Proof } from "../components/ReauthPrompt";
+import { settle } from "../api/problems";
+import type { Problem, Proof } from "../api/types";
 
 /**
- * Runs a privileged action; when the API answers `403 reauthentication_required`,
- * `reauthNeeded` turns on and `retry(proof)` runs the action again with the proof.
- * One attempt at a time (a double click does not send twice), and an answer that arrives after
- * `cancel()` is dropped, so an older request never shows its result.
+ * Runs a privileged action (a mutation of api/*.ts); when the API answers `403
+ * reauthentication_required`, `reauthNeeded` turns on and `retry(proof)` runs the action again
+ * with the proof. One attempt at a time (a double click does not send twice), and an answer that
+ * arrives after `cancel()` is dropped, so an older request never shows its result.
+ * `problem` is what the page shows: not the request for a proof, nor a refused proof (the prompt
+ * shows that), and nothing after `cancel()`.
  */
-export function usePrivileged<T>(action: (proof: Proof) => Promise<Result<T>>, onSuccess: (data: T) => void) {
+export function usePrivileged<TData, TVariables>(
+  mutation: UseMutationResult<TData, Problem, TVariables>,
+  variables: (proof: Proof) => TVariables,
+  onSuccess: (data: TData) => void,
+) {
   const [reauthNeeded, setReauthNeeded] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
   const inFlight = useRef(false);
   const generation = useRef(0);
 
@@ -21,10 +26,8 @@ export function usePrivileged<T>(action: (proof: Proof) => Promise<Result<T>>, o
     if (inFlight.current) return "stale";
     inFlight.current = true;
     const mine = generation.current;
-    setBusy(true);
-    const result = await action(proof);
+    const result = await settle(mutation.mutateAsync(variables(proof)));
     inFlight.current = false;
-    setBusy(false);
     if (mine !== generation.current) return "stale";
     if (result.ok) {
       setReauthNeeded(false);
@@ -53,5 +56,5 @@ export function usePrivileged<T>(action: (proof: Proof) => Promise<Result<T>>, o
     setProblem(null);
   }
 
-  return { start, retry, cancel, reauthNeeded, problem, busy, setProblem };
+  return { start, retry, cancel, reauthNeeded, problem, busy: mutation.isPending, setProblem };
 }

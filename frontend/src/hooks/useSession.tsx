@@ -1,9 +1,11 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useLogout } from "../api/auth";
 import { RefreshOutage } from "../api/client";
-import { localProblem, run, toProblem } from "../api/problems";
+import { useApi } from "../api/context";
+import { localProblem, settle, toProblem } from "../api/problems";
+import { accountQuery } from "../api/queries";
 import type { Account, Problem, Schemas } from "../api/types";
-import { useApi } from "./useApi";
 
 export type SessionState =
   | { status: "loading" }
@@ -20,20 +22,20 @@ type SessionContextValue = {
   /** Keeps the tokens of a successful login and starts loading the account. */
   signIn: (tokens: Schemas["AuthenticatedResponse"]) => void;
   signOut: () => Promise<void>;
-  /** The account changed on the server: refetch it and its security events. */
-  accountChanged: () => Promise<void>;
-  /** Puts an account the server just returned (e.g. from `PATCH /account`) in the cache. */
-  setAccount: (account: Account) => void;
 };
 
 const SessionContext = createContext<SessionContextValue | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const { client, session, $api } = useApi();
+  const { session, $api } = useApi();
   const queryClient = useQueryClient();
+  const { mutateAsync: logout } = useLogout();
   const [auth, setAuth] = useState<Auth>({ status: "loading" });
-  const accountQuery = $api.useQuery("get", "/api/v1/account", {}, { enabled: auth.status === "signed-in", retry: false });
-  const accountKey = $api.queryOptions("get", "/api/v1/account", {}).queryKey;
+  const { data: account, error, refetch } = useQuery({
+    ...accountQuery($api),
+    enabled: auth.status === "signed-in",
+    retry: false,
+  });
 
   // A reload loses the in-memory access token: the refresh cookie brings it back.
   const restore = useCallback(() => {
@@ -65,32 +67,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const signOut = useCallback(async () => {
-    // The header lets the server accept a logout by cookie alone (its CSRF check), e.g. when the
-    // access token is gone; with a token it changes nothing.
-    await run(client.POST("/api/v1/auth/logout", { headers: { "X-Requested-With": "XMLHttpRequest" } }));
+    // Signed out here whatever the server answered: the tokens are forgotten either way.
+    await settle(logout());
     session.forget();
     setAuth({ status: "signed-out", expired: false, deliberate: true });
     // The next person at this browser must not see this account's cached data.
     queryClient.clear();
-  }, [client, session, queryClient]);
+  }, [logout, session, queryClient]);
 
-  const accountChanged = useCallback(async () => {
-    await Promise.all([
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account"] }),
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/events"] }),
-      // Switching two-factor off removes the passkeys too.
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/passkeys"] }),
-    ]);
-  }, [queryClient]);
-
-  const setAccount = useCallback(
-    (account: Account) => queryClient.setQueryData(accountKey, account),
-    // The key is built from constants: it never changes.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [queryClient],
-  );
-
-  const { data: account, error, refetch } = accountQuery;
   const state = useMemo((): SessionState => {
     switch (auth.status) {
       case "loading":
@@ -105,10 +89,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, [auth, account, error, refetch, restore]);
 
-  const value = useMemo(
-    () => ({ state, signIn, signOut, accountChanged, setAccount }),
-    [state, signIn, signOut, accountChanged, setAccount],
-  );
+  const value = useMemo(() => ({ state, signIn, signOut }), [state, signIn, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

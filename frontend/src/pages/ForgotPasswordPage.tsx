@@ -1,10 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { run } from "../api/problems";
-import type { Problem } from "../api/types";
+import { useRequestPasswordReset } from "../api/passwordReset";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { Field } from "../components/Field";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
@@ -14,23 +12,14 @@ import { useT } from "../i18n";
  */
 export function ForgotPasswordPage() {
   const t = useT();
-  const { client } = useApi();
+  const request = useRequestPasswordReset();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [login, setLogin] = useState("");
-  const [sent, setSent] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setProblem(null);
-    setSent(false);
-    const result = await run(client.POST("/api/v1/auth/password-reset", { body: { login: login.trim() } }));
-    setBusy(false);
-    if (result.ok) setSent(true);
-    else setProblem(result.problem);
+    if (request.isPending) return;
+    request.mutate({ login: login.trim() });
   }
 
   return (
@@ -39,7 +28,7 @@ export function ForgotPasswordPage() {
         {t("forgot.heading")}
       </h1>
       <p>{t("forgot.explain")}</p>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit}>
         <Field
           label={t("forgot.login")}
           name="login"
@@ -51,9 +40,9 @@ export function ForgotPasswordPage() {
           value={login}
           onChange={(e) => setLogin(e.target.value)}
         />
-        <ProblemAlert problem={problem} />
-        <StatusMessage>{sent && t("forgot.sent")}</StatusMessage>
-        <button type="submit" className="primary" disabled={busy}>
+        <ProblemAlert problem={request.error} />
+        <StatusMessage>{request.isSuccess && t("forgot.sent")}</StatusMessage>
+        <button type="submit" className="primary" disabled={request.isPending}>
           {t("forgot.submit")}
         </button>
       </form>

@@ -1,13 +1,15 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { run } from "../api/problems";
+import { useApi } from "../api/context";
+import { useConfirmPasswordReset, useResetPasskeyOptions } from "../api/passwordReset";
+import { settle } from "../api/problems";
 import type { Problem } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
 import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
 import { describePasskeyProblem } from "../components/ReauthPrompt";
-import { useApi } from "../hooks/useApi";
+import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useSession } from "../hooks/useSession";
 import { useT } from "../i18n";
@@ -26,7 +28,9 @@ const HELD_OPTIONS_MS = 4 * 60_000;
  */
 export function ResetPasswordPage() {
   const t = useT();
-  const { client, session } = useApi();
+  const { session } = useApi();
+  const resetPasskeyOptions = useResetPasskeyOptions();
+  const confirmReset = useConfirmPasswordReset();
   const { state } = useSession();
   const [search] = useSearchParams();
   const token = search.get("token") ?? "";
@@ -41,7 +45,7 @@ export function ResetPasswordPage() {
   const [needsCode, setNeedsCode] = useState(false);
   const [hasPasskey, setHasPasskey] = useState(false);
   const [heldOptions, setHeldOptions] = useState<HeldOptions | null>(null);
-  const [useRecovery, setUseRecovery] = useState(false);
+  const [factor, setFactor] = useState<TypedFactor>("code");
   const [code, setCode] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   // Whether the problem shown answered a passkey (a refused one is `invalid_code` for the server).
@@ -68,14 +72,12 @@ export function ResetPasswordPage() {
 
   /** The link's passkey options, or the problem that says why there are none. */
   function passkeyOptions() {
-    return run(client.POST("/api/v1/auth/password-reset/webauthn/options", { body: { token } }));
+    return settle(resetPasskeyOptions.mutateAsync(token));
   }
 
   /** Sends the new password with `proof`; answers the problem when it failed. */
   async function confirm(proof: SecondFactor | Record<string, never>): Promise<Problem | null> {
-    const result = await run(
-      client.POST("/api/v1/auth/password-reset/confirm", { body: { token, new_password: password, ...proof } }),
-    );
+    const result = await settle(confirmReset.mutateAsync({ token, new_password: password, ...proof }));
     if (!result.ok) return result.problem;
     setDone(true);
     // Every session of the account ended, this tab's too if it was signed in.
@@ -102,7 +104,7 @@ export function ResetPasswordPage() {
     setFailure(null);
     if (!passwordsAgree()) return;
     let proof: SecondFactor | Record<string, never> = {};
-    if (needsCode) proof = useRecovery ? { recovery_code: code.trim() } : { code: code.replace(/\s/g, "") };
+    if (needsCode) proof = typedFactor(factor, code);
     setBusy(true);
     const failed = await confirm(proof);
     if (failed?.code === "second_factor_required" && !needsCode) await openSecondFactorStep();
@@ -222,46 +224,7 @@ export function ResetPasswordPage() {
                   <p className="muted">{t("reset.or_code")}</p>
                 </div>
               )}
-              {useRecovery ? (
-                <Field
-                  key="recovery"
-                  label={t("field.recovery_code")}
-                  hint={t("signin.recovery_hint")}
-                  name="recovery_code"
-                  autoComplete="off"
-                  autoCapitalize="off"
-                  spellCheck={false}
-                  required
-                  value={code}
-                  onChange={(e) => setCode(e.target.value)}
-                />
-              ) : (
-                <Field
-                  key="code"
-                  label={t("field.code")}
-                  hint={t("signin.code_hint")}
-                  name="code"
-                  autoComplete="one-time-code"
-                  inputMode="numeric"
-                  pattern="\s*[0-9]{3}\s*[0-9]{3}\s*"
-                  maxLength={8}
-                  required
-                  value={code}
-                  onChange={(e) => setCode(e.target.value)}
-                />
-              )}
-              <div className="checkbox">
-                <input
-                  id="reset-use-recovery"
-                  type="checkbox"
-                  checked={useRecovery}
-                  onChange={(e) => {
-                    setUseRecovery(e.target.checked);
-                    setCode("");
-                  }}
-                />
-                <label htmlFor="reset-use-recovery">{t("signin.use_recovery")}</label>
-              </div>
+              <SecondFactorField factor={factor} value={code} onChange={setCode} onFactorChange={setFactor} />
             </div>
           )}
           <ErrorAlert>{mismatch && t("reset.mismatch")}</ErrorAlert>

@@ -1,15 +1,10 @@
-import * as browser from "@simplewebauthn/browser";
+import { assertion, notAllowed, webauthn } from "../test/webauthn";
 import { screen } from "@testing-library/react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bodiesOf, json, noContent, problem, renderApp, signedOut, type Routes } from "../test/fakeServer";
 
-// jsdom has no WebAuthn: the browser's dialog is played by these fakes; the network is faked at
-// the fetch layer (any request without a route fails the test). The library's error type stays real.
-vi.mock("@simplewebauthn/browser", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
-  return { ...real, browserSupportsWebAuthn: vi.fn(), startRegistration: vi.fn(), startAuthentication: vi.fn() };
-});
-const webauthn = vi.mocked(browser);
+// The reset link's passkey: the browser's dialog is test/webauthn.ts's fake; any request
+// without a route fails the test.
 
 const TOKEN = "bXlzdGVyaW91cy1saW5rLXRva2Vu";
 const NEW_PASSWORD = "a brand new password";
@@ -21,13 +16,6 @@ const requestOptions = {
   publicKey: { challenge: "Y2hhbGxlbmdl", rpId: "localhost", allowCredentials: [], userVerification: "required" },
 };
 const options = requestOptions as unknown as Record<string, never>;
-const assertion = {
-  id: "Y3JlZA",
-  rawId: "Y3JlZA",
-  type: "public-key",
-  response: { clientDataJSON: "e30", authenticatorData: "YXV0aA", signature: "c2ln", userHandle: "dXNlcg" },
-  clientExtensionResults: {},
-} as unknown as browser.AuthenticationResponseJSON;
 
 type ConfirmBody = { code?: string; recovery_code?: string; webauthn?: unknown };
 
@@ -51,20 +39,6 @@ async function enterPasswords(user: ReturnType<typeof renderApp>["user"]) {
   await user.click(screen.getByRole("button", { name: "Set new password" }));
   await screen.findByRole("heading", { name: "Two-factor authentication", level: 2 });
 }
-
-function notAllowed() {
-  return new browser.WebAuthnError({
-    message: "The operation either timed out or was not allowed.",
-    code: "ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY",
-    cause: Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" }),
-  });
-}
-
-beforeEach(() => {
-  webauthn.browserSupportsWebAuthn.mockReset().mockReturnValue(true);
-  webauthn.startAuthentication.mockReset().mockResolvedValue(assertion);
-  webauthn.startRegistration.mockReset();
-});
 
 describe("reset password with a passkey", () => {
   it("offers the passkey first, the codes beside it, and proves the reset with the passkey", async () => {

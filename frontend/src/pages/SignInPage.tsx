@@ -1,14 +1,21 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { run } from "../api/problems";
+import {
+  useLogin,
+  usePasswordlessOptions,
+  usePasswordlessSignIn,
+  useSecondFactor,
+  useSecondFactorPasskeyOptions,
+} from "../api/auth";
+import { settle } from "../api/problems";
 import type { AppProblemCode, Problem, Schemas } from "../api/types";
-import { ProblemAlert, StatusMessage } from "../components/Alert";
-import { Field } from "../components/Field";
-import { SupportContact } from "../components/SupportContact";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
-import { useT, type MessageId } from "../i18n";
+import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { CeremonyNote } from "../components/CeremonyNote";
-import { useApi } from "../hooks/useApi";
+import { Field } from "../components/Field";
+import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
+import { SupportContact } from "../components/SupportContact";
+import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
@@ -25,10 +32,15 @@ type Outcome = { problem: Problem } | { failure: CeremonyFailure } | null;
 const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
 
 export function SignInPage() {
-  const { client } = useApi();
+  const login = useLogin();
+  const secondFactor = useSecondFactor();
+  const secondFactorOptions = useSecondFactorPasskeyOptions();
+  const passwordlessOptions = usePasswordlessOptions();
+  const passwordless = usePasswordlessSignIn();
   const { signIn, state } = useSession();
   const [search] = useSearchParams();
   const [step, setStep] = useState<Step>({ kind: "password" });
+  // One alert for the steps: a dead challenge's problem is shown on the password step it led back to.
   const [problem, setProblem] = useState<Problem | null>(null);
   // Kept so that going back to the password step asks only for the password again.
   const [username, setUsername] = useState("");
@@ -38,7 +50,7 @@ export function SignInPage() {
   async function submitPassword(name: string, password: string) {
     setProblem(null);
     setUsername(name);
-    const result = await run(client.POST("/api/v1/auth/login", { body: { username: name, password } }));
+    const result = await settle(login.mutateAsync({ username: name, password }));
     if (!result.ok) return setProblem(result.problem);
     if (result.data.status === "otp_required")
       setStep({ kind: "otp", challenge: result.data.challenge_token, methods: result.data.methods });
@@ -49,7 +61,7 @@ export function SignInPage() {
   async function submitSecondFactor(proof: SecondFactor): Promise<Problem | null> {
     if (step.kind !== "otp") return null;
     setProblem(null);
-    const result = await run(client.POST("/api/v1/auth/otp", { body: { challenge_token: step.challenge, ...proof } }));
+    const result = await settle(secondFactor.mutateAsync({ challenge_token: step.challenge, ...proof }));
     if (result.ok) {
       signIn(result.data as Schemas["AuthenticatedResponse"]);
       return null;
@@ -63,7 +75,7 @@ export function SignInPage() {
   async function submitPasskey(rememberDevice: boolean): Promise<Outcome> {
     if (step.kind !== "otp") return null;
     setProblem(null);
-    const options = await run(client.POST("/api/v1/auth/webauthn/options", { body: { challenge_token: step.challenge } }));
+    const options = await settle(secondFactorOptions.mutateAsync(step.challenge));
     if (!options.ok) {
       if (DEAD_CHALLENGE.includes(options.problem.code)) setStep({ kind: "password" });
       setProblem(options.problem);
@@ -81,17 +93,15 @@ export function SignInPage() {
   /** Sign-in with a passkey alone: no username, no password. */
   async function submitPasswordless(): Promise<CeremonyFailure | null> {
     setProblem(null);
-    const options = await run(client.POST("/api/v1/auth/passkey/options", {}));
+    const options = await settle(passwordlessOptions.mutateAsync());
     if (!options.ok) {
       setProblem(options.problem);
       return null;
     }
     const ceremony = await signWithPasskey(options.data.options);
     if (!ceremony.ok) return ceremony.failure;
-    const result = await run(
-      client.POST("/api/v1/auth/passkey", {
-        body: { state_token: options.data.state_token, credential: ceremony.credential },
-      }),
+    const result = await settle(
+      passwordless.mutateAsync({ state_token: options.data.state_token, credential: ceremony.credential }),
     );
     if (result.ok) signIn(result.data);
     else setProblem(result.problem);
@@ -223,7 +233,7 @@ function SecondFactorStep(props: {
   const hasTotp = props.methods.includes("totp");
   const hasPasskey = props.methods.includes("webauthn");
   const canPasskey = hasPasskey && webAuthnAvailable();
-  const [useRecovery, setUseRecovery] = useState(!hasTotp);
+  const [factor, setFactor] = useState<TypedFactor>(hasTotp ? "code" : "recovery_code");
   const [rememberDevice, setRememberDevice] = useState(false);
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
@@ -243,10 +253,8 @@ function SecondFactorStep(props: {
     if (busy) return;
     setBusy(true);
     setFailure(null);
-    const entered = value.trim();
-    const proof: SecondFactor = useRecovery ? { recovery_code: entered } : { code: entered.replace(/\s/g, "") };
     // Sent only when ticked: the server's default is to ask for the code every time.
-    if (rememberDevice) proof.remember_device = true;
+    const proof: SecondFactor = { ...typedFactor(factor, value), ...(rememberDevice ? { remember_device: true } : {}) };
     const failed = await props.onSubmit(proof);
     setBusy(false);
     setValue("");
@@ -276,50 +284,13 @@ function SecondFactorStep(props: {
         </div>
       )}
       <form onSubmit={(e) => void submit(e)}>
-        {useRecovery ? (
-          <Field
-            key="recovery"
-            ref={fieldRef}
-            label={t("field.recovery_code")}
-            hint={t("signin.recovery_hint")}
-            name="recovery_code"
-            autoComplete="off"
-            autoCapitalize="off"
-            spellCheck={false}
-            required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        ) : (
-          <Field
-            key="code"
-            ref={fieldRef}
-            label={t("field.code")}
-            hint={t("signin.code_hint")}
-            name="code"
-            autoComplete="one-time-code"
-            inputMode="numeric"
-            pattern="\s*[0-9]{3}\s*[0-9]{3}\s*"
-            maxLength={8}
-            required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-          />
-        )}
-        {hasTotp && (
-          <div className="checkbox">
-            <input
-              id="use-recovery"
-              type="checkbox"
-              checked={useRecovery}
-              onChange={(e) => {
-                setUseRecovery(e.target.checked);
-                setValue("");
-              }}
-            />
-            <label htmlFor="use-recovery">{t("signin.use_recovery")}</label>
-          </div>
-        )}
+        <SecondFactorField
+          ref={fieldRef}
+          factor={factor}
+          value={value}
+          onChange={setValue}
+          onFactorChange={hasTotp ? setFactor : undefined}
+        />
         <div className="checkbox">
           <input
             id="remember-device"

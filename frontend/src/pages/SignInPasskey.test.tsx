@@ -1,27 +1,14 @@
-import * as browser from "@simplewebauthn/browser";
+import { assertion, notAllowed, webauthn } from "../test/webauthn";
 import { screen } from "@testing-library/react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { account, bodiesOf, json, otpRequired, problem, renderApp, signedOut, tokens, type Routes } from "../test/fakeServer";
 
-// jsdom has no WebAuthn: the browser's dialog is played by these fakes; the network is faked at
-// the fetch layer as everywhere else. The library's own error type stays real.
-vi.mock("@simplewebauthn/browser", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
-  return { ...real, browserSupportsWebAuthn: vi.fn(), startRegistration: vi.fn(), startAuthentication: vi.fn() };
-});
-const webauthn = vi.mocked(browser);
+// Sign-in with a passkey: the browser's dialog is test/webauthn.ts's fake.
 
 const requestOptions = {
   publicKey: { challenge: "Y2hhbGxlbmdl", rpId: "localhost", allowCredentials: [], userVerification: "preferred" },
 };
 const options = requestOptions as unknown as Record<string, never>;
-const assertion = {
-  id: "Y3JlZA",
-  rawId: "Y3JlZA",
-  type: "public-key",
-  response: { clientDataJSON: "e30", authenticatorData: "YXV0aA", signature: "c2ln", userHandle: "dXNlcg" },
-  clientExtensionResults: {},
-} as unknown as browser.AuthenticationResponseJSON;
 
 const routes = (extra: Routes): Routes => ({
   ...signedOut(),
@@ -36,20 +23,6 @@ async function enterPassword(user: ReturnType<typeof renderApp>["user"]) {
   await user.type(screen.getByLabelText("Password"), "correct horse battery");
   await user.click(screen.getByRole("button", { name: "Log in" }));
 }
-
-function notAllowed() {
-  return new browser.WebAuthnError({
-    message: "The operation either timed out or was not allowed.",
-    code: "ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY",
-    cause: Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" }),
-  });
-}
-
-beforeEach(() => {
-  webauthn.browserSupportsWebAuthn.mockReset().mockReturnValue(true);
-  webauthn.startAuthentication.mockReset().mockResolvedValue(assertion);
-  webauthn.startRegistration.mockReset();
-});
 
 describe("sign-in with a passkey as the second factor", () => {
   it("answers the code step with the passkey: options for the challenge, the browser's dialog, then /auth/otp", async () => {

@@ -1,37 +1,28 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
-import { run } from "../api/problems";
-import type { Problem } from "../api/types";
+import { useRegister } from "../api/auth";
 import { ProblemAlert } from "../components/Alert";
 import { Field } from "../components/Field";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
 export function SignUpPage() {
-  const { client } = useApi();
+  const register = useRegister();
   const t = useT();
   const navigate = useNavigate();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
+  const problem = register.error;
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setProblem(null);
-    const result = await run(
-      client.POST("/api/v1/auth/register", {
-        body: { username: username.trim(), password, email: email.trim() || null },
-      }),
+    if (register.isPending) return;
+    register.mutate(
+      { username: username.trim(), password, email: email.trim() || null },
+      { onSuccess: () => void navigate("/sign-in?registered=1") },
     );
-    setBusy(false);
-    if (result.ok) navigate("/sign-in?registered=1");
-    else setProblem(result.problem);
   }
 
   const fieldError = (name: string) =>
@@ -44,7 +35,7 @@ export function SignUpPage() {
       <h1 tabIndex={-1} ref={headingRef}>
         {t("signup.heading")}
       </h1>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit}>
         <Field
           label={t("field.username")}
           hint={t("signup.username_hint")}
@@ -79,7 +70,7 @@ export function SignUpPage() {
           error={fieldError("password")}
         />
         <ProblemAlert problem={problem} />
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={register.isPending}>
           {t("signup.submit")}
         </button>
       </form>

@@ -1,15 +1,9 @@
-import * as browser from "@simplewebauthn/browser";
+import { webauthn } from "../test/webauthn";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/browser";
 import { fireEvent, screen, within } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Account, EventKind } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
-
-// An agent's passkey: jsdom has no WebAuthn, so the browser's dialog is played by a fake.
-vi.mock("@simplewebauthn/browser", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
-  return { ...real, browserSupportsWebAuthn: vi.fn(() => true), startAuthentication: vi.fn() };
-});
-const webauthn = vi.mocked(browser);
 
 const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
 const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
@@ -325,7 +319,7 @@ describe("support desk", () => {
   it("an agent with a passkey proves a reset with it when the sign-in is old", async () => {
     const agent = account({ username: "sam", role: "support", two_factor: { ...twoFactorOn, methods: ["webauthn", "totp", "recovery_code"] } });
     const answer = { id: "a2V5", rawId: "a2V5", type: "public-key", response: {}, clientExtensionResults: {} };
-    webauthn.startAuthentication.mockResolvedValue(answer as unknown as browser.AuthenticationResponseJSON);
+    webauthn.startAuthentication.mockResolvedValue(answer as unknown as AuthenticationResponseJSON);
     const { user, calls } = renderApp(
       desk(
         {

@@ -1,28 +1,31 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import type { IntlShape } from "react-intl";
 import { Link } from "react-router";
-import { run, toProblem, type Result } from "../api/problems";
+import { useAccountChanged } from "../api/account";
+import { useApi } from "../api/context";
+import { toProblem } from "../api/problems";
+import { customerSearchQuery } from "../api/queries";
+import { useResetCustomerTwoFactor, useUnlockCustomer } from "../api/support";
 import type { Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Field } from "../components/Field";
-import { ReauthPrompt, type Proof } from "../components/ReauthPrompt";
+import { ReauthPrompt } from "../components/ReauthPrompt";
 import { SecurityEventList } from "../components/SecurityEventList";
 import { useT, type MessageId } from "../i18n";
 import { problemMessage, retryAdvice } from "../i18n/problems";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePrivileged } from "../hooks/usePrivileged";
 import { useSecurityEvents } from "../hooks/useSecurityEvents";
-import { useAccount, useSession } from "../hooks/useSession";
+import { useAccount } from "../hooks/useSession";
 
 type Customer = Schemas["CustomerSummary"];
 
 export function SupportPage() {
   const t = useT();
   const account = useAccount();
-  const { accountChanged } = useSession();
+  const accountChanged = useAccountChanged();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   // Set when the server answers `two_factor_required`: our copy of the account may be out of date.
   const [refused, setRefused] = useState(false);
@@ -67,12 +70,7 @@ function Desk({ onTwoFactorRequired }: { onTwoFactorRequired: () => void }) {
   const [query, setQuery] = useState("");
   const [searched, setSearched] = useState<string | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const search = $api.useQuery(
-    "get",
-    "/api/v1/support/customers",
-    { params: { query: { query: searched ?? "" } } },
-    { enabled: searched !== null },
-  );
+  const search = useQuery({ ...customerSearchQuery($api, searched ?? ""), enabled: searched !== null });
   const problem = search.error ? toProblem(search.error) : null;
   const refused = problem?.code === "two_factor_required";
   const customers = search.data?.customers ?? null;
@@ -142,7 +140,6 @@ type ActionKind = "reset" | "unlock";
 function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
   const t = useT();
   const { customer } = props;
-  const queryClient = useQueryClient();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [action, setAction] = useState<ActionKind | null>(null);
   const [message, setMessage] = useState("");
@@ -160,11 +157,6 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
     headingRef.current?.focus();
   }
 
-  function done(text: string) {
-    close(text);
-    void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/support/customers"] });
-    void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/support/customers/{id}/events"] });
-  }
 
   return (
     <section className="panel" aria-labelledby="customer-heading">
@@ -184,7 +176,7 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
         <SecurityEventList events={events} problem={problem} />
       </section>
       {action ? (
-        <SupportAction key={action} kind={action} customer={customer} onCancel={() => close()} onDone={done} />
+        <SupportAction key={action} kind={action} customer={customer} onCancel={() => close()} onDone={close} />
       ) : (
         <div className="actions">
           {customer.two_factor_enabled && (
@@ -239,7 +231,6 @@ function SupportAction(props: {
   onDone: (message: string) => void;
 }) {
   const t = useT();
-  const { client } = useApi();
   const { kind, customer } = props;
   const words = ACTIONS[kind];
   const name = { name: customer.username };
@@ -248,19 +239,17 @@ function SupportAction(props: {
   const [reason, setReason] = useState("");
   const [confirming, setConfirming] = useState(false);
 
-  async function act(proof: Proof): Promise<Result<null>> {
+  const mutations = { reset: useResetCustomerTwoFactor(), unlock: useUnlockCustomer() };
+  const action = usePrivileged(
+    mutations[kind],
     // Agents have two-factor on, so the server takes only a second factor as proof: a code, a
     // recovery code or a passkey's answer.
-    const body = { reason: reason.trim(), code: proof.code, recovery_code: proof.recovery_code, webauthn: proof.webauthn };
-    const path = { id: customer.id };
-    const result =
-      kind === "reset"
-        ? await run(client.POST("/api/v1/support/customers/{id}/two-factor/reset", { params: { path }, body }))
-        : await run(client.POST("/api/v1/support/customers/{id}/unlock", { params: { path }, body }));
-    return result.ok ? { ok: true, data: null } : result;
-  }
-
-  const action = usePrivileged(act, () => props.onDone(t(words.done, name)));
+    (proof) => ({
+      customerId: customer.id,
+      body: { reason: reason.trim(), code: proof.code, recovery_code: proof.recovery_code, webauthn: proof.webauthn },
+    }),
+    () => props.onDone(t(words.done, name)),
+  );
 
   return (
     <div>

@@ -1,9 +1,8 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import { Link, useSearchParams } from "react-router";
-import { run } from "../api/problems";
+import { useVerifyEmail } from "../api/email";
 import type { Problem } from "../api/types";
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
-import { useApi } from "../hooks/useApi";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useSession } from "../hooks/useSession";
 import { useT } from "../i18n";
@@ -14,32 +13,34 @@ type Outcome =
   | { kind: "invalid" }
   | { kind: "failed"; problem: Problem };
 
+function outcomeOf(token: string, verify: ReturnType<typeof useVerifyEmail>): Outcome {
+  if (!token || verify.error?.code === "invalid_token") return { kind: "invalid" };
+  if (verify.error) return { kind: "failed", problem: verify.error };
+  if (verify.data) return { kind: "verified", email: verify.data.email };
+  return { kind: "verifying" };
+}
+
 /**
  * Where the mailed link lands: confirms the address once on load (the link is single use, so a
  * second request would only say "used"), then points to Account Settings or to sign-in.
  */
 export function VerifyEmailPage() {
   const t = useT();
-  const { client } = useApi();
-  const { state, accountChanged } = useSession();
+  const { state } = useSession();
+  const verify = useVerifyEmail();
+  const { mutate } = verify;
   const [search] = useSearchParams();
   const token = search.get("token") ?? "";
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
-  const [outcome, setOutcome] = useState<Outcome>(token ? { kind: "verifying" } : { kind: "invalid" });
+  const outcome = outcomeOf(token, verify);
   // React's development double effect (and a re-render) must not spend the link twice.
   const sentFor = useRef<string | null>(null);
 
   useEffect(() => {
     if (!token || sentFor.current === token) return;
     sentFor.current = token;
-    void run(client.POST("/api/v1/auth/email/verify", { body: { token } })).then((result) => {
-      if (result.ok) {
-        setOutcome({ kind: "verified", email: result.data.email });
-        void accountChanged();
-      } else if (result.problem.code === "invalid_token") setOutcome({ kind: "invalid" });
-      else setOutcome({ kind: "failed", problem: result.problem });
-    });
-  }, [token, client, accountChanged]);
+    mutate(token);
+  }, [token, mutate]);
 
   const signedIn = state.status === "signed-in";
 

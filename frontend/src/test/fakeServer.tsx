@@ -1,15 +1,11 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { BrowserRouter } from "react-router";
 import { expect } from "vitest";
 import { createApi } from "../api/client";
 import type { paths } from "../api/schema";
 import type { Account, Language, ProblemCode, Schemas } from "../api/types";
 import { App } from "../App";
-import { ApiProvider } from "../hooks/useApi";
-import { SessionProvider } from "../hooks/useSession";
-import { LocaleProvider } from "../i18n";
+import { AppProviders, createQueryClient } from "../AppProviders";
 
 // ---- Types that tie every fake handler to openapi.yaml -------------------------------------
 
@@ -181,20 +177,12 @@ export function renderApp(routes: Routes, path = "/", language: Language = "en")
   window.history.replaceState(null, "", path);
   const { fetchImpl, calls } = fakeFetch(routes);
   const api = createApi(fetchImpl);
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const queryClient = createQueryClient();
   const user = userEvent.setup();
   const view = render(
-    <QueryClientProvider client={queryClient}>
-      <ApiProvider api={api}>
-        <LocaleProvider initial={language}>
-          <BrowserRouter>
-            <SessionProvider>
-              <App />
-            </SessionProvider>
-          </BrowserRouter>
-        </LocaleProvider>
-      </ApiProvider>
-    </QueryClientProvider>,
+    <AppProviders api={api} queryClient={queryClient} language={language}>
+      <App />
+    </AppProviders>,
   );
   return { ...view, user, calls, api, queryClient };
 }

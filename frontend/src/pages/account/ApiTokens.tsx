@@ -1,17 +1,18 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { useIntl } from "react-intl";
-import { run, toProblem } from "../../api/problems";
-import type { Account, Problem, Schemas } from "../../api/types";
+import { useCreateApiToken, useRevokeApiToken } from "../../api/apiTokens";
+import { useApi } from "../../api/context";
+import { toProblem } from "../../api/problems";
+import { apiTokensQuery } from "../../api/queries";
+import type { Account, Schemas } from "../../api/types";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT, type MessageId } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 import { useFocusOnMount } from "../../hooks/useFocusOnMount";
 import { usePrivileged } from "../../hooks/usePrivileged";
-import { useSession } from "../../hooks/useSession";
 
 type Scope = Schemas["Scope"];
 type Token = Schemas["TokenSummary"];
@@ -41,10 +42,9 @@ const isSupportScope = (scope: Scope) => scope.startsWith("support:");
 export function ApiTokens({ account }: { account: Account }) {
   const t = useT();
   const intl = useIntl();
-  const { client, $api } = useApi();
-  const { accountChanged } = useSession();
-  const queryClient = useQueryClient();
-  const tokens = $api.useQuery("get", "/api/v1/account/api-tokens");
+  const { $api } = useApi();
+  const tokens = useQuery(apiTokensQuery($api));
+  const revokeToken = useRevokeApiToken();
   const headingRef = useRef<HTMLHeadingElement>(null);
   const scopes = grantableScopes(account.role);
 
@@ -55,7 +55,6 @@ export function ApiTokens({ account }: { account: Account }) {
   const supportChosen = chosen.some(isSupportScope);
   const [created, setCreated] = useState<Created | null>(null);
   const [revoking, setRevoking] = useState<Token | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
   const [message, setMessage] = useState("");
   // The request of the attempt under way, so a retry with a proof sends the same thing.
   const request = useRef<Omit<Schemas["CreateTokenRequest"], "code" | "password" | "recovery_code">>({
@@ -64,19 +63,15 @@ export function ApiTokens({ account }: { account: Account }) {
     expires_in_days: DEFAULT_DAYS,
   });
 
-  async function refresh() {
-    await Promise.all([queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/api-tokens"] }), accountChanged()]);
-  }
-
   const create = usePrivileged(
-    (proof) => run(client.POST("/api/v1/account/api-tokens", { body: { ...request.current, ...proof } })),
+    useCreateApiToken(),
+    (proof) => ({ ...request.current, ...proof }),
     (data) => {
       setCreated(data);
       setCreating(false);
       setName("");
       setDays(String(DEFAULT_DAYS));
       setChosen(["account:read"]);
-      void refresh();
     },
   );
 
@@ -88,15 +83,13 @@ export function ApiTokens({ account }: { account: Account }) {
     void create.start();
   }
 
-  async function revoke(token: Token) {
+  function revoke(token: Token) {
     setRevoking(null);
-    setProblem(null);
     setMessage("");
-    const result = await run(client.DELETE("/api/v1/account/api-tokens/{id}", { params: { path: { id: token.id } } }));
-    if (result.ok) setMessage(t("tokens.revoked", { name: token.name }));
-    else setProblem(result.problem);
-    headingRef.current?.focus();
-    await refresh();
+    revokeToken.mutate(token.id, {
+      onSuccess: () => setMessage(t("tokens.revoked", { name: token.name })),
+      onSettled: () => headingRef.current?.focus(),
+    });
   }
 
   const when = (at: string) => intl.formatDate(at, { dateStyle: "medium", timeStyle: "short" });
@@ -109,7 +102,7 @@ export function ApiTokens({ account }: { account: Account }) {
       </h2>
       <p>{t("tokens.explain")}</p>
       <StatusMessage>{message}</StatusMessage>
-      <ProblemAlert problem={problem} />
+      <ProblemAlert problem={revokeToken.error} />
       {created && (
         <CreatedTokenPanel
           token={created}
@@ -228,7 +221,7 @@ export function ApiTokens({ account }: { account: Account }) {
         <ConfirmDialog
           title={t("tokens.revoke_title", { name: revoking.name })}
           onCancel={() => setRevoking(null)}
-          onConfirm={() => void revoke(revoking)}
+          onConfirm={() => revoke(revoking)}
         >
           <p>{t("tokens.revoke_body")}</p>
         </ConfirmDialog>

@@ -1,40 +1,36 @@
 import { useState, type FormEvent } from "react";
-import { run } from "../../api/problems";
-import type { Problem } from "../../api/types";
+import { useChangePassword } from "../../api/account";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { Field } from "../../components/Field";
 import { useT } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 
 export function ChangePassword() {
   const t = useT();
-  const { client } = useApi();
+  const change = useChangePassword();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
-  const [problem, setProblem] = useState<Problem | null>(null);
   const [message, setMessage] = useState("");
-  const [busy, setBusy] = useState(false);
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
-    setProblem(null);
+    if (change.isPending) return;
     setMessage("");
-    setBusy(true);
-    const result = await run(
-      client.POST("/api/v1/account/password", { body: { current_password: current, new_password: next } }),
+    change.mutate(
+      { current_password: current, new_password: next },
+      {
+        onSuccess: () => {
+          setCurrent("");
+          setNext("");
+          setMessage(t("password.changed"));
+        },
+      },
     );
-    setBusy(false);
-    if (!result.ok) return setProblem(result.problem);
-    setCurrent("");
-    setNext("");
-    setMessage(t("password.changed"));
   }
 
   return (
     <section className="panel" aria-labelledby="password-heading">
       <h2 id="password-heading">{t("password.heading")}</h2>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit}>
         <Field
           label={t("password.current")}
           type="password"
@@ -53,9 +49,9 @@ export function ChangePassword() {
           value={next}
           onChange={(e) => setNext(e.target.value)}
         />
-        <ProblemAlert problem={problem} />
+        <ProblemAlert problem={change.error} />
         <StatusMessage>{message}</StatusMessage>
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={change.isPending}>
           {t("password.submit")}
         </button>
       </form>

@@ -1,10 +1,9 @@
 import { useState, type FormEvent } from "react";
-import { run } from "../../api/problems";
+import { useDisableTwoFactor } from "../../api/twoFactor";
 import { ErrorAlert, ProblemAlert } from "../../components/Alert";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
 import { useAccount } from "../../hooks/useSession";
 
@@ -16,17 +15,13 @@ type Props = { onDisabled: () => void; onStart: () => void };
  */
 export function DisableTwoFactor({ onDisabled, onStart }: Props) {
   const t = useT();
-  const { client } = useApi();
   // Disabling removes every second factor, passkeys too: say so before it happens.
   const hasPasskeys = useAccount().two_factor.methods.includes("webauthn");
   const [checked, setChecked] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [untickedSave, setUntickedSave] = useState(false);
 
-  const disable = usePrivileged(
-    (proof) => run(client.POST("/api/v1/account/two-factor/disable", { body: proof })),
-    onDisabled,
-  );
+  const disable = usePrivileged(useDisableTwoFactor(), (proof) => proof, onDisabled);
 
   function tick(on: boolean) {
     setChecked(on);

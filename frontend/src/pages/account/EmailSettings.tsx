@@ -1,15 +1,13 @@
 import { useRef, useState, type FormEvent } from "react";
 import type { IntlShape } from "react-intl";
-import { run } from "../../api/problems";
+import { useChangeEmail } from "../../api/email";
 import type { Account, Problem } from "../../api/types";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT } from "../../i18n";
 import { problemMessage, retryAdvice } from "../../i18n/problems";
-import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
-import { useSession } from "../../hooks/useSession";
 
 /** A `429` here means too many links were mailed, not too many wrong guesses. */
 function describeEmailProblem(intl: IntlShape, problem: Problem): string {
@@ -25,8 +23,6 @@ function describeEmailProblem(intl: IntlShape, problem: Problem): string {
  */
 export function EmailSettings({ account }: { account: Account }) {
   const t = useT();
-  const { client } = useApi();
-  const { accountChanged } = useSession();
   const headingRef = useRef<HTMLHeadingElement>(null);
   const [editing, setEditing] = useState(false);
   const [address, setAddress] = useState("");
@@ -35,12 +31,12 @@ export function EmailSettings({ account }: { account: Account }) {
   const requested = useRef("");
 
   const send = usePrivileged(
-    (proof) => run(client.POST("/api/v1/account/email", { body: { email: requested.current, ...proof } })),
+    useChangeEmail(),
+    (proof) => ({ email: requested.current, ...proof }),
     () => {
       setEditing(false);
       setAddress("");
       setMessage(t("email.sent", { email: requested.current }));
-      void accountChanged();
       // The form that had focus is gone: the section's heading takes it, the status is read out.
       headingRef.current?.focus();
     },

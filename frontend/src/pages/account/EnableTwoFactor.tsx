@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from "react";
-import { run } from "../../api/problems";
+import { useConfirmTwoFactor, useEnrollTwoFactor } from "../../api/twoFactor";
 import type { Problem, Schemas } from "../../api/types";
 import { ProblemAlert } from "../../components/Alert";
 import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT, type MessageId } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 import { useFocusOnMount } from "../../hooks/useFocusOnMount";
 import { usePrivileged } from "../../hooks/usePrivileged";
 
@@ -23,28 +22,15 @@ export function groupSecret(secret: string): string {
 
 export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" }: Props) {
   const t = useT();
-  const { client } = useApi();
   const [checked, setChecked] = useState(false);
   const [enrollment, setEnrollment] = useState<Schemas["EnrollResponse"] | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  // The prompt's proofs as enrolling takes them: the password with two-factor off; with it on
-  // (adding an OTP application to passkeys) a recovery code or a passkey's answer.
-  const enroll = usePrivileged(
-    (proof) =>
-      run(
-        client.POST("/api/v1/account/two-factor/enroll", {
-          body: { password: proof.password, recovery_code: proof.recovery_code, webauthn: proof.webauthn },
-        }),
-      ),
-    setEnrollment,
-  );
+  const confirm = useConfirmTwoFactor();
+  const enroll = usePrivileged(useEnrollTwoFactor(), (proof) => proof, setEnrollment);
 
   function toggle(on: boolean) {
     setChecked(on);
     setEnrollment(null);
-    setProblem(null);
+    confirm.reset();
     // Drops any answer still on its way: an unticked box never shows an older secret.
     enroll.cancel();
     if (on) {
@@ -53,14 +39,9 @@ export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" 
     }
   }
 
-  async function save(code: string) {
-    if (busy) return;
-    setProblem(null);
-    setBusy(true);
-    const result = await run(client.POST("/api/v1/account/two-factor/confirm", { body: { code } }));
-    setBusy(false);
-    if (result.ok) onEnabled(result.data.recovery_codes ?? []);
-    else setProblem(result.problem);
+  function save(code: string) {
+    if (confirm.isPending) return;
+    confirm.mutate(code, { onSuccess: (data) => onEnabled(data.recovery_codes ?? []) });
   }
 
   return (
@@ -80,7 +61,7 @@ export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" 
       {enroll.reauthNeeded && <ReauthPrompt onSubmit={enroll.retry} onCancel={() => toggle(false)} />}
       <ProblemAlert problem={enroll.problem} />
       {checked && enrollment && (
-        <SetUpSteps enrollment={enrollment} busy={busy} problem={problem} onSave={(code) => void save(code)} />
+        <SetUpSteps enrollment={enrollment} busy={confirm.isPending} problem={confirm.error} onSave={save} />
       )}
     </div>
   );

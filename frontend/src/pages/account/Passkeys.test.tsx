@@ -1,16 +1,11 @@
-import * as browser from "@simplewebauthn/browser";
+import { credential, notAllowed, webauthn } from "../../test/webauthn";
+import { WebAuthnError } from "@simplewebauthn/browser";
 import { screen, waitFor, within } from "@testing-library/react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Account, Schemas } from "../../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn } from "../../test/fakeServer";
 
-// jsdom has no WebAuthn: the browser's dialog is played by these fakes; the network is faked at
-// the fetch layer as everywhere else. The library's own error type stays real.
-vi.mock("@simplewebauthn/browser", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@simplewebauthn/browser")>();
-  return { ...real, browserSupportsWebAuthn: vi.fn(), startRegistration: vi.fn(), startAuthentication: vi.fn() };
-});
-const webauthn = vi.mocked(browser);
+// Passkey management: the browser's dialog is test/webauthn.ts's fake.
 
 type Passkey = Schemas["PasskeySummary"];
 
@@ -35,13 +30,6 @@ const creationOptions = {
     pubKeyCredParams: [{ type: "public-key", alg: -7 }],
   },
 };
-const credential = {
-  id: "Y3JlZA",
-  rawId: "Y3JlZA",
-  type: "public-key",
-  response: { clientDataJSON: "e30", attestationObject: "o2Nm" },
-  clientExtensionResults: {},
-} as unknown as browser.RegistrationResponseJSON;
 
 const passkeyOnly: Account["two_factor"] = {
   enabled: true,
@@ -51,24 +39,10 @@ const passkeyOnly: Account["two_factor"] = {
 };
 const totpAndPasskey: Account["two_factor"] = { ...passkeyOnly, methods: ["webauthn", "totp", "recovery_code"] };
 
-function notAllowed() {
-  return new browser.WebAuthnError({
-    message: "The operation either timed out or was not allowed.",
-    code: "ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY",
-    cause: Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" }),
-  });
-}
-
 async function passkeysSection() {
   const heading = await screen.findByRole("heading", { name: "Passkeys and security keys", level: 2 });
   return within(heading.closest("section") as HTMLElement);
 }
-
-beforeEach(() => {
-  webauthn.browserSupportsWebAuthn.mockReset().mockReturnValue(true);
-  webauthn.startRegistration.mockReset().mockResolvedValue(credential);
-  webauthn.startAuthentication.mockReset();
-});
 
 describe("passkeys in Account Settings", () => {
   it("lists passkeys with when they were added and last used", async () => {
@@ -178,7 +152,7 @@ describe("passkeys in Account Settings", () => {
 
   it("explains, as an alert, a key that is already registered", async () => {
     webauthn.startRegistration.mockRejectedValue(
-      new browser.WebAuthnError({
+      new WebAuthnError({
         message: "The authenticator was previously registered",
         code: "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED",
         cause: Object.assign(new Error("excluded"), { name: "InvalidStateError" }),

@@ -1,8 +1,16 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { useIntl } from "react-intl";
-import { run, toProblem } from "../../api/problems";
-import type { Account, Problem, Schemas } from "../../api/types";
+import { useApi } from "../../api/context";
+import {
+  useFinishPasskeyRegistration,
+  useRemovePasskey,
+  useRenamePasskey,
+  useStartPasskeyRegistration,
+} from "../../api/passkeys";
+import { settle, toProblem } from "../../api/problems";
+import { passkeysQuery } from "../../api/queries";
+import type { Account, Schemas } from "../../api/types";
 import { createPasskey, webAuthnAvailable, type CeremonyFailure } from "../../api/webauthn";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { CeremonyNote } from "../../components/CeremonyNote";
@@ -11,9 +19,7 @@ import { Field } from "../../components/Field";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { RecoveryCodes } from "../../components/RecoveryCodes";
 import { useT } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
-import { useSession } from "../../hooks/useSession";
 
 type Passkey = Schemas["PasskeySummary"];
 type Options = Record<string, unknown>;
@@ -28,10 +34,9 @@ const NAME_MAX = 100;
 export function Passkeys({ account }: { account: Account }) {
   const t = useT();
   const intl = useIntl();
-  const { client, $api } = useApi();
-  const { accountChanged } = useSession();
-  const queryClient = useQueryClient();
-  const passkeys = $api.useQuery("get", "/api/v1/account/passkeys");
+  const { $api } = useApi();
+  const passkeys = useQuery(passkeysQuery($api));
+  const finish = useFinishPasskeyRegistration();
   const headingRef = useRef<HTMLHeadingElement>(null);
   const supported = webAuthnAvailable();
 
@@ -39,7 +44,6 @@ export function Passkeys({ account }: { account: Account }) {
   const [name, setName] = useState("");
   const [inBrowser, setInBrowser] = useState(false);
   const [failure, setFailure] = useState<CeremonyFailure | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
   const [message, setMessage] = useState("");
   const [codes, setCodes] = useState<string[] | null>(null);
   const [renaming, setRenaming] = useState<Passkey | null>(null);
@@ -51,14 +55,10 @@ export function Passkeys({ account }: { account: Account }) {
   const list = passkeys.data?.passkeys;
   const hasTotp = account.two_factor.methods.includes("totp");
 
-  async function refresh() {
-    await Promise.all([queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/passkeys"] }), accountChanged()]);
-  }
-
   function clearNotes() {
     setMessage("");
     setFailure(null);
-    setProblem(null);
+    finish.reset();
   }
 
   /** The browser's dialog, then the server checks and stores the new credential. */
@@ -70,42 +70,29 @@ export function Passkeys({ account }: { account: Account }) {
       setFailure(ceremony.failure);
       return;
     }
-    const result = await run(
-      client.POST("/api/v1/account/passkeys/register/finish", { body: { credential: ceremony.credential } }),
-    );
+    const added = await settle(finish.mutateAsync(ceremony.credential));
     setInBrowser(false);
-    if (!result.ok) {
-      setProblem(result.problem);
-      return;
-    }
+    if (!added.ok) return;
     setAdding(false);
     setName("");
-    setMessage(t("passkeys.added", { name: result.data.name }));
-    if (result.data.recovery_codes?.length) setCodes(result.data.recovery_codes);
+    setMessage(t("passkeys.added", { name: added.data.name }));
+    if (added.data.recovery_codes?.length) setCodes(added.data.recovery_codes);
     else headingRef.current?.focus();
-    await refresh();
   }
 
   const start = usePrivileged(
-    (proof) => run(client.POST("/api/v1/account/passkeys/register/start", { body: { name: pendingName.current, ...proof } })),
+    useStartPasskeyRegistration(),
+    (proof) => ({ name: pendingName.current, ...proof }),
     (data) => void register(data.options as Options),
   );
 
   const remove = usePrivileged(
-    (proof) =>
-      run(
-        client.DELETE("/api/v1/account/passkeys/{id}", {
-          params: { path: { id: pendingRemoval.current?.id ?? "" } },
-          body: Object.keys(proof).length > 0 ? proof : undefined,
-        }),
-      ),
+    useRemovePasskey(),
+    (proof) => ({ id: pendingRemoval.current?.id ?? "", proof }),
     () => {
       setMessage(t("passkeys.removed", { name: pendingRemoval.current?.name ?? "" }));
       pendingRemoval.current = null;
       headingRef.current?.focus();
-      void refresh();
-      // The server signs out every other session when a passkey goes.
-      void queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/sessions"] });
     },
   );
 
@@ -136,7 +123,7 @@ export function Passkeys({ account }: { account: Account }) {
       <p>{t("passkeys.explain")}</p>
       {!supported && <p className="alert alert-warning">{t("passkeys.unsupported")}</p>}
       <StatusMessage>{message}</StatusMessage>
-      <ProblemAlert problem={problem} />
+      <ProblemAlert problem={finish.error} />
       <CeremonyNote failure={failure} />
       {codes && (
         <RecoveryCodes
@@ -163,7 +150,6 @@ export function Passkeys({ account }: { account: Account }) {
                   onDone={(renamed) => {
                     setRenaming(null);
                     if (renamed) setMessage(t("passkeys.renamed", { name: renamed.name }));
-                    void refresh();
                   }}
                 />
               </li>
@@ -284,26 +270,17 @@ export function Passkeys({ account }: { account: Account }) {
 
 function RenameForm({ passkey, onDone }: { passkey: Passkey; onDone: (renamed: Passkey | null) => void }) {
   const t = useT();
-  const { client } = useApi();
+  const rename = useRenamePasskey();
   const [name, setName] = useState(passkey.name);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setProblem(null);
-    const result = await run(
-      client.PATCH("/api/v1/account/passkeys/{id}", { params: { path: { id: passkey.id } }, body: { name: name.trim() } }),
-    );
-    setBusy(false);
-    if (result.ok) onDone(result.data);
-    else setProblem(result.problem);
+    if (rename.isPending) return;
+    rename.mutate({ id: passkey.id, name: name.trim() }, { onSuccess: onDone });
   }
 
   return (
-    <form onSubmit={(e) => void submit(e)} aria-label={t("passkeys.rename_label", { name: passkey.name })}>
+    <form onSubmit={submit} aria-label={t("passkeys.rename_label", { name: passkey.name })}>
       <Field
         label={t("passkeys.new_name")}
         name="passkey-new-name"
@@ -314,9 +291,9 @@ function RenameForm({ passkey, onDone }: { passkey: Passkey; onDone: (renamed: P
         onChange={(e) => setName(e.target.value)}
         autoFocus
       />
-      <ProblemAlert problem={problem} />
+      <ProblemAlert problem={rename.error} />
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={rename.isPending}>
           {t("passkeys.save_name")}
         </button>
         <button type="button" onClick={() => onDone(null)}>

@@ -1,21 +1,16 @@
 import { useState } from "react";
-import { run } from "../../api/problems";
+import { useRegenerateRecoveryCodes } from "../../api/twoFactor";
 import { ProblemAlert } from "../../components/Alert";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
 import { usePrivileged } from "../../hooks/usePrivileged";
 
 export function RegenerateRecoveryCodes({ onCodes }: { onCodes: (codes: string[]) => void }) {
   const t = useT();
-  const { client } = useApi();
   const [confirming, setConfirming] = useState(false);
 
-  const regenerate = usePrivileged(
-    (proof) => run(client.POST("/api/v1/account/two-factor/recovery-codes", { body: proof })),
-    (data) => onCodes(data.recovery_codes),
-  );
+  const regenerate = usePrivileged(useRegenerateRecoveryCodes(), (proof) => proof, (data) => onCodes(data.recovery_codes));
 
   return (
     <div className="subsection">

@@ -1,15 +1,24 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useIntl, type IntlShape } from "react-intl";
-import { run, toProblem } from "../../api/problems";
-import type { Problem, Schemas } from "../../api/types";
+import { useApi } from "../../api/context";
+import { useForgetDevice } from "../../api/devices";
+import { toProblem } from "../../api/problems";
+import { devicesQuery, sessionsQuery } from "../../api/queries";
+import { useEndOtherSessions, useEndSession } from "../../api/sessions";
+import type { Schemas } from "../../api/types";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { useT, type MessageId } from "../../i18n";
-import { useApi } from "../../hooks/useApi";
-import { useSession } from "../../hooks/useSession";
 
 type Session = Schemas["SessionSummary"];
 type Device = Schemas["DeviceSummary"];
+type Change = "ended" | "others_ended" | "forgotten";
+
+const DONE: Record<Change, MessageId> = {
+  ended: "sessions.ended",
+  others_ended: "sessions.others_ended",
+  forgotten: "devices.forgotten",
+};
 
 /**
  * How a sign-in was made (RFC 8176 `amr`), in words, for the combinations the server makes;
@@ -39,40 +48,24 @@ function when(intl: IntlShape, at: string): string {
  */
 export function SignedInPlaces() {
   const t = useT();
-  const { client, $api } = useApi();
-  const { accountChanged } = useSession();
-  const queryClient = useQueryClient();
-  const sessions = $api.useQuery("get", "/api/v1/account/sessions");
-  const devices = $api.useQuery("get", "/api/v1/account/devices");
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [message, setMessage] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { $api } = useApi();
+  const sessions = useQuery(sessionsQuery($api));
+  const devices = useQuery(devicesQuery($api));
+  const changes = { ended: useEndSession(), others_ended: useEndOtherSessions(), forgotten: useForgetDevice() };
+  // The three share one status line and one alert: the change made last speaks.
+  const [last, setLast] = useState<Change | null>(null);
+  const busy = Object.values(changes).some((change) => change.isPending);
+  const problem = last ? changes[last].error : null;
+  const message = last && changes[last].isSuccess ? t(DONE[last]) : "";
 
-  async function change(call: () => Promise<{ ok: boolean; problem?: Problem }>, done: MessageId) {
+  function change(kind: Change, start: () => void) {
     if (busy) return;
-    setBusy(true);
-    setProblem(null);
-    setMessage("");
-    const result = await call();
-    setBusy(false);
-    if (result.ok) setMessage(t(done));
-    else setProblem(result.problem ?? null);
-    // Also after a failure: a 404 means the list on screen is out of date.
-    await Promise.all([
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/sessions"] }),
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/devices"] }),
-      // "Sign out everywhere" ends API tokens too (the credential-change table).
-      queryClient.invalidateQueries({ queryKey: ["get", "/api/v1/account/api-tokens"] }),
-      accountChanged(),
-    ]);
+    setLast(kind);
+    start();
   }
-
-  const endSession = (id: string) =>
-    change(() => run(client.DELETE("/api/v1/account/sessions/{id}", { params: { path: { id } } })), "sessions.ended");
-  const endOthers = () =>
-    change(() => run(client.POST("/api/v1/account/sessions/revoke-others")), "sessions.others_ended");
-  const forgetDevice = (id: string) =>
-    change(() => run(client.DELETE("/api/v1/account/devices/{id}", { params: { path: { id } } })), "devices.forgotten");
+  const endSession = (id: string) => change("ended", () => changes.ended.mutate(id));
+  const endOthers = () => change("others_ended", () => changes.others_ended.mutate());
+  const forgetDevice = (id: string) => change("forgotten", () => changes.forgotten.mutate(id));
 
   const sessionList = sessions.data?.sessions;
   const others = sessionList?.filter((s) => !s.current).length ?? 0;
@@ -90,13 +83,13 @@ export function SignedInPlaces() {
           <p>{t("sessions.summary", { count: sessionList.length })}</p>
           <ul className="places" aria-label={t("sessions.list_label")}>
             {sessionList.map((session) => (
-              <SessionItem key={session.id} session={session} busy={busy} onEnd={() => void endSession(session.id)} />
+              <SessionItem key={session.id} session={session} busy={busy} onEnd={() => endSession(session.id)} />
             ))}
           </ul>
           {others > 0 && (
             <div className="actions">
               <p>{t("sessions.end_others_explain")}</p>
-              <button type="button" disabled={busy} onClick={() => void endOthers()}>
+              <button type="button" disabled={busy} onClick={endOthers}>
                 {t("sessions.end_others")}
               </button>
             </div>
@@ -112,7 +105,7 @@ export function SignedInPlaces() {
       {devices.data && devices.data.devices.length > 0 && (
         <ul className="places" aria-labelledby="devices-heading">
           {devices.data.devices.map((device) => (
-            <DeviceItem key={device.id} device={device} busy={busy} onForget={() => void forgetDevice(device.id)} />
+            <DeviceItem key={device.id} device={device} busy={busy} onForget={() => forgetDevice(device.id)} />
           ))}
         </ul>
       )}

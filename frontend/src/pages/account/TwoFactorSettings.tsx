@@ -5,7 +5,6 @@ import { StatusMessage } from "../../components/Alert";
 import { RecoveryCodes } from "../../components/RecoveryCodes";
 import { SupportContact } from "../../components/SupportContact";
 import { useT, type MessageId } from "../../i18n";
-import { useSession } from "../../hooks/useSession";
 import { DisableTwoFactor } from "./DisableTwoFactor";
 import { EnableTwoFactor } from "./EnableTwoFactor";
 import { RegenerateRecoveryCodes } from "./RegenerateRecoveryCodes";
@@ -18,7 +17,6 @@ type FreshCodes = { codes: string[]; done: MessageId };
 export function TwoFactorSettings({ account }: { account: Account }) {
   const t = useT();
   const intl = useIntl();
-  const { accountChanged } = useSession();
   const headingRef = useRef<HTMLHeadingElement>(null);
   const [message, setMessage] = useState<MessageId | null>(null);
   // Lives here, not in the set-up form: the form goes away as soon as the account says "on",
@@ -33,11 +31,11 @@ export function TwoFactorSettings({ account }: { account: Account }) {
     headingRef.current?.focus();
   }
 
+  // The account was refetched by the change itself (api/twoFactor.ts): the status line says "on"
+  // while the codes are on screen, not only after Done.
   function showCodes(codes: string[], done: MessageId) {
     setMessage(null);
     setFresh({ codes, done });
-    // The status line says "on" while the codes are on screen, not only after Done.
-    void accountChanged();
   }
 
   return (
@@ -73,17 +71,12 @@ export function TwoFactorSettings({ account }: { account: Account }) {
           {!hasTotp && (
             <EnableTwoFactor
               label="enable.checkbox_totp"
-              onEnabled={(codes) =>
-                codes.length > 0 ? showCodes(codes, "twofa.totp_added") : (void accountChanged(), finish("twofa.totp_added"))
-              }
+              onEnabled={(codes) => (codes.length > 0 ? showCodes(codes, "twofa.totp_added") : finish("twofa.totp_added"))}
               onStart={() => setMessage(null)}
             />
           )}
           <DisableTwoFactor
-            onDisabled={() => {
-              void accountChanged();
-              finish("twofa.disabled");
-            }}
+            onDisabled={() => finish("twofa.disabled")}
             onStart={() => setMessage(null)}
           />
           <RegenerateRecoveryCodes onCodes={(codes) => showCodes(codes, "twofa.codes_replaced")} />
@@ -91,7 +84,7 @@ export function TwoFactorSettings({ account }: { account: Account }) {
         </>
       ) : (
         <EnableTwoFactor
-          onEnabled={(codes) => (codes.length > 0 ? showCodes(codes, "twofa.enabled") : (void accountChanged(), finish("twofa.enabled")))}
+          onEnabled={(codes) => (codes.length > 0 ? showCodes(codes, "twofa.enabled") : finish("twofa.enabled"))}
           onStart={() => setMessage(null)}
         />
       )}
