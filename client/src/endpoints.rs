@@ -31,18 +31,22 @@ pub const FORGET_DEVICE: Endpoint = endpoint("DELETE", "/api/v1/account/devices/
 pub const CHANGE_EMAIL: Endpoint = endpoint("POST", "/api/v1/account/email");
 pub const EVENTS: Endpoint = endpoint("GET", "/api/v1/account/events");
 pub const PASSKEYS: Endpoint = endpoint("GET", "/api/v1/account/passkeys");
-pub const FINISH_PASSKEY_REGISTRATION: Endpoint = endpoint("POST", "/api/v1/account/passkeys/register/finish");
-pub const START_PASSKEY_REGISTRATION: Endpoint = endpoint("POST", "/api/v1/account/passkeys/register/start");
+pub const FINISH_PASSKEY_REGISTRATION: Endpoint =
+    endpoint("POST", "/api/v1/account/passkeys/register/finish");
+pub const START_PASSKEY_REGISTRATION: Endpoint =
+    endpoint("POST", "/api/v1/account/passkeys/register/start");
 pub const REMOVE_PASSKEY: Endpoint = endpoint("DELETE", "/api/v1/account/passkeys/{id}");
 pub const RENAME_PASSKEY: Endpoint = endpoint("PATCH", "/api/v1/account/passkeys/{id}");
 pub const CHANGE_PASSWORD: Endpoint = endpoint("POST", "/api/v1/account/password");
 pub const SESSIONS: Endpoint = endpoint("GET", "/api/v1/account/sessions");
-pub const REVOKE_OTHER_SESSIONS: Endpoint = endpoint("POST", "/api/v1/account/sessions/revoke-others");
+pub const REVOKE_OTHER_SESSIONS: Endpoint =
+    endpoint("POST", "/api/v1/account/sessions/revoke-others");
 pub const END_SESSION: Endpoint = endpoint("DELETE", "/api/v1/account/sessions/{id}");
 pub const CONFIRM_TWO_FACTOR: Endpoint = endpoint("POST", "/api/v1/account/two-factor/confirm");
 pub const DISABLE_TWO_FACTOR: Endpoint = endpoint("POST", "/api/v1/account/two-factor/disable");
 pub const ENROLL_TWO_FACTOR: Endpoint = endpoint("POST", "/api/v1/account/two-factor/enroll");
-pub const REGENERATE_RECOVERY_CODES: Endpoint = endpoint("POST", "/api/v1/account/two-factor/recovery-codes");
+pub const REGENERATE_RECOVERY_CODES: Endpoint =
+    endpoint("POST", "/api/v1/account/two-factor/recovery-codes");
 pub const REAUTHENTICATION_OPTIONS: Endpoint = endpoint("POST", "/api/v1/account/webauthn/options");
 pub const VERIFY_EMAIL: Endpoint = endpoint("POST", "/api/v1/auth/email/verify");
 pub const LOG_IN: Endpoint = endpoint("POST", "/api/v1/auth/login");
@@ -51,8 +55,10 @@ pub const VERIFY_OTP: Endpoint = endpoint("POST", "/api/v1/auth/otp");
 pub const SIGN_IN_WITH_PASSKEY: Endpoint = endpoint("POST", "/api/v1/auth/passkey");
 pub const PASSWORDLESS_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/passkey/options");
 pub const REQUEST_PASSWORD_RESET: Endpoint = endpoint("POST", "/api/v1/auth/password-reset");
-pub const CONFIRM_PASSWORD_RESET: Endpoint = endpoint("POST", "/api/v1/auth/password-reset/confirm");
-pub const PASSWORD_RESET_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/password-reset/webauthn/options");
+pub const CONFIRM_PASSWORD_RESET: Endpoint =
+    endpoint("POST", "/api/v1/auth/password-reset/confirm");
+pub const PASSWORD_RESET_OPTIONS: Endpoint =
+    endpoint("POST", "/api/v1/auth/password-reset/webauthn/options");
 pub const REFRESH: Endpoint = endpoint("POST", "/api/v1/auth/refresh");
 pub const REGISTER: Endpoint = endpoint("POST", "/api/v1/auth/register");
 pub const SIGN_IN_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/webauthn/options");
@@ -61,7 +67,8 @@ pub const HEALTH: Endpoint = endpoint("GET", "/api/v1/health");
 pub const OPENAPI: Endpoint = endpoint("GET", "/api/v1/openapi.json");
 pub const SEARCH_CUSTOMERS: Endpoint = endpoint("GET", "/api/v1/support/customers");
 pub const CUSTOMER_EVENTS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/events");
-pub const RESET_CUSTOMER_TWO_FACTOR: Endpoint = endpoint("POST", "/api/v1/support/customers/{id}/two-factor/reset");
+pub const RESET_CUSTOMER_TWO_FACTOR: Endpoint =
+    endpoint("POST", "/api/v1/support/customers/{id}/two-factor/reset");
 pub const UNLOCK_CUSTOMER: Endpoint = endpoint("POST", "/api/v1/support/customers/{id}/unlock");
 
 /// All of them, in `openapi.yaml`'s order.
@@ -133,7 +140,10 @@ mod tests {
                 continue;
             }
             if let Some(rest) = line.strip_prefix("  /") {
-                path = Some(format!("/{}", rest.trim_end_matches(':').trim_matches('\'')));
+                path = Some(format!(
+                    "/{}",
+                    rest.trim_end_matches(':').trim_matches('\'')
+                ));
             } else if let (Some(path), Some(method)) = (&path, line.strip_prefix("    ")) {
                 let method = method.trim_end_matches(':');
                 if ["get", "post", "put", "patch", "delete"].contains(&method) {

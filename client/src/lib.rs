@@ -2,7 +2,7 @@
 //! path written once (in [`endpoints`]). The API tests, the black-box tests and the load
 //! driver all speak through it.
 //!
-//! A method answers a [`Call`]: awaiting it sends the request and answers a [`Reply`],
+//! A method answers a [`Call`], a future: awaiting it sends the request and answers a [`Reply`],
 //! panicking if the request could not be sent (what a test wants); [`Call::outcome`] answers
 //! the transport error instead (what the load driver wants). Before it is sent, a call can be
 //! given a client address ([`Call::from_ip`]) or another header ([`Call::header`]).
@@ -11,10 +11,11 @@
 //! on purpose, and assert on raw JSON and problem documents. [`Client::send`] is for the
 //! requests no endpoint method can make (unknown paths, wrong methods, malformed bodies).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 pub use reqwest::header::HeaderMap;
@@ -124,16 +125,21 @@ impl Client {
         body: Option<Value>,
     ) -> Call {
         Call {
-            client: self.clone(),
-            method,
-            path: path.into(),
-            token: token.bearer().map(str::to_string),
-            body: body.map(Body::Json),
-            headers: Vec::new(),
+            request: Some(Request {
+                client: self.clone(),
+                method,
+                path: path.into(),
+                token: token.bearer().map(str::to_string),
+                body: body.map(Body::Json),
+                headers: Vec::new(),
+            }),
+            sending: None,
         }
     }
 
-    fn call(&self, endpoint: Endpoint, token: impl Bearer, body: Option<Value>) -> Call {
+    /// The endpoint (`endpoints::REFRESH`, ...; none with `{id}`) with any body or none: for
+    /// bodies its own method cannot send (a missing field, the wrong shape).
+    pub fn call(&self, endpoint: Endpoint, token: impl Bearer, body: Option<Value>) -> Call {
         self.send(endpoint.method(), endpoint.path, token, body)
     }
 
@@ -242,9 +248,9 @@ impl Client {
         self.call(endpoints::FINISH_PASSKEY_REGISTRATION, token, Some(body))
     }
 
-    /// `DELETE /account/passkeys/{id}` with the proof in `body`.
-    pub fn remove_passkey(&self, token: impl Bearer, id: &str, body: Value) -> Call {
-        self.call_on(endpoints::REMOVE_PASSKEY, id, token, Some(body))
+    /// `DELETE /account/passkeys/{id}`, with the proof in `body` if any.
+    pub fn remove_passkey(&self, token: impl Bearer, id: &str, body: Option<Value>) -> Call {
+        self.call_on(endpoints::REMOVE_PASSKEY, id, token, body)
     }
 
     /// `PATCH /account/passkeys/{id}`.
@@ -409,12 +415,21 @@ impl Client {
 
 enum Body {
     Json(Value),
-    Raw { content_type: String, text: String },
+    Raw {
+        content_type: Option<String>,
+        bytes: Vec<u8>,
+    },
 }
 
-/// One request, not yet sent: `.await` it for the [`Reply`].
+/// One request, sent when first polled: `.await` it for the [`Reply`] (it panics if no answer
+/// came), or call [`Call::outcome`] for the transport error instead.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call {
+    request: Option<Request>,
+    sending: Option<Pin<Box<dyn Future<Output = Reply> + Send>>>,
+}
+
+struct Request {
     client: Client,
     method: Method,
     path: String,
@@ -444,26 +459,44 @@ impl Call {
 
     /// With another header (a cookie, an origin, ...).
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
+        self.request()
+            .headers
+            .push((name.to_string(), value.to_string()));
         self
     }
 
-    /// With this body as it is, under this content type, instead of the JSON one.
-    pub fn raw_body(mut self, content_type: &str, text: impl Into<String>) -> Self {
-        self.body = Some(Body::Raw {
-            content_type: content_type.to_string(),
-            text: text.into(),
+    /// With these bytes as the body, under this content type (or none), instead of JSON.
+    pub fn raw_body(mut self, content_type: Option<&str>, bytes: impl Into<Vec<u8>>) -> Self {
+        self.request().body = Some(Body::Raw {
+            content_type: content_type.map(str::to_string),
+            bytes: bytes.into(),
         });
         self
     }
 
     /// The method and path, as a test names the request in a message.
     pub fn describe(&self) -> String {
-        format!("{} {}", self.method, self.path)
+        match &self.request {
+            Some(request) => format!("{} {}", request.method, request.path),
+            None => "a sent request".to_string(),
+        }
+    }
+
+    fn request(&mut self) -> &mut Request {
+        self.request
+            .as_mut()
+            .expect("a call is changed only before it is sent")
     }
 
     /// Sends the request; answers the reply, or the transport error if there was none.
-    pub async fn outcome(self) -> Result<Reply, TransportError> {
+    pub async fn outcome(mut self) -> Result<Reply, TransportError> {
+        let request = self.request.take().expect("a call is sent once");
+        request.send().await
+    }
+}
+
+impl Request {
+    async fn send(self) -> Result<Reply, TransportError> {
         let strict_json = self.client.strict_json;
         let url = format!("{}{}", self.client.base_url(), self.path);
         let mut request = self.client.http.request(self.method, url);
@@ -472,8 +505,14 @@ impl Call {
         }
         match self.body {
             Some(Body::Json(body)) => request = request.json(&body),
-            Some(Body::Raw { content_type, text }) => {
-                request = request.header("content-type", content_type).body(text)
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => {
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                request = request.body(bytes)
             }
             None => {}
         }
@@ -508,17 +547,24 @@ impl Call {
     }
 }
 
-impl IntoFuture for Call {
+impl Future for Call {
     type Output = Reply;
-    type IntoFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let described = self.describe();
-            self.outcome()
-                .await
-                .unwrap_or_else(|error| panic!("{described}: no answer: {error}"))
-        })
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Reply> {
+        if let Some(request) = self.request.take() {
+            let described = format!("{} {}", request.method, request.path);
+            self.sending = Some(Box::pin(async move {
+                request
+                    .send()
+                    .await
+                    .unwrap_or_else(|error| panic!("{described}: no answer: {error}"))
+            }));
+        }
+        self.sending
+            .as_mut()
+            .expect("a call is polled after it is sent")
+            .as_mut()
+            .poll(context)
     }
 }
 

@@ -78,7 +78,7 @@ async fn a_stranger_cannot_lock_the_owner_s_known_device_out(app: TestApp) {
     );
     app.next_step();
     let signed_in = app
-        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}))
+        .api.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}))
         .await;
     let session = session_from(&signed_in);
     assert!(
@@ -96,7 +96,8 @@ async fn a_stranger_cannot_lock_the_owner_s_known_device_out(app: TestApp) {
 
     // The account's events show the attack.
     let events = app
-        .get("/account/events?limit=200", Some(&session.access_token))
+        .api
+        .events_page(&session.access_token, "limit=200")
         .await;
     assert_eq!(crate::helpers::times_recorded(&events, "login_failed"), 100);
 
@@ -237,13 +238,8 @@ async fn a_known_device_is_exempt_from_its_network_s_limit_at_both_steps(app: Te
         .login_from(SHARED_ADDRESS, "tom", PASSWORD, Some(&device_token))
         .await;
     app.next_step();
-    let reply = app
-        .send_from(
-            SHARED_ADDRESS,
-            "/api/v1/auth/otp",
-            None,
-            json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}),
-        )
+    let reply = app.api.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}))
+.from_ip(SHARED_ADDRESS)
         .await;
     session_from(&reply);
 }
