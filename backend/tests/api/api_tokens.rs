@@ -144,7 +144,7 @@ async fn revoked_expired_and_support_reset_tokens_stop_working(app: TestApp) {
     let revoked = make_token(&app, &session, json!(["account:read"]), 30).await;
     let short = make_token(&app, &session, json!(["account:read"]), 1).await;
     let id = revoked["id"].as_str().unwrap();
-    let reply = app.api.revoke_api_token(&session.access_token, &id).await;
+    let reply = app.api.revoke_api_token(&session.access_token, id).await;
     assert_eq!(reply.status, 204);
     app.api
         .account(revoked["token"].as_str())

@@ -187,7 +187,7 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
         }
         CredentialChange::PasskeyRemoved => {
             let (_, id) = world.passkey.as_ref().unwrap();
-            app.api.remove_passkey(actor, &id, Some(json!({}))).await
+            app.api.remove_passkey(actor, id, Some(json!({}))).await
         }
         CredentialChange::RecoveryCodesRegenerated => {
             app.api.regenerate_recovery_codes(actor, json!({})).await

@@ -66,7 +66,14 @@ async fn malformed_bodies_get_problem_documents() {
         ),
     ];
     for (content_type, body, status, code) in cases {
-        let reply = raw(&app, Method::POST, "/api/v1/auth/login", content_type, body).await;
+        let reply = raw(
+            &app,
+            Method::POST,
+            endpoints::LOG_IN.path,
+            content_type,
+            body,
+        )
+        .await;
         reply.assert_problem(status, code);
     }
 }
@@ -84,14 +91,16 @@ async fn unknown_routes_and_wrong_methods_get_problem_documents() {
         .assert_problem(404, "not_found");
     let wrong_method = app
         .api
-        .send(Method::GET, "/api/v1/auth/login", NOBODY, None)
+        .send(Method::GET, endpoints::LOG_IN.path, NOBODY, None)
         .await;
     wrong_method.assert_problem(405, "method_not_allowed");
     assert_eq!(wrong_method.headers.get("allow").unwrap(), "POST");
     app.api
         .send(
             Method::DELETE,
-            "/api/v1/support/customers/some-id/two-factor/reset",
+            endpoints::RESET_CUSTOMER_TWO_FACTOR
+                .path
+                .replace("{id}", "some-id"),
             NOBODY,
             None,
         )

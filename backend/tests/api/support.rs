@@ -344,7 +344,7 @@ async fn support_reads_a_customer_s_events_and_unlocks_a_locked_customer(app: Te
     );
     for hostile in ["no-such-id", "%00", "00000000-0000-0000-0000-000000000000"] {
         app.api
-            .customer_events(token, &hostile, "")
+            .customer_events(token, hostile, "")
             .await
             .assert_problem(404, "not_found");
     }

@@ -218,7 +218,9 @@ pub async fn measure_both(
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let (number, token) = &challenges[index % challenges.len()];
                 let code = totp_code(&totp_secret_base32(*number), unix_now());
-                http.otp(json!({"challenge_token": token, "code": code})).outcome().await
+                http.otp(json!({"challenge_token": token, "code": code}))
+                    .outcome()
+                    .await
             }
         }
     };
@@ -359,7 +361,10 @@ pub fn compare(
 }
 
 async fn sign_in(http: &Client, number: u64) -> String {
-    let outcome = http.login(&seed::username(number), PASSWORD).outcome().await;
+    let outcome = http
+        .login(&seed::username(number), PASSWORD)
+        .outcome()
+        .await;
     match outcome.as_ref().ok().and_then(tokens_of) {
         Some(tokens) => tokens.access,
         None => panic!(
@@ -373,7 +378,10 @@ async fn sign_in(http: &Client, number: u64) -> String {
 async fn sign_in_with_code(http: &Client, number: u64) -> String {
     let token = challenge(http, number).await;
     let code = totp_code(&totp_secret_base32(number), unix_now());
-    let outcome = http.otp(json!({"challenge_token": token, "code": code})).outcome().await;
+    let outcome = http
+        .otp(json!({"challenge_token": token, "code": code}))
+        .outcome()
+        .await;
     match outcome.as_ref().ok().and_then(tokens_of) {
         Some(tokens) => tokens.access,
         None => panic!(
@@ -385,7 +393,10 @@ async fn sign_in_with_code(http: &Client, number: u64) -> String {
 }
 
 async fn challenge(http: &Client, number: u64) -> String {
-    let outcome = http.login(&seed::username(number), PASSWORD).outcome().await;
+    let outcome = http
+        .login(&seed::username(number), PASSWORD)
+        .outcome()
+        .await;
     match outcome
         .as_ref()
         .ok()
@@ -459,11 +470,7 @@ async fn deep_event_id(http: &Client, token: &str) -> i64 {
 
 fn describe(outcome: &Outcome) -> String {
     match outcome {
-        Ok(answer) => format!(
-            "{} {}",
-            answer.status.as_u16(),
-            answer.text
-        ),
+        Ok(answer) => format!("{} {}", answer.status.as_u16(), answer.text),
         Err(error) => error.message.clone(),
     }
 }

@@ -126,10 +126,7 @@ pub async fn run(http: &Client, pid: u32, options: &SoakOptions) -> Value {
                 let (http, chain, member) = (http.clone(), chain.clone(), member.clone());
                 async move {
                     let current = chain.lock().unwrap().refresh.clone();
-                    let outcome = http
-                        .refresh(json!(current))
-                        .outcome()
-                        .await;
+                    let outcome = http.refresh(json!(current)).outcome().await;
                     let next: Option<Tokens> = match outcome.as_ref().ok().and_then(tokens_of) {
                         Some(tokens) => Some(tokens),
                         // The chain broke (should not happen): start a new one.
