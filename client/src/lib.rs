@@ -143,7 +143,7 @@ impl Client {
         self.send(endpoint.method(), endpoint.path, token, body)
     }
 
-    /// An endpoint with `{id}` in its path.
+    /// An endpoint with `{id}` in its path; `id` goes in as it is (tests send hostile ones).
     fn call_on(
         &self,
         endpoint: Endpoint,
@@ -159,7 +159,8 @@ impl Client {
         )
     }
 
-    /// An endpoint with a query string (`query` as it is, without the `?`; empty for none).
+    /// An endpoint with a query string (`query` as it is, without the `?`; empty for none),
+    /// and `{id}` in its path if `id` is given.
     fn call_with_query(
         &self,
         endpoint: Endpoint,
@@ -167,7 +168,10 @@ impl Client {
         query: &str,
         token: impl Bearer,
     ) -> Call {
-        let mut path = endpoint.path.replace("{id}", id.unwrap_or("{id}"));
+        let mut path = match id {
+            Some(id) => endpoint.path.replace("{id}", id),
+            None => endpoint.path.to_string(),
+        };
         if !query.is_empty() {
             path = format!("{path}?{query}");
         }
