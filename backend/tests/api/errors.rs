@@ -1,9 +1,7 @@
 //! Bad input of every kind gets a clear problem document, never a 500, HTML or an empty body.
 
-use reqwest::Method;
+use custadmin_client::{endpoints, Method};
 use serde_json::json;
-
-use custadmin_client::endpoints;
 
 use crate::helpers::{Backend, Reply, TestApp, NOBODY};
 

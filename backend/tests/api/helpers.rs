@@ -7,8 +7,8 @@ use custadmin::auth::totp::{step_of, TotpSecret};
 use custadmin::config::Settings;
 use custadmin::service::AppState;
 use custadmin::startup::Application;
+use custadmin_client::StatusCode;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
