@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use reqwest::header::HeaderMap;
 pub use reqwest::{Method, StatusCode};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub mod endpoints;
@@ -332,8 +333,9 @@ impl Client {
         self.call(endpoints::VERIFY_OTP, NOBODY, Some(body))
     }
 
-    /// `POST /auth/otp` with a challenge token and a code.
-    pub fn verify_otp(&self, challenge_token: &str, code: &str) -> Call {
+    /// `POST /auth/otp` with a challenge token and a code (strings, or the JSON values a test
+    /// read them from).
+    pub fn verify_otp(&self, challenge_token: impl Serialize, code: impl Serialize) -> Call {
         self.otp(json!({"challenge_token": challenge_token, "code": code}))
     }
 

@@ -55,12 +55,8 @@ async fn two_instances_on_one_postgres_database_share_sessions_revocation_and_us
     let code = totp_code(&secret, confirmed_at + 30);
 
     // Act: the same code on A, then on B.
-    let on_a = a
-        .otp(json!({"challenge_token": challenge_a, "code": code}))
-        .await;
-    let on_b = b
-        .otp(json!({"challenge_token": challenge_b, "code": code}))
-        .await;
+    let on_a = a.verify_otp(&challenge_a, &code).await;
+    let on_b = b.verify_otp(&challenge_b, &code).await;
 
     // Assert: accepted once, refused as a replay on the other instance.
     assert_eq!(on_a.assert_status(200)["status"], "authenticated");

@@ -69,9 +69,7 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
 
     // Act: the code of the next step (never reuse the one the confirmation used).
     let next_code = totp_code(&secret, confirmed_at + 30);
-    let signed_in = api
-        .otp(json!({"challenge_token": challenge, "code": next_code}))
-        .await;
+    let signed_in = api.verify_otp(&challenge, &next_code).await;
 
     // Assert: authenticated with both factors, and verifiable offline with the JWKS.
     let signed_in = signed_in.assert_status(200);
@@ -100,7 +98,7 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
 
     // Act + assert: the same code on a fresh challenge is a replay.
     let challenge = api.challenge_token("erin").await;
-    api.otp(json!({"challenge_token": challenge, "code": next_code}))
+    api.verify_otp(&challenge, &next_code)
         .await
         .assert_problem(400, "invalid_code");
 

@@ -145,7 +145,7 @@ async fn a_password_change_ends_open_login_challenges(app: TestApp) {
         .await;
     app.next_step();
     app.api
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
 }

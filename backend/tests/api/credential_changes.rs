@@ -310,10 +310,7 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
 
     if let (Some(challenge), Some(secret)) = (&world.challenge, &world.secret) {
         app.next_step();
-        let reply = app
-            .api
-            .otp(json!({"challenge_token": challenge, "code": app.code_now(secret, 0)}))
-            .await;
+        let reply = app.api.verify_otp(challenge, app.code_now(secret, 0)).await;
         let usable = reply.status == 200;
         let factor_gone = matches!(
             change,
@@ -350,7 +347,8 @@ async fn sign_in(app: &TestApp, world: &World, password: &str) -> Session {
         .expect("a code is asked only with a secret");
     app.next_step();
     session_from(
-        &app.api.otp(json!({"challenge_token": reply.body["challenge_token"], "code": app.code_now(secret, 0)}))
+        &app.api
+            .verify_otp(&reply.body["challenge_token"], app.code_now(secret, 0))
             .await,
     )
 }

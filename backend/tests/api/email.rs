@@ -288,7 +288,7 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
     for _ in 0..2 {
         let challenge = app.api.login("bea", PASSWORD).await.body["challenge_token"].clone();
         app.api
-            .otp(json!({"challenge_token": challenge, "code": app.wrong_code(&secret)}))
+            .verify_otp(&challenge, app.wrong_code(&secret))
             .await
             .assert_problem(400, "invalid_code");
     }

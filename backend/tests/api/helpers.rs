@@ -337,7 +337,7 @@ impl TestApp {
         self.next_step();
         let reply = self
             .api
-            .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": self.code_now(secret, 0)}))
+            .verify_otp(&challenge.body["challenge_token"], self.code_now(secret, 0))
             .await;
         session_from(&reply)
     }

@@ -277,7 +277,7 @@ async fn a_passkey_alone_signs_in_once_per_ceremony(app: TestApp) {
         .assert_problem(400, "passkey_refused");
     // A state token is no challenge token and vice versa.
     app.api
-        .otp(json!({"challenge_token": other_state, "code": "123456"}))
+        .verify_otp(&other_state, "123456")
         .await
         .assert_problem(401, "invalid_challenge");
     // A support agent's session signed in so has a second factor; so does this one.

@@ -130,7 +130,11 @@ async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestA
 
     app.next_step();
     let signed_in = session_from(
-        &app.api.otp(json!({"challenge_token": body["challenge_token"], "code": format!(" {} ", app.code_now(&secret, 0))}))
+        &app.api
+            .verify_otp(
+                &body["challenge_token"],
+                format!(" {} ", app.code_now(&secret, 0)),
+            )
             .await,
     );
     assert_eq!(
@@ -168,7 +172,7 @@ async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
         String::new(),
     ] {
         app.api
-            .otp(json!({"challenge_token": token, "code": spelling}))
+            .verify_otp(&token, &spelling)
             .await
             .assert_problem(422, "invalid_code_format");
     }
@@ -181,11 +185,7 @@ async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
         .await
         .assert_problem(422, "validation_failed");
     // Format errors cost no attempt: the right code still works.
-    session_from(
-        &app.api
-            .otp(json!({"challenge_token": token, "code": format!("  {code}")}))
-            .await,
-    );
+    session_from(&app.api.verify_otp(&token, format!("  {code}")).await);
 }
 
 async fn a_replayed_code_is_refused(app: TestApp) {
@@ -196,16 +196,17 @@ async fn a_replayed_code_is_refused(app: TestApp) {
     let first = app.api.login("erin", PASSWORD).await;
     session_from(
         &app.api
-            .otp(json!({"challenge_token": first.body["challenge_token"], "code": code}))
+            .verify_otp(&first.body["challenge_token"], &code)
             .await,
     );
     let second = app.api.login("erin", PASSWORD).await;
     app.api
-        .otp(json!({"challenge_token": second.body["challenge_token"], "code": code}))
+        .verify_otp(&second.body["challenge_token"], &code)
         .await
         .assert_problem(400, "invalid_code");
     // An older step inside the window is refused too once a newer one was used.
-    app.api.otp(json!({"challenge_token": second.body["challenge_token"], "code": app.code_now(&secret, -1)}))
+    app.api
+        .verify_otp(&second.body["challenge_token"], app.code_now(&secret, -1))
         .await
         .assert_problem(400, "invalid_code");
 }
@@ -219,10 +220,9 @@ async fn of_twenty_parallel_requests_with_one_code_exactly_one_wins(app: TestApp
     }
     app.next_step();
     let code = app.code_now(&secret, 0);
-    let attempts = challenges.iter().map(|challenge| {
-        app.api
-            .otp(json!({"challenge_token": challenge, "code": code}))
-    });
+    let attempts = challenges
+        .iter()
+        .map(|challenge| app.api.verify_otp(challenge, &code));
     let replies = futures::future::join_all(attempts).await;
     let winners = replies.iter().filter(|reply| reply.status == 200).count();
     assert_eq!(
@@ -272,10 +272,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     let challenge = app.api.login("heidi", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
     let wrong = app.wrong_code(&secret);
-    let attempts = (0..50).map(|_| {
-        app.api
-            .otp(json!({"challenge_token": challenge, "code": wrong}))
-    });
+    let attempts = (0..50).map(|_| app.api.verify_otp(&challenge, wrong));
     let replies = futures::future::join_all(attempts).await;
     let wrong_code = replies
         .iter()
@@ -289,7 +286,7 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     assert_eq!(spent, 45);
     // Even the right code is refused now: the challenge is spent; sign in again.
     app.api
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "challenge_exhausted");
     let account_id = app.account_id(&session).await;
@@ -310,7 +307,7 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
         let challenge = app.api.login("ivan", PASSWORD).await.body["challenge_token"].clone();
         for _ in 0..5 {
             app.api
-                .otp(json!({"challenge_token": challenge, "code": wrong}))
+                .verify_otp(&challenge, wrong)
                 .await
                 .assert_problem(400, "invalid_code");
         }
@@ -318,13 +315,13 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     // Locked: the spare challenge is dead, and the code step is throttled. The password
     // step is not: wrong codes say nothing about the password.
     app.api
-        .otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&spare, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
     let challenge = app.api.login("ivan", PASSWORD).await.body["challenge_token"].clone();
     let locked = app
         .api
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await;
     locked.assert_problem(429, "too_many_attempts");
     assert_eq!(locked.retry_after(), Some(30));
@@ -339,7 +336,7 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     assert_eq!(times_recorded(&events, "account_locked"), 1);
     // The spare challenge stays dead after the lock ends.
     app.api
-        .otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}))
+        .verify_otp(&spare, app.code_now(&secret, 1))
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -381,7 +378,7 @@ async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
         .assert_problem(401, "invalid_refresh_token");
     // And an access token is no challenge.
     app.api
-        .otp(json!({"challenge_token": session.access_token, "code": "123456"}))
+        .verify_otp(&session.access_token, "123456")
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -393,19 +390,19 @@ async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) 
     app.next_step();
     session_from(
         &app.api
-            .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+            .verify_otp(&challenge, app.code_now(&secret, 0))
             .await,
     );
     app.next_step();
     app.api
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
 
     let late = app.api.login("karl", PASSWORD).await.body["challenge_token"].clone();
     app.clock.advance(TimeDelta::seconds(301));
     app.api
-        .otp(json!({"challenge_token": late, "code": app.code_now(&secret, 0)}))
+        .verify_otp(&late, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -549,12 +546,12 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
         .await
         .assert_problem(400, "invalid_code");
     app.api
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&old_secret, 0)}))
+        .verify_otp(&challenge, app.code_now(&old_secret, 0))
         .await
         .assert_problem(400, "invalid_code");
     session_from(
         &app.api
-            .otp(json!({"challenge_token": challenge, "code": app.code_now(&new_secret, 0)}))
+            .verify_otp(&challenge, app.code_now(&new_secret, 0))
             .await,
     );
     let events = app.api.events(&full.access_token).await;
