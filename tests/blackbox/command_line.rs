@@ -1,7 +1,7 @@
 //! The operator's commands: `account create` makes support staff, `openapi` prints the
 //! committed API description.
 
-use custadmin_blackbox::{totp_code, unix_now, Launch, TempDir, PASSWORD};
+use custadmin_blackbox::{totp_code, unix_now, Customers, Launch, TempDir, PASSWORD};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -35,40 +35,29 @@ async fn an_account_created_with_the_support_role_can_search_customers_and_a_cus
     assert!(printed["id"].is_string(), "{printed}");
     let server = launch.serve();
     let api = server.api();
-    let customer_id = api.register("carol", Some("carol@example.com")).await;
+    let customer_id = api
+        .register_customer("carol", Some("carol@example.com"))
+        .await;
 
     // Act: the agent signs in (the trailing newline was not part of the password), is sent to
     // switch two-factor on before the desk opens, and does.
     let support_token = api.access_token("sam").await;
-    let account = api.get("/account", Some(&support_token)).await;
-    let before_enrolment = api
-        .get("/support/customers?query=caro", Some(&support_token))
-        .await;
-    let enrolment = api
-        .post(
-            "/account/two-factor/enroll",
-            Some(json!({})),
-            Some(&support_token),
-        )
-        .await;
+    let account = api.account(&support_token).await;
+    let before_enrolment = api.search_customers(&support_token, "query=caro").await;
+    let enrolment = api.enroll_two_factor(&support_token, json!({})).await;
     let secret = enrolment.assert_status(200)["secret"]
         .as_str()
         .unwrap()
         .to_string();
-    api.post(
-        "/account/two-factor/confirm",
-        Some(json!({"code": totp_code(&secret, unix_now())})),
-        Some(&support_token),
+    api.confirm_two_factor(
+        &support_token,
+        json!({"code": totp_code(&secret, unix_now())}),
     )
     .await
     .assert_status(200);
-    let search = api
-        .get("/support/customers?query=caro", Some(&support_token))
-        .await;
+    let search = api.search_customers(&support_token, "query=caro").await;
     let customer_token = api.access_token("carol").await;
-    let customer_search = api
-        .get("/support/customers?query=caro", Some(&customer_token))
-        .await;
+    let customer_search = api.search_customers(&customer_token, "query=caro").await;
 
     // Assert
     before_enrolment.assert_problem(403, "two_factor_required");

@@ -5,17 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use custadmin_blackbox::{Launch, PgDatabase, Server, TempDir};
+use custadmin_blackbox::{Customers, Launch, PgDatabase, Server, TempDir};
 use serde_json::Value;
 
 /// Signs a customer in and out: one ended session, a row housekeeping exists to remove.
 async fn leave_rows_behind(server: &Server) {
     let api = server.api();
-    api.register("erin", None).await;
+    api.register_customer("erin", None).await;
     let token = api.access_token("erin").await;
-    api.post("/api/v1/auth/logout", None, Some(&token))
-        .await
-        .assert_status(204);
+    api.log_out(&token).await.assert_status(204);
 }
 
 /// Waits (up to 20 s) until the server's logs report pruning of at least one session, and

@@ -83,11 +83,7 @@ fn free_port() -> u16 {
 async fn sign_up(server: &Server, username: &str) {
     let reply = server
         .api()
-        .post(
-            "/api/v1/auth/register",
-            Some(json!({"username": username, "password": PASSWORD, "email": format!("{username}@example.com")})),
-            None,
-        )
+        .register(json!({"username": username, "password": PASSWORD, "email": format!("{username}@example.com")}))
         .await;
     reply.assert_status(201);
 }

@@ -1,7 +1,7 @@
 //! Two instances on one PostgreSQL database, as behind a load balancer: sessions, revocation
 //! and TOTP replay protection hold across them. Runs only when TEST_DATABASE_URL is set.
 
-use custadmin_blackbox::{totp_code, unix_now, Launch, PgDatabase, TempDir};
+use custadmin_blackbox::{totp_code, unix_now, Customers, Launch, PgDatabase, TempDir, PASSWORD};
 use serde_json::json;
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn two_instances_on_one_postgres_database_share_sessions_revocation_and_us
     let server_a = launch.serve();
     let server_b = launch.serve();
     let (a, b) = (server_a.api(), server_b.api());
-    let health = b.get("/health", None).await;
+    let health = b.health().await;
     assert_eq!(
         health.assert_status(200),
         &json!({"status": "ok", "database": "ok"})
@@ -28,59 +28,35 @@ async fn two_instances_on_one_postgres_database_share_sessions_revocation_and_us
     );
 
     // Act + assert: registered on A, signed in on B, the token works on A.
-    a.register("grace", None).await;
+    a.register_customer("grace", None).await;
     let token_b = b.access_token("grace").await;
-    a.get("/account", Some(&token_b)).await.assert_status(200);
+    a.account(&token_b).await.assert_status(200);
 
     // Act + assert: logging out on B revokes the session for A at once (on PostgreSQL no
     // instance reuses a session check unless CUSTADMIN_SESSION_CHECK_REUSE_MS says so).
-    b.post("/auth/logout", None, Some(&token_b))
-        .await
-        .assert_status(204);
-    a.get("/account", Some(&token_b))
+    b.log_out(&token_b).await.assert_status(204);
+    a.account(&token_b)
         .await
         .assert_problem(401, "invalid_token");
 
     // Arrange: two-factor on, enrolled through A.
     let token_a = a.access_token("grace").await;
-    let enrolment = a
-        .post(
-            "/account/two-factor/enroll",
-            Some(json!({})),
-            Some(&token_a),
-        )
-        .await;
+    let enrolment = a.enroll_two_factor(&token_a, json!({})).await;
     let secret = enrolment.assert_status(200)["secret"]
         .as_str()
         .unwrap()
         .to_string();
     let confirmed_at = unix_now();
-    a.post(
-        "/account/two-factor/confirm",
-        Some(json!({"code": totp_code(&secret, confirmed_at)})),
-        Some(&token_a),
-    )
-    .await
-    .assert_status(200);
+    a.confirm_two_factor(&token_a, json!({"code": totp_code(&secret, confirmed_at)}))
+        .await
+        .assert_status(200);
     let challenge_a = a.challenge_token("grace").await;
     let challenge_b = b.challenge_token("grace").await;
     let code = totp_code(&secret, confirmed_at + 30);
 
     // Act: the same code on A, then on B.
-    let on_a = a
-        .post(
-            "/auth/otp",
-            Some(json!({"challenge_token": challenge_a, "code": code})),
-            None,
-        )
-        .await;
-    let on_b = b
-        .post(
-            "/auth/otp",
-            Some(json!({"challenge_token": challenge_b, "code": code})),
-            None,
-        )
-        .await;
+    let on_a = a.verify_otp(&challenge_a, &code).await;
+    let on_b = b.verify_otp(&challenge_b, &code).await;
 
     // Assert: accepted once, refused as a replay on the other instance.
     assert_eq!(on_a.assert_status(200)["status"], "authenticated");
@@ -101,18 +77,17 @@ async fn failures_split_across_two_instances_lock_the_account() {
     let launch = Launch::new(dir.path()).env("CUSTADMIN_DATABASE_URL", database.url());
     let (server_a, server_b) = (launch.serve(), launch.serve());
     let (a, b) = (server_a.api(), server_b.api());
-    a.register("heidi", None).await;
-    let wrong = json!({"username": "heidi", "password": "wrong password"});
+    a.register_customer("heidi", None).await;
     for attempt in 0..10 {
         let instance = if attempt % 2 == 0 { &a } else { &b };
         instance
-            .post("/auth/login", Some(wrong.clone()), None)
+            .login("heidi", "wrong password")
             .await
             .assert_problem(401, "invalid_credentials");
     }
     // Ten failures in all, five on each: both instances refuse even the right password.
     for instance in [&a, &b] {
-        let locked = instance.login("heidi").await;
+        let locked = instance.login("heidi", PASSWORD).await;
         locked.assert_problem(429, "too_many_attempts");
         assert!(locked.headers.get("retry-after").is_some());
     }
@@ -138,8 +113,8 @@ async fn killing_one_instance_during_sign_ups_loses_no_acknowledged_account() {
         sign_ups.spawn(async move {
             let username = format!("burst-{index}");
             let body = json!({"username": username, "password": custadmin_blackbox::PASSWORD});
-            if let Ok(response) = a.try_post("/auth/register", body).await {
-                if response == 201 {
+            if let Ok(response) = a.register(body).outcome().await {
+                if response.status == 201 {
                     acknowledged.lock().unwrap().push(username);
                 }
             }
@@ -158,9 +133,9 @@ async fn killing_one_instance_during_sign_ups_loses_no_acknowledged_account() {
     // B keeps serving, and every acknowledged account is there.
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 20);
-    b.get("/health", None).await.assert_status(200);
+    b.health().await.assert_status(200);
     for username in &acknowledged {
-        let reply = b.login(username).await;
+        let reply = b.login(username, PASSWORD).await;
         assert_eq!(
             reply.body["status"], "authenticated",
             "{username}: {reply:?}"
@@ -316,31 +291,34 @@ async fn a_stopped_database_gives_503_answers_and_service_resumes_when_it_return
         );
     let server = launch.serve();
     let api = server.api();
-    api.register("ivan", None).await;
+    api.register_customer("ivan", None).await;
     let token = api.access_token("ivan").await;
 
     postgres.stop();
-    let health = api.get("/health", None).await;
+    let health = api.health().await;
     assert_eq!(health.status, 503);
     assert_eq!(health.body["database"], "unavailable");
-    api.login("ivan")
+    api.login("ivan", PASSWORD)
         .await
         .assert_problem(503, "database_unavailable");
-    api.get("/account", Some(&token))
+    api.account(&token)
         .await
         .assert_problem(503, "database_unavailable");
 
     postgres.resume();
     let mut healthy = false;
     for _ in 0..40 {
-        if api.get("/health", None).await.status == 200 {
+        if api.health().await.status == 200 {
             healthy = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert!(healthy, "the server reconnects by itself");
-    api.get("/account", Some(&token)).await.assert_status(200);
-    assert_eq!(api.login("ivan").await.body["status"], "authenticated");
+    api.account(&token).await.assert_status(200);
+    assert_eq!(
+        api.login("ivan", PASSWORD).await.body["status"],
+        "authenticated"
+    );
     server.stop();
 }

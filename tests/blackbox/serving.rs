@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use custadmin_blackbox::{Launch, TempDir, PASSWORD};
+use custadmin_blackbox::{Customers, Launch, TempDir, PASSWORD};
+use custadmin_client::{Method, NOBODY};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,7 +15,7 @@ async fn sigterm_lets_an_in_flight_login_finish_and_exits_with_status_zero() {
     let dir = TempDir::new("graceful");
     let server = Launch::new(dir.path()).production_hashing().serve();
     let api = server.api();
-    api.register("frank", None).await;
+    api.register_customer("frank", None).await;
     let address = format!("127.0.0.1:{}", server.port());
     let mut connection = TcpStream::connect(&address).await.unwrap();
     connection
@@ -99,11 +100,15 @@ async fn the_spa_is_served_with_client_side_routes_falling_back_to_index_html_bu
     let api = server.api();
 
     // Act
-    let root = api.get_raw("/").await;
-    let client_route = api.get_raw("/account/settings").await;
-    let asset = api.get_raw("/assets/app.js").await;
-    let unknown_api_route = api.get_raw("/api/v1/no-such-thing").await;
-    let unknown_api_path = api.get_raw("/api/nope").await;
+    let root = api.send(Method::GET, "/", NOBODY, None).await;
+    let client_route = api
+        .send(Method::GET, "/account/settings", NOBODY, None)
+        .await;
+    let asset = api.send(Method::GET, "/assets/app.js", NOBODY, None).await;
+    let unknown_api_route = api
+        .send(Method::GET, "/api/v1/no-such-thing", NOBODY, None)
+        .await;
+    let unknown_api_path = api.send(Method::GET, "/api/nope", NOBODY, None).await;
 
     // Assert
     assert_eq!(root.status, 200, "{root:?}");

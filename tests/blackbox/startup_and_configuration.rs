@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use custadmin_blackbox::{Launch, TempDir};
+use custadmin_blackbox::{Customers, Launch, TempDir};
 use serde_json::json;
 
 const KEY_FILES: [&str; 2] = ["jwt-signing-key.pem", "secret-encryption.key"];
@@ -29,15 +29,15 @@ async fn first_start_creates_owner_only_keys_and_the_database_and_a_restart_keep
         assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
     }
     assert!(data_dir.join("custadmin.sqlite3").is_file());
-    let health = api.get("/health", None).await;
+    let health = api.health().await;
     assert_eq!(
         health.assert_status(200),
         &json!({"status": "ok", "database": "ok"})
     );
-    let jwks = api.get_raw("/.well-known/jwks.json").await;
+    let jwks = api.jwks().await;
     let kid = jwks.assert_status(200)["keys"][0]["kid"].clone();
     assert!(kid.is_string(), "{jwks:?}");
-    api.register("alice", None).await;
+    api.register_customer("alice", None).await;
     let keys_before: Vec<Vec<u8>> = KEY_FILES
         .iter()
         .map(|name| std::fs::read(data_dir.join(name)).unwrap())
@@ -54,10 +54,10 @@ async fn first_start_creates_owner_only_keys_and_the_database_and_a_restart_keep
         .map(|name| std::fs::read(data_dir.join(name)).unwrap())
         .collect();
     assert_eq!(keys_before, keys_after, "the key files changed on restart");
-    let jwks = api.get_raw("/.well-known/jwks.json").await;
+    let jwks = api.jwks().await;
     assert_eq!(jwks.assert_status(200)["keys"][0]["kid"], kid);
     let token = api.access_token("alice").await;
-    let account = api.get("/account", Some(&token)).await;
+    let account = api.account(&token).await;
     assert_eq!(account.assert_status(200)["username"], "alice");
 }
 

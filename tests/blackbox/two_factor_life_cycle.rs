@@ -1,7 +1,7 @@
 //! The whole two-factor life cycle through the real binary and the real clock, as a customer
 //! with an authenticator app and an integrator verifying tokens offline would see it.
 
-use custadmin_blackbox::{jwt_part, totp_code, unix_now, Launch, TempDir};
+use custadmin_blackbox::{jwt_part, totp_code, unix_now, Customers, Launch, TempDir, PASSWORD};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
@@ -11,13 +11,11 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
     let dir = TempDir::new("two-factor");
     let server = Launch::new(dir.path()).serve();
     let api = server.api();
-    api.register("erin", None).await;
+    api.register_customer("erin", None).await;
     let token = api.access_token("erin").await;
 
     // Act: enrol.
-    let enrolment = api
-        .post("/account/two-factor/enroll", Some(json!({})), Some(&token))
-        .await;
+    let enrolment = api.enroll_two_factor(&token, json!({})).await;
 
     // Assert: a 160-bit base32 secret in the documented otpauth URI.
     let enrolment = enrolment.assert_status(200);
@@ -40,11 +38,7 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
     // Act: confirm with the code of the current step.
     let confirmed_at = unix_now();
     let confirmation = api
-        .post(
-            "/account/two-factor/confirm",
-            Some(json!({"code": totp_code(&secret, confirmed_at)})),
-            Some(&token),
-        )
+        .confirm_two_factor(&token, json!({"code": totp_code(&secret, confirmed_at)}))
         .await;
 
     // Assert: on, with ten distinct recovery codes.
@@ -61,29 +55,21 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
     assert_eq!(distinct.len(), 10, "{recovery_codes:?}");
 
     // Act: log out; a password alone now only yields a challenge.
-    api.post("/auth/logout", None, Some(&token))
-        .await
-        .assert_status(204);
-    let login = api.login("erin").await;
+    api.log_out(&token).await.assert_status(204);
+    let login = api.login("erin", PASSWORD).await;
 
     // Assert: a challenge, which is not an access token.
     let login = login.assert_status(200);
     assert_eq!(login["status"], "otp_required", "{login}");
     assert!(login.get("access_token").is_none(), "{login}");
     let challenge = login["challenge_token"].as_str().unwrap().to_string();
-    api.get("/account", Some(&challenge))
+    api.account(&challenge)
         .await
         .assert_problem(401, "invalid_token");
 
     // Act: the code of the next step (never reuse the one the confirmation used).
     let next_code = totp_code(&secret, confirmed_at + 30);
-    let signed_in = api
-        .post(
-            "/auth/otp",
-            Some(json!({"challenge_token": challenge, "code": next_code})),
-            None,
-        )
-        .await;
+    let signed_in = api.verify_otp(&challenge, &next_code).await;
 
     // Assert: authenticated with both factors, and verifiable offline with the JWKS.
     let signed_in = signed_in.assert_status(200);
@@ -94,7 +80,7 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
     let header = jwt_part(&access_token, 0);
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "at+jwt");
-    let jwks = api.get_raw("/.well-known/jwks.json").await;
+    let jwks = api.jwks().await;
     let key = &jwks.assert_status(200)["keys"][0];
     assert_eq!(header["kid"], key["kid"]);
     let mut validation = Validation::new(Algorithm::EdDSA);
@@ -105,30 +91,22 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
         .unwrap_or_else(|error| panic!("the access token does not verify: {error}"));
     assert_eq!(verified.claims["sub"], payload["sub"]);
     assert_eq!(verified.claims["role"], "customer");
-    let account = api.get("/account", Some(&access_token)).await;
+    let account = api.account(&access_token).await;
     let account = account.assert_status(200);
     assert_eq!(account["two_factor"]["enabled"], true);
     assert_eq!(account["two_factor"]["recovery_codes_remaining"], 10);
 
     // Act + assert: the same code on a fresh challenge is a replay.
     let challenge = api.challenge_token("erin").await;
-    api.post(
-        "/auth/otp",
-        Some(json!({"challenge_token": challenge, "code": next_code})),
-        None,
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    api.verify_otp(&challenge, &next_code)
+        .await
+        .assert_problem(400, "invalid_code");
 
     // Act + assert: a recovery code works once.
     let recovery_code = &recovery_codes[0];
     let challenge = api.challenge_token("erin").await;
     let recovered = api
-        .post(
-            "/auth/otp",
-            Some(json!({"challenge_token": challenge, "recovery_code": recovery_code})),
-            None,
-        )
+        .otp(json!({"challenge_token": challenge, "recovery_code": recovery_code}))
         .await;
     let recovered = recovered.assert_status(200);
     assert_eq!(recovered["status"], "authenticated", "{recovered}");
@@ -137,31 +115,21 @@ async fn a_customer_enrols_signs_in_with_codes_and_recovery_codes_and_disables_t
         json!(["pwd", "otp"])
     );
     let recovered_token = recovered["access_token"].as_str().unwrap().to_string();
-    let account = api.get("/account", Some(&recovered_token)).await;
+    let account = api.account(&recovered_token).await;
     assert_eq!(
         account.assert_status(200)["two_factor"]["recovery_codes_remaining"],
         9
     );
     let challenge = api.challenge_token("erin").await;
-    api.post(
-        "/auth/otp",
-        Some(json!({"challenge_token": challenge, "recovery_code": recovery_code})),
-        None,
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    api.otp(json!({"challenge_token": challenge, "recovery_code": recovery_code}))
+        .await
+        .assert_problem(400, "invalid_code");
 
     // Act: disable right after a full login, without further proof.
-    let disabled = api
-        .post(
-            "/account/two-factor/disable",
-            Some(json!({})),
-            Some(&recovered_token),
-        )
-        .await;
+    let disabled = api.disable_two_factor(&recovered_token, json!({})).await;
 
     // Assert: off, and the password alone signs in again.
     assert_eq!(disabled.assert_status(200), &json!({"enabled": false}));
-    let login = api.login("erin").await;
+    let login = api.login("erin", PASSWORD).await;
     assert_eq!(login.assert_status(200)["status"], "authenticated");
 }

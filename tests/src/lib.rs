@@ -3,7 +3,8 @@
 //!
 //! - [`Launch`] describes one invocation (clean environment, fresh data folder, cheap hashing).
 //! - [`Server`] is a running `custadmin serve`, killed on drop.
-//! - [`Api`] is a small JSON client returning [`Reply`]s.
+//! - [`Server::api`] is the API's client ([`custadmin_client::Client`]), [`Customers`] what
+//!   the tests do with it over and over.
 //! - [`totp_code`], [`jwt_part`] compute what an authenticator app and an integrator would.
 //! - [`PgDatabase`] creates and drops a throw-away PostgreSQL database.
 
@@ -274,8 +275,8 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn api(&self) -> Api {
-        Api::new(self.base_url())
+    pub fn api(&self) -> Client {
+        client_of(self.base_url())
     }
 
     /// The JSON log lines printed so far.
@@ -320,145 +321,51 @@ impl Drop for Server {
     }
 }
 
-/// One HTTP answer: status, headers, the raw text and the JSON body (`Null` if not JSON).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-    pub body: Value,
+pub use custadmin_client::{Client, Reply, NOBODY};
+
+/// A client of the server at `base_url` that waits at most a minute for an answer.
+pub fn client_of(base_url: String) -> Client {
+    Client::with(
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+        vec![base_url],
+    )
 }
 
-impl Reply {
-    pub fn content_type(&self) -> &str {
-        self.headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    /// Asserts a problem document with this status and code.
-    #[track_caller]
-    pub fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{self:?}");
-        assert!(
-            self.content_type().starts_with("application/problem+json"),
-            "{self:?}"
-        );
-        assert_eq!(self.body["code"], code, "{self:?}");
-    }
-
-    #[track_caller]
-    pub fn assert_status(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "{self:?}");
-        &self.body
-    }
-}
-
-/// A JSON client for one server. Paths starting with `/api/` or `/.well-known/` are used as
-/// they are; any other path is taken as relative to `/api/v1`.
-#[derive(Clone)]
-pub struct Api {
-    client: reqwest::Client,
-    base_url: String,
-}
-
-impl Api {
-    pub fn new(base_url: String) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-            base_url,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("/api/") || path.starts_with("/.well-known/") {
-            format!("{}{path}", self.base_url)
-        } else {
-            format!("{}/api/v1{path}", self.base_url)
-        }
-    }
-
-    /// GET of any path on the server, as it is (for the SPA and the JWKS).
-    pub async fn get_raw(&self, path: &str) -> Reply {
-        Self::reply(self.client.get(format!("{}{path}", self.base_url))).await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        let mut request = self.client.get(self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Self::reply(request).await
-    }
-
-    pub async fn post(&self, path: &str, body: Option<Value>, token: Option<&str>) -> Reply {
-        let mut request = self.client.post(self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Self::reply(request).await
-    }
-
-    async fn reply(request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("send the request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("read the response body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            text,
-            body,
-        }
-    }
-
-    /// A POST whose transport may fail (the server may die meanwhile): the status, or the error.
-    pub async fn try_post(&self, path: &str, body: Value) -> Result<u16, reqwest::Error> {
-        let response = self.client.post(self.url(path)).json(&body).send().await?;
-        Ok(response.status().as_u16())
-    }
-
+/// What the black-box tests do over and over, with [`PASSWORD`].
+#[allow(async_fn_in_trait)]
+pub trait Customers {
     /// Registers `username` with [`PASSWORD`]; returns the new account's id.
-    pub async fn register(&self, username: &str, email: Option<&str>) -> String {
+    async fn register_customer(&self, username: &str, email: Option<&str>) -> String;
+    /// Logs in an account without two-factor; returns the access token.
+    async fn access_token(&self, username: &str) -> String;
+    /// Logs in an account with two-factor on; returns the challenge token.
+    async fn challenge_token(&self, username: &str) -> String;
+}
+
+impl Customers for Client {
+    async fn register_customer(&self, username: &str, email: Option<&str>) -> String {
         let mut body = serde_json::json!({"username": username, "password": PASSWORD});
         if let Some(email) = email {
             body["email"] = email.into();
         }
-        let reply = self.post("/auth/register", Some(body), None).await;
+        let reply = self.register(body).await;
         reply.assert_status(201)["id"]
             .as_str()
             .unwrap_or_else(|| panic!("{reply:?}"))
             .to_string()
     }
 
-    /// `POST /auth/login` with [`PASSWORD`].
-    pub async fn login(&self, username: &str) -> Reply {
-        self.post(
-            "/auth/login",
-            Some(serde_json::json!({"username": username, "password": PASSWORD})),
-            None,
-        )
-        .await
-    }
-
-    /// Logs in an account without two-factor; returns the access token.
-    pub async fn access_token(&self, username: &str) -> String {
-        let reply = self.login(username).await;
+    async fn access_token(&self, username: &str) -> String {
+        let reply = self.login(username, PASSWORD).await;
         assert_eq!(reply.body["status"], "authenticated", "{reply:?}");
         reply.body["access_token"].as_str().unwrap().to_string()
     }
 
-    /// Logs in an account with two-factor on; returns the challenge token.
-    pub async fn challenge_token(&self, username: &str) -> String {
-        let reply = self.login(username).await;
+    async fn challenge_token(&self, username: &str) -> String {
+        let reply = self.login(username, PASSWORD).await;
         assert_eq!(reply.body["status"], "otp_required", "{reply:?}");
         reply.body["challenge_token"].as_str().unwrap().to_string()
     }

@@ -2,7 +2,6 @@
 //! revocation, expiry and support resets.
 
 use chrono::TimeDelta;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{session_from, Session, TestApp, PASSWORD};
@@ -19,9 +18,9 @@ on_both_databases!(
 
 async fn make_token(app: &TestApp, session: &Session, scopes: Value, days: i64) -> Value {
     let reply = app
-        .post(
-            "/account/api-tokens",
-            Some(&session.access_token),
+        .api
+        .create_api_token(
+            &session.access_token,
             json!({"name": "Reseller portal", "scopes": scopes, "expires_in_days": days}),
         )
         .await;
@@ -38,23 +37,23 @@ async fn a_token_is_shown_once_and_reads_what_its_scope_allows(app: TestApp) {
         "{token}"
     );
     assert_eq!(made["prefix"], &token[..8]);
-    let listed = app
-        .get("/account/api-tokens", Some(&session.access_token))
-        .await;
+    let listed = app.api.api_tokens(&session.access_token).await;
     let tokens = listed.assert_ok()["tokens"].as_array().unwrap().clone();
     assert_eq!(tokens.len(), 1);
     assert!(tokens[0].get("token").is_none(), "never listed again");
     assert_eq!(tokens[0]["scopes"], json!(["account:read"]));
     assert_eq!(tokens[0]["last_used_at"], Value::Null);
 
-    for path in ["/account", "/account/events", "/account/sessions"] {
-        app.get(path, Some(&token)).await.assert_ok();
+    for read in [
+        app.api.account(&token),
+        app.api.events(&token),
+        app.api.sessions(&token),
+    ] {
+        read.await.assert_ok();
     }
-    let listed = app
-        .get("/account/api-tokens", Some(&session.access_token))
-        .await;
+    let listed = app.api.api_tokens(&session.access_token).await;
     assert!(listed.body["tokens"][0]["last_used_at"].is_string());
-    let events = app.get("/account/events", Some(&token)).await;
+    let events = app.api.events(&token).await;
     assert!(crate::helpers::event_kinds(&events).contains(&"api_token_created"));
 }
 
@@ -63,71 +62,42 @@ async fn a_token_never_reaches_any_management(app: TestApp) {
     let made = make_token(&app, &session, json!(["account:read"]), 30).await;
     let token = made["token"].as_str().unwrap();
     let id = made["id"].as_str().unwrap();
+    let api = &app.api;
     let refused = [
-        (
-            Method::POST,
-            "/account/password".to_string(),
+        api.change_password(
+            token,
             json!({"current_password": PASSWORD, "new_password": "another password"}),
         ),
-        (
-            Method::POST,
-            "/account/two-factor/enroll".to_string(),
-            json!({}),
-        ),
-        (
-            Method::POST,
-            "/account/two-factor/disable".to_string(),
-            json!({}),
-        ),
-        (
-            Method::POST,
-            "/account/two-factor/recovery-codes".to_string(),
-            json!({}),
-        ),
-        (
-            Method::PATCH,
-            "/account".to_string(),
-            json!({"language": "cs"}),
-        ),
-        (
-            Method::POST,
-            "/account/email".to_string(),
-            json!({"email": "x@example.com"}),
-        ),
-        (Method::GET, "/account/devices".to_string(), Value::Null),
-        (
-            Method::POST,
-            "/account/sessions/revoke-others".to_string(),
-            json!({}),
-        ),
-        (Method::GET, "/account/api-tokens".to_string(), Value::Null),
-        (
-            Method::POST,
-            "/account/api-tokens".to_string(),
+        api.enroll_two_factor(token, json!({})),
+        api.disable_two_factor(token, json!({})),
+        api.regenerate_recovery_codes(token, json!({})),
+        api.update_account(token, json!({"language": "cs"})),
+        api.change_email(token, json!({"email": "x@example.com"})),
+        api.devices(token),
+        api.revoke_other_sessions(token),
+        api.api_tokens(token),
+        api.create_api_token(
+            token,
             json!({"name": "more", "scopes": ["account:read"], "expires_in_days": 1}),
         ),
-        (
-            Method::DELETE,
-            format!("/account/api-tokens/{id}"),
-            Value::Null,
-        ),
-        (Method::POST, "/auth/logout".to_string(), Value::Null),
-        (Method::GET, "/support/customers".to_string(), Value::Null),
+        api.revoke_api_token(token, id),
+        api.log_out(token),
+        api.search_customers(token, ""),
     ];
-    for (method, path, body) in refused {
-        let body = (!body.is_null()).then_some(body);
-        app.request(method.clone(), &format!("/api/v1{path}"), Some(token), body)
-            .await
-            .assert_problem(403, "insufficient_scope");
+    for call in refused {
+        let request = call.describe();
+        let reply = call.await;
+        assert_eq!(reply.code(), "insufficient_scope", "{request}");
+        reply.assert_problem(403, "insufficient_scope");
     }
     // Still alive: refusals revoke nothing.
-    app.get("/account", Some(token)).await.assert_ok();
+    app.api.account(token).await.assert_ok();
 }
 
 async fn making_a_token_is_privileged_and_its_scopes_follow_the_role(app: TestApp) {
     let session = app.signed_in_customer("kim").await;
     let token = Some(session.access_token.as_str());
-    let ask = |body: Value| app.post("/account/api-tokens", token, body);
+    let ask = |body: Value| app.api.create_api_token(token, body);
     ask(json!({"name": "x", "scopes": ["support:read"], "expires_in_days": 1}))
         .await
         .assert_problem(403, "insufficient_scope");
@@ -156,20 +126,15 @@ async fn making_a_token_is_privileged_and_its_scopes_follow_the_role(app: TestAp
         ask(body).await.assert_problem(422, code);
     }
     app.clock.advance(TimeDelta::minutes(11));
-    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
-    app.post(
-        "/account/api-tokens",
-        Some(&stale.access_token),
-        json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1}),
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
-    let made = app
-        .post(
-            "/account/api-tokens",
-            Some(&stale.access_token),
-            json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1, "password": PASSWORD}),
+    let stale = session_from(&app.api.refresh(json!(session.refresh_token)).await);
+    app.api
+        .create_api_token(
+            &stale.access_token,
+            json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1}),
         )
+        .await
+        .assert_problem(403, "reauthentication_required");
+    let made = app.api.create_api_token(&stale.access_token, json!({"name": "x", "scopes": ["account:read"], "expires_in_days": 1, "password": PASSWORD}))
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
 }
@@ -179,39 +144,34 @@ async fn revoked_expired_and_support_reset_tokens_stop_working(app: TestApp) {
     let revoked = make_token(&app, &session, json!(["account:read"]), 30).await;
     let short = make_token(&app, &session, json!(["account:read"]), 1).await;
     let id = revoked["id"].as_str().unwrap();
-    let reply = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/account/api-tokens/{id}"),
-            Some(&session.access_token),
-            None,
-        )
-        .await;
+    let reply = app.api.revoke_api_token(&session.access_token, id).await;
     assert_eq!(reply.status, 204);
-    app.get("/account", revoked["token"].as_str())
+    app.api
+        .account(revoked["token"].as_str())
         .await
         .assert_problem(401, "invalid_token");
-    app.get("/account", short["token"].as_str())
-        .await
-        .assert_ok();
+    app.api.account(short["token"].as_str()).await.assert_ok();
     app.clock
         .advance(TimeDelta::days(1) + TimeDelta::seconds(1));
-    app.get("/account", short["token"].as_str())
+    app.api
+        .account(short["token"].as_str())
         .await
         .assert_problem(401, "invalid_token");
-    app.get("/account", Some("cat_made-up"))
+    app.api
+        .account("cat_made-up")
         .await
         .assert_problem(401, "invalid_token");
     // A new password ends the tokens made under the old one.
-    let session = session_from(&app.login("lea", PASSWORD).await);
+    let session = session_from(&app.api.login("lea", PASSWORD).await);
     let kept = make_token(&app, &session, json!(["account:read"]), 30).await;
-    app.post(
-        "/account/password",
-        Some(&session.access_token),
-        json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
-    )
-    .await;
-    app.get("/account", kept["token"].as_str())
+    app.api
+        .change_password(
+            &session.access_token,
+            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+        )
+        .await;
+    app.api
+        .account(kept["token"].as_str())
         .await
         .assert_problem(401, "invalid_token");
 }
@@ -230,7 +190,7 @@ async fn a_support_token_acts_within_its_scopes(app: TestApp) {
     )
     .await
     .unwrap();
-    let agent = session_from(&app.login("sam-support", PASSWORD).await);
+    let agent = session_from(&app.api.login("sam-support", PASSWORD).await);
     let (secret, _) = app.enable_two_factor(&agent).await;
     // A support scope needs a fresh code every time.
     let support_token = |scopes: Value| {
@@ -238,7 +198,7 @@ async fn a_support_token_acts_within_its_scopes(app: TestApp) {
         let code = app.code_now(&secret, 0);
         let body =
             json!({"name": "desk script", "scopes": scopes, "expires_in_days": 30, "code": code});
-        app.post("/account/api-tokens", Some(&agent.access_token), body)
+        app.api.create_api_token(&agent.access_token, body)
     };
     let reader = support_token(json!(["support:read"])).await;
     assert_eq!(reader.status, 201, "{}", reader.body);
@@ -251,26 +211,27 @@ async fn a_support_token_acts_within_its_scopes(app: TestApp) {
     let customer_id = app.account_id(&customer).await;
 
     let reader = reader["token"].as_str();
-    app.get("/support/customers?query=mia", reader)
+    app.api
+        .search_customers(reader, "query=mia")
         .await
         .assert_ok();
-    app.get(&format!("/support/customers/{customer_id}/events"), reader)
+    app.api
+        .customer_events(reader, &customer_id, "")
         .await
         .assert_ok();
-    let reset = format!("/support/customers/{customer_id}/two-factor/reset");
-    app.post(&reset, reader, json!({"reason": "lost phone"}))
+    let reset = |token, body| app.api.reset_customer_two_factor(token, &customer_id, body);
+    reset(reader, json!({"reason": "lost phone"}))
         .await
         .assert_problem(403, "insufficient_scope");
-    let done = app
-        .post(
-            &reset,
-            resetter["token"].as_str(),
-            json!({"reason": "lost phone, called back"}),
-        )
-        .await;
+    let done = reset(
+        resetter["token"].as_str(),
+        json!({"reason": "lost phone, called back"}),
+    )
+    .await;
     assert_eq!(done.assert_ok(), &json!({"enabled": false}));
     // The customer's machines lose access with the reset.
-    app.get("/account", customer_token["token"].as_str())
+    app.api
+        .account(customer_token["token"].as_str())
         .await
         .assert_problem(401, "invalid_token");
 }

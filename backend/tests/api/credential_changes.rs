@@ -6,7 +6,6 @@
 
 use custadmin::auth::totp::TotpSecret;
 use custadmin::service::credential_change::{CredentialChange, Trust};
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::email::mails_within_two_seconds;
@@ -75,35 +74,30 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
     let (other, device_token, via_trust) = match &secret {
         Some(secret) => {
             let other = app.login_with_code(username, secret).await;
-            let challenge = app.login(username, PASSWORD).await;
+            let challenge = app.api.login(username, PASSWORD).await;
             app.next_step();
             let remembered = app
-                .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
+                .api.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
                 .await;
             let device_token = remembered.body["device_token"]
                 .as_str()
                 .unwrap()
                 .to_string();
-            let via_trust = app
-                .post(
-                    "/auth/login",
-                    None,
-                    json!({"username": username, "password": PASSWORD, "device_token": device_token}),
-                )
+            let via_trust = app.api.log_in(json!({"username": username, "password": PASSWORD, "device_token": device_token}))
                 .await;
             let via_trust = session_from(&via_trust);
             (other, Some(device_token), Some(via_trust))
         }
         None => (
-            session_from(&app.login(username, PASSWORD).await),
+            session_from(&app.api.login(username, PASSWORD).await),
             None,
             None,
         ),
     };
     let api_token = app
-        .post(
-            "/account/api-tokens",
-            Some(&actor.access_token),
+        .api
+        .create_api_token(
+            &actor.access_token,
             json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 30}),
         )
         .await;
@@ -111,9 +105,9 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
     let api_token = api_token.body["token"].as_str().unwrap().to_string();
     app.mails().await;
     let pending = app
-        .post(
-            "/account/email",
-            Some(&actor.access_token),
+        .api
+        .change_email(
+            &actor.access_token,
             json!({"email": format!("{username}.{NEW_ADDRESS}")}),
         )
         .await;
@@ -125,20 +119,18 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
         .find(|mail| mail.to.ends_with(NEW_ADDRESS))
         .expect("the new address's link")
         .link_token();
-    app.post("/auth/password-reset", None, json!({"login": username}))
+    app.api
+        .request_password_reset(json!({"login": username}))
         .await;
     let reset_link = mails_within_two_seconds(app, 1).await[0].link_token();
     // A passkey registration started by the other session and not finished.
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            Some(&other.access_token),
-            json!({"name": "Unfinished"}),
-        )
+        .api
+        .start_passkey_registration(&other.access_token, json!({"name": "Unfinished"}))
         .await;
     started.assert_ok();
     let challenge = if two_factor {
-        let challenge = app.login(username, PASSWORD).await;
+        let challenge = app.api.login(username, PASSWORD).await;
         Some(challenge.body["challenge_token"].clone())
     } else {
         None
@@ -165,8 +157,8 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
     let reply = match change {
         CredentialChange::PasswordChanged => {
             let reply = app
-                .post(
-                    "/account/password",
+                .api
+                .change_password(
                     actor,
                     json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
                 )
@@ -177,12 +169,7 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
         CredentialChange::PasswordReset => {
             app.next_step();
             let secret = world.secret.as_ref().unwrap();
-            let reply = app
-                .post(
-                    "/auth/password-reset/confirm",
-                    None,
-                    json!({"token": world.reset_link, "new_password": NEW_PASSWORD, "code": app.code_now(secret, 0)}),
-                )
+            let reply = app.api.confirm_password_reset(json!({"token": world.reset_link, "new_password": NEW_PASSWORD, "code": app.code_now(secret, 0)}))
                 .await;
             assert_eq!(reply.status, 204, "{}", reply.body);
             return NEW_PASSWORD;
@@ -196,44 +183,31 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
             add_passkey(app, &world.actor, &mut authenticator, "New key").await
         }
         CredentialChange::TwoFactorSwitchedOff => {
-            app.post("/account/two-factor/disable", actor, json!({}))
-                .await
+            app.api.disable_two_factor(actor, json!({})).await
         }
         CredentialChange::PasskeyRemoved => {
             let (_, id) = world.passkey.as_ref().unwrap();
-            app.request(
-                Method::DELETE,
-                &format!("/api/v1/account/passkeys/{id}"),
-                actor,
-                Some(json!({})),
-            )
-            .await
+            app.api.remove_passkey(actor, id, Some(json!({}))).await
         }
         CredentialChange::RecoveryCodesRegenerated => {
-            app.post("/account/two-factor/recovery-codes", actor, json!({}))
-                .await
+            app.api.regenerate_recovery_codes(actor, json!({})).await
         }
         CredentialChange::EmailChanged => {
-            app.post(
-                "/auth/email/verify",
-                None,
-                json!({"token": world.pending_link}),
-            )
-            .await
+            app.api
+                .verify_email(json!({"token": world.pending_link}))
+                .await
         }
         CredentialChange::SupportReset => {
             let agent = support_agent(app, &format!("{}-agent", world.username)).await;
-            app.post(
-                &format!("/support/customers/{}/two-factor/reset", world.account_id),
-                Some(&agent.access_token),
-                json!({"reason": "Lost phone; identity checked by callback"}),
-            )
-            .await
-        }
-        CredentialChange::SignOutEverywhere => {
-            app.post("/account/sessions/revoke-others", actor, json!({}))
+            app.api
+                .reset_customer_two_factor(
+                    &agent.access_token,
+                    &world.account_id,
+                    json!({"reason": "Lost phone; identity checked by callback"}),
+                )
                 .await
         }
+        CredentialChange::SignOutEverywhere => app.api.revoke_other_sessions(actor).await,
     };
     assert!(
         reply.status.is_success(),
@@ -253,23 +227,23 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
         status => panic!("{change:?}: unexpected {status}: {}", reply.body),
     };
 
-    let other_alive = alive(&app.get("/account", Some(&world.other.access_token)).await);
+    let other_alive = alive(&app.api.account(&world.other.access_token).await);
     assert_eq!(
         other_alive, !ends.other_sessions,
         "{change:?}: other sessions"
     );
 
-    let api_token_alive = alive(&app.get("/account", Some(&world.api_token)).await);
+    let api_token_alive = alive(&app.api.account(&world.api_token).await);
     assert_eq!(api_token_alive, !ends.api_tokens, "{change:?}: API tokens");
 
     // Trust: the session it opened, and what the device list says now.
     if let Some(via_trust) = &world.via_trust {
-        let alive = alive(&app.get("/account", Some(&via_trust.access_token)).await);
+        let alive = alive(&app.api.account(&via_trust.access_token).await);
         let expected = ends.trust == Trust::Keep && !ends.other_sessions;
         assert_eq!(alive, expected, "{change:?}: sessions opened by trust");
     }
     let fresh = sign_in(app, world, password).await;
-    let devices = app.get("/account/devices", Some(&fresh.access_token)).await;
+    let devices = app.api.devices(&fresh.access_token).await;
     let devices = devices.assert_ok()["devices"].as_array().unwrap().clone();
     let trusted = devices
         .iter()
@@ -299,16 +273,15 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
         &world.secret,
     ) {
         let reply = app
-            .post(
-                "/auth/login",
-                None,
+            .api
+            .log_in(
                 json!({"username": world.username, "password": password, "device_token": token}),
             )
             .await;
         assert_eq!(reply.body["status"], "authenticated", "{change:?}");
     }
 
-    let overview = app.get("/account", Some(&fresh.access_token)).await;
+    let overview = app.api.account(&fresh.access_token).await;
     let pending = overview.assert_ok()["pending_email"].is_string();
     assert_eq!(
         pending,
@@ -316,11 +289,8 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
         "{change:?}: pending address"
     );
     let verified = app
-        .post(
-            "/auth/email/verify",
-            None,
-            json!({"token": world.pending_link}),
-        )
+        .api
+        .verify_email(json!({"token": world.pending_link}))
         .await;
     if change != CredentialChange::EmailChanged {
         assert_eq!(
@@ -340,9 +310,7 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
 
     if let (Some(challenge), Some(secret)) = (&world.challenge, &world.secret) {
         app.next_step();
-        let reply = app
-            .otp(json!({"challenge_token": challenge, "code": app.code_now(secret, 0)}))
-            .await;
+        let reply = app.api.verify_otp(challenge, app.code_now(secret, 0)).await;
         let usable = reply.status == 200;
         let factor_gone = matches!(
             change,
@@ -357,12 +325,7 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
     }
 
     // Last, as a live link would reset the password.
-    let reset = app
-        .post(
-            "/auth/password-reset/confirm",
-            None,
-            json!({"token": world.reset_link, "new_password": "yet another password", "recovery_code": "aaaaa-aaaaa"}),
-        )
+    let reset = app.api.confirm_password_reset(json!({"token": world.reset_link, "new_password": "yet another password", "recovery_code": "aaaaa-aaaaa"}))
         .await;
     assert_eq!(
         reset.status.as_u16() == 400 && reset.code() == "invalid_token",
@@ -374,7 +337,7 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
 
 /// A fresh full sign-in of the world's account with `password`.
 async fn sign_in(app: &TestApp, world: &World, password: &str) -> Session {
-    let reply = app.login(&world.username, password).await;
+    let reply = app.api.login(&world.username, password).await;
     if reply.body["status"] == "authenticated" {
         return session_from(&reply);
     }
@@ -384,7 +347,8 @@ async fn sign_in(app: &TestApp, world: &World, password: &str) -> Session {
         .expect("a code is asked only with a secret");
     app.next_step();
     session_from(
-        &app.otp(json!({"challenge_token": reply.body["challenge_token"], "code": app.code_now(secret, 0)}))
+        &app.api
+            .verify_otp(&reply.body["challenge_token"], app.code_now(secret, 0))
             .await,
     )
 }

@@ -1,11 +1,11 @@
 //! Behaviour at the edge of the server: client addresses behind proxies, and overload.
 
-use serde_json::json;
+use custadmin_client::{endpoints, Method};
 
-use crate::helpers::{session_from, spawn_app_with, Backend, PASSWORD};
+use crate::helpers::{session_from, spawn_app_with, Backend, Reply, NOBODY, PASSWORD};
 
 async fn last_event_ip(app: &crate::helpers::TestApp, token: &str) -> String {
-    let events = app.get("/account/events?limit=1", Some(token)).await;
+    let events = app.api.events_page(token, "limit=1").await;
     events.body["events"][0]["ip"].as_str().unwrap().to_string()
 }
 
@@ -18,19 +18,17 @@ async fn forwarded_for_is_used_only_when_the_peer_is_a_trusted_proxy() {
     .await;
     trusting.register("alice").await;
     let login = |app: &crate::helpers::TestApp| {
-        app.client
-            .post(format!("{}/api/v1/auth/login", app.address))
-            .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
-            .json(&json!({"username": "alice", "password": PASSWORD}))
-            .send()
+        app.api
+            .login("alice", PASSWORD)
+            .from_ip("198.51.100.7, 203.0.113.9")
     };
-    let body: serde_json::Value = login(&trusting).await.unwrap().json().await.unwrap();
+    let body = login(&trusting).await.body;
     let token = body["access_token"].as_str().unwrap().to_string();
     assert_eq!(last_event_ip(&trusting, &token).await, "203.0.113.9");
 
     let direct = crate::helpers::spawn_app(Backend::Sqlite).await;
     direct.register("alice").await;
-    let body: serde_json::Value = login(&direct).await.unwrap().json().await.unwrap();
+    let body = login(&direct).await.body;
     let token = body["access_token"].as_str().unwrap().to_string();
     assert_eq!(
         last_event_ip(&direct, &token).await,
@@ -53,7 +51,7 @@ async fn a_login_flood_beyond_the_hashing_queue_gets_503_with_retry_after() {
     )
     .await;
     app.register("bob").await;
-    let replies = futures::future::join_all((0..8).map(|_| app.login("bob", PASSWORD))).await;
+    let replies = futures::future::join_all((0..8).map(|_| app.api.login("bob", PASSWORD))).await;
     let busy: Vec<_> = replies.iter().filter(|reply| reply.status == 503).collect();
     assert!(!busy.is_empty(), "some logins are refused");
     for reply in &busy {
@@ -62,7 +60,7 @@ async fn a_login_flood_beyond_the_hashing_queue_gets_503_with_retry_after() {
     }
     assert!(replies.iter().any(|reply| reply.status == 200));
     // Refused logins are not counted as failures: the account is not locked.
-    session_from(&app.login("bob", PASSWORD).await);
+    session_from(&app.api.login("bob", PASSWORD).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,51 +74,40 @@ async fn only_allow_listed_origins_may_call_the_api_from_a_browser() {
     )
     .await;
     let session = app.signed_in_customer("cora").await;
-    let allow_origin = |response: &reqwest::Response| {
+    let allow_origin = |response: &Reply| {
         response
-            .headers()
+            .headers
             .get("access-control-allow-origin")
             .map(|value| value.to_str().unwrap().to_string())
     };
     let preflight = app
-        .client
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}/api/v1/account", app.address),
-        )
+        .api
+        .send(Method::OPTIONS, endpoints::ACCOUNT.path, NOBODY, None)
         .header("origin", "https://portal.example")
         .header("access-control-request-method", "GET")
         .header("access-control-request-headers", "authorization")
-        .send()
-        .await
-        .unwrap();
-    assert!(preflight.status().is_success(), "{}", preflight.status());
+        .await;
+    assert!(preflight.status.is_success(), "{}", preflight.status);
     assert_eq!(
         allow_origin(&preflight).as_deref(),
         Some("https://portal.example")
     );
 
     let listed = app
-        .client
-        .get(format!("{}/api/v1/account", app.address))
+        .api
+        .account(&session.access_token)
         .header("origin", "https://helpdesk.example")
-        .bearer_auth(&session.access_token)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         allow_origin(&listed).as_deref(),
         Some("https://helpdesk.example")
     );
 
     let stranger = app
-        .client
-        .get(format!("{}/api/v1/account", app.address))
+        .api
+        .account(&session.access_token)
         .header("origin", "https://evil.example")
-        .bearer_auth(&session.access_token)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         allow_origin(&stranger),
         None,
@@ -128,32 +115,20 @@ async fn only_allow_listed_origins_may_call_the_api_from_a_browser() {
     );
 
     // What integrators verify tokens with, and the public settings: any origin may read.
-    for path in [
-        "/.well-known/jwks.json",
-        "/api/v1/config",
-        "/api/v1/openapi.json",
-    ] {
-        let public = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .header("origin", "https://anyone.example")
-            .send()
-            .await
-            .unwrap();
+    for read in [app.api.jwks(), app.api.public_settings(), app.api.openapi()] {
+        let request = read.describe();
+        let public = read.header("origin", "https://anyone.example").await;
         assert_eq!(
             allow_origin(&public).as_deref(),
             Some("https://anyone.example"),
-            "{path}"
+            "{request}"
         );
     }
     // The SPA's own requests are unaffected.
     let own = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .header("origin", app.address.clone())
-        .json(&json!({"username": "cora", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200);
+        .api
+        .login("cora", PASSWORD)
+        .header("origin", &app.address)
+        .await;
+    assert_eq!(own.status, 200);
 }

@@ -3,7 +3,6 @@
 //! outbox as the worker would and reads them.
 
 use chrono::TimeDelta;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{event_kinds, session_from, Mail, Session, TestApp, PASSWORD};
@@ -45,13 +44,10 @@ async fn customer_with_verified_address(app: &TestApp, username: &str) -> (Sessi
 }
 
 async fn a_sign_up_address_is_verified_by_its_link_once(app: TestApp) {
-    app.post(
-        "/auth/register",
-        None,
-        json!({"username": "vera", "password": PASSWORD, "email": "Vera@Example.com"}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .register(json!({"username": "vera", "password": PASSWORD, "email": "Vera@Example.com"}))
+        .await
+        .assert_ok();
     let mails = app.mails().await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = &mails[0];
@@ -64,31 +60,26 @@ async fn a_sign_up_address_is_verified_by_its_link_once(app: TestApp) {
         mail.text
     );
     assert!(mail.html.contains("<a href="), "{}", mail.html);
-    let session = session_from(&app.login("vera", PASSWORD).await);
+    let session = session_from(&app.api.login("vera", PASSWORD).await);
     let token = Some(session.access_token.as_str());
-    assert_eq!(
-        app.get("/account", token).await.body["email_verified"],
-        false
-    );
+    assert_eq!(app.api.account(token).await.body["email_verified"], false);
 
     let verified = app
-        .post(
-            "/auth/email/verify",
-            None,
-            json!({"token": mail.link_token()}),
-        )
+        .api
+        .verify_email(json!({"token": mail.link_token()}))
         .await;
     assert_eq!(verified.assert_ok(), &json!({"email": "Vera@Example.com"}));
-    let account = app.get("/account", token).await;
+    let account = app.api.account(token).await;
     assert_eq!(account.body["email_verified"], true);
-    assert!(event_kinds(&app.get("/account/events", token).await).contains(&"email_verified"));
+    assert!(event_kinds(&app.api.events(token).await).contains(&"email_verified"));
     // Single use, and nothing else is a link.
     for token in [
         mail.link_token(),
         "made-up".to_string(),
         "\u{0}".to_string(),
     ] {
-        app.post("/auth/email/verify", None, json!({ "token": token }))
+        app.api
+            .verify_email(json!({ "token": token }))
             .await
             .assert_problem(400, "invalid_token");
     }
@@ -99,24 +90,21 @@ async fn a_new_address_needs_proof_tells_the_old_one_and_counts_once_verified(ap
     let token = Some(session.access_token.as_str());
     app.mails().await;
     app.clock.advance(TimeDelta::minutes(11));
-    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
+    let stale = session_from(&app.api.refresh(json!(session.refresh_token)).await);
     let stale_token = Some(stale.access_token.as_str());
-    app.post(
-        "/account/email",
-        stale_token,
-        json!({"email": "w@new.example"}),
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
+    app.api
+        .change_email(stale_token, json!({"email": "w@new.example"}))
+        .await
+        .assert_problem(403, "reauthentication_required");
     let reply = app
-        .post(
-            "/account/email",
+        .api
+        .change_email(
             stale_token,
             json!({"email": "w@new.example", "password": PASSWORD}),
         )
         .await;
     assert_eq!(reply.status, 202, "{}", reply.body);
-    let account = app.get("/account", stale_token).await;
+    let account = app.api.account(stale_token).await;
     assert_eq!(account.body["email"], old.as_str(), "in use until verified");
     assert_eq!(account.body["pending_email"], "w@new.example");
     let mails = app.mails().await;
@@ -131,14 +119,11 @@ async fn a_new_address_needs_proof_tells_the_old_one_and_counts_once_verified(ap
         "the notice says from where"
     );
 
-    app.post(
-        "/auth/email/verify",
-        None,
-        json!({"token": to_new.link_token()}),
-    )
-    .await
-    .assert_ok();
-    let account = app.get("/account", stale_token).await;
+    app.api
+        .verify_email(json!({"token": to_new.link_token()}))
+        .await
+        .assert_ok();
+    let account = app.api.account(stale_token).await;
     assert_eq!(account.body["email"], "w@new.example");
     assert_eq!(account.body["email_verified"], true);
     assert_eq!(account.body["pending_email"], serde_json::Value::Null);
@@ -149,11 +134,8 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(app: TestApp) {
     let (session, address) = customer_with_verified_address(&app, "xena").await;
     app.mails().await;
     let reply = app
-        .post(
-            "/auth/password-reset",
-            None,
-            json!({"login": address.to_uppercase()}),
-        )
+        .api
+        .request_password_reset(json!({"login": address.to_uppercase()}))
         .await;
     assert_eq!(reply.status, 202);
     let mails = mails_within_two_seconds(&app, 1).await;
@@ -163,26 +145,22 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(app: TestApp) {
     assert!(link.text.contains("/reset-password?token="));
 
     let confirm = |token: String, password: &'static str| {
-        app.post(
-            "/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "new_password": password}),
-        )
+        app.api
+            .confirm_password_reset(json!({"token": token, "new_password": password}))
     };
     let done = confirm(link.link_token(), "a brand new password").await;
     assert_eq!(done.status, 204, "{}", done.body);
     // Every session ends; the old password no longer works; the new one does.
-    app.get("/account", Some(&session.access_token))
+    app.api
+        .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    app.login("xena", PASSWORD)
+    app.api
+        .login("xena", PASSWORD)
         .await
         .assert_problem(401, "invalid_credentials");
-    let fresh = session_from(&app.login("xena", "a brand new password").await);
-    assert!(
-        event_kinds(&app.get("/account/events", Some(&fresh.access_token)).await)
-            .contains(&"password_reset")
-    );
+    let fresh = session_from(&app.api.login("xena", "a brand new password").await);
+    assert!(event_kinds(&app.api.events(&fresh.access_token).await).contains(&"password_reset"));
     let notice = app.mails().await;
     assert_eq!(notice.len(), 1);
     assert_eq!(notice[0].subject, "Your password was reset");
@@ -191,7 +169,8 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(app: TestApp) {
         .await
         .assert_problem(400, "invalid_token");
     // A link expires after 30 minutes.
-    app.post("/auth/password-reset", None, json!({"login": "xena"}))
+    app.api
+        .request_password_reset(json!({"login": "xena"}))
         .await;
     let late = mails_within_two_seconds(&app, 1).await;
     app.clock.advance(TimeDelta::minutes(31));
@@ -204,10 +183,11 @@ async fn a_reset_of_a_two_factor_account_needs_the_second_factor(app: TestApp) {
     let (session, _) = customer_with_verified_address(&app, "yuri").await;
     let (secret, recovery_codes) = app.enable_two_factor(&session).await;
     app.mails().await;
-    app.post("/auth/password-reset", None, json!({"login": "yuri"}))
+    app.api
+        .request_password_reset(json!({"login": "yuri"}))
         .await;
     let token = mails_within_two_seconds(&app, 1).await[0].link_token();
-    let confirm = |body: serde_json::Value| app.post("/auth/password-reset/confirm", None, body);
+    let confirm = |body: serde_json::Value| app.api.confirm_password_reset(body);
     confirm(json!({"token": token, "new_password": "a brand new password"}))
         .await
         .assert_problem(403, "second_factor_required");
@@ -219,22 +199,20 @@ async fn a_reset_of_a_two_factor_account_needs_the_second_factor(app: TestApp) {
         .await;
     assert_eq!(done.status, 204, "{}", done.body);
     // Two-factor stays on: the new password still needs the code.
-    let challenge = app.login("yuri", "a brand new password").await;
+    let challenge = app.api.login("yuri", "a brand new password").await;
     assert_eq!(challenge.assert_ok()["status"], "otp_required");
 }
 
 async fn unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail(app: TestApp) {
-    app.post(
-        "/auth/register",
-        None,
-        json!({"username": "zora", "password": PASSWORD, "email": "zora@example.com"}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .register(json!({"username": "zora", "password": PASSWORD, "email": "zora@example.com"}))
+        .await
+        .assert_ok();
     app.mails().await; // the sign-up link
     for login in ["nobody", "nobody@example.com", "zora", "zora@example.com"] {
         let reply = app
-            .post("/auth/password-reset", None, json!({ "login": login }))
+            .api
+            .request_password_reset(json!({ "login": login }))
             .await;
         assert_eq!(reply.status, 202, "{login}");
         assert_eq!(reply.body, serde_json::Value::Null);
@@ -243,7 +221,8 @@ async fn unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail
         mails_within_two_seconds(&app, 1).await.is_empty(),
         "no account, or no verified address: no mail"
     );
-    app.post("/auth/password-reset", None, json!({"login": "\u{0}"}))
+    app.api
+        .request_password_reset(json!({"login": "\u{0}"}))
         .await
         .assert_problem(422, "validation_failed");
 
@@ -251,7 +230,8 @@ async fn unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail
     let (_, _) = customer_with_verified_address(&app, "zack").await;
     app.mails().await;
     for _ in 0..5 {
-        app.post("/auth/password-reset", None, json!({"login": "zack"}))
+        app.api
+            .request_password_reset(json!({"login": "zack"}))
             .await;
     }
     assert_eq!(mails_within_two_seconds(&app, 4).await.len(), 3);
@@ -260,22 +240,20 @@ async fn unknown_logins_and_unverified_addresses_get_the_same_answer_and_no_mail
 async fn a_password_change_voids_reset_links(app: TestApp) {
     let (session, _) = customer_with_verified_address(&app, "ada").await;
     app.mails().await;
-    app.post("/auth/password-reset", None, json!({"login": "ada"}))
+    app.api
+        .request_password_reset(json!({"login": "ada"}))
         .await;
     let token = mails_within_two_seconds(&app, 1).await[0].link_token();
-    app.post(
-        "/account/password",
-        Some(&session.access_token),
-        json!({"current_password": PASSWORD, "new_password": "changed meanwhile"}),
-    )
-    .await;
-    app.post(
-        "/auth/password-reset/confirm",
-        None,
-        json!({"token": token, "new_password": "a brand new password"}),
-    )
-    .await
-    .assert_problem(400, "invalid_token");
+    app.api
+        .change_password(
+            &session.access_token,
+            json!({"current_password": PASSWORD, "new_password": "changed meanwhile"}),
+        )
+        .await;
+    app.api
+        .confirm_password_reset(json!({"token": token, "new_password": "a brand new password"}))
+        .await
+        .assert_problem(400, "invalid_token");
 }
 
 async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
@@ -293,8 +271,9 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
         ["Two-factor authentication was switched on"]
     );
 
-    let challenge = app.login("bea", PASSWORD).await.body["challenge_token"].clone();
-    app.otp(json!({"challenge_token": challenge, "recovery_code": codes[0]}))
+    let challenge = app.api.login("bea", PASSWORD).await.body["challenge_token"].clone();
+    app.api
+        .otp(json!({"challenge_token": challenge, "recovery_code": codes[0]}))
         .await
         .assert_ok();
     let used = app.mails().await;
@@ -307,14 +286,16 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
 
     // A right password and a wrong code: one mail an hour however often.
     for _ in 0..2 {
-        let challenge = app.login("bea", PASSWORD).await.body["challenge_token"].clone();
-        app.otp(json!({"challenge_token": challenge, "code": app.wrong_code(&secret)}))
+        let challenge = app.api.login("bea", PASSWORD).await.body["challenge_token"].clone();
+        app.api
+            .verify_otp(&challenge, app.wrong_code(&secret))
             .await
             .assert_problem(400, "invalid_code");
     }
     assert_eq!(subjects(app.mails().await), ["Someone knows your password"]);
 
-    app.post("/account/two-factor/recovery-codes", token, json!({}))
+    app.api
+        .regenerate_recovery_codes(token, json!({}))
         .await
         .assert_ok();
     assert_eq!(
@@ -322,15 +303,16 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
         ["New recovery codes were created"]
     );
 
-    app.post(
-        "/account/password",
-        token,
-        json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
-    )
-    .await;
+    app.api
+        .change_password(
+            token,
+            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+        )
+        .await;
     assert_eq!(subjects(app.mails().await), ["Your password was changed"]);
 
-    app.post("/account/two-factor/disable", token, json!({}))
+    app.api
+        .disable_two_factor(token, json!({}))
         .await
         .assert_ok();
     let disabled = app.mails().await;
@@ -349,14 +331,10 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
 async fn mails_speak_the_account_s_language(app: TestApp) {
     let (session, _) = customer_with_verified_address(&app, "cyril").await;
     let token = Some(session.access_token.as_str());
-    app.request(
-        Method::PATCH,
-        "/api/v1/account",
-        token,
-        Some(json!({"language": "cs"})),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .update_account(token, json!({"language": "cs"}))
+        .await
+        .assert_ok();
     app.mails().await;
     let (_, codes) = app.enable_two_factor(&session).await;
     assert_eq!(
@@ -364,8 +342,9 @@ async fn mails_speak_the_account_s_language(app: TestApp) {
         "Dvoufázové ověření bylo zapnuto"
     );
     for code in &codes[..8] {
-        let challenge = app.login("cyril", PASSWORD).await.body["challenge_token"].clone();
-        app.otp(json!({"challenge_token": challenge, "recovery_code": code}))
+        let challenge = app.api.login("cyril", PASSWORD).await.body["challenge_token"].clone();
+        app.api
+            .otp(json!({"challenge_token": challenge, "recovery_code": code}))
             .await
             .assert_ok();
     }
@@ -386,50 +365,40 @@ async fn nobody_can_flood_an_address_with_verification_links(app: TestApp) {
     let token = Some(session.access_token.as_str());
     for _ in 0..3 {
         let reply = app
-            .post(
-                "/account/email",
-                token,
-                json!({"email": "victim@example.com"}),
-            )
+            .api
+            .change_email(token, json!({"email": "victim@example.com"}))
             .await;
         assert_eq!(reply.status, 202, "{}", reply.body);
     }
-    app.post(
-        "/account/email",
-        token,
-        json!({"email": "victim@example.com"}),
-    )
-    .await
-    .assert_problem(429, "too_many_attempts");
+    app.api
+        .change_email(token, json!({"email": "victim@example.com"}))
+        .await
+        .assert_problem(429, "too_many_attempts");
     // Another account cannot add to the victim's mails either, even by signing up (the
     // account is made; its mail waits until the address's allowance frees up).
     let signed_up = app
-        .post(
-            "/auth/register",
-            None,
+        .api
+        .register(
             json!({"username": "mallet2", "password": PASSWORD, "email": "Victim@Example.com"}),
         )
         .await;
     assert_eq!(signed_up.status, 201, "{}", signed_up.body);
     assert_eq!(app.mails().await.len(), 3);
-    app.post(
-        "/account/email",
-        token,
-        json!({"email": "\"x\"<victim@example.com>"}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    app.api
+        .change_email(token, json!({"email": "\"x\"<victim@example.com>"}))
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp) {
     let (session, address) = customer_with_verified_address(&app, "petra").await;
     // A hijacker with a fresh session asks to move the address.
-    app.post(
-        "/account/email",
-        Some(&session.access_token),
-        json!({"email": "hijacker@evil.example"}),
-    )
-    .await;
+    app.api
+        .change_email(
+            &session.access_token,
+            json!({"email": "hijacker@evil.example"}),
+        )
+        .await;
     let link = app
         .mails()
         .await
@@ -437,28 +406,25 @@ async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp
         .find(|mail| mail.to == "hijacker@evil.example")
         .unwrap();
     // The holder takes the account back with a reset.
-    app.post("/auth/password-reset", None, json!({"login": address}))
+    app.api
+        .request_password_reset(json!({"login": address}))
         .await;
     let reset = mails_within_two_seconds(&app, 1)
         .await
         .into_iter()
         .find(|mail| mail.subject == "Reset your password")
         .unwrap();
-    app.post(
-        "/auth/password-reset/confirm",
-        None,
-        json!({"token": reset.link_token(), "new_password": "taken back for good"}),
-    )
-    .await;
-    app.post(
-        "/auth/email/verify",
-        None,
-        json!({"token": link.link_token()}),
-    )
-    .await
-    .assert_problem(400, "invalid_token");
-    let fresh = session_from(&app.login("petra", "taken back for good").await);
-    let account = app.get("/account", Some(&fresh.access_token)).await;
+    app.api
+        .confirm_password_reset(
+            json!({"token": reset.link_token(), "new_password": "taken back for good"}),
+        )
+        .await;
+    app.api
+        .verify_email(json!({"token": link.link_token()}))
+        .await
+        .assert_problem(400, "invalid_token");
+    let fresh = session_from(&app.api.login("petra", "taken back for good").await);
+    let account = app.api.account(&fresh.access_token).await;
     assert_eq!(account.body["email"], address.as_str());
     assert_eq!(account.body["pending_email"], serde_json::Value::Null);
 }
@@ -466,13 +432,12 @@ async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp
 async fn a_link_used_many_times_at_once_works_exactly_once(app: TestApp) {
     let (_, _) = customer_with_verified_address(&app, "rhea").await;
     app.mails().await;
-    app.post("/auth/password-reset", None, json!({"login": "rhea"}))
+    app.api
+        .request_password_reset(json!({"login": "rhea"}))
         .await;
     let token = mails_within_two_seconds(&app, 1).await[0].link_token();
     let attempts = (0..10).map(|n| {
-        app.post(
-            "/auth/password-reset/confirm",
-            None,
+        app.api.confirm_password_reset(
             json!({"token": token, "new_password": format!("raced password {n}")}),
         )
     });

@@ -1,9 +1,9 @@
 //! Bad input of every kind gets a clear problem document, never a 500, HTML or an empty body.
 
-use reqwest::Method;
+use custadmin_client::{endpoints, Method};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Reply, TestApp, NOBODY};
 
 async fn raw(
     app: &TestApp,
@@ -11,25 +11,11 @@ async fn raw(
     path: &str,
     content_type: Option<&str>,
     body: Vec<u8>,
-) -> crate::helpers::Reply {
-    let mut request = app
-        .client
-        .request(method, format!("{}{path}", app.address))
-        .body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    let body =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
-    crate::helpers::Reply {
-        status,
-        headers,
-        body,
-    }
+) -> Reply {
+    app.api
+        .send(method, path, NOBODY, None)
+        .raw_body(content_type, body)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +64,14 @@ async fn malformed_bodies_get_problem_documents() {
         ),
     ];
     for (content_type, body, status, code) in cases {
-        let reply = raw(&app, Method::POST, "/api/v1/auth/login", content_type, body).await;
+        let reply = raw(
+            &app,
+            Method::POST,
+            endpoints::LOG_IN.path,
+            content_type,
+            body,
+        )
+        .await;
         reply.assert_problem(status, code);
     }
 }
@@ -86,25 +79,31 @@ async fn malformed_bodies_get_problem_documents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_wrong_methods_get_problem_documents() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
-    app.request(Method::GET, "/api/v1/no-such-thing", None, None)
+    app.api
+        .send(Method::GET, "/api/v1/no-such-thing", NOBODY, None)
         .await
         .assert_problem(404, "not_found");
-    app.request(Method::GET, "/api/elsewhere", None, None)
+    app.api
+        .send(Method::GET, "/api/elsewhere", NOBODY, None)
         .await
         .assert_problem(404, "not_found");
     let wrong_method = app
-        .request(Method::GET, "/api/v1/auth/login", None, None)
+        .api
+        .send(Method::GET, endpoints::LOG_IN.path, NOBODY, None)
         .await;
     wrong_method.assert_problem(405, "method_not_allowed");
     assert_eq!(wrong_method.headers.get("allow").unwrap(), "POST");
-    app.request(
-        Method::DELETE,
-        "/api/v1/support/customers/some-id/two-factor/reset",
-        None,
-        None,
-    )
-    .await
-    .assert_problem(405, "method_not_allowed");
+    app.api
+        .send(
+            Method::DELETE,
+            endpoints::RESET_CUSTOMER_TWO_FACTOR
+                .path
+                .replace("{id}", "some-id"),
+            NOBODY,
+            None,
+        )
+        .await
+        .assert_problem(405, "method_not_allowed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,16 +111,20 @@ async fn bad_query_strings_and_tokens_get_problem_documents() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
     let session = app.signed_in_customer("quinn").await;
     let token = Some(session.access_token.as_str());
-    app.get("/account/events?limit=abc", token)
+    app.api
+        .events_page(token, "limit=abc")
         .await
         .assert_problem(400, "invalid_query");
-    app.get("/account/events?limit=0", token)
+    app.api
+        .events_page(token, "limit=0")
         .await
         .assert_problem(422, "validation_failed");
-    app.get("/account/events?limit=201", token)
+    app.api
+        .events_page(token, "limit=201")
         .await
         .assert_problem(422, "validation_failed");
-    app.get("/account/events?before=-1", token)
+    app.api
+        .events_page(token, "before=-1")
         .await
         .assert_problem(422, "validation_failed");
     for bad_token in [
@@ -130,20 +133,18 @@ async fn bad_query_strings_and_tokens_get_problem_documents() {
         "a.b.c",
         &format!("{}x", session.access_token),
     ] {
-        let reply = app.get("/account", Some(bad_token)).await;
+        let reply = app.api.account(bad_token).await;
         reply.assert_problem(401, "invalid_token");
         assert!(reply.headers.get("www-authenticate").is_some());
     }
-    let no_header = app.get("/account", None).await;
+    let no_header = app.api.account(NOBODY).await;
     no_header.assert_problem(401, "invalid_token");
     let basic = app
-        .client
-        .get(format!("{}/api/v1/account", app.address))
+        .api
+        .account(NOBODY)
         .header("authorization", "Basic YWxpY2U6cGFzcw==")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(basic.status(), 401);
+        .await;
+    assert_eq!(basic.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,41 +152,18 @@ async fn optional_bodies_must_still_be_json_when_present() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
     let session = app.signed_in_customer("rita").await;
     let enroll = |content_type: &'static str, body: &'static str| {
-        app.client
-            .post(format!("{}/api/v1/account/two-factor/enroll", app.address))
-            .bearer_auth(&session.access_token)
-            .header("content-type", content_type)
-            .body(body)
+        app.api
+            .call(endpoints::ENROLL_TWO_FACTOR, &session.access_token, None)
+            .raw_body(Some(content_type), body)
     };
+    assert_eq!(enroll("text/plain", "hello").await.status, 415);
+    assert_eq!(enroll("application/json", "{").await.status, 400);
     assert_eq!(
-        enroll("text/plain", "hello").send().await.unwrap().status(),
-        415
-    );
-    assert_eq!(
-        enroll("application/json", "{")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    assert_eq!(
-        enroll("application/json", "{\"password\": 1}")
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        enroll("application/json", "{\"password\": 1}").await.status,
         422
     );
-    assert_eq!(
-        enroll("application/json", "")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let json_body = app.refresh(json!(42)).await;
+    assert_eq!(enroll("application/json", "").await.status, 200);
+    let json_body = app.api.refresh(json!(42)).await;
     json_body.assert_problem(422, "invalid_body");
 }
 
@@ -193,7 +171,7 @@ async fn optional_bodies_must_still_be_json_when_present() {
 async fn public_settings_tell_clients_whether_sign_up_is_open() {
     let open = crate::helpers::spawn_app(Backend::Sqlite).await;
     assert_eq!(
-        open.get("/config", None).await.assert_ok(),
+        open.api.public_settings().await.assert_ok(),
         &json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": null})
     );
     let closed = crate::helpers::spawn_app_with(
@@ -206,15 +184,12 @@ async fn public_settings_tell_clients_whether_sign_up_is_open() {
     )
     .await;
     assert_eq!(
-        closed.get("/config", None).await.assert_ok(),
+        closed.api.public_settings().await.assert_ok(),
         &json!({"signup_enabled": false, "issuer": "Example Hosting", "support_contact": "mailto:help@example.com"})
     );
     closed
-        .post(
-            "/auth/register",
-            None,
-            json!({"username": "alice", "password": crate::helpers::PASSWORD}),
-        )
+        .api
+        .register(json!({"username": "alice", "password": crate::helpers::PASSWORD}))
         .await
         .assert_problem(403, "signup_disabled");
 }
@@ -222,7 +197,7 @@ async fn public_settings_tell_clients_whether_sign_up_is_open() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_database() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
-    let reply = app.get("/health", None).await;
+    let reply = app.api.health().await;
     assert_eq!(
         reply.assert_ok(),
         &json!({"status": "ok", "database": "ok"})
@@ -236,33 +211,31 @@ crate::on_both_databases!(
 
 /// PostgreSQL text cannot hold NUL; SQLite can, so only the PostgreSQL run shows a 500 here.
 async fn text_no_database_column_can_hold_is_refused_before_it_reaches_one(app: TestApp) {
-    app.login("\u{0}alice", "whatever password")
+    app.api
+        .login("\u{0}alice", "whatever password")
         .await
         .assert_problem(422, "validation_failed");
-    app.post(
-        "/auth/register",
-        None,
-        json!({"username": "al\u{0}ice", "password": "correct horse battery"}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
-    app.post(
-        "/auth/login",
-        None,
-        json!({"username": "alice", "password": "x\u{0}y", "device_token": "\u{0}"}),
-    )
-    .await
-    .assert_problem(401, "invalid_credentials");
-    app.refresh(json!("\u{0}"))
+    app.api
+        .register(json!({"username": "al\u{0}ice", "password": "correct horse battery"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.api
+        .log_in(json!({"username": "alice", "password": "x\u{0}y", "device_token": "\u{0}"}))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    app.api
+        .refresh(json!("\u{0}"))
         .await
         .assert_problem(401, "invalid_refresh_token");
     let session = app.signed_in_customer("nul-tester").await;
     let token = Some(session.access_token.as_str());
     // An id that is no UUID names no account, and never reaches the database.
-    app.get("/support/customers/%00/events", token)
+    app.api
+        .customer_events(token, "%00", "")
         .await
         .assert_problem(404, "not_found");
-    app.get("/account/events?before=%00", token)
+    app.api
+        .events_page(token, "before=%00")
         .await
         .assert_problem(400, "invalid_query");
 }
@@ -270,18 +243,19 @@ async fn text_no_database_column_can_hold_is_refused_before_it_reaches_one(app: 
 async fn every_answer_to_an_authenticated_request_is_not_stored(app: TestApp) {
     let session = app.signed_in_customer("cache-tester").await;
     let token = Some(session.access_token.as_str());
-    for path in ["/account", "/account/events"] {
-        let reply = app.get(path, token).await;
+    for read in [app.api.account(token), app.api.events(token)] {
+        let request = read.describe();
+        let reply = read.await;
         assert_eq!(
             reply
                 .headers
                 .get("cache-control")
                 .map(|v| v.to_str().unwrap()),
             Some("no-store"),
-            "{path}"
+            "{request}"
         );
     }
     // Refused authenticated requests too.
-    let refused = app.get("/account", Some("not-a-token")).await;
+    let refused = app.api.account("not-a-token").await;
     assert_eq!(refused.headers.get("cache-control").unwrap(), "no-store");
 }

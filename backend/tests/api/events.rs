@@ -57,7 +57,8 @@ async fn wrong_password(app: &TestApp, ip: &str, username: &str) {
 async fn owner_reads_events(app: &TestApp, username: &str) -> Reply {
     let session = session_from(&app.login_from(OWNER_HOME, username, PASSWORD, None).await);
     let events = app
-        .get("/account/events?limit=200", Some(&session.access_token))
+        .api
+        .events_page(&session.access_token, "limit=200")
         .await;
     events.assert_ok();
     events
@@ -232,12 +233,12 @@ fn ids(events: &Reply) -> Vec<i64> {
 
 async fn events_older_than_the_default_400_days_are_pruned(app: TestApp) {
     app.register("tom").await;
-    app.login("tom", "wrong password").await;
+    app.api.login("tom", "wrong password").await;
     let old = ids(&owner_reads_events(&app, "tom").await);
     assert_eq!(old.len(), 2, "a failure and a sign-in");
 
     app.clock.advance(TimeDelta::days(200));
-    app.login("tom", "wrong password").await;
+    app.api.login("tom", "wrong password").await;
     let young: Vec<i64> = ids(&owner_reads_events(&app, "tom").await)
         .into_iter()
         .filter(|id| !old.contains(id))
@@ -265,9 +266,9 @@ async fn events_older_than_the_default_400_days_are_pruned(app: TestApp) {
 async fn a_repeated_failure_is_kept_until_its_last_time_is_past_the_retention(app: TestApp) {
     let hour = at_next_hour(&app, TimeDelta::seconds(10));
     app.register("uma").await;
-    app.login("uma", "wrong password").await;
+    app.api.login("uma", "wrong password").await;
     app.clock.set(hour + TimeDelta::minutes(59));
-    app.login("uma", "wrong password").await;
+    app.api.login("uma", "wrong password").await;
     let before = owner_reads_events(&app, "uma").await;
     assert_eq!(event_kinds(&before), ["login_succeeded", "login_failed"]);
 

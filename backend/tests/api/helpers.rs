@@ -7,8 +7,8 @@ use custadmin::config::Settings;
 use custadmin::domain::clock::ManualClock;
 use custadmin::service::AppState;
 use custadmin::startup::Application;
+use custadmin_client::StatusCode;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -58,7 +58,8 @@ pub enum Backend {
 pub struct TestApp {
     pub seen_mails: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
     pub address: String,
-    pub client: reqwest::Client,
+    /// The API's client, as the SPA and integrators use it (`app.api.account(token)`).
+    pub api: Client,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     _database: DatabaseGuard,
@@ -160,68 +161,15 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     tokio::spawn(application.run_until_stopped());
     TestApp {
         seen_mails: Default::default(),
+        api: Client::new(&address).strict_json(),
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
         clock,
         state,
         _database: guard,
     }
 }
 
-/// A response reduced to what tests look at.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or_default()
-    }
-
-    #[track_caller]
-    pub fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
-        let content_type = self
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        assert_eq!(content_type, "application/problem+json");
-        assert_eq!(self.body["status"].as_u64(), Some(status as u64));
-        assert!(
-            self.body["title"].is_string()
-                && self.body["detail"].is_string()
-                && self.body["type"].is_string()
-        );
-    }
-
-    #[track_caller]
-    pub fn assert_ok(&self) -> &Value {
-        assert!(
-            self.status.is_success(),
-            "expected success, got {}: {}",
-            self.status,
-            self.body
-        );
-        &self.body
-    }
-
-    pub fn retry_after(&self) -> Option<u64> {
-        self.headers.get("retry-after")?.to_str().ok()?.parse().ok()
-    }
-}
+pub use custadmin_client::{Client, Reply, NOBODY};
 
 /// A signed-in user as tests hold it.
 #[derive(Debug, Clone)]
@@ -231,71 +179,10 @@ pub struct Session {
 }
 
 impl TestApp {
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
-        self.request(Method::POST, &format!("/api/v1{path}"), token, Some(body))
-            .await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.request(Method::GET, &format!("/api/v1{path}"), token, None)
-            .await
-    }
-
-    /// `POST /auth/otp` with `body` (`challenge_token` and `code` or `recovery_code`).
-    pub async fn otp(&self, body: Value) -> Reply {
-        self.post("/auth/otp", None, body).await
-    }
-
-    /// `POST /auth/refresh` with the refresh token in the body.
-    pub async fn refresh(&self, refresh_token: Value) -> Reply {
-        self.post(
-            "/auth/refresh",
-            None,
-            json!({"refresh_token": refresh_token}),
-        )
-        .await
-    }
-
     pub async fn register(&self, username: &str) -> String {
         let reply = self
-            .post(
-                "/auth/register",
-                None,
-                json!({"username": username, "password": PASSWORD}),
-            )
+            .api
+            .register(json!({"username": username, "password": PASSWORD}))
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body["id"].as_str().unwrap().to_string()
@@ -314,63 +201,25 @@ impl TestApp {
         if let Some(token) = device_token {
             body["device_token"] = json!(token);
         }
-        self.send_from(ip, "/api/v1/auth/login", None, body).await
-    }
-
-    /// A `POST` as a client at `ip`, through the trusted proxy.
-    pub async fn send_from(&self, ip: &str, path: &str, token: Option<&str>, body: Value) -> Reply {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.address))
-            .header("x-forwarded-for", ip)
-            .json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        Reply {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
-    }
-
-    pub async fn login(&self, username: &str, password: &str) -> Reply {
-        self.post(
-            "/auth/login",
-            None,
-            json!({"username": username, "password": password}),
-        )
-        .await
+        self.api.log_in(body).from_ip(ip).await
     }
 
     /// Registers and signs in a password-only customer.
     pub async fn signed_in_customer(&self, username: &str) -> Session {
         self.register(username).await;
-        let reply = self.login(username, PASSWORD).await;
+        let reply = self.api.login(username, PASSWORD).await;
         session_from(&reply)
     }
 
     /// Switches two-factor on for a signed-in user; answers the secret and recovery codes.
     pub async fn enable_two_factor(&self, session: &Session) -> (TotpSecret, Vec<String>) {
-        let enrollment = self
-            .post(
-                "/account/two-factor/enroll",
-                Some(&session.access_token),
-                json!({}),
-            )
-            .await;
+        let token = &session.access_token;
+        let enrollment = self.api.enroll_two_factor(token, json!({})).await;
         let secret = secret_of(enrollment.assert_ok());
         let code = self.code_now(&secret, 0);
         let confirmed = self
-            .post(
-                "/account/two-factor/confirm",
-                Some(&session.access_token),
-                json!({"code": code}),
-            )
+            .api
+            .confirm_two_factor(token, json!({"code": code}))
             .await;
         let codes = confirmed.assert_ok()["recovery_codes"]
             .as_array()
@@ -433,15 +282,15 @@ impl TestApp {
     }
 
     /// A second server on this one's database, keys and clock, as another instance behind
-    /// the same load balancer would be. Answers its base address; it runs until the test ends.
-    pub async fn second_instance(&self) -> String {
+    /// the same load balancer would be. Answers a client of it; it runs until the test ends.
+    pub async fn second_instance(&self) -> Client {
         let settings = (*self.state.settings).clone();
         let application = Application::build(settings, self.clock.clone())
             .await
             .expect("second instance starts");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
-        address
+        self.api.at(address)
     }
 
     pub fn public_url(&self) -> String {
@@ -450,7 +299,7 @@ impl TestApp {
 
     /// The signed-in account's id.
     pub async fn account_id(&self, session: &Session) -> String {
-        let account = self.get("/account", Some(&session.access_token)).await;
+        let account = self.api.account(&session.access_token).await;
         account.assert_ok()["id"].as_str().unwrap().to_string()
     }
 
@@ -483,15 +332,12 @@ impl TestApp {
 
     /// Full sign-in of a two-factor account with a fresh code.
     pub async fn login_with_code(&self, username: &str, secret: &TotpSecret) -> Session {
-        let challenge = self.login(username, PASSWORD).await;
+        let challenge = self.api.login(username, PASSWORD).await;
         assert_eq!(challenge.assert_ok()["status"], "otp_required");
         self.next_step();
         let reply = self
-            .post(
-                "/auth/otp",
-                None,
-                json!({"challenge_token": challenge.body["challenge_token"], "code": self.code_now(secret, 0)}),
-            )
+            .api
+            .verify_otp(&challenge.body["challenge_token"], self.code_now(secret, 0))
             .await;
         session_from(&reply)
     }

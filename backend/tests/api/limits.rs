@@ -46,12 +46,9 @@ async fn customer_with_verified_address(app: &TestApp, username: &str) -> (Sessi
 /// `POST /auth/password-reset` from `ip`: always `202` and an empty body, whatever happens.
 async fn ask_reset_from(app: &TestApp, ip: &str, login: &str) {
     let reply = app
-        .send_from(
-            ip,
-            "/api/v1/auth/password-reset",
-            None,
-            json!({"login": login}),
-        )
+        .api
+        .request_password_reset(json!({"login": login}))
+        .from_ip(ip)
         .await;
     assert_eq!(
         (reply.status.as_u16(), &reply.body),
@@ -86,12 +83,9 @@ fn reset_links(mails: &[Mail]) -> Vec<String> {
 }
 
 async fn confirm_reset(app: &TestApp, token: &str, new_password: &str) -> crate::helpers::Reply {
-    app.post(
-        "/auth/password-reset/confirm",
-        None,
-        json!({"token": token, "new_password": new_password}),
-    )
-    .await
+    app.api
+        .confirm_password_reset(json!({"token": token, "new_password": new_password}))
+        .await
 }
 
 /// Every one of 20 networks asks `rounds` times for the login's reset link.
@@ -146,7 +140,7 @@ async fn the_first_of_several_live_reset_links_works_and_voids_the_others(app: T
             .await
             .assert_problem(400, "invalid_token");
     }
-    session_from(&app.login("pia", "the owner's new password").await);
+    session_from(&app.api.login("pia", "the owner's new password").await);
 }
 
 async fn two_live_reset_links_used_at_once_reset_the_password_once(app: TestApp) {
@@ -175,9 +169,7 @@ async fn two_live_reset_links_used_at_once_reset_the_password_once(app: TestApp)
 
 async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(app: TestApp) {
     let sign_up = |username: &'static str| {
-        app.post(
-            "/auth/register",
-            None,
+        app.api.register(
             json!({"username": username, "password": PASSWORD, "email": "victim@example.com"}),
         )
     };
@@ -192,20 +184,17 @@ async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(a
 
     let owner = sign_up("victor").await;
     assert_eq!(owner.status, 201, "{}", owner.body);
-    let session = session_from(&app.login("victor", PASSWORD).await);
+    let session = session_from(&app.api.login("victor", PASSWORD).await);
     let token = Some(session.access_token.as_str());
-    let account = app.get("/account", token).await;
+    let account = app.api.account(token).await;
     assert_eq!(account.assert_ok()["email"], "victim@example.com");
     assert_eq!(account.body["email_verified"], false);
     assert!(app.mails().await.is_empty(), "nothing beyond the allowance");
     // Asking again explicitly is the customer's own request: refused while the limit holds.
-    app.post(
-        "/account/email",
-        token,
-        json!({"email": "victim@example.com"}),
-    )
-    .await
-    .assert_problem(429, "too_many_attempts");
+    app.api
+        .change_email(token, json!({"email": "victim@example.com"}))
+        .await
+        .assert_problem(429, "too_many_attempts");
     let owed = custadmin::service::email::mail_owed_verifications(&app.state)
         .await
         .unwrap();
@@ -226,15 +215,12 @@ async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(a
         .unwrap();
     assert_eq!(owed, 0, "paid once");
     let verified = app
-        .post(
-            "/auth/email/verify",
-            None,
-            json!({"token": mails[0].link_token()}),
-        )
+        .api
+        .verify_email(json!({"token": mails[0].link_token()}))
         .await;
     assert_eq!(verified.assert_ok()["email"], "victim@example.com");
-    let session = session_from(&app.login("victor", PASSWORD).await);
-    let account = app.get("/account", Some(&session.access_token)).await;
+    let session = session_from(&app.api.login("victor", PASSWORD).await);
+    let account = app.api.account(&session.access_token).await;
     assert_eq!(account.body["email_verified"], true);
 }
 
@@ -253,7 +239,7 @@ async fn fresh_support_agent(app: &TestApp, username: &str) -> (Session, TotpSec
     )
     .await
     .unwrap();
-    let first = session_from(&app.login(username, PASSWORD).await);
+    let first = session_from(&app.api.login(username, PASSWORD).await);
     let (secret, recovery_codes) = app.enable_two_factor(&first).await;
     let session = app.login_with_code(username, &secret).await;
     (session, secret, recovery_codes)
@@ -271,11 +257,8 @@ async fn a_support_scoped_token_needs_a_fresh_second_factor_every_time(app: Test
     let (agent, secret, recovery_codes) = fresh_support_agent(&app, "sam-support").await;
     let token = Some(agent.access_token.as_str());
     let create = |scopes: Value, proof: Value| {
-        app.post(
-            "/account/api-tokens",
-            token,
-            token_request(scopes, 30, proof),
-        )
+        app.api
+            .create_api_token(token, token_request(scopes, 30, proof))
     };
     // Inside the privileged window an account-only token needs nothing more...
     assert_eq!(create(json!(["account:read"]), json!({})).await.status, 201);
@@ -335,14 +318,14 @@ async fn a_support_scoped_token_needs_a_fresh_second_factor_every_time(app: Test
     )
     .await
     .unwrap();
-    let novice = session_from(&app.login("new-agent", PASSWORD).await);
-    app.post(
-        "/account/api-tokens",
-        Some(&novice.access_token),
-        token_request(json!(["support:read"]), 30, json!({"password": PASSWORD})),
-    )
-    .await
-    .assert_problem(403, "two_factor_required");
+    let novice = session_from(&app.api.login("new-agent", PASSWORD).await);
+    app.api
+        .create_api_token(
+            &novice.access_token,
+            token_request(json!(["support:read"]), 30, json!({"password": PASSWORD})),
+        )
+        .await
+        .assert_problem(403, "two_factor_required");
 }
 
 async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
@@ -351,8 +334,8 @@ async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
     app.next_step();
     let code = app.code_now(&secret, 0);
     let refused = app
-        .post(
-            "/account/api-tokens",
+        .api
+        .create_api_token(
             token,
             token_request(json!(["support:read"]), 31, json!({"code": code})),
         )
@@ -361,8 +344,8 @@ async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
     assert_eq!(refused.body["field"], "expires_in_days");
     // Refused before the proof was looked at: the code still works.
     let made = app
-        .post(
-            "/account/api-tokens",
+        .api
+        .create_api_token(
             token,
             token_request(json!(["support:read"]), 30, json!({"code": code})),
         )
@@ -375,8 +358,8 @@ async fn a_support_scoped_token_lives_at_most_thirty_days(app: TestApp) {
     assert!(off_by.abs() < TimeDelta::seconds(1), "{expires_at}");
     // An account-only token may still live a year.
     let made = app
-        .post(
-            "/account/api-tokens",
+        .api
+        .create_api_token(
             token,
             token_request(json!(["account:read"]), 365, json!({})),
         )
@@ -388,25 +371,25 @@ async fn making_a_support_scoped_token_is_one_of_the_agent_s_thirty_actions_an_h
     let (agent, secret, _) = fresh_support_agent(&app, "sam-support").await;
     let token = Some(agent.access_token.as_str());
     let customer_id = app.register("vera").await;
-    let unlock = format!("/support/customers/{customer_id}/unlock");
+    let unlock = |reason| {
+        app.api
+            .unlock_customer(token, &customer_id, json!({"reason": reason}))
+    };
     for _ in 0..29 {
-        let reply = app
-            .post(&unlock, token, json!({"reason": "testing the allowance"}))
-            .await;
+        let reply = unlock("testing the allowance").await;
         assert_eq!(reply.status, 204, "{}", reply.body);
     }
     let create_with_fresh_code = || {
         app.next_step();
         let code = app.code_now(&secret, 0);
-        app.post(
-            "/account/api-tokens",
+        app.api.create_api_token(
             token,
             token_request(json!(["support:reset"]), 7, json!({"code": code})),
         )
     };
     let made = create_with_fresh_code().await;
     assert_eq!(made.status, 201, "the 30th action: {}", made.body);
-    app.post(&unlock, token, json!({"reason": "the 31st"}))
+    unlock("the 31st")
         .await
         .assert_problem(429, "too_many_attempts");
     create_with_fresh_code()
@@ -414,24 +397,21 @@ async fn making_a_support_scoped_token_is_one_of_the_agent_s_thirty_actions_an_h
         .assert_problem(429, "too_many_attempts");
     // Account-only tokens are no support action.
     let made = app
-        .post(
-            "/account/api-tokens",
-            token,
-            token_request(json!(["account:read"]), 7, json!({})),
-        )
+        .api
+        .create_api_token(token, token_request(json!(["account:read"]), 7, json!({})))
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
 }
 
 /// A privileged action with `proof` in the body: an account-only API token.
 async fn prove(app: &TestApp, session: &Session, ip: &str, proof: Value) -> crate::helpers::Reply {
-    app.send_from(
-        ip,
-        "/api/v1/account/api-tokens",
-        Some(&session.access_token),
-        token_request(json!(["account:read"]), 1, proof),
-    )
-    .await
+    app.api
+        .create_api_token(
+            &session.access_token,
+            token_request(json!(["account:read"]), 1, proof),
+        )
+        .from_ip(ip)
+        .await
 }
 
 async fn a_thief_s_wrong_proofs_lock_the_thief_s_session_not_the_owner_s(app: TestApp) {
@@ -471,12 +451,12 @@ async fn a_thief_s_wrong_proofs_lock_the_thief_s_session_not_the_owner_s(app: Te
     // Switching two-factor off forgets what the codes' counters held.
     app.next_step();
     let disabled = app
-        .send_from(
-            OWNER_HOME,
-            "/api/v1/account/two-factor/disable",
-            Some(&owner.access_token),
+        .api
+        .disable_two_factor(
+            &owner.access_token,
             json!({"code": app.code_now(&secret, 0)}),
         )
+        .from_ip(OWNER_HOME)
         .await;
     assert!(disabled.status.is_success(), "{}", disabled.body);
     assert_eq!(app.reauth_failures(&thief).await, 0);
@@ -513,9 +493,10 @@ async fn wrong_proofs_from_many_sessions_reach_the_account_s_ceiling_until_suppo
     // Support's unlock clears the ceiling and every session's count.
     let (agent, _, _) = fresh_support_agent(&app, "sam-support").await;
     let unlocked = app
-        .post(
-            &format!("/support/customers/{customer_id}/unlock"),
-            Some(&agent.access_token),
+        .api
+        .unlock_customer(
+            &agent.access_token,
+            &customer_id,
             json!({"reason": "customer called from the number on file"}),
         )
         .await;

@@ -2,8 +2,6 @@
 //! account-wide ceiling, and the per-network limit, played from many addresses through a
 //! trusted proxy.
 
-use serde_json::json;
-
 use crate::helpers::{session_from, TestApp, PASSWORD};
 use crate::on_both_databases;
 
@@ -78,7 +76,8 @@ async fn a_stranger_cannot_lock_the_owner_s_known_device_out(app: TestApp) {
     );
     app.next_step();
     let signed_in = app
-        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}))
+        .api
+        .verify_otp(&challenge.body["challenge_token"], app.code_now(&secret, 0))
         .await;
     let session = session_from(&signed_in);
     assert!(
@@ -96,7 +95,8 @@ async fn a_stranger_cannot_lock_the_owner_s_known_device_out(app: TestApp) {
 
     // The account's events show the attack.
     let events = app
-        .get("/account/events?limit=200", Some(&session.access_token))
+        .api
+        .events_page(&session.access_token, "limit=200")
         .await;
     assert_eq!(crate::helpers::times_recorded(&events, "login_failed"), 100);
 
@@ -238,12 +238,9 @@ async fn a_known_device_is_exempt_from_its_network_s_limit_at_both_steps(app: Te
         .await;
     app.next_step();
     let reply = app
-        .send_from(
-            SHARED_ADDRESS,
-            "/api/v1/auth/otp",
-            None,
-            json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0)}),
-        )
+        .api
+        .verify_otp(&challenge.body["challenge_token"], app.code_now(&secret, 0))
+        .from_ip(SHARED_ADDRESS)
         .await;
     session_from(&reply);
 }

@@ -2,7 +2,6 @@
 //! soft passkey, which signs like a security key with user verification): adding them,
 //! the passkey step of a sign-in, signing in with a passkey alone, and what is refused.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
@@ -36,9 +35,6 @@ on_both_databases!(
     passwordless_options_store_nothing_however_many_networks_ask,
     passwordless_limits_stay_per_network,
 );
-
-const PASSWORDLESS_OPTIONS: &str = "/api/v1/auth/passkey/options";
-const PASSWORDLESS: &str = "/api/v1/auth/passkey";
 
 /// A software authenticator on a browser at `origin` (the server's public URL, unless a test
 /// plays another site).
@@ -112,20 +108,14 @@ pub(crate) async fn add_passkey(
     name: &str,
 ) -> Reply {
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            Some(&session.access_token),
-            json!({"name": name}),
-        )
+        .api
+        .start_passkey_registration(&session.access_token, json!({"name": name}))
         .await;
     let options = started.assert_ok()["options"].clone();
     let answer = authenticator.create(&options);
-    app.post(
-        "/account/passkeys/register/finish",
-        Some(&session.access_token),
-        json!({"credential": answer}),
-    )
-    .await
+    app.api
+        .finish_passkey_registration(&session.access_token, json!({"credential": answer}))
+        .await
 }
 
 /// A customer with one passkey: answers the session, the authenticator and the account id.
@@ -143,7 +133,7 @@ pub(crate) async fn customer_with_passkey(
 
 /// The password step of a two-factor account; answers the challenge token.
 pub(crate) async fn challenge(app: &TestApp, username: &str) -> Value {
-    let reply = app.login(username, PASSWORD).await;
+    let reply = app.api.login(username, PASSWORD).await;
     assert_eq!(
         reply.assert_ok()["status"],
         "otp_required",
@@ -155,17 +145,14 @@ pub(crate) async fn challenge(app: &TestApp, username: &str) -> Value {
 
 pub(crate) async fn sign_in_options(app: &TestApp, challenge_token: &Value) -> Value {
     let reply = app
-        .post(
-            "/auth/webauthn/options",
-            None,
-            json!({"challenge_token": challenge_token}),
-        )
+        .api
+        .sign_in_options(json!({"challenge_token": challenge_token}))
         .await;
     reply.assert_ok()["options"].clone()
 }
 
 async fn passwordless_options(app: &TestApp) -> (Value, Value) {
-    let reply = app.post("/auth/passkey/options", None, json!({})).await;
+    let reply = app.api.passwordless_options().await;
     let body = reply.assert_ok();
     (body["options"].clone(), body["state_token"].clone())
 }
@@ -197,34 +184,34 @@ fn answer_without_user_handle() -> Value {
 
 async fn the_first_passkey_switches_two_factor_on_and_answers_the_sign_in_step(app: TestApp) {
     let session = app.signed_in_customer("alice").await;
-    let other_session = session_from(&app.login("alice", PASSWORD).await);
+    let other_session = session_from(&app.api.login("alice", PASSWORD).await);
     let mut authenticator = Authenticator::new(&app);
     let added = add_passkey(&app, &session, &mut authenticator, "  YubiKey 5  ").await;
     assert_eq!(added.status, 201, "{}", added.body);
     assert_eq!(added.body["name"], "YubiKey 5");
     assert_eq!(added.body["recovery_codes"].as_array().unwrap().len(), 10);
-    let account = app.get("/account", Some(&session.access_token)).await;
+    let account = app.api.account(&session.access_token).await;
     let two_factor = &account.assert_ok()["two_factor"];
     assert_eq!(two_factor["enabled"], true);
     assert_eq!(two_factor["methods"], json!(["webauthn", "recovery_code"]));
     assert_eq!(two_factor["recovery_codes_remaining"], 10);
     // Switching two-factor on ends every other session, as with TOTP.
-    app.get("/account", Some(&other_session.access_token))
+    app.api
+        .account(&other_session.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    let events = app.api.events(&session.access_token).await;
     let kinds = event_kinds(&events);
     assert!(kinds.contains(&"passkey_added") && kinds.contains(&"two_factor_enabled"));
 
-    let reply = app.login("alice", PASSWORD).await;
+    let reply = app.api.login("alice", PASSWORD).await;
     assert_eq!(reply.body["methods"], json!(["webauthn", "recovery_code"]));
     let challenge_token = reply.body["challenge_token"].clone();
     let options = sign_in_options(&app, &challenge_token).await;
     assert_eq!(options["publicKey"]["userVerification"], "required");
     let answer = authenticator.get(&options);
     let signed_in = app
+        .api
         .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await;
     let signed_in_session = session_from(&signed_in);
@@ -233,35 +220,33 @@ async fn the_first_passkey_switches_two_factor_on_and_answers_the_sign_in_step(a
         json!(["pwd", "hwk"])
     );
     // The same answer again: the challenge is used up.
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await
         .assert_problem(401, "invalid_challenge");
     // Replayed on a new challenge (whose options carry another challenge): refused, counted.
     let next = challenge(&app, "alice").await;
     sign_in_options(&app, &next).await;
-    app.otp(json!({"challenge_token": next, "webauthn": answer}))
+    app.api
+        .otp(json!({"challenge_token": next, "webauthn": answer}))
         .await
         .assert_problem(400, "invalid_code");
 
-    let listed = app
-        .get("/account/passkeys", Some(&signed_in_session.access_token))
-        .await;
+    let listed = app.api.passkeys(&signed_in_session.access_token).await;
     let passkeys = listed.assert_ok()["passkeys"].as_array().unwrap().clone();
     assert_eq!(passkeys.len(), 1);
     assert!(passkeys[0]["last_used_at"].is_string());
-    let events = app
-        .get("/account/events", Some(&signed_in_session.access_token))
-        .await;
+    let events = app.api.events(&signed_in_session.access_token).await;
     let kinds = event_kinds(&events);
     assert!(kinds.contains(&"passkey_used") && kinds.contains(&"otp_failed"));
     // A passkey sign-in counts as both factors: a privileged action needs no further proof.
-    app.post(
-        "/account/api-tokens",
-        Some(&signed_in_session.access_token),
-        json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 1}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .create_api_token(
+            &signed_in_session.access_token,
+            json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 1}),
+        )
+        .await
+        .assert_ok();
 }
 
 async fn a_passkey_alone_signs_in_once_per_ceremony(app: TestApp) {
@@ -271,11 +256,8 @@ async fn a_passkey_alone_signs_in_once_per_ceremony(app: TestApp) {
     assert!(options.get("mediation").is_none());
     let answer = authenticator.get_discoverable(&options, &account_id);
     let reply = app
-        .post(
-            "/auth/passkey",
-            None,
-            json!({"state_token": state_token, "credential": answer}),
-        )
+        .api
+        .sign_in_with_passkey(json!({"state_token": state_token, "credential": answer}))
         .await;
     let session = session_from(&reply);
     let claims = claims_of(&session.access_token);
@@ -283,30 +265,23 @@ async fn a_passkey_alone_signs_in_once_per_ceremony(app: TestApp) {
     assert_eq!(claims["sub"], account_id.as_str());
     assert!(reply.body["device_token"].is_string(), "a known device now");
     // Replayed: the ceremony is used up.
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state_token, "credential": answer}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": state_token, "credential": answer}))
+        .await
+        .assert_problem(401, "invalid_challenge");
     // Replayed into a new ceremony: its challenge differs.
     let (_, other_state) = passwordless_options(&app).await;
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": other_state, "credential": answer}),
-    )
-    .await
-    .assert_problem(400, "passkey_refused");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": other_state, "credential": answer}))
+        .await
+        .assert_problem(400, "passkey_refused");
     // A state token is no challenge token and vice versa.
-    app.otp(json!({"challenge_token": other_state, "code": "123456"}))
+    app.api
+        .verify_otp(&other_state, "123456")
         .await
         .assert_problem(401, "invalid_challenge");
     // A support agent's session signed in so has a second factor; so does this one.
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    let events = app.api.events(&session.access_token).await;
     let kinds = event_kinds(&events);
     assert!(kinds.contains(&"passkey_used") && kinds.contains(&"login_succeeded"));
 }
@@ -320,55 +295,37 @@ async fn an_answer_for_another_site_is_refused(app: TestApp) {
         .assert_problem(400, "passkey_refused");
     // The refused answer used up the ceremony.
     let answer = phished.create(
-        &app.post(
-            "/account/passkeys/register/start",
-            Some(&session.access_token),
-            json!({"name": "again"}),
-        )
-        .await
-        .body["options"],
+        &app.api
+            .start_passkey_registration(&session.access_token, json!({"name": "again"}))
+            .await
+            .body["options"],
     );
     let mut genuine = Authenticator::new(&app);
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            Some(&session.access_token),
-            json!({"name": "genuine"}),
-        )
+        .api
+        .start_passkey_registration(&session.access_token, json!({"name": "genuine"}))
         .await;
     // An answer to earlier options does not fit the newest ones.
-    app.post(
-        "/account/passkeys/register/finish",
-        Some(&session.access_token),
-        json!({"credential": answer}),
-    )
-    .await
-    .assert_problem(400, "passkey_refused");
+    app.api
+        .finish_passkey_registration(&session.access_token, json!({"credential": answer}))
+        .await
+        .assert_problem(400, "passkey_refused");
     let fresh = genuine.create(&started.body["options"]);
-    app.post(
-        "/account/passkeys/register/finish",
-        Some(&session.access_token),
-        json!({"credential": fresh}),
-    )
-    .await
-    .assert_problem(409, "no_pending_enrollment");
+    app.api
+        .finish_passkey_registration(&session.access_token, json!({"credential": fresh}))
+        .await
+        .assert_problem(409, "no_pending_enrollment");
     // Only the session that started a registration may finish it.
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            Some(&session.access_token),
-            json!({"name": "genuine"}),
-        )
+        .api
+        .start_passkey_registration(&session.access_token, json!({"name": "genuine"}))
         .await;
     let answer = genuine.create(&started.body["options"]);
-    let other_session = session_from(&app.login("cleo", PASSWORD).await);
-    app.post(
-        "/account/passkeys/register/finish",
-        Some(&other_session.access_token),
-        json!({"credential": answer}),
-    )
-    .await
-    .assert_problem(409, "no_pending_enrollment");
+    let other_session = session_from(&app.api.login("cleo", PASSWORD).await);
+    app.api
+        .finish_passkey_registration(&other_session.access_token, json!({"credential": answer}))
+        .await
+        .assert_problem(409, "no_pending_enrollment");
     assert_eq!(
         add_passkey(&app, &session, &mut genuine, "genuine")
             .await
@@ -381,7 +338,8 @@ async fn an_answer_for_another_site_is_refused(app: TestApp) {
     let options = sign_in_options(&app, &challenge_token).await;
     let mut elsewhere = Authenticator::at("http://localhost:1");
     elsewhere.device = genuine.device;
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": elsewhere.get(&options)}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": elsewhere.get(&options)}))
         .await
         .assert_problem(400, "invalid_code");
 }
@@ -395,23 +353,15 @@ async fn a_counter_going_backwards_and_another_accounts_key_are_refused(app: Tes
     let older = dana_key.get_discoverable(&first_options, &dana_id);
     let newer = dana_key.get_discoverable(&second_options, &dana_id);
     let signed_in = app
-        .post(
-            "/auth/passkey",
-            None,
-            json!({"state_token": second_state, "credential": newer}),
-        )
+        .api
+        .sign_in_with_passkey(json!({"state_token": second_state, "credential": newer}))
         .await;
     let session = session_from(&signed_in);
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": first_state, "credential": older}),
-    )
-    .await
-    .assert_problem(400, "passkey_refused");
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    app.api
+        .sign_in_with_passkey(json!({"state_token": first_state, "credential": older}))
+        .await
+        .assert_problem(400, "passkey_refused");
+    let events = app.api.events(&session.access_token).await;
     let failed = events.body["events"]
         .as_array()
         .unwrap()
@@ -424,19 +374,17 @@ async fn a_counter_going_backwards_and_another_accounts_key_are_refused(app: Tes
     let (_, mut erik_key, _) = customer_with_passkey(&app, "erik").await;
     let (options, state) = passwordless_options(&app).await;
     let claimed = erik_key.get_discoverable(&options, &dana_id);
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": claimed}),
-    )
-    .await
-    .assert_problem(400, "passkey_refused");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": state, "credential": claimed}))
+        .await
+        .assert_problem(400, "passkey_refused");
     let challenge_token = challenge(&app, "dana").await;
     let mut options = sign_in_options(&app, &challenge_token).await;
     options["publicKey"]["allowCredentials"] =
         json!([{"type": "public-key", "id": erik_key.credentials[0]}]);
     let answer = erik_key.get(&options);
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await
         .assert_problem(400, "invalid_code");
 }
@@ -456,78 +404,56 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
         .iter()
         .any(|mail| mail.subject == "A passkey was added"));
     let id = second.body["id"].as_str().unwrap();
-    let path = format!("/api/v1/account/passkeys/{id}");
+    let token = &session.access_token;
     let renamed = app
-        .request(
-            Method::PATCH,
-            &path,
-            Some(&session.access_token),
-            Some(json!({"name": "Work phone"})),
-        )
+        .api
+        .rename_passkey(token, id, json!({"name": "Work phone"}))
         .await;
     assert_eq!(renamed.assert_ok()["name"], "Work phone");
-    app.request(
-        Method::PATCH,
-        &path,
-        Some(&session.access_token),
-        Some(json!({"name": " \u{7} "})),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
-    app.request(
-        Method::PATCH,
-        "/api/v1/account/passkeys/not-an-id",
-        Some(&session.access_token),
-        Some(json!({"name": "x"})),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.api
+        .rename_passkey(token, id, json!({"name": " \u{7} "}))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.api
+        .rename_passkey(&session.access_token, "not-an-id", json!({"name": "x"}))
+        .await
+        .assert_problem(404, "not_found");
 
     // Outside the privileged window a removal needs a proof: with two-factor on, a code.
     app.clock.advance(chrono::TimeDelta::minutes(11));
-    app.request(Method::DELETE, &path, Some(&session.access_token), None)
+    app.api
+        .remove_passkey(token, id, None)
         .await
         .assert_problem(403, "reauthentication_required");
     // A six-digit code proves nothing on an account without an authenticator app: refused
     // before it is counted.
-    app.request(
-        Method::DELETE,
-        &path,
-        Some(&session.access_token),
-        Some(json!({"code": "123456"})),
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
+    app.api
+        .remove_passkey(token, id, Some(json!({"code": "123456"})))
+        .await
+        .assert_problem(403, "reauthentication_required");
     assert_eq!(app.reauth_failures(&session).await, 0);
     let codes = {
         // Recovery codes came with the first passkey; sign in again to see how many are left.
-        let account = app.get("/account", Some(&session.access_token)).await;
+        let account = app.api.account(&session.access_token).await;
         account.assert_ok()["two_factor"]["recovery_codes_remaining"].clone()
     };
     assert_eq!(codes, 10);
-    let listed = app
-        .get("/account/passkeys", Some(&session.access_token))
-        .await;
+    let listed = app.api.passkeys(&session.access_token).await;
     assert_eq!(listed.body["passkeys"].as_array().unwrap().len(), 2);
 
     // A fresh passkey sign-in is within the window again.
     let (options, state) = passwordless_options(&app).await;
     let fresh = session_from(
-        &app.post(
-            "/auth/passkey",
-            None,
-            json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
-        )
+        &app.api.sign_in_with_passkey(json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}))
         .await,
     );
-    let removed = app
-        .request(Method::DELETE, &path, Some(&fresh.access_token), None)
-        .await;
+    let removed = app.api.remove_passkey(&fresh.access_token, id, None).await;
     assert_eq!(removed.status, 204, "{}", removed.body);
-    let account = app.get("/account", Some(&fresh.access_token)).await;
+    let account = app.api.account(&fresh.access_token).await;
     assert_eq!(account.body["two_factor"]["enabled"], true);
     // The key may be lost: every other session, however it signed in, is signed out.
-    app.get("/account", Some(&session.access_token))
+    app.api
+        .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
     assert!(app
@@ -536,28 +462,22 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
         .iter()
         .any(|mail| mail.subject == "A passkey was removed"));
 
-    let last = app
-        .get("/account/passkeys", Some(&fresh.access_token))
-        .await;
+    let last = app.api.passkeys(&fresh.access_token).await;
     let last_id = last.body["passkeys"][0]["id"].as_str().unwrap().to_string();
-    app.request(
-        Method::DELETE,
-        &format!("/api/v1/account/passkeys/{last_id}"),
-        Some(&fresh.access_token),
-        None,
-    )
-    .await;
-    let account = app.get("/account", Some(&fresh.access_token)).await;
+    app.api
+        .remove_passkey(&fresh.access_token, &last_id, None)
+        .await;
+    let account = app.api.account(&fresh.access_token).await;
     let two_factor = &account.assert_ok()["two_factor"];
     assert_eq!(two_factor["enabled"], false);
     assert_eq!(two_factor["methods"], json!([]));
     assert_eq!(two_factor["recovery_codes_remaining"], 0);
-    let events = app.get("/account/events", Some(&fresh.access_token)).await;
+    let events = app.api.events(&fresh.access_token).await;
     let kinds = event_kinds(&events);
     assert!(kinds.contains(&"passkey_removed") && kinds.contains(&"two_factor_disabled"));
     // The password alone signs in again.
     assert_eq!(
-        app.login("fay", PASSWORD).await.body["status"],
+        app.api.login("fay", PASSWORD).await.body["status"],
         "authenticated"
     );
 }
@@ -569,7 +489,7 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
     let added = add_passkey(&app, &session, &mut authenticator, "Laptop").await;
     assert_eq!(added.status, 201, "{}", added.body);
     assert!(added.body.get("recovery_codes").is_none());
-    let reply = app.login("gus", PASSWORD).await;
+    let reply = app.api.login("gus", PASSWORD).await;
     assert_eq!(
         reply.body["methods"],
         json!(["webauthn", "totp", "recovery_code"])
@@ -582,25 +502,16 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
     );
     // Disable keeps its meaning: every second factor goes.
     let disabled = app
-        .post(
-            "/account/two-factor/disable",
-            Some(&code_session.access_token),
-            json!({}),
-        )
+        .api
+        .disable_two_factor(&code_session.access_token, json!({}))
         .await;
     assert_eq!(disabled.assert_ok()["enabled"], false);
-    let listed = app
-        .get("/account/passkeys", Some(&code_session.access_token))
-        .await;
+    let listed = app.api.passkeys(&code_session.access_token).await;
     assert_eq!(listed.body["passkeys"], json!([]));
     // Its passkey no longer signs in alone.
     let account_id = app.account_id(&code_session).await;
     let (options, state) = passwordless_options(&app).await;
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
-    )
+    app.api.sign_in_with_passkey(json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}))
     .await
     .assert_problem(400, "passkey_refused");
     // A passkey as the first factor, then an authenticator app beside it: both are mailed,
@@ -629,17 +540,14 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
         switched_on.text
     );
     let enrollment = app
-        .post(
-            "/account/two-factor/enroll",
-            Some(&again.access_token),
-            json!({}),
-        )
+        .api
+        .enroll_two_factor(&again.access_token, json!({}))
         .await;
     let secret = crate::helpers::secret_of(enrollment.assert_ok());
     let confirmed = app
-        .post(
-            "/account/two-factor/confirm",
-            Some(&again.access_token),
+        .api
+        .confirm_two_factor(
+            &again.access_token,
             json!({"code": app.code_now(&secret, 0)}),
         )
         .await;
@@ -650,7 +558,7 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
         .await
         .iter()
         .any(|mail| mail.subject == "An OTP application was added"));
-    let events = app.get("/account/events", Some(&again.access_token)).await;
+    let events = app.api.events(&again.access_token).await;
     assert_eq!(events.body["events"][0]["kind"], "two_factor_enabled");
     assert_eq!(
         events.body["events"][0]["detail"],
@@ -661,65 +569,37 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
 async fn hostile_passkey_input_gets_clear_problems(app: TestApp) {
     let session = app.signed_in_customer("ivo").await;
     let token = Some(session.access_token.as_str());
-    app.post(
-        "/account/passkeys/register/finish",
-        token,
-        json!({"credential": {"id": "x"}}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
-    app.post(
-        "/account/passkeys/register/finish",
-        token,
-        json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}),
-    )
+    app.api
+        .finish_passkey_registration(token, json!({"credential": {"id": "x"}}))
+        .await
+        .assert_problem(422, "validation_failed");
+    app.api.finish_passkey_registration(token, json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}))
     .await
     .assert_problem(409, "no_pending_enrollment");
     for name in ["", &"n".repeat(101), "tab\tname"] {
-        app.post(
-            "/account/passkeys/register/start",
-            token,
-            json!({"name": name}),
-        )
-        .await
-        .assert_problem(422, "validation_failed");
+        app.api
+            .start_passkey_registration(token, json!({"name": name}))
+            .await
+            .assert_problem(422, "validation_failed");
     }
     // Garbage where the browser's answer belongs, after a real start.
-    app.post(
-        "/account/passkeys/register/start",
-        token,
-        json!({"name": "key"}),
-    )
-    .await
-    .assert_ok();
-    app.post(
-        "/account/passkeys/register/finish",
-        token,
-        json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}),
-    )
+    app.api
+        .start_passkey_registration(token, json!({"name": "key"}))
+        .await
+        .assert_ok();
+    app.api.finish_passkey_registration(token, json!({"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"attestationObject": "AAAA", "clientDataJSON": "AAAA"}}}))
     .await
     .assert_problem(400, "passkey_refused");
 
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": "nonsense", "credential": {}}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": "nonsense", "credential": {}}))
+        .await
+        .assert_problem(422, "validation_failed");
     let (_, state) = passwordless_options(&app).await;
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null}}}),
-    )
+    app.api.sign_in_with_passkey(json!({"state_token": state, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null}}}))
     .await
     .assert_problem(400, "passkey_refused");
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": session.access_token, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}),
-    )
+    app.api.sign_in_with_passkey(json!({"state_token": session.access_token, "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}))
     .await
     .assert_problem(401, "invalid_challenge");
 
@@ -727,30 +607,26 @@ async fn hostile_passkey_input_gets_clear_problems(app: TestApp) {
     let (secret, _) = app.enable_two_factor(&session).await;
     let _ = secret;
     let challenge_token = challenge(&app, "ivo").await;
-    app.post(
-        "/auth/webauthn/options",
-        None,
-        json!({"challenge_token": challenge_token}),
-    )
-    .await
-    .assert_problem(409, "no_passkeys");
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": "nonsense"}))
+    app.api
+        .sign_in_options(json!({"challenge_token": challenge_token}))
+        .await
+        .assert_problem(409, "no_passkeys");
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": "nonsense"}))
         .await
         .assert_problem(422, "validation_failed");
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": {}, "code": "123456"}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": {}, "code": "123456"}))
         .await
         .assert_problem(422, "validation_failed");
     // A passkey answer without options asked for: refused and counted like a wrong code.
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}))
+    app.api.otp(json!({"challenge_token": challenge_token, "webauthn": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA"}}}))
         .await
         .assert_problem(400, "invalid_code");
-    app.post(
-        "/auth/webauthn/options",
-        None,
-        json!({"challenge_token": "nonsense"}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.api
+        .sign_in_options(json!({"challenge_token": "nonsense"}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }
 
 async fn one_answer_sent_many_times_at_once_signs_in_once(app: TestApp) {
@@ -761,15 +637,14 @@ async fn one_answer_sent_many_times_at_once_signs_in_once(app: TestApp) {
     let body = json!({"state_token": state, "credential": answer});
     // Ten at once, half of them to another instance.
     let replies = futures::future::join_all((0..10).map(|n| {
-        let base = if n % 2 == 0 { &app.address } else { &other };
-        let request = app.client.post(format!("{base}{PASSWORDLESS}")).json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
+        let api = if n % 2 == 0 { &app.api } else { &other };
+        api.sign_in_with_passkey(body.clone())
     }))
     .await;
+    let replies: Vec<(u16, Value)> = replies
+        .into_iter()
+        .map(|reply| (reply.status.as_u16(), reply.body))
+        .collect();
     let signed_in = replies.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(signed_in, 1, "{replies:?}");
     assert!(
@@ -783,69 +658,36 @@ async fn one_answer_sent_many_times_at_once_signs_in_once(app: TestApp) {
 async fn a_ceremony_started_on_one_instance_finishes_on_another(app: TestApp) {
     let session = app.signed_in_customer("kim").await;
     let other = app.second_instance().await;
-    let post_to = |base: &str, path: &str, token: Option<&str>, body: Value| {
-        let mut request = app.client.post(format!("{base}/api/v1{path}")).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (
-                status,
-                response.json::<Value>().await.unwrap_or(Value::Null),
-            )
-        }
-    };
     let mut authenticator = Authenticator::new(&app);
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            Some(&session.access_token),
-            json!({"name": "key"}),
-        )
+        .api
+        .start_passkey_registration(&session.access_token, json!({"name": "key"}))
         .await;
     let answer = authenticator.create(&started.body["options"]);
-    let (status, body) = post_to(
-        &other,
-        "/account/passkeys/register/finish",
-        Some(&session.access_token),
-        json!({"credential": answer}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let finished = other
+        .finish_passkey_registration(&session.access_token, json!({"credential": answer}))
+        .await;
+    assert_eq!(finished.status, 201, "{}", finished.body);
     let account_id = app.account_id(&session).await;
 
     // Passwordless: options here, answer there.
     let (options, state) = passwordless_options(&app).await;
     let answer = authenticator.get_discoverable(&options, &account_id);
-    let (status, body) = post_to(
-        &other,
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": answer}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let signed_in = other
+        .sign_in_with_passkey(json!({"state_token": state, "credential": answer}))
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
 
     // The sign-in step: password and options there, answer here.
-    let (_, login) = post_to(
-        &other,
-        "/auth/login",
-        None,
-        json!({"username": "kim", "password": PASSWORD}),
-    )
-    .await;
+    let login = other.login("kim", PASSWORD).await.body;
     let challenge_token = login["challenge_token"].clone();
-    let (_, options) = post_to(
-        &other,
-        "/auth/webauthn/options",
-        None,
-        json!({"challenge_token": challenge_token}),
-    )
-    .await;
+    let options = other
+        .sign_in_options(json!({"challenge_token": challenge_token}))
+        .await
+        .body;
     let answer = authenticator.get(&options["options"]);
     let signed_in = app
+        .api
         .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await;
     assert_eq!(signed_in.assert_ok()["status"], "authenticated");
@@ -865,8 +707,9 @@ async fn a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys(ap
     )
     .await
     .unwrap();
-    let agent = session_from(&app.login("sam-support", PASSWORD).await);
-    app.get("/support/customers?query=a", Some(&agent.access_token))
+    let agent = session_from(&app.api.login("sam-support", PASSWORD).await);
+    app.api
+        .search_customers(&agent.access_token, "query=a")
         .await
         .assert_problem(403, "two_factor_required");
     // A passkey is the agent's second factor: the session that added it may use the desk.
@@ -877,33 +720,30 @@ async fn a_passkey_serves_the_support_desk_and_support_reset_removes_passkeys(ap
             .status,
         201
     );
-    app.get("/support/customers?query=lin", Some(&agent.access_token))
+    app.api
+        .search_customers(&agent.access_token, "query=lin")
         .await
         .assert_ok();
 
     let (customer, mut customer_key, customer_id) = customer_with_passkey(&app, "linda").await;
     let reset = app
-        .post(
-            &format!("/support/customers/{customer_id}/two-factor/reset"),
-            Some(&agent.access_token),
+        .api
+        .reset_customer_two_factor(
+            &agent.access_token,
+            &customer_id,
             json!({"reason": "Lost the key; identity checked by callback"}),
         )
         .await;
     assert_eq!(reset.assert_ok(), &json!({"enabled": false}));
-    app.get("/account", Some(&customer.access_token))
+    app.api
+        .account(&customer.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    let fresh = session_from(&app.login("linda", PASSWORD).await);
-    let listed = app
-        .get("/account/passkeys", Some(&fresh.access_token))
-        .await;
+    let fresh = session_from(&app.api.login("linda", PASSWORD).await);
+    let listed = app.api.passkeys(&fresh.access_token).await;
     assert_eq!(listed.assert_ok()["passkeys"], json!([]));
     let (options, state) = passwordless_options(&app).await;
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": customer_key.get_discoverable(&options, &customer_id)}),
-    )
+    app.api.sign_in_with_passkey(json!({"state_token": state, "credential": customer_key.get_discoverable(&options, &customer_id)}))
     .await
     .assert_problem(400, "passkey_refused");
 }
@@ -919,121 +759,91 @@ async fn a_passkey_proves_a_privileged_action_once(app: TestApp) {
             .extend(proof.as_object().unwrap().clone());
         body
     };
-    app.post("/account/api-tokens", token, create_token(json!({})))
+    app.api
+        .create_api_token(token, create_token(json!({})))
         .await
         .assert_problem(403, "reauthentication_required");
-    let options = app
-        .post("/account/webauthn/options", token, json!({}))
-        .await;
+    let options = app.api.reauthentication_options(token).await;
     let answer = authenticator.get(&options.assert_ok()["options"]);
     let made = app
-        .post(
-            "/account/api-tokens",
-            token,
-            create_token(json!({"webauthn": answer})),
-        )
+        .api
+        .create_api_token(token, create_token(json!({"webauthn": answer})))
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
     // The same answer again: its ceremony is used up; refused like a wrong code, and counted.
-    app.post(
-        "/account/api-tokens",
-        token,
-        create_token(json!({"webauthn": answer})),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    app.api
+        .create_api_token(token, create_token(json!({"webauthn": answer})))
+        .await
+        .assert_problem(400, "invalid_code");
     assert_eq!(app.reauth_failures(&session).await, 1);
     let account_id = app.account_id(&session).await;
     // Options asked by one session do not prove another session's action.
     let other = {
         let (options, state) = passwordless_options(&app).await;
         session_from(
-            &app.post(
-                "/auth/passkey",
-                None,
-                json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}),
-            )
+            &app.api.sign_in_with_passkey(json!({"state_token": state, "credential": authenticator.get_discoverable(&options, &account_id)}))
             .await,
         )
     };
     // (A proof sent inside the window is checked all the same.)
-    let options = app
-        .post("/account/webauthn/options", token, json!({}))
-        .await;
+    let options = app.api.reauthentication_options(token).await;
     let answer = authenticator.get(&options.body["options"]);
-    app.post(
-        "/account/api-tokens",
-        Some(&other.access_token),
-        create_token(json!({"webauthn": answer})),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    app.api
+        .create_api_token(
+            &other.access_token,
+            create_token(json!({"webauthn": answer})),
+        )
+        .await
+        .assert_problem(400, "invalid_code");
     // A passkey proves removing the last passkey too, which switches two-factor off.
-    let options = app
-        .post("/account/webauthn/options", token, json!({}))
-        .await;
+    let options = app.api.reauthentication_options(token).await;
     let answer = authenticator.get(&options.body["options"]);
-    let listed = app.get("/account/passkeys", token).await;
+    let listed = app.api.passkeys(token).await;
     let id = listed.body["passkeys"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let removed = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/account/passkeys/{id}"),
-            token,
-            Some(json!({"webauthn": answer})),
-        )
+        .api
+        .remove_passkey(token, &id, Some(json!({"webauthn": answer})))
         .await;
     assert_eq!(removed.status, 204, "{}", removed.body);
     // Without passkeys there are no options to ask for.
-    app.post("/account/webauthn/options", token, json!({}))
+    app.api
+        .reauthentication_options(token)
         .await
         .assert_problem(409, "no_passkeys");
     // And a malformed answer is the caller's 422.
-    app.post(
-        "/account/api-tokens",
-        token,
-        create_token(json!({"webauthn": "nonsense"})),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    app.api
+        .create_api_token(token, create_token(json!({"webauthn": "nonsense"})))
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 async fn expired_ceremonies_and_hostile_names_are_refused(app: TestApp) {
     let session = app.signed_in_customer("nils").await;
     let token = Some(session.access_token.as_str());
     for name in ["a\u{0}b", &"x".repeat(10 * 1024)] {
-        app.post(
-            "/account/passkeys/register/start",
-            token,
-            json!({"name": name}),
-        )
-        .await
-        .assert_problem(422, "validation_failed");
+        app.api
+            .start_passkey_registration(token, json!({"name": name}))
+            .await
+            .assert_problem(422, "validation_failed");
     }
     // A registration answered after its 5 minutes is refused, and cannot be tried again.
     let mut authenticator = Authenticator::new(&app);
     let started = app
-        .post(
-            "/account/passkeys/register/start",
-            token,
-            json!({"name": "late"}),
-        )
+        .api
+        .start_passkey_registration(token, json!({"name": "late"}))
         .await;
     let answer = authenticator.create(&started.assert_ok()["options"]);
     app.clock.advance(chrono::TimeDelta::minutes(6));
-    app.post(
-        "/account/passkeys/register/finish",
-        token,
-        json!({"credential": answer}),
-    )
-    .await
-    .assert_problem(409, "no_pending_enrollment");
+    app.api
+        .finish_passkey_registration(token, json!({"credential": answer}))
+        .await
+        .assert_problem(409, "no_pending_enrollment");
 
     // A passwordless answer after its 5 minutes: the state token has expired.
-    let fresh = session_from(&app.login("nils", PASSWORD).await);
+    let fresh = session_from(&app.api.login("nils", PASSWORD).await);
     assert_eq!(
         add_passkey(&app, &fresh, &mut authenticator, "key")
             .await
@@ -1044,13 +854,10 @@ async fn expired_ceremonies_and_hostile_names_are_refused(app: TestApp) {
     let (options, state) = passwordless_options(&app).await;
     let answer = authenticator.get_discoverable(&options, &account_id);
     app.clock.advance(chrono::TimeDelta::minutes(6));
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": answer}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": state, "credential": answer}))
+        .await
+        .assert_problem(401, "invalid_challenge");
 }
 
 async fn passwordless_options_store_nothing_however_many_networks_ask(app: TestApp) {
@@ -1059,11 +866,12 @@ async fn passwordless_options_store_nothing_however_many_networks_ask(app: TestA
     // Options asked 4 times by each of 60 networks, all at once: each is counted against its
     // site, and nothing else is stored (the state travels in the token).
     let networks: Vec<String> = (1..=60).map(|n| format!("198.51.100.{n}")).collect();
-    let replies =
-        futures::future::join_all(networks.iter().flat_map(|ip| {
-            (0..4).map(|_| app.send_from(ip, PASSWORDLESS_OPTIONS, None, json!({})))
-        }))
-        .await;
+    let replies = futures::future::join_all(
+        networks
+            .iter()
+            .flat_map(|ip| (0..4).map(|_| app.api.passwordless_options().from_ip(ip))),
+    )
+    .await;
     for reply in &replies {
         reply.assert_ok();
     }
@@ -1075,9 +883,7 @@ async fn passwordless_options_store_nothing_however_many_networks_ask(app: TestA
 
     // The next network gets options and signs in; its answered challenge is the one row.
     let newcomer = "203.0.113.7";
-    let started = app
-        .send_from(newcomer, PASSWORDLESS_OPTIONS, None, json!({}))
-        .await;
+    let started = app.api.passwordless_options().from_ip(newcomer).await;
     let (options, state) = (
         started.assert_ok()["options"].clone(),
         started.body["state_token"].clone(),
@@ -1087,12 +893,9 @@ async fn passwordless_options_store_nothing_however_many_networks_ask(app: TestA
     assert!(length < 1024, "{length}");
     let answer = authenticator.get_discoverable(&options, &account_id);
     let reply = app
-        .send_from(
-            newcomer,
-            PASSWORDLESS,
-            None,
-            json!({"state_token": state, "credential": answer}),
-        )
+        .api
+        .sign_in_with_passkey(json!({"state_token": state, "credential": answer}))
+        .from_ip(newcomer)
         .await;
     assert_eq!(
         claims_of(&session_from(&reply).access_token)["sub"],
@@ -1107,19 +910,19 @@ async fn passwordless_limits_stay_per_network(app: TestApp) {
     let busy = "192.0.2.50";
     for _ in 0..6 {
         let replies = futures::future::join_all(
-            (0..50).map(|_| app.send_from(busy, PASSWORDLESS_OPTIONS, None, json!({}))),
+            (0..50).map(|_| app.api.passwordless_options().from_ip(busy)),
         )
         .await;
         for reply in &replies {
             reply.assert_ok();
         }
     }
-    let refused = app
-        .send_from(busy, PASSWORDLESS_OPTIONS, None, json!({}))
-        .await;
+    let refused = app.api.passwordless_options().from_ip(busy).await;
     refused.assert_problem(429, "too_many_attempts");
     assert!(refused.retry_after().is_some());
-    app.send_from("192.0.2.51", PASSWORDLESS_OPTIONS, None, json!({}))
+    app.api
+        .passwordless_options()
+        .from_ip("192.0.2.51")
         .await
         .assert_ok();
 
@@ -1127,36 +930,34 @@ async fn passwordless_limits_stay_per_network(app: TestApp) {
     // an answered token does not.
     let failing = "192.0.2.60";
     for _ in 0..100 {
-        let started = app
-            .send_from(failing, PASSWORDLESS_OPTIONS, None, json!({}))
-            .await;
-        app.send_from(
-            failing,
-            PASSWORDLESS,
-            None,
-            json!({"state_token": started.assert_ok()["state_token"], "credential": answer_without_user_handle()}),
-        )
+        let started = app.api.passwordless_options().from_ip(failing).await;
+        app.api.sign_in_with_passkey(json!({"state_token": started.assert_ok()["state_token"], "credential": answer_without_user_handle()}))
+.from_ip(failing)
         .await
         .assert_problem(400, "passkey_refused");
     }
-    let started = app
-        .send_from(failing, PASSWORDLESS_OPTIONS, None, json!({}))
-        .await;
+    let started = app.api.passwordless_options().from_ip(failing).await;
     let (options, state) = (
         started.assert_ok()["options"].clone(),
         started.body["state_token"].clone(),
     );
     let answer = authenticator.get_discoverable(&options, &account_id);
     let body = json!({"state_token": state, "credential": answer});
-    app.send_from(failing, PASSWORDLESS, None, body.clone())
+    app.api
+        .sign_in_with_passkey(body.clone())
+        .from_ip(failing)
         .await
         .assert_problem(429, "too_many_attempts");
     // The refusal at the limit used nothing up: the same token signs in from elsewhere.
     session_from(
-        &app.send_from("192.0.2.61", PASSWORDLESS, None, body.clone())
+        &app.api
+            .sign_in_with_passkey(body.clone())
+            .from_ip("192.0.2.61")
             .await,
     );
-    app.send_from("192.0.2.61", PASSWORDLESS, None, body)
+    app.api
+        .sign_in_with_passkey(body)
+        .from_ip("192.0.2.61")
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -1167,32 +968,23 @@ async fn a_state_token_is_answered_once_whatever_the_answer(app: TestApp) {
     let (other_options, _) = passwordless_options(&app).await;
     // A wrong answer (to other options) is refused and uses the token up ...
     let wrong = authenticator.get_discoverable(&other_options, &account_id);
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": wrong}),
-    )
-    .await
-    .assert_problem(400, "passkey_refused");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": state, "credential": wrong}))
+        .await
+        .assert_problem(400, "passkey_refused");
     // ... so the right answer, which would verify, is refused too.
     let right = authenticator.get_discoverable(&options, &account_id);
-    app.post(
-        "/auth/passkey",
-        None,
-        json!({"state_token": state, "credential": right}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.api
+        .sign_in_with_passkey(json!({"state_token": state, "credential": right}))
+        .await
+        .assert_problem(401, "invalid_challenge");
     // A fresh ceremony still signs in.
     let (options, state) = passwordless_options(&app).await;
     let right = authenticator.get_discoverable(&options, &account_id);
     session_from(
-        &app.post(
-            "/auth/passkey",
-            None,
-            json!({"state_token": state, "credential": right}),
-        )
-        .await,
+        &app.api
+            .sign_in_with_passkey(json!({"state_token": state, "credential": right}))
+            .await,
     );
     assert_eq!(stored_rows(&app).await, (0, 2));
 }
@@ -1205,11 +997,8 @@ async fn forged_and_foreign_state_tokens_are_refused(app: TestApp) {
     let state = state.as_str().unwrap().to_string();
     let answer = authenticator.get_discoverable(&options, &account_id);
     let send = |token: String| {
-        app.post(
-            "/auth/passkey",
-            None,
-            json!({"state_token": token, "credential": answer.clone()}),
-        )
+        app.api
+            .sign_in_with_passkey(json!({"state_token": token, "credential": answer.clone()}))
     };
     // The sealed state changed in the payload (the signature no longer matches).
     let pieces: Vec<&str> = state.split('.').collect();
@@ -1257,13 +1046,10 @@ async fn forged_and_foreign_state_tokens_are_refused(app: TestApp) {
         .await
         .assert_problem(401, "invalid_challenge");
     // And a state token is no challenge token at the sign-in step.
-    app.post(
-        "/auth/webauthn/options",
-        None,
-        json!({"challenge_token": state}),
-    )
-    .await
-    .assert_problem(401, "invalid_challenge");
+    app.api
+        .sign_in_options(json!({"challenge_token": state}))
+        .await
+        .assert_problem(401, "invalid_challenge");
     // None of that used the ceremony up: the genuine token signs in, once.
     assert_eq!(stored_rows(&app).await, (0, 0));
     session_from(&send(state.clone()).await);
@@ -1276,19 +1062,21 @@ async fn answered_challenges_are_forgotten_after_their_tokens_expire(app: TestAp
     let (options, state) = passwordless_options(&app).await;
     let answer = authenticator.get_discoverable(&options, &account_id);
     let body = json!({"state_token": state, "credential": answer});
-    session_from(&app.post("/auth/passkey", None, body.clone()).await);
+    session_from(&app.api.sign_in_with_passkey(body.clone()).await);
     assert_eq!(stored_rows(&app).await, (0, 1));
     // Past the token's 5 minutes the record stays a while (instances' clocks may differ) ...
     app.clock.advance(chrono::TimeDelta::minutes(6));
     assert_eq!(prune(&app.state).await.unwrap().used_challenges, 0);
-    app.post("/auth/passkey", None, body.clone())
+    app.api
+        .sign_in_with_passkey(body.clone())
         .await
         .assert_problem(401, "invalid_challenge");
     // ... and goes once the token is long dead, which still refuses it by its expiry.
     app.clock.advance(chrono::TimeDelta::minutes(5));
     assert_eq!(prune(&app.state).await.unwrap().used_challenges, 1);
     assert_eq!(stored_rows(&app).await, (0, 0));
-    app.post("/auth/passkey", None, body)
+    app.api
+        .sign_in_with_passkey(body)
         .await
         .assert_problem(401, "invalid_challenge");
 }

@@ -33,7 +33,8 @@ const NEW_PASSWORD: &str = "a brand new password";
 async fn reset_link(app: &TestApp, login: &str) -> String {
     app.mails().await;
     let asked = app
-        .post("/auth/password-reset", None, json!({"login": login}))
+        .api
+        .request_password_reset(json!({"login": login}))
         .await;
     assert_eq!(asked.status, 202, "{}", asked.body);
     // The link is mailed in the background.
@@ -65,12 +66,9 @@ async fn passkey_customer_with_link(
 }
 
 async fn options(app: &TestApp, token: &str) -> Reply {
-    app.post(
-        "/auth/password-reset/webauthn/options",
-        None,
-        json!({"token": token}),
-    )
-    .await
+    app.api
+        .password_reset_options(json!({"token": token}))
+        .await
 }
 
 async fn confirm(app: &TestApp, token: &str, proof: Value) -> Reply {
@@ -78,7 +76,7 @@ async fn confirm(app: &TestApp, token: &str, proof: Value) -> Reply {
     body.as_object_mut()
         .unwrap()
         .extend(proof.as_object().unwrap().clone());
-    app.post("/auth/password-reset/confirm", None, body).await
+    app.api.confirm_password_reset(body).await
 }
 
 /// The passkey's answer to fresh options for the link.
@@ -121,7 +119,7 @@ async fn sign_in_with_passkey(
     password: &str,
     authenticator: &mut Authenticator,
 ) -> Reply {
-    let reply = app.login(username, password).await;
+    let reply = app.api.login(username, password).await;
     assert_eq!(
         reply.assert_ok()["status"],
         "otp_required",
@@ -130,7 +128,8 @@ async fn sign_in_with_passkey(
     );
     let challenge_token = reply.body["challenge_token"].clone();
     let answer = authenticator.get(&sign_in_options(app, &challenge_token).await);
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": answer}))
         .await
 }
 
@@ -163,16 +162,18 @@ async fn a_passkey_only_customer_resets_the_password_with_the_passkey(app: TestA
     );
 
     // Every session ended; the old password is gone; the new one with the passkey signs in.
-    app.get("/account", Some(&session.access_token))
+    app.api
+        .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    app.login("pia", PASSWORD)
+    app.api
+        .login("pia", PASSWORD)
         .await
         .assert_problem(401, "invalid_credentials");
     let signed_in = sign_in_with_passkey(&app, "pia", NEW_PASSWORD, &mut authenticator).await;
     let fresh = session_from(&signed_in);
     assert_eq!(claims_of(&fresh.access_token)["amr"], json!(["pwd", "hwk"]));
-    let kinds_reply = app.get("/account/events", Some(&fresh.access_token)).await;
+    let kinds_reply = app.api.events(&fresh.access_token).await;
     let kinds = event_kinds(&kinds_reply);
     assert!(kinds.contains(&"password_reset"), "{kinds:?}");
     assert_eq!(
@@ -256,11 +257,8 @@ async fn an_answer_to_another_ceremony_is_refused(app: TestApp) {
         .assert_problem(400, "invalid_code");
     // ... or to a signed-in session's options for privileged actions proves no reset.
     let reauth = app
-        .post(
-            "/account/webauthn/options",
-            Some(&session.access_token),
-            json!({}),
-        )
+        .api
+        .reauthentication_options(&session.access_token)
         .await;
     let for_session = authenticator.get(&reauth.assert_ok()["options"]);
     options(&app, &token).await.assert_ok();
@@ -276,7 +274,8 @@ async fn an_answer_to_another_ceremony_is_refused(app: TestApp) {
     let for_reset = fresh_answer(&app, &mut authenticator, &token).await;
     let challenge_token = challenge(&app, "rosa").await;
     sign_in_options(&app, &challenge_token).await;
-    app.otp(json!({"challenge_token": challenge_token, "webauthn": for_reset}))
+    app.api
+        .otp(json!({"challenge_token": challenge_token, "webauthn": for_reset}))
         .await
         .assert_problem(400, "invalid_code");
 
@@ -299,7 +298,8 @@ async fn dead_links_and_accounts_without_passkeys_get_no_options(app: TestApp) {
             .await
             .assert_problem(400, "invalid_token");
     }
-    app.post("/auth/password-reset/webauthn/options", None, json!({}))
+    app.api
+        .password_reset_options(json!({}))
         .await
         .assert_problem(422, "invalid_body");
     // A newer link leaves the older one live (a flood of links cannot kill the holder's).
@@ -378,9 +378,7 @@ async fn wrong_answers_count_with_wrong_codes_and_lock_alike(app: TestApp) {
 
     let session =
         session_from(&sign_in_with_passkey(&app, "wren", NEW_PASSWORD, &mut authenticator).await);
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    let events = app.api.events(&session.access_token).await;
     let kinds = event_kinds(&events);
     assert_eq!(times_recorded(&events, "otp_failed"), 10, "{kinds:?}");
     assert!(kinds.contains(&"account_locked"), "{kinds:?}");
@@ -432,12 +430,9 @@ async fn hostile_reset_proofs_get_clear_problems(app: TestApp) {
 
 async fn options_are_counted_per_client_site_even_for_dead_links(app: TestApp) {
     let ask = |ip: &'static str, n: usize| {
-        app.send_from(
-            ip,
-            "/api/v1/auth/password-reset/webauthn/options",
-            None,
-            json!({"token": format!("dead-link-{n}")}),
-        )
+        app.api
+            .password_reset_options(json!({"token": format!("dead-link-{n}")}))
+            .from_ip(ip)
     };
     let limit = 300;
     for round in 0..limit / 20 {
@@ -451,14 +446,11 @@ async fn options_are_counted_per_client_site_even_for_dead_links(app: TestApp) {
     full.assert_problem(429, "too_many_attempts");
     assert!(full.retry_after().is_some());
     // One budget with passwordless sign-ins from the same site; other sites are not held back.
-    app.send_from(
-        "203.0.113.7",
-        "/api/v1/auth/passkey/options",
-        None,
-        json!({}),
-    )
-    .await
-    .assert_problem(429, "too_many_attempts");
+    app.api
+        .passwordless_options()
+        .from_ip("203.0.113.7")
+        .await
+        .assert_problem(429, "too_many_attempts");
     ask("198.51.100.2", 0)
         .await
         .assert_problem(400, "invalid_token");

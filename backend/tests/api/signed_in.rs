@@ -2,7 +2,6 @@
 //! skip the code until any factor changes.
 
 use chrono::TimeDelta;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{claims_of, session_from, TestApp, PASSWORD};
@@ -38,12 +37,10 @@ async fn revoke_elsewhere(app: &TestApp, access_token: &str) {
 
 async fn by_default_a_revocation_elsewhere_counts_at_once_on_postgresql(app: TestApp) {
     let session = app.signed_in_customer("walt").await;
-    app.get("/account", Some(&session.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&session.access_token).await.assert_ok();
     revoke_elsewhere(&app, &session.access_token).await;
     let reuse = app.state.settings.session_check_reuse;
-    let reply = app.get("/account", Some(&session.access_token)).await;
+    let reply = app.api.account(&session.access_token).await;
     if app.state.settings.database_url.starts_with("postgres") {
         // Several instances share PostgreSQL: every request reads the session row.
         assert!(reuse.is_zero());
@@ -55,18 +52,11 @@ async fn by_default_a_revocation_elsewhere_counts_at_once_on_postgresql(app: Tes
     }
 }
 
-async fn delete(app: &TestApp, path: &str, token: &str) -> crate::helpers::Reply {
-    app.request(Method::DELETE, &format!("/api/v1{path}"), Some(token), None)
-        .await
-}
-
 async fn sessions_are_listed_and_ended_one_by_one_or_all_but_this_one(app: TestApp) {
     let laptop = app.signed_in_customer("sonia").await;
-    let phone = session_from(&app.login("sonia", PASSWORD).await);
-    let tablet = session_from(&app.login("sonia", PASSWORD).await);
-    let listed = app
-        .get("/account/sessions", Some(&laptop.access_token))
-        .await;
+    let phone = session_from(&app.api.login("sonia", PASSWORD).await);
+    let tablet = session_from(&app.api.login("sonia", PASSWORD).await);
+    let listed = app.api.sessions(&laptop.access_token).await;
     let sessions = listed.assert_ok()["sessions"].as_array().unwrap().clone();
     assert_eq!(sessions.len(), 3);
     let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
@@ -81,58 +71,44 @@ async fn sessions_are_listed_and_ended_one_by_one_or_all_but_this_one(app: TestA
         .unwrap()
         .to_string();
     assert_eq!(
-        delete(
-            &app,
-            &format!("/account/sessions/{phone_id}"),
-            &laptop.access_token
-        )
-        .await
-        .status,
+        app.api
+            .end_session(&laptop.access_token, &phone_id)
+            .await
+            .status,
         204
     );
-    app.get("/account", Some(&phone.access_token))
+    app.api
+        .account(&phone.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    delete(
-        &app,
-        &format!("/account/sessions/{phone_id}"),
-        &laptop.access_token,
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.api
+        .end_session(&laptop.access_token, &phone_id)
+        .await
+        .assert_problem(404, "not_found");
     // Another account's session is not this account's to end.
     let stranger = app.signed_in_customer("stan").await;
     let laptop_id = claims_of(&laptop.access_token)["sid"]
         .as_str()
         .unwrap()
         .to_string();
-    delete(
-        &app,
-        &format!("/account/sessions/{laptop_id}"),
-        &stranger.access_token,
-    )
-    .await
-    .assert_problem(404, "not_found");
-    delete(&app, "/account/sessions/not-an-id", &laptop.access_token)
+    app.api
+        .end_session(&stranger.access_token, &laptop_id)
+        .await
+        .assert_problem(404, "not_found");
+    app.api
+        .end_session(&laptop.access_token, "not-an-id")
         .await
         .assert_problem(404, "not_found");
 
-    let others = app
-        .post(
-            "/account/sessions/revoke-others",
-            Some(&laptop.access_token),
-            json!({}),
-        )
-        .await;
+    let others = app.api.revoke_other_sessions(&laptop.access_token).await;
     assert_eq!(others.status, 204);
-    app.get("/account", Some(&tablet.access_token))
+    app.api
+        .account(&tablet.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    let left = app
-        .get("/account/sessions", Some(&laptop.access_token))
-        .await;
+    let left = app.api.sessions(&laptop.access_token).await;
     assert_eq!(left.body["sessions"].as_array().unwrap().len(), 1);
-    let events = app.get("/account/events", Some(&laptop.access_token)).await;
+    let events = app.api.events(&laptop.access_token).await;
     assert_eq!(
         crate::helpers::event_kinds(&events)
             .iter()
@@ -146,24 +122,21 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
     let session = app.signed_in_customer("rene").await;
     let (secret, _) = app.enable_two_factor(&session).await;
     // Sign in with the code and tick "Don't ask for a code on this device for 30 days".
-    let first = app.login("rene", PASSWORD).await;
+    let first = app.api.login("rene", PASSWORD).await;
     app.next_step();
     let full = app
-        .otp(json!({"challenge_token": first.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .api.otp(json!({"challenge_token": first.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
         .await;
     let device_token = full.body["device_token"].as_str().unwrap().to_string();
     let full = session_from(&full);
-    let devices = app.get("/account/devices", Some(&full.access_token)).await;
+    let devices = app.api.devices(&full.access_token).await;
     let device = &devices.assert_ok()["devices"][0];
     assert_eq!(device["current"], true);
     assert!(device["trusted_until"].is_string(), "{device}");
 
     let login_from_device = |device_token: &str| {
-        app.post(
-            "/auth/login",
-            None,
-            json!({"username": "rene", "password": PASSWORD, "device_token": device_token}),
-        )
+        app.api
+            .log_in(json!({"username": "rene", "password": PASSWORD, "device_token": device_token}))
     };
     let trusted = login_from_device(&device_token).await;
     let trusted = session_from(&trusted);
@@ -171,31 +144,23 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
         claims_of(&trusted.access_token)["amr"],
         json!(["pwd", "mfa"])
     );
-    app.get("/account", Some(&trusted.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&trusted.access_token).await.assert_ok();
     // A remembered device opens no privileged window: removing the factor still needs it.
-    app.post(
-        "/account/two-factor/disable",
-        Some(&trusted.access_token),
-        json!({}),
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
+    app.api
+        .disable_two_factor(&trusted.access_token, json!({}))
+        .await
+        .assert_problem(403, "reauthentication_required");
     // Another browser still needs the code.
     assert_eq!(
-        app.login("rene", PASSWORD).await.body["status"],
+        app.api.login("rene", PASSWORD).await.body["status"],
         "otp_required"
     );
 
     // New recovery codes end every trust at once.
-    app.post(
-        "/account/two-factor/recovery-codes",
-        Some(&full.access_token),
-        json!({}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .regenerate_recovery_codes(&full.access_token, json!({}))
+        .await
+        .assert_ok();
     assert_eq!(
         login_from_device(&device_token).await.body["status"],
         "otp_required"
@@ -206,7 +171,7 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
     let again = login_from_device(&device_token).await;
     app.next_step();
     let trusted_again = app
-        .otp(json!({"challenge_token": again.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .api.otp(json!({"challenge_token": again.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
         .await;
     session_from(&trusted_again);
     let fresh_token = trusted_again.body["device_token"]
@@ -231,45 +196,32 @@ async fn a_remembered_device_skips_the_code_until_a_factor_changes(app: TestApp)
 
 async fn a_forgotten_device_is_a_stranger_again(app: TestApp) {
     app.register("fay").await;
-    let first = app.login("fay", PASSWORD).await;
+    let first = app.api.login("fay", PASSWORD).await;
     let device_token = first.body["device_token"].as_str().unwrap().to_string();
     let session = session_from(&first);
-    let devices = app
-        .get("/account/devices", Some(&session.access_token))
-        .await;
+    let devices = app.api.devices(&session.access_token).await;
     let id = devices.body["devices"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
-        delete(
-            &app,
-            &format!("/account/devices/{id}"),
-            &session.access_token
-        )
-        .await
-        .status,
+        app.api
+            .forget_device(&session.access_token, &id)
+            .await
+            .status,
         204
     );
-    delete(
-        &app,
-        &format!("/account/devices/{id}"),
-        &session.access_token,
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.api
+        .forget_device(&session.access_token, &id)
+        .await
+        .assert_problem(404, "not_found");
     // The next sign-in with the old token makes a new device.
     let again = app
-        .post(
-            "/auth/login",
-            None,
-            json!({"username": "fay", "password": PASSWORD, "device_token": device_token}),
-        )
+        .api
+        .log_in(json!({"username": "fay", "password": PASSWORD, "device_token": device_token}))
         .await;
     assert!(again.body["device_token"].is_string(), "{}", again.body);
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    let events = app.api.events(&session.access_token).await;
     assert!(crate::helpers::event_kinds(&events).contains(&"device_forgotten"));
 }
 
@@ -280,10 +232,10 @@ async fn trusted_device(
     password: &str,
     secret: &custadmin::auth::totp::TotpSecret,
 ) -> (String, crate::helpers::Session) {
-    let challenge = app.login(username, password).await;
+    let challenge = app.api.login(username, password).await;
     app.next_step();
     let reply = app
-        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
+        .api.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
         .await;
     let token = reply.body["device_token"].as_str().unwrap().to_string();
     (token, session_from(&reply))
@@ -293,11 +245,8 @@ async fn a_password_change_or_a_new_factor_ends_every_trust(app: TestApp) {
     let session = app.signed_in_customer("tess").await;
     let (secret, _) = app.enable_two_factor(&session).await;
     let login_with = |device: String, password: &'static str| {
-        app.post(
-            "/auth/login",
-            None,
-            json!({"username": "tess", "password": password, "device_token": device}),
-        )
+        app.api
+            .log_in(json!({"username": "tess", "password": password, "device_token": device}))
     };
     // A password change ends it.
     let (device, full) = trusted_device(&app, "tess", PASSWORD, &secret).await;
@@ -305,25 +254,22 @@ async fn a_password_change_or_a_new_factor_ends_every_trust(app: TestApp) {
         login_with(device.clone(), PASSWORD).await.body["status"],
         "authenticated"
     );
-    app.post(
-        "/account/password",
-        Some(&full.access_token),
-        json!({"current_password": PASSWORD, "new_password": "a newer password"}),
-    )
-    .await;
+    app.api
+        .change_password(
+            &full.access_token,
+            json!({"current_password": PASSWORD, "new_password": "a newer password"}),
+        )
+        .await;
     assert_eq!(
         login_with(device, "a newer password").await.body["status"],
         "otp_required"
     );
     // Switching two-factor off and on again ends it too.
     let (device, full) = trusted_device(&app, "tess", "a newer password", &secret).await;
-    app.post(
-        "/account/two-factor/disable",
-        Some(&full.access_token),
-        json!({}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .disable_two_factor(&full.access_token, json!({}))
+        .await
+        .assert_ok();
     let (secret, _) = app.enable_two_factor(&full).await;
     assert_eq!(
         login_with(device, "a newer password").await.body["status"],
@@ -337,25 +283,17 @@ async fn ending_a_trusted_device_s_session_takes_its_trust_back(app: TestApp) {
     let (secret, _) = app.enable_two_factor(&session).await;
     let (device, laptop) = trusted_device(&app, "ursula", PASSWORD, &secret).await;
     let from_laptop = || {
-        app.post(
-            "/auth/login",
-            None,
-            json!({"username": "ursula", "password": PASSWORD, "device_token": device}),
-        )
+        app.api
+            .log_in(json!({"username": "ursula", "password": PASSWORD, "device_token": device}))
     };
     let stolen = session_from(&from_laptop().await);
     // From the phone: "sign out everywhere else".
     let phone = app.login_with_code("ursula", &secret).await;
-    let reply = app
-        .post(
-            "/account/sessions/revoke-others",
-            Some(&phone.access_token),
-            json!({}),
-        )
-        .await;
+    let reply = app.api.revoke_other_sessions(&phone.access_token).await;
     assert_eq!(reply.status, 204);
     for ended in [&laptop, &stolen] {
-        app.get("/account", Some(&ended.access_token))
+        app.api
+            .account(&ended.access_token)
             .await
             .assert_problem(401, "invalid_token");
     }
@@ -364,59 +302,44 @@ async fn ending_a_trusted_device_s_session_takes_its_trust_back(app: TestApp) {
 
 async fn a_session_ended_on_this_instance_stops_at_once_even_right_after_use(app: TestApp) {
     let laptop = app.signed_in_customer("ursula").await;
-    let phone = session_from(&app.login("ursula", PASSWORD).await);
+    let phone = session_from(&app.api.login("ursula", PASSWORD).await);
     // Each just checked (and so remembered for a moment), then ended here.
-    app.get("/account", Some(&phone.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&phone.access_token).await.assert_ok();
     let phone_id = claims_of(&phone.access_token)["sid"]
         .as_str()
         .unwrap()
         .to_string();
-    delete(
-        &app,
-        &format!("/account/sessions/{phone_id}"),
-        &laptop.access_token,
-    )
-    .await
-    .assert_ok();
-    app.get("/account", Some(&phone.access_token))
+    app.api
+        .end_session(&laptop.access_token, &phone_id)
+        .await
+        .assert_ok();
+    app.api
+        .account(&phone.access_token)
         .await
         .assert_problem(401, "invalid_token");
 
-    app.get("/account", Some(&laptop.access_token))
-        .await
-        .assert_ok();
-    let logout = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/logout",
-            Some(&laptop.access_token),
-            None,
-        )
-        .await;
+    app.api.account(&laptop.access_token).await.assert_ok();
+    let logout = app.api.log_out(&laptop.access_token).await;
     assert_eq!(logout.status, 204);
-    app.get("/account", Some(&laptop.access_token))
+    app.api
+        .account(&laptop.access_token)
         .await
         .assert_problem(401, "invalid_token");
 }
 
 async fn a_revocation_by_another_instance_takes_effect_here_within_the_reuse(app: TestApp) {
     let session = app.signed_in_customer("vera").await;
-    app.get("/account", Some(&session.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&session.access_token).await.assert_ok();
     // Another instance on the same database signs the session out: this one ran nothing.
     revoke_elsewhere(&app, &session.access_token).await;
 
     // The check read just before may serve for under half a second; then the database rules.
     let reuse = TimeDelta::from_std(app.state.settings.session_check_reuse).unwrap();
     app.clock.advance(reuse - TimeDelta::milliseconds(1));
-    app.get("/account", Some(&session.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&session.access_token).await.assert_ok();
     app.clock.advance(TimeDelta::milliseconds(1));
-    app.get("/account", Some(&session.access_token))
+    app.api
+        .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
 }

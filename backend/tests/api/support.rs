@@ -43,24 +43,24 @@ async fn support_agent_without_two_factor(app: &TestApp, username: &str) -> Sess
     )
     .await
     .unwrap();
-    session_from(&app.login(username, PASSWORD).await)
+    session_from(&app.api.login(username, PASSWORD).await)
 }
 
 async fn support_finds_customers_and_sees_who_has_two_factor(app: TestApp) {
     let agent = support_agent(&app, "sam-support").await;
     let alice = app.signed_in_customer("alice").await;
     app.enable_two_factor(&alice).await;
-    app.post(
-        "/auth/register",
-        None,
-        json!({"username": "alfred", "password": PASSWORD, "email": "Alfred@Example.com"}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .register(
+            json!({"username": "alfred", "password": PASSWORD, "email": "Alfred@Example.com"}),
+        )
+        .await
+        .assert_ok();
     app.register("bob").await;
 
     let reply = app
-        .get("/support/customers?query=AL", Some(&agent.access_token))
+        .api
+        .search_customers(&agent.access_token, "query=AL")
         .await;
     let customers = reply.assert_ok()["customers"].as_array().unwrap().clone();
     let names: Vec<&str> = customers
@@ -72,22 +72,19 @@ async fn support_finds_customers_and_sees_who_has_two_factor(app: TestApp) {
     assert_eq!(customers[0]["two_factor_enabled"], false);
 
     let by_email = app
-        .get(
-            "/support/customers?query=example.COM",
-            Some(&agent.access_token),
-        )
+        .api
+        .search_customers(&agent.access_token, "query=example.COM")
         .await;
     assert_eq!(by_email.body["customers"][0]["username"], "alfred");
-    let everyone = app
-        .get("/support/customers", Some(&agent.access_token))
-        .await;
+    let everyone = app.api.search_customers(&agent.access_token, "").await;
     assert_eq!(
         everyone.body["customers"].as_array().unwrap().len(),
         3,
         "support staff are not listed"
     );
     let wildcard = app
-        .get("/support/customers?query=%25", Some(&agent.access_token))
+        .api
+        .search_customers(&agent.access_token, "query=%25")
         .await;
     assert_eq!(
         wildcard.body["customers"].as_array().unwrap().len(),
@@ -104,19 +101,17 @@ async fn the_search_matches_the_start_of_a_username_an_address_or_a_domain(app: 
         ("al_bert", "bert@sub.example.org"),
         ("alb", "100%@percent.test"),
     ] {
-        app.post(
-            "/auth/register",
-            None,
-            json!({"username": username, "password": PASSWORD, "email": email}),
-        )
-        .await
-        .assert_ok();
+        app.api
+            .register(json!({"username": username, "password": PASSWORD, "email": email}))
+            .await
+            .assert_ok();
     }
     let search = |query: &'static str| {
         let (app, token) = (&app, agent.access_token.clone());
         async move {
             let reply = app
-                .get(&format!("/support/customers?query={query}"), Some(&token))
+                .api
+                .search_customers(&token, &format!("query={query}"))
                 .await;
             let customers = reply.assert_ok()["customers"].as_array().unwrap().clone();
             customers
@@ -152,43 +147,43 @@ async fn the_search_matches_the_start_of_a_username_an_address_or_a_domain(app: 
 async fn customers_cannot_use_the_support_desk(app: TestApp) {
     let customer = app.signed_in_customer("carol").await;
     let other = app.register("dave").await;
-    app.get("/support/customers", Some(&customer.access_token))
+    app.api
+        .search_customers(&customer.access_token, "")
         .await
         .assert_problem(403, "forbidden");
-    app.post(
-        &format!("/support/customers/{other}/two-factor/reset"),
-        Some(&customer.access_token),
-        json!({"reason": "x"}),
-    )
-    .await
-    .assert_problem(403, "forbidden");
+    app.api
+        .reset_customer_two_factor(&customer.access_token, &other, json!({"reason": "x"}))
+        .await
+        .assert_problem(403, "forbidden");
 }
 
 async fn support_resets_a_lost_second_factor_and_both_accounts_record_it(app: TestApp) {
     let agent = support_agent(&app, "sam-support").await;
     let customer = app.signed_in_customer("erin").await;
     let (secret, _) = app.enable_two_factor(&customer).await;
-    let customer_id = app.get("/account", Some(&customer.access_token)).await.body["id"]
+    let customer_id = app.api.account(&customer.access_token).await.body["id"]
         .as_str()
         .unwrap()
         .to_string();
     let phone_session = app.login_with_code("erin", &secret).await;
 
     let reply = app
-        .post(
-            &format!("/support/customers/{customer_id}/two-factor/reset"),
-            Some(&agent.access_token),
+        .api
+        .reset_customer_two_factor(
+            &agent.access_token,
+            &customer_id,
             json!({"reason": "Lost phone; identity checked by callback"}),
         )
         .await;
     assert_eq!(reply.assert_ok(), &json!({"enabled": false}));
 
     // Every session of the customer ends; the password alone signs in again.
-    app.get("/account", Some(&phone_session.access_token))
+    app.api
+        .account(&phone_session.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    let fresh = session_from(&app.login("erin", PASSWORD).await);
-    let events = app.get("/account/events", Some(&fresh.access_token)).await;
+    let fresh = session_from(&app.api.login("erin", PASSWORD).await);
+    let events = app.api.events(&fresh.access_token).await;
     let reset = events.body["events"]
         .as_array()
         .unwrap()
@@ -202,7 +197,7 @@ async fn support_resets_a_lost_second_factor_and_both_accounts_record_it(app: Te
         "{detail}"
     );
 
-    let agent_events = app.get("/account/events", Some(&agent.access_token)).await;
+    let agent_events = app.api.events(&agent.access_token).await;
     let on_agent = agent_events.body["events"]
         .as_array()
         .unwrap()
@@ -217,71 +212,62 @@ async fn a_reset_needs_a_reason_and_a_customer_with_two_factor(app: TestApp) {
     let agent = support_agent(&app, "sam-support").await;
     let customer_id = app.register("frank").await;
     let token = Some(agent.access_token.as_str());
-    let path = format!("/support/customers/{customer_id}/two-factor/reset");
-    app.post(&path, token, json!({"reason": "   "}))
+    let reset = |body| app.api.reset_customer_two_factor(token, &customer_id, body);
+    reset(json!({"reason": "   "}))
         .await
         .assert_problem(422, "validation_failed");
-    app.post(&path, token, json!({}))
-        .await
-        .assert_problem(422, "invalid_body");
-    app.post(&path, token, json!({"reason": "x".repeat(501)}))
+    reset(json!({})).await.assert_problem(422, "invalid_body");
+    reset(json!({"reason": "x".repeat(501)}))
         .await
         .assert_problem(422, "validation_failed");
-    app.post(&path, token, json!({"reason": "lost phone"}))
+    reset(json!({"reason": "lost phone"}))
         .await
         .assert_problem(409, "two_factor_not_enabled");
-    app.post(
-        "/support/customers/no-such-id/two-factor/reset",
-        token,
-        json!({"reason": "lost phone"}),
-    )
-    .await
-    .assert_problem(404, "not_found");
-    let agent_id = app.get("/account", token).await.body["id"]
+    app.api
+        .reset_customer_two_factor(token, "no-such-id", json!({"reason": "lost phone"}))
+        .await
+        .assert_problem(404, "not_found");
+    let agent_id = app.api.account(token).await.body["id"]
         .as_str()
         .unwrap()
         .to_string();
-    app.post(
-        &format!("/support/customers/{agent_id}/two-factor/reset"),
-        token,
-        json!({"reason": "lost phone"}),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.api
+        .reset_customer_two_factor(token, &agent_id, json!({"reason": "lost phone"}))
+        .await
+        .assert_problem(404, "not_found");
 }
 
 async fn a_support_agent_without_a_second_factor_cannot_use_the_desk(app: TestApp) {
     let agent = support_agent_without_two_factor(&app, "new-agent").await;
     let customer_id = app.register("sue").await;
     let token = Some(agent.access_token.as_str());
-    app.get("/support/customers", token)
+    app.api
+        .search_customers(token, "")
         .await
         .assert_problem(403, "two_factor_required");
-    app.get(&format!("/support/customers/{customer_id}/events"), token)
+    app.api
+        .customer_events(token, &customer_id, "")
         .await
         .assert_problem(403, "two_factor_required");
-    for action in ["two-factor/reset", "unlock"] {
-        app.post(
-            &format!("/support/customers/{customer_id}/{action}"),
-            token,
-            json!({"reason": "caller says so"}),
-        )
-        .await
-        .assert_problem(403, "two_factor_required");
+    let reason = json!({"reason": "caller says so"});
+    for action in [
+        app.api
+            .reset_customer_two_factor(token, &customer_id, reason.clone()),
+        app.api.unlock_customer(token, &customer_id, reason),
+    ] {
+        action.await.assert_problem(403, "two_factor_required");
     }
     // Enrolment opens the desk in the same session (it has now proved a code).
     let (secret, _) = app.enable_two_factor(&agent).await;
-    app.get("/support/customers", token).await.assert_ok();
+    app.api.search_customers(token, "").await.assert_ok();
     // Switching two-factor off closes it again, even in the session that proved a code.
     app.next_step();
-    app.post(
-        "/account/two-factor/disable",
-        token,
-        json!({"code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_ok();
-    app.get("/support/customers", token)
+    app.api
+        .disable_two_factor(token, json!({"code": app.code_now(&secret, 0)}))
+        .await
+        .assert_ok();
+    app.api
+        .search_customers(token, "")
         .await
         .assert_problem(403, "two_factor_required");
 }
@@ -292,48 +278,37 @@ async fn resets_and_unlocks_need_a_recent_sign_in_or_the_agent_s_code(app: TestA
     let (_, _) = app.enable_two_factor(&customer).await;
     let customer_id = app.account_id(&customer).await;
     app.clock.advance(TimeDelta::minutes(11));
-    let stale = session_from(&app.refresh(serde_json::json!(agent.refresh_token)).await);
+    let stale = session_from(
+        &app.api
+            .refresh(serde_json::json!(agent.refresh_token))
+            .await,
+    );
     let token = Some(stale.access_token.as_str());
-    let reset = format!("/support/customers/{customer_id}/two-factor/reset");
-    let unlock = format!("/support/customers/{customer_id}/unlock");
-    for path in [&reset, &unlock] {
-        app.post(path, token, json!({"reason": "lost phone"}))
+    let reset = |body| app.api.reset_customer_two_factor(token, &customer_id, body);
+    let unlock = |body| app.api.unlock_customer(token, &customer_id, body);
+    for action in [
+        reset(json!({"reason": "lost phone"})),
+        unlock(json!({"reason": "lost phone"})),
+    ] {
+        action
             .await
             .assert_problem(403, "reauthentication_required");
     }
-    app.post(
-        &reset,
-        token,
-        json!({"reason": "lost phone", "code": app.wrong_code(&agent_secret)}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    reset(json!({"reason": "lost phone", "code": app.wrong_code(&agent_secret)}))
+        .await
+        .assert_problem(400, "invalid_code");
     app.next_step();
-    app.post(
-        &unlock,
-        token,
-        json!({"reason": "locked out", "code": app.code_now(&agent_secret, 0)}),
-    )
-    .await;
+    unlock(json!({"reason": "locked out", "code": app.code_now(&agent_secret, 0)})).await;
     // The same code again is a replay.
-    app.post(
-        &reset,
-        token,
-        json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
+    reset(json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)}))
+        .await
+        .assert_problem(400, "invalid_code");
     app.next_step();
-    let reply = app
-        .post(
-            &reset,
-            token,
-            json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)}),
-        )
-        .await;
+    let reply =
+        reset(json!({"reason": "lost phone", "code": app.code_now(&agent_secret, 0)})).await;
     assert_eq!(reply.assert_ok(), &json!({"enabled": false}));
     // A password is no proof for an agent with two-factor: it is not even read.
-    app.post(&unlock, token, json!({"reason": "x", "password": PASSWORD}))
+    unlock(json!({"reason": "x", "password": PASSWORD}))
         .await
         .assert_problem(403, "reauthentication_required");
 }
@@ -342,20 +317,20 @@ async fn support_reads_a_customer_s_events_and_unlocks_a_locked_customer(app: Te
     let agent = support_agent(&app, "sam-support").await;
     let customer_id = app.register("uma").await;
     for _ in 0..10 {
-        app.login("uma", "wrong password")
+        app.api
+            .login("uma", "wrong password")
             .await
             .assert_problem(401, "invalid_credentials");
     }
-    app.login("uma", PASSWORD)
+    app.api
+        .login("uma", PASSWORD)
         .await
         .assert_problem(429, "too_many_attempts");
 
     let token = Some(agent.access_token.as_str());
     let events = app
-        .get(
-            &format!("/support/customers/{customer_id}/events?limit=5"),
-            token,
-        )
+        .api
+        .customer_events(token, &customer_id, "limit=5")
         .await;
     // Ten wrong passwords from one network within the hour are one event with a count, listed
     // where the first of them happened.
@@ -368,45 +343,47 @@ async fn support_reads_a_customer_s_events_and_unlocks_a_locked_customer(app: Te
         "personal data is never cached"
     );
     for hostile in ["no-such-id", "%00", "00000000-0000-0000-0000-000000000000"] {
-        app.get(&format!("/support/customers/{hostile}/events"), token)
+        app.api
+            .customer_events(token, hostile, "")
             .await
             .assert_problem(404, "not_found");
     }
-    app.get("/support/customers?query=%00", token)
+    app.api
+        .search_customers(token, "query=%00")
         .await
         .assert_problem(422, "validation_failed");
 
     let unlocked = app
-        .post(
-            &format!("/support/customers/{customer_id}/unlock"),
+        .api
+        .unlock_customer(
             token,
+            &customer_id,
             json!({"reason": "Customer called from the number on file"}),
         )
         .await;
     assert_eq!(unlocked.status, 204, "{}", unlocked.body);
-    let session = session_from(&app.login("uma", PASSWORD).await);
-    let events = app
-        .get("/account/events", Some(&session.access_token))
-        .await;
+    let session = session_from(&app.api.login("uma", PASSWORD).await);
+    let events = app.api.events(&session.access_token).await;
     assert!(event_kinds(&events).contains(&"account_unlocked_by_support"));
-    let agent_events = app.get("/account/events", token).await;
+    let agent_events = app.api.events(token).await;
     assert_eq!(event_kinds(&agent_events)[0], "account_unlocked_by_support");
-    app.post(
-        &format!("/support/customers/{customer_id}/unlock"),
-        token,
-        json!({"reason": "bad\u{0}reason"}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    app.api
+        .unlock_customer(token, &customer_id, json!({"reason": "bad\u{0}reason"}))
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 async fn an_agent_may_act_thirty_times_an_hour(app: TestApp) {
     let agent = support_agent(&app, "sam-support").await;
     let customer_id = app.register("vera").await;
     let token = Some(agent.access_token.as_str());
-    let unlock = format!("/support/customers/{customer_id}/unlock");
-    let attempts =
-        (0..35).map(|_| app.post(&unlock, token, json!({"reason": "testing the allowance"})));
+    let attempts = (0..35).map(|_| {
+        app.api.unlock_customer(
+            token,
+            &customer_id,
+            json!({"reason": "testing the allowance"}),
+        )
+    });
     let replies = futures::future::join_all(attempts).await;
     let done = replies.iter().filter(|reply| reply.status == 204).count();
     let refused: Vec<_> = replies.iter().filter(|reply| reply.status == 429).collect();

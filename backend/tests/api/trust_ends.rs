@@ -1,8 +1,9 @@
 //! Trust ends when the owner acts: attacks on remembered devices and pending changes that
 //! used to keep an attacker in after the owner believed them gone.
 
-use reqwest::Method;
 use serde_json::json;
+
+use custadmin_client::Call;
 
 use crate::helpers::{claims_of, session_from, Reply, Session, TestApp, PASSWORD};
 use crate::on_both_databases;
@@ -18,12 +19,9 @@ on_both_databases!(
 const DEVICE_COOKIE: &str = "__Host-custadmin_device";
 
 async fn login_with_device(app: &TestApp, username: &str, device_token: &str) -> Reply {
-    app.post(
-        "/auth/login",
-        None,
-        json!({"username": username, "password": PASSWORD, "device_token": device_token}),
-    )
-    .await
+    app.api
+        .log_in(json!({"username": username, "password": PASSWORD, "device_token": device_token}))
+        .await
 }
 
 /// A full sign-in with the code and "don't ask again", presenting `device_token`; answers the
@@ -36,7 +34,7 @@ async fn remember_with(
 ) -> Reply {
     let challenge = match device_token {
         Some(token) => login_with_device(app, username, token).await,
-        None => app.login(username, PASSWORD).await,
+        None => app.api.login(username, PASSWORD).await,
     };
     assert_eq!(
         challenge.body["status"], "otp_required",
@@ -44,14 +42,14 @@ async fn remember_with(
         challenge.body
     );
     app.next_step();
-    app.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
+    app.api.otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(secret, 0), "remember_device": true}))
         .await
 }
 
 async fn a_device_token_planted_in_the_browser_never_carries_trust(app: TestApp) {
     // The attacker's own account hands out a device token...
     app.register("mallory").await;
-    let planted = app.login("mallory", PASSWORD).await.body["device_token"]
+    let planted = app.api.login("mallory", PASSWORD).await.body["device_token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -76,9 +74,7 @@ async fn a_device_token_planted_in_the_browser_never_carries_trust(app: TestApp)
         json!(["pwd", "mfa"])
     );
     // The victim's account knows one device, its own; the planted token stays the attacker's.
-    let devices = app
-        .get("/account/devices", Some(&session_from(&owner).access_token))
-        .await;
+    let devices = app.api.devices(&session_from(&owner).access_token).await;
     let devices = devices.assert_ok()["devices"].as_array().unwrap().clone();
     assert_eq!(
         devices
@@ -90,26 +86,15 @@ async fn a_device_token_planted_in_the_browser_never_carries_trust(app: TestApp)
     );
 }
 
-/// A browser's `POST` with the device cookie, as the SPA sends it.
-async fn browser_post(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    app.client
-        .post(format!("{}/api/v1{path}", app.address))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", format!("{DEVICE_COOKIE}={cookie}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+/// A request as the SPA sends it from a browser holding the device cookie.
+fn in_browser(call: Call, cookie: &str) -> Call {
+    call.header("sec-fetch-site", "same-origin")
+        .header("cookie", &format!("{DEVICE_COOKIE}={cookie}"))
 }
 
-fn device_cookie_of(response: &reqwest::Response) -> Option<String> {
+fn device_cookie_of(response: &Reply) -> Option<String> {
     response
-        .headers()
+        .headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -119,29 +104,18 @@ fn device_cookie_of(response: &reqwest::Response) -> Option<String> {
 
 async fn a_planted_cookie_is_replaced_and_the_browser_keeps_each_account_s_token(app: TestApp) {
     app.register("mallory").await;
-    let planted = app.login("mallory", PASSWORD).await.body["device_token"]
+    let planted = app.api.login("mallory", PASSWORD).await.body["device_token"]
         .as_str()
         .unwrap()
         .to_string();
     let victim = app.signed_in_customer("wendy").await;
     let (secret, _) = app.enable_two_factor(&victim).await;
-    let challenge = browser_post(
-        &app,
-        "/auth/login",
-        &planted,
-        json!({"username": "wendy", "password": PASSWORD}),
-    )
-    .await;
-    let challenge: serde_json::Value = challenge.json().await.unwrap();
+    let challenge = in_browser(app.api.login("wendy", PASSWORD), &planted).await;
+    let challenge = challenge.body;
     app.next_step();
-    let signed_in = browser_post(
-        &app,
-        "/auth/otp",
-        &planted,
-        json!({"challenge_token": challenge["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}),
-    )
+    let signed_in = in_browser(app.api.otp(json!({"challenge_token": challenge["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true})), &planted)
     .await;
-    assert_eq!(signed_in.status(), 200);
+    assert_eq!(signed_in.status, 200);
     let cookie = device_cookie_of(&signed_in).expect("a new device cookie");
     let tokens: Vec<&str> = cookie.split('.').collect();
     assert_eq!(
@@ -152,47 +126,27 @@ async fn a_planted_cookie_is_replaced_and_the_browser_keeps_each_account_s_token
     assert_ne!(tokens[0], planted);
     assert_eq!(tokens[1], planted);
     // The planted value alone asks for the code; the browser's cookie signs in without it.
-    let with_planted = browser_post(
-        &app,
-        "/auth/login",
-        &planted,
-        json!({"username": "wendy", "password": PASSWORD}),
-    )
-    .await;
-    let body: serde_json::Value = with_planted.json().await.unwrap();
+    let with_planted = in_browser(app.api.login("wendy", PASSWORD), &planted).await;
+    let body = &with_planted.body;
     assert_eq!(body["status"], "otp_required");
-    let with_cookie = browser_post(
-        &app,
-        "/auth/login",
-        &cookie,
-        json!({"username": "wendy", "password": PASSWORD}),
-    )
-    .await;
-    let body: serde_json::Value = with_cookie.json().await.unwrap();
+    let with_cookie = in_browser(app.api.login("wendy", PASSWORD), &cookie).await;
+    let body = &with_cookie.body;
     assert_eq!(body["status"], "authenticated");
     // Mallory's account still knows the browser by its own token, in the same cookie.
-    let mallory = browser_post(
-        &app,
-        "/auth/login",
-        &cookie,
-        json!({"username": "mallory", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(mallory.status(), 200);
+    let mallory = in_browser(app.api.login("mallory", PASSWORD), &cookie).await;
+    assert_eq!(mallory.status, 200);
     assert_eq!(
         device_cookie_of(&mallory),
         None,
         "a known device: nothing new"
     );
     // Junk in the cookie is ignored, never an error.
-    let junk = browser_post(
-        &app,
-        "/auth/login",
+    let junk = in_browser(
+        app.api.login("wendy", PASSWORD),
         &format!("..{}.%00.{}", "x".repeat(300), cookie),
-        json!({"username": "wendy", "password": PASSWORD}),
     )
     .await;
-    assert_eq!(junk.status(), 200);
+    assert_eq!(junk.status, 200);
 }
 
 /// A two-factor customer with a remembered laptop and two sessions its trust opened; answers
@@ -212,17 +166,19 @@ async fn trusted_laptop(app: &TestApp, username: &str) -> (Session, Session, Ses
 }
 
 async fn assert_ended(app: &TestApp, session: &Session) {
-    app.get("/account", Some(&session.access_token))
+    app.api
+        .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    app.refresh(json!(session.refresh_token))
+    app.api
+        .refresh(json!(session.refresh_token))
         .await
         .assert_problem(401, "invalid_refresh_token");
 }
 
 async fn forgetting_a_device_ends_every_session_its_trust_opened(app: TestApp) {
     let (phone, first, second) = trusted_laptop(&app, "xavier").await;
-    let devices = app.get("/account/devices", Some(&phone.access_token)).await;
+    let devices = app.api.devices(&phone.access_token).await;
     let laptop = devices.assert_ok()["devices"]
         .as_array()
         .unwrap()
@@ -232,20 +188,11 @@ async fn forgetting_a_device_ends_every_session_its_trust_opened(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let reply = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/account/devices/{laptop}"),
-            Some(&phone.access_token),
-            None,
-        )
-        .await;
+    let reply = app.api.forget_device(&phone.access_token, &laptop).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     assert_ended(&app, &first).await;
     assert_ended(&app, &second).await;
-    app.get("/account", Some(&phone.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&phone.access_token).await.assert_ok();
 }
 
 async fn ending_one_session_of_a_trusted_device_ends_its_other_trusted_sessions(app: TestApp) {
@@ -254,20 +201,11 @@ async fn ending_one_session_of_a_trusted_device_ends_its_other_trusted_sessions(
         .as_str()
         .unwrap()
         .to_string();
-    let reply = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/account/sessions/{first_id}"),
-            Some(&phone.access_token),
-            None,
-        )
-        .await;
+    let reply = app.api.end_session(&phone.access_token, &first_id).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     assert_ended(&app, &first).await;
     assert_ended(&app, &second).await;
-    app.get("/account", Some(&phone.access_token))
-        .await
-        .assert_ok();
+    app.api.account(&phone.access_token).await.assert_ok();
 }
 
 async fn a_thief_s_pending_address_dies_when_the_owner_signs_out_everywhere(app: TestApp) {
@@ -276,14 +214,11 @@ async fn a_thief_s_pending_address_dies_when_the_owner_signs_out_everywhere(app:
     app.verify_address(&id, "zoe@example.com").await;
     // The thief, signed in with the stolen password, asks to move the address inside the
     // privileged window.
-    let thief = session_from(&app.login("zoe", PASSWORD).await);
+    let thief = session_from(&app.api.login("zoe", PASSWORD).await);
     app.mails().await;
     let asked = app
-        .post(
-            "/account/email",
-            Some(&thief.access_token),
-            json!({"email": "thief@evil.example"}),
-        )
+        .api
+        .change_email(&thief.access_token, json!({"email": "thief@evil.example"}))
         .await;
     assert_eq!(asked.status, 202, "{}", asked.body);
     let mails = app.mails().await;
@@ -302,30 +237,22 @@ async fn a_thief_s_pending_address_dies_when_the_owner_signs_out_everywhere(app:
         notice.text
     );
     // The owner signs out every other session.
-    let reply = app
-        .post(
-            "/account/sessions/revoke-others",
-            Some(&owner.access_token),
-            json!({}),
-        )
-        .await;
+    let reply = app.api.revoke_other_sessions(&owner.access_token).await;
     assert_eq!(reply.status, 204);
-    app.post("/auth/email/verify", None, json!({"token": link}))
+    app.api
+        .verify_email(json!({"token": link}))
         .await
         .assert_problem(400, "invalid_token");
-    let account = app.get("/account", Some(&owner.access_token)).await;
+    let account = app.api.account(&owner.access_token).await;
     assert_eq!(
         account.assert_ok()["pending_email"],
         serde_json::Value::Null
     );
     assert_eq!(account.body["email"], "zoe@example.com");
     // And a reset asked for the thief's address mails nothing.
-    app.post(
-        "/auth/password-reset",
-        None,
-        json!({"login": "thief@evil.example"}),
-    )
-    .await;
+    app.api
+        .request_password_reset(json!({"login": "thief@evil.example"}))
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.mails().await.is_empty());
 }

@@ -1,5 +1,4 @@
 use chrono::TimeDelta;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{
@@ -33,11 +32,8 @@ async fn enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_co
 ) {
     let session = app.signed_in_customer("alice").await;
     let reply = app
-        .post(
-            "/account/two-factor/enroll",
-            Some(&session.access_token),
-            json!({}),
-        )
+        .api
+        .enroll_two_factor(&session.access_token, json!({}))
         .await;
     let body = reply.assert_ok();
     let secret = body["secret"].as_str().unwrap();
@@ -54,9 +50,9 @@ async fn enrolment_returns_a_secret_uri_and_qr_code_and_changes_nothing_until_co
         body["otpauth_uri"].as_str().unwrap()
     );
 
-    let account = app.get("/account", Some(&session.access_token)).await;
+    let account = app.api.account(&session.access_token).await;
     assert_eq!(account.body["two_factor"]["enabled"], false);
-    let login = app.login("alice", PASSWORD).await;
+    let login = app.api.login("alice", PASSWORD).await;
     assert_eq!(
         login.body["status"], "authenticated",
         "login is unchanged until confirm"
@@ -82,57 +78,51 @@ async fn a_second_enrolment_replaces_the_pending_secret(app: TestApp) {
     let session = app.signed_in_customer("bob").await;
     let token = Some(session.access_token.as_str());
     let first = secret_of(
-        app.post("/account/two-factor/enroll", token, json!({}))
+        app.api
+            .enroll_two_factor(token, json!({}))
             .await
             .assert_ok(),
     );
     let second = secret_of(
-        app.post("/account/two-factor/enroll", token, json!({}))
+        app.api
+            .enroll_two_factor(token, json!({}))
             .await
             .assert_ok(),
     );
     assert_ne!(first, second);
-    app.post(
-        "/account/two-factor/confirm",
-        token,
-        json!({"code": app.code_now(&first, 0)}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
-    app.post(
-        "/account/two-factor/confirm",
-        token,
-        json!({"code": app.code_now(&second, 0)}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .confirm_two_factor(token, json!({"code": app.code_now(&first, 0)}))
+        .await
+        .assert_problem(400, "invalid_code");
+    app.api
+        .confirm_two_factor(token, json!({"code": app.code_now(&second, 0)}))
+        .await
+        .assert_ok();
 }
 
 async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestApp) {
     let session = app.signed_in_customer("carol").await;
     let token = Some(session.access_token.as_str());
-    app.post(
-        "/account/two-factor/confirm",
-        token,
-        json!({"code": "123456"}),
-    )
-    .await
-    .assert_problem(409, "no_pending_enrollment");
+    app.api
+        .confirm_two_factor(token, json!({"code": "123456"}))
+        .await
+        .assert_problem(409, "no_pending_enrollment");
     let (secret, recovery_codes) = app.enable_two_factor(&session).await;
     assert_eq!(recovery_codes.len(), 10);
     for code in &recovery_codes {
         assert_eq!(code.len(), 11);
         assert_eq!(&code[5..6], "-");
     }
-    let account = app.get("/account", token).await;
+    let account = app.api.account(token).await;
     assert_eq!(account.body["two_factor"]["enabled"], true);
     assert_eq!(account.body["two_factor"]["recovery_codes_remaining"], 10);
     assert!(account.body["two_factor"]["enabled_at"].is_string());
-    app.post("/account/two-factor/enroll", token, json!({}))
+    app.api
+        .enroll_two_factor(token, json!({}))
         .await
         .assert_problem(409, "two_factor_already_enabled");
 
-    let challenge = app.login("carol", PASSWORD).await;
+    let challenge = app.api.login("carol", PASSWORD).await;
     let body = challenge.assert_ok();
     assert_eq!(body["status"], "otp_required");
     assert_eq!(body["expires_in"], 300);
@@ -140,16 +130,18 @@ async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestA
 
     app.next_step();
     let signed_in = session_from(
-        &app.otp(json!({"challenge_token": body["challenge_token"], "code": format!(" {} ", app.code_now(&secret, 0))}))
+        &app.api
+            .verify_otp(
+                &body["challenge_token"],
+                format!(" {} ", app.code_now(&secret, 0)),
+            )
             .await,
     );
     assert_eq!(
         claims_of(&signed_in.access_token)["amr"],
         json!(["pwd", "otp"])
     );
-    let events = app
-        .get("/account/events", Some(&signed_in.access_token))
-        .await;
+    let events = app.api.events(&signed_in.access_token).await;
     let kinds = event_kinds(&events);
     assert_eq!(kinds[0], "login_succeeded");
     assert!(kinds.contains(&"two_factor_enabled"));
@@ -162,7 +154,7 @@ async fn confirm_switches_two_factor_on_and_login_then_needs_the_code(app: TestA
 async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
     let session = app.signed_in_customer("dave").await;
     let (secret, _) = app.enable_two_factor(&session).await;
-    let challenge = app.login("dave", PASSWORD).await;
+    let challenge = app.api.login("dave", PASSWORD).await;
     let token = challenge.body["challenge_token"].clone();
     app.next_step();
     let code = app.code_now(&secret, 0);
@@ -179,21 +171,21 @@ async fn codes_in_every_wrong_spelling_are_refused(app: TestApp) {
         format!("-{}", &code[1..]),
         String::new(),
     ] {
-        app.otp(json!({"challenge_token": token, "code": spelling}))
+        app.api
+            .verify_otp(&token, &spelling)
             .await
             .assert_problem(422, "invalid_code_format");
     }
-    app.otp(json!({"challenge_token": token, "code": 123456}))
+    app.api
+        .otp(json!({"challenge_token": token, "code": 123456}))
         .await
         .assert_problem(422, "invalid_body");
-    app.otp(json!({"challenge_token": token}))
+    app.api
+        .otp(json!({"challenge_token": token}))
         .await
         .assert_problem(422, "validation_failed");
     // Format errors cost no attempt: the right code still works.
-    session_from(
-        &app.otp(json!({"challenge_token": token, "code": format!("  {code}")}))
-            .await,
-    );
+    session_from(&app.api.verify_otp(&token, format!("  {code}")).await);
 }
 
 async fn a_replayed_code_is_refused(app: TestApp) {
@@ -201,17 +193,20 @@ async fn a_replayed_code_is_refused(app: TestApp) {
     let (secret, _) = app.enable_two_factor(&session).await;
     app.next_step();
     let code = app.code_now(&secret, 0);
-    let first = app.login("erin", PASSWORD).await;
+    let first = app.api.login("erin", PASSWORD).await;
     session_from(
-        &app.otp(json!({"challenge_token": first.body["challenge_token"], "code": code}))
+        &app.api
+            .verify_otp(&first.body["challenge_token"], &code)
             .await,
     );
-    let second = app.login("erin", PASSWORD).await;
-    app.otp(json!({"challenge_token": second.body["challenge_token"], "code": code}))
+    let second = app.api.login("erin", PASSWORD).await;
+    app.api
+        .verify_otp(&second.body["challenge_token"], &code)
         .await
         .assert_problem(400, "invalid_code");
     // An older step inside the window is refused too once a newer one was used.
-    app.otp(json!({"challenge_token": second.body["challenge_token"], "code": app.code_now(&secret, -1)}))
+    app.api
+        .verify_otp(&second.body["challenge_token"], app.code_now(&secret, -1))
         .await
         .assert_problem(400, "invalid_code");
 }
@@ -221,13 +216,13 @@ async fn of_twenty_parallel_requests_with_one_code_exactly_one_wins(app: TestApp
     let (secret, _) = app.enable_two_factor(&session).await;
     let mut challenges = Vec::new();
     for _ in 0..20 {
-        challenges.push(app.login("frank", PASSWORD).await.body["challenge_token"].clone());
+        challenges.push(app.api.login("frank", PASSWORD).await.body["challenge_token"].clone());
     }
     app.next_step();
     let code = app.code_now(&secret, 0);
     let attempts = challenges
         .iter()
-        .map(|challenge| app.otp(json!({"challenge_token": challenge, "code": code})));
+        .map(|challenge| app.api.verify_otp(challenge, &code));
     let replies = futures::future::join_all(attempts).await;
     let winners = replies.iter().filter(|reply| reply.status == 200).count();
     assert_eq!(
@@ -255,10 +250,11 @@ async fn of_twenty_parallel_requests_with_one_recovery_code_exactly_one_wins(app
     let (_, recovery_codes) = app.enable_two_factor(&session).await;
     let mut challenges = Vec::new();
     for _ in 0..20 {
-        challenges.push(app.login("grace", PASSWORD).await.body["challenge_token"].clone());
+        challenges.push(app.api.login("grace", PASSWORD).await.body["challenge_token"].clone());
     }
     let attempts = challenges.iter().map(|challenge| {
-        app.otp(json!({"challenge_token": challenge, "recovery_code": recovery_codes[0]}))
+        app.api
+            .otp(json!({"challenge_token": challenge, "recovery_code": recovery_codes[0]}))
     });
     let replies = futures::future::join_all(attempts).await;
     assert_eq!(
@@ -266,19 +262,17 @@ async fn of_twenty_parallel_requests_with_one_recovery_code_exactly_one_wins(app
         1
     );
     let winner = replies.iter().find(|reply| reply.status == 200).unwrap();
-    let account = app
-        .get("/account", winner.body["access_token"].as_str())
-        .await;
+    let account = app.api.account(winner.body["access_token"].as_str()).await;
     assert_eq!(account.body["two_factor"]["recovery_codes_remaining"], 9);
 }
 
 async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: TestApp) {
     let session = app.signed_in_customer("heidi").await;
     let (secret, _) = app.enable_two_factor(&session).await;
-    let challenge = app.login("heidi", PASSWORD).await.body["challenge_token"].clone();
+    let challenge = app.api.login("heidi", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
     let wrong = app.wrong_code(&secret);
-    let attempts = (0..50).map(|_| app.otp(json!({"challenge_token": challenge, "code": wrong})));
+    let attempts = (0..50).map(|_| app.api.verify_otp(&challenge, wrong));
     let replies = futures::future::join_all(attempts).await;
     let wrong_code = replies
         .iter()
@@ -291,7 +285,8 @@ async fn a_challenge_allows_five_wrong_codes_even_under_parallel_requests(app: T
     assert_eq!(wrong_code, 5, "exactly five codes are tried per challenge");
     assert_eq!(spent, 45);
     // Even the right code is refused now: the challenge is spent; sign in again.
-    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+    app.api
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "challenge_exhausted");
     let account_id = app.account_id(&session).await;
@@ -307,23 +302,26 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     let (secret, _) = app.enable_two_factor(&session).await;
     app.next_step();
     let wrong = app.wrong_code(&secret);
-    let spare = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+    let spare = app.api.login("ivan", PASSWORD).await.body["challenge_token"].clone();
     for _ in 0..2 {
-        let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+        let challenge = app.api.login("ivan", PASSWORD).await.body["challenge_token"].clone();
         for _ in 0..5 {
-            app.otp(json!({"challenge_token": challenge, "code": wrong}))
+            app.api
+                .verify_otp(&challenge, wrong)
                 .await
                 .assert_problem(400, "invalid_code");
         }
     }
     // Locked: the spare challenge is dead, and the code step is throttled. The password
     // step is not: wrong codes say nothing about the password.
-    app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 0)}))
+    app.api
+        .verify_otp(&spare, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
-    let challenge = app.login("ivan", PASSWORD).await.body["challenge_token"].clone();
+    let challenge = app.api.login("ivan", PASSWORD).await.body["challenge_token"].clone();
     let locked = app
-        .otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        .api
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await;
     locked.assert_problem(429, "too_many_attempts");
     assert_eq!(locked.retry_after(), Some(30));
@@ -331,12 +329,14 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
     app.clock.advance(TimeDelta::seconds(31));
     let session = app.login_with_code("ivan", &secret).await;
     let events = app
-        .get("/account/events?limit=100", Some(&session.access_token))
+        .api
+        .events_page(&session.access_token, "limit=100")
         .await;
     assert_eq!(times_recorded(&events, "otp_failed"), 10);
     assert_eq!(times_recorded(&events, "account_locked"), 1);
     // The spare challenge stays dead after the lock ends.
-    app.otp(json!({"challenge_token": spare, "code": app.code_now(&secret, 1)}))
+    app.api
+        .verify_otp(&spare, app.code_now(&secret, 1))
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -344,35 +344,41 @@ async fn ten_failed_codes_lock_the_account_and_end_open_challenges(app: TestApp)
 async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
     let session = app.signed_in_customer("judy").await;
     app.enable_two_factor(&session).await;
-    let challenge = app.login("judy", PASSWORD).await.body["challenge_token"]
+    let challenge = app.api.login("judy", PASSWORD).await.body["challenge_token"]
         .as_str()
         .unwrap()
         .to_string();
     let token = Some(challenge.as_str());
-    app.get("/account", token)
+    app.api
+        .account(token)
         .await
         .assert_problem(401, "invalid_token");
-    app.get("/account/events", token)
+    app.api
+        .events(token)
         .await
         .assert_problem(401, "invalid_token");
-    app.post("/account/two-factor/disable", token, json!({}))
+    app.api
+        .disable_two_factor(token, json!({}))
         .await
         .assert_problem(401, "invalid_token");
-    app.post(
-        "/account/password",
-        token,
-        json!({"current_password": PASSWORD, "new_password": "another password"}),
-    )
-    .await
-    .assert_problem(401, "invalid_token");
-    app.request(Method::POST, "/api/v1/auth/logout", token, None)
+    app.api
+        .change_password(
+            token,
+            json!({"current_password": PASSWORD, "new_password": "another password"}),
+        )
         .await
         .assert_problem(401, "invalid_token");
-    app.refresh(json!(challenge))
+    app.api
+        .log_out(token)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.api
+        .refresh(json!(challenge))
         .await
         .assert_problem(401, "invalid_refresh_token");
     // And an access token is no challenge.
-    app.otp(json!({"challenge_token": session.access_token, "code": "123456"}))
+    app.api
+        .verify_otp(&session.access_token, "123456")
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -380,20 +386,23 @@ async fn the_challenge_token_opens_nothing_but_the_code_step(app: TestApp) {
 async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) {
     let session = app.signed_in_customer("karl").await;
     let (secret, _) = app.enable_two_factor(&session).await;
-    let challenge = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
+    let challenge = app.api.login("karl", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
     session_from(
-        &app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+        &app.api
+            .verify_otp(&challenge, app.code_now(&secret, 0))
             .await,
     );
     app.next_step();
-    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&secret, 0)}))
+    app.api
+        .verify_otp(&challenge, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
 
-    let late = app.login("karl", PASSWORD).await.body["challenge_token"].clone();
+    let late = app.api.login("karl", PASSWORD).await.body["challenge_token"].clone();
     app.clock.advance(TimeDelta::seconds(301));
-    app.otp(json!({"challenge_token": late, "code": app.code_now(&secret, 0)}))
+    app.api
+        .verify_otp(&late, app.code_now(&secret, 0))
         .await
         .assert_problem(401, "invalid_challenge");
 }
@@ -401,29 +410,31 @@ async fn a_challenge_is_single_use_and_expires_after_five_minutes(app: TestApp) 
 async fn recovery_codes_sign_in_once_each(app: TestApp) {
     let session = app.signed_in_customer("lena").await;
     let (_, codes) = app.enable_two_factor(&session).await;
-    let challenge = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
+    let challenge = app.api.login("lena", PASSWORD).await.body["challenge_token"].clone();
     let signed_in = session_from(
-        &app.otp(json!({"challenge_token": challenge, "recovery_code": codes[3].to_uppercase()}))
+        &app.api
+            .otp(json!({"challenge_token": challenge, "recovery_code": codes[3].to_uppercase()}))
             .await,
     );
     assert_eq!(
         claims_of(&signed_in.access_token)["amr"],
         json!(["pwd", "otp"])
     );
-    let again = app.login("lena", PASSWORD).await.body["challenge_token"].clone();
-    app.otp(json!({"challenge_token": again, "recovery_code": codes[3]}))
+    let again = app.api.login("lena", PASSWORD).await.body["challenge_token"].clone();
+    app.api
+        .otp(json!({"challenge_token": again, "recovery_code": codes[3]}))
         .await
         .assert_problem(400, "invalid_code");
-    app.otp(json!({"challenge_token": again, "recovery_code": "not-a-code"}))
+    app.api
+        .otp(json!({"challenge_token": again, "recovery_code": "not-a-code"}))
         .await
         .assert_problem(422, "invalid_recovery_code_format");
     session_from(
-        &app.otp(json!({"challenge_token": again, "recovery_code": codes[4].replace('-', "")}))
+        &app.api
+            .otp(json!({"challenge_token": again, "recovery_code": codes[4].replace('-', "")}))
             .await,
     );
-    let events = app
-        .get("/account/events", Some(&signed_in.access_token))
-        .await;
+    let events = app.api.events(&signed_in.access_token).await;
     let used = events.body["events"]
         .as_array()
         .unwrap()
@@ -436,90 +447,66 @@ async fn recovery_codes_sign_in_once_each(app: TestApp) {
 async fn privileged_actions_need_fresh_proof_after_ten_minutes(app: TestApp) {
     let session = app.signed_in_customer("mike").await;
     app.clock.advance(TimeDelta::minutes(11));
-    let stale = session_from(&app.refresh(json!(session.refresh_token)).await);
+    let stale = session_from(&app.api.refresh(json!(session.refresh_token)).await);
     let token = Some(stale.access_token.as_str());
-    app.post("/account/two-factor/enroll", token, json!({}))
+    app.api
+        .enroll_two_factor(token, json!({}))
         .await
         .assert_problem(403, "reauthentication_required");
-    app.post(
-        "/account/two-factor/enroll",
-        token,
-        json!({"password": "wrong password"}),
-    )
-    .await
-    .assert_problem(400, "invalid_password");
+    app.api
+        .enroll_two_factor(token, json!({"password": "wrong password"}))
+        .await
+        .assert_problem(400, "invalid_password");
     let enrollment = app
-        .post(
-            "/account/two-factor/enroll",
-            token,
-            json!({"password": PASSWORD}),
-        )
+        .api
+        .enroll_two_factor(token, json!({"password": PASSWORD}))
         .await;
     let secret = secret_of(enrollment.assert_ok());
-    app.post(
-        "/account/two-factor/confirm",
-        token,
-        json!({"code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_ok();
+    app.api
+        .confirm_two_factor(token, json!({"code": app.code_now(&secret, 0)}))
+        .await
+        .assert_ok();
 
     // This session signed in with the password only, long ago: disabling needs proof.
-    app.post("/account/two-factor/disable", token, json!({}))
+    app.api
+        .disable_two_factor(token, json!({}))
         .await
         .assert_problem(403, "reauthentication_required");
-    app.post("/account/two-factor/recovery-codes", token, json!({}))
+    app.api
+        .regenerate_recovery_codes(token, json!({}))
         .await
         .assert_problem(403, "reauthentication_required");
     app.next_step();
-    app.post(
-        "/account/two-factor/recovery-codes",
-        token,
-        json!({"code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_ok();
-    app.post(
-        "/account/two-factor/disable",
-        token,
-        json!({"code": app.code_now(&secret, 0)}),
-    )
-    .await
-    .assert_problem(400, "invalid_code");
-    app.post(
-        "/account/two-factor/disable",
-        token,
-        json!({"code": "1", "password": PASSWORD}),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    app.api
+        .regenerate_recovery_codes(token, json!({"code": app.code_now(&secret, 0)}))
+        .await
+        .assert_ok();
+    app.api
+        .disable_two_factor(token, json!({"code": app.code_now(&secret, 0)}))
+        .await
+        .assert_problem(400, "invalid_code");
+    app.api
+        .disable_two_factor(token, json!({"code": "1", "password": PASSWORD}))
+        .await
+        .assert_problem(422, "validation_failed");
     // With two-factor on, a password alone never proves enough to remove the second factor.
-    app.post(
-        "/account/two-factor/disable",
-        token,
-        json!({"password": PASSWORD}),
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
+    app.api
+        .disable_two_factor(token, json!({"password": PASSWORD}))
+        .await
+        .assert_problem(403, "reauthentication_required");
     app.next_step();
     let disabled = app
-        .post(
-            "/account/two-factor/disable",
-            token,
-            json!({"code": app.code_now(&secret, 0)}),
-        )
+        .api
+        .disable_two_factor(token, json!({"code": app.code_now(&secret, 0)}))
         .await;
     assert_eq!(disabled.assert_ok(), &json!({"enabled": false}));
 
     // A fresh full sign-in opens the window again.
-    let fresh = session_from(&app.login("mike", PASSWORD).await);
-    app.post(
-        "/account/two-factor/enroll",
-        Some(&fresh.access_token),
-        json!({}),
-    )
-    .await
-    .assert_ok();
+    let fresh = session_from(&app.api.login("mike", PASSWORD).await);
+    app.api
+        .enroll_two_factor(&fresh.access_token, json!({}))
+        .await
+        .assert_ok();
 }
 
 async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(app: TestApp) {
@@ -528,48 +515,46 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
     let full = app.login_with_code("nina", &old_secret).await;
     let other = app.login_with_code("nina", &old_secret).await;
     let disabled = app
-        .post(
-            "/account/two-factor/disable",
-            Some(&full.access_token),
-            json!({}),
-        )
+        .api
+        .disable_two_factor(&full.access_token, json!({}))
         .await;
     assert_eq!(disabled.assert_ok(), &json!({"enabled": false}));
-    app.get("/account", Some(&other.access_token))
+    app.api
+        .account(&other.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    let account = app.get("/account", Some(&full.access_token)).await;
+    let account = app.api.account(&full.access_token).await;
     assert_eq!(
         account.body["two_factor"],
         json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": []})
     );
-    app.post(
-        "/account/two-factor/disable",
-        Some(&full.access_token),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "two_factor_not_enabled");
+    app.api
+        .disable_two_factor(&full.access_token, json!({}))
+        .await
+        .assert_problem(409, "two_factor_not_enabled");
     assert_eq!(
-        app.login("nina", PASSWORD).await.body["status"],
+        app.api.login("nina", PASSWORD).await.body["status"],
         "authenticated"
     );
 
     let (new_secret, _) = app.enable_two_factor(&full).await;
     assert_ne!(new_secret, old_secret);
-    let challenge = app.login("nina", PASSWORD).await.body["challenge_token"].clone();
+    let challenge = app.api.login("nina", PASSWORD).await.body["challenge_token"].clone();
     app.next_step();
-    app.otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
+    app.api
+        .otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
         .await
         .assert_problem(400, "invalid_code");
-    app.otp(json!({"challenge_token": challenge, "code": app.code_now(&old_secret, 0)}))
+    app.api
+        .verify_otp(&challenge, app.code_now(&old_secret, 0))
         .await
         .assert_problem(400, "invalid_code");
     session_from(
-        &app.otp(json!({"challenge_token": challenge, "code": app.code_now(&new_secret, 0)}))
+        &app.api
+            .verify_otp(&challenge, app.code_now(&new_secret, 0))
             .await,
     );
-    let events = app.get("/account/events", Some(&full.access_token)).await;
+    let events = app.api.events(&full.access_token).await;
     let kinds = event_kinds(&events);
     assert_eq!(
         kinds
@@ -592,11 +577,8 @@ async fn regenerating_recovery_codes_voids_the_old_ones(app: TestApp) {
     let (secret, old_codes) = app.enable_two_factor(&session).await;
     let full = app.login_with_code("olga", &secret).await;
     let reply = app
-        .post(
-            "/account/two-factor/recovery-codes",
-            Some(&full.access_token),
-            json!({}),
-        )
+        .api
+        .regenerate_recovery_codes(&full.access_token, json!({}))
         .await;
     let new_codes: Vec<String> = reply.assert_ok()["recovery_codes"]
         .as_array()
@@ -606,12 +588,14 @@ async fn regenerating_recovery_codes_voids_the_old_ones(app: TestApp) {
         .collect();
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|code| !old_codes.contains(code)));
-    let challenge = app.login("olga", PASSWORD).await.body["challenge_token"].clone();
-    app.otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
+    let challenge = app.api.login("olga", PASSWORD).await.body["challenge_token"].clone();
+    app.api
+        .otp(json!({"challenge_token": challenge, "recovery_code": old_codes[0]}))
         .await
         .assert_problem(400, "invalid_code");
     session_from(
-        &app.otp(json!({"challenge_token": challenge, "recovery_code": new_codes[0]}))
+        &app.api
+            .otp(json!({"challenge_token": challenge, "recovery_code": new_codes[0]}))
             .await,
     );
 }
@@ -620,16 +604,18 @@ async fn enabling_two_factor_signs_out_other_sessions_and_keeps_this_one_with_bo
     app: TestApp,
 ) {
     let first = app.signed_in_customer("pete").await;
-    let second = session_from(&app.login("pete", PASSWORD).await);
+    let second = session_from(&app.api.login("pete", PASSWORD).await);
     app.enable_two_factor(&first).await;
-    app.get("/account", Some(&second.access_token))
+    app.api
+        .account(&second.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    app.refresh(json!(second.refresh_token))
+    app.api
+        .refresh(json!(second.refresh_token))
         .await
         .assert_problem(401, "invalid_refresh_token");
     // The enabling session continues, and its refreshed tokens carry both factors.
-    let refreshed = session_from(&app.refresh(json!(first.refresh_token)).await);
+    let refreshed = session_from(&app.api.refresh(json!(first.refresh_token)).await);
     assert_eq!(
         claims_of(&refreshed.access_token)["amr"],
         json!(["pwd", "otp"])
@@ -675,22 +661,21 @@ async fn wrong_confirmation_codes_count_toward_the_lock_out(app: TestApp) {
     let session = app.signed_in_customer("quentin").await;
     let token = Some(session.access_token.as_str());
     let secret = secret_of(
-        app.post("/account/two-factor/enroll", token, json!({}))
+        app.api
+            .enroll_two_factor(token, json!({}))
             .await
             .assert_ok(),
     );
     let wrong = app.wrong_code(&secret);
     for _ in 0..10 {
-        app.post("/account/two-factor/confirm", token, json!({"code": wrong}))
+        app.api
+            .confirm_two_factor(token, json!({"code": wrong}))
             .await
             .assert_problem(400, "invalid_code");
     }
     let locked = app
-        .post(
-            "/account/two-factor/confirm",
-            token,
-            json!({"code": app.code_now(&secret, 0)}),
-        )
+        .api
+        .confirm_two_factor(token, json!({"code": app.code_now(&secret, 0)}))
         .await;
     locked.assert_problem(429, "too_many_attempts");
     assert!(locked.retry_after().is_some());
@@ -710,10 +695,12 @@ async fn a_password_only_session_is_refused_once_the_account_has_two_factor(app:
         .run(move |connection| custadmin::db::sessions::set_amr(connection, &session_id, &["pwd"]))
         .await
         .unwrap();
-    app.get("/account", Some(&full.access_token))
+    app.api
+        .account(&full.access_token)
         .await
         .assert_problem(401, "invalid_token");
-    app.refresh(json!(full.refresh_token))
+    app.api
+        .refresh(json!(full.refresh_token))
         .await
         .assert_problem(401, "invalid_refresh_token");
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::http::Http;
+use super::http::Client;
 
 pub const PASSWORD: &str = custadmin_blackbox::PASSWORD;
 
@@ -19,7 +19,7 @@ pub fn run_id() -> String {
 
 /// Registers all `names`, `workers` at a time; each registration hashes a password, so this is
 /// paced by the server's hashing pool. Panics on anything but `201` after retries.
-pub async fn register_all(http: &Http, names: &[String], workers: usize) {
+pub async fn register_all(http: &Client, names: &[String], workers: usize) {
     let chunks: Vec<Vec<String>> = (0..workers)
         .map(|worker| {
             names
@@ -46,26 +46,24 @@ pub async fn register_all(http: &Http, names: &[String], workers: usize) {
     }
 }
 
-async fn register(http: &Http, name: &str) {
+async fn register(http: &Client, name: &str) {
     for _ in 0..30 {
         let outcome = http
-            .post(
-                "/auth/register",
-                &json!({"username": name, "password": PASSWORD}),
-            )
+            .register(json!({"username": name, "password": PASSWORD}))
+            .outcome()
             .await;
         match outcome {
             Ok(answer) if answer.status == 201 => return,
             Ok(answer) if answer.status == 503 => {
-                let wait = answer.retry_after_secs.unwrap_or(1);
+                let wait = answer.retry_after().unwrap_or(1);
                 tokio::time::sleep(Duration::from_secs(wait)).await;
             }
             Ok(answer) => panic!(
                 "registering {name}: {} {}",
-                answer.status,
-                String::from_utf8_lossy(&answer.body)
+                answer.status.as_u16(),
+                answer.text
             ),
-            Err((error, _)) => panic!("registering {name}: {error}"),
+            Err(error) => panic!("registering {name}: {error}"),
         }
     }
     panic!("registering {name}: still busy after 30 tries");
@@ -79,12 +77,12 @@ pub struct Tokens {
 }
 
 /// Signs in (correct password); `None` unless the answer is `200 authenticated`.
-pub async fn sign_in(http: &Http, name: &str) -> Option<Tokens> {
-    let answer = http.login(name, PASSWORD).await.ok()?;
+pub async fn sign_in(http: &Client, name: &str) -> Option<Tokens> {
+    let answer = http.login(name, PASSWORD).outcome().await.ok()?;
     tokens_of(&answer)
 }
 
-pub fn tokens_of(answer: &super::http::Answer) -> Option<Tokens> {
+pub fn tokens_of(answer: &super::http::Reply) -> Option<Tokens> {
     if answer.status != 200 {
         return None;
     }

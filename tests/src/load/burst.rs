@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::accounts::PASSWORD;
-use super::http::{round, Http, Latency, Tally};
+use super::http::{round, Client, Latency, Tally};
 use super::logins::verdict;
 use super::target::{memory, mib, MemorySampler};
 
@@ -16,7 +16,7 @@ pub const GOAL_MIB: f64 = 256.0;
 /// Retries per client before it gives up (each waits at least a second).
 const MAX_ATTEMPTS: u32 = 120;
 
-pub async fn run(http: &Http, pid: u32, names: &[String]) -> Value {
+pub async fn run(http: &Client, pid: u32, names: &[String]) -> Value {
     let clients = names.len();
     let before = memory(pid).unwrap_or_default();
     let barrier = Arc::new(tokio::sync::Barrier::new(clients + 1));
@@ -91,16 +91,17 @@ pub async fn run(http: &Http, pid: u32, names: &[String]) -> Value {
     })
 }
 
-struct Client {
+/// What one burst client went through.
+struct Attempts {
     logged_in: bool,
     time_to_login: Duration,
     first: Tally,
     tally: Tally,
 }
 
-async fn one_client(http: &Http, name: &str, index: usize) -> Client {
+async fn one_client(http: &Client, name: &str, index: usize) -> Attempts {
     let started = Instant::now();
-    let mut client = Client {
+    let mut client = Attempts {
         logged_in: false,
         time_to_login: Duration::ZERO,
         first: Tally::default(),
@@ -108,7 +109,9 @@ async fn one_client(http: &Http, name: &str, index: usize) -> Client {
     };
     for attempt in 0..MAX_ATTEMPTS {
         let outcome = http
-            .login_from(name, PASSWORD, &client_address(index))
+            .login(name, PASSWORD)
+            .from_ip(&client_address(index))
+            .outcome()
             .await;
         client.tally.record(&outcome);
         if attempt == 0 {
@@ -121,9 +124,9 @@ async fn one_client(http: &Http, name: &str, index: usize) -> Client {
                 return client;
             }
             Ok(answer) if answer.status == 503 || answer.status == 429 => {
-                answer.retry_after_secs.unwrap_or(1)
+                answer.retry_after().unwrap_or(1)
             }
-            Ok(answer) if answer.status >= 500 => 1,
+            Ok(answer) if answer.status.is_server_error() => 1,
             Ok(_) => return client,
             Err(_) => 1,
         };

@@ -1,130 +1,34 @@
-//! A small HTTP client that never panics: every request becomes an [`Answer`] (or a transport
-//! error), timed from send to the last body byte, and is tallied by class in a [`Tally`].
+//! The load driver's side of the shared client: every request becomes an [`Outcome`] (never a
+//! panic), timed from send to the last body byte, and is tallied by class in a [`Tally`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-#[derive(Clone)]
-pub struct Http {
-    client: reqwest::Client,
-    /// One server, or several taken in turn (round robin, request by request).
-    base_urls: std::sync::Arc<Vec<String>>,
-    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
+pub use custadmin_client::{Client, Reply};
 
-/// One answer, with the time it took.
-pub struct Answer {
-    pub status: u16,
-    pub elapsed: Duration,
-    pub retry_after_secs: Option<u64>,
-    pub body: Vec<u8>,
-}
+/// The outcome of one request: a reply (timed from send to the last body byte), or the
+/// transport error and the time until it. Sent with [`custadmin_client::Call::outcome`].
+pub type Outcome = Result<Reply, custadmin_client::TransportError>;
 
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    pub fn string_field(&self, name: &str) -> Option<String> {
-        self.json()[name].as_str().map(str::to_string)
-    }
-}
-
-/// The outcome of one request: an answer, or the transport error and the time until it.
-pub type Outcome = Result<Answer, (String, Duration)>;
-
-impl Http {
-    pub fn new(base_url: &str, timeout: Duration) -> Self {
-        Self::round_robin(&[base_url.to_string()], timeout)
-    }
-
-    /// Spreads requests over `base_urls` in turn, as a round-robin load balancer does.
-    pub fn round_robin(base_urls: &[String], timeout: Duration) -> Self {
-        assert!(!base_urls.is_empty(), "at least one server");
-        Self {
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .expect("an HTTP client"),
-            base_urls: std::sync::Arc::new(base_urls.to_vec()),
-            next: Default::default(),
-        }
-    }
-
-    fn base_url(&self) -> &str {
-        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        &self.base_urls[turn % self.base_urls.len()]
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Outcome {
-        let mut request = self.client.get(format!("{}/api/v1{path}", self.base_url()));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        Self::send(request).await
-    }
-
-    pub async fn post(&self, path: &str, body: &Value) -> Outcome {
-        Self::send(
-            self.client
-                .post(format!("{}/api/v1{path}", self.base_url()))
-                .json(body),
-        )
-        .await
-    }
-
-    pub async fn login(&self, username: &str, password: &str) -> Outcome {
-        self.post(
-            "/auth/login",
-            &json!({"username": username, "password": password}),
-        )
-        .await
-    }
-
-    /// A login as a client at `address` (the driver is the server's trusted proxy).
-    pub async fn login_from(&self, username: &str, password: &str, address: &str) -> Outcome {
-        Self::send(
-            self.client
-                .post(format!("{}/api/v1/auth/login", self.base_url()))
-                .header("x-forwarded-for", address)
-                .json(&json!({"username": username, "password": password})),
-        )
-        .await
-    }
-
-    async fn send(request: reqwest::RequestBuilder) -> Outcome {
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|error| (error.to_string(), started.elapsed()))?;
-        let status = response.status().as_u16();
-        let retry_after_secs = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse().ok());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| (error.to_string(), started.elapsed()))?
-            .to_vec();
-        Ok(Answer {
-            status,
-            elapsed: started.elapsed(),
-            retry_after_secs,
-            body,
-        })
-    }
+/// A client of `base_urls`, taken in turn request by request (as a round-robin load balancer
+/// does), that gives up on a request after `timeout`.
+pub fn client(base_urls: &[String], timeout: Duration) -> Client {
+    Client::with(
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .expect("an HTTP client"),
+        base_urls.to_vec(),
+    )
 }
 
 /// The class an outcome is counted under.
 pub fn class_of(outcome: &Outcome) -> &'static str {
     match outcome {
         Err(_) => "transport_error",
-        Ok(answer) => match answer.status {
+        Ok(answer) => match answer.status.as_u16() {
             200..=299 => "2xx",
             401 => "401",
             429 => "429",
@@ -148,7 +52,7 @@ impl Tally {
         *self.counts.entry(class_of(outcome)).or_default() += 1;
         let elapsed = match outcome {
             Ok(answer) => answer.elapsed,
-            Err((_, elapsed)) => *elapsed,
+            Err(error) => error.elapsed,
         };
         self.latencies_us
             .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::accounts::PASSWORD;
 use super::argon2_limit::{self, Argon2Limit};
-use super::http::{closed_loop, round, Http, Tally};
+use super::http::{closed_loop, round, Client, Tally};
 
 /// Login slices, each after an Argon2-limit slice of [`HASHES_PER_SLICE`] hashes per core.
 const ROUNDS: usize = 5;
@@ -20,7 +20,7 @@ pub const GOAL_SQLITE: f64 = 0.93;
 pub const GOAL_POSTGRES: f64 = 0.9;
 
 pub async fn run(
-    http: &Http,
+    http: &Client,
     names: &[String],
     limit: &Argon2Limit,
     clients: usize,
@@ -35,7 +35,7 @@ pub async fn run(
             let (http, names) = (http.clone(), names.clone());
             async move {
                 let name = &names[(worker + n as usize * 7) % names.len()];
-                http.login(name, PASSWORD).await
+                http.login(name, PASSWORD).outcome().await
             }
         }
     };

@@ -28,7 +28,6 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
-use http::Http;
 use target::{Target, TargetOptions};
 
 /// Drives a running custadmin server over loopback and reports throughput, latency and memory.
@@ -287,7 +286,7 @@ pub fn main() -> ExitCode {
 
 async fn run(command: &Command, target: &Target, base_urls: &[String]) -> Value {
     // Generous: queued logins in a 500-client burst wait several seconds by design.
-    let http = Http::round_robin(base_urls, Duration::from_secs(120));
+    let http = http::client(base_urls, Duration::from_secs(120));
     let run = accounts::run_id();
     match command {
         Command::Bench(args) => {
@@ -455,8 +454,14 @@ fn scale_command(options: &TargetOptions, args: &ScaleArgs, machine: &Value) -> 
                 "servers: empty pid {} at {}, seeded pid {} at {}",
                 empty_target.pid, empty_target.base_url, seeded_target.pid, seeded_target.base_url
             );
-            let empty_http = Http::new(&empty_target.base_url, Duration::from_secs(120));
-            let seeded_http = Http::new(&seeded_target.base_url, Duration::from_secs(120));
+            let empty_http = http::client(
+                std::slice::from_ref(&empty_target.base_url),
+                Duration::from_secs(120),
+            );
+            let seeded_http = http::client(
+                std::slice::from_ref(&seeded_target.base_url),
+                Duration::from_secs(120),
+            );
             let [empty, seeded] = runtime.block_on(scale::measure_both(
                 [&empty_http, &seeded_http],
                 plan.probe_stride,

@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::accounts::{sign_in, Tokens};
-use super::http::{closed_loop, round, Http, Latency, Tally};
+use super::http::{closed_loop, round, Client, Latency, Tally};
 use super::logins::verdict;
 
 pub const GOAL: f64 = 0.5;
 
-pub async fn run(http: &Http, names: &[String], clients: usize, duration: Duration) -> Value {
+pub async fn run(http: &Client, names: &[String], clients: usize, duration: Duration) -> Value {
     let mut tokens: Vec<Tokens> = Vec::new();
     for name in names.iter().take(clients.max(1)) {
         tokens.push(
@@ -27,7 +27,7 @@ pub async fn run(http: &Http, names: &[String], clients: usize, duration: Durati
         let http = http.clone();
         move |_: usize, _: u64| {
             let http = http.clone();
-            async move { http.get("/health", None).await }
+            async move { http.health().outcome().await }
         }
     };
     let account = {
@@ -36,7 +36,7 @@ pub async fn run(http: &Http, names: &[String], clients: usize, duration: Durati
             let (http, tokens) = (http.clone(), tokens.clone());
             async move {
                 let token = &tokens[worker % tokens.len()].access;
-                http.get("/account", Some(token)).await
+                http.account(token).outcome().await
             }
         }
     };

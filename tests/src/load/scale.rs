@@ -14,7 +14,7 @@ use custadmin_blackbox::{totp_code, unix_now};
 use serde_json::{json, Value};
 
 use super::accounts::{tokens_of, PASSWORD};
-use super::http::{closed_loop, round, Http, Outcome, Tally};
+use super::http::{closed_loop, round, Client, Outcome, Tally};
 use super::logins::verdict;
 use super::seed::{self, has_two_factor, is_heavy, probes, totp_secret_base32};
 /// Seeded p50 ÷ empty p50 at most this (issue 13).
@@ -54,32 +54,49 @@ impl Measured {
 /// What one server needs for the measurements: the probes' names, challenges waiting for a
 /// code, and tokens and paths for each read.
 struct Prepared {
-    http: Http,
+    http: Client,
     names: Arc<Vec<String>>,
     challenges: Arc<Vec<(u64, String)>>,
     next_challenge: Arc<AtomicUsize>,
     reads: Vec<Read>,
 }
 
-/// One kind of read: client `i` sends `paths[i % len]` with `tokens[i % len]`.
+/// One kind of read: client `i` reads `pages[i % len]` with `tokens[i % len]`.
 #[derive(Clone)]
 struct Read {
     name: &'static str,
     tokens: Arc<Vec<String>>,
-    paths: Arc<Vec<String>>,
+    pages: Arc<Vec<Page>>,
 }
 
 impl Read {
-    fn new(name: &'static str, tokens: Vec<String>, paths: Vec<String>) -> Self {
+    fn new(name: &'static str, tokens: Vec<String>, pages: Vec<Page>) -> Self {
         Self {
             name,
             tokens: Arc::new(tokens),
-            paths: Arc::new(paths),
+            pages: Arc::new(pages),
         }
     }
 }
 
-async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prepared {
+/// What a read asks for; the strings are query strings.
+enum Page {
+    Account,
+    Events(String),
+    Customers(String),
+}
+
+impl Page {
+    fn read(&self, http: &Client, token: &str) -> custadmin_client::Call {
+        match self {
+            Self::Account => http.account(token),
+            Self::Events(query) => http.events_page(token, query),
+            Self::Customers(query) => http.search_customers(token, query),
+        }
+    }
+}
+
+async fn prepare(http: &Client, probe_stride: u64, options: &ScaleOptions) -> Prepared {
     let heavy: Vec<u64> = probes(probe_stride)
         .filter(|n| is_heavy(*n, probe_stride))
         .collect();
@@ -117,22 +134,22 @@ async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prep
         Read::new(
             name,
             vec![agent.clone()],
-            vec![format!("/support/customers?query={query}")],
+            vec![Page::Customers(format!("query={query}"))],
         )
     };
     let reads = vec![
-        Read::new("get_account", plain_tokens, vec!["/account".into()]),
+        Read::new("get_account", plain_tokens, vec![Page::Account]),
         Read::new(
             "events_first_page",
             heavy_tokens.clone(),
-            vec!["/account/events?limit=50".into()],
+            vec![Page::Events("limit=50".into())],
         ),
         Read::new(
             "events_deep_page",
             heavy_tokens,
             deep_before
                 .iter()
-                .map(|before| format!("/account/events?limit=50&before={before}"))
+                .map(|before| Page::Events(format!("limit=50&before={before}")))
                 .collect(),
         ),
         search("support_search_username", probe_name),
@@ -153,7 +170,7 @@ async fn prepare(http: &Http, probe_stride: u64, options: &ScaleOptions) -> Prep
 /// [`seed::seed`]), alternating between them in slices, so that whatever else the machine
 /// does at the time weighs on both alike.
 pub async fn measure_both(
-    https: [&Http; 2],
+    https: [&Client; 2],
     probe_stride: u64,
     options: &ScaleOptions,
 ) -> [Vec<(&'static str, Value, f64)>; 2] {
@@ -174,7 +191,7 @@ pub async fn measure_both(
             let (http, names) = (http.clone(), names.clone());
             async move {
                 let name = &names[(worker * 97 + n as usize) % names.len()];
-                http.login(name, PASSWORD).await
+                http.login(name, PASSWORD).outcome().await
             }
         }
     };
@@ -201,11 +218,9 @@ pub async fn measure_both(
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let (number, token) = &challenges[index % challenges.len()];
                 let code = totp_code(&totp_secret_base32(*number), unix_now());
-                http.post(
-                    "/auth/otp",
-                    &json!({"challenge_token": token, "code": code}),
-                )
-                .await
+                http.otp(json!({"challenge_token": token, "code": code}))
+                    .outcome()
+                    .await
             }
         }
     };
@@ -223,13 +238,14 @@ pub async fn measure_both(
 
     for index in 0..prepared[0].reads.len() {
         let read = |side: &Prepared| {
-            let Read { tokens, paths, .. } = side.reads[index].clone();
+            let Read { tokens, pages, .. } = side.reads[index].clone();
             let http = side.http.clone();
             move |worker: usize, _: u64| {
-                let (http, tokens, paths) = (http.clone(), tokens.clone(), paths.clone());
+                let (http, tokens, pages) = (http.clone(), tokens.clone(), pages.clone());
                 async move {
                     let token = &tokens[worker % tokens.len()];
-                    http.get(&paths[worker % paths.len()], Some(token)).await
+                    let page = &pages[worker % pages.len()];
+                    page.read(&http, token).outcome().await
                 }
             }
         };
@@ -344,8 +360,11 @@ pub fn compare(
     json!({"seeded_database": seeded_size, "goal": GOAL, "all_met": all_met, "requests": rows})
 }
 
-async fn sign_in(http: &Http, number: u64) -> String {
-    let outcome = http.login(&seed::username(number), PASSWORD).await;
+async fn sign_in(http: &Client, number: u64) -> String {
+    let outcome = http
+        .login(&seed::username(number), PASSWORD)
+        .outcome()
+        .await;
     match outcome.as_ref().ok().and_then(tokens_of) {
         Some(tokens) => tokens.access,
         None => panic!(
@@ -356,14 +375,12 @@ async fn sign_in(http: &Http, number: u64) -> String {
     }
 }
 
-async fn sign_in_with_code(http: &Http, number: u64) -> String {
+async fn sign_in_with_code(http: &Client, number: u64) -> String {
     let token = challenge(http, number).await;
     let code = totp_code(&totp_secret_base32(number), unix_now());
     let outcome = http
-        .post(
-            "/auth/otp",
-            &json!({"challenge_token": token, "code": code}),
-        )
+        .otp(json!({"challenge_token": token, "code": code}))
+        .outcome()
         .await;
     match outcome.as_ref().ok().and_then(tokens_of) {
         Some(tokens) => tokens.access,
@@ -375,8 +392,11 @@ async fn sign_in_with_code(http: &Http, number: u64) -> String {
     }
 }
 
-async fn challenge(http: &Http, number: u64) -> String {
-    let outcome = http.login(&seed::username(number), PASSWORD).await;
+async fn challenge(http: &Client, number: u64) -> String {
+    let outcome = http
+        .login(&seed::username(number), PASSWORD)
+        .outcome()
+        .await;
     match outcome
         .as_ref()
         .ok()
@@ -391,7 +411,7 @@ async fn challenge(http: &Http, number: u64) -> String {
     }
 }
 
-async fn challenges_for(http: &Http, numbers: &[u64], workers: usize) -> Vec<(u64, String)> {
+async fn challenges_for(http: &Client, numbers: &[u64], workers: usize) -> Vec<(u64, String)> {
     let chunks: Vec<Vec<u64>> = (0..workers.max(1))
         .map(|worker| {
             numbers
@@ -423,16 +443,18 @@ async fn challenges_for(http: &Http, numbers: &[u64], workers: usize) -> Vec<(u6
 }
 
 /// The id of the account's event [`DEEP`] events back, by paging as a client would.
-async fn deep_event_id(http: &Http, token: &str) -> i64 {
+async fn deep_event_id(http: &Client, token: &str) -> i64 {
     let mut before: Option<i64> = None;
     let mut seen = 0;
     while seen < DEEP {
-        let path = match before {
-            Some(id) => format!("/account/events?limit=200&before={id}"),
-            None => "/account/events?limit=200".to_string(),
+        let query = match before {
+            Some(id) => format!("limit=200&before={id}"),
+            None => "limit=200".to_string(),
         };
-        let outcome = http.get(&path, Some(token)).await;
-        let page = outcome.as_ref().ok().map(|answer| answer.json());
+        let call = http.events_page(token, &query);
+        let path = call.describe();
+        let outcome = call.outcome().await;
+        let page = outcome.as_ref().ok().map(|answer| answer.body.clone());
         let events = page
             .as_ref()
             .and_then(|page| page["events"].as_array().cloned())
@@ -448,12 +470,8 @@ async fn deep_event_id(http: &Http, token: &str) -> i64 {
 
 fn describe(outcome: &Outcome) -> String {
     match outcome {
-        Ok(answer) => format!(
-            "{} {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body)
-        ),
-        Err((error, _)) => error.clone(),
+        Ok(answer) => format!("{} {}", answer.status.as_u16(), answer.text),
+        Err(error) => error.message.clone(),
     }
 }
 

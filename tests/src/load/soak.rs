@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::accounts::{self, sign_in, tokens_of, Tokens, PASSWORD};
-use super::http::{class_of, round, Http, Outcome, Tally};
+use super::http::{class_of, round, Client, Outcome, Tally};
 use super::target::{memory, mib};
 
 pub struct SoakOptions {
@@ -53,7 +53,7 @@ fn expected(kind: &str, class: &str) -> bool {
     class == "2xx" || (kind == "failed_login" && class == "401")
 }
 
-pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
+pub async fn run(http: &Client, pid: u32, options: &SoakOptions) -> Value {
     let run = accounts::run_id();
     let members: Vec<String> = (0..20)
         .map(|i| accounts::username("soak", &run, i))
@@ -82,6 +82,7 @@ pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
                 async move {
                     let outcome = http
                         .login(&members[n as usize % members.len()], PASSWORD)
+                        .outcome()
                         .await;
                     if let Some(tokens) = outcome.as_ref().ok().and_then(tokens_of) {
                         let mut pool = pool.lock().unwrap();
@@ -108,7 +109,7 @@ pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
                     let pool = pool.lock().unwrap();
                     pool[n as usize % pool.len()].clone()
                 };
-                async move { http.get("/account", Some(&token)).await }
+                async move { http.account(&token).outcome().await }
             },
         ));
     }
@@ -125,9 +126,7 @@ pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
                 let (http, chain, member) = (http.clone(), chain.clone(), member.clone());
                 async move {
                     let current = chain.lock().unwrap().refresh.clone();
-                    let outcome = http
-                        .post("/auth/refresh", &json!({"refresh_token": current}))
-                        .await;
+                    let outcome = http.refresh(json!(current)).outcome().await;
                     let next: Option<Tokens> = match outcome.as_ref().ok().and_then(tokens_of) {
                         Some(tokens) => Some(tokens),
                         // The chain broke (should not happen): start a new one.
@@ -155,6 +154,7 @@ pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
                         &victims[n as usize % victims.len()],
                         "not the password at all",
                     )
+                    .outcome()
                     .await
                 }
             },
@@ -169,7 +169,7 @@ pub async fn run(http: &Http, pid: u32, options: &SoakOptions) -> Value {
             &counts,
             move |_| {
                 let http = http.clone();
-                async move { http.get("/health", None).await }
+                async move { http.health().outcome().await }
             },
         ));
     }
