@@ -1,8 +1,8 @@
-//! No import circles between sibling modules of a layer: a module that imports a sibling which
-//! imports it back has two concerns tangled, and whoever changes one copy misses the other.
-//! Reads the sources of `service/` and `routes/` and checks that the graph of their
-//! `super::x` / `crate::service::x` / `crate::routes::x` references is acyclic. Comments (doc
-//! links included) are no imports.
+//! No import circles between sibling modules of a layer, nor between the layers of `src/`
+//! (domain, auth, db, service, routes, ...): a module that imports one which imports it back
+//! has two concerns tangled, and whoever changes one copy misses the other. Reads the sources
+//! and checks that the graph of their `super::x` / `crate::x` references is acyclic. Comments
+//! (doc links included) are no imports.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -136,4 +136,59 @@ fn no_routes_module_imports_a_sibling_that_imports_it_back() {
         "the reader lost the edges: {graph:?}"
     );
     assert_eq!(find_circle(&graph), None, "import circle in routes/");
+}
+
+/// The `crate::x` references of each top-level module of `src/` (a file, or a folder read
+/// whole), to other top-level modules.
+fn layer_references() -> Graph {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    fn sources_under(path: &Path, into: &mut Vec<String>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).expect("folder readable") {
+                sources_under(&entry.expect("directory entry").path(), into);
+            }
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            into.push(std::fs::read_to_string(path).expect("source readable"));
+        }
+    }
+    let layers: BTreeMap<String, Vec<String>> = std::fs::read_dir(&src)
+        .expect("src readable")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.is_dir() || path.extension().is_some_and(|ext| ext == "rs"))
+        .filter_map(|path| {
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            let mut sources = Vec::new();
+            sources_under(&path, &mut sources);
+            Some((name, sources))
+        })
+        .filter(|(name, _)| name != "lib" && name != "main")
+        .collect();
+    layers
+        .iter()
+        .map(|(layer, sources)| {
+            let mut named = BTreeSet::new();
+            for line in sources.iter().flat_map(|source| source.lines()) {
+                let code = line.split("//").next().unwrap_or_default();
+                for (at, _) in code.match_indices("crate::") {
+                    named.extend(paths_after(&code[at + "crate::".len()..]));
+                }
+            }
+            named.retain(|other| other != layer && layers.contains_key(other));
+            (layer.clone(), named)
+        })
+        .collect()
+}
+
+#[test]
+fn the_layers_of_src_import_each_other_one_way() {
+    let graph = layer_references();
+    assert!(
+        graph["routes"].contains("service") && graph["service"].contains("db"),
+        "the reader lost the edges: {graph:?}"
+    );
+    assert_eq!(
+        find_circle(&graph),
+        None,
+        "import circle between layers of src/"
+    );
 }

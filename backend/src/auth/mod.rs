@@ -2,6 +2,7 @@
 //! the WebAuthn relying party.
 //! Each is plain code that knows nothing of HTTP or the database.
 
+pub mod device_tokens;
 pub mod keys;
 pub mod opaque_token;
 pub mod password;

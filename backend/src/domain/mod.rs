@@ -4,7 +4,6 @@
 
 mod api_token;
 pub mod clock;
-mod device_tokens;
 mod email;
 mod event;
 mod event_kind;
@@ -23,7 +22,6 @@ mod user_agent;
 mod username;
 
 pub use api_token::ApiToken;
-pub use device_tokens::{DeviceTokens, MAX_DEVICE_TOKENS};
 pub use email::Email;
 pub use event::Event;
 pub use event_kind::EventKind;

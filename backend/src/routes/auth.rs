@@ -10,8 +10,8 @@ use super::{
     device_cookie, expired_legacy_device_cookie, expired_refresh_cookie, optional_json,
     parse_credential, presented_devices, refresh_cookie, REFRESH_COOKIE,
 };
+use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
-use crate::domain::DeviceTokens;
 use crate::domain::{
     Email, Password, RecoveryCode, RequestOrigin, SecondFactorMethod, TotpCode, Username,
 };

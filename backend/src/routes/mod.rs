@@ -25,7 +25,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::{DeviceTokens, Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
+use crate::auth::device_tokens::DeviceTokens;
+use crate::domain::{Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
 use crate::service::proof::Proof;

@@ -19,6 +19,7 @@ use super::proof::{
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
 use super::AppState;
+use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token;
 use crate::auth::tokens::{
     AMR_HARDWARE_KEY, AMR_OTP, AMR_PASSWORD, AMR_TRUSTED_DEVICE, AMR_USER_PRESENCE,
@@ -32,7 +33,7 @@ use crate::db::passkeys as passkey_store;
 use crate::db::passwordless_challenges;
 use crate::db::{two_factor as challenge_store, DbConnection};
 use crate::domain::{credential_id_text, StoredPasskey};
-use crate::domain::{DeviceTokens, Password, RequestOrigin, SecondFactorMethod, Username};
+use crate::domain::{Password, RequestOrigin, SecondFactorMethod, Username};
 use crate::error::ApiError;
 
 #[derive(Debug)]

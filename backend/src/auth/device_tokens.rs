@@ -2,7 +2,7 @@
 //! to on this browser (the `__Host-custadmin_device` cookie holds a list), or the one an API
 //! client sends as `device_token`. A token only ever stands for the account it was made for.
 
-use crate::auth::opaque_token::{self, MAX_TOKEN_CHARS};
+use super::opaque_token::{self, MAX_TOKEN_CHARS};
 
 /// How many accounts' tokens one browser keeps; the oldest falls off.
 pub const MAX_DEVICE_TOKENS: usize = 5;
