@@ -198,6 +198,18 @@ impl ApiError {
     }
 }
 
+/// Database failures the use case did not turn into a refusal of its own: unavailable or busy
+/// is `503` (retryable), anything else an internal error.
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match error {
+            DbError::Unavailable => Self::DatabaseUnavailable,
+            DbError::Duplicate(message) | DbError::Other(message) => Self::Internal(message),
+        }
+    }
+}
+
 impl From<crate::domain::InvalidInput> for ApiError {
     fn from(invalid: crate::domain::InvalidInput) -> Self {
         use crate::domain::InvalidInput;

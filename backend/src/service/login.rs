@@ -62,7 +62,7 @@ pub async fn log_in(
         let origin = origin.clone();
         state
             .database
-            .run(move |connection| {
+            .run(move |connection| -> Result<_, ApiError> {
                 let account = accounts::find_by_username_key(connection, &username_key)?;
                 // Looked up whether or not the account exists: the same work either way.
                 let device = known_device_of(connection, &device_hashes, account.as_ref())?;
@@ -81,7 +81,7 @@ pub async fn log_in(
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             let account_id = account.as_ref().map(|account| account.id.clone());
             let verdict = proof::settle_password(
                 connection,
@@ -579,7 +579,7 @@ pub async fn sign_in_passwordless(
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             // The first write, before the answer is looked at: of concurrent answers with one
             // token exactly one gets past it, and an answered token stays refused until it
             // expires, whether its answer verified or not.
@@ -687,12 +687,12 @@ fn record_refusal(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let detail = format!("passkey refused: {reason}");
-    events::record(
+    Ok(events::record(
         connection,
         &account.id,
         EventKind::LoginFailed,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }

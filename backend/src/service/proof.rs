@@ -150,7 +150,12 @@ fn accept_totp_code(
     };
     let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
     match secret.matching_step(code, now.timestamp()) {
-        Some(step) => accounts::claim_totp_step(connection, &account.id, ciphertext, step),
+        Some(step) => Ok(accounts::claim_totp_step(
+            connection,
+            &account.id,
+            ciphertext,
+            step,
+        )?),
         None => Ok(false),
     }
 }
@@ -280,14 +285,14 @@ fn record_lockout(
         lockout.failures,
         lockout.duration.num_seconds()
     );
-    events::record(
+    Ok(events::record(
         connection,
         account_id,
         EventKind::AccountLocked,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }
 
 /// Which proof a privileged act demands.
@@ -775,14 +780,14 @@ pub(super) fn record_use(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let detail = format!("name: {}", passkey.name);
-    events::record(
+    Ok(events::record(
         connection,
         &account.id,
         EventKind::PasskeyUsed,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }
 
 #[cfg(test)]
