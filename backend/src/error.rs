@@ -210,6 +210,43 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
+/// A token not accepted: an access token is `invalid_token`, a sign-in step token
+/// `invalid_challenge`; a key or signing fault is internal.
+impl From<crate::auth::tokens::TokenError> for ApiError {
+    fn from(error: crate::auth::tokens::TokenError) -> Self {
+        use crate::auth::tokens::TokenError;
+        match error {
+            TokenError::InvalidAccess => Self::InvalidToken,
+            TokenError::InvalidStep => Self::InvalidChallenge,
+            TokenError::Keys(message) => Self::Internal(message),
+        }
+    }
+}
+
+/// A stored secret that does not open is the server's fault, never the caller's.
+impl From<crate::auth::secret_box::SecretBoxError> for ApiError {
+    fn from(error: crate::auth::secret_box::SecretBoxError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<crate::auth::qr::QrError> for ApiError {
+    fn from(error: crate::auth::qr::QrError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+/// A full hashing queue is `503` with `Retry-After`; anything else internal.
+impl From<crate::auth::password::HashingError> for ApiError {
+    fn from(error: crate::auth::password::HashingError) -> Self {
+        use crate::auth::password::HashingError;
+        match error {
+            HashingError::Overloaded { retry_after_secs } => Self::Overloaded { retry_after_secs },
+            HashingError::Failed(message) => Self::Internal(message),
+        }
+    }
+}
+
 impl From<crate::domain::InvalidInput> for ApiError {
     fn from(invalid: crate::domain::InvalidInput) -> Self {
         use crate::domain::InvalidInput;

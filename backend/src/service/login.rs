@@ -75,7 +75,11 @@ pub async fn log_in(
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let matches = state.password_hasher.verify(password, stored_hash).await;
+    let matches = state
+        .password_hasher
+        .verify(password, stored_hash)
+        .await
+        .map_err(ApiError::from);
 
     let (state, origin) = (state.clone(), origin.clone());
     state
@@ -213,9 +217,9 @@ fn open_challenge(
         now,
         expires_at,
     )?;
-    state
+    Ok(state
         .token_keys
-        .issue_challenge(&account.id, &challenge_id, now)
+        .issue_challenge(&account.id, &challenge_id, now)?)
 }
 
 /// The code step: a TOTP code, a passkey (answering the options of

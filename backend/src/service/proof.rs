@@ -376,7 +376,7 @@ where
             let new_password_hash = match new_password_hash {
                 Some(Ok(hash)) => Some(hash),
                 // Hashing overloaded: the proof was right, the act does not happen.
-                Some(Err(error)) => return Ok(Err(error)),
+                Some(Err(error)) => return Ok(Err(error.into())),
                 None => None,
             };
             effects(connection, Admitted { new_password_hash })
@@ -477,7 +477,8 @@ async fn count_and_hash_password(
     let matches = state
         .password_hasher
         .verify(&password, Some(account.password_hash.clone()))
-        .await;
+        .await
+        .map_err(ApiError::from);
     Ok(PrivilegedProof::Password { attempt, matches })
 }
 
