@@ -104,87 +104,60 @@ impl ApiError {
         }
     }
 
-    /// The stable machine-readable code integrators switch on.
-    pub fn code(&self) -> ProblemCode {
+    /// The problem table: each variant's stable machine-readable code (what integrators
+    /// switch on), HTTP status and title, written once, one line per variant.
+    #[rustfmt::skip]
+    fn problem(&self) -> (ProblemCode, StatusCode, &'static str) {
+        use ProblemCode as Code;
+        use StatusCode as Status;
         match self {
-            Self::MalformedBody(_) => ProblemCode::MalformedRequest,
-            Self::InvalidBody(_) => ProblemCode::InvalidBody,
-            Self::PayloadTooLarge { .. } => ProblemCode::PayloadTooLarge,
-            Self::UnsupportedMediaType => ProblemCode::UnsupportedMediaType,
-            Self::InvalidQuery(_) => ProblemCode::InvalidQuery,
-            Self::NotFound => ProblemCode::NotFound,
-            Self::MethodNotAllowed => ProblemCode::MethodNotAllowed,
-            Self::Validation { .. } => ProblemCode::ValidationFailed,
-            Self::InvalidCodeFormat => ProblemCode::InvalidCodeFormat,
-            Self::InvalidRecoveryCodeFormat => ProblemCode::InvalidRecoveryCodeFormat,
-            Self::InvalidCredentials => ProblemCode::InvalidCredentials,
-            Self::InvalidToken => ProblemCode::InvalidToken,
-            Self::InvalidRefreshToken => ProblemCode::InvalidRefreshToken,
-            Self::InvalidChallenge => ProblemCode::InvalidChallenge,
-            Self::InvalidCode => ProblemCode::InvalidCode,
-            Self::InvalidPassword => ProblemCode::InvalidPassword,
-            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => {
-                ProblemCode::ReauthenticationRequired
-            }
-            Self::Forbidden => ProblemCode::Forbidden,
-            Self::SignupDisabled => ProblemCode::SignupDisabled,
-            Self::UsernameTaken => ProblemCode::UsernameTaken,
-            Self::TwoFactorAlreadyEnabled => ProblemCode::TwoFactorAlreadyEnabled,
-            Self::TwoFactorNotEnabled => ProblemCode::TwoFactorNotEnabled,
-            Self::NoPendingEnrollment => ProblemCode::NoPendingEnrollment,
-            Self::TooManyAttempts { .. } => ProblemCode::TooManyAttempts,
-            Self::ChallengeExhausted => ProblemCode::ChallengeExhausted,
-            Self::TwoFactorRequired => ProblemCode::TwoFactorRequired,
-            Self::CsrfCheckFailed => ProblemCode::CsrfCheckFailed,
-            Self::InvalidLink => ProblemCode::InvalidToken,
-            Self::SecondFactorRequired => ProblemCode::SecondFactorRequired,
-            Self::InsufficientScope => ProblemCode::InsufficientScope,
-            Self::PasskeyRefused => ProblemCode::PasskeyRefused,
-            Self::PasskeyAlreadyRegistered => ProblemCode::PasskeyAlreadyRegistered,
-            Self::TooManyPasskeys => ProblemCode::TooManyPasskeys,
-            Self::NoPasskeys => ProblemCode::NoPasskeys,
-            Self::Overloaded { .. } => ProblemCode::ServerBusy,
-            Self::DatabaseUnavailable => ProblemCode::DatabaseUnavailable,
-            Self::Internal(_) => ProblemCode::InternalError,
+            Self::MalformedBody(_) => (Code::MalformedRequest, Status::BAD_REQUEST, "Malformed request"),
+            Self::InvalidBody(_) => (Code::InvalidBody, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::PayloadTooLarge { .. } => (Code::PayloadTooLarge, Status::PAYLOAD_TOO_LARGE, "Request body too large"),
+            Self::UnsupportedMediaType => (Code::UnsupportedMediaType, Status::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+            Self::InvalidQuery(_) => (Code::InvalidQuery, Status::BAD_REQUEST, "Malformed request"),
+            Self::NotFound => (Code::NotFound, Status::NOT_FOUND, "Not found"),
+            Self::MethodNotAllowed => (Code::MethodNotAllowed, Status::METHOD_NOT_ALLOWED, "Method not allowed"),
+            Self::Validation { .. } => (Code::ValidationFailed, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::InvalidCodeFormat => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
+            Self::InvalidRecoveryCodeFormat => (Code::InvalidRecoveryCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
+            Self::InvalidCredentials => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
+            Self::InvalidToken => (Code::InvalidToken, Status::UNAUTHORIZED, "Invalid token"),
+            Self::InvalidRefreshToken => (Code::InvalidRefreshToken, Status::UNAUTHORIZED, "Invalid token"),
+            Self::InvalidChallenge => (Code::InvalidChallenge, Status::UNAUTHORIZED, "Invalid challenge"),
+            Self::InvalidCode => (Code::InvalidCode, Status::BAD_REQUEST, "Invalid code"),
+            Self::InvalidPassword => (Code::InvalidPassword, Status::BAD_REQUEST, "Invalid password"),
+            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => (Code::ReauthenticationRequired, Status::FORBIDDEN, "Reauthentication required"),
+            Self::Forbidden => (Code::Forbidden, Status::FORBIDDEN, "Forbidden"),
+            Self::SignupDisabled => (Code::SignupDisabled, Status::FORBIDDEN, "Sign-up disabled"),
+            Self::UsernameTaken => (Code::UsernameTaken, Status::CONFLICT, "Username taken"),
+            Self::TwoFactorAlreadyEnabled => (Code::TwoFactorAlreadyEnabled, Status::CONFLICT, "Conflict"),
+            Self::TwoFactorNotEnabled => (Code::TwoFactorNotEnabled, Status::CONFLICT, "Conflict"),
+            Self::NoPendingEnrollment => (Code::NoPendingEnrollment, Status::CONFLICT, "Conflict"),
+            Self::ChallengeExhausted => (Code::ChallengeExhausted, Status::UNAUTHORIZED, "Challenge exhausted"),
+            Self::TwoFactorRequired => (Code::TwoFactorRequired, Status::FORBIDDEN, "Two-factor required"),
+            Self::CsrfCheckFailed => (Code::CsrfCheckFailed, Status::FORBIDDEN, "Cross-site request refused"),
+            Self::InvalidLink => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid link"),
+            Self::SecondFactorRequired => (Code::SecondFactorRequired, Status::FORBIDDEN, "Second factor required"),
+            Self::InsufficientScope => (Code::InsufficientScope, Status::FORBIDDEN, "Insufficient scope"),
+            Self::PasskeyRefused => (Code::PasskeyRefused, Status::BAD_REQUEST, "Passkey refused"),
+            Self::PasskeyAlreadyRegistered => (Code::PasskeyAlreadyRegistered, Status::CONFLICT, "Conflict"),
+            Self::TooManyPasskeys => (Code::TooManyPasskeys, Status::CONFLICT, "Conflict"),
+            Self::NoPasskeys => (Code::NoPasskeys, Status::CONFLICT, "Conflict"),
+            Self::TooManyAttempts { .. } => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
+            Self::Overloaded { .. } => (Code::ServerBusy, Status::SERVICE_UNAVAILABLE, "Server busy"),
+            Self::DatabaseUnavailable => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),
+            Self::Internal(_) => (Code::InternalError, Status::INTERNAL_SERVER_ERROR, "Internal server error"),
         }
     }
 
+    /// The stable machine-readable code integrators switch on.
+    pub fn code(&self) -> ProblemCode {
+        self.problem().0
+    }
+
     fn title(&self) -> &'static str {
-        match self {
-            Self::MalformedBody(_) | Self::InvalidQuery(_) => "Malformed request",
-            Self::PayloadTooLarge { .. } => "Request body too large",
-            Self::UnsupportedMediaType => "Unsupported media type",
-            Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::Validation { .. } | Self::InvalidBody(_) => "Invalid input",
-            Self::InvalidCodeFormat | Self::InvalidRecoveryCodeFormat => "Invalid code format",
-            Self::InvalidCredentials => "Invalid credentials",
-            Self::InvalidToken | Self::InvalidRefreshToken => "Invalid token",
-            Self::InvalidChallenge => "Invalid challenge",
-            Self::InvalidCode => "Invalid code",
-            Self::InvalidPassword => "Invalid password",
-            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => {
-                "Reauthentication required"
-            }
-            Self::Forbidden => "Forbidden",
-            Self::SignupDisabled => "Sign-up disabled",
-            Self::UsernameTaken => "Username taken",
-            Self::TwoFactorAlreadyEnabled
-            | Self::TwoFactorNotEnabled
-            | Self::NoPendingEnrollment => "Conflict",
-            Self::TooManyAttempts { .. } => "Too many attempts",
-            Self::ChallengeExhausted => "Challenge exhausted",
-            Self::TwoFactorRequired => "Two-factor required",
-            Self::CsrfCheckFailed => "Cross-site request refused",
-            Self::InvalidLink => "Invalid link",
-            Self::SecondFactorRequired => "Second factor required",
-            Self::InsufficientScope => "Insufficient scope",
-            Self::PasskeyRefused => "Passkey refused",
-            Self::PasskeyAlreadyRegistered | Self::TooManyPasskeys | Self::NoPasskeys => "Conflict",
-            Self::Overloaded { .. } => "Server busy",
-            Self::DatabaseUnavailable => "Service unavailable",
-            Self::Internal(_) => "Internal server error",
-        }
+        self.problem().2
     }
 
     fn retry_after_secs(&self) -> Option<u64> {
@@ -194,6 +167,55 @@ impl ApiError {
             }
             Self::DatabaseUnavailable => Some(5),
             _ => None,
+        }
+    }
+}
+
+/// Database failures the use case did not turn into a refusal of its own: unavailable or busy
+/// is `503` (retryable), anything else an internal error.
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match error {
+            DbError::Unavailable => Self::DatabaseUnavailable,
+            DbError::Duplicate(message) | DbError::Other(message) => Self::Internal(message),
+        }
+    }
+}
+
+/// A token not accepted: an access token is `invalid_token`, a sign-in step token
+/// `invalid_challenge`; a key or signing fault is internal.
+impl From<crate::auth::tokens::TokenError> for ApiError {
+    fn from(error: crate::auth::tokens::TokenError) -> Self {
+        use crate::auth::tokens::TokenError;
+        match error {
+            TokenError::InvalidAccess => Self::InvalidToken,
+            TokenError::InvalidStep => Self::InvalidChallenge,
+            TokenError::Keys(message) => Self::Internal(message),
+        }
+    }
+}
+
+/// A stored secret that does not open is the server's fault, never the caller's.
+impl From<crate::auth::secret_box::SecretBoxError> for ApiError {
+    fn from(error: crate::auth::secret_box::SecretBoxError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<crate::auth::qr::QrError> for ApiError {
+    fn from(error: crate::auth::qr::QrError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+/// A full hashing queue is `503` with `Retry-After`; anything else internal.
+impl From<crate::auth::password::HashingError> for ApiError {
+    fn from(error: crate::auth::password::HashingError) -> Self {
+        use crate::auth::password::HashingError;
+        match error {
+            HashingError::Overloaded { retry_after_secs } => Self::Overloaded { retry_after_secs },
+            HashingError::Failed(message) => Self::Internal(message),
         }
     }
 }
@@ -209,89 +231,66 @@ impl From<crate::domain::InvalidInput> for ApiError {
     }
 }
 
-/// Every `code` a problem document can carry: integrators switch on these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemCode {
-    MalformedRequest,
-    InvalidBody,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    InvalidQuery,
-    NotFound,
-    MethodNotAllowed,
-    ValidationFailed,
-    InvalidCodeFormat,
-    InvalidRecoveryCodeFormat,
-    InvalidCredentials,
-    InvalidToken,
-    InvalidRefreshToken,
-    InvalidChallenge,
-    InvalidCode,
-    InvalidPassword,
-    ReauthenticationRequired,
-    Forbidden,
-    SignupDisabled,
-    UsernameTaken,
-    TwoFactorAlreadyEnabled,
-    TwoFactorNotEnabled,
-    NoPendingEnrollment,
-    TooManyAttempts,
-    ChallengeExhausted,
-    TwoFactorRequired,
-    CsrfCheckFailed,
-    SecondFactorRequired,
-    InsufficientScope,
-    PasskeyRefused,
-    PasskeyAlreadyRegistered,
-    TooManyPasskeys,
-    NoPasskeys,
-    ServerBusy,
-    DatabaseUnavailable,
-    InternalError,
+/// Declares [`ProblemCode`] from one list, so each code's wire text is written once (the
+/// serde name the OpenAPI schema shows and `as_str` are the same literal).
+macro_rules! problem_codes {
+    ($($variant:ident = $text:tt,)*) => {
+        /// Every `code` a problem document can carry: integrators switch on these.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+        pub enum ProblemCode {
+            $(
+                #[serde(rename = $text)]
+                $variant,
+            )*
+        }
+
+        impl ProblemCode {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+    };
 }
 
-impl ProblemCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedRequest => "malformed_request",
-            Self::InvalidBody => "invalid_body",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidQuery => "invalid_query",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::ValidationFailed => "validation_failed",
-            Self::InvalidCodeFormat => "invalid_code_format",
-            Self::InvalidRecoveryCodeFormat => "invalid_recovery_code_format",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::InvalidToken => "invalid_token",
-            Self::InvalidRefreshToken => "invalid_refresh_token",
-            Self::InvalidChallenge => "invalid_challenge",
-            Self::InvalidCode => "invalid_code",
-            Self::InvalidPassword => "invalid_password",
-            Self::ReauthenticationRequired => "reauthentication_required",
-            Self::Forbidden => "forbidden",
-            Self::SignupDisabled => "signup_disabled",
-            Self::UsernameTaken => "username_taken",
-            Self::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
-            Self::TwoFactorNotEnabled => "two_factor_not_enabled",
-            Self::NoPendingEnrollment => "no_pending_enrollment",
-            Self::TooManyAttempts => "too_many_attempts",
-            Self::ChallengeExhausted => "challenge_exhausted",
-            Self::TwoFactorRequired => "two_factor_required",
-            Self::CsrfCheckFailed => "csrf_check_failed",
-            Self::SecondFactorRequired => "second_factor_required",
-            Self::InsufficientScope => "insufficient_scope",
-            Self::PasskeyRefused => "passkey_refused",
-            Self::PasskeyAlreadyRegistered => "passkey_already_registered",
-            Self::TooManyPasskeys => "too_many_passkeys",
-            Self::NoPasskeys => "no_passkeys",
-            Self::ServerBusy => "server_busy",
-            Self::DatabaseUnavailable => "database_unavailable",
-            Self::InternalError => "internal_error",
-        }
-    }
+problem_codes! {
+    MalformedRequest = "malformed_request",
+    InvalidBody = "invalid_body",
+    PayloadTooLarge = "payload_too_large",
+    UnsupportedMediaType = "unsupported_media_type",
+    InvalidQuery = "invalid_query",
+    NotFound = "not_found",
+    MethodNotAllowed = "method_not_allowed",
+    ValidationFailed = "validation_failed",
+    InvalidCodeFormat = "invalid_code_format",
+    InvalidRecoveryCodeFormat = "invalid_recovery_code_format",
+    InvalidCredentials = "invalid_credentials",
+    InvalidToken = "invalid_token",
+    InvalidRefreshToken = "invalid_refresh_token",
+    InvalidChallenge = "invalid_challenge",
+    InvalidCode = "invalid_code",
+    InvalidPassword = "invalid_password",
+    ReauthenticationRequired = "reauthentication_required",
+    Forbidden = "forbidden",
+    SignupDisabled = "signup_disabled",
+    UsernameTaken = "username_taken",
+    TwoFactorAlreadyEnabled = "two_factor_already_enabled",
+    TwoFactorNotEnabled = "two_factor_not_enabled",
+    NoPendingEnrollment = "no_pending_enrollment",
+    TooManyAttempts = "too_many_attempts",
+    ChallengeExhausted = "challenge_exhausted",
+    TwoFactorRequired = "two_factor_required",
+    CsrfCheckFailed = "csrf_check_failed",
+    SecondFactorRequired = "second_factor_required",
+    InsufficientScope = "insufficient_scope",
+    PasskeyRefused = "passkey_refused",
+    PasskeyAlreadyRegistered = "passkey_already_registered",
+    TooManyPasskeys = "too_many_passkeys",
+    NoPasskeys = "no_passkeys",
+    ServerBusy = "server_busy",
+    DatabaseUnavailable = "database_unavailable",
+    InternalError = "internal_error",
 }
 
 /// An RFC 9457 problem document.
@@ -324,45 +323,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::MalformedBody(_) | Self::InvalidQuery(_) | Self::InvalidLink => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::InvalidCode | Self::InvalidPassword | Self::PasskeyRefused => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Validation { .. }
-            | Self::InvalidBody(_)
-            | Self::InvalidCodeFormat
-            | Self::InvalidRecoveryCodeFormat => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::InvalidCredentials
-            | Self::InvalidToken
-            | Self::InvalidRefreshToken
-            | Self::InvalidChallenge
-            | Self::ChallengeExhausted => StatusCode::UNAUTHORIZED,
-            Self::ReauthenticationRequired
-            | Self::FreshSecondFactorRequired
-            | Self::Forbidden
-            | Self::SignupDisabled
-            | Self::TwoFactorRequired
-            | Self::CsrfCheckFailed
-            | Self::SecondFactorRequired
-            | Self::InsufficientScope => StatusCode::FORBIDDEN,
-            Self::UsernameTaken
-            | Self::TwoFactorAlreadyEnabled
-            | Self::TwoFactorNotEnabled
-            | Self::NoPendingEnrollment
-            | Self::PasskeyAlreadyRegistered
-            | Self::TooManyPasskeys
-            | Self::NoPasskeys => StatusCode::CONFLICT,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Overloaded { .. } | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.problem().1
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -20,7 +20,6 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
 use crate::domain::clock::SharedClock;
-use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
 use crate::routes::{
     no_store_when_authenticated, problem_for_bare_errors, unmatched_request, RouteTable,
@@ -46,12 +45,15 @@ pub enum StartupError {
     Other(String),
 }
 
-impl From<ApiError> for StartupError {
-    fn from(error: ApiError) -> Self {
-        Self::Other(match error {
-            ApiError::Internal(message) => message,
-            other => other.to_string(),
-        })
+impl From<crate::auth::password::HashingError> for StartupError {
+    fn from(error: crate::auth::password::HashingError) -> Self {
+        Self::Other(error.to_string())
+    }
+}
+
+impl From<crate::auth::tokens::TokenError> for StartupError {
+    fn from(error: crate::auth::tokens::TokenError) -> Self {
+        Self::Other(error.to_string())
     }
 }
 

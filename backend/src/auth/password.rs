@@ -17,11 +17,27 @@ use tokio::sync::Semaphore;
 
 use crate::config::PasswordHashingSettings;
 use crate::domain::Password;
-use crate::error::ApiError;
 
 const HASH_BYTES: usize = 32;
 /// How many recent hash durations the median is taken over.
 const RECENT_DURATIONS: usize = 31;
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    /// Too many hashes queued already: the caller should come back later.
+    #[error("too many password hashes queued; retry in {retry_after_secs} seconds")]
+    Overloaded { retry_after_secs: u64 },
+    /// Bad parameters or a failed worker: a server fault.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl HashingError {
+    fn failed(message: impl Into<String>) -> Self {
+        Self::Failed(message.into())
+    }
+}
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -47,14 +63,14 @@ struct Inner {
 }
 
 impl PasswordHasher {
-    pub fn new(settings: PasswordHashingSettings) -> Result<Self, ApiError> {
+    pub fn new(settings: PasswordHashingSettings) -> Result<Self, HashingError> {
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,
             settings.parallelism,
             Some(HASH_BYTES),
         )
-        .map_err(|error| ApiError::internal(format!("argon2 parameters: {error}")))?;
+        .map_err(|error| HashingError::failed(format!("argon2 parameters: {error}")))?;
         let mut memory = Vec::new();
         let dummy_hash = hash_with(&params, "dummy password for unknown users", &mut memory)?;
         Ok(Self {
@@ -75,7 +91,7 @@ impl PasswordHasher {
     }
 
     /// Hashes a new password into a PHC string.
-    pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: &Password) -> Result<String, HashingError> {
         let password = password.expose().to_owned();
         let params = self.inner.params.clone();
         self.run(move |memory| hash_with(&params, &password, memory))
@@ -88,7 +104,7 @@ impl PasswordHasher {
         &self,
         password: &Password,
         stored: Option<String>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, HashingError> {
         let password = password.expose().to_owned();
         let is_real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
@@ -110,7 +126,7 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, HashingError> {
         // Counted before waiting so that the bound holds however many arrive at once; the guard
         // uncounts even when the request is dropped while it waits.
         let in_flight = InFlight::enter(self.inner.clone())?;
@@ -120,7 +136,7 @@ impl PasswordHasher {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::internal("hashing pool closed"))?;
+            .map_err(|_| HashingError::failed("hashing pool closed"))?;
         let worker = self.inner.clone();
         // The slot and the count go with the hash, not the request: a request dropped
         // meanwhile must not free a slot while its hash still runs.
@@ -134,7 +150,7 @@ impl PasswordHasher {
             result
         })
         .await
-        .map_err(|error| ApiError::internal(format!("hashing task failed: {error}")))
+        .map_err(|error| HashingError::failed(format!("hashing task failed: {error}")))
     }
 }
 
@@ -192,13 +208,13 @@ struct InFlight(Arc<Inner>);
 impl InFlight {
     /// Counts the request in, or refuses it: when the estimated wait is too long (or the hard
     /// cap is reached), with the seconds after which the queue should have drained enough.
-    fn enter(inner: Arc<Inner>) -> Result<Self, ApiError> {
+    fn enter(inner: Arc<Inner>) -> Result<Self, HashingError> {
         let ahead = inner.in_flight.fetch_add(1, Ordering::SeqCst);
         let wait = inner.estimated_wait(ahead);
         if ahead >= inner.max_in_flight || wait > inner.max_wait {
             inner.in_flight.fetch_sub(1, Ordering::SeqCst);
             let excess = wait.saturating_sub(inner.max_wait).as_secs() + 1;
-            return Err(ApiError::Overloaded {
+            return Err(HashingError::Overloaded {
                 retry_after_secs: excess.min(60),
             });
         }
@@ -220,8 +236,12 @@ fn memory_for<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block
     &mut memory[..params.block_count()]
 }
 
-fn hash_with(params: &Params, password: &str, memory: &mut Vec<Block>) -> Result<String, ApiError> {
-    let failed = |error: String| ApiError::internal(format!("argon2 hashing failed: {error}"));
+fn hash_with(
+    params: &Params,
+    password: &str,
+    memory: &mut Vec<Block>,
+) -> Result<String, HashingError> {
+    let failed = |error: String| HashingError::failed(format!("argon2 hashing failed: {error}"));
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_bytes = [0u8; 64];
     let salt_bytes = salt
@@ -415,7 +435,7 @@ mod tests {
         let refused = InFlight::enter(hasher.inner.clone());
         assert!(matches!(
             refused,
-            Err(ApiError::Overloaded {
+            Err(HashingError::Overloaded {
                 retry_after_secs: 1
             })
         ));

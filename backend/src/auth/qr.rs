@@ -3,14 +3,17 @@
 
 use qrcode_generator::QrCodeEcc;
 
-use crate::error::ApiError;
-
 const QUIET_ZONE_MODULES: usize = 4;
 
+/// The text does not fit in a QR code.
+#[derive(Debug, thiserror::Error)]
+#[error("QR encoding failed: {0}")]
+pub struct QrError(String);
+
 /// An SVG image of the QR code for `text`, medium error correction, scalable by the viewer.
-pub fn qr_svg(text: &str) -> Result<String, ApiError> {
+pub fn qr_svg(text: &str) -> Result<String, QrError> {
     let matrix = qrcode_generator::to_matrix_from_str(text, QrCodeEcc::Medium)
-        .map_err(|error| ApiError::internal(format!("QR encoding failed: {error}")))?;
+        .map_err(|error| QrError(error.to_string()))?;
     let size = matrix.len() + 2 * QUIET_ZONE_MODULES;
     let mut path = String::with_capacity(matrix.len() * matrix.len() * 4);
     for (row_index, row) in matrix.iter().enumerate() {

@@ -10,9 +10,22 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::auth::keys::SECRET_KEY_BYTES;
-use crate::error::ApiError;
 
 const NONCE_BYTES: usize = 24;
+
+/// Why a secret could not be sealed or opened. Opening fails on a ciphertext not made by this
+/// box for this associated data (another secret key, another account, tampering).
+#[derive(Debug, thiserror::Error)]
+pub enum SecretBoxError {
+    #[error("encryption failed")]
+    Seal,
+    #[error("stored ciphertext is not base64")]
+    NotBase64,
+    #[error("stored ciphertext is truncated")]
+    Truncated,
+    #[error("stored secret does not decrypt: wrong secret key or tampering")]
+    DoesNotOpen,
+}
 
 #[derive(Clone)]
 pub struct SecretBox {
@@ -32,7 +45,7 @@ impl SecretBox {
     }
 
     /// Base64 of `nonce || ciphertext` of `plaintext`, bound to `associated_data`.
-    pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<String, ApiError> {
+    pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<String, SecretBoxError> {
         use rand::RngCore;
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -45,18 +58,18 @@ impl SecretBox {
                     aad: associated_data,
                 },
             )
-            .map_err(|_| ApiError::internal("encryption failed"))?;
+            .map_err(|_| SecretBoxError::Seal)?;
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&ciphertext);
         Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
     }
 
-    pub fn open(&self, sealed: &str, associated_data: &[u8]) -> Result<Vec<u8>, ApiError> {
+    pub fn open(&self, sealed: &str, associated_data: &[u8]) -> Result<Vec<u8>, SecretBoxError> {
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(sealed)
-            .map_err(|_| ApiError::internal("stored ciphertext is not base64"))?;
+            .map_err(|_| SecretBoxError::NotBase64)?;
         if sealed.len() < NONCE_BYTES {
-            return Err(ApiError::internal("stored ciphertext is truncated"));
+            return Err(SecretBoxError::Truncated);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
         self.cipher
@@ -67,9 +80,7 @@ impl SecretBox {
                     aad: associated_data,
                 },
             )
-            .map_err(|_| {
-                ApiError::internal("stored secret does not decrypt: wrong secret key or tampering")
-            })
+            .map_err(|_| SecretBoxError::DoesNotOpen)
     }
 
     /// Hex HMAC-SHA-256 of `value` under the hashing key.

@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::secret_box::SecretBox;
 use crate::domain::Role;
-use crate::error::ApiError;
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const ACCESS_TOKEN_AUDIENCE: &str = "custadmin";
@@ -24,6 +23,22 @@ pub const CHALLENGE_TOKEN_LIFETIME_SECS: i64 = 5 * 60;
 /// (5 minutes).
 pub const PASSKEY_STATE_TOKEN_TYPE: &str = "passkey-state+jwt";
 pub const PASSKEY_STATE_TOKEN_AUDIENCE: &str = "custadmin:passkey-state";
+
+/// Why a token was not accepted, or could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// An access token that is malformed, not signed by a key of ours, of another kind, or
+    /// expired.
+    #[error("the access token is invalid or expired")]
+    InvalidAccess,
+    /// A sign-in step token (a challenge or a passkey state) that is malformed, not ours, of
+    /// another step, or expired.
+    #[error("the sign-in step token is invalid or expired")]
+    InvalidStep,
+    /// A key that cannot be encoded or a token that cannot be signed: a server fault.
+    #[error("{0}")]
+    Keys(String),
+}
 
 /// RFC 8176 authentication method references.
 pub const AMR_PASSWORD: &str = "pwd";
@@ -129,11 +144,11 @@ struct VerificationKey {
 }
 
 impl VerificationKey {
-    fn new(public_key: &VerifyingKey) -> Result<Self, ApiError> {
+    fn new(public_key: &VerifyingKey) -> Result<Self, TokenError> {
         let public_key_base64url =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public_key.to_bytes());
         let decoding_key = DecodingKey::from_ed_components(&public_key_base64url)
-            .map_err(|error| ApiError::internal(format!("verifying key: {error}")))?;
+            .map_err(|error| TokenError::Keys(format!("verifying key: {error}")))?;
         Ok(Self {
             kid: jwk_thumbprint(&public_key_base64url),
             public_key_base64url,
@@ -161,7 +176,7 @@ pub struct TokenKeys {
 const VERIFIED_ACCESS_CACHE_ENTRIES: u64 = 100_000;
 
 impl TokenKeys {
-    pub fn new(signing_key: &SigningKey, issuer: &str) -> Result<Self, ApiError> {
+    pub fn new(signing_key: &SigningKey, issuer: &str) -> Result<Self, TokenError> {
         Self::with_retired_keys(signing_key, &[], issuer)
     }
 
@@ -169,11 +184,11 @@ impl TokenKeys {
         signing_key: &SigningKey,
         retired: &[VerifyingKey],
         issuer: &str,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, TokenError> {
         use ed25519_dalek::pkcs8::EncodePrivateKey;
         let der = signing_key
             .to_pkcs8_der()
-            .map_err(|error| ApiError::internal(format!("signing key encoding: {error}")))?;
+            .map_err(|error| TokenError::Keys(format!("signing key encoding: {error}")))?;
         let mut verification_keys = vec![VerificationKey::new(&signing_key.verifying_key())?];
         for key in retired {
             let key = VerificationKey::new(key)?;
@@ -226,7 +241,7 @@ impl TokenKeys {
         auth_time: DateTime<Utc>,
         amr: &[String],
         now: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: account_id.to_string(),
@@ -247,7 +262,7 @@ impl TokenKeys {
         account_id: &str,
         challenge_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, TokenError> {
         let claims = ChallengeClaims {
             iss: self.issuer.clone(),
             sub: account_id.to_string(),
@@ -267,7 +282,7 @@ impl TokenKeys {
         challenge: &str,
         state: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, TokenError> {
         let exp = now.timestamp() + CHALLENGE_TOKEN_LIFETIME_SECS;
         let binding = passkey_state_binding(&self.issuer, challenge, exp);
         let claims = PasskeyStateClaims {
@@ -279,7 +294,9 @@ impl TokenKeys {
                 exp,
                 jti: challenge.to_string(),
             },
-            sealed: secret_box.seal(state, &binding)?,
+            sealed: secret_box
+                .seal(state, &binding)
+                .map_err(|error| TokenError::Keys(error.to_string()))?,
         };
         self.sign(PASSKEY_STATE_TOKEN_TYPE, &claims)
     }
@@ -293,7 +310,7 @@ impl TokenKeys {
         secret_box: &SecretBox,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<PasskeyState, ApiError> {
+    ) -> Result<PasskeyState, TokenError> {
         let claims: PasskeyStateClaims = self.verify_step_token(
             token,
             PASSKEY_STATE_TOKEN_TYPE,
@@ -306,9 +323,9 @@ impl TokenKeys {
             // Signed by a key of ours yet sealed under another secret key: instances that
             // share the signing key but not the secret key.
             tracing::warn!("a signed passkey state token does not open: secret keys differ?");
-            ApiError::InvalidChallenge
+            TokenError::InvalidStep
         })?;
-        let expires_at = DateTime::from_timestamp(exp, 0).ok_or(ApiError::InvalidChallenge)?;
+        let expires_at = DateTime::from_timestamp(exp, 0).ok_or(TokenError::InvalidStep)?;
         Ok(PasskeyState {
             challenge: jti,
             expires_at,
@@ -316,7 +333,11 @@ impl TokenKeys {
         })
     }
 
-    pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, ApiError> {
+    pub fn verify_access(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaims, TokenError> {
         use sha2::{Digest, Sha256};
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let claims = match self.verified_access.get(&key) {
@@ -328,16 +349,16 @@ impl TokenKeys {
             }
         };
         if claims.exp <= now.timestamp() {
-            return Err(ApiError::InvalidToken);
+            return Err(TokenError::InvalidAccess);
         }
         Ok((*claims).clone())
     }
 
     /// The full check of an access token's signature, header and claims but `exp`, without
     /// the cache (what a cache miss costs).
-    pub fn verify_access_signature(&self, token: &str) -> Result<AccessClaims, ApiError> {
+    pub fn verify_access_signature(&self, token: &str) -> Result<AccessClaims, TokenError> {
         self.verify(token, ACCESS_TOKEN_TYPE, ACCESS_TOKEN_AUDIENCE, || {
-            ApiError::InvalidToken
+            TokenError::InvalidAccess
         })
     }
 
@@ -345,7 +366,7 @@ impl TokenKeys {
         &self,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<ChallengeClaims, ApiError> {
+    ) -> Result<ChallengeClaims, TokenError> {
         self.verify_step_token(token, CHALLENGE_TOKEN_TYPE, CHALLENGE_TOKEN_AUDIENCE, now)
     }
 
@@ -357,20 +378,20 @@ impl TokenKeys {
         token_type: &str,
         audience: &str,
         now: DateTime<Utc>,
-    ) -> Result<T, ApiError> {
-        let claims: T = self.verify(token, token_type, audience, || ApiError::InvalidChallenge)?;
+    ) -> Result<T, TokenError> {
+        let claims: T = self.verify(token, token_type, audience, || TokenError::InvalidStep)?;
         if claims.exp() <= now.timestamp() {
-            return Err(ApiError::InvalidChallenge);
+            return Err(TokenError::InvalidStep);
         }
         Ok(claims)
     }
 
-    fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, ApiError> {
+    fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(token_type.to_string());
         header.kid = Some(self.kid().to_string());
         jsonwebtoken::encode(&header, claims, &self.encoding_key)
-            .map_err(|error| ApiError::internal(format!("token signing failed: {error}")))
+            .map_err(|error| TokenError::Keys(format!("token signing failed: {error}")))
     }
 
     /// Checks, in order: header alg (EdDSA only), typ and kid; then signature, iss and aud.
@@ -379,8 +400,8 @@ impl TokenKeys {
         token: &str,
         expected_type: &str,
         audience: &str,
-        rejection: fn() -> ApiError,
-    ) -> Result<T, ApiError> {
+        rejection: fn() -> TokenError,
+    ) -> Result<T, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| rejection())?;
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(expected_type) {
             return Err(rejection());
@@ -462,14 +483,14 @@ mod tests {
         let expired = now() + chrono::TimeDelta::seconds(ACCESS_TOKEN_LIFETIME_SECS);
         assert!(matches!(
             keys.verify_access(&token, expired),
-            Err(ApiError::InvalidToken)
+            Err(TokenError::InvalidAccess)
         ));
         let mut forged = token.clone();
         forged.pop();
         forged.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert!(matches!(
             keys.verify_access(&forged, now()),
-            Err(ApiError::InvalidToken)
+            Err(TokenError::InvalidAccess)
         ));
     }
 
@@ -511,7 +532,7 @@ mod tests {
         let challenge = keys.issue_challenge("acc", "challenge-1", now()).unwrap();
         assert!(matches!(
             keys.verify_access(&challenge, now()),
-            Err(ApiError::InvalidToken)
+            Err(TokenError::InvalidAccess)
         ));
         assert!(keys.verify_challenge(&challenge, now()).is_ok());
         assert!(keys.verify_challenge(&access_token(&keys), now()).is_err());
@@ -556,7 +577,7 @@ mod tests {
         let later = now() + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
         assert!(matches!(
             keys.verify_passkey_state(&sealing, &token, later),
-            Err(ApiError::InvalidChallenge)
+            Err(TokenError::InvalidStep)
         ));
     }
 
@@ -590,7 +611,7 @@ mod tests {
             assert!(
                 matches!(
                     keys.verify_passkey_state(&sealing, &resign(changes.clone()), now()),
-                    Err(ApiError::InvalidChallenge)
+                    Err(TokenError::InvalidStep)
                 ),
                 "{changes}"
             );
@@ -601,7 +622,7 @@ mod tests {
         // Under another secret key it does not open; without the claim it is no state token.
         assert!(matches!(
             keys.verify_passkey_state(&SecretBox::new(&[8; 32]), &token, now()),
-            Err(ApiError::InvalidChallenge)
+            Err(TokenError::InvalidStep)
         ));
         let mut bare = claims.clone();
         bare.as_object_mut().unwrap().remove("sealed");

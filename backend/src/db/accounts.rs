@@ -4,10 +4,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::accounts;
-use super::{is_unique_violation, DbConnection};
+use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
 use crate::domain::{Language, Role};
-use crate::error::ApiError;
 
 diesel::define_sql_function! {
     /// SQL `lower()`: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
@@ -81,11 +81,11 @@ pub(super) struct AccountRecord {
 }
 
 impl TryFrom<AccountRecord> for Account {
-    type Error = ApiError;
+    type Error = DbError;
 
-    fn try_from(record: AccountRecord) -> Result<Self, ApiError> {
+    fn try_from(record: AccountRecord) -> Result<Self, DbError> {
         let role = Role::from_db(&record.role)
-            .ok_or_else(|| ApiError::internal(format!("unknown role {:?}", record.role)))?;
+            .ok_or_else(|| DbError::other(format!("unknown role {:?}", record.role)))?;
         Ok(Self {
             id: record.id,
             username: record.username,
@@ -108,7 +108,7 @@ impl TryFrom<AccountRecord> for Account {
     }
 }
 
-fn accounts_from(records: Vec<AccountRecord>) -> Result<Vec<Account>, ApiError> {
+fn accounts_from(records: Vec<AccountRecord>) -> Result<Vec<Account>, DbError> {
     records.into_iter().map(Account::try_from).collect()
 }
 
@@ -123,8 +123,8 @@ pub struct NewAccount<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts an account; a taken username (in any case) is `UsernameTaken`.
-pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result<(), ApiError> {
+/// Inserts an account; a taken username (in any case) is `DbError::Duplicate`.
+pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result<(), DbError> {
     diesel::insert_into(accounts::table)
         .values((
             accounts::id.eq(account.id),
@@ -135,21 +135,14 @@ pub fn insert(connection: &mut DbConnection, account: &NewAccount<'_>) -> Result
             accounts::role.eq(account.role.as_str()),
             accounts::created_at.eq(db_time(account.created_at)),
         ))
-        .execute(connection)
-        .map(|_| ())
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                ApiError::UsernameTaken
-            } else {
-                error.into()
-            }
-        })
+        .execute(connection)?;
+    Ok(())
 }
 
 pub fn find_by_username_key(
     connection: &mut DbConnection,
     username_key: &str,
-) -> Result<Option<Account>, ApiError> {
+) -> Result<Option<Account>, DbError> {
     accounts::table
         .filter(accounts::username_key.eq(username_key))
         .select(AccountRecord::as_select())
@@ -159,7 +152,7 @@ pub fn find_by_username_key(
         .transpose()
 }
 
-pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<Account>, ApiError> {
+pub fn find_by_id(connection: &mut DbConnection, id: &str) -> Result<Option<Account>, DbError> {
     accounts::table
         .find(id)
         .select(AccountRecord::as_select())
@@ -175,7 +168,7 @@ pub fn replace_password_hash(
     id: &str,
     current: &str,
     new: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -200,7 +193,7 @@ pub fn lock_if_unchanged(
     id: &str,
     password_hash: &str,
     two_factor_enabled: bool,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let unchanged = accounts::table
         .find(id)
         .filter(accounts::password_hash.eq(password_hash));
@@ -220,7 +213,7 @@ pub fn lock_if_unchanged(
 pub fn lock_if_two_factor_enabled(
     connection: &mut DbConnection,
     id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let touched = diesel::update(
         accounts::table
             .find(id)
@@ -232,7 +225,7 @@ pub fn lock_if_two_factor_enabled(
 }
 
 /// Takes the account row's write lock if TOTP is still off.
-pub fn lock_if_totp_disabled(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+pub fn lock_if_totp_disabled(connection: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     let touched = diesel::update(
         accounts::table
             .find(id)
@@ -244,7 +237,7 @@ pub fn lock_if_totp_disabled(connection: &mut DbConnection, id: &str) -> Result<
 }
 
 /// Takes the account row's write lock; `false` when the account is gone.
-pub fn lock(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+pub fn lock(connection: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     let touched = diesel::update(accounts::table.find(id))
         .set(accounts::id.eq(accounts::id))
         .execute(connection)?;
@@ -257,7 +250,7 @@ pub fn set_pending_totp(
     id: &str,
     ciphertext: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let updated = diesel::update(
         accounts::table
@@ -281,7 +274,7 @@ pub fn enable_totp(
     verified_pending_ciphertext: &str,
     step: i64,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let updated = diesel::update(
         accounts::table
@@ -308,7 +301,7 @@ pub fn claim_totp_step(
     id: &str,
     verified_ciphertext: &str,
     step: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -326,7 +319,7 @@ pub fn switch_two_factor_on(
     connection: &mut DbConnection,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -338,7 +331,7 @@ pub fn switch_two_factor_on(
 }
 
 /// Switches two-factor off and forgets the TOTP secrets. `false` when it was already off.
-pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     let updated = diesel::update(
         accounts::table
             .find(id)
@@ -369,7 +362,7 @@ pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
     limit: i64,
-) -> Result<Vec<Account>, ApiError> {
+) -> Result<Vec<Account>, DbError> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Nullable, Text};
 
@@ -423,7 +416,7 @@ pub fn search_customers(
         .limit(limit)
         .select(AccountRecord::as_select())
         .load(connection)
-        .map_err(ApiError::from)
+        .map_err(DbError::from)
         .and_then(accounts_from)
 }
 
@@ -448,7 +441,7 @@ pub fn set_language(
     connection: &mut DbConnection,
     id: &str,
     language: Language,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(accounts::table.find(id))
         .set(accounts::language.eq(language.tag()))
         .execute(connection)?;
@@ -460,7 +453,7 @@ pub fn set_pending_email(
     connection: &mut DbConnection,
     id: &str,
     email: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(accounts::table.find(id))
         .set(accounts::pending_email.eq(Some(email)))
         .execute(connection)?;
@@ -474,7 +467,7 @@ pub fn verify_email(
     id: &str,
     email: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let promoted = diesel::update(
         accounts::table
@@ -506,7 +499,7 @@ pub fn verify_email(
 pub fn find_by_verified_email(
     connection: &mut DbConnection,
     email: &str,
-) -> Result<Vec<Account>, ApiError> {
+) -> Result<Vec<Account>, DbError> {
     accounts::table
         .filter(lower(accounts::email).eq(email.to_lowercase()))
         .filter(accounts::email_verified_at.is_not_null())
@@ -514,12 +507,12 @@ pub fn find_by_verified_email(
         .limit(10)
         .select(AccountRecord::as_select())
         .load(connection)
-        .map_err(ApiError::from)
+        .map_err(DbError::from)
         .and_then(accounts_from)
 }
 
 /// Drops an address change that was asked for but not verified.
-pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+pub fn clear_pending_email(connection: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::update(accounts::table.find(id))
         .set(accounts::pending_email.eq(None::<String>))
         .execute(connection)?;
@@ -544,7 +537,7 @@ pub fn owe_verification_mail(
     connection: &mut DbConnection,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(
         accounts::table
             .find(id)
@@ -559,7 +552,7 @@ pub fn owe_verification_mail(
 pub fn verification_mail_owed_since(
     connection: &mut DbConnection,
     id: &str,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
+) -> Result<Option<DateTime<Utc>>, DbError> {
     Ok(accounts::table
         .find(id)
         .select(accounts::verification_mail_owed_at)
@@ -570,7 +563,7 @@ pub fn verification_mail_owed_since(
 }
 
 /// The verification mail is sent (or no longer owed).
-pub fn settle_verification_mail(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+pub fn settle_verification_mail(connection: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::update(
         accounts::table
             .find(id)
@@ -587,7 +580,7 @@ pub fn owing_verification_mail(
     connection: &mut DbConnection,
     after: Option<(DateTime<Utc>, String)>,
     limit: i64,
-) -> Result<Vec<(DateTime<Utc>, String)>, ApiError> {
+) -> Result<Vec<(DateTime<Utc>, String)>, DbError> {
     let mut query = accounts::table
         .filter(accounts::verification_mail_owed_at.is_not_null())
         .select((accounts::verification_mail_owed_at, accounts::id))

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use super::accounts::{Account, AccountRecord};
 use super::schema::{accounts, api_tokens};
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
 use crate::domain::{ApiToken, Scope};
-use crate::error::ApiError;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]
@@ -48,7 +48,7 @@ pub fn insert(
     connection: &mut DbConnection,
     token: &ApiToken,
     token_hash: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
     diesel::insert_into(api_tokens::table)
         .values((
@@ -70,7 +70,7 @@ pub fn live_for_account(
     connection: &mut DbConnection,
     account_id: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<ApiToken>, ApiError> {
+) -> Result<Vec<ApiToken>, DbError> {
     Ok(api_tokens::table
         .filter(api_tokens::account_id.eq(account_id))
         .filter(api_tokens::revoked_at.is_null())
@@ -89,7 +89,7 @@ pub fn authenticate(
     connection: &mut DbConnection,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(ApiToken, Account)>, ApiError> {
+) -> Result<Option<(ApiToken, Account)>, DbError> {
     let found: Option<(ApiTokenRecord, AccountRecord)> = api_tokens::table
         .inner_join(accounts::table)
         .filter(api_tokens::token_hash.eq(token_hash))
@@ -119,7 +119,7 @@ pub fn lock_if_live(
     connection: &mut DbConnection,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let touched = diesel::update(
         api_tokens::table
             .find(id)
@@ -137,7 +137,7 @@ pub fn revoke_of_account(
     account_id: &str,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let revoked = diesel::update(
         api_tokens::table
             .find(id)
@@ -154,7 +154,7 @@ pub fn revoke_all_for_account(
     connection: &mut DbConnection,
     account_id: &str,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     Ok(diesel::update(
         api_tokens::table
             .filter(api_tokens::account_id.eq(account_id))
@@ -165,7 +165,7 @@ pub fn revoke_all_for_account(
 }
 
 /// Deletes tokens revoked or expired before `before`.
-pub fn prune_dead(connection: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, ApiError> {
+pub fn prune_dead(connection: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, DbError> {
     let before = db_time(before);
     Ok(diesel::delete(
         api_tokens::table.filter(

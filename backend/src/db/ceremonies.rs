@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::schema::webauthn_ceremonies;
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::db_time;
-use crate::error::ApiError;
 
 /// What a ceremony belongs to; each names at most one ceremony at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub fn put(
     key: &CeremonyKey,
     ceremony: &Ceremony,
     expires_at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let key = key.as_text();
     diesel::delete(webauthn_ceremonies::table.find(&key)).execute(connection)?;
     diesel::insert_into(webauthn_ceremonies::table)
@@ -74,7 +74,7 @@ pub fn take(
     connection: &mut DbConnection,
     key: &CeremonyKey,
     now: DateTime<Utc>,
-) -> Result<Option<Ceremony>, ApiError> {
+) -> Result<Option<Ceremony>, DbError> {
     let key = key.as_text();
     // A write first: on SQLite it takes the write lock at once, on PostgreSQL the row's lock,
     // so concurrent takers queue here and all but the first then find nothing.
@@ -110,7 +110,7 @@ pub fn take(
 }
 
 /// Forgets every ceremony of the account (its second factors were wiped).
-pub fn delete_for_account(connection: &mut DbConnection, account_id: &str) -> Result<(), ApiError> {
+pub fn delete_for_account(connection: &mut DbConnection, account_id: &str) -> Result<(), DbError> {
     diesel::delete(
         webauthn_ceremonies::table.filter(webauthn_ceremonies::account_id.eq(account_id)),
     )
@@ -119,10 +119,7 @@ pub fn delete_for_account(connection: &mut DbConnection, account_id: &str) -> Re
 }
 
 /// Forgets ceremonies past their time; housekeeping.
-pub fn delete_expired(
-    connection: &mut DbConnection,
-    now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+pub fn delete_expired(connection: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DbError> {
     Ok(diesel::delete(
         webauthn_ceremonies::table.filter(webauthn_ceremonies::expires_at.le(db_time(now))),
     )

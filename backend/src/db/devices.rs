@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::known_devices;
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::error::ApiError;
 
 /// A known device as the domain sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct DeviceListing {
 pub fn find_by_tokens(
     connection: &mut DbConnection,
     token_hashes: &[String],
-) -> Result<Vec<KnownDevice>, ApiError> {
+) -> Result<Vec<KnownDevice>, DbError> {
     let rows: Vec<(String, String, String, Option<NaiveDateTime>)> = known_devices::table
         .filter(known_devices::token_hash.eq_any(token_hashes))
         .select((
@@ -67,7 +67,7 @@ pub fn insert(
     device: &KnownDevice,
     user_agent: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::insert_into(known_devices::table)
         .values((
             known_devices::id.eq(&device.id),
@@ -90,7 +90,7 @@ pub fn reissue(
     token_hash: &str,
     trusted_until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let updated = diesel::update(known_devices::table.find(device_id))
         .set((
             known_devices::token_hash.eq(token_hash),
@@ -106,7 +106,7 @@ pub fn touch(
     connection: &mut DbConnection,
     device_id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let touched = diesel::update(known_devices::table.find(device_id))
         .set(known_devices::last_used_at.eq(db_time(now)))
         .execute(connection)?;
@@ -117,7 +117,7 @@ pub fn touch(
 pub fn ids_of_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, DbError> {
     Ok(known_devices::table
         .filter(known_devices::account_id.eq(account_id))
         .select(known_devices::id)
@@ -128,7 +128,7 @@ pub fn ids_of_account(
 pub fn delete_all_for_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     Ok(
         diesel::delete(known_devices::table.filter(known_devices::account_id.eq(account_id)))
             .execute(connection)?,
@@ -140,7 +140,7 @@ pub fn delete_all_for_account(
 pub fn end_trust_for_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(known_devices::table.filter(known_devices::account_id.eq(account_id)))
         .set(known_devices::trusted_until.eq(None::<NaiveDateTime>))
         .execute(connection)?;
@@ -159,7 +159,7 @@ type DeviceRecord = (
 pub fn list_for_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<Vec<DeviceListing>, ApiError> {
+) -> Result<Vec<DeviceListing>, DbError> {
     let records: Vec<DeviceRecord> = known_devices::table
         .filter(known_devices::account_id.eq(account_id))
         .order(known_devices::last_used_at.desc())
@@ -190,7 +190,7 @@ pub fn delete_of_account(
     connection: &mut DbConnection,
     account_id: &str,
     device_id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let deleted = diesel::delete(
         known_devices::table
             .find(device_id)
@@ -205,7 +205,7 @@ pub fn end_trust(
     connection: &mut DbConnection,
     account_id: &str,
     device_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(
         known_devices::table
             .find(device_id)
@@ -221,7 +221,7 @@ pub fn end_trust_except(
     connection: &mut DbConnection,
     account_id: &str,
     keep: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(
         known_devices::table
             .filter(known_devices::account_id.eq(account_id))

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::email_tokens;
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::error::ApiError;
 
 /// What a link is for; a link of one kind never works for the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn insert(
     password_fingerprint: Option<&str>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::insert_into(email_tokens::table)
         .values((
             email_tokens::token_hash.eq(token_hash),
@@ -74,7 +74,7 @@ pub fn find_live(
     token_hash: &str,
     purpose: LinkPurpose,
     now: DateTime<Utc>,
-) -> Result<Option<LiveLink>, ApiError> {
+) -> Result<Option<LiveLink>, DbError> {
     Ok(email_tokens::table
         .find(token_hash)
         .filter(email_tokens::purpose.eq(purpose.as_str()))
@@ -97,7 +97,7 @@ pub fn use_up(
     token_hash: &str,
     purpose: LinkPurpose,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let used = diesel::update(
         email_tokens::table
@@ -119,7 +119,7 @@ pub fn count_live(
     purpose: LinkPurpose,
     password_fingerprint: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, DbError> {
     let mut query = email_tokens::table
         .filter(email_tokens::account_id.eq(account_id))
         .filter(email_tokens::purpose.eq(purpose.as_str()))
@@ -139,7 +139,7 @@ pub fn void_all(
     account_id: &str,
     purpose: LinkPurpose,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(
         email_tokens::table
             .filter(email_tokens::account_id.eq(account_id))
@@ -155,7 +155,7 @@ pub fn void_all(
 pub fn prune_expired(
     connection: &mut DbConnection,
     before: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     Ok(
         diesel::delete(email_tokens::table.filter(email_tokens::expires_at.lt(db_time(before))))
             .execute(connection)?,

@@ -6,10 +6,10 @@ use diesel::upsert::excluded;
 
 use super::schema::security_events;
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
 pub use crate::domain::EventKind;
 use crate::domain::{client_network, Event, RequestOrigin};
-use crate::error::ApiError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = security_events)]
@@ -25,11 +25,11 @@ struct EventRecord {
 }
 
 impl TryFrom<EventRecord> for Event {
-    type Error = ApiError;
+    type Error = DbError;
 
-    fn try_from(record: EventRecord) -> Result<Self, ApiError> {
+    fn try_from(record: EventRecord) -> Result<Self, DbError> {
         let kind = EventKind::parse(&record.kind)
-            .ok_or_else(|| ApiError::internal(format!("unknown event kind {:?}", record.kind)))?;
+            .ok_or_else(|| DbError::other(format!("unknown event kind {:?}", record.kind)))?;
         Ok(Self {
             id: record.id,
             kind,
@@ -107,7 +107,7 @@ pub fn record(
     at: DateTime<Utc>,
     origin: &RequestOrigin,
     detail: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let repeat = repeat_of(kind, at, origin);
     let at = db_time(at);
     let event = (
@@ -156,7 +156,7 @@ pub fn record(
 pub fn prune_older_than(
     connection: &mut DbConnection,
     before: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     let before = db_time(before);
     Ok(diesel::delete(
         security_events::table
@@ -176,7 +176,7 @@ pub fn list(
     account_id: &str,
     limit: i64,
     before: Option<i64>,
-) -> Result<Vec<Event>, ApiError> {
+) -> Result<Vec<Event>, DbError> {
     let mut query = security_events::table
         .filter(security_events::account_id.eq(account_id))
         .into_boxed();

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::{known_devices, login_throttles, otp_challenges, sessions, throttle_entries};
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::db_time;
-use crate::error::ApiError;
 
 /// What to prune: rows that ended, expired or went idle before these times.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl Pruned {
 /// Deletes sessions (with their refresh tokens) that ended, challenges that expired, idle
 /// unlocked counters, windowed entries past every window, long-unused known devices, and
 /// security events past their retention.
-pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned, ApiError> {
+pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned, DbError> {
     let sessions_before = db_time(cutoffs.sessions_ended_before);
     let idle_since = db_time(cutoffs.throttles_idle_since);
     Ok(Pruned {

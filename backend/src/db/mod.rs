@@ -27,7 +27,6 @@ use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseKind;
-use crate::error::ApiError;
 
 /// A connection to whichever database the URL names.
 #[derive(diesel::MultiConnection)]
@@ -40,6 +39,54 @@ pub type DbPool = Pool<ConnectionManager<DbConnection>>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// What can go wrong in a database call, in the database's own words. The use cases decide
+/// what a failure means to the caller (`error.rs` maps the rest to HTTP problems): `db` knows
+/// nothing of HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The connection is lost or none is free, or a lock timed out: worth retrying shortly.
+    #[error("the database is unavailable or busy")]
+    Unavailable,
+    /// A unique constraint refused the write (a username or credential taken, a race lost).
+    #[error("a row with this key exists already: {0}")]
+    Duplicate(String),
+    /// Anything else, including a stored row this code cannot read. Logged, never shown.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl DbError {
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::Other(message.into())
+    }
+}
+
+/// Diesel errors are sorted in one place: lost connections and lock time-outs are
+/// `Unavailable` (retryable), unique violations `Duplicate`, everything else `Other`.
+impl From<DieselError> for DbError {
+    fn from(error: DieselError) -> Self {
+        match &error {
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::error!(%error, "database connection lost");
+                DbError::Unavailable
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                DbError::Duplicate(error.to_string())
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy")
+                    || info.message().contains("deadlock detected") =>
+            {
+                // Retryable conflicts: the client is told to come back shortly.
+                tracing::warn!(%error, "database busy");
+                DbError::Unavailable
+            }
+            _ => DbError::Other(format!("database error: {error}")),
+        }
+    }
+}
 
 /// Errors while opening the database at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -142,10 +189,13 @@ impl Database {
     }
 
     /// Runs blocking database work on the blocking pool, never on the async workers.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// `work` returns the caller's own error type, so a use case can refuse inside it; database
+    /// failures reach that type through `From<DbError>`.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let runs = self.runs.clone();
         self.run_uncounted(move |connection| {
@@ -169,39 +219,41 @@ impl Database {
 
     /// [`Database::run`] for work that changes nothing a cached read depends on: the session
     /// check itself (it only notes when a session was last used) and the health ping.
-    pub async fn run_uncounted<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn run_uncounted<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection: PooledConnection<ConnectionManager<DbConnection>> =
                 pool.get().map_err(|error| {
                     tracing::error!(%error, "no database connection available");
-                    ApiError::DatabaseUnavailable
+                    DbError::Unavailable
                 })?;
             work(&mut connection)
         })
         .await
-        .map_err(|error| ApiError::internal(format!("database task failed: {error}")))?
+        .map_err(|error| DbError::other(format!("database task failed: {error}")))?
     }
 
     /// Like [`Database::run`], inside one transaction: all of `work` lands or none of it.
-    pub async fn transaction<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         self.run(|connection| in_transaction(connection, work))
             .await
     }
 
     /// `SELECT 1`, for the health check.
-    pub async fn ping(&self) -> Result<(), ApiError> {
+    pub async fn ping(&self) -> Result<(), DbError> {
         self.run_uncounted(|connection| {
             connection.batch_execute("SELECT 1")?;
-            Ok(())
+            Ok::<_, DbError>(())
         })
         .await
     }
@@ -242,44 +294,30 @@ fn create_owner_only_sqlite_file(path: &std::path::Path) -> Result<(), DatabaseS
     Ok(())
 }
 
-/// Diesel errors become API errors in one place: lost connections and lock time-outs are
-/// `503` (retryable), everything else is an internal error.
-impl From<DieselError> for ApiError {
-    fn from(error: DieselError) -> Self {
-        match &error {
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                tracing::error!(%error, "database connection lost");
-                ApiError::DatabaseUnavailable
-            }
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy")
-                    || info.message().contains("deadlock detected") =>
-            {
-                // Retryable conflicts: the client is told to come back shortly.
-                tracing::warn!(%error, "database busy");
-                ApiError::DatabaseUnavailable
-            }
-            _ => ApiError::internal(format!("database error: {error}")),
-        }
-    }
-}
-
 /// Runs `work` in a transaction (a savepoint when one is already open). On SQLite, the
 /// transaction should begin with a write so it takes the write lock at once and waits its turn
 /// under the busy timeout, rather than failing on a later read-to-write upgrade.
-pub fn in_transaction<T, E: From<DieselError>>(
+pub fn in_transaction<T, E: From<DbError>>(
     connection: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     use diesel::Connection;
-    connection.transaction(work)
+    connection
+        .transaction(|connection| work(connection).map_err(Failed::Work))
+        .map_err(|failed| match failed {
+            Failed::Work(error) => error,
+            Failed::Database(error) => E::from(DbError::from(error)),
+        })
 }
 
-/// True when the error is a unique-constraint violation (e.g. a username already taken).
-pub fn is_unique_violation(error: &DieselError) -> bool {
-    matches!(
-        error,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
-    )
+/// The work's own error, or the database's while beginning or ending the transaction.
+enum Failed<E> {
+    Work(E),
+    Database(DieselError),
+}
+
+impl<E> From<DieselError> for Failed<E> {
+    fn from(error: DieselError) -> Self {
+        Self::Database(error)
+    }
 }

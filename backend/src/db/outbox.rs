@@ -8,8 +8,8 @@ use diesel::prelude::*;
 
 use super::schema::outbox;
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::error::ApiError;
 
 /// A mail claimed for sending.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub fn enqueue(
     subject: &str,
     body_ciphertext: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let now = db_time(now);
     diesel::insert_into(outbox::table)
         .values((
@@ -54,7 +54,7 @@ pub fn due(
     connection: &mut DbConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, DbError> {
     let now = db_time(now);
     Ok(outbox::table
         .filter(outbox::sent_at.is_null())
@@ -89,7 +89,7 @@ pub fn claim(
     id: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-) -> Result<Option<ClaimedMail>, ApiError> {
+) -> Result<Option<ClaimedMail>, DbError> {
     let now = db_time(now);
     let lease = db_time(lease_until);
     let claimed = diesel::update(
@@ -148,7 +148,7 @@ pub fn mark_sent(
     id: &str,
     lease: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(held(id, lease))
         .set((
             outbox::sent_at.eq(Some(db_time(now))),
@@ -167,7 +167,7 @@ pub fn reschedule(
     lease: DateTime<Utc>,
     next_attempt_at: DateTime<Utc>,
     error: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(held(id, lease))
         .set((
             outbox::next_attempt_at.eq(db_time(next_attempt_at)),
@@ -185,7 +185,7 @@ pub fn give_up(
     lease: DateTime<Utc>,
     now: DateTime<Utc>,
     error: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(held(id, lease))
         .set((
             outbox::failed_at.eq(Some(db_time(now))),
@@ -201,7 +201,7 @@ pub fn give_up(
 pub fn prune_finished(
     connection: &mut DbConnection,
     before: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     let before = db_time(before);
     Ok(diesel::delete(
         outbox::table.filter(outbox::sent_at.lt(before).or(outbox::failed_at.lt(before))),

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use webauthn_rs::prelude::Passkey;
 
 use super::schema::passkeys;
-use super::{is_unique_violation, DbConnection};
+use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
 use crate::domain::StoredPasskey;
-use crate::error::ApiError;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = passkeys)]
@@ -22,11 +22,11 @@ struct PasskeyRecord {
 }
 
 impl TryFrom<PasskeyRecord> for StoredPasskey {
-    type Error = ApiError;
+    type Error = DbError;
 
-    fn try_from(record: PasskeyRecord) -> Result<Self, ApiError> {
+    fn try_from(record: PasskeyRecord) -> Result<Self, DbError> {
         let credential = serde_json::from_str(&record.credential).map_err(|error| {
-            ApiError::internal(format!("stored passkey {} unreadable: {error}", record.id))
+            DbError::other(format!("stored passkey {} unreadable: {error}", record.id))
         })?;
         Ok(Self {
             id: record.id,
@@ -39,18 +39,18 @@ impl TryFrom<PasskeyRecord> for StoredPasskey {
     }
 }
 
-fn passkeys_from(records: Vec<PasskeyRecord>) -> Result<Vec<StoredPasskey>, ApiError> {
+fn passkeys_from(records: Vec<PasskeyRecord>) -> Result<Vec<StoredPasskey>, DbError> {
     records.into_iter().map(StoredPasskey::try_from).collect()
 }
 
-fn credential_json(credential: &Passkey) -> Result<String, ApiError> {
+fn credential_json(credential: &Passkey) -> Result<String, DbError> {
     serde_json::to_string(credential)
-        .map_err(|error| ApiError::internal(format!("passkey not serialisable: {error}")))
+        .map_err(|error| DbError::other(format!("passkey not serialisable: {error}")))
 }
 
 /// Stores a new passkey; a credential already registered (to any account) is
-/// `PasskeyAlreadyRegistered`.
-pub fn insert(connection: &mut DbConnection, passkey: &StoredPasskey) -> Result<(), ApiError> {
+/// `DbError::Duplicate`.
+pub fn insert(connection: &mut DbConnection, passkey: &StoredPasskey) -> Result<(), DbError> {
     diesel::insert_into(passkeys::table)
         .values((
             passkeys::id.eq(&passkey.id),
@@ -62,21 +62,14 @@ pub fn insert(connection: &mut DbConnection, passkey: &StoredPasskey) -> Result<
             passkeys::name.eq(&passkey.name),
             passkeys::created_at.eq(db_time(passkey.created_at)),
         ))
-        .execute(connection)
-        .map(|_| ())
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                ApiError::PasskeyAlreadyRegistered
-            } else {
-                error.into()
-            }
-        })
+        .execute(connection)?;
+    Ok(())
 }
 
 pub fn list_for_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<Vec<StoredPasskey>, ApiError> {
+) -> Result<Vec<StoredPasskey>, DbError> {
     passkeys_from(
         passkeys::table
             .filter(passkeys::account_id.eq(account_id))
@@ -86,7 +79,7 @@ pub fn list_for_account(
     )
 }
 
-pub fn count_for_account(connection: &mut DbConnection, account_id: &str) -> Result<i64, ApiError> {
+pub fn count_for_account(connection: &mut DbConnection, account_id: &str) -> Result<i64, DbError> {
     Ok(passkeys::table
         .filter(passkeys::account_id.eq(account_id))
         .count()
@@ -96,7 +89,7 @@ pub fn count_for_account(connection: &mut DbConnection, account_id: &str) -> Res
 pub fn find_by_credential_id(
     connection: &mut DbConnection,
     credential_id: &str,
-) -> Result<Option<StoredPasskey>, ApiError> {
+) -> Result<Option<StoredPasskey>, DbError> {
     passkeys::table
         .filter(passkeys::credential_id.eq(credential_id))
         .select(PasskeyRecord::as_select())
@@ -110,7 +103,7 @@ pub fn find_for_account(
     connection: &mut DbConnection,
     account_id: &str,
     id: &str,
-) -> Result<Option<StoredPasskey>, ApiError> {
+) -> Result<Option<StoredPasskey>, DbError> {
     passkeys::table
         .find(id)
         .filter(passkeys::account_id.eq(account_id))
@@ -131,7 +124,7 @@ pub fn record_use(
     passkey: &StoredPasskey,
     counter: u32,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let counter = i64::from(counter);
     let moved_on = passkeys::sign_count.lt(counter).or(passkeys::sign_count
         .eq(0)
@@ -156,7 +149,7 @@ pub fn rename(
     account_id: &str,
     id: &str,
     name: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let updated = diesel::update(
         passkeys::table
             .find(id)
@@ -167,7 +160,7 @@ pub fn rename(
     Ok(updated == 1)
 }
 
-pub fn delete(connection: &mut DbConnection, account_id: &str, id: &str) -> Result<bool, ApiError> {
+pub fn delete(connection: &mut DbConnection, account_id: &str, id: &str) -> Result<bool, DbError> {
     let deleted = diesel::delete(
         passkeys::table
             .find(id)
@@ -180,7 +173,7 @@ pub fn delete(connection: &mut DbConnection, account_id: &str, id: &str) -> Resu
 pub fn delete_all_for_account(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::delete(passkeys::table.filter(passkeys::account_id.eq(account_id)))
         .execute(connection)?;
     Ok(())

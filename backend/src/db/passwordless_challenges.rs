@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::used_passwordless_challenges;
-use super::{in_transaction, is_unique_violation, DbConnection};
+use super::DbError;
+use super::{in_transaction, DbConnection};
 use crate::domain::clock::db_time;
-use crate::error::ApiError;
 
 /// Records `challenge` as answered until `expires_at`; false when it already was. Single use
 /// is decided by the primary key, on any instance: of concurrent claims exactly one inserts
@@ -18,7 +18,7 @@ pub fn claim(
     connection: &mut DbConnection,
     challenge: &str,
     expires_at: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     // In a savepoint: on PostgreSQL a failed statement would abort the whole transaction.
     let inserted = in_transaction(connection, |connection| {
         diesel::insert_into(used_passwordless_challenges::table)
@@ -27,11 +27,12 @@ pub fn claim(
                 used_passwordless_challenges::expires_at.eq(db_time(expires_at)),
             ))
             .execute(connection)
+            .map_err(DbError::from)
     });
     match inserted {
         Ok(_) => Ok(true),
-        Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        Err(DbError::Duplicate(_)) => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -39,7 +40,7 @@ pub fn claim(
 pub fn delete_expired(
     connection: &mut DbConnection,
     before: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     Ok(diesel::delete(
         used_passwordless_challenges::table
             .filter(used_passwordless_challenges::expires_at.lt(db_time(before))),

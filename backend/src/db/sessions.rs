@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use super::accounts::{Account, AccountRecord};
 use super::schema::{accounts, refresh_tokens, sessions};
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::error::ApiError;
 
 /// A session: one sign-in and its chain of refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +118,7 @@ impl Default for SessionCheckCache {
     }
 }
 
-pub fn insert_session(connection: &mut DbConnection, session: &Session) -> Result<(), ApiError> {
+pub fn insert_session(connection: &mut DbConnection, session: &Session) -> Result<(), DbError> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(&session.id),
@@ -143,7 +143,7 @@ pub fn insert_refresh_token(
     session_id: &str,
     parent_hash: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let now = db_time(now);
     diesel::insert_into(refresh_tokens::table)
         .values((
@@ -162,7 +162,7 @@ pub fn find_active(
     session_id: &str,
     account_id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<ActiveSession>, ApiError> {
+) -> Result<Option<ActiveSession>, DbError> {
     let now = db_time(now);
     let found: Option<(SessionRecord, AccountRecord)> = sessions::table
         .inner_join(accounts::table)
@@ -217,7 +217,7 @@ pub fn use_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<RefreshTokenUse, ApiError> {
+) -> Result<RefreshTokenUse, DbError> {
     let now = db_time(now);
     let claimed = diesel::update(
         refresh_tokens::table
@@ -277,7 +277,7 @@ pub fn use_refresh_token(
 pub fn session_of_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, DbError> {
     Ok(refresh_tokens::table
         .find(token_hash)
         .select(refresh_tokens::session_id)
@@ -285,7 +285,7 @@ pub fn session_of_refresh_token(
         .optional()?)
 }
 
-pub fn find(connection: &mut DbConnection, session_id: &str) -> Result<Option<Session>, ApiError> {
+pub fn find(connection: &mut DbConnection, session_id: &str) -> Result<Option<Session>, DbError> {
     Ok(sessions::table
         .find(session_id)
         .select(SessionRecord::as_select())
@@ -299,7 +299,7 @@ pub fn revoke(
     session_id: &str,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let now = db_time(now);
     diesel::update(
         sessions::table
@@ -321,7 +321,7 @@ pub fn revoke_all_for_account(
     keep: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     let now = db_time(now);
     let revocation = (
         sessions::revoked_at.eq(Some(now)),
@@ -345,7 +345,7 @@ pub fn set_amr(
     connection: &mut DbConnection,
     session_id: &str,
     amr: &[&str],
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(sessions::table.find(session_id))
         .set(sessions::amr.eq(amr.join(" ")))
         .execute(connection)?;
@@ -355,7 +355,7 @@ pub fn set_amr(
 /// Takes the session row's write lock if the session is still live: the first statement of a
 /// privileged change, so a request that authenticated just before a revocation cannot commit
 /// after it.
-pub fn lock_if_live(connection: &mut DbConnection, session_id: &str) -> Result<bool, ApiError> {
+pub fn lock_if_live(connection: &mut DbConnection, session_id: &str) -> Result<bool, DbError> {
     let touched = diesel::update(
         sessions::table
             .find(session_id)
@@ -375,7 +375,7 @@ pub fn note_use(
     connection: &mut DbConnection,
     session_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let stale_before = db_time(now - chrono::TimeDelta::seconds(LAST_USED_RESOLUTION_SECS));
     diesel::update(
         sessions::table.find(session_id).filter(
@@ -394,7 +394,7 @@ pub fn live_for_account(
     connection: &mut DbConnection,
     account_id: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<Session>, ApiError> {
+) -> Result<Vec<Session>, DbError> {
     let mut live: Vec<Session> = sessions::table
         .filter(sessions::account_id.eq(account_id))
         .filter(sessions::revoked_at.is_null())
@@ -419,7 +419,7 @@ pub fn revoke_of_account(
     session_id: &str,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let revoked = diesel::update(
         sessions::table
             .find(session_id)
@@ -444,7 +444,7 @@ pub fn revoke_trusted_device_sessions(
     except_device: Option<&str>,
     keep: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     let mut live = sessions::table
         .filter(sessions::account_id.eq(account_id))
         .filter(sessions::revoked_at.is_null())

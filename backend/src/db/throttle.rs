@@ -6,23 +6,28 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{login_throttles, throttle_entries};
-use super::{is_unique_violation, DbConnection};
+use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::error::ApiError;
 
 /// A lost insert race is expected and handled; anything else is an error.
 enum InsertError {
     Taken,
-    Api(ApiError),
+    Db(DbError),
+}
+
+impl From<DbError> for InsertError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Duplicate(_) => Self::Taken,
+            error => Self::Db(error),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for InsertError {
     fn from(error: diesel::result::Error) -> Self {
-        if is_unique_violation(&error) {
-            Self::Taken
-        } else {
-            Self::Api(error.into())
-        }
+        DbError::from(error).into()
     }
 }
 
@@ -35,7 +40,7 @@ pub struct ThrottleRow {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn find(connection: &mut DbConnection, subject: &str) -> Result<Option<ThrottleRow>, ApiError> {
+pub fn find(connection: &mut DbConnection, subject: &str) -> Result<Option<ThrottleRow>, DbError> {
     Ok(login_throttles::table
         .find(subject)
         .select(ThrottleRow::as_select())
@@ -65,7 +70,7 @@ pub fn reserve(
     connection: &mut DbConnection,
     subject: &str,
     now: DateTime<Utc>,
-) -> Result<Reservation, ApiError> {
+) -> Result<Reservation, DbError> {
     let now = db_time(now);
     super::in_transaction(connection, |connection| {
         for _ in 0..3 {
@@ -124,10 +129,10 @@ pub fn reserve(
                     })
                 }
                 Err(InsertError::Taken) => continue,
-                Err(InsertError::Api(error)) => return Err(error),
+                Err(InsertError::Db(error)) => return Err(error),
             }
         }
-        Err(ApiError::internal("throttle reservation kept racing"))
+        Err(DbError::other("throttle reservation kept racing"))
     })
 }
 
@@ -137,7 +142,7 @@ pub fn release(
     connection: &mut DbConnection,
     subject: &str,
     provisional_lock: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::update(
         login_throttles::table
             .find(subject)
@@ -163,7 +168,7 @@ pub fn lock_until(
     connection: &mut DbConnection,
     subject: &str,
     until: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let until = db_time(until);
     diesel::update(
         login_throttles::table.find(subject).filter(
@@ -178,7 +183,7 @@ pub fn lock_until(
 }
 
 /// A full sign-in succeeded: the count starts again.
-pub fn reset(connection: &mut DbConnection, subject: &str) -> Result<(), ApiError> {
+pub fn reset(connection: &mut DbConnection, subject: &str) -> Result<(), DbError> {
     diesel::delete(login_throttles::table.find(subject)).execute(connection)?;
     Ok(())
 }
@@ -206,7 +211,7 @@ pub fn reserve_entry(
     limit: i64,
     window_start: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<WindowReservation, ApiError> {
+) -> Result<WindowReservation, DbError> {
     super::in_transaction(connection, |connection| {
         serialize_on(connection, subject, db_time(now))?;
         let in_window = throttle_entries::table
@@ -243,7 +248,7 @@ fn serialize_on(
     connection: &mut DbConnection,
     subject: &str,
     now: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     for _ in 0..3 {
         let touched = diesel::update(login_throttles::table.find(subject))
             .set(login_throttles::updated_at.eq(now))
@@ -264,14 +269,14 @@ fn serialize_on(
         match inserted {
             Ok(_) => return Ok(()),
             Err(InsertError::Taken) => continue,
-            Err(InsertError::Api(error)) => return Err(error),
+            Err(InsertError::Db(error)) => return Err(error),
         }
     }
-    Err(ApiError::internal("throttle row kept racing"))
+    Err(DbError::other("throttle row kept racing"))
 }
 
 /// The entry's attempt counts for good (it failed, or its action was done).
-pub fn settle_entry(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+pub fn settle_entry(connection: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::update(throttle_entries::table.find(id))
         .set(throttle_entries::settled.eq(true))
         .execute(connection)?;
@@ -279,7 +284,7 @@ pub fn settle_entry(connection: &mut DbConnection, id: &str) -> Result<(), ApiEr
 }
 
 /// Gives back a windowed entry whose attempt did not count.
-pub fn remove_entry(connection: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+pub fn remove_entry(connection: &mut DbConnection, id: &str) -> Result<(), DbError> {
     diesel::delete(throttle_entries::table.find(id)).execute(connection)?;
     Ok(())
 }
@@ -290,7 +295,7 @@ pub fn clear(
     connection: &mut DbConnection,
     subjects: &[String],
     prefixes: &[String],
-) -> Result<usize, ApiError> {
+) -> Result<usize, DbError> {
     let mut cleared =
         diesel::delete(login_throttles::table.filter(login_throttles::subject.eq_any(subjects)))
             .execute(connection)?;

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::{otp_challenges, recovery_codes};
 use super::DbConnection;
+use super::DbError;
 use crate::domain::clock::db_time;
-use crate::error::ApiError;
 
 pub const MAX_WRONG_CODES_PER_CHALLENGE: i32 = 5;
 
@@ -29,7 +29,7 @@ pub fn insert_challenge(
     device_token_hash: Option<&str>,
     password_verified_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let password_verified_at = db_time(password_verified_at);
     let expires_at = db_time(expires_at);
     diesel::insert_into(otp_challenges::table)
@@ -47,7 +47,7 @@ pub fn insert_challenge(
 pub fn find_challenge(
     connection: &mut DbConnection,
     id: &str,
-) -> Result<Option<ChallengeRow>, ApiError> {
+) -> Result<Option<ChallengeRow>, DbError> {
     Ok(otp_challenges::table
         .find(id)
         .select(ChallengeRow::as_select())
@@ -61,7 +61,7 @@ pub fn take_challenge_attempt(
     connection: &mut DbConnection,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let updated = diesel::update(
         otp_challenges::table
@@ -80,7 +80,7 @@ pub fn consume_challenge(
     connection: &mut DbConnection,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let updated = diesel::update(
         otp_challenges::table
@@ -97,7 +97,7 @@ pub fn consume_all_challenges(
     connection: &mut DbConnection,
     account_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let now = db_time(now);
     diesel::update(
         otp_challenges::table
@@ -115,7 +115,7 @@ pub fn replace_recovery_codes(
     account_id: &str,
     code_hashes: &[String],
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let now = db_time(now);
     delete_recovery_codes(connection, account_id)?;
     let rows: Vec<_> = code_hashes
@@ -139,7 +139,7 @@ pub fn replace_recovery_codes(
 pub fn delete_recovery_codes(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account_id)))
         .execute(connection)?;
     Ok(())
@@ -151,7 +151,7 @@ pub fn use_recovery_code(
     account_id: &str,
     code_hash: &str,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let now = db_time(now);
     let updated = diesel::update(
         recovery_codes::table
@@ -166,7 +166,7 @@ pub fn use_recovery_code(
 pub fn count_unused_recovery_codes(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<i64, ApiError> {
+) -> Result<i64, DbError> {
     Ok(recovery_codes::table
         .filter(recovery_codes::account_id.eq(account_id))
         .filter(recovery_codes::used_at.is_null())

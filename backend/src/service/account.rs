@@ -42,7 +42,7 @@ pub async fn overview(
         let account_id = account.id.clone();
         state
             .database
-            .run(move |connection| {
+            .run(move |connection| -> Result<_, ApiError> {
                 Ok((
                     code_store::count_unused_recovery_codes(connection, &account_id)?,
                     crate::db::passkeys::count_for_account(connection, &account_id)?,
@@ -168,8 +168,8 @@ pub async fn list_events(
 ) -> Result<Vec<Event>, ApiError> {
     let (limit, before) = event_page(limit, before)?;
     let account_id = principal.account_id.clone();
-    state
+    Ok(state
         .database
         .run(move |connection| events::list(connection, &account_id, limit, before))
-        .await
+        .await?)
 }

@@ -163,10 +163,10 @@ pub async fn create(
 
 pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<ApiToken>, ApiError> {
     let (account_id, now) = (principal.account_id.clone(), state.now());
-    state
+    Ok(state
         .database
         .run(move |connection| api_tokens::live_for_account(connection, &account_id, now))
-        .await
+        .await?)
 }
 
 pub async fn revoke(
@@ -187,14 +187,14 @@ pub async fn revoke(
             if !api_tokens::revoke_of_account(connection, &account_id, &token_id, now)? {
                 return Err(ApiError::NotFound);
             }
-            events::record(
+            Ok(events::record(
                 connection,
                 &account_id,
                 EventKind::ApiTokenRevoked,
                 now,
                 &origin,
                 Some(&format!("token {token_id}")),
-            )
+            )?)
         })
         .await
 }

@@ -59,14 +59,14 @@ pub async fn forget(
             if !devices::delete_of_account(connection, &account_id, &device_id)? {
                 return Err(ApiError::NotFound);
             }
-            events::record(
+            Ok(events::record(
                 connection,
                 &account_id,
                 EventKind::DeviceForgotten,
                 now,
                 &origin,
                 Some(&format!("device {device_id}")),
-            )
+            )?)
         })
         .await
 }

@@ -79,9 +79,11 @@ pub fn send_or_owe_verification(
             attempt.kept(connection)?;
             mail_verification_link(state, connection, account, email, now)
         }
-        Err(ApiError::TooManyAttempts { .. }) => {
-            accounts::owe_verification_mail(connection, &account.id, now)
-        }
+        Err(ApiError::TooManyAttempts { .. }) => Ok(accounts::owe_verification_mail(
+            connection,
+            &account.id,
+            now,
+        )?),
         Err(error) => Err(error),
     }
 }
@@ -346,7 +348,7 @@ async fn mail_reset_links(
         let login = login.clone();
         state
             .database
-            .run(move |connection| {
+            .run(move |connection| -> Result<_, ApiError> {
                 let accounts = if by_address {
                     accounts::find_by_verified_email(connection, &login)?
                 } else {
@@ -363,7 +365,7 @@ async fn mail_reset_links(
         state
             .database
             .clone()
-            .transaction(move |connection| {
+            .transaction(move |connection| -> Result<_, ApiError> {
                 if !accounts::lock(connection, &account_id)? {
                     return Ok(());
                 }

@@ -54,10 +54,10 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
                 .unwrap_or(TimeDelta::MAX)
                 .min(TimeDelta::days(MAX_EVENT_RETENTION_DAYS.into())),
     };
-    state
+    Ok(state
         .database
         .run(move |connection| housekeeping::prune(connection, &cutoffs))
-        .await
+        .await?)
 }
 
 /// Deletes `.eml` files (written when no relay is configured) older than a week: they hold

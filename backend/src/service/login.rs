@@ -63,7 +63,7 @@ pub async fn log_in(
         let origin = origin.clone();
         state
             .database
-            .run(move |connection| {
+            .run(move |connection| -> Result<_, ApiError> {
                 let account = accounts::find_by_username_key(connection, &username_key)?;
                 // Looked up whether or not the account exists: the same work either way.
                 let device = known_device_of(connection, &device_hashes, account.as_ref())?;
@@ -76,13 +76,17 @@ pub async fn log_in(
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let matches = state.password_hasher.verify(password, stored_hash).await;
+    let matches = state
+        .password_hasher
+        .verify(password, stored_hash)
+        .await
+        .map_err(ApiError::from);
 
     let (state, origin) = (state.clone(), origin.clone());
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             let account_id = account.as_ref().map(|account| account.id.clone());
             let verdict = proof::settle_password(
                 connection,
@@ -214,9 +218,9 @@ fn open_challenge(
         now,
         expires_at,
     )?;
-    state
+    Ok(state
         .token_keys
-        .issue_challenge(&account.id, &challenge_id, now)
+        .issue_challenge(&account.id, &challenge_id, now)?)
 }
 
 /// The code step: a TOTP code, a passkey (answering the options of
@@ -580,7 +584,7 @@ pub async fn sign_in_passwordless(
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             // The first write, before the answer is looked at: of concurrent answers with one
             // token exactly one gets past it, and an answered token stays refused until it
             // expires, whether its answer verified or not.
@@ -688,12 +692,12 @@ fn record_refusal(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let detail = format!("passkey refused: {reason}");
-    events::record(
+    Ok(events::record(
         connection,
         &account.id,
         EventKind::LoginFailed,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }

@@ -167,7 +167,14 @@ fn queue(
     let plaintext = serde_json::to_vec(body)
         .map_err(|error| ApiError::internal(format!("mail body: {error}")))?;
     let ciphertext = state.secret_box.seal(&plaintext, id.as_bytes())?;
-    outbox::enqueue(connection, &id, recipient, subject, &ciphertext, now)
+    Ok(outbox::enqueue(
+        connection,
+        &id,
+        recipient,
+        subject,
+        &ciphertext,
+        now,
+    )?)
 }
 
 /// A notice's subject and paragraphs; `support` is the support contact as [`support_suffix`]

@@ -112,14 +112,14 @@ enum Outcome {
 
 async fn finish(state: &AppState, mail: &ClaimedMail, outcome: Outcome) -> Result<(), ApiError> {
     let (id, lease, now) = (mail.id.clone(), mail.lease_until, state.now());
-    state
+    Ok(state
         .database
         .run(move |connection| match outcome {
             Outcome::Sent => outbox::mark_sent(connection, &id, lease, now),
             Outcome::Retry(next, error) => outbox::reschedule(connection, &id, lease, next, &error),
             Outcome::GiveUp(error) => outbox::give_up(connection, &id, lease, now, &error),
         })
-        .await
+        .await?)
 }
 
 /// Delivers the outbox every second for as long as the server runs.

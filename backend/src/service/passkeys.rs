@@ -26,6 +26,7 @@ use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys as passkey_store;
 use crate::db::sessions as session_store;
+use crate::db::DbError;
 use crate::domain::{credential_id_text, Label, RequestOrigin, StoredPasskey};
 use crate::error::ApiError;
 
@@ -176,7 +177,12 @@ pub async fn finish_registration(
                 created_at: now,
                 last_used_at: None,
             };
-            passkey_store::insert(connection, &passkey)?;
+            // The credential id is unique across accounts: a key registered already (here or
+            // to another account) is the caller's conflict.
+            passkey_store::insert(connection, &passkey).map_err(|error| match error {
+                DbError::Duplicate(_) => ApiError::PasskeyAlreadyRegistered,
+                error => error.into(),
+            })?;
             let first = two_factor::second_factor_added(
                 &state,
                 connection,
@@ -200,10 +206,10 @@ pub async fn finish_registration(
 
 pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<StoredPasskey>, ApiError> {
     let account_id = principal.account_id.clone();
-    state
+    Ok(state
         .database
         .run(move |connection| passkey_store::list_for_account(connection, &account_id))
-        .await
+        .await?)
 }
 
 /// Renames one of the caller's passkeys; answers it renamed.

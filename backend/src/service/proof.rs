@@ -150,7 +150,12 @@ fn accept_totp_code(
     };
     let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
     match secret.matching_step(code, now.timestamp()) {
-        Some(step) => accounts::claim_totp_step(connection, &account.id, ciphertext, step),
+        Some(step) => Ok(accounts::claim_totp_step(
+            connection,
+            &account.id,
+            ciphertext,
+            step,
+        )?),
         None => Ok(false),
     }
 }
@@ -280,14 +285,14 @@ fn record_lockout(
         lockout.failures,
         lockout.duration.num_seconds()
     );
-    events::record(
+    Ok(events::record(
         connection,
         account_id,
         EventKind::AccountLocked,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }
 
 /// Which proof a privileged act demands.
@@ -371,7 +376,7 @@ where
             let new_password_hash = match new_password_hash {
                 Some(Ok(hash)) => Some(hash),
                 // Hashing overloaded: the proof was right, the act does not happen.
-                Some(Err(error)) => return Ok(Err(error)),
+                Some(Err(error)) => return Ok(Err(error.into())),
                 None => None,
             };
             effects(connection, Admitted { new_password_hash })
@@ -472,7 +477,8 @@ async fn count_and_hash_password(
     let matches = state
         .password_hasher
         .verify(&password, Some(account.password_hash.clone()))
-        .await;
+        .await
+        .map_err(ApiError::from);
     Ok(PrivilegedProof::Password { attempt, matches })
 }
 
@@ -775,14 +781,14 @@ pub(super) fn record_use(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let detail = format!("name: {}", passkey.name);
-    events::record(
+    Ok(events::record(
         connection,
         &account.id,
         EventKind::PasskeyUsed,
         now,
         origin,
         Some(&detail),
-    )
+    )?)
 }
 
 #[cfg(test)]

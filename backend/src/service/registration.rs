@@ -3,6 +3,7 @@
 use super::throttle::{self, Subject};
 use super::{proof, AppState};
 use crate::db::accounts::{self, NewAccount};
+use crate::db::DbError;
 use crate::domain::{Email, Password, RequestOrigin, Role, Username};
 use crate::error::ApiError;
 
@@ -82,7 +83,7 @@ pub async fn create_account(
     let state_for_mail = state.clone();
     state
         .database
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             accounts::insert(
                 connection,
                 &NewAccount {
@@ -94,7 +95,13 @@ pub async fn create_account(
                     role,
                     created_at,
                 },
-            )?;
+            )
+            .map_err(|error| match error {
+                // The username key is unique: a name taken, even by a concurrent sign-up, is
+                // the caller's conflict, not a server error.
+                DbError::Duplicate(_) => ApiError::UsernameTaken,
+                error => error.into(),
+            })?;
             if let Some(address) = &email {
                 let account =
                     accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;

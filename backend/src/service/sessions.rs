@@ -104,7 +104,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
             let runs_before = state.database.runs();
             let active = state
                 .database
-                .run_uncounted(move |connection| {
+                .run_uncounted(move |connection| -> Result<_, ApiError> {
                     let active =
                         session_store::find_active(connection, &session_id, &account_id, now)?;
                     // "Last used" in the same trip to the database, and only once a minute.
@@ -255,10 +255,10 @@ pub async fn logout_by_refresh_token(
 pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
     let now = state.now();
     let session_id = principal.session_id.clone();
-    state
+    Ok(state
         .database
         .run(move |connection| session_store::revoke(connection, &session_id, "logout", now))
-        .await
+        .await?)
 }
 
 /// The caller's live sessions, the caller's own marked.
@@ -320,14 +320,14 @@ pub async fn end(
                     now,
                 )?;
             }
-            events::record(
+            Ok(events::record(
                 connection,
                 &account_id,
                 EventKind::SessionRevoked,
                 now,
                 &origin,
                 Some(&format!("session {session_id}")),
-            )
+            )?)
         })
         .await
 }
@@ -347,7 +347,7 @@ pub async fn end_others(
     );
     state
         .database
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<_, ApiError> {
             let others = session_store::live_for_account(connection, &account_id, now)?
                 .into_iter()
                 .filter(|session| session.id != keep)
@@ -359,14 +359,14 @@ pub async fn end_others(
                 Some(&keep),
                 now,
             )?;
-            events::record(
+            Ok(events::record(
                 connection,
                 &account_id,
                 EventKind::SessionRevoked,
                 now,
                 &origin,
                 Some(&format!("{others} other sessions")),
-            )
+            )?)
         })
         .await
 }

@@ -65,10 +65,10 @@ pub async fn search_customers(
             "the search text cannot contain control characters",
         ));
     }
-    state
+    Ok(state
         .database
         .run(move |connection| accounts::search_customers(connection, &query, MAX_SEARCH_RESULTS))
-        .await
+        .await?)
 }
 
 /// A customer's security events, so the agent can check the caller's story before a reset.
@@ -84,9 +84,9 @@ pub async fn customer_events(
     let customer_id = customer_id.to_string();
     state
         .database
-        .run(move |connection| {
+        .run(move |connection| -> Result<_, ApiError> {
             find_customer(connection, &customer_id)?;
-            events::list(connection, &customer_id, limit, before)
+            Ok(events::list(connection, &customer_id, limit, before)?)
         })
         .await
 }
@@ -312,5 +312,12 @@ fn record_on_both(
         origin,
         Some(&on_customer),
     )?;
-    events::record(connection, &agent.id, kind, now, origin, Some(&on_agent))
+    Ok(events::record(
+        connection,
+        &agent.id,
+        kind,
+        now,
+        origin,
+        Some(&on_agent),
+    )?)
 }

@@ -405,12 +405,12 @@ pub fn forget_second_factor_failures(
         }
         .key(),
     ];
-    store::clear(
+    Ok(store::clear(
         connection,
         &subjects,
         &[reauthentication_prefix(account_id)],
     )
-    .map(|_| ())
+    .map(|_| ())?)
 }
 
 /// Clears every counter that guards the account's sign-ins and its sessions' proofs
@@ -441,14 +441,14 @@ pub fn clear_account(
         }
         .key()
     }));
-    store::clear(
+    Ok(store::clear(
         connection,
         &subjects,
         &[
             password_prefix(username_key),
             reauthentication_prefix(account_id),
         ],
-    )
+    )?)
 }
 
 #[cfg(test)]

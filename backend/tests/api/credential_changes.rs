@@ -361,7 +361,7 @@ async fn open_ceremonies(app: &TestApp, account_id: &str) -> i64 {
     let account_id = account_id.to_string();
     app.state
         .database
-        .run(move |connection| {
+        .run(move |connection| -> Result<_, custadmin::db::DbError> {
             Ok(webauthn_ceremonies::table
                 .filter(webauthn_ceremonies::account_id.eq(Some(account_id)))
                 .count()

@@ -163,7 +163,7 @@ async fn stored_rows(app: &TestApp) -> (i64, i64) {
     use diesel::prelude::*;
     app.state
         .database
-        .run(|connection| {
+        .run(|connection| -> Result<_, custadmin::db::DbError> {
             let ceremonies = webauthn_ceremonies::table
                 .count()
                 .get_result::<i64>(connection)?;

@@ -103,7 +103,7 @@ async fn ceremony_keys(app: &TestApp) -> Vec<String> {
     use custadmin::db::schema::webauthn_ceremonies;
     app.state
         .database
-        .run(|connection| {
+        .run(|connection| -> Result<_, custadmin::db::DbError> {
             Ok(webauthn_ceremonies::table
                 .select(webauthn_ceremonies::ceremony_key)
                 .load::<String>(connection)?)
