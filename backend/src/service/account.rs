@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required, Rule};
+use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::{AppState, Principal};
 use crate::db::accounts;
 use crate::db::events::{self, EventKind};
@@ -95,8 +95,7 @@ pub async fn change_password(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let (state_for_mail, session_id, origin_for_mail) =
-        (state.clone(), principal.session_id.clone(), origin.clone());
+    let session_id = principal.session_id.clone();
     let account = principal.account.clone();
     proof::privileged(
         state,
@@ -106,8 +105,12 @@ pub async fn change_password(
         Required::Account,
         origin,
         move |connection, admitted| {
-            let origin = origin_for_mail;
-            let Some(new_hash) = admitted.new_password_hash else {
+            let Admitted {
+                state,
+                origin,
+                new_password_hash,
+            } = admitted;
+            let Some(new_hash) = new_password_hash else {
                 return Err(ApiError::internal("new password not hashed"));
             };
             if !accounts::replace_password_hash(
@@ -127,7 +130,7 @@ pub async fn change_password(
                 now,
             )?;
             notifications::record_and_notify(
-                &state_for_mail,
+                &state,
                 connection,
                 &account,
                 EventKind::PasswordChanged,

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required, Rule};
+use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::throttle::{self, Subject};
 use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
@@ -105,7 +105,6 @@ pub async fn create(
         expires_at: now + TimeDelta::days(new.lifetime_days),
     };
     let hash = opaque_token::hash(&secret);
-    let (state_for_db, origin_for_db) = (state.clone(), origin.clone());
     let (account, made) = (principal.account.clone(), token.clone());
     proof::privileged(
         state,
@@ -114,8 +113,8 @@ pub async fn create(
         rule,
         required,
         origin,
-        move |connection, _| {
-            let (state, origin) = (state_for_db, origin_for_db);
+        move |connection, admitted| {
+            let Admitted { state, origin, .. } = admitted;
             if api_tokens::live_for_account(connection, &account.id, now)?.len() >= MAX_LIVE_TOKENS
             {
                 return Ok(Err(ApiError::validation(

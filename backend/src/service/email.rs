@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, LinkMail, Notice};
-use super::proof::{self, Proof, Required, Rule, SecondFactor, Verdict};
+use super::proof::{self, Admitted, Proof, Required, Rule, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
 use super::{AppState, Principal};
 use crate::auth::opaque_token;
@@ -214,7 +214,6 @@ pub async fn request_change(
     origin: &RequestOrigin,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let (state_for_db, origin_for_db) = (state.clone(), origin.clone());
     let (account, email) = (principal.account.clone(), email.into_inner());
     proof::privileged(
         state,
@@ -223,8 +222,8 @@ pub async fn request_change(
         Rule::Privileged,
         Required::Account,
         origin,
-        move |connection, _| {
-            let (state, origin) = (state_for_db, origin_for_db);
+        move |connection, admitted| {
+            let Admitted { state, origin, .. } = admitted;
             accounts::set_pending_email(connection, &account.id, &email)?;
             send_verification(&state, connection, &account, &email, now)?;
             let detail = format!("new address {email} awaits verification");

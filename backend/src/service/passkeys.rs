@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{
-    self, from_json, open_assertion, options_json, to_json, Proof, Required, Rule,
+    self, from_json, open_assertion, options_json, to_json, Admitted, Proof, Required, Rule,
     CEREMONY_LIFETIME_SECS,
 };
 use super::two_factor::{self, NewFactor};
@@ -67,7 +67,7 @@ pub async fn start_registration(
     if held >= MAX_PASSKEYS as i64 {
         return Err(ApiError::TooManyPasskeys);
     }
-    let (state_for_db, session_id) = (state.clone(), principal.session_id.clone());
+    let session_id = principal.session_id.clone();
     let account = principal.account.clone();
     proof::privileged(
         state,
@@ -76,8 +76,8 @@ pub async fn start_registration(
         Rule::Privileged,
         Required::Account,
         origin,
-        move |connection, _| {
-            let state = state_for_db;
+        move |connection, admitted| {
+            let state = admitted.state;
             let existing = passkey_store::list_for_account(connection, &account.id)?;
             if existing.len() >= MAX_PASSKEYS {
                 return Ok(Err(ApiError::TooManyPasskeys));
@@ -250,8 +250,7 @@ pub async fn remove(
         .run(move |connection| passkey_store::find_for_account(connection, &account_id, &id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let (state_for_db, session_id, origin_for_db) =
-        (state.clone(), principal.session_id.clone(), origin.clone());
+    let session_id = principal.session_id.clone();
     let caller = principal.account.clone();
     proof::privileged(
         state,
@@ -260,8 +259,8 @@ pub async fn remove(
         Rule::Privileged,
         Required::Account,
         origin,
-        move |connection, _| {
-            let (state, origin) = (state_for_db, origin_for_db);
+        move |connection, admitted| {
+            let Admitted { state, origin, .. } = admitted;
             // Read again under the lock: whether TOTP is on decides what removing the last
             // passkey means.
             let account =

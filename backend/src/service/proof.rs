@@ -310,8 +310,10 @@ pub enum Rule<'a> {
 }
 
 /// What the effects of an admitted act are handed.
-#[derive(Debug, Default)]
 pub struct Admitted {
+    /// The state and the request's origin, for the effects (so callers clone nothing).
+    pub state: AppState,
+    pub origin: RequestOrigin,
     /// The hash of [`Rule::CurrentPassword`]'s replacement.
     pub new_password_hash: Option<String>,
 }
@@ -379,7 +381,14 @@ where
                 Some(Err(error)) => return Ok(Err(error.into())),
                 None => None,
             };
-            effects(connection, Admitted { new_password_hash })
+            effects(
+                connection,
+                Admitted {
+                    state,
+                    origin,
+                    new_password_hash,
+                },
+            )
         })
         .await?
 }

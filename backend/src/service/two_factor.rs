@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
-use super::proof::{self, Proof, Required, Rule, Verdict};
+use super::proof::{self, Admitted, Proof, Required, Rule, Verdict};
 use super::{throttle, AppState, Principal};
 use crate::auth::qr::qr_svg;
 use crate::auth::tokens::{AMR_HARDWARE_KEY, AMR_OTP};
@@ -269,8 +269,7 @@ pub async fn disable(
     if !account.two_factor_enabled() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    let (state_for_db, session_id, origin_for_db) =
-        (state.clone(), principal.session_id.clone(), origin.clone());
+    let session_id = principal.session_id.clone();
     proof::privileged(
         state,
         principal,
@@ -278,8 +277,8 @@ pub async fn disable(
         Rule::Privileged,
         Required::TwoFactorOn,
         origin,
-        move |connection, _| {
-            let (state, origin) = (state_for_db, origin_for_db);
+        move |connection, admitted| {
+            let Admitted { state, origin, .. } = admitted;
             wipe_two_factor(
                 connection,
                 &account,
@@ -335,8 +334,7 @@ pub async fn regenerate_recovery_codes(
         return Err(ApiError::TwoFactorNotEnabled);
     }
     let (shown, hashes) = new_recovery_codes(state);
-    let (state_for_db, session_id, origin_for_db) =
-        (state.clone(), principal.session_id.clone(), origin.clone());
+    let session_id = principal.session_id.clone();
     // The account row's lock orders concurrent regenerations (and a racing disable): old codes
     // never survive.
     proof::privileged(
@@ -346,8 +344,8 @@ pub async fn regenerate_recovery_codes(
         Rule::Privileged,
         Required::TwoFactorOn,
         origin,
-        move |connection, _| {
-            let (state, origin) = (state_for_db, origin_for_db);
+        move |connection, admitted| {
+            let Admitted { state, origin, .. } = admitted;
             code_store::replace_recovery_codes(connection, &account.id, &hashes, now)?;
             credential_change::apply(
                 connection,
