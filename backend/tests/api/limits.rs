@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{session_from, Mail, Session, TestApp, PASSWORD};
 use crate::on_both_databases;
+use crate::support::support_agent_without_two_factor;
 
 const BEHIND_PROXY: &[(&str, &str)] = &[
     ("CUSTADMIN_TRUSTED_PROXIES", "127.0.0.1/32"),
@@ -226,20 +227,7 @@ async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(a
 
 /// A support agent signed in with both factors a moment ago (inside the privileged window).
 async fn fresh_support_agent(app: &TestApp, username: &str) -> (Session, TotpSecret, Vec<String>) {
-    use custadmin::domain::{Password, Role, Username};
-    use custadmin::service::registration::{create_account, NewAccountRequest};
-    create_account(
-        &app.state,
-        NewAccountRequest {
-            username: Username::parse(username).unwrap(),
-            password: Password::parse_new(PASSWORD.into(), "password").unwrap(),
-            email: None,
-            role: Role::Support,
-        },
-    )
-    .await
-    .unwrap();
-    let first = session_from(&app.api.login(username, PASSWORD).await);
+    let first = support_agent_without_two_factor(app, username).await;
     let (secret, recovery_codes) = app.enable_two_factor(&first).await;
     let session = app.login_with_code(username, &secret).await;
     (session, secret, recovery_codes)

@@ -29,7 +29,7 @@ async fn support_agent_with_secret(app: &TestApp, username: &str) -> (Session, T
     (password_only, secret)
 }
 
-async fn support_agent_without_two_factor(app: &TestApp, username: &str) -> Session {
+pub(crate) async fn support_agent_without_two_factor(app: &TestApp, username: &str) -> Session {
     use custadmin::domain::{Password, Role, Username};
     use custadmin::service::registration::{create_account, NewAccountRequest};
     create_account(
