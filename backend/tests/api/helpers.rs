@@ -452,3 +452,15 @@ impl Mail {
             .collect()
     }
 }
+
+/// The session is over: its access token and its refresh token are both refused.
+pub async fn assert_session_ended(app: &TestApp, session: &Session) {
+    app.api
+        .account(&session.access_token)
+        .await
+        .assert_problem(401, "invalid_token");
+    app.api
+        .refresh(json!(session.refresh_token))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+}

@@ -5,7 +5,9 @@ use serde_json::json;
 
 use custadmin_client::Call;
 
-use crate::helpers::{claims_of, session_from, Reply, Session, TestApp, PASSWORD};
+use crate::helpers::{
+    assert_session_ended, claims_of, session_from, Reply, Session, TestApp, PASSWORD,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -165,17 +167,6 @@ async fn trusted_laptop(app: &TestApp, username: &str) -> (Session, Session, Ses
     (phone, first, second)
 }
 
-async fn assert_ended(app: &TestApp, session: &Session) {
-    app.api
-        .account(&session.access_token)
-        .await
-        .assert_problem(401, "invalid_token");
-    app.api
-        .refresh(json!(session.refresh_token))
-        .await
-        .assert_problem(401, "invalid_refresh_token");
-}
-
 async fn forgetting_a_device_ends_every_session_its_trust_opened(app: TestApp) {
     let (phone, first, second) = trusted_laptop(&app, "xavier").await;
     let devices = app.api.devices(&phone.access_token).await;
@@ -190,8 +181,8 @@ async fn forgetting_a_device_ends_every_session_its_trust_opened(app: TestApp) {
         .to_string();
     let reply = app.api.forget_device(&phone.access_token, &laptop).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
-    assert_ended(&app, &first).await;
-    assert_ended(&app, &second).await;
+    assert_session_ended(&app, &first).await;
+    assert_session_ended(&app, &second).await;
     app.api.account(&phone.access_token).await.assert_ok();
 }
 
@@ -203,8 +194,8 @@ async fn ending_one_session_of_a_trusted_device_ends_its_other_trusted_sessions(
         .to_string();
     let reply = app.api.end_session(&phone.access_token, &first_id).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
-    assert_ended(&app, &first).await;
-    assert_ended(&app, &second).await;
+    assert_session_ended(&app, &first).await;
+    assert_session_ended(&app, &second).await;
     app.api.account(&phone.access_token).await.assert_ok();
 }
 
