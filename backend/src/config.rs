@@ -25,6 +25,10 @@ pub struct Settings {
     pub secret_key_file: Option<PathBuf>,
     pub issuer: String,
     pub signup_enabled: bool,
+    /// Whose accounts must have a second factor (support can also require it of one customer).
+    pub two_factor_rule: TwoFactorRule,
+    /// How long an account the requirement reaches may still sign in fully without a factor.
+    pub two_factor_grace: Duration,
     pub privileged_window: Duration,
     /// How long an instance may reuse its check of a session while it runs nothing on the
     /// database: the most a revocation made by another instance can lag here. Default 500 ms
@@ -77,6 +81,33 @@ impl DatabaseKind {
         }
     }
 }
+
+/// Whose accounts must have a second factor (`CUSTADMIN_REQUIRE_TWO_FACTOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwoFactorRule {
+    /// Nobody's by rule (support agents still need one for the desk's actions).
+    Off,
+    /// Support agents'.
+    Support,
+    /// Everybody's.
+    All,
+}
+
+impl FromStr for TwoFactorRule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "off" => Ok(Self::Off),
+            "support" => Ok(Self::Support),
+            "all" => Ok(Self::All),
+            other => Err(format!("{other:?} is not one of off, support, all")),
+        }
+    }
+}
+
+/// The longest `CUSTADMIN_TWO_FACTOR_GRACE_DAYS` may be: a year.
+pub const MAX_TWO_FACTOR_GRACE_DAYS: u32 = 365;
 
 /// The longest `CUSTADMIN_EVENT_RETENTION_DAYS` may be: ten years. Anything longer is a typo.
 pub const MAX_EVENT_RETENTION_DAYS: u32 = 3650;
@@ -240,6 +271,29 @@ pub static KEYS: &[Key] = &[
         fallback: Fallback::Value("true"),
         doc: "self-service sign-up",
         read: |settings, value| store(&mut settings.signup_enabled, flag(value)),
+    },
+    Key {
+        name: "REQUIRE_TWO_FACTOR",
+        fallback: Fallback::Value("support"),
+        doc: "whose accounts must have a second factor: `off`, `support` (support agents) or \
+              `all`; after the grace period the password opens only a set-up session",
+        read: |settings, value| store(&mut settings.two_factor_rule, parse(value)),
+    },
+    Key {
+        name: "TWO_FACTOR_GRACE_DAYS",
+        fallback: Fallback::Value("14"),
+        doc: "days from when the requirement first reaches an account until it must have a \
+              second factor, 0 to 365 (reminder mails 7 days and 1 day before)",
+        read: |settings, value| {
+            let days: i64 = parse(value)?;
+            if !(0..=i64::from(MAX_TWO_FACTOR_GRACE_DAYS)).contains(&days) {
+                return Err(Refusal::Rule(format!(
+                    "must be a number of days from 0 to {MAX_TWO_FACTOR_GRACE_DAYS}"
+                )));
+            }
+            settings.two_factor_grace = Duration::from_secs(days.unsigned_abs() * 24 * 60 * 60);
+            Ok(())
+        },
     },
     Key {
         name: "PRIVILEGED_WINDOW_SECS",
@@ -635,6 +689,8 @@ impl Settings {
             secret_key_file: None,
             issuer: String::new(),
             signup_enabled: false,
+            two_factor_rule: TwoFactorRule::Off,
+            two_factor_grace: Duration::ZERO,
             privileged_window: Duration::ZERO,
             session_check_reuse: Duration::ZERO,
             static_dir: PathBuf::new(),

@@ -65,6 +65,8 @@ pub enum ApiError {
     ChallengeExhausted,
     #[error("this action needs a session signed in with a second factor; switch two-factor on and sign in again")]
     TwoFactorRequired,
+    #[error("your hosting company requires two-factor authentication and its deadline has passed: set up an OTP application or a passkey first")]
+    TwoFactorSetupRequired,
     #[error("send this request with Content-Type: application/json or an X-Requested-With header")]
     CsrfCheckFailed,
     #[error("the link is unknown, used or expired; ask for a new one")]
@@ -136,6 +138,7 @@ impl ApiError {
             Self::NoPendingEnrollment => (Code::NoPendingEnrollment, Status::CONFLICT, "Conflict"),
             Self::ChallengeExhausted => (Code::ChallengeExhausted, Status::UNAUTHORIZED, "Challenge exhausted"),
             Self::TwoFactorRequired => (Code::TwoFactorRequired, Status::FORBIDDEN, "Two-factor required"),
+            Self::TwoFactorSetupRequired => (Code::TwoFactorSetupRequired, Status::FORBIDDEN, "Two-factor set-up required"),
             Self::CsrfCheckFailed => (Code::CsrfCheckFailed, Status::FORBIDDEN, "Cross-site request refused"),
             Self::InvalidLink => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid link"),
             Self::SecondFactorRequired => (Code::SecondFactorRequired, Status::FORBIDDEN, "Second factor required"),
@@ -281,6 +284,7 @@ problem_codes! {
     TooManyAttempts = "too_many_attempts",
     ChallengeExhausted = "challenge_exhausted",
     TwoFactorRequired = "two_factor_required",
+    TwoFactorSetupRequired = "two_factor_setup_required",
     CsrfCheckFailed = "csrf_check_failed",
     SecondFactorRequired = "second_factor_required",
     InsufficientScope = "insufficient_scope",

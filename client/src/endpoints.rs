@@ -67,6 +67,10 @@ pub const HEALTH: Endpoint = endpoint("GET", "/api/v1/health");
 pub const OPENAPI: Endpoint = endpoint("GET", "/api/v1/openapi.json");
 pub const SEARCH_CUSTOMERS: Endpoint = endpoint("GET", "/api/v1/support/customers");
 pub const CUSTOMER_EVENTS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/events");
+pub const REQUIRE_CUSTOMER_TWO_FACTOR: Endpoint =
+    endpoint("POST", "/api/v1/support/customers/{id}/require-two-factor");
+pub const LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT: Endpoint =
+    endpoint("POST", "/api/v1/support/customers/{id}/require-two-factor/lift");
 pub const RESET_CUSTOMER_TWO_FACTOR: Endpoint =
     endpoint("POST", "/api/v1/support/customers/{id}/two-factor/reset");
 pub const UNLOCK_CUSTOMER: Endpoint = endpoint("POST", "/api/v1/support/customers/{id}/unlock");
@@ -114,6 +118,8 @@ pub const ALL: &[Endpoint] = &[
     OPENAPI,
     SEARCH_CUSTOMERS,
     CUSTOMER_EVENTS,
+    REQUIRE_CUSTOMER_TWO_FACTOR,
+    LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT,
     RESET_CUSTOMER_TWO_FACTOR,
     UNLOCK_CUSTOMER,
 ];

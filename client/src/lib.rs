@@ -408,6 +408,26 @@ impl Client {
         self.call_with_query(endpoints::CUSTOMER_EVENTS, Some(id), query, token)
     }
 
+    /// `POST /support/customers/{id}/require-two-factor`.
+    pub fn require_customer_two_factor(&self, token: impl Bearer, id: &str, body: Value) -> Call {
+        self.call_on(endpoints::REQUIRE_CUSTOMER_TWO_FACTOR, id, token, Some(body))
+    }
+
+    /// `POST /support/customers/{id}/require-two-factor/lift`.
+    pub fn lift_customer_two_factor_requirement(
+        &self,
+        token: impl Bearer,
+        id: &str,
+        body: Value,
+    ) -> Call {
+        self.call_on(
+            endpoints::LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT,
+            id,
+            token,
+            Some(body),
+        )
+    }
+
     /// `POST /support/customers/{id}/two-factor/reset`.
     pub fn reset_customer_two_factor(&self, token: impl Bearer, id: &str, body: Value) -> Call {
         self.call_on(endpoints::RESET_CUSTOMER_TWO_FACTOR, id, token, Some(body))

@@ -38,6 +38,11 @@ pub struct Account {
     pub pending_email: Option<String>,
     /// Since when the account has a second factor (TOTP, passkeys or both); `None` while off.
     pub two_factor_enabled_at: Option<DateTime<Utc>>,
+    /// By when the account must have a second factor, while a requirement applies to it
+    /// (see `service::two_factor_requirement`).
+    pub two_factor_deadline: Option<DateTime<Utc>>,
+    /// When support required a second factor of this one account; `None` when not.
+    pub two_factor_required_by_support_at: Option<DateTime<Utc>>,
 }
 
 impl Account {
@@ -78,6 +83,8 @@ pub(super) struct AccountRecord {
     email_verified_at: Option<NaiveDateTime>,
     pending_email: Option<String>,
     two_factor_enabled_at: Option<NaiveDateTime>,
+    two_factor_deadline: Option<NaiveDateTime>,
+    two_factor_required_by_support_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<AccountRecord> for Account {
@@ -104,6 +111,10 @@ impl TryFrom<AccountRecord> for Account {
             email_verified_at: record.email_verified_at.map(from_db_time),
             pending_email: record.pending_email,
             two_factor_enabled_at: record.two_factor_enabled_at.map(from_db_time),
+            two_factor_deadline: record.two_factor_deadline.map(from_db_time),
+            two_factor_required_by_support_at: record
+                .two_factor_required_by_support_at
+                .map(from_db_time),
         })
     }
 }
@@ -625,4 +636,96 @@ mod tests {
             assert!(!("al" <= outside && outside < end.as_str()), "{outside}");
         }
     }
+}
+
+/// Stores the account's two-factor deadline, or clears it (`None`); a new deadline owes its
+/// reminders afresh. `false` when the account is gone.
+pub fn set_two_factor_deadline(
+    connection: &mut DbConnection,
+    id: &str,
+    deadline: Option<DateTime<Utc>>,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(accounts::table.find(id))
+        .set((
+            accounts::two_factor_deadline.eq(deadline.map(db_time)),
+            accounts::two_factor_reminded_days.eq(None::<i32>),
+        ))
+        .execute(connection)?
+        == 1)
+}
+
+/// Stores `deadline` only where none is stored yet: of instances noticing the rule at once,
+/// the first one's deadline stands. `true` when this call stored it.
+pub fn start_two_factor_deadline(
+    connection: &mut DbConnection,
+    id: &str,
+    deadline: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::two_factor_deadline.is_null()),
+    )
+    .set((
+        accounts::two_factor_deadline.eq(Some(db_time(deadline))),
+        accounts::two_factor_reminded_days.eq(None::<i32>),
+    ))
+    .execute(connection)?
+        == 1)
+}
+
+/// Support requires (`Some(now)`) or stops requiring (`None`) a second factor of the account.
+pub fn set_two_factor_required_by_support(
+    connection: &mut DbConnection,
+    id: &str,
+    since: Option<DateTime<Utc>>,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(accounts::table.find(id))
+        .set(accounts::two_factor_required_by_support_at.eq(since.map(db_time)))
+        .execute(connection)?
+        == 1)
+}
+
+/// Accounts still without a second factor whose deadline is between `now` and `until` and
+/// that have not been reminded for `days` (or fewer) days left: who is owed that reminder.
+pub fn owed_two_factor_reminder(
+    connection: &mut DbConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    days: i32,
+    limit: i64,
+) -> Result<Vec<Account>, DbError> {
+    accounts::table
+        .filter(accounts::two_factor_deadline.gt(db_time(now)))
+        .filter(accounts::two_factor_deadline.le(db_time(until)))
+        .filter(accounts::two_factor_enabled_at.is_null())
+        .filter(
+            accounts::two_factor_reminded_days
+                .is_null()
+                .or(accounts::two_factor_reminded_days.gt(days)),
+        )
+        .order(accounts::two_factor_deadline.asc())
+        .limit(limit)
+        .select(AccountRecord::as_select())
+        .load(connection)
+        .map_err(DbError::from)
+        .and_then(accounts_from)
+}
+
+/// Claims the `days`-left reminder of the account: exactly one instance gets `true`.
+pub fn claim_two_factor_reminder(
+    connection: &mut DbConnection,
+    id: &str,
+    days: i32,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(
+        accounts::table.find(id).filter(
+            accounts::two_factor_reminded_days
+                .is_null()
+                .or(accounts::two_factor_reminded_days.gt(days)),
+        ),
+    )
+    .set(accounts::two_factor_reminded_days.eq(Some(days)))
+    .execute(connection)?
+        == 1)
 }

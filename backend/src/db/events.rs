@@ -80,7 +80,9 @@ fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Opti
         | EventKind::ApiTokenRevoked
         | EventKind::PasskeyAdded
         | EventKind::PasskeyRemoved
-        | EventKind::PasskeyUsed => false,
+        | EventKind::PasskeyUsed
+        | EventKind::TwoFactorRequiredBySupport
+        | EventKind::TwoFactorRequirementLiftedBySupport => false,
     };
     if !repeats {
         return None;

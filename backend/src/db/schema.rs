@@ -20,6 +20,9 @@ diesel::table! {
         pending_email -> Nullable<Text>,
         two_factor_enabled_at -> Nullable<Timestamp>,
         verification_mail_owed_at -> Nullable<Timestamp>,
+        two_factor_deadline -> Nullable<Timestamp>,
+        two_factor_required_by_support_at -> Nullable<Timestamp>,
+        two_factor_reminded_days -> Nullable<Integer>,
     }
 }
 

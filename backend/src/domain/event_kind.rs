@@ -26,10 +26,12 @@ pub enum EventKind {
     PasskeyAdded,
     PasskeyRemoved,
     PasskeyUsed,
+    TwoFactorRequiredBySupport,
+    TwoFactorRequirementLiftedBySupport,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -51,6 +53,8 @@ impl EventKind {
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
+        Self::TwoFactorRequiredBySupport,
+        Self::TwoFactorRequirementLiftedBySupport,
     ];
 
     /// The stored and published name.
@@ -77,6 +81,8 @@ impl EventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyUsed => "passkey_used",
+            Self::TwoFactorRequiredBySupport => "two_factor_required_by_support",
+            Self::TwoFactorRequirementLiftedBySupport => "two_factor_requirement_lifted_by_support",
         }
     }
 

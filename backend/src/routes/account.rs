@@ -30,6 +30,13 @@ pub struct TwoFactorStatus {
     pub recovery_codes_remaining: i64,
     /// The second factors the account has: `webauthn` (passkeys), `totp`, `recovery_code`.
     pub methods: Vec<SecondFactorMethod>,
+    /// Whether the hosting company (or support, for this account) requires a second factor:
+    /// switching the last one off past the deadline leaves only a set-up session.
+    pub required: bool,
+    /// The deadline has passed without a second factor: this is a set-up session, which may
+    /// only read the account, set up TOTP or a passkey, and sign out; everything else answers
+    /// `403 two_factor_setup_required`.
+    pub setup_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +44,8 @@ pub struct TwoFactorStatus {
     "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com",
     "email_verified": true, "pending_email": null,
     "role": "customer", "created_at": "2026-11-30T09:00:00Z", "language": "en",
-    "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": []}
+    "two_factor": {"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": [], "required": true, "setup_required": false},
+    "two_factor_required_by": "2026-12-14T09:00:00Z"
 }))]
 pub struct AccountResponse {
     pub id: String,
@@ -52,6 +60,9 @@ pub struct AccountResponse {
     /// The language chosen in the SPA; `null` until one is chosen.
     pub language: Option<Language>,
     pub two_factor: TwoFactorStatus,
+    /// By when a second factor must be set up, while one is required and missing (past, when
+    /// `two_factor.setup_required`); `null` when none is required or the account has one.
+    pub two_factor_required_by: Option<DateTime<Utc>>,
 }
 
 /// The account's settings a customer may change directly.
@@ -76,7 +87,10 @@ fn account_response(overview: account::AccountOverview) -> AccountResponse {
             enabled_at: overview.two_factor_enabled_at,
             recovery_codes_remaining: overview.recovery_codes_remaining,
             methods: overview.two_factor_methods,
+            required: overview.two_factor_standing.is_required(),
+            setup_required: overview.two_factor_standing.is_overdue(),
         },
+        two_factor_required_by: overview.two_factor_standing.required_by(),
     }
 }
 
@@ -159,7 +173,8 @@ async fn get_account(
     state: web::Data<AppState>,
     caller: ApiCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = caller.require(Scope::AccountRead)?;
+    // A set-up session reads the account to learn what it must do.
+    let principal = caller.require_allowing_set_up(Scope::AccountRead)?;
     let overview = account::overview(&state, &principal).await?;
     Ok(HttpResponse::Ok().json(account_response(overview)))
 }

@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{
     device_cookie, expired_legacy_device_cookie, expired_refresh_cookie, optional_json,
-    parse_credential, presented_devices, refresh_cookie, REFRESH_COOKIE,
+    parse_credential, presented_devices, refresh_cookie, SettingUp, REFRESH_COOKIE,
 };
 use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
@@ -19,7 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::service::login::{self, LoginOutcome};
 use crate::service::proof::SecondFactor;
 use crate::service::sessions::TokenGrant;
-use crate::service::{registration, sessions, AppState, Principal};
+use crate::service::{registration, sessions, AppState};
 
 pub fn configure(config: &mut ServiceConfig) {
     config
@@ -451,7 +451,7 @@ async fn log_out(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     if request.headers().contains_key(header::AUTHORIZATION) {
-        let principal = Principal::extract(&request).await?;
+        let SettingUp(principal) = SettingUp::extract(&request).await?;
         sessions::logout(&state, &principal).await?;
     } else {
         let token = refresh_token_cookie(&request).ok_or(ApiError::InvalidToken)?;

@@ -227,7 +227,34 @@ impl FromRequest for Principal {
             if token.starts_with(token_service::TOKEN_PREFIX) {
                 return Err(ApiError::InsufficientScope);
             }
-            sessions::authenticate(&state, &token).await
+            let principal = sessions::authenticate(&state, &token).await?;
+            if principal.two_factor_setup_only {
+                return Err(ApiError::TwoFactorSetupRequired);
+            }
+            Ok(principal)
+        })
+    }
+}
+
+/// A signed-in session that may be a set-up session (an account past its deadline for a
+/// required second factor): taken only by what such a session may do, which is reading the
+/// account, setting up TOTP or a passkey, and signing out.
+pub struct SettingUp(pub Principal);
+
+impl FromRequest for SettingUp {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or(ApiError::InvalidToken)?;
+            if token.starts_with(token_service::TOKEN_PREFIX) {
+                return Err(ApiError::InsufficientScope);
+            }
+            Ok(Self(sessions::authenticate(&state, &token).await?))
         })
     }
 }
@@ -238,7 +265,17 @@ pub struct ApiCaller(Principal);
 
 impl ApiCaller {
     pub fn require(self, scope: Scope) -> Result<Principal, ApiError> {
+        if self.0.two_factor_setup_only {
+            return Err(ApiError::TwoFactorSetupRequired);
+        }
+        self.require_allowing_set_up(scope)
+    }
+
+    /// As [`Self::require`], but a set-up session passes too (see [`SettingUp`]); an API token
+    /// of an account past its deadline never does.
+    pub fn require_allowing_set_up(self, scope: Scope) -> Result<Principal, ApiError> {
         match &self.0.api_token {
+            Some(_) if self.0.two_factor_setup_only => Err(ApiError::TwoFactorSetupRequired),
             Some(access) if !access.scopes.contains(&scope) => Err(ApiError::InsufficientScope),
             _ => Ok(self.0),
         }

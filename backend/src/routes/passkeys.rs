@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::{token_response, TokenDelivery};
-use super::{optional_json, parse_credential, presented_devices, uuid_path, ProofFields};
+use super::{
+    optional_json, parse_credential, presented_devices, uuid_path, ProofFields, SettingUp,
+};
 use crate::domain::{Label, RequestOrigin, StoredPasskey};
 use crate::error::{ApiError, Problem};
 use crate::service::{login, passkeys};
@@ -151,7 +153,7 @@ pub struct PasswordlessRequest {
 #[post("/account/passkeys/register/start")]
 async fn start_registration(
     state: web::Data<AppState>,
-    principal: Principal,
+    SettingUp(principal): SettingUp,
     origin: RequestOrigin,
     body: web::Json<StartRegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -182,7 +184,7 @@ async fn start_registration(
 #[post("/account/passkeys/register/finish")]
 async fn finish_registration(
     state: web::Data<AppState>,
-    principal: Principal,
+    SettingUp(principal): SettingUp,
     origin: RequestOrigin,
     body: web::Json<FinishRegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {

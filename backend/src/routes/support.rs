@@ -10,14 +10,17 @@ use super::two_factor::TwoFactorStateResponse;
 use super::{uuid_path, ApiCaller, ProofFields};
 use crate::domain::{RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
-use crate::service::{support, AppState};
+use crate::service::support::{self, SupportAction};
+use crate::service::AppState;
 
 pub fn configure(config: &mut ServiceConfig) {
     config
         .service(search_customers)
         .service(customer_events)
         .service(reset_two_factor)
-        .service(unlock);
+        .service(unlock)
+        .service(require_two_factor)
+        .service(lift_two_factor_requirement);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,12 +34,14 @@ pub struct CustomerQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com", "two_factor_enabled": true}))]
+#[schema(example = json!({"id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f", "username": "alice", "email": "alice@example.com", "two_factor_enabled": true, "two_factor_required_by_support": false}))]
 pub struct CustomerSummary {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
     pub two_factor_enabled: bool,
+    /// Whether support requires a second factor of this customer (beyond the operator's rule).
+    pub two_factor_required_by_support: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,6 +101,7 @@ async fn search_customers(
             .into_iter()
             .map(|account| CustomerSummary {
                 two_factor_enabled: account.two_factor_enabled(),
+                two_factor_required_by_support: account.two_factor_required_by_support_at.is_some(),
                 id: account.id,
                 username: account.username,
                 email: account.email,
@@ -130,25 +136,7 @@ async fn reset_two_factor(
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = caller.require(Scope::SupportReset)?;
-    let body = body.into_inner();
-    // No `password`: the desk demands the agent's second factor.
-    let proof = ProofFields {
-        code: body.code,
-        recovery_code: body.recovery_code,
-        password: None,
-        webauthn: body.webauthn,
-    }
-    .parse()?;
-    support::reset_two_factor(
-        &state,
-        &principal,
-        &uuid_path(path)?,
-        &body.reason,
-        proof,
-        &origin,
-    )
-    .await?;
+    act(&state, caller, origin, path, body, SupportAction::ResetTwoFactor).await?;
     Ok(HttpResponse::Ok().json(TwoFactorStateResponse { enabled: false }))
 }
 
@@ -177,9 +165,82 @@ async fn unlock(
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    act(&state, caller, origin, path, body, SupportAction::Unlock).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Require a second factor of this customer, whatever the operator's rule. The deadline starts
+/// now (`CUSTADMIN_TWO_FACTOR_GRACE_DAYS` later); past it, the customer's password opens only
+/// a set-up session. The customer is told by mail; recorded on both accounts with the reason.
+#[utoipa::path(
+    tag = "support",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's account id")),
+    request_body = SupportActionRequest,
+    responses(
+        (status = 204, description = "A second factor is required of the customer"),
+        (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than 30 support actions by this agent in an hour, or too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/support/customers/{id}/require-two-factor")]
+async fn require_two_factor(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    origin: RequestOrigin,
+    path: web::Path<String>,
+    body: web::Json<SupportActionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, caller, origin, path, body, SupportAction::RequireTwoFactor).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Stop requiring a second factor of this customer (the operator's rule may still require it).
+#[utoipa::path(
+    tag = "support",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The customer's account id")),
+    request_body = SupportActionRequest,
+    responses(
+        (status = 204, description = "Support no longer requires a second factor of the customer"),
+        (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than 30 support actions by this agent in an hour, or too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/support/customers/{id}/require-two-factor/lift")]
+async fn lift_two_factor_requirement(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    origin: RequestOrigin,
+    path: web::Path<String>,
+    body: web::Json<SupportActionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, caller, origin, path, body, SupportAction::LiftTwoFactorRequirement).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every action on a customer: the token's scope, the agent's proof (never a password: the
+/// desk demands the agent's second factor), then the use case.
+async fn act(
+    state: &AppState,
+    caller: ApiCaller,
+    origin: RequestOrigin,
+    path: web::Path<String>,
+    body: web::Json<SupportActionRequest>,
+    action: SupportAction,
+) -> Result<(), ApiError> {
     let principal = caller.require(Scope::SupportReset)?;
     let body = body.into_inner();
-    // No `password`: the desk demands the agent's second factor.
     let proof = ProofFields {
         code: body.code,
         recovery_code: body.recovery_code,
@@ -187,16 +248,16 @@ async fn unlock(
         webauthn: body.webauthn,
     }
     .parse()?;
-    support::unlock(
-        &state,
+    support::act_on_customer(
+        state,
         &principal,
         &uuid_path(path)?,
         &body.reason,
         proof,
         &origin,
+        action,
     )
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 /// A customer's security events, newest first, to check the caller's story before a reset.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{optional_json, ProofFields};
+use super::{optional_json, ProofFields, SettingUp};
 use crate::domain::{RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
 use crate::service::two_factor;
@@ -100,7 +100,7 @@ pub struct RecoveryCodesResponse {
 #[post("/account/two-factor/enroll")]
 async fn enroll(
     state: web::Data<AppState>,
-    principal: Principal,
+    SettingUp(principal): SettingUp,
     origin: RequestOrigin,
     request: HttpRequest,
     body: web::Bytes,
@@ -146,7 +146,7 @@ async fn enroll(
 #[post("/account/two-factor/confirm")]
 async fn confirm(
     state: web::Data<AppState>,
-    principal: Principal,
+    SettingUp(principal): SettingUp,
     origin: RequestOrigin,
     body: web::Json<ConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::credential_change::{self, CredentialChange};
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule};
+use super::two_factor_requirement::{self, Standing};
 use super::{AppState, Principal};
 use crate::db::accounts;
 use crate::db::events::{self, EventKind};
@@ -26,6 +27,8 @@ pub struct AccountOverview {
     pub two_factor_methods: Vec<SecondFactorMethod>,
     pub recovery_codes_remaining: i64,
     pub language: Option<Language>,
+    /// Where the account stands against a required second factor.
+    pub two_factor_standing: Standing,
 }
 
 pub const MAX_EVENTS_PER_PAGE: i64 = 200;
@@ -53,7 +56,9 @@ pub async fn overview(
         (0, 0)
     };
     let email_verified = account.verified_email().is_some();
+    let two_factor_standing = two_factor_requirement::standing(&state.settings, &account, state.now());
     Ok(AccountOverview {
+        two_factor_standing,
         role: account.role,
         two_factor_enabled: account.two_factor_enabled(),
         two_factor_enabled_at: account.two_factor_enabled_at,

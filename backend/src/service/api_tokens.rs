@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::throttle::{self, Subject};
+use super::two_factor_requirement;
 use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
 use crate::db::api_tokens;
@@ -205,11 +206,12 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
         return Err(ApiError::InvalidToken);
     }
     let hash = opaque_token::hash(secret);
-    let (token, account) = state
+    let (token, mut account) = state
         .database
         .run(move |connection| api_tokens::authenticate(connection, &hash, now))
         .await?
         .ok_or(ApiError::InvalidToken)?;
+    let standing = two_factor_requirement::standing_now(state, &mut account, now).await?;
     Ok(Principal {
         account_id: account.id.clone(),
         session_id: String::new(),
@@ -221,5 +223,6 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
             token_id: token.id,
             scopes: token.scopes,
         }),
+        two_factor_setup_only: standing.is_overdue(),
     })
 }

@@ -119,6 +119,11 @@ pub async fn run_periodically(state: AppState) {
             ),
             Err(error) => tracing::warn!(%error, "housekeeping failed; will retry"),
         }
+        match super::two_factor_requirement::queue_reminders(&state).await {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(queued, "housekeeping queued two-factor reminders"),
+            Err(error) => tracing::warn!(%error, "two-factor reminders failed; will retry"),
+        }
         match super::email::mail_owed_verifications(&state).await {
             Ok(0) => {}
             Ok(sent) => tracing::info!(sent, "housekeeping sent owed verification mails"),

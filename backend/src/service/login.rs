@@ -18,7 +18,7 @@ use super::proof::{
 };
 use super::sessions::{grant, open_session, TokenGrant};
 use super::throttle::{self, Subject};
-use super::AppState;
+use super::{two_factor_requirement, AppState};
 use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token;
 use crate::auth::tokens::{
@@ -384,6 +384,8 @@ pub(super) fn complete_sign_in(
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
+    // The first sign-in after a requirement reached the account starts its deadline.
+    two_factor_requirement::settle(connection, &state.settings, &mut account.clone(), now)?;
     let device = remember_device(
         connection,
         account,

@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod support;
 pub mod throttle;
 pub mod two_factor;
+pub mod two_factor_requirement;
 
 use std::sync::Arc;
 
@@ -67,6 +68,9 @@ pub struct Principal {
     /// Set when the caller is an integrator's API token rather than a signed-in session
     /// (`session_id` is then empty and `amr` holds no method).
     pub api_token: Option<ApiTokenAccess>,
+    /// The account is past its deadline for a required second factor and has none: the
+    /// caller may only set one up (see [`two_factor_requirement`]).
+    pub two_factor_setup_only: bool,
 }
 
 /// What an API token caller may do.

@@ -45,6 +45,10 @@ pub enum Notice {
     PasskeyRemoved {
         name: String,
     },
+    /// Support now requires a second factor of the account, by `by` (`None`: it has one).
+    TwoFactorRequiredBySupport {
+        by: Option<DateTime<Utc>>,
+    },
 }
 
 /// A mail whose point is its single-use link.
@@ -52,6 +56,8 @@ pub enum Notice {
 pub enum LinkMail {
     VerifyEmail { email: String, link: String },
     ResetPassword { link: String },
+    /// A second factor is required and still missing; `link` opens Account Settings.
+    TwoFactorDeadline { by: DateTime<Utc>, link: String },
 }
 
 /// When recovery codes run this low, the notice says to make new ones.
@@ -142,6 +148,22 @@ fn link_text<'a>(
             "Reset your password".to_string(),
             format!(
                 "Someone asked to reset the password of your account {username}. Follow this link within 30 minutes to choose a new one. It works once.\n\n{link}\n\nIf you did not ask for this, ignore this mail: your password stays as it is."
+            ),
+            link,
+        ),
+        (Language::English, LinkMail::TwoFactorDeadline { by, link }) => (
+            "Set up two-factor authentication".to_string(),
+            format!(
+                "Your account {username} must have two-factor authentication by {}. Until then you sign in as today; after that, your password only lets you set it up. It takes a minute: open Account Settings, scan the QR code with an OTP application and type the six-digit code it shows, or add a passkey.\n\n{link}",
+                mail_time(*by)
+            ),
+            link,
+        ),
+        (Language::Czech, LinkMail::TwoFactorDeadline { by, link }) => (
+            "Zapněte si dvoufázové ověření".to_string(),
+            format!(
+                "Váš účet {username} musí mít do {} zapnuté dvoufázové ověření. Do té doby se přihlašujete jako dosud; potom vám heslo dovolí jen ho nastavit. Zabere to minutu: otevřete Nastavení účtu, naskenujte QR kód aplikací OTP a zadejte šestimístný kód, který ukazuje, nebo přidejte přístupový klíč.\n\n{link}",
+                mail_time(*by)
             ),
             link,
         ),
@@ -295,6 +317,22 @@ fn notice_text(
             "Byl odebrán přístupový klíč",
             format!("Přístupový nebo bezpečnostní klíč s názvem \"{name}\" byl odebrán z vašeho účtu {username}. Už se jím nelze přihlásit a všechny ostatní relace účtu byly ukončeny."),
         ),
+        (Language::English, TwoFactorRequiredBySupport { by: Some(by) }) => (
+            "Two-factor authentication is now required",
+            format!("Our customer support now requires two-factor authentication for your account {username}. Set it up in Account Settings by {}: after that, your password only lets you set it up.", mail_time(*by)),
+        ),
+        (Language::Czech, TwoFactorRequiredBySupport { by: Some(by) }) => (
+            "Dvoufázové ověření je teď povinné",
+            format!("Naše zákaznická podpora teď u vašeho účtu {username} vyžaduje dvoufázové ověření. Nastavte si ho v Nastavení účtu do {}: potom vám heslo dovolí jen ho nastavit.", mail_time(*by)),
+        ),
+        (Language::English, TwoFactorRequiredBySupport { by: None }) => (
+            "Two-factor authentication is now required",
+            format!("Our customer support now requires two-factor authentication for your account {username}. It is on: keep at least one second factor."),
+        ),
+        (Language::Czech, TwoFactorRequiredBySupport { by: None }) => (
+            "Dvoufázové ověření je teď povinné",
+            format!("Naše zákaznická podpora teď u vašeho účtu {username} vyžaduje dvoufázové ověření. Máte ho zapnuté: ponechte si aspoň jeden druhý faktor."),
+        ),
         (Language::Czech, WrongCodeAfterPassword) => (
             "Někdo zná vaše heslo",
             format!("Někdo se přihlásil k vašemu účtu {username} správným heslem, ale špatným šestimístným kódem. Pokud jste to nebyli vy, vaše heslo zná někdo další: hned ho změňte."),
@@ -334,7 +372,7 @@ fn circumstances(
     now: DateTime<Utc>,
     state: &AppState,
 ) -> String {
-    let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = mail_time(now);
     let ip = origin.ip.as_deref().unwrap_or("-");
     let browser = origin
         .user_agent
@@ -344,6 +382,11 @@ fn circumstances(
         .unwrap_or_else(|| "-".to_string());
     let url = &state.settings.public_url;
     footer_text(language, &when, ip, &browser, url, &support_suffix(state))
+}
+
+/// A moment as mails write it.
+fn mail_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The support contact in parentheses, with a space before, or nothing if none is configured.
@@ -568,6 +611,10 @@ mod tests {
             ApiTokenCreated { name: name() },
             PasskeyAdded { name: name() },
             PasskeyRemoved { name: name() },
+            TwoFactorRequiredBySupport {
+                by: Some(chrono::DateTime::UNIX_EPOCH),
+            },
+            TwoFactorRequiredBySupport { by: None },
         ];
         // Every count that `codes_left` words differently, with and without the warning.
         samples.extend((0..=FEW_RECOVERY_CODES + 3).map(|left| RecoveryCodeUsed { left }));
@@ -585,7 +632,8 @@ mod tests {
                 | WrongCodeAfterPassword
                 | ApiTokenCreated { .. }
                 | PasskeyAdded { .. }
-                | PasskeyRemoved { .. } => {}
+                | PasskeyRemoved { .. }
+                | TwoFactorRequiredBySupport { .. } => {}
             }
         }
         samples
@@ -601,10 +649,16 @@ mod tests {
             LinkMail::ResetPassword {
                 link: "https://custadmin.example/reset-password?token=abc".to_string(),
             },
+            LinkMail::TwoFactorDeadline {
+                by: chrono::DateTime::UNIX_EPOCH,
+                link: "https://custadmin.example/account".to_string(),
+            },
         ];
         for sample in &samples {
             match sample {
-                LinkMail::VerifyEmail { .. } | LinkMail::ResetPassword { .. } => {}
+                LinkMail::VerifyEmail { .. }
+                | LinkMail::ResetPassword { .. }
+                | LinkMail::TwoFactorDeadline { .. } => {}
             }
         }
         samples

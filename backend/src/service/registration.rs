@@ -1,7 +1,7 @@
 //! Creating accounts: self-service sign-up and the operator's `account create`.
 
 use super::throttle::{self, Subject};
-use super::{proof, AppState};
+use super::{proof, two_factor_requirement, AppState};
 use crate::db::accounts::{self, NewAccount};
 use crate::db::DbError;
 use crate::domain::{Email, Password, RequestOrigin, Role, Username};
@@ -102,9 +102,16 @@ pub async fn create_account(
                 DbError::Duplicate(_) => ApiError::UsernameTaken,
                 error => error.into(),
             })?;
+            let mut account =
+                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
+            // A new account's deadline for a required second factor starts at sign-up.
+            two_factor_requirement::settle(
+                connection,
+                &state_for_mail.settings,
+                &mut account,
+                created_at,
+            )?;
             if let Some(address) = &email {
-                let account =
-                    accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
                 super::email::send_or_owe_verification(
                     &state_for_mail,
                     connection,

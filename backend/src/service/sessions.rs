@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, end_device_trust, CredentialChange, Devices};
+use super::two_factor_requirement;
 use super::{AppState, Principal};
 use crate::auth::opaque_token;
 use crate::auth::tokens::{has_second_factor, ACCESS_TOKEN_LIFETIME_SECS};
@@ -133,11 +134,13 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
             active
         }
     };
+    let mut active = active;
     let role = active.account.role;
     // A session without the second factor is worthless once the account has one.
     if active.account.two_factor_enabled() && !has_second_factor(&active.session.amr) {
         return Err(ApiError::InvalidToken);
     }
+    let standing = two_factor_requirement::standing_now(state, &mut active.account, now).await?;
     Ok(Principal {
         account_id: claims.sub,
         session_id: claims.sid,
@@ -146,6 +149,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
         amr: active.session.amr,
         account: active.account,
         api_token: None,
+        two_factor_setup_only: standing.is_overdue(),
     })
 }
 

@@ -12,7 +12,7 @@ use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required, Rule};
 use super::throttle::{self, Subject};
 use super::two_factor::wipe_two_factor;
-use super::{account, AppState, Principal};
+use super::{account, two_factor_requirement, AppState, Principal};
 use crate::auth::tokens::proved_second_factor;
 use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
@@ -124,61 +124,27 @@ fn find_customer(connection: &mut DbConnection, id: &str) -> Result<Account, Api
         .ok_or(ApiError::NotFound)
 }
 
-/// What a support action does to the customer, inside its transaction.
-#[derive(Debug, Clone, Copy)]
-enum SupportAction {
+/// What a support agent does to a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupportAction {
+    /// Switches the customer's two-factor off on their behalf (a lost phone): every session
+    /// of the customer is signed out, and the customer is told by mail.
     ResetTwoFactor,
+    /// Clears every failure counter that guards the customer's sign-ins.
     Unlock,
+    /// Requires a second factor of this customer, whatever the operator's rule: the deadline
+    /// starts now (`CUSTADMIN_TWO_FACTOR_GRACE_DAYS`), and the customer is told by mail.
+    RequireTwoFactor,
+    /// Stops requiring it (the operator's rule may still require it).
+    LiftTwoFactorRequirement,
 }
 
-/// Switches a customer's two-factor off on their behalf. Every session of the customer is
-/// signed out; the reset is recorded on the customer and on the agent, with the reason.
-pub async fn reset_two_factor(
-    state: &AppState,
-    principal: &Principal,
-    customer_id: &str,
-    reason: &str,
-    proof: Option<Proof>,
-    origin: &RequestOrigin,
-) -> Result<(), ApiError> {
-    act_on_customer(
-        state,
-        principal,
-        customer_id,
-        reason,
-        proof,
-        origin,
-        SupportAction::ResetTwoFactor,
-    )
-    .await
-}
-
-/// Clears every failure counter that guards the customer's sign-ins.
-pub async fn unlock(
-    state: &AppState,
-    principal: &Principal,
-    customer_id: &str,
-    reason: &str,
-    proof: Option<Proof>,
-    origin: &RequestOrigin,
-) -> Result<(), ApiError> {
-    act_on_customer(
-        state,
-        principal,
-        customer_id,
-        reason,
-        proof,
-        origin,
-        SupportAction::Unlock,
-    )
-    .await
-}
-
-/// The agent's proof, then one transaction for the allowance, the change and the events. The
+/// A support action: the agent's proof, then one transaction for the allowance, the change
+/// and the events, recorded on both accounts with the reason. The
 /// proof commits on its own: it holds the agent's network counter, and a customer's own
 /// sign-in holds that customer's counters while it waits for its network's, so checking the
 /// proof inside the action's transaction could deadlock with it.
-async fn act_on_customer(
+pub async fn act_on_customer(
     state: &AppState,
     principal: &Principal,
     customer_id: &str,
@@ -235,40 +201,45 @@ async fn act_on_customer(
                 agent_id: agent.id.clone(),
             };
             throttle::begin(connection, &[allowance], now)?.kept(connection)?;
-            apply(connection, action, &customer, now)?;
+            let customer = apply(&state, connection, action, customer, now)?;
             record_on_both(connection, action, &agent, &customer, &reason, &origin, now)?;
-            if let SupportAction::ResetTwoFactor = action {
+            let notice = match action {
                 // The classic social-engineering path: the holder must hear of it.
-                notifications::queue_notice(
-                    &state,
-                    connection,
-                    &customer,
-                    Notice::TwoFactorResetBySupport,
-                    &origin,
-                    now,
-                )?;
+                SupportAction::ResetTwoFactor => Some(Notice::TwoFactorResetBySupport),
+                SupportAction::RequireTwoFactor => {
+                    let standing = two_factor_requirement::standing(&state.settings, &customer, now);
+                    Some(Notice::TwoFactorRequiredBySupport {
+                        by: standing.required_by(),
+                    })
+                }
+                SupportAction::LiftTwoFactorRequirement | SupportAction::Unlock => None,
+            };
+            if let Some(notice) = notice {
+                notifications::queue_notice(&state, connection, &customer, notice, &origin, now)?;
             }
             Ok(())
         })
         .await
 }
 
+/// Does `action` to the customer; answers the customer as it is afterwards.
 fn apply(
+    state: &AppState,
     connection: &mut DbConnection,
     action: SupportAction,
-    customer: &Account,
+    mut customer: Account,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<Account, ApiError> {
     match action {
         SupportAction::ResetTwoFactor => {
             // Whoever asked support may not be the holder: every way in ends.
             wipe_two_factor(
                 connection,
-                customer,
+                &customer,
                 None,
                 CredentialChange::SupportReset,
                 now,
-            )
+            )?;
         }
         SupportAction::Unlock => {
             let device_ids = devices::ids_of_account(connection, &customer.id)?;
@@ -277,10 +248,19 @@ fn apply(
                 &customer.username_key,
                 &customer.id,
                 &device_ids,
-            )
-            .map(|_| ())
+            )?;
+        }
+        SupportAction::RequireTwoFactor | SupportAction::LiftTwoFactorRequirement => {
+            let since = matches!(action, SupportAction::RequireTwoFactor).then_some(now);
+            // Required again while required: the first requirement and its deadline stand.
+            if since.is_none() || customer.two_factor_required_by_support_at.is_none() {
+                accounts::set_two_factor_required_by_support(connection, &customer.id, since)?;
+                customer.two_factor_required_by_support_at = since;
+            }
+            two_factor_requirement::settle(connection, &state.settings, &mut customer, now)?;
         }
     }
+    Ok(customer)
 }
 
 fn record_on_both(
@@ -295,6 +275,10 @@ fn record_on_both(
     let kind = match action {
         SupportAction::ResetTwoFactor => EventKind::TwoFactorResetBySupport,
         SupportAction::Unlock => EventKind::AccountUnlockedBySupport,
+        SupportAction::RequireTwoFactor => EventKind::TwoFactorRequiredBySupport,
+        SupportAction::LiftTwoFactorRequirement => {
+            EventKind::TwoFactorRequirementLiftedBySupport
+        }
     };
     let on_customer = format!(
         "by support agent {} ({}): {reason}",

@@ -526,7 +526,7 @@ async fn disable_wipes_the_secret_and_codes_and_re_enabling_uses_the_new_secret(
     let account = app.api.account(&full.access_token).await;
     assert_eq!(
         account.body["two_factor"],
-        json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": []})
+        json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": 0, "methods": [], "required": false, "setup_required": false})
     );
     app.api
         .disable_two_factor(&full.access_token, json!({}))
