@@ -69,8 +69,10 @@ pub const SEARCH_CUSTOMERS: Endpoint = endpoint("GET", "/api/v1/support/customer
 pub const CUSTOMER_EVENTS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/events");
 pub const REQUIRE_CUSTOMER_TWO_FACTOR: Endpoint =
     endpoint("POST", "/api/v1/support/customers/{id}/require-two-factor");
-pub const LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT: Endpoint =
-    endpoint("POST", "/api/v1/support/customers/{id}/require-two-factor/lift");
+pub const LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT: Endpoint = endpoint(
+    "POST",
+    "/api/v1/support/customers/{id}/require-two-factor/lift",
+);
 pub const RESET_CUSTOMER_TWO_FACTOR: Endpoint =
     endpoint("POST", "/api/v1/support/customers/{id}/two-factor/reset");
 pub const UNLOCK_CUSTOMER: Endpoint = endpoint("POST", "/api/v1/support/customers/{id}/unlock");

@@ -410,7 +410,12 @@ impl Client {
 
     /// `POST /support/customers/{id}/require-two-factor`.
     pub fn require_customer_two_factor(&self, token: impl Bearer, id: &str, body: Value) -> Call {
-        self.call_on(endpoints::REQUIRE_CUSTOMER_TWO_FACTOR, id, token, Some(body))
+        self.call_on(
+            endpoints::REQUIRE_CUSTOMER_TWO_FACTOR,
+            id,
+            token,
+            Some(body),
+        )
     }
 
     /// `POST /support/customers/{id}/require-two-factor/lift`.

@@ -12,6 +12,7 @@ import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SignInPage } from "./pages/SignInPage";
 import { SignUpPage } from "./pages/SignUpPage";
 import { SupportPage } from "./pages/SupportPage";
+import { TwoFactorDeadlineBanner, TwoFactorSetupPage } from "./pages/TwoFactorSetupPage";
 import { VerifyEmailPage } from "./pages/VerifyEmailPage";
 import type { Problem } from "./api/types";
 
@@ -28,6 +29,7 @@ export function App() {
         <Route path="/reset-password" element={<ResetPasswordPage />} />
         <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
         <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
+        <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />
         <Route path="*" element={<NotFoundPage />} />
       </Routes>
     </Layout>
@@ -75,8 +77,11 @@ function Unavailable({ problem, retry }: { problem: Problem; retry: () => void }
   );
 }
 
-/** Sends signed-out visitors to sign-in, remembering where they wanted to go. */
-function SignedInOnly({ role, page }: { role?: "support"; page: ReactNode }) {
+/**
+ * Sends signed-out visitors to sign-in, remembering where they wanted to go; a set-up session
+ * (a required second factor past its deadline) to the set-up page, the one page it may use.
+ */
+function SignedInOnly({ role, setUp, page }: { role?: "support"; setUp?: boolean; page: ReactNode }) {
   const { state } = useSession();
   const location = useLocation();
   if (state.status === "loading") return <Loading />;
@@ -86,8 +91,15 @@ function SignedInOnly({ role, page }: { role?: "support"; page: ReactNode }) {
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/sign-in?next=${next}`} replace />;
   }
+  if (setUp) return page;
+  if (state.account.two_factor.setup_required) return <Navigate to="/two-factor-setup" replace />;
   if (role && state.account.role !== role) return <NotFoundPage />;
-  return page;
+  return (
+    <>
+      <TwoFactorDeadlineBanner />
+      {page}
+    </>
+  );
 }
 
 /** Sign-in and sign-up are for signed-out visitors; a sign-in continues where it was asked for. */

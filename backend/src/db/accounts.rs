@@ -618,26 +618,6 @@ pub fn owing_verification_mail(
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::prefix_successor;
-
-    #[test]
-    fn the_successor_of_a_prefix_bounds_exactly_the_strings_that_start_with_it() {
-        assert_eq!(prefix_successor("al").as_deref(), Some("am"));
-        assert_eq!(prefix_successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
-        assert_eq!(prefix_successor("a\u{10ffff}").as_deref(), Some("b"));
-        assert_eq!(prefix_successor("\u{10ffff}"), None);
-        let end = prefix_successor("al").unwrap();
-        for inside in ["al", "alice", "al\u{10ffff}x"] {
-            assert!("al" <= inside && inside < end.as_str(), "{inside}");
-        }
-        for outside in ["a", "ak\u{10ffff}", "am", "b"] {
-            assert!(!("al" <= outside && outside < end.as_str()), "{outside}");
-        }
-    }
-}
-
 /// Stores the account's two-factor deadline, or clears it (`None`); a new deadline owes its
 /// reminders afresh. `false` when the account is gone.
 pub fn set_two_factor_deadline(
@@ -728,4 +708,24 @@ pub fn claim_two_factor_reminder(
     .set(accounts::two_factor_reminded_days.eq(Some(days)))
     .execute(connection)?
         == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn the_successor_of_a_prefix_bounds_exactly_the_strings_that_start_with_it() {
+        assert_eq!(prefix_successor("al").as_deref(), Some("am"));
+        assert_eq!(prefix_successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{10ffff}"), None);
+        let end = prefix_successor("al").unwrap();
+        for inside in ["al", "alice", "al\u{10ffff}x"] {
+            assert!("al" <= inside && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["a", "ak\u{10ffff}", "am", "b"] {
+            assert!(!("al" <= outside && outside < end.as_str()), "{outside}");
+        }
+    }
 }

@@ -213,7 +213,8 @@ async fn finish_registration(
 #[get("/account/passkeys")]
 async fn list_passkeys(
     state: web::Data<AppState>,
-    principal: Principal,
+    // A set-up session lists what it is adding to.
+    SettingUp(principal): SettingUp,
 ) -> Result<HttpResponse, ApiError> {
     let passkeys = passkeys::list(&state, &principal).await?;
     Ok(HttpResponse::Ok().json(PasskeysResponse {

@@ -136,7 +136,15 @@ async fn reset_two_factor(
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, caller, origin, path, body, SupportAction::ResetTwoFactor).await?;
+    act(
+        &state,
+        caller,
+        origin,
+        path,
+        body,
+        SupportAction::ResetTwoFactor,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(TwoFactorStateResponse { enabled: false }))
 }
 
@@ -196,7 +204,15 @@ async fn require_two_factor(
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, caller, origin, path, body, SupportAction::RequireTwoFactor).await?;
+    act(
+        &state,
+        caller,
+        origin,
+        path,
+        body,
+        SupportAction::RequireTwoFactor,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -225,7 +241,15 @@ async fn lift_two_factor_requirement(
     path: web::Path<String>,
     body: web::Json<SupportActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, caller, origin, path, body, SupportAction::LiftTwoFactorRequirement).await?;
+    act(
+        &state,
+        caller,
+        origin,
+        path,
+        body,
+        SupportAction::LiftTwoFactorRequirement,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

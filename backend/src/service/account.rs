@@ -56,7 +56,8 @@ pub async fn overview(
         (0, 0)
     };
     let email_verified = account.verified_email().is_some();
-    let two_factor_standing = two_factor_requirement::standing(&state.settings, &account, state.now());
+    let two_factor_standing =
+        two_factor_requirement::standing(&state.settings, &account, state.now());
     Ok(AccountOverview {
         two_factor_standing,
         role: account.role,

@@ -54,10 +54,18 @@ pub enum Notice {
 /// A mail whose point is its single-use link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkMail {
-    VerifyEmail { email: String, link: String },
-    ResetPassword { link: String },
+    VerifyEmail {
+        email: String,
+        link: String,
+    },
+    ResetPassword {
+        link: String,
+    },
     /// A second factor is required and still missing; `link` opens Account Settings.
-    TwoFactorDeadline { by: DateTime<Utc>, link: String },
+    TwoFactorDeadline {
+        by: DateTime<Utc>,
+        link: String,
+    },
 }
 
 /// When recovery codes run this low, the notice says to make new ones.

@@ -207,7 +207,8 @@ pub async fn act_on_customer(
                 // The classic social-engineering path: the holder must hear of it.
                 SupportAction::ResetTwoFactor => Some(Notice::TwoFactorResetBySupport),
                 SupportAction::RequireTwoFactor => {
-                    let standing = two_factor_requirement::standing(&state.settings, &customer, now);
+                    let standing =
+                        two_factor_requirement::standing(&state.settings, &customer, now);
                     Some(Notice::TwoFactorRequiredBySupport {
                         by: standing.required_by(),
                     })
@@ -276,9 +277,7 @@ fn record_on_both(
         SupportAction::ResetTwoFactor => EventKind::TwoFactorResetBySupport,
         SupportAction::Unlock => EventKind::AccountUnlockedBySupport,
         SupportAction::RequireTwoFactor => EventKind::TwoFactorRequiredBySupport,
-        SupportAction::LiftTwoFactorRequirement => {
-            EventKind::TwoFactorRequirementLiftedBySupport
-        }
+        SupportAction::LiftTwoFactorRequirement => EventKind::TwoFactorRequirementLiftedBySupport,
     };
     let on_customer = format!(
         "by support agent {} ({}): {reason}",

@@ -139,9 +139,10 @@ pub async fn standing_now(
 }
 
 fn deadline_from(settings: &Settings, now: DateTime<Utc>) -> DateTime<Utc> {
-    let grace = chrono::TimeDelta::from_std(settings.two_factor_grace)
-        .unwrap_or(chrono::TimeDelta::MAX);
-    now.checked_add_signed(grace).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    let grace =
+        chrono::TimeDelta::from_std(settings.two_factor_grace).unwrap_or(chrono::TimeDelta::MAX);
+    now.checked_add_signed(grace)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The reminders mailed before a deadline, in days left; each goes once.

@@ -67,7 +67,9 @@ async fn past_the_deadline_the_password_opens_only_a_set_up_session(app: TestApp
         app.api.devices(token).await,
         app.api.events(token).await,
         app.api.api_tokens(token).await,
-        app.api.update_account(token, json!({"language": "cs"})).await,
+        app.api
+            .update_account(token, json!({"language": "cs"}))
+            .await,
         app.api
             .change_password(
                 token,
@@ -138,7 +140,11 @@ async fn reminders_are_mailed_a_week_and_a_day_before_once_each(app: TestApp) {
     // A customer without an address gets nothing, and nothing fails.
     app.signed_in_customer("bob").await;
 
-    assert_eq!(queue_reminders(&app.state).await.unwrap(), 0, "14 days left");
+    assert_eq!(
+        queue_reminders(&app.state).await.unwrap(),
+        0,
+        "14 days left"
+    );
     app.clock.advance(TimeDelta::days(7));
     assert_eq!(queue_reminders(&app.state).await.unwrap(), 1, "7 days left");
     assert_eq!(queue_reminders(&app.state).await.unwrap(), 0, "once");
@@ -146,7 +152,9 @@ async fn reminders_are_mailed_a_week_and_a_day_before_once_each(app: TestApp) {
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, "alice@example.com");
     assert_eq!(mails[0].subject, "Set up two-factor authentication");
-    assert!(mails[0].text.contains(&format!("{}/account", app.public_url())));
+    assert!(mails[0]
+        .text
+        .contains(&format!("{}/account", app.public_url())));
 
     app.clock.advance(TimeDelta::days(6));
     assert_eq!(queue_reminders(&app.state).await.unwrap(), 1, "1 day left");
@@ -217,7 +225,10 @@ async fn support_requires_two_factor_of_one_customer_and_lifts_it(app: TestApp) 
     assert_eq!(by, required_at + TimeDelta::days(14));
     let mails = app.mails().await;
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].subject, "Two-factor authentication is now required");
+    assert_eq!(
+        mails[0].subject,
+        "Two-factor authentication is now required"
+    );
     let listed = app
         .api
         .search_customers(&agent.access_token, "query=alice")

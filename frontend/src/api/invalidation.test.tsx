@@ -15,7 +15,7 @@ const PLACES_CHANGED = [...ACCOUNT_CHANGED, "/api/v1/account/api-tokens", "/api/
 const twoFactorOn: Account["two_factor"] = {
   enabled: true,
   enabled_at: "2026-12-01T08:00:00Z",
-  recovery_codes_remaining: 10,
+  recovery_codes_remaining: 10, required: false, setup_required: false,
   methods: ["totp", "recovery_code"],
 };
 const phone = thisSession({ id: "5b0e1d2c-0000-4000-8000-000000000002", current: false, user_agent: "Phone browser" });
@@ -278,7 +278,7 @@ describe("what a write fetches again", () => {
     ["resetting a customer's two-factor", "Reset two-factor for carol", "Reset two-factor", "POST /api/v1/support/customers/{id}/two-factor/reset"],
     ["unlocking a customer", "Unlock sign-in for carol", "Unlock sign-in", "POST /api/v1/support/customers/{id}/unlock"],
   ] as const)("%s: every customer search and every customer's events", async (_, open, submit, route) => {
-    const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true };
+    const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true, two_factor_required_by_support: false };
     const agent = account({ username: "sam", role: "support", two_factor: twoFactorOn });
     const { user, calls } = renderApp(
       {

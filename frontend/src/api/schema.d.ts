@@ -721,6 +721,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/support/customers/{id}/require-two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Require a second factor of this customer, whatever the operator's rule. The deadline starts
+         *     now (`CUSTADMIN_TWO_FACTOR_GRACE_DAYS` later); past it, the customer's password opens only
+         *     a set-up session. The customer is told by mail; recorded on both accounts with the reason.
+         */
+        post: operations["require_two_factor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/customers/{id}/require-two-factor/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop requiring a second factor of this customer (the operator's rule may still require it). */
+        post: operations["lift_two_factor_requirement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/support/customers/{id}/two-factor/reset": {
         parameters: {
             query?: never;
@@ -772,8 +810,11 @@ export interface components {
          *         "enabled": false,
          *         "enabled_at": null,
          *         "methods": [],
-         *         "recovery_codes_remaining": 0
+         *         "recovery_codes_remaining": 0,
+         *         "required": true,
+         *         "setup_required": false
          *       },
+         *       "two_factor_required_by": "2026-12-14T09:00:00Z",
          *       "username": "alice"
          *     }
          */
@@ -789,6 +830,12 @@ export interface components {
             pending_email?: string | null;
             role: components["schemas"]["Role"];
             two_factor: components["schemas"]["TwoFactorStatus"];
+            /**
+             * Format: date-time
+             * @description By when a second factor must be set up, while one is required and missing (past, when
+             *     `two_factor.setup_required`); `null` when none is required or the account has one.
+             */
+            two_factor_required_by?: string | null;
             username: string;
         };
         AddedPasskeyResponse: {
@@ -940,6 +987,7 @@ export interface components {
          *       "email": "alice@example.com",
          *       "id": "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
          *       "two_factor_enabled": true,
+         *       "two_factor_required_by_support": false,
          *       "username": "alice"
          *     }
          */
@@ -947,6 +995,8 @@ export interface components {
             email?: string | null;
             id: string;
             two_factor_enabled: boolean;
+            /** @description Whether support requires a second factor of this customer (beyond the operator's rule). */
+            two_factor_required_by_support: boolean;
             username: string;
         };
         CustomersResponse: {
@@ -1020,7 +1070,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -1235,7 +1285,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -1529,6 +1579,17 @@ export interface components {
             methods: components["schemas"]["SecondFactorMethod"][];
             /** Format: int64 */
             recovery_codes_remaining: number;
+            /**
+             * @description Whether the hosting company (or support, for this account) requires a second factor:
+             *     switching the last one off past the deadline leaves only a set-up session.
+             */
+            required: boolean;
+            /**
+             * @description The deadline has passed without a second factor: this is a set-up session, which may
+             *     only read the account, set up TOTP or a passkey, and sign out; everything else answers
+             *     `403 two_factor_setup_required`.
+             */
+            setup_required: boolean;
         };
         /**
          * @description The account's settings a customer may change directly.
@@ -4486,6 +4547,222 @@ export interface operations {
             /** @description Limit outside 1 to 200 (`validation_failed`) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    require_two_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportActionRequest"];
+            };
+        };
+        responses: {
+            /** @description A second factor is required of the customer */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong code of the agent (`invalid_code`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 30 support actions by this agent in an hour, or too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lift_two_factor_requirement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupportActionRequest"];
+            };
+        };
+        responses: {
+            /** @description Support no longer requires a second factor of the customer */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong code of the agent (`invalid_code`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 30 support actions by this agent in an hour, or too many wrong codes (`too_many_attempts`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -32,3 +32,23 @@ export function useUnlockCustomer() {
     { onSuccess: () => void changed() },
   );
 }
+
+/** Requires a second factor of the customer, beyond the operator's rule. */
+export function useRequireCustomerTwoFactor() {
+  const changed = useCustomerChanged();
+  return useApiMutation(
+    (client, { customerId, body }: SupportAction) =>
+      client.POST("/api/v1/support/customers/{id}/require-two-factor", { params: { path: { id: customerId } }, body }),
+    { onSuccess: () => void changed() },
+  );
+}
+
+/** Stops requiring it (the operator's rule may still require it). */
+export function useLiftCustomerTwoFactorRequirement() {
+  const changed = useCustomerChanged();
+  return useApiMutation(
+    (client, { customerId, body }: SupportAction) =>
+      client.POST("/api/v1/support/customers/{id}/require-two-factor/lift", { params: { path: { id: customerId } }, body }),
+    { onSuccess: () => void changed() },
+  );
+}

@@ -18,7 +18,7 @@ const laptop: Passkey = {
 const passkeyOnly: Account["two_factor"] = {
   enabled: true,
   enabled_at: "2026-12-01T08:00:00Z",
-  recovery_codes_remaining: 10,
+  recovery_codes_remaining: 10, required: false, setup_required: false,
   methods: ["webauthn", "recovery_code"],
 };
 const totpAndPasskey: Account["two_factor"] = { ...passkeyOnly, methods: ["webauthn", "totp", "recovery_code"] };

@@ -12,7 +12,7 @@ describe("languages", () => {
 
   it("shows the article's labels in Czech, with Czech plurals", async () => {
     renderApp(
-      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 3, methods: ["totp", "recovery_code"] } })),
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 3, required: false, setup_required: false, methods: ["totp", "recovery_code"] } })),
       "/account",
       "cs",
     );

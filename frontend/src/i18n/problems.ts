@@ -33,6 +33,7 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   too_many_attempts: "problem.too_many_attempts",
   challenge_exhausted: "problem.challenge_exhausted",
   two_factor_required: "problem.two_factor_required",
+  two_factor_setup_required: "problem.two_factor_setup_required",
   second_factor_required: "problem.second_factor_required",
   insufficient_scope: "problem.insufficient_scope",
   passkey_refused: "problem.passkey_refused",
@@ -70,6 +71,8 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   passkey_added: "event.passkey_added",
   passkey_removed: "event.passkey_removed",
   passkey_used: "event.passkey_used",
+  two_factor_required_by_support: "event.two_factor_required_by_support",
+  two_factor_requirement_lifted_by_support: "event.two_factor_requirement_lifted_by_support",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

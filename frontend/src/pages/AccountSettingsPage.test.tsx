@@ -9,7 +9,7 @@ const SET_UP = "Set up two-factor authentication when logging in using a usernam
 const DISABLE = "Disable two-factor authentication when logging in with a username and password";
 const CODES = Array.from({ length: 10 }, (_, i) => `code${i}-abcde`);
 const on = (): Account =>
-  account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } });
+  account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["totp", "recovery_code"] } });
 
 /** Routes whose account switches state once `flip` is called, like the real server. */
 function stateful(first: Account, second: Account) {
@@ -107,7 +107,7 @@ describe("Account Settings", () => {
 
   it("with passkeys only, offers an OTP application beside them; confirming it shows no new recovery codes", async () => {
     const passkeyOnly = account({
-      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["webauthn", "recovery_code"] },
+      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["webauthn", "recovery_code"] },
     });
     const both = account({ two_factor: { ...passkeyOnly.two_factor, methods: ["webauthn", "totp", "recovery_code"] } });
     const state = stateful(passkeyOnly, both);
@@ -139,7 +139,7 @@ describe("Account Settings", () => {
 
   it("warns before disabling that the passkeys go too", async () => {
     const withPasskey = account({
-      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["webauthn", "totp", "recovery_code"] },
+      two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["webauthn", "totp", "recovery_code"] },
     });
     const { user } = renderApp(signedIn(withPasskey), "/account");
     await user.click(await screen.findByLabelText(DISABLE));
@@ -407,7 +407,7 @@ describe("Account Settings, issue 10", () => {
 
   it("warns when 3 or fewer recovery codes are left, with the right plural", async () => {
     renderApp(
-      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 1, methods: ["totp", "recovery_code"] } })),
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 1, required: false, setup_required: false, methods: ["totp", "recovery_code"] } })),
       "/account",
     );
     expect(await screen.findByText(/You have 1 unused recovery code\./)).toBeInTheDocument();
@@ -416,7 +416,7 @@ describe("Account Settings, issue 10", () => {
 
   it("does not warn with 4 codes left", async () => {
     renderApp(
-      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 4, methods: ["totp", "recovery_code"] } })),
+      signedIn(account({ two_factor: { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 4, required: false, setup_required: false, methods: ["totp", "recovery_code"] } })),
       "/account",
     );
     expect(await screen.findByText(/You have 4 unused recovery codes\./)).toBeInTheDocument();

@@ -5,11 +5,11 @@ import { describe, expect, it } from "vitest";
 import type { Account, EventKind } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
-const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
+const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
 const support = account({ username: "sam", role: "support", two_factor: twoFactorOn });
 const newAgent = account({ username: "sam", role: "support" });
-const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true };
-const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false };
+const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true, two_factor_required_by_support: false };
+const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false, two_factor_required_by_support: false };
 
 const event = (id: number, kind: EventKind, extra = {}) => ({
   id,
@@ -179,6 +179,38 @@ describe("support desk", () => {
     expect(bodiesOf(calls, "/api/v1/support/customers/c-1/unlock")).toEqual([
       { reason: "Locked out after typos, identity checked" },
     ]);
+  });
+
+  it("requires two-factor of a customer with a reason, then offers to stop requiring it", async () => {
+    let required = false;
+    const { user, calls } = renderApp(
+      desk({
+        "GET /api/v1/support/customers": () =>
+          json(200, { customers: [{ ...carol, two_factor_required_by_support: required }, carlos] }),
+        "GET /api/v1/support/customers/{id}/events": () =>
+          json(200, { events: required ? [event(3, "two_factor_required_by_support")] : [] }),
+        "POST /api/v1/support/customers/{id}/require-two-factor": () => {
+          required = true;
+          return noContent(204);
+        },
+      }),
+      "/support",
+    );
+    await openCarol(user);
+    await user.click(screen.getByRole("button", { name: "Require two-factor for carol" }));
+    expect(screen.getByRole("heading", { name: "Require two-factor authentication for carol" })).toHaveFocus();
+    await giveReason(user, "Customer asked for it");
+    await user.click(screen.getByRole("button", { name: "Require two-factor" }));
+    const dialog = screen.getByRole("alertdialog", { name: "Require two-factor authentication for carol?" });
+    await user.click(within(dialog).getByRole("button", { name: "OK" }));
+    expect(await screen.findByText("Two-factor authentication is now required for carol.")).toBeInTheDocument();
+    expect(await screen.findByText("Two-factor authentication required by customer support")).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/support/customers/c-1/require-two-factor")).toEqual([{ reason: "Customer asked for it" }]);
+    // Found again, carol shows the requirement and offers to lift it.
+    await user.click(screen.getByRole("button", { name: "Search" }));
+    await user.click(await screen.findByRole("button", { name: "Open carol" }));
+    expect(await screen.findByRole("button", { name: "Stop requiring two-factor for carol" })).toBeInTheDocument();
+    expect(screen.getByText(/Required by support/)).toBeInTheDocument();
   });
 
   it("does nothing when the agent cancels the confirmation", async () => {

@@ -6,7 +6,12 @@ import { useAccountChanged } from "../api/account";
 import { useApi } from "../api/context";
 import { toProblem } from "../api/problems";
 import { customerSearchQuery } from "../api/queries";
-import { useResetCustomerTwoFactor, useUnlockCustomer } from "../api/support";
+import {
+  useLiftCustomerTwoFactorRequirement,
+  useRequireCustomerTwoFactor,
+  useResetCustomerTwoFactor,
+  useUnlockCustomer,
+} from "../api/support";
 import type { Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -134,7 +139,7 @@ function CustomerList({ customers, onOpen }: { customers: Customer[]; onOpen: (c
   );
 }
 
-type ActionKind = "reset" | "unlock";
+type ActionKind = "reset" | "unlock" | "require" | "lift";
 
 /** One customer: their recent security events to check who they are, and what support can do. */
 function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
@@ -167,7 +172,10 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
         <dt>{t("details.email")}</dt>
         <dd>{customer.email ?? t("support.no_email")}</dd>
         <dt>{t("support.twofa")}</dt>
-        <dd>{t(customer.two_factor_enabled ? "common.on" : "common.off")}</dd>
+        <dd>
+          {t(customer.two_factor_enabled ? "common.on" : "common.off")}
+          {customer.two_factor_required_by_support && ` (${t("support.required")})`}
+        </dd>
       </dl>
       <StatusMessage>{message}</StatusMessage>
       <section aria-labelledby="customer-events-heading">
@@ -187,6 +195,15 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
           <button type="button" onClick={() => open("unlock")}>
             {t("support.unlock_open", { name: customer.username })}
           </button>
+          {customer.two_factor_required_by_support ? (
+            <button type="button" onClick={() => open("lift")}>
+              {t("support.lift_open", { name: customer.username })}
+            </button>
+          ) : (
+            <button type="button" onClick={() => open("require")}>
+              {t("support.require_open", { name: customer.username })}
+            </button>
+          )}
           <button type="button" onClick={props.onClose}>
             {t("common.close")}
           </button>
@@ -212,6 +229,20 @@ const ACTIONS: Record<ActionKind, ActionWords> = {
     submit: "support.unlock_submit",
     consequence: "support.unlock_consequence",
     done: "support.unlock_done",
+  },
+  require: {
+    title: "support.require_title",
+    explanation: "support.require_explain",
+    submit: "support.require_submit",
+    consequence: "support.require_consequence",
+    done: "support.require_done",
+  },
+  lift: {
+    title: "support.lift_title",
+    explanation: "support.lift_explain",
+    submit: "support.lift_submit",
+    consequence: "support.lift_consequence",
+    done: "support.lift_done",
   },
 };
 
@@ -239,7 +270,12 @@ function SupportAction(props: {
   const [reason, setReason] = useState("");
   const [confirming, setConfirming] = useState(false);
 
-  const mutations = { reset: useResetCustomerTwoFactor(), unlock: useUnlockCustomer() };
+  const mutations = {
+    reset: useResetCustomerTwoFactor(),
+    unlock: useUnlockCustomer(),
+    require: useRequireCustomerTwoFactor(),
+    lift: useLiftCustomerTwoFactorRequirement(),
+  };
   const action = usePrivileged(
     mutations[kind],
     // Agents have two-factor on, so the server takes only a second factor as proof: a code, a

@@ -78,7 +78,7 @@ export function account(overrides: Partial<Account> = {}): Account {
     language: null,
     role: "customer",
     created_at: "2026-11-30T09:00:00Z",
-    two_factor: { enabled: false, enabled_at: null, recovery_codes_remaining: 0, methods: [] },
+    two_factor: { enabled: false, enabled_at: null, recovery_codes_remaining: 0, required: false, setup_required: false, methods: [] },
     ...overrides,
   };
 }

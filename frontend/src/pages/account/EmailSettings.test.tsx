@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Account } from "../../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn } from "../../test/fakeServer";
 
-const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
+const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
 
 async function emailSection() {
   const heading = await screen.findByRole("heading", { name: "Email address", level: 2 });

@@ -75,6 +75,7 @@ export function TwoFactorSettings({ account }: { account: Account }) {
               onStart={() => setMessage(null)}
             />
           )}
+          {account.two_factor.required && <p className="hint">{t("required.switch_off_note")}</p>}
           <DisableTwoFactor
             onDisabled={() => finish("twofa.disabled")}
             onStart={() => setMessage(null)}
