@@ -22,6 +22,7 @@ const BRANDED: &[(&str, &str)] = &[
 
 on_both_databases!(with BRANDED;
     the_otp_app_shows_the_site_name_and_tokens_keep_the_issuer,
+    passkey_dialogs_name_the_site,
     mails_come_from_the_site_name_say_it_in_the_subject_and_sign_with_it,
 );
 
@@ -129,6 +130,20 @@ async fn the_otp_app_shows_the_site_name_and_tokens_keep_the_issuer(app: TestApp
     assert_eq!(
         enrollment.body["otpauth_uri"],
         format!("otpauth://totp/Example%20Hosting:alice?secret={secret}&issuer=Example%20Hosting&algorithm=SHA1&digits=6&period=30")
+    );
+}
+
+async fn passkey_dialogs_name_the_site(app: TestApp) {
+    let session = app.signed_in_customer("pia").await;
+    let started = app
+        .api
+        .start_passkey_registration(&session.access_token, json!({"name": "Laptop"}))
+        .await;
+    let rp = &started.assert_ok()["options"]["publicKey"]["rp"];
+    assert_eq!(rp["name"], "Example Hosting", "{rp}");
+    assert_eq!(
+        rp["id"], "localhost",
+        "the relying party itself is the public URL's host"
     );
 }
 
