@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::domain::TrustedProxies;
+use crate::domain::{BrandColor, Logo, TrustedProxies, MAX_LOGO_BYTES};
 
 /// Every setting the server reads. Built once by [`Settings::load`] and shared read-only.
 #[derive(Debug, Clone)]
@@ -23,7 +23,14 @@ pub struct Settings {
     /// Keys that signed tokens before a rotation: still accepted and published, not used.
     pub jwt_retired_key_files: Vec<PathBuf>,
     pub secret_key_file: Option<PathBuf>,
+    /// The `iss` of every token this server signs; integrators pin it.
     pub issuer: String,
+    /// What customers see: the header, the OTP app's entry, mails, passkeys' relying party.
+    pub site_name: String,
+    /// The operator's logo, checked and held in memory.
+    pub logo: Option<Logo>,
+    /// The primary colour of the header and buttons; `None` keeps the SPA's own.
+    pub brand_color: Option<BrandColor>,
     pub signup_enabled: bool,
     /// Whose accounts must have a second factor (support can also require it of one customer).
     pub two_factor_rule: TwoFactorRule,
@@ -43,8 +50,9 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// The origin customers reach (links in mails); no trailing slash.
     pub public_url: String,
-    /// The sender of every mail, e.g. `Example Hosting <noreply@example.com>`.
-    pub mail_from: String,
+    /// The sender of every mail: the site name with the configured address, e.g.
+    /// `Example Hosting <noreply@example.com>`.
+    pub mail_from: lettre::message::Mailbox,
     /// Where mails go, in lettre's URL form; `None` writes them as `.eml` files under
     /// `<data dir>/mail/`.
     pub smtp_url: Option<SmtpUrl>,
@@ -256,13 +264,71 @@ pub static KEYS: &[Key] = &[
     Key {
         name: "ISSUER",
         fallback: Fallback::Value("custadmin"),
-        doc: "JWT `iss` and the otpauth issuer",
+        doc: "the JWT `iss` (integrators pin it when verifying tokens offline); also the \
+              default of `CUSTADMIN_SITE_NAME`",
         read: |settings, value| {
             let issuer: String = parse(value)?;
             if issuer.trim().is_empty() {
                 return Err(Refusal::Rule("must not be empty".into()));
             }
             settings.issuer = issuer;
+            Ok(())
+        },
+    },
+    Key {
+        name: "SITE_NAME",
+        fallback: Fallback::Derived {
+            shown: "the value of `CUSTADMIN_ISSUER`",
+            value: |settings| settings.issuer.clone(),
+        },
+        doc: "the hosting company's name, what customers see: the header and page titles, the \
+              OTP app's entry (the otpauth issuer) and the code step's hint, the recovery-code \
+              file, the passkeys' relying-party name, every mail's sender name, subject and \
+              signature; at most 64 characters, no `:`",
+        read: |settings, value| {
+            let name = value.trim();
+            if name.is_empty() || name.chars().count() > MAX_SITE_NAME_CHARS {
+                return Err(Refusal::Rule(format!(
+                    "must be 1 to {MAX_SITE_NAME_CHARS} characters"
+                )));
+            }
+            // The otpauth label is `issuer:account`: a colon would cut the name short there.
+            if name.contains(':') || name.chars().any(char::is_control) {
+                return Err(Refusal::Rule(format!(
+                    "{name:?} cannot be the name authenticator apps show: no `:` or control \
+                     characters (set CUSTADMIN_SITE_NAME to the company's name)"
+                )));
+            }
+            settings.site_name = name.to_string();
+            Ok(())
+        },
+    },
+    Key {
+        name: "LOGO_FILE",
+        fallback: Fallback::Unset,
+        doc: "the company's logo, an SVG or PNG file of at most 512 KiB, shown in the header \
+              with the site name as its text; served under a name that changes with its \
+              content, so browsers cache it for good",
+        read: |settings, value| {
+            let Some(path) = text(value) else {
+                return Ok(());
+            };
+            settings.logo = Some(read_logo(Path::new(&path)).map_err(Refusal::Rule)?);
+            Ok(())
+        },
+    },
+    Key {
+        name: "BRAND_COLOR",
+        fallback: Fallback::Unset,
+        doc: "the header's and primary buttons' colour, `#rrggbb`; white text on it must have \
+              a contrast of at least 4.5:1 (WCAG AA)",
+        read: |settings, value| {
+            let Some(color) = text(value) else {
+                return Ok(());
+            };
+            let color =
+                BrandColor::parse(&color).map_err(|error| Refusal::Rule(error.to_string()))?;
+            settings.brand_color = Some(color);
             Ok(())
         },
     },
@@ -439,16 +505,29 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "MAIL_FROM",
-        fallback: Fallback::Value("custadmin <noreply@localhost>"),
-        doc: "the sender of every mail",
+        fallback: Fallback::Value("noreply@localhost"),
+        doc: "the address every mail is sent from; its sender name is the site name (a name \
+              written here, as in `Example Hosting <noreply@example.com>`, must be that name)",
         read: |settings, value| {
-            let mail_from: String = parse(value)?;
-            if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            let Ok(mailbox) = value.trim().parse::<lettre::message::Mailbox>() else {
                 return Err(Refusal::Rule(
-                    "must be a mailbox such as `Example Hosting <noreply@example.com>`".into(),
+                    "must be an address such as `noreply@example.com`".into(),
                 ));
+            };
+            // One name for the company: a second one here would drift from the site's.
+            if let Some(name) = mailbox
+                .name
+                .as_deref()
+                .filter(|name| *name != settings.site_name)
+            {
+                return Err(Refusal::Rule(format!(
+                    "names the sender {name:?}, but mails go out under the site name {:?}: give \
+                     the address alone, or set CUSTADMIN_SITE_NAME to {name:?}",
+                    settings.site_name
+                )));
             }
-            settings.mail_from = mail_from;
+            settings.mail_from =
+                lettre::message::Mailbox::new(Some(settings.site_name.clone()), mailbox.email);
             Ok(())
         },
     },
@@ -559,6 +638,21 @@ pub static KEYS: &[Key] = &[
         },
     },
 ];
+
+/// The longest site name: it has to fit a phone's header and a mail's sender line.
+pub const MAX_SITE_NAME_CHARS: usize = 64;
+
+/// Reads and checks a logo file; the message says what is wrong with it.
+fn read_logo(path: &Path) -> Result<Logo, String> {
+    use std::io::Read;
+    let cannot_read = |error: std::io::Error| format!("cannot read {}: {error}", path.display());
+    let mut bytes = Vec::new();
+    // One byte past the limit at most, so a huge file (or a device) is never read whole.
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_LOGO_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot_read)?;
+    Logo::from_bytes(bytes).map_err(|error| format!("{} {error}", path.display()))
+}
 
 /// The declared key of this name (without the prefix), if there is one.
 pub fn key(name: &str) -> Option<&'static Key> {
@@ -688,6 +782,9 @@ impl Settings {
             jwt_retired_key_files: Vec::new(),
             secret_key_file: None,
             issuer: String::new(),
+            site_name: String::new(),
+            logo: None,
+            brand_color: None,
             signup_enabled: false,
             two_factor_rule: TwoFactorRule::Off,
             two_factor_grace: Duration::ZERO,
@@ -709,7 +806,10 @@ impl Settings {
                 .unwrap_or_else(|| "info".into()),
             trusted_proxies: TrustedProxies::default(),
             public_url: String::new(),
-            mail_from: String::new(),
+            mail_from: lettre::message::Mailbox::new(
+                None,
+                lettre::Address::new("noreply", "localhost").expect("a valid address"),
+            ),
             smtp_url: None,
             mail_lease: Duration::ZERO,
             cors_origins: Vec::new(),
@@ -916,6 +1016,141 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn the_site_name_follows_the_issuer_unless_set() {
+        let defaults = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(defaults.site_name, "custadmin");
+        assert_eq!(
+            defaults.mail_from.to_string(),
+            "custadmin <noreply@localhost>"
+        );
+        assert_eq!((defaults.logo, defaults.brand_color), (None, None));
+
+        let renamed_issuer =
+            Settings::from_sources(&env(&[("CUSTADMIN_ISSUER", "Example Hosting")])).unwrap();
+        assert_eq!(renamed_issuer.site_name, "Example Hosting");
+        assert_eq!(
+            renamed_issuer.mail_from.to_string(),
+            "Example Hosting <noreply@localhost>"
+        );
+
+        let both = Settings::from_sources(&env(&[
+            ("CUSTADMIN_ISSUER", "https://auth.example.com"),
+            ("CUSTADMIN_SITE_NAME", " Example Hosting "),
+        ]))
+        .unwrap();
+        assert_eq!(both.issuer, "https://auth.example.com");
+        assert_eq!(both.site_name, "Example Hosting");
+    }
+
+    #[test]
+    fn a_site_name_an_otp_app_cannot_show_is_refused() {
+        for bad in ["", "   ", "Example: Hosting", "Tab\there", &"x".repeat(65)] {
+            let error = Settings::from_sources(&env(&[("CUSTADMIN_SITE_NAME", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("CUSTADMIN_SITE_NAME:"),
+                "{bad:?}: {error}"
+            );
+        }
+        // An issuer that is a URL needs a site name of its own, and the message says so.
+        let error = Settings::from_sources(&env(&[("CUSTADMIN_ISSUER", "https://a.example")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("CUSTADMIN_SITE_NAME:") && error.contains("set CUSTADMIN_SITE_NAME"),
+            "{error}"
+        );
+        assert!(Settings::from_sources(&env(&[("CUSTADMIN_SITE_NAME", &"ž".repeat(64))])).is_ok());
+    }
+
+    #[test]
+    fn the_mail_sender_s_name_is_the_site_name() {
+        let settings = Settings::from_sources(&env(&[
+            ("CUSTADMIN_SITE_NAME", "Example Hosting"),
+            ("CUSTADMIN_MAIL_FROM", "noreply@example.com"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.mail_from.to_string(),
+            "Example Hosting <noreply@example.com>"
+        );
+        let same = Settings::from_sources(&env(&[
+            ("CUSTADMIN_SITE_NAME", "Example Hosting"),
+            (
+                "CUSTADMIN_MAIL_FROM",
+                "Example Hosting <noreply@example.com>",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(same.mail_from, settings.mail_from);
+        let error = Settings::from_sources(&env(&[
+            ("CUSTADMIN_SITE_NAME", "Example Hosting"),
+            ("CUSTADMIN_MAIL_FROM", "Other Name <noreply@example.com>"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("CUSTADMIN_MAIL_FROM:") && error.contains("\"Example Hosting\""),
+            "{error}"
+        );
+        let error = Settings::from_sources(&env(&[("CUSTADMIN_MAIL_FROM", "not an address")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("CUSTADMIN_MAIL_FROM:"), "{error}");
+    }
+
+    #[test]
+    fn a_brand_colour_too_light_for_white_text_stops_start_up() {
+        let settings =
+            Settings::from_sources(&env(&[("CUSTADMIN_BRAND_COLOR", "#767676")])).unwrap();
+        assert_eq!(settings.brand_color.unwrap().to_string(), "#767676");
+        for bad in ["#777777", "767676", "blue"] {
+            let error = Settings::from_sources(&env(&[("CUSTADMIN_BRAND_COLOR", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("CUSTADMIN_BRAND_COLOR:"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_logo_file_is_read_and_checked_at_start_up() {
+        let dir = std::env::temp_dir().join(format!("custadmin-logo-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let svg = dir.join("logo.svg");
+        std::fs::write(&svg, r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#).unwrap();
+        let settings =
+            Settings::from_sources(&env(&[("CUSTADMIN_LOGO_FILE", svg.to_str().unwrap())]))
+                .unwrap();
+        let logo = settings.logo.expect("a logo");
+        assert!(logo.file_name().ends_with(".svg"), "{logo:?}");
+
+        let text = dir.join("logo.txt");
+        std::fs::write(&text, "hello").unwrap();
+        let big = dir.join("big.png");
+        std::fs::write(&big, vec![0; MAX_LOGO_BYTES as usize + 1]).unwrap();
+        for (bad, says) in [
+            (text.clone(), "neither a PNG image nor an SVG document"),
+            (big, "larger than 512 KiB"),
+            (dir.join("missing.svg"), "cannot read"),
+            (dir.clone(), "cannot read"),
+        ] {
+            let error =
+                Settings::from_sources(&env(&[("CUSTADMIN_LOGO_FILE", bad.to_str().unwrap())]))
+                    .unwrap_err()
+                    .to_string();
+            assert!(
+                error.starts_with("CUSTADMIN_LOGO_FILE:") && error.contains(says),
+                "{bad:?}: {error}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// README.md's row for a key: what operators read.

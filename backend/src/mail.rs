@@ -71,7 +71,7 @@ impl Mailer {
     /// Sends one mail; answers where it went, for the log (never its content).
     pub async fn send(
         &self,
-        from: &str,
+        from: &Mailbox,
         to: &str,
         subject: &str,
         body: &MailBody,
@@ -93,19 +93,16 @@ impl Mailer {
 }
 
 fn build_message(
-    from: &str,
+    from: &Mailbox,
     to: &str,
     subject: &str,
     body: &MailBody,
 ) -> Result<Message, SendError> {
-    let from: Mailbox = from
-        .parse()
-        .map_err(|error| SendError::Permanent(format!("sender: {error}")))?;
     let to: Mailbox = to
         .parse()
         .map_err(|error| SendError::Permanent(format!("recipient: {error}")))?;
     Message::builder()
-        .from(from)
+        .from(from.clone())
         .to(to)
         .subject(subject)
         .multipart(

@@ -63,14 +63,14 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
     relying_party(settings).map(drop)
 }
 
-/// The passkeys' relying party: the public URL's host.
+/// The passkeys' relying party: the public URL's host, shown to customers as the site name.
 fn relying_party(settings: &Settings) -> Result<Webauthn, ConfigError> {
-    crate::auth::webauthn::relying_party(&settings.public_url, &settings.issuer).map_err(|error| {
-        ConfigError::Invalid {
+    crate::auth::webauthn::relying_party(&settings.public_url, &settings.site_name).map_err(
+        |error| ConfigError::Invalid {
             variable: "CUSTADMIN_PUBLIC_URL".into(),
             message: error.to_string(),
-        }
-    })
+        },
+    )
 }
 
 /// Builds the shared state: keys, database (migrated), hasher, token keys.

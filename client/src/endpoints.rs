@@ -62,6 +62,7 @@ pub const PASSWORD_RESET_OPTIONS: Endpoint =
 pub const REFRESH: Endpoint = endpoint("POST", "/api/v1/auth/refresh");
 pub const REGISTER: Endpoint = endpoint("POST", "/api/v1/auth/register");
 pub const SIGN_IN_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/webauthn/options");
+pub const BRAND_FILE: Endpoint = endpoint("GET", "/api/v1/brand/{file}");
 pub const PUBLIC_SETTINGS: Endpoint = endpoint("GET", "/api/v1/config");
 pub const HEALTH: Endpoint = endpoint("GET", "/api/v1/health");
 pub const OPENAPI: Endpoint = endpoint("GET", "/api/v1/openapi.json");
@@ -115,6 +116,7 @@ pub const ALL: &[Endpoint] = &[
     REFRESH,
     REGISTER,
     SIGN_IN_OPTIONS,
+    BRAND_FILE,
     PUBLIC_SETTINGS,
     HEALTH,
     OPENAPI,

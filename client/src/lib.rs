@@ -383,6 +383,18 @@ impl Client {
         self.call(endpoints::SIGN_IN_OPTIONS, NOBODY, Some(body))
     }
 
+    /// `GET /brand/{file}`: the logo `GET /config` names in `logo_url` (its last segment);
+    /// `file` goes in as it is.
+    pub fn brand_file(&self, file: &str) -> Call {
+        let endpoint = endpoints::BRAND_FILE;
+        self.send(
+            endpoint.method(),
+            endpoint.path.replace("{file}", file),
+            NOBODY,
+            None,
+        )
+    }
+
     /// `GET /config`.
     pub fn public_settings(&self) -> Call {
         self.call(endpoints::PUBLIC_SETTINGS, NOBODY, None)
@@ -558,9 +570,15 @@ impl Request {
         let response = request.send().await.map_err(failed)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.map_err(failed)?;
+        let bytes = response.bytes().await.map_err(failed)?.to_vec();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let elapsed = started.elapsed();
-        let body = if text.is_empty() {
+        // The logo is the one answer of the API that is no JSON document.
+        let image = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|content_type| content_type.starts_with("image/"));
+        let body = if text.is_empty() || image {
             Value::Null
         } else if strict_json {
             serde_json::from_str(&text)
@@ -572,6 +590,7 @@ impl Request {
             status,
             headers,
             text,
+            bytes,
             body,
             elapsed,
         })
@@ -606,6 +625,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body as it came (an image's bytes; `text` is their lossy UTF-8).
+    pub bytes: Vec<u8>,
     pub body: Value,
     pub elapsed: Duration,
 }

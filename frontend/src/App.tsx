@@ -3,6 +3,7 @@ import { Navigate, Route, Routes, useLocation, useSearchParams } from "react-rou
 import { ProblemAlert } from "./components/Alert";
 import { Layout } from "./components/Layout";
 import { useT } from "./i18n";
+import { useDocumentTitle } from "./hooks/useDocumentTitle";
 import { useFocusOnMount } from "./hooks/useFocusOnMount";
 import { useSession } from "./hooks/useSession";
 import { AccountSettingsPage } from "./pages/AccountSettingsPage";
@@ -20,7 +21,7 @@ export function App() {
   return (
     <Layout>
       <Routes>
-        <Route path="/" element={<Navigate to="/account" replace />} />
+        <Route path="/" element={<Home />} />
         <Route path="/sign-in" element={<SignedOutOnly page={<SignInPage />} />} />
         <Route path="/sign-up" element={<SignedOutOnly page={<SignUpPage />} />} />
         <Route path="/forgot-password" element={<SignedOutOnly page={<ForgotPasswordPage />} />} />
@@ -51,6 +52,17 @@ export function safeNext(next: string | null): string {
   }
 }
 
+/**
+ * The site's front door: Account Settings when signed in, else sign-in. Nothing signed-in was
+ * asked for, so sign-in says "log in to continue" only if a session just ended.
+ */
+function Home() {
+  const { state } = useSession();
+  if (state.status === "loading") return <Loading />;
+  if (state.status === "signed-out") return <Navigate to="/sign-in" replace />;
+  return <Navigate to="/account" replace />;
+}
+
 function Loading() {
   const t = useT();
   return (
@@ -64,6 +76,7 @@ function Loading() {
 function Unavailable({ problem, retry }: { problem: Problem; retry: () => void }) {
   const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("unavailable.heading"));
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>

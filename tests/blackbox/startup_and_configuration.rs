@@ -116,6 +116,14 @@ fn bad_configuration_values_and_unknown_settings_stop_start_up_naming_the_variab
         ("CUSTADMIN_PUBLIC_URL", "http://192.0.2.7:8080"),
         // Revocations must reach every instance within seconds.
         ("CUSTADMIN_SESSION_CHECK_REUSE_MS", "60000"),
+        // White text on the brand colour must stay readable (4.5:1).
+        ("CUSTADMIN_BRAND_COLOR", "#777777"),
+        // Neither PNG nor SVG.
+        (
+            "CUSTADMIN_LOGO_FILE",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ),
+        ("CUSTADMIN_SITE_NAME", "Example: Hosting"),
     ];
     for (variable, value) in cases {
         // Arrange

@@ -80,7 +80,8 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The Key URI that authenticator apps read from the QR code.
+/// The Key URI that authenticator apps read from the QR code; `issuer` is the name their entry
+/// shows (the site name, never a token's `iss`).
 pub fn otpauth_uri(issuer: &str, username: &str, secret: &TotpSecret) -> String {
     let issuer = utf8_percent_encode(issuer, URI_COMPONENT).to_string();
     let username = utf8_percent_encode(username, URI_COMPONENT);

@@ -3,6 +3,7 @@
 //! from, and the clock. Nothing here speaks HTTP or SQL.
 
 mod api_token;
+mod brand;
 pub mod clock;
 mod email;
 mod event;
@@ -22,6 +23,7 @@ mod user_agent;
 mod username;
 
 pub use api_token::ApiToken;
+pub use brand::{BrandColor, Logo, LogoFormat, MAX_LOGO_BYTES};
 pub use email::Email;
 pub use event::Event;
 pub use event_kind::EventKind;

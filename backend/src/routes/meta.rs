@@ -1,10 +1,13 @@
-//! Health, keys and the API description.
+//! Health, keys, public settings (the brand among them) and the API description.
 
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, X_CONTENT_TYPE_OPTIONS};
 use actix_web::{get, http::StatusCode, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::domain::LogoFormat;
+use crate::error::ApiError;
 use crate::service::health::check as check_health;
 use crate::service::AppState;
 
@@ -12,6 +15,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
     config
         .service(health)
         .service(public_settings)
+        .service(brand_file)
         .service(openapi_json);
 }
 
@@ -50,26 +54,90 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// What clients may know of the server's configuration before signing in.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": "mailto:support@example.com"}))]
+#[schema(example = json!({
+    "signup_enabled": true,
+    "issuer": "custadmin",
+    "support_contact": "mailto:support@example.com",
+    "site_name": "Example Hosting",
+    "logo_url": "/api/v1/brand/logo-3f2a9c1d0b7e6a54.svg",
+    "brand_color": "#0b5cad"
+}))]
 pub struct PublicSettings {
     /// Whether `POST /auth/register` accepts new customers.
     pub signup_enabled: bool,
-    /// The issuer shown in authenticator apps and in tokens' `iss`.
+    /// The `iss` of this server's access tokens, for verifying them offline. Customers never
+    /// see it: authenticator apps show `site_name`.
     pub issuer: String,
     /// Where customers who lost their second factor reach support (an e-mail address or a
     /// URL), when the operator configured one.
     pub support_contact: Option<String>,
+    /// The hosting company's name, as customers see it everywhere: the header, the issuer of
+    /// the entry authenticator apps show, mails, passkeys.
+    pub site_name: String,
+    /// The company's logo (SVG or PNG), a path on this server; its name changes with its
+    /// content, so it may be cached for good. `null` when none is configured.
+    pub logo_url: Option<String>,
+    /// The primary colour (`#rrggbb`) of the header and primary buttons; white text on it has
+    /// at least 4.5:1 contrast. `null` keeps the client's own colours.
+    pub brand_color: Option<String>,
 }
+
+/// Where the logo is served: under the API, named by its content.
+const BRAND_PATH: &str = "/api/v1/brand/";
 
 /// Public settings, so clients can show only what the server allows (e.g. sign-up).
 #[utoipa::path(tag = "meta", responses((status = 200, description = "Public settings", body = PublicSettings)))]
 #[get("/config")]
 async fn public_settings(state: web::Data<AppState>) -> HttpResponse {
+    let settings = &state.settings;
     HttpResponse::Ok().json(PublicSettings {
-        signup_enabled: state.settings.signup_enabled,
-        issuer: state.settings.issuer.clone(),
-        support_contact: state.settings.support_contact.clone(),
+        signup_enabled: settings.signup_enabled,
+        issuer: settings.issuer.clone(),
+        support_contact: settings.support_contact.clone(),
+        site_name: settings.site_name.clone(),
+        logo_url: settings
+            .logo
+            .as_ref()
+            .map(|logo| format!("{BRAND_PATH}{}", logo.file_name())),
+        brand_color: settings.brand_color.map(|color| color.to_string()),
     })
+}
+
+/// Even opened on its own, an SVG logo runs no script and loads nothing: it is a picture.
+const SVG_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// The company's logo, at the path `GET /config` names (`logo-<hash>.svg` or `.png`).
+#[utoipa::path(
+    tag = "meta",
+    params(("file" = String, Path, description = "The logo's file name as `logo_url` gives it")),
+    responses(
+        (status = 200, description = "The logo; cacheable for a year, as its name changes with its content",
+            content(("image/svg+xml"), ("image/png"))),
+        (status = 404, description = "No logo of this name (none configured, or an older one)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/brand/{file}")]
+async fn brand_file(
+    state: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let logo = state
+        .settings
+        .logo
+        .as_ref()
+        .filter(|logo| logo.file_name() == file.as_str())
+        .ok_or(ApiError::NotFound)?;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(logo.format().content_type())
+        .insert_header((CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if logo.format() == LogoFormat::Svg {
+        response.insert_header((CONTENT_SECURITY_POLICY, SVG_POLICY));
+    }
+    // Shares the bytes held since start-up; nothing is copied per request.
+    Ok(response.body(web::Bytes::from_owner(logo.bytes().clone())))
 }
 
 /// The JSON Web Key Set with the public key that verifies access tokens.

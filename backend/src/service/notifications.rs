@@ -1,7 +1,9 @@
 //! Mails to the customer: single-use links, and a notice whenever their security changes. A
 //! mail is written to the outbox in the transaction of the change it reports (so it is sent
 //! if and only if the change happened), encrypted, and delivered later by `service::outbox`.
-//! Mails speak the account's language and carry no secret beyond a link's token.
+//! Mails speak the account's language and carry no secret beyond a link's token; they come
+//! from the site name (the sender's name, set in `config.rs`), say it in the subject and sign
+//! with it.
 
 use chrono::{DateTime, Utc};
 
@@ -101,16 +103,26 @@ pub fn queue_notice(
         return Ok(());
     };
     let language = account.language.unwrap_or(Language::English);
-    let (subject, lines) =
-        notice_text(language, &account.username, &support_suffix(state), &notice);
-    let mut text = lines.join("\n\n");
-    text.push_str("\n\n");
-    text.push_str(&circumstances(language, origin, now, state));
+    let (topic, lines) = notice_text(language, &account.username, &support_suffix(state), &notice);
+    let site = &state.settings.site_name;
+    let text = [
+        lines.join("\n\n"),
+        circumstances(language, origin, now, state),
+        signature(language, site),
+    ]
+    .join("\n\n");
     let body = MailBody {
         html: html_of(&text, None),
         text,
     };
-    queue(state, connection, recipient, &subject, &body, now)
+    queue(
+        state,
+        connection,
+        recipient,
+        &subject(&topic, site),
+        &body,
+        now,
+    )
 }
 
 /// Queues a link mail to `recipient` (for a verification, the new address itself).
@@ -123,12 +135,35 @@ pub fn queue_link(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let language = account.language.unwrap_or(Language::English);
-    let (subject, text, link) = link_text(language, &account.username, mail);
+    let (topic, text, link) = link_text(language, &account.username, mail);
+    let site = &state.settings.site_name;
+    let text = format!("{text}\n\n{}", signature(language, site));
     let body = MailBody {
         html: html_of(&text, Some(link)),
         text,
     };
-    queue(state, connection, recipient, &subject, &body, now)
+    queue(
+        state,
+        connection,
+        recipient,
+        &subject(&topic, site),
+        &body,
+        now,
+    )
+}
+
+/// A mail's subject: what happened, then whose mail it is, as the SPA's page titles say it
+/// (`Account Settings · Example Hosting`). The separator reads the same in every language.
+fn subject(topic: &str, site: &str) -> String {
+    format!("{topic} · {site}")
+}
+
+/// The last paragraph of every mail: the company signs it.
+fn signature(language: Language, site: &str) -> String {
+    match language {
+        Language::English => format!("Kind regards,\n{site}"),
+        Language::Czech => format!("S pozdravem\n{site}"),
+    }
 }
 
 /// A link mail's subject, text and link, in `language`.
@@ -474,6 +509,18 @@ mod tests {
     }
 
     #[test]
+    fn subjects_and_signatures_name_the_site() {
+        assert_eq!(
+            subject("Your password was changed", "Example Hosting"),
+            "Your password was changed · Example Hosting"
+        );
+        for language in Language::ALL {
+            let signed = signature(language, "Example Hosting");
+            assert!(signed.ends_with("\nExample Hosting"), "{signed}");
+        }
+    }
+
+    #[test]
     fn the_html_twin_escapes_text_and_links_the_link() {
         let html = html_of(
             "Hi <b>x</b>\n\nhttps://e.example/r?token=a&b",
@@ -691,6 +738,10 @@ mod tests {
             );
             texts.push(("footer of every notice".to_string(), footer));
         }
+        texts.push((
+            "signature of every mail".to_string(),
+            signature(language, "Example Hosting"),
+        ));
         for mail in sample_link_mails() {
             let (subject, text, _) = link_text(language, "alice", &mail);
             texts.push((format!("{mail:?} subject"), subject));

@@ -57,7 +57,7 @@ pub async fn enroll(
         },
     )
     .await?;
-    let uri = otpauth_uri(&state.settings.issuer, &account.username, &secret);
+    let uri = otpauth_uri(&state.settings.site_name, &account.username, &secret);
     Ok(Enrollment {
         secret_base32: secret.to_base32(),
         qr_svg: qr_svg(&uri)?,

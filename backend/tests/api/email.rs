@@ -52,7 +52,7 @@ async fn a_sign_up_address_is_verified_by_its_link_once(app: TestApp) {
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = &mails[0];
     assert_eq!(mail.to, "Vera@Example.com");
-    assert_eq!(mail.subject, "Confirm your email address");
+    assert_eq!(mail.subject, "Confirm your email address · custadmin");
     assert!(
         mail.text
             .contains(&format!("{}/verify-email?token=", app.public_url())),
@@ -163,7 +163,7 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(app: TestApp) {
     assert!(event_kinds(&app.api.events(&fresh.access_token).await).contains(&"password_reset"));
     let notice = app.mails().await;
     assert_eq!(notice.len(), 1);
-    assert_eq!(notice[0].subject, "Your password was reset");
+    assert_eq!(notice[0].subject, "Your password was reset · custadmin");
     // The link worked once.
     confirm(link.link_token(), "yet another password")
         .await
@@ -268,7 +268,7 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
     let (secret, codes) = app.enable_two_factor(&session).await;
     assert_eq!(
         subjects(app.mails().await),
-        ["Two-factor authentication was switched on"]
+        ["Two-factor authentication was switched on · custadmin"]
     );
 
     let challenge = app.api.login("bea", PASSWORD).await.body["challenge_token"].clone();
@@ -277,7 +277,7 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
         .await
         .assert_ok();
     let used = app.mails().await;
-    assert_eq!(used[0].subject, "A recovery code was used");
+    assert_eq!(used[0].subject, "A recovery code was used · custadmin");
     assert!(
         used[0].text.contains("9 recovery codes are left."),
         "{}",
@@ -292,7 +292,10 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
             .await
             .assert_problem(400, "invalid_code");
     }
-    assert_eq!(subjects(app.mails().await), ["Someone knows your password"]);
+    assert_eq!(
+        subjects(app.mails().await),
+        ["Someone knows your password · custadmin"]
+    );
 
     app.api
         .regenerate_recovery_codes(token, json!({}))
@@ -300,7 +303,7 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
         .assert_ok();
     assert_eq!(
         subjects(app.mails().await),
-        ["New recovery codes were created"]
+        ["New recovery codes were created · custadmin"]
     );
 
     app.api
@@ -309,7 +312,10 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
             json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
         )
         .await;
-    assert_eq!(subjects(app.mails().await), ["Your password was changed"]);
+    assert_eq!(
+        subjects(app.mails().await),
+        ["Your password was changed · custadmin"]
+    );
 
     app.api
         .disable_two_factor(token, json!({}))
@@ -318,7 +324,7 @@ async fn every_security_change_is_mailed_to_the_verified_address(app: TestApp) {
     let disabled = app.mails().await;
     assert_eq!(
         disabled[0].subject,
-        "Two-factor authentication was switched off"
+        "Two-factor authentication was switched off · custadmin"
     );
     assert!(
         disabled[0].text.contains("If this was not you"),
@@ -339,7 +345,7 @@ async fn mails_speak_the_account_s_language(app: TestApp) {
     let (_, codes) = app.enable_two_factor(&session).await;
     assert_eq!(
         app.mails().await[0].subject,
-        "Dvoufázové ověření bylo zapnuto"
+        "Dvoufázové ověření bylo zapnuto · custadmin"
     );
     for code in &codes[..8] {
         let challenge = app.api.login("cyril", PASSWORD).await.body["challenge_token"].clone();
@@ -412,7 +418,7 @@ async fn a_pending_address_dies_with_the_password_that_asked_for_it(app: TestApp
     let reset = mails_within_two_seconds(&app, 1)
         .await
         .into_iter()
-        .find(|mail| mail.subject == "Reset your password")
+        .find(|mail| mail.subject == "Reset your password · custadmin")
         .unwrap();
     app.api
         .confirm_password_reset(

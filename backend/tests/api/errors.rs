@@ -172,7 +172,7 @@ async fn public_settings_tell_clients_whether_sign_up_is_open() {
     let open = crate::helpers::spawn_app(Backend::Sqlite).await;
     assert_eq!(
         open.api.public_settings().await.assert_ok(),
-        &json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": null})
+        &json!({"signup_enabled": true, "issuer": "custadmin", "support_contact": null, "site_name": "custadmin", "logo_url": null, "brand_color": null})
     );
     let closed = crate::helpers::spawn_app_with(
         Backend::Sqlite,
@@ -185,7 +185,7 @@ async fn public_settings_tell_clients_whether_sign_up_is_open() {
     .await;
     assert_eq!(
         closed.api.public_settings().await.assert_ok(),
-        &json!({"signup_enabled": false, "issuer": "Example Hosting", "support_contact": "mailto:help@example.com"})
+        &json!({"signup_enabled": false, "issuer": "Example Hosting", "support_contact": "mailto:help@example.com", "site_name": "Example Hosting", "logo_url": null, "brand_color": null})
     );
     closed
         .api

@@ -410,6 +410,7 @@ pub fn times_recorded(events: &Reply, kind: &str) -> i64 {
 /// A delivered mail, reduced to what tests read.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    pub from: String,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -436,6 +437,7 @@ impl Mail {
                 .unwrap_or_default()
         };
         Self {
+            from: header("From"),
             to: header("To"),
             subject: header("Subject"),
             text: part("text/plain"),

@@ -78,7 +78,7 @@ async fn settled_mails(app: &TestApp, expected: usize) -> Vec<Mail> {
 fn reset_links(mails: &[Mail]) -> Vec<String> {
     mails
         .iter()
-        .filter(|mail| mail.subject == "Reset your password")
+        .filter(|mail| mail.subject == "Reset your password · custadmin")
         .map(Mail::link_token)
         .collect()
 }
@@ -210,7 +210,7 @@ async fn strangers_using_up_an_address_s_mails_cannot_stop_the_owner_s_sign_up(a
     assert_eq!(owed, 1);
     let mails = app.mails().await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert_eq!(mails[0].subject, "Confirm your email address");
+    assert_eq!(mails[0].subject, "Confirm your email address · custadmin");
     let owed = custadmin::service::email::mail_owed_verifications(&app.state)
         .await
         .unwrap();

@@ -9,6 +9,7 @@ mod lockouts;
 mod account;
 mod api_tokens;
 mod auth;
+mod brand;
 mod credential_changes;
 mod edge;
 mod email;

@@ -402,7 +402,7 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
         .mails()
         .await
         .iter()
-        .any(|mail| mail.subject == "A passkey was added"));
+        .any(|mail| mail.subject == "A passkey was added · custadmin"));
     let id = second.body["id"].as_str().unwrap();
     let token = &session.access_token;
     let renamed = app
@@ -460,7 +460,7 @@ async fn passkeys_are_renamed_and_the_last_one_removed_switches_two_factor_off(a
         .mails()
         .await
         .iter()
-        .any(|mail| mail.subject == "A passkey was removed"));
+        .any(|mail| mail.subject == "A passkey was removed · custadmin"));
 
     let last = app.api.passkeys(&fresh.access_token).await;
     let last_id = last.body["passkeys"][0]["id"].as_str().unwrap().to_string();
@@ -527,7 +527,7 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
     let mails = app.mails().await;
     let switched_on = mails
         .iter()
-        .find(|mail| mail.subject == "Two-factor authentication was switched on")
+        .find(|mail| mail.subject == "Two-factor authentication was switched on · custadmin")
         .expect("the first factor is mailed");
     assert!(
         switched_on.text.contains("Blue key"),
@@ -557,7 +557,7 @@ async fn passkeys_sit_beside_totp_and_go_with_disable(app: TestApp) {
         .mails()
         .await
         .iter()
-        .any(|mail| mail.subject == "An OTP application was added"));
+        .any(|mail| mail.subject == "An OTP application was added · custadmin"));
     let events = app.api.events(&again.access_token).await;
     assert_eq!(events.body["events"][0]["kind"], "two_factor_enabled");
     assert_eq!(

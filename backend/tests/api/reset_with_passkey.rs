@@ -386,7 +386,7 @@ async fn wrong_answers_count_with_wrong_codes_and_lock_alike(app: TestApp) {
     let mails = app.mails().await;
     let warnings = mails
         .iter()
-        .filter(|mail| mail.subject == "Someone knows your password")
+        .filter(|mail| mail.subject == "Someone knows your password · custadmin")
         .count();
     assert_eq!(warnings, 1, "{mails:?}");
 }

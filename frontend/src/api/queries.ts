@@ -17,7 +17,7 @@ const RECENT_EVENTS = 20;
 
 export const accountQuery = ($api: QueryHooks) => $api.queryOptions("get", "/api/v1/account", {});
 
-/** Sign-up open, support contact: they change only when the operator restarts the server. */
+/** Sign-up open, support contact, the brand: they change only when the operator restarts the server. */
 export const publicSettingsQuery = ($api: QueryHooks) =>
   $api.queryOptions("get", "/api/v1/config", {}, { staleTime: Infinity, retry: 1 });
 

@@ -629,6 +629,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/brand/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The company's logo, at the path `GET /config` names (`logo-<hash>.svg` or `.png`). */
+        get: operations["brand_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/config": {
         parameters: {
             query?: never;
@@ -1289,16 +1306,37 @@ export interface components {
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
+         *       "brand_color": "#0b5cad",
          *       "issuer": "custadmin",
+         *       "logo_url": "/api/v1/brand/logo-3f2a9c1d0b7e6a54.svg",
          *       "signup_enabled": true,
+         *       "site_name": "Example Hosting",
          *       "support_contact": "mailto:support@example.com"
          *     }
          */
         PublicSettings: {
-            /** @description The issuer shown in authenticator apps and in tokens' `iss`. */
+            /**
+             * @description The primary colour (`#rrggbb`) of the header and primary buttons; white text on it has
+             *     at least 4.5:1 contrast. `null` keeps the client's own colours.
+             */
+            brand_color?: string | null;
+            /**
+             * @description The `iss` of this server's access tokens, for verifying them offline. Customers never
+             *     see it: authenticator apps show `site_name`.
+             */
             issuer: string;
+            /**
+             * @description The company's logo (SVG or PNG), a path on this server; its name changes with its
+             *     content, so it may be cached for good. `null` when none is configured.
+             */
+            logo_url?: string | null;
             /** @description Whether `POST /auth/register` accepts new customers. */
             signup_enabled: boolean;
+            /**
+             * @description The hosting company's name, as customers see it everywhere: the header, the issuer of
+             *     the entry authenticator apps show, mails, passkeys.
+             */
+            site_name: string;
             /**
              * @description Where customers who lost their second factor reach support (an e-mail address or a
              *     URL), when the operator configured one.
@@ -4332,6 +4370,48 @@ export interface operations {
             };
             /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    brand_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The logo's file name as `logo_url` gives it */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The logo; cacheable for a year, as its name changes with its content */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No logo of this name (none configured, or an older one) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

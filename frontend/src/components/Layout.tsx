@@ -3,6 +3,7 @@ import { Link } from "react-router";
 import { useUpdateAccount } from "../api/account";
 import type { Language } from "../api/types";
 import { LANGUAGES, useLocale, useT } from "../i18n";
+import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
 
 /** The header's language menu; a signed-in choice is remembered on the account (for e-mails too). */
@@ -44,10 +45,44 @@ function useLanguageFromAccount() {
   }, [remembered, setLanguage]);
 }
 
+/** The hosting company's logo (its name as the text) or, without one, its name. */
+function Brand() {
+  const settings = usePublicSettings();
+  return (
+    <p className="brand">
+      {settings?.logo_url ? (
+        <img className="brand-logo" src={settings.logo_url} alt={settings.site_name} />
+      ) : (
+        settings?.site_name
+      )}
+    </p>
+  );
+}
+
+/**
+ * The operator's colour for the header and primary buttons, as CSS custom properties (styles.css
+ * falls back to its own colours). The server took it only with 4.5:1 contrast for white text.
+ */
+function useBrandColor() {
+  const color = usePublicSettings()?.brand_color;
+  useEffect(() => {
+    if (!color) return;
+    const style = document.documentElement.style;
+    style.setProperty("--brand", color);
+    // A darker shade for hover keeps at least the colour's own contrast with white text.
+    style.setProperty("--brand-hover", `color-mix(in srgb, ${color} 85%, black)`);
+    return () => {
+      style.removeProperty("--brand");
+      style.removeProperty("--brand-hover");
+    };
+  }, [color]);
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const t = useT();
   const { state, signOut } = useSession();
   useLanguageFromAccount();
+  useBrandColor();
   const signedIn = state.status === "signed-in" ? state.account : null;
 
   return (
@@ -56,7 +91,7 @@ export function Layout({ children }: { children: ReactNode }) {
         {t("header.skip")}
       </a>
       <header className="site-header">
-        <p className="brand">custadmin</p>
+        <Brand />
         {signedIn && (
           <nav aria-label={t("header.nav")}>
             <ul>

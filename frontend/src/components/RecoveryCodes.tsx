@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useIntl } from "react-intl";
 import { useT, type MessageId } from "../i18n";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
+import { useSiteName } from "../hooks/usePublicSettings";
 
 type RecoveryCodesProps = {
   codes: string[];
@@ -22,6 +23,7 @@ export function recoveryCodesFileName(site: string, username: string, date: Date
 export function RecoveryCodes({ codes, username, onAcknowledged, explain = "codes.explain" }: RecoveryCodesProps) {
   const t = useT();
   const intl = useIntl();
+  const siteName = useSiteName();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [saved, setSaved] = useState(false);
   const [copied, setCopied] = useState<string>("");
@@ -38,7 +40,8 @@ export function RecoveryCodes({ codes, username, onAcknowledged, explain = "code
 
   function download() {
     const now = new Date();
-    const site = window.location.hostname || "custadmin";
+    // The name the customer knows the site by (its OTP entry says the same); the host if unknown.
+    const site = siteName ?? (window.location.hostname || "custadmin");
     const header = t("codes.file_header", { site, username, date: intl.formatDate(now, { dateStyle: "long" }) });
     const url = URL.createObjectURL(new Blob([`${header}\n\n${text}`], { type: "text/plain" }));
     const link = document.createElement("a");

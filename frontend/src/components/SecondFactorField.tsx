@@ -1,5 +1,6 @@
 import { useId, type Ref } from "react";
 import { useT, type MessageId } from "../i18n";
+import { useSiteName } from "../hooks/usePublicSettings";
 import { Field } from "./Field";
 
 /** A second factor typed by hand: the OTP application's six-digit code, or a recovery code. */
@@ -27,11 +28,14 @@ type SecondFactorFieldProps = {
  */
 export function SecondFactorField({ factor, value, onChange, onFactorChange, words = "sign-in", ref }: SecondFactorFieldProps) {
   const t = useT();
+  const site = useSiteName();
   const switchId = useId();
+  const hintId = HINTS[words][factor];
   const field = {
     ref,
     name: factor,
-    hint: t(HINTS[words][factor]),
+    // The code hint names the entry to look for in the OTP application: the site name, its issuer.
+    hint: hintId === "signin.code_hint" && !site ? t("signin.code_hint_unnamed") : t(hintId, { site }),
     required: true,
     spellCheck: false,
     value,

@@ -21,6 +21,8 @@ export const cs: Record<MessageId, string> = {
   "header.sign_out": "Odhlásit se",
   "header.language": "Jazyk",
 
+  "title.page": "{page} · {site}",
+
   "field.username": "Uživatelské jméno",
   "field.password": "Heslo",
   "field.code": "Šestimístný kód",
@@ -41,7 +43,8 @@ export const cs: Record<MessageId, string> = {
   "signin.new_here": "Jste tu poprvé?",
   "signin.create_account": "Vytvořit účet",
   "signin.otp_heading": "Dvoufázové ověření",
-  "signin.code_hint": "Otevřete aplikaci OTP a zadejte šestimístný kód, který zobrazuje pro custadmin.",
+  "signin.code_hint": "Otevřete aplikaci OTP a zadejte šestimístný kód, který zobrazuje pro {site}.",
+  "signin.code_hint_unnamed": "Otevřete aplikaci OTP a zadejte šestimístný kód, který zobrazuje.",
   "signin.recovery_hint": "Jeden z uložených záložních kódů, například abcde-fghij.",
   "signin.use_recovery": "Použít místo toho záložní kód",
   "signin.start_over": "Začít znovu",
@@ -78,7 +81,8 @@ export const cs: Record<MessageId, string> = {
   "enable.checkbox": "Nastavit dvoufázové ověření při přihlašování uživatelským jménem a heslem",
   "setup.heading": "Nastavte si aplikaci OTP",
   "setup.scan": "Naskenujte QR kód aplikací OTP.",
-  "setup.qr_alt": "QR kód pro přidání custadmin do aplikace OTP",
+  "setup.qr_alt": "QR kód pro přidání {site} do aplikace OTP",
+  "setup.qr_alt_unnamed": "QR kód pro aplikaci OTP",
   "setup.open_app": "Otevřít v aplikaci OTP",
   "setup.manual": "Nedaří se naskenovat? Zadejte do aplikace tento klíč:",
   "setup.copy_key": "Kopírovat klíč",

@@ -22,6 +22,8 @@ export const en = {
   "header.sign_out": "Sign out",
   "header.language": "Language",
 
+  "title.page": "{page} · {site}",
+
   "field.username": "Username",
   "field.password": "Password",
   "field.code": "Six-digit code",
@@ -42,7 +44,8 @@ export const en = {
   "signin.new_here": "New here?",
   "signin.create_account": "Create an account",
   "signin.otp_heading": "Two-factor authentication",
-  "signin.code_hint": "Open your OTP application and enter the six-digit code it shows for custadmin.",
+  "signin.code_hint": "Open your OTP application and enter the six-digit code it shows for {site}.",
+  "signin.code_hint_unnamed": "Open your OTP application and enter the six-digit code it shows.",
   "signin.recovery_hint": "One of the recovery codes you saved, like abcde-fghij.",
   "signin.use_recovery": "Use a recovery code instead",
   "signin.start_over": "Start over",
@@ -78,7 +81,8 @@ export const en = {
   "enable.checkbox": "Set up two-factor authentication when logging in using a username and password",
   "setup.heading": "Set up your OTP application",
   "setup.scan": "Scan the QR code with your OTP application.",
-  "setup.qr_alt": "QR code for adding custadmin to your OTP application",
+  "setup.qr_alt": "QR code for adding {site} to your OTP application",
+  "setup.qr_alt_unnamed": "QR code for your OTP application",
   "setup.open_app": "Open in OTP application",
   "setup.manual": "Can't scan it? Enter this key in the application instead:",
   "setup.copy_key": "Copy key",

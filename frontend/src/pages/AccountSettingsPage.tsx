@@ -1,4 +1,5 @@
 import { useT } from "../i18n";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useAccount } from "../hooks/useSession";
 import { AccountDetails } from "./account/AccountDetails";
@@ -14,6 +15,7 @@ export function AccountSettingsPage() {
   const t = useT();
   const account = useAccount();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("account.heading"));
 
   return (
     <>

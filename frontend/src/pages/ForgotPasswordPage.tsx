@@ -3,6 +3,7 @@ import { Link } from "react-router";
 import { useRequestPasswordReset } from "../api/passwordReset";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { Field } from "../components/Field";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
@@ -14,6 +15,7 @@ export function ForgotPasswordPage() {
   const t = useT();
   const request = useRequestPasswordReset();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("forgot.heading"));
   const [login, setLogin] = useState("");
 
   function submit(event: FormEvent) {

@@ -10,6 +10,7 @@ import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
 import { describePasskeyProblem } from "../components/ReauthPrompt";
 import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useSession } from "../hooks/useSession";
 import { useT } from "../i18n";
@@ -35,6 +36,7 @@ export function ResetPasswordPage() {
   const [search] = useSearchParams();
   const token = search.get("token") ?? "";
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("reset.heading"));
   const codeHeadingRef = useRef<HTMLHeadingElement>(null);
   const doneHeadingRef = useRef<HTMLHeadingElement>(null);
   const newRef = useRef<HTMLInputElement>(null);

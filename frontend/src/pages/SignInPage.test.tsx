@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { safeNext } from "../App";
-import { account, bodiesOf, json, noContent, otpRequired, problem, renderApp, signedOut, tokens, type Routes } from "../test/fakeServer";
+import { account, bodiesOf, json, noContent, otpRequired, problem, publicSettings, renderApp, signedOut, tokens, type Routes } from "../test/fakeServer";
 
 const loginRoutes = (login: NonNullable<Routes["POST /api/v1/auth/login"]>, extra: Routes = {}): Routes => ({
   ...signedOut(),
@@ -24,7 +24,7 @@ describe("sign-in", () => {
   });
 
   it("hides sign-up when the server has it switched off", async () => {
-    const { calls } = renderApp(signedOut({ signup_enabled: false, issuer: "custadmin" }), "/sign-in");
+    const { calls } = renderApp(signedOut(publicSettings({ signup_enabled: false, support_contact: null })), "/sign-in");
     await waitFor(() => expect(calls.some((c) => c.path === "/api/v1/config")).toBe(true));
     await screen.findByLabelText("Username");
     expect(screen.queryByRole("link", { name: "Create an account" })).not.toBeInTheDocument();
@@ -223,12 +223,35 @@ describe("session", () => {
       {
         "POST /api/v1/auth/refresh": () => (++refreshes === 1 ? json(200, tokens()) : problem(401, "invalid_refresh_token")),
         "GET /api/v1/account": () => problem(401, "invalid_token"),
-        "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+        "GET /api/v1/config": () => json(200, publicSettings({ support_contact: null })),
       },
       "/account",
     );
     await screen.findByRole("heading", { name: "Log in" });
     await waitFor(() => expect(window.location.pathname).toBe("/sign-in"));
+    // The session ended under the customer: say why they are asked again.
+    expect(screen.getByRole("status")).toHaveTextContent("Please log in to continue.");
+  });
+
+  it("greets a first visit to the site's root with plain sign-in, not 'log in to continue'", async () => {
+    renderApp(signedOut(), "/");
+    await screen.findByRole("heading", { name: "Log in", level: 1 });
+    expect(window.location.pathname + window.location.search).toBe("/sign-in");
+    expect(screen.getByRole("status")).toBeEmptyDOMElement();
+  });
+
+  it("opens Account Settings from the site's root when signed in", async () => {
+    renderApp(
+      {
+        ...signedOut(),
+        "POST /api/v1/auth/refresh": () => json(200, tokens()),
+        "GET /api/v1/account": () => json(200, account()),
+        "GET /api/v1/account/events": () => json(200, { events: [] }),
+      },
+      "/",
+    );
+    await screen.findByRole("heading", { name: "Account Settings", level: 1 });
+    expect(window.location.pathname).toBe("/account");
   });
 
   it("signs out", async () => {
@@ -237,7 +260,7 @@ describe("session", () => {
       "GET /api/v1/account": () => json(200, account()),
       "GET /api/v1/account/events": () => json(200, { events: [] }),
       "POST /api/v1/auth/logout": () => noContent(204),
-      "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+      "GET /api/v1/config": () => json(200, publicSettings({ support_contact: null })),
     }, "/account");
     await user.click(await screen.findByRole("button", { name: "Sign out" }));
     expect(await screen.findByRole("heading", { name: "Log in" })).toBeInTheDocument();
@@ -300,7 +323,7 @@ describe("loading the account fails", () => {
           return json(200, account());
         },
         "GET /api/v1/account/events": () => json(200, { events: [] }),
-        "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin" }),
+        "GET /api/v1/config": () => json(200, publicSettings({ support_contact: null })),
       },
       "/account",
     );

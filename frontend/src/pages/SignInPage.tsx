@@ -16,6 +16,7 @@ import { Field } from "../components/Field";
 import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
 import { SupportContact } from "../components/SupportContact";
 import { useT, type MessageId } from "../i18n";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePublicSettings } from "../hooks/usePublicSettings";
 import { useSession } from "../hooks/useSession";
@@ -146,6 +147,7 @@ function PasswordStep(props: {
 }) {
   const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("signin.heading"));
   const settings = usePublicSettings();
   const [username, setUsername] = useState(props.username);
   const [password, setPassword] = useState("");
@@ -228,6 +230,7 @@ function SecondFactorStep(props: {
 }) {
   const t = useT();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("signin.otp_heading"));
   const fieldRef = useRef<HTMLInputElement>(null);
   // An account with passkeys only has no six-digit code: its fallback is a recovery code.
   const hasTotp = props.methods.includes("totp");

@@ -3,6 +3,7 @@ import { Link, useNavigate } from "react-router";
 import { useRegister } from "../api/auth";
 import { ProblemAlert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
@@ -11,6 +12,7 @@ export function SignUpPage() {
   const t = useT();
   const navigate = useNavigate();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("signup.heading"));
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");

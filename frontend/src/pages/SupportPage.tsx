@@ -20,6 +20,7 @@ import { ReauthPrompt } from "../components/ReauthPrompt";
 import { SecurityEventList } from "../components/SecurityEventList";
 import { useT, type MessageId } from "../i18n";
 import { problemMessage, retryAdvice } from "../i18n/problems";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { usePrivileged } from "../hooks/usePrivileged";
 import { useSecurityEvents } from "../hooks/useSecurityEvents";
@@ -32,6 +33,7 @@ export function SupportPage() {
   const account = useAccount();
   const accountChanged = useAccountChanged();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("support.heading"));
   // Set when the server answers `two_factor_required`: our copy of the account may be out of date.
   const [refused, setRefused] = useState(false);
 

@@ -3,6 +3,7 @@ import { Link, useSearchParams } from "react-router";
 import { useVerifyEmail } from "../api/email";
 import type { Problem } from "../api/types";
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useSession } from "../hooks/useSession";
 import { useT } from "../i18n";
@@ -32,6 +33,7 @@ export function VerifyEmailPage() {
   const [search] = useSearchParams();
   const token = search.get("token") ?? "";
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
+  useDocumentTitle(t("verify.heading"));
   const outcome = outcomeOf(token, verify);
   // React's development double effect (and a re-render) must not spend the link twice.
   const sentFor = useRef<string | null>(null);

@@ -68,6 +68,19 @@ export const otpRequired = (challenge = "chal", methods: Schemas["SecondFactorMe
   methods,
 });
 
+/** `GET /config` as a server with nothing branded answers (the support contact set). */
+export function publicSettings(overrides: Partial<Schemas["PublicSettings"]> = {}): Schemas["PublicSettings"] {
+  return {
+    signup_enabled: true,
+    issuer: "custadmin",
+    support_contact: "help@example.com",
+    site_name: "custadmin",
+    logo_url: null,
+    brand_color: null,
+    ...overrides,
+  };
+}
+
 export function account(overrides: Partial<Account> = {}): Account {
   return {
     id: "7f1c9a52-3a4b-4f7e-9d7e-0c1b2a3d4e5f",
@@ -146,7 +159,7 @@ export function signedIn(current: Account = account()): Routes {
     "GET /api/v1/account/devices": () => json(200, { devices: [] }),
     "GET /api/v1/account/api-tokens": () => json(200, { tokens: [] }),
     "GET /api/v1/account/passkeys": () => json(200, { passkeys: [] }),
-    "GET /api/v1/config": () => json(200, { signup_enabled: true, issuer: "custadmin", support_contact: "help@example.com" }),
+    "GET /api/v1/config": () => json(200, publicSettings()),
   };
 }
 
@@ -164,9 +177,7 @@ export function thisSession(overrides: Partial<Schemas["SessionSummary"]> = {}):
   };
 }
 
-export function signedOut(
-  settings: Schemas["PublicSettings"] = { signup_enabled: true, issuer: "custadmin", support_contact: "help@example.com" },
-): Routes {
+export function signedOut(settings: Schemas["PublicSettings"] = publicSettings()): Routes {
   return {
     "POST /api/v1/auth/refresh": () => problem(401, "invalid_refresh_token"),
     "GET /api/v1/config": () => json(200, settings),

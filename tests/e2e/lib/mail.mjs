@@ -65,3 +65,43 @@ export async function waitForMailedToken(dataDir, recipient, linkPath, { timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** An RFC 2047 header value (`=?utf-8?b?...?=` and `=?utf-8?q?...?=` words) as text. */
+export function decodeHeader(value) {
+  return value
+    .replace(/\?=\s+=\?/g, "?==?") // whitespace between encoded words is not text
+    .replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (_, charset, encoding, data) => {
+      const bytes =
+        encoding.toLowerCase() === "b"
+          ? Buffer.from(data, "base64")
+          : Buffer.from(decodeQuotedPrintable(data.replace(/_/g, " ")), "utf8");
+      return new TextDecoder(charset).decode(bytes);
+    });
+}
+
+/** A header of a raw mail, unfolded and decoded; "" when absent. */
+export function mailHeader(raw, name) {
+  const head = raw.split(/\r?\n\r?\n/)[0] ?? "";
+  const found = new RegExp(`^${name}:(.*(?:\\r?\\n[ \\t].*)*)`, "im").exec(head)?.[1] ?? "";
+  return decodeHeader(found.replace(/\r?\n[ \t]/g, " ").trim());
+}
+
+/**
+ * Waits for a mail to `recipient` whose decoded subject is `subject`; answers its sender,
+ * subject and readable text. The outbox delivers within about a second.
+ */
+export async function waitForMail(dataDir, recipient, subject, { timeoutMs = 15_000 } = {}) {
+  const folder = path.join(dataDir, "mail");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = existsSync(folder) ? readdirSync(folder).filter((name) => name.endsWith(".eml")) : [];
+    for (const name of files) {
+      const raw = readFileSync(path.join(folder, name), "utf8");
+      if (!recipients(raw).includes(recipient.toLowerCase())) continue;
+      if (mailHeader(raw, "Subject") !== subject) continue;
+      return { from: mailHeader(raw, "From"), subject, text: mailText(raw).replace(/\r\n/g, "\n") };
+    }
+    if (Date.now() > deadline) throw new Error(`no mail "${subject}" to ${recipient} in ${folder}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -7,6 +7,7 @@ import { ReauthPrompt } from "../../components/ReauthPrompt";
 import { useT, type MessageId } from "../../i18n";
 import { useFocusOnMount } from "../../hooks/useFocusOnMount";
 import { usePrivileged } from "../../hooks/usePrivileged";
+import { useSiteName } from "../../hooks/usePublicSettings";
 
 type Props = {
   onEnabled: (recoveryCodes: string[]) => void;
@@ -74,6 +75,7 @@ function SetUpSteps(props: {
   onSave: (code: string) => void;
 }) {
   const t = useT();
+  const site = useSiteName();
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   const [code, setCode] = useState("");
   const [copied, setCopied] = useState("");
@@ -104,7 +106,7 @@ function SetUpSteps(props: {
           <img
             className="qr"
             src={`data:image/svg+xml;utf8,${encodeURIComponent(qr_svg)}`}
-            alt={t("setup.qr_alt")}
+            alt={site ? t("setup.qr_alt", { site }) : t("setup.qr_alt_unnamed")}
             width={200}
             height={200}
           />
