@@ -151,7 +151,10 @@ async fn reminders_are_mailed_a_week_and_a_day_before_once_each(app: TestApp) {
     let mails = app.mails().await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, "alice@example.com");
-    assert_eq!(mails[0].subject, "Set up two-factor authentication");
+    assert_eq!(
+        mails[0].subject,
+        "Set up two-factor authentication · custadmin"
+    );
     assert!(mails[0]
         .text
         .contains(&format!("{}/account", app.public_url())));
@@ -176,7 +179,10 @@ async fn reminders_are_mailed_a_week_and_a_day_before_once_each(app: TestApp) {
     app.clock.advance(TimeDelta::days(13));
     assert_eq!(queue_reminders(&app.state).await.unwrap(), 1);
     let mails = app.mails().await;
-    assert_eq!(mails[0].subject, "Zapněte si dvoufázové ověření");
+    assert_eq!(
+        mails[0].subject,
+        "Zapněte si dvoufázové ověření · custadmin"
+    );
 }
 
 async fn switching_the_last_factor_off_past_the_deadline_leaves_a_set_up_session(app: TestApp) {
@@ -227,7 +233,7 @@ async fn support_requires_two_factor_of_one_customer_and_lifts_it(app: TestApp) 
     assert_eq!(mails.len(), 1);
     assert_eq!(
         mails[0].subject,
-        "Two-factor authentication is now required"
+        "Two-factor authentication is now required · custadmin"
     );
     let listed = app
         .api
