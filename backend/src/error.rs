@@ -1,10 +1,16 @@
-//! The one error type of the API, and its mapping to RFC 9457 problem documents.
+//! The HTTP edge of errors: [`ApiError`], what a request can come to instead of its answer,
+//! and its one mapping to RFC 9457 problem documents. The edge's own findings (a body that
+//! does not parse, a path no route takes, ...) are its variants; everything a use case answers
+//! arrives whole as [`ServiceError`] and is mapped here, nowhere else.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::domain::InvalidInput;
+use crate::service::error::{Refusal, ServiceError};
 
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
@@ -19,98 +25,43 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("{0}")]
     InvalidQuery(String),
+    /// No route takes the path, or a path id is no id.
     #[error("no such resource")]
     NotFound,
     #[error("this method is not allowed on this resource")]
     MethodNotAllowed,
-    #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
-    #[error("the code must be six digits")]
-    InvalidCodeFormat,
-    #[error("the recovery code must look like xxxxx-xxxxx")]
-    InvalidRecoveryCodeFormat,
-    #[error("the username or password is wrong")]
-    InvalidCredentials,
-    #[error("the access token is missing, invalid, expired or revoked")]
-    InvalidToken,
-    #[error("the refresh token is missing, invalid, expired or revoked")]
-    InvalidRefreshToken,
-    #[error("the challenge is invalid, expired or already used; sign in again")]
-    InvalidChallenge,
-    #[error("the code is wrong or has been used already")]
-    InvalidCode,
-    #[error("the current password is wrong")]
-    InvalidPassword,
-    #[error("this action needs a recent sign-in; prove it with your code or password")]
-    ReauthenticationRequired,
-    /// Answered as `reauthentication_required`: the client's prompt for a proof is the same.
-    #[error("this action needs your code, a passkey or a recovery code in the request, however recent the sign-in")]
-    FreshSecondFactorRequired,
-    #[error("you are not allowed to do this")]
-    Forbidden,
-    #[error("sign-up is disabled on this server")]
-    SignupDisabled,
-    #[error("this username is taken")]
-    UsernameTaken,
-    #[error("two-factor authentication is already on")]
-    TwoFactorAlreadyEnabled,
-    #[error("two-factor authentication is off")]
-    TwoFactorNotEnabled,
-    #[error("there is no two-factor enrolment to confirm; start again")]
-    NoPendingEnrollment,
-    #[error("too many wrong codes for this sign-in; sign in again with your password")]
-    ChallengeExhausted,
-    #[error("this action needs a session signed in with a second factor; switch two-factor on and sign in again")]
-    TwoFactorRequired,
-    #[error("your hosting company requires two-factor authentication and its deadline has passed: set up an OTP application or a passkey first")]
-    TwoFactorSetupRequired,
     #[error("send this request with Content-Type: application/json or an X-Requested-With header")]
     CsrfCheckFailed,
-    #[error("the link is unknown, used or expired; ask for a new one")]
-    InvalidLink,
-    #[error("this account has two-factor on: send the six-digit code or a recovery code too")]
-    SecondFactorRequired,
-    #[error("an API token cannot do this; sign in, or use a token with the needed scope")]
-    InsufficientScope,
-    #[error("the passkey's answer did not verify (wrong site, expired or used ceremony, another account's key, or a cloned key); try again")]
-    PasskeyRefused,
-    #[error("this passkey or security key is registered already")]
-    PasskeyAlreadyRegistered,
-    #[error("this account has the most passkeys it may have; remove one first")]
-    TooManyPasskeys,
-    #[error("this account has no passkey; use a code or a recovery code")]
-    NoPasskeys,
-    #[error("too many attempts; try again in {retry_after_secs} seconds")]
-    TooManyAttempts { retry_after_secs: u64 },
-    #[error("the server is busy; try again in {retry_after_secs} seconds")]
-    Overloaded { retry_after_secs: u64 },
-    #[error("the database is unavailable; try again shortly")]
-    DatabaseUnavailable,
-    /// The message is logged, never sent.
-    #[error("internal error")]
-    Internal(String),
+    /// What a use case answered (or an extractor, refusing the way a use case would).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Service(refusal.into())
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(invalid: InvalidInput) -> Self {
+        Self::Service(invalid.into())
+    }
 }
 
 impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::Internal(message.into())
-    }
-
-    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field,
-            message: message.into(),
-        }
+        Self::Service(ServiceError::internal(message))
     }
 
     /// The problem table: each variant's stable machine-readable code (what integrators
-    /// switch on), HTTP status and title, written once, one line per variant.
+    /// switch on), HTTP status and title, written once, one line per variant: the edge's own,
+    /// then input that does not parse, each refusal of a use case, and the faults.
     #[rustfmt::skip]
     fn problem(&self) -> (ProblemCode, StatusCode, &'static str) {
         use ProblemCode as Code;
+        use Refusal as No;
+        use ServiceError::{DatabaseUnavailable, Internal, Invalid, Overloaded, Refused};
         use StatusCode as Status;
         match self {
             Self::MalformedBody(_) => (Code::MalformedRequest, Status::BAD_REQUEST, "Malformed request"),
@@ -120,37 +71,41 @@ impl ApiError {
             Self::InvalidQuery(_) => (Code::InvalidQuery, Status::BAD_REQUEST, "Malformed request"),
             Self::NotFound => (Code::NotFound, Status::NOT_FOUND, "Not found"),
             Self::MethodNotAllowed => (Code::MethodNotAllowed, Status::METHOD_NOT_ALLOWED, "Method not allowed"),
-            Self::Validation { .. } => (Code::ValidationFailed, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
-            Self::InvalidCodeFormat => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
-            Self::InvalidRecoveryCodeFormat => (Code::InvalidRecoveryCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
-            Self::InvalidCredentials => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
-            Self::InvalidToken => (Code::InvalidToken, Status::UNAUTHORIZED, "Invalid token"),
-            Self::InvalidRefreshToken => (Code::InvalidRefreshToken, Status::UNAUTHORIZED, "Invalid token"),
-            Self::InvalidChallenge => (Code::InvalidChallenge, Status::UNAUTHORIZED, "Invalid challenge"),
-            Self::InvalidCode => (Code::InvalidCode, Status::BAD_REQUEST, "Invalid code"),
-            Self::InvalidPassword => (Code::InvalidPassword, Status::BAD_REQUEST, "Invalid password"),
-            Self::ReauthenticationRequired | Self::FreshSecondFactorRequired => (Code::ReauthenticationRequired, Status::FORBIDDEN, "Reauthentication required"),
-            Self::Forbidden => (Code::Forbidden, Status::FORBIDDEN, "Forbidden"),
-            Self::SignupDisabled => (Code::SignupDisabled, Status::FORBIDDEN, "Sign-up disabled"),
-            Self::UsernameTaken => (Code::UsernameTaken, Status::CONFLICT, "Username taken"),
-            Self::TwoFactorAlreadyEnabled => (Code::TwoFactorAlreadyEnabled, Status::CONFLICT, "Conflict"),
-            Self::TwoFactorNotEnabled => (Code::TwoFactorNotEnabled, Status::CONFLICT, "Conflict"),
-            Self::NoPendingEnrollment => (Code::NoPendingEnrollment, Status::CONFLICT, "Conflict"),
-            Self::ChallengeExhausted => (Code::ChallengeExhausted, Status::UNAUTHORIZED, "Challenge exhausted"),
-            Self::TwoFactorRequired => (Code::TwoFactorRequired, Status::FORBIDDEN, "Two-factor required"),
-            Self::TwoFactorSetupRequired => (Code::TwoFactorSetupRequired, Status::FORBIDDEN, "Two-factor set-up required"),
             Self::CsrfCheckFailed => (Code::CsrfCheckFailed, Status::FORBIDDEN, "Cross-site request refused"),
-            Self::InvalidLink => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid link"),
-            Self::SecondFactorRequired => (Code::SecondFactorRequired, Status::FORBIDDEN, "Second factor required"),
-            Self::InsufficientScope => (Code::InsufficientScope, Status::FORBIDDEN, "Insufficient scope"),
-            Self::PasskeyRefused => (Code::PasskeyRefused, Status::BAD_REQUEST, "Passkey refused"),
-            Self::PasskeyAlreadyRegistered => (Code::PasskeyAlreadyRegistered, Status::CONFLICT, "Conflict"),
-            Self::TooManyPasskeys => (Code::TooManyPasskeys, Status::CONFLICT, "Conflict"),
-            Self::NoPasskeys => (Code::NoPasskeys, Status::CONFLICT, "Conflict"),
-            Self::TooManyAttempts { .. } => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
-            Self::Overloaded { .. } => (Code::ServerBusy, Status::SERVICE_UNAVAILABLE, "Server busy"),
-            Self::DatabaseUnavailable => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),
-            Self::Internal(_) => (Code::InternalError, Status::INTERNAL_SERVER_ERROR, "Internal server error"),
+
+            Self::Service(Invalid(InvalidInput::Field { .. })) => (Code::ValidationFailed, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::Service(Invalid(InvalidInput::CodeFormat)) => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
+            Self::Service(Invalid(InvalidInput::RecoveryCodeFormat)) => (Code::InvalidRecoveryCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
+
+            Self::Service(Refused(No::WrongCredentials)) => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
+            Self::Service(Refused(No::WrongPassword)) => (Code::InvalidPassword, Status::BAD_REQUEST, "Invalid password"),
+            Self::Service(Refused(No::WrongCode)) => (Code::InvalidCode, Status::BAD_REQUEST, "Invalid code"),
+            Self::Service(Refused(No::PasskeyRefused)) => (Code::PasskeyRefused, Status::BAD_REQUEST, "Passkey refused"),
+            Self::Service(Refused(No::InvalidToken)) => (Code::InvalidToken, Status::UNAUTHORIZED, "Invalid token"),
+            Self::Service(Refused(No::InvalidRefreshToken)) => (Code::InvalidRefreshToken, Status::UNAUTHORIZED, "Invalid token"),
+            Self::Service(Refused(No::UnknownChallenge)) => (Code::InvalidChallenge, Status::UNAUTHORIZED, "Invalid challenge"),
+            Self::Service(Refused(No::ChallengeExhausted)) => (Code::ChallengeExhausted, Status::UNAUTHORIZED, "Challenge exhausted"),
+            Self::Service(Refused(No::InvalidLink)) => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid link"),
+            Self::Service(Refused(No::ReauthenticationRequired | No::FreshSecondFactorRequired)) => (Code::ReauthenticationRequired, Status::FORBIDDEN, "Reauthentication required"),
+            Self::Service(Refused(No::SecondFactorRequired)) => (Code::SecondFactorRequired, Status::FORBIDDEN, "Second factor required"),
+            Self::Service(Refused(No::TwoFactorRequired)) => (Code::TwoFactorRequired, Status::FORBIDDEN, "Two-factor required"),
+            Self::Service(Refused(No::TwoFactorSetupRequired)) => (Code::TwoFactorSetupRequired, Status::FORBIDDEN, "Two-factor set-up required"),
+            Self::Service(Refused(No::TwoFactorAlreadyEnabled)) => (Code::TwoFactorAlreadyEnabled, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::TwoFactorNotEnabled)) => (Code::TwoFactorNotEnabled, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::NoPendingEnrollment)) => (Code::NoPendingEnrollment, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::PasskeyAlreadyRegistered)) => (Code::PasskeyAlreadyRegistered, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::TooManyPasskeys)) => (Code::TooManyPasskeys, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::NoPasskeys)) => (Code::NoPasskeys, Status::CONFLICT, "Conflict"),
+            Self::Service(Refused(No::InsufficientScope)) => (Code::InsufficientScope, Status::FORBIDDEN, "Insufficient scope"),
+            Self::Service(Refused(No::Forbidden)) => (Code::Forbidden, Status::FORBIDDEN, "Forbidden"),
+            Self::Service(Refused(No::SignupDisabled)) => (Code::SignupDisabled, Status::FORBIDDEN, "Sign-up disabled"),
+            Self::Service(Refused(No::UsernameTaken)) => (Code::UsernameTaken, Status::CONFLICT, "Username taken"),
+            Self::Service(Refused(No::NotFound)) => (Code::NotFound, Status::NOT_FOUND, "Not found"),
+            Self::Service(Refused(No::TooManyAttempts { .. })) => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
+
+            Self::Service(DatabaseUnavailable) => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),
+            Self::Service(Overloaded { .. }) => (Code::ServerBusy, Status::SERVICE_UNAVAILABLE, "Server busy"),
+            Self::Service(Internal(_)) => (Code::InternalError, Status::INTERNAL_SERVER_ERROR, "Internal server error"),
         }
     }
 
@@ -165,71 +120,12 @@ impl ApiError {
 
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::TooManyAttempts { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
-                Some((*retry_after_secs).max(1))
-            }
-            Self::DatabaseUnavailable => Some(5),
+            Self::Service(
+                ServiceError::Refused(Refusal::TooManyAttempts { retry_after_secs })
+                | ServiceError::Overloaded { retry_after_secs },
+            ) => Some((*retry_after_secs).max(1)),
+            Self::Service(ServiceError::DatabaseUnavailable) => Some(5),
             _ => None,
-        }
-    }
-}
-
-/// Database failures the use case did not turn into a refusal of its own: unavailable or busy
-/// is `503` (retryable), anything else an internal error.
-impl From<crate::db::DbError> for ApiError {
-    fn from(error: crate::db::DbError) -> Self {
-        use crate::db::DbError;
-        match error {
-            DbError::Unavailable => Self::DatabaseUnavailable,
-            DbError::Duplicate(message) | DbError::Other(message) => Self::Internal(message),
-        }
-    }
-}
-
-/// A token not accepted: an access token is `invalid_token`, a sign-in step token
-/// `invalid_challenge`; a key or signing fault is internal.
-impl From<crate::auth::tokens::TokenError> for ApiError {
-    fn from(error: crate::auth::tokens::TokenError) -> Self {
-        use crate::auth::tokens::TokenError;
-        match error {
-            TokenError::InvalidAccess => Self::InvalidToken,
-            TokenError::InvalidStep => Self::InvalidChallenge,
-            TokenError::Keys(message) => Self::Internal(message),
-        }
-    }
-}
-
-/// A stored secret that does not open is the server's fault, never the caller's.
-impl From<crate::auth::secret_box::SecretBoxError> for ApiError {
-    fn from(error: crate::auth::secret_box::SecretBoxError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-impl From<crate::auth::qr::QrError> for ApiError {
-    fn from(error: crate::auth::qr::QrError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
-/// A full hashing queue is `503` with `Retry-After`; anything else internal.
-impl From<crate::auth::password::HashingError> for ApiError {
-    fn from(error: crate::auth::password::HashingError) -> Self {
-        use crate::auth::password::HashingError;
-        match error {
-            HashingError::Overloaded { retry_after_secs } => Self::Overloaded { retry_after_secs },
-            HashingError::Failed(message) => Self::Internal(message),
-        }
-    }
-}
-
-impl From<crate::domain::InvalidInput> for ApiError {
-    fn from(invalid: crate::domain::InvalidInput) -> Self {
-        use crate::domain::InvalidInput;
-        match invalid {
-            InvalidInput::Field { field, message } => Self::Validation { field, message },
-            InvalidInput::CodeFormat => Self::InvalidCodeFormat,
-            InvalidInput::RecoveryCodeFormat => Self::InvalidRecoveryCodeFormat,
         }
     }
 }
@@ -332,7 +228,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let Self::Internal(message) = self {
+        if let Self::Service(ServiceError::Internal(message)) = self {
             tracing::error!(%message, "internal error");
         }
         let problem = Problem {
@@ -345,7 +241,9 @@ impl ResponseError for ApiError {
             detail: self.to_string(),
             code: self.code(),
             field: match self {
-                Self::Validation { field, .. } => Some((*field).to_string()),
+                Self::Service(ServiceError::Invalid(InvalidInput::Field { field, .. })) => {
+                    Some((*field).to_string())
+                }
                 _ => None,
             },
             retry_after: self.retry_after_secs(),
@@ -356,7 +254,10 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after_secs() {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        if matches!(self, Self::InvalidToken) {
+        if matches!(
+            self,
+            Self::Service(ServiceError::Refused(Refusal::InvalidToken))
+        ) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())

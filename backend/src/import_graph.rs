@@ -192,3 +192,38 @@ fn the_layers_of_src_import_each_other_one_way() {
         "import circle between layers of src/"
     );
 }
+
+/// Only the HTTP edge (`error.rs`, `routes/`) knows HTTP: the use cases answer their own
+/// `ServiceError`, `db`, `auth` and `domain` theirs, and none of them names the edge's error
+/// type or the web framework. Comments do not count.
+#[test]
+fn only_the_http_edge_names_its_error_type_and_the_web_framework() {
+    fn sources_under(path: &Path, into: &mut Vec<(String, String)>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).expect("folder readable") {
+                sources_under(&entry.expect("directory entry").path(), into);
+            }
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let source = std::fs::read_to_string(path).expect("source readable");
+            into.push((path.display().to_string(), source));
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for layer in ["service", "db", "auth", "domain"] {
+        let mut sources = Vec::new();
+        sources_under(&src.join(layer), &mut sources);
+        assert!(sources.len() > 5, "{layer} sources not found");
+        for (path, source) in sources {
+            for (number, line) in source.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                for edge in ["ApiError", "actix_web"] {
+                    assert!(
+                        !code.contains(edge),
+                        "{path}:{} names {edge}; only routes/ and error.rs may",
+                        number + 1
+                    );
+                }
+            }
+        }
+    }
+}

@@ -41,8 +41,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// What can go wrong in a database call, in the database's own words. The use cases decide
-/// what a failure means to the caller (`error.rs` maps the rest to HTTP problems): `db` knows
-/// nothing of HTTP.
+/// what a failure means to the caller (a duplicate may be their refusal; the rest is a fault):
+/// `db` knows nothing of HTTP.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The connection is lost or none is free, or a lock timed out: worth retrying shortly.
@@ -86,6 +86,19 @@ impl From<DieselError> for DbError {
             _ => DbError::Other(format!("database error: {error}")),
         }
     }
+}
+
+/// How a caller's error tells [`Database::transaction_committing_refusals`] what to do with
+/// the work done before it: a refusal (the rules said no) commits it, anything else (a fault)
+/// rolls it back. The use cases' error implements it; `db` knows nothing more of that type.
+pub trait Answer {
+    fn is_refusal(&self) -> bool;
+}
+
+/// How committed work ended: done, or refused after what it counted.
+enum Ending<T, E> {
+    Done(T),
+    Refused(E),
 }
 
 /// Errors while opening the database at start-up.
@@ -247,6 +260,31 @@ impl Database {
     {
         self.run(|connection| in_transaction(connection, work))
             .await
+    }
+
+    /// Like [`Database::transaction`], for work whose refusals must keep what it counted on
+    /// the way (an attempt, a failure event): when `work` answers a refusal (see [`Answer`])
+    /// the transaction commits and the refusal is answered; a fault rolls it all back. A write
+    /// that must not outlive a refusal shares a savepoint ([`in_transaction`]) with the check
+    /// that may refuse.
+    pub async fn transaction_committing_refusals<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Answer + Send + 'static,
+    {
+        self.run(|connection| {
+            let ending = in_transaction(connection, |connection| match work(connection) {
+                Ok(value) => Ok(Ending::Done(value)),
+                Err(answer) if answer.is_refusal() => Ok(Ending::Refused(answer)),
+                Err(fault) => Err(fault),
+            })?;
+            match ending {
+                Ending::Done(value) => Ok(value),
+                Ending::Refused(refusal) => Err(refusal),
+            }
+        })
+        .await
     }
 
     /// `SELECT 1`, for the health check.

@@ -13,9 +13,11 @@ use super::{
 use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token::MAX_TOKEN_CHARS;
 use crate::domain::{
-    Email, Password, RecoveryCode, RequestOrigin, SecondFactorMethod, TotpCode, Username,
+    Email, InvalidInput, Password, RecoveryCode, RequestOrigin, SecondFactorMethod, TotpCode,
+    Username,
 };
 use crate::error::{ApiError, Problem};
+use crate::service::error::Refusal;
 use crate::service::login::{self, LoginOutcome};
 use crate::service::proof::SecondFactor;
 use crate::service::sessions::TokenGrant;
@@ -367,10 +369,9 @@ async fn verify_otp(
             SecondFactor::Passkey(Box::new(parse_credential("webauthn", answer)?))
         }
         _ => {
-            return Err(ApiError::validation(
-                "code",
-                "send one of code, recovery_code or webauthn",
-            ))
+            return Err(
+                InvalidInput::field("code", "send one of code, recovery_code or webauthn").into(),
+            )
         }
     };
     let remember = body.remember_device.unwrap_or(false);
@@ -416,13 +417,13 @@ async fn refresh(
     let (token, delivery) = match from_body {
         Some(token) => (token, TokenDelivery::CookiesAndBody),
         None => {
-            let token = refresh_token_cookie(&request).ok_or(ApiError::InvalidRefreshToken)?;
+            let token = refresh_token_cookie(&request).ok_or(Refusal::InvalidRefreshToken)?;
             check_not_a_form_post(&request)?;
             (token, TokenDelivery::CookiesOnly)
         }
     };
     if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-        return Err(ApiError::InvalidRefreshToken);
+        return Err(Refusal::InvalidRefreshToken.into());
     }
     let grant = sessions::refresh(&state, token).await?;
     Ok(token_response(
@@ -454,7 +455,7 @@ async fn log_out(
         let SettingUp(principal) = SettingUp::extract(&request).await?;
         sessions::logout(&state, &principal).await?;
     } else {
-        let token = refresh_token_cookie(&request).ok_or(ApiError::InvalidToken)?;
+        let token = refresh_token_cookie(&request).ok_or(Refusal::InvalidToken)?;
         check_not_a_form_post(&request)?;
         sessions::logout_by_refresh_token(&state, token).await?;
     }

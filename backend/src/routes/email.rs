@@ -7,8 +7,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::passkeys::CeremonyOptions;
 use super::{parse_credential, ProofFields};
-use crate::domain::{Email, Password, RecoveryCode, RequestOrigin, TotpCode};
+use crate::domain::{Email, InvalidInput, Password, RecoveryCode, RequestOrigin, TotpCode};
 use crate::error::{ApiError, Problem};
+use crate::service::error::Refusal;
 use crate::service::proof::SecondFactor;
 use crate::service::{email, AppState, Principal};
 
@@ -80,7 +81,7 @@ pub struct PasswordResetConfirmation {
 
 fn link_token(token: &str) -> Result<&str, ApiError> {
     if token.is_empty() || token.len() > 256 {
-        return Err(ApiError::InvalidLink);
+        return Err(Refusal::InvalidLink.into());
     }
     Ok(token)
 }
@@ -219,10 +220,9 @@ async fn confirm_password_reset(
             "webauthn", answer,
         )?))),
         _ => {
-            return Err(ApiError::validation(
-                "code",
-                "send one of code, recovery_code or webauthn",
-            ))
+            return Err(
+                InvalidInput::field("code", "send one of code, recovery_code or webauthn").into(),
+            )
         }
     };
     email::confirm_password_reset(

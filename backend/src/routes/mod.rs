@@ -26,9 +26,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::device_tokens::DeviceTokens;
-use crate::domain::{Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
+use crate::domain::{InvalidInput, Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
+use crate::service::error::Refusal;
 use crate::service::proof::Proof;
 use crate::service::{sessions, AppState, Principal};
 
@@ -223,13 +224,13 @@ impl FromRequest for Principal {
         let token = bearer_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or(ApiError::InvalidToken)?;
+            let token = token.ok_or(Refusal::InvalidToken)?;
             if token.starts_with(token_service::TOKEN_PREFIX) {
-                return Err(ApiError::InsufficientScope);
+                return Err(Refusal::InsufficientScope.into());
             }
             let principal = sessions::authenticate(&state, &token).await?;
             if principal.two_factor_setup_only {
-                return Err(ApiError::TwoFactorSetupRequired);
+                return Err(Refusal::TwoFactorSetupRequired.into());
             }
             Ok(principal)
         })
@@ -250,9 +251,9 @@ impl FromRequest for SettingUp {
         let token = bearer_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or(ApiError::InvalidToken)?;
+            let token = token.ok_or(Refusal::InvalidToken)?;
             if token.starts_with(token_service::TOKEN_PREFIX) {
-                return Err(ApiError::InsufficientScope);
+                return Err(Refusal::InsufficientScope.into());
             }
             Ok(Self(sessions::authenticate(&state, &token).await?))
         })
@@ -266,7 +267,7 @@ pub struct ApiCaller(Principal);
 impl ApiCaller {
     pub fn require(self, scope: Scope) -> Result<Principal, ApiError> {
         if self.0.two_factor_setup_only {
-            return Err(ApiError::TwoFactorSetupRequired);
+            return Err(Refusal::TwoFactorSetupRequired.into());
         }
         self.require_allowing_set_up(scope)
     }
@@ -275,8 +276,10 @@ impl ApiCaller {
     /// of an account past its deadline never does.
     pub fn require_allowing_set_up(self, scope: Scope) -> Result<Principal, ApiError> {
         match &self.0.api_token {
-            Some(_) if self.0.two_factor_setup_only => Err(ApiError::TwoFactorSetupRequired),
-            Some(access) if !access.scopes.contains(&scope) => Err(ApiError::InsufficientScope),
+            Some(_) if self.0.two_factor_setup_only => Err(Refusal::TwoFactorSetupRequired.into()),
+            Some(access) if !access.scopes.contains(&scope) => {
+                Err(Refusal::InsufficientScope.into())
+            }
             _ => Ok(self.0),
         }
     }
@@ -291,7 +294,7 @@ impl FromRequest for ApiCaller {
         let token = bearer_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or(ApiError::InvalidToken)?;
+            let token = token.ok_or(Refusal::InvalidToken)?;
             let principal = if token.starts_with(token_service::TOKEN_PREFIX) {
                 token_service::authenticate(&state, &token).await?
             } else {
@@ -483,10 +486,11 @@ impl ProofFields {
             (None, None, None, Some(answer)) => Ok(Some(Proof::Passkey(Box::new(
                 parse_credential("webauthn", answer)?,
             )))),
-            _ => Err(ApiError::validation(
+            _ => Err(InvalidInput::field(
                 "code",
                 "send one of code, recovery_code, password or webauthn",
-            )),
+            )
+            .into()),
         }
     }
 }
@@ -497,6 +501,7 @@ pub fn parse_credential<T: DeserializeOwned>(
     field: &'static str,
     value: serde_json::Value,
 ) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|error| ApiError::validation(field, format!("not a WebAuthn credential: {error}")))
+    serde_json::from_value(value).map_err(|error| {
+        InvalidInput::field(field, format!("not a WebAuthn credential: {error}")).into()
+    })
 }

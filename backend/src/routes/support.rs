@@ -281,7 +281,8 @@ async fn act(
         &origin,
         action,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// A customer's security events, newest first, to check the caller's story before a reset.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::credential_change::{self, CredentialChange};
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::two_factor_requirement::{self, Standing};
@@ -10,8 +11,8 @@ use super::{AppState, Principal};
 use crate::db::accounts;
 use crate::db::events::{self, EventKind};
 use crate::db::two_factor as code_store;
+use crate::domain::InvalidInput;
 use crate::domain::{Event, Language, Password, RequestOrigin, Role, SecondFactorMethod};
-use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct AccountOverview {
@@ -37,7 +38,7 @@ pub const DEFAULT_EVENTS_PER_PAGE: i64 = 50;
 pub async fn overview(
     state: &AppState,
     principal: &Principal,
-) -> Result<AccountOverview, ApiError> {
+) -> Result<AccountOverview, ServiceError> {
     // The account was read with the session; only the counts of codes and passkeys need a
     // query, and only with two-factor on.
     let account = principal.account.clone();
@@ -45,7 +46,7 @@ pub async fn overview(
         let account_id = account.id.clone();
         state
             .database
-            .run(move |connection| -> Result<_, ApiError> {
+            .run(move |connection| -> Result<_, ServiceError> {
                 Ok((
                     code_store::count_unused_recovery_codes(connection, &account_id)?,
                     crate::db::passkeys::count_for_account(connection, &account_id)?,
@@ -80,7 +81,7 @@ pub async fn set_language(
     state: &AppState,
     principal: &Principal,
     language: Language,
-) -> Result<AccountOverview, ApiError> {
+) -> Result<AccountOverview, ServiceError> {
     let account_id = principal.account_id.clone();
     state
         .database
@@ -99,7 +100,7 @@ pub async fn change_password(
     current: &Password,
     new: &Password,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let session_id = principal.session_id.clone();
     let account = principal.account.clone();
@@ -117,7 +118,7 @@ pub async fn change_password(
                 new_password_hash,
             } = admitted;
             let Some(new_hash) = new_password_hash else {
-                return Err(ApiError::internal("new password not hashed"));
+                return Err(ServiceError::internal("new password not hashed"));
             };
             if !accounts::replace_password_hash(
                 connection,
@@ -126,7 +127,7 @@ pub async fn change_password(
                 &new_hash,
             )? {
                 // Another change won meanwhile; this one proved the old password.
-                return Ok(Err(ApiError::InvalidPassword));
+                return Err(Refusal::WrongPassword.into());
             }
             credential_change::apply(
                 connection,
@@ -144,27 +145,23 @@ pub async fn change_password(
                 Notice::PasswordChanged,
                 &origin,
                 now,
-            )?;
-            Ok(Ok(()))
+            )
         },
     )
     .await
 }
 
 /// Checks a page request of the event log: `limit` in 1..=200 (default 50), `before` an id.
-pub fn event_page(limit: Option<i64>, before: Option<i64>) -> Result<(i64, Option<i64>), ApiError> {
+pub fn event_page(
+    limit: Option<i64>,
+    before: Option<i64>,
+) -> Result<(i64, Option<i64>), ServiceError> {
     let limit = limit.unwrap_or(DEFAULT_EVENTS_PER_PAGE);
     if !(1..=MAX_EVENTS_PER_PAGE).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            "limit must be between 1 and 200",
-        ));
+        return Err(InvalidInput::field("limit", "limit must be between 1 and 200").into());
     }
     if before.is_some_and(|before| before < 1) {
-        return Err(ApiError::validation(
-            "before",
-            "before must be a positive event id",
-        ));
+        return Err(InvalidInput::field("before", "before must be a positive event id").into());
     }
     Ok((limit, before))
 }
@@ -174,7 +171,7 @@ pub async fn list_events(
     principal: &Principal,
     limit: Option<i64>,
     before: Option<i64>,
-) -> Result<Vec<Event>, ApiError> {
+) -> Result<Vec<Event>, ServiceError> {
     let (limit, before) = event_page(limit, before)?;
     let account_id = principal.account_id.clone();
     Ok(state

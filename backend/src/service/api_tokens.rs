@@ -3,6 +3,7 @@
 
 use chrono::TimeDelta;
 
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::throttle::{self, Subject};
@@ -11,8 +12,8 @@ use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
 use crate::db::api_tokens;
 use crate::db::events::{self, EventKind};
+use crate::domain::InvalidInput;
 use crate::domain::{ApiToken, Label, RequestOrigin, Role, Scope};
-use crate::error::ApiError;
 
 /// Every API token starts so: recognisable in code, logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "cat_";
@@ -39,30 +40,30 @@ impl NewToken {
         scopes: &[Scope],
         lifetime_days: i64,
         role: Role,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, ServiceError> {
         let name = Label::parse("name", name)?.into_string();
         let mut scopes = scopes.to_vec();
         scopes.sort_by_key(|scope| scope.as_str());
         scopes.dedup();
         if scopes.is_empty() {
-            return Err(ApiError::validation("scopes", "name at least one scope"));
+            return Err(InvalidInput::field("scopes", "name at least one scope").into());
         }
         if role != Role::Support && scopes.iter().any(|scope| scope.is_support()) {
-            return Err(ApiError::InsufficientScope);
+            return Err(Refusal::InsufficientScope.into());
         }
         if !(1..=LONGEST_LIFETIME_DAYS).contains(&lifetime_days) {
-            return Err(ApiError::validation(
-                "expires_in_days",
-                "a token lives 1 to 365 days",
-            ));
+            return Err(
+                InvalidInput::field("expires_in_days", "a token lives 1 to 365 days").into(),
+            );
         }
         if scopes.iter().any(|scope| scope.is_support())
             && lifetime_days > LONGEST_SUPPORT_LIFETIME_DAYS
         {
-            return Err(ApiError::validation(
+            return Err(InvalidInput::field(
                 "expires_in_days",
                 "a token with a support scope lives 1 to 30 days",
-            ));
+            )
+            .into());
         }
         Ok(Self {
             name,
@@ -86,7 +87,7 @@ pub async fn create(
     new: NewToken,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<(ApiToken, String), ApiError> {
+) -> Result<(ApiToken, String), ServiceError> {
     let now = state.now();
     let support = new.is_support();
     let (rule, required) = if support {
@@ -118,10 +119,11 @@ pub async fn create(
             let Admitted { state, origin, .. } = admitted;
             if api_tokens::live_for_account(connection, &account.id, now)?.len() >= MAX_LIVE_TOKENS
             {
-                return Ok(Err(ApiError::validation(
+                return Err(InvalidInput::field(
                     "name",
                     "an account holds at most 20 live tokens; revoke one first",
-                )));
+                )
+                .into());
             }
             if support {
                 // After the proof: a stranger with the session cannot use up the allowance.
@@ -153,15 +155,14 @@ pub async fn create(
                 Notice::ApiTokenCreated { name: made.name },
                 &origin,
                 now,
-            )?;
-            Ok(Ok(()))
+            )
         },
     )
     .await?;
     Ok((token, secret))
 }
 
-pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<ApiToken>, ApiError> {
+pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<ApiToken>, ServiceError> {
     let (account_id, now) = (principal.account_id.clone(), state.now());
     Ok(state
         .database
@@ -174,7 +175,7 @@ pub async fn revoke(
     principal: &Principal,
     token_id: &str,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let (account_id, token_id, origin) = (
         principal.account_id.clone(),
@@ -185,7 +186,7 @@ pub async fn revoke(
         .database
         .transaction(move |connection| {
             if !api_tokens::revoke_of_account(connection, &account_id, &token_id, now)? {
-                return Err(ApiError::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             Ok(events::record(
                 connection,
@@ -200,17 +201,17 @@ pub async fn revoke(
 }
 
 /// Turns a presented `cat_` token into its caller: one indexed lookup.
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ServiceError> {
     let now = state.now();
     if secret.len() > 256 {
-        return Err(ApiError::InvalidToken);
+        return Err(Refusal::InvalidToken.into());
     }
     let hash = opaque_token::hash(secret);
     let (token, mut account) = state
         .database
         .run(move |connection| api_tokens::authenticate(connection, &hash, now))
         .await?
-        .ok_or(ApiError::InvalidToken)?;
+        .ok_or(Refusal::InvalidToken)?;
     let standing = two_factor_requirement::standing_now(state, &mut account, now).await?;
     Ok(Principal {
         account_id: account.id.clone(),

@@ -10,12 +10,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::error::ServiceError;
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::{
     accounts, api_tokens, ceremonies, devices, sessions as session_store, two_factor as code_store,
     DbConnection,
 };
-use crate::error::ApiError;
 
 /// A change of one of the account's sign-in credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,7 +160,7 @@ pub fn apply(
     change: CredentialChange,
     caller_session: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let ends = change.ends();
     match ends.trust {
         Trust::Keep => {}
@@ -232,7 +232,7 @@ pub fn end_device_trust(
     which: Devices<'_>,
     keep: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     match which {
         Devices::All => devices::end_trust_for_account(connection, account_id)?,
         Devices::One(device) => devices::end_trust(connection, account_id, device)?,

@@ -2,18 +2,18 @@
 //! so do the sessions that trust opened).
 
 use super::credential_change::{end_device_trust, Devices};
+use super::error::{Refusal, ServiceError};
 use super::{AppState, Principal};
 use crate::db::devices::{self, DeviceListing};
 use crate::db::events::{self, EventKind};
 use crate::db::sessions as session_store;
 use crate::domain::RequestOrigin;
-use crate::error::ApiError;
 
 /// The caller's known devices, with the one the caller's session came from marked.
 pub async fn list(
     state: &AppState,
     principal: &Principal,
-) -> Result<Vec<(DeviceListing, bool)>, ApiError> {
+) -> Result<Vec<(DeviceListing, bool)>, ServiceError> {
     let (account_id, session_id) = (principal.account_id.clone(), principal.session_id.clone());
     state
         .database
@@ -37,7 +37,7 @@ pub async fn forget(
     principal: &Principal,
     device_id: &str,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let (account_id, device_id, origin) = (
         principal.account_id.clone(),
@@ -57,7 +57,7 @@ pub async fn forget(
                 now,
             )?;
             if !devices::delete_of_account(connection, &account_id, &device_id)? {
-                return Err(ApiError::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             Ok(events::record(
                 connection,

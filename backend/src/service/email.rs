@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use super::credential_change::{self, CredentialChange};
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, LinkMail, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule, SecondFactor, Verdict};
 use super::throttle::{self, Subject};
@@ -14,9 +15,9 @@ use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::CeremonyKey;
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::events::{self, EventKind};
-use crate::db::DbConnection;
+use crate::db::{in_transaction, DbConnection};
+use crate::domain::InvalidInput;
 use crate::domain::{Email, Password, RequestOrigin, Username};
-use crate::error::ApiError;
 
 pub const VERIFICATION_LINK_HOURS: i64 = 24;
 pub const RESET_LINK_MINUTES: i64 = 30;
@@ -59,7 +60,7 @@ pub fn send_verification(
     account: &Account,
     email: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     throttle::begin(connection, &verification_allowance(account, email), now)?.kept(connection)?;
     mail_verification_link(state, connection, account, email, now)
 }
@@ -73,17 +74,15 @@ pub fn send_or_owe_verification(
     account: &Account,
     email: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     match throttle::begin(connection, &verification_allowance(account, email), now) {
         Ok(attempt) => {
             attempt.kept(connection)?;
             mail_verification_link(state, connection, account, email, now)
         }
-        Err(ApiError::TooManyAttempts { .. }) => Ok(accounts::owe_verification_mail(
-            connection,
-            &account.id,
-            now,
-        )?),
+        Err(ServiceError::Refused(Refusal::TooManyAttempts { .. })) => Ok(
+            accounts::owe_verification_mail(connection, &account.id, now)?,
+        ),
         Err(error) => Err(error),
     }
 }
@@ -95,7 +94,7 @@ fn mail_verification_link(
     account: &Account,
     email: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     email_tokens::void_all(connection, &account.id, LinkPurpose::VerifyEmail, now)?;
     accounts::settle_verification_mail(connection, &account.id)?;
     let token = opaque_token::generate();
@@ -119,7 +118,7 @@ fn mail_verification_link(
 /// Sends the verification mails sign-ups owe whose allowance has freed up (housekeeping runs
 /// it). A debt older than [`OWED_VERIFICATION_HOURS`], or whose address is verified or
 /// gone, is dropped. Answers how many mails were queued.
-pub async fn mail_owed_verifications(state: &AppState) -> Result<usize, ApiError> {
+pub async fn mail_owed_verifications(state: &AppState) -> Result<usize, ServiceError> {
     const PAGE: i64 = 100;
     let now = state.now();
     let mut sent = 0;
@@ -173,14 +172,14 @@ fn pay_owed_verification(
     account_id: &str,
     full: &std::collections::HashSet<String>,
     now: DateTime<Utc>,
-) -> Result<Owed, ApiError> {
+) -> Result<Owed, ServiceError> {
     if !accounts::lock(connection, account_id)? {
         return Ok(Owed::Dropped);
     }
     let Some(owed_since) = accounts::verification_mail_owed_since(connection, account_id)? else {
         return Ok(Owed::Dropped);
     };
-    let account = accounts::find_by_id(connection, account_id)?.ok_or(ApiError::NotFound)?;
+    let account = accounts::find_by_id(connection, account_id)?.ok_or(Refusal::NotFound)?;
     let address = match account.address_awaiting_verification() {
         Some(address) if now - owed_since <= TimeDelta::hours(OWED_VERIFICATION_HOURS) => {
             address.to_string()
@@ -199,7 +198,9 @@ fn pay_owed_verification(
             mail_verification_link(state, connection, &account, &address, now)?;
             Ok(Owed::Sent)
         }
-        Err(ApiError::TooManyAttempts { .. }) => Ok(Owed::AddressFull(address.to_lowercase())),
+        Err(ServiceError::Refused(Refusal::TooManyAttempts { .. })) => {
+            Ok(Owed::AddressFull(address.to_lowercase()))
+        }
         Err(error) => Err(error),
     }
 }
@@ -212,7 +213,7 @@ pub async fn request_change(
     email: Email,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let (account, email) = (principal.account.clone(), email.into_inner());
     proof::privileged(
@@ -242,8 +243,7 @@ pub async fn request_change(
                 Notice::EmailChangeRequested { new_email: email },
                 &origin,
                 now,
-            )?;
-            Ok(Ok(()))
+            )
         },
     )
     .await
@@ -254,7 +254,7 @@ pub async fn verify(
     state: &AppState,
     token: &str,
     origin: &RequestOrigin,
-) -> Result<String, ApiError> {
+) -> Result<String, ServiceError> {
     let now = state.now();
     let token_hash = opaque_token::hash(token);
     let origin = origin.clone();
@@ -263,21 +263,21 @@ pub async fn verify(
         .transaction(move |connection| {
             let link =
                 email_tokens::find_live(connection, &token_hash, LinkPurpose::VerifyEmail, now)?
-                    .ok_or(ApiError::InvalidLink)?;
-            let email = link.email.ok_or(ApiError::InvalidLink)?;
+                    .ok_or(Refusal::InvalidLink)?;
+            let email = link.email.ok_or(Refusal::InvalidLink)?;
             // The account row first, as every change of the address takes it.
             if !accounts::lock(connection, &link.account_id)? {
-                return Err(ApiError::InvalidLink);
+                return Err(Refusal::InvalidLink.into());
             }
             if !email_tokens::use_up(connection, &token_hash, LinkPurpose::VerifyEmail, now)? {
-                return Err(ApiError::InvalidLink);
+                return Err(Refusal::InvalidLink.into());
             }
             let replaced = accounts::find_by_id(connection, &link.account_id)?
                 .and_then(|account| account.verified_email().map(str::to_string))
                 .filter(|old| !old.eq_ignore_ascii_case(&email));
             // The account moved on to another address since: this link proves nothing now.
             if !accounts::verify_email(connection, &link.account_id, &email, now)? {
-                return Err(ApiError::InvalidLink);
+                return Err(Refusal::InvalidLink.into());
             }
             if replaced.is_some() {
                 credential_change::apply(
@@ -308,13 +308,10 @@ pub async fn request_password_reset(
     state: &AppState,
     login: String,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     if login.chars().any(char::is_control) || login.trim().is_empty() {
-        return Err(ApiError::validation(
-            "login",
-            "send a username or an e-mail address",
-        ));
+        return Err(InvalidInput::field("login", "send a username or an e-mail address").into());
     }
     if let Some(ip) = origin.ip.as_deref() {
         let network = throttle::client_network(ip);
@@ -337,7 +334,7 @@ async fn mail_reset_links(
     state: &AppState,
     login: &str,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let login = login.trim().to_string();
     let by_address = login.contains('@');
@@ -347,7 +344,7 @@ async fn mail_reset_links(
         let login = login.clone();
         state
             .database
-            .run(move |connection| -> Result<_, ApiError> {
+            .run(move |connection| -> Result<_, ServiceError> {
                 let accounts = if by_address {
                     accounts::find_by_verified_email(connection, &login)?
                 } else {
@@ -364,7 +361,7 @@ async fn mail_reset_links(
         state
             .database
             .clone()
-            .transaction(move |connection| -> Result<_, ApiError> {
+            .transaction(move |connection| -> Result<_, ServiceError> {
                 if !accounts::lock(connection, &account_id)? {
                     return Ok(());
                 }
@@ -421,7 +418,7 @@ pub async fn password_reset_options(
     state: &AppState,
     token: &str,
     origin: &RequestOrigin,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let now = state.now();
     let token_hash = opaque_token::hash(token);
     if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
@@ -439,7 +436,7 @@ pub async fn password_reset_options(
             let account = live_reset_account(connection, &token_hash, now)?;
             // Ordered after any change of password or factors meanwhile, as the reset is.
             if !accounts::lock(connection, &account.id)? {
-                return Err(ApiError::InvalidLink);
+                return Err(Refusal::InvalidLink.into());
             }
             let account = live_reset_account(connection, &token_hash, now)?;
             let expires_at = now + TimeDelta::seconds(super::proof::CEREMONY_LIFETIME_SECS);
@@ -463,7 +460,7 @@ fn reset_mail_allowed(
     account: &Account,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let account_id = account.id.clone();
     let network = origin
         .ip
@@ -481,7 +478,7 @@ fn reset_mail_allowed(
     ];
     let attempt = match throttle::begin(connection, &allowance, now) {
         Ok(attempt) => attempt,
-        Err(ApiError::TooManyAttempts { .. }) => return Ok(false),
+        Err(ServiceError::Refused(Refusal::TooManyAttempts { .. })) => return Ok(false),
         Err(error) => return Err(error),
     };
     // Counted while the allowance's rows are held, so racing requests see each other's links.
@@ -510,7 +507,7 @@ pub async fn confirm_password_reset(
     new_password: &Password,
     factor: Option<SecondFactor>,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let token_hash = opaque_token::hash(token);
     let account = {
@@ -521,87 +518,86 @@ pub async fn confirm_password_reset(
             .await?
     };
     if account.two_factor_enabled() && factor.is_none() {
-        return Err(ApiError::SecondFactorRequired);
+        return Err(Refusal::SecondFactorRequired.into());
     }
     let new_hash = state.password_hasher.hash(new_password).await?;
     let (state, origin) = (state.clone(), origin.clone());
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| {
             if !accounts::lock(connection, &account.id)? {
-                return Err(ApiError::InvalidLink);
+                return Err(Refusal::InvalidLink.into());
             }
             // Read again under the lock: two-factor may have been switched on, or the
             // password changed, while the new one was hashed.
             let account = live_reset_account(connection, &token_hash, now)?;
             if account.two_factor_enabled() && factor.is_none() {
-                return Err(ApiError::SecondFactorRequired);
+                return Err(Refusal::SecondFactorRequired.into());
             }
-            let attempt = match (&factor, account.two_factor_enabled()) {
-                (Some(factor), true) => {
-                    let mut subjects = vec![Subject::SecondFactor {
-                        account_id: account.id.clone(),
-                    }];
-                    subjects.extend(proof::network_subject(&origin));
-                    let ceremony = reset_ceremony(&token_hash);
-                    match proof::verify_second_factor(
-                        &state,
-                        connection,
-                        &account,
-                        factor,
-                        Some(&ceremony),
-                        &subjects,
-                        &origin,
-                        now,
-                    )? {
-                        Verdict::Accepted(attempt) => Some(attempt),
-                        Verdict::Refused(error) => {
-                            // Someone holds the link but not the factor: the holder hears.
-                            super::login::tell_of_wrong_code(
-                                &state, connection, &account, &origin, now,
-                            )?;
-                            return Ok(Err(error));
-                        }
+            if let (Some(factor), true) = (&factor, account.two_factor_enabled()) {
+                let mut subjects = vec![Subject::SecondFactor {
+                    account_id: account.id.clone(),
+                }];
+                subjects.extend(proof::network_subject(&origin));
+                let ceremony = reset_ceremony(&token_hash);
+                match proof::verify_second_factor(
+                    &state,
+                    connection,
+                    &account,
+                    factor,
+                    Some(&ceremony),
+                    &subjects,
+                    &origin,
+                    now,
+                )? {
+                    Verdict::Accepted(attempt) => attempt.succeeded(connection)?,
+                    Verdict::Refused(refusal) => {
+                        // Someone holds the link but not the factor: the holder hears.
+                        super::login::tell_of_wrong_code(
+                            &state, connection, &account, &origin, now,
+                        )?;
+                        return Err(refusal.into());
                     }
                 }
-                _ => None,
-            };
-            if !email_tokens::use_up(connection, &token_hash, LinkPurpose::ResetPassword, now)? {
-                return Err(ApiError::InvalidLink);
             }
-            // Conditional on the hash the link was checked against: a change meanwhile wins.
-            if !accounts::replace_password_hash(
-                connection,
-                &account.id,
-                &account.password_hash,
-                &new_hash,
-            )? {
-                return Err(ApiError::InvalidLink);
-            }
-            if let Some(attempt) = attempt {
-                attempt.succeeded(connection)?;
-            }
-            credential_change::apply(
-                connection,
-                &account.id,
-                CredentialChange::PasswordReset,
-                None,
-                now,
-            )?;
-            notifications::record_and_notify(
-                &state,
-                connection,
-                &account,
-                EventKind::PasswordReset,
-                None,
-                Notice::PasswordReset,
-                &origin,
-                now,
-            )?;
-            Ok(Ok(()))
+            // The reset lands whole or not at all (a savepoint): a refusal below undoes it,
+            // and keeps only what the proof counted.
+            in_transaction(connection, |connection| {
+                if !email_tokens::use_up(connection, &token_hash, LinkPurpose::ResetPassword, now)?
+                {
+                    return Err(Refusal::InvalidLink.into());
+                }
+                // Conditional on the hash the link was checked against: a change meanwhile
+                // wins.
+                if !accounts::replace_password_hash(
+                    connection,
+                    &account.id,
+                    &account.password_hash,
+                    &new_hash,
+                )? {
+                    return Err(Refusal::InvalidLink.into());
+                }
+                credential_change::apply(
+                    connection,
+                    &account.id,
+                    CredentialChange::PasswordReset,
+                    None,
+                    now,
+                )?;
+                notifications::record_and_notify(
+                    &state,
+                    connection,
+                    &account,
+                    EventKind::PasswordReset,
+                    None,
+                    Notice::PasswordReset,
+                    &origin,
+                    now,
+                )
+            })
         })
-        .await?
+        .await
 }
 
 /// The account of a live reset link made under its current password.
@@ -609,18 +605,18 @@ fn live_reset_account(
     connection: &mut DbConnection,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     let link = email_tokens::find_live(connection, token_hash, LinkPurpose::ResetPassword, now)?
-        .ok_or(ApiError::InvalidLink)?;
+        .ok_or(Refusal::InvalidLink)?;
     let account =
-        accounts::find_by_id(connection, &link.account_id)?.ok_or(ApiError::InvalidLink)?;
+        accounts::find_by_id(connection, &link.account_id)?.ok_or(Refusal::InvalidLink)?;
     let current = password_fingerprint(&account.password_hash);
     let made_under = link.password_fingerprint.unwrap_or_default();
     if !bool::from(subtle::ConstantTimeEq::ct_eq(
         current.as_bytes(),
         made_under.as_bytes(),
     )) {
-        return Err(ApiError::InvalidLink);
+        return Err(Refusal::InvalidLink.into());
     }
     Ok(account)
 }

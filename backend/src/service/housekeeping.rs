@@ -4,11 +4,11 @@
 
 use chrono::TimeDelta;
 
+use super::error::ServiceError;
 use super::throttle::LONGEST_WINDOW_SECS;
 use super::AppState;
 use crate::config::MAX_EVENT_RETENTION_DAYS;
 use crate::db::housekeeping::{self, Cutoffs, Pruned};
-use crate::error::ApiError;
 
 /// Expired challenges are kept this long (at most) to explain late code attempts.
 pub const KEEP_EXPIRED_CHALLENGES_SECS: i64 = 60 * 60;
@@ -25,7 +25,7 @@ pub const KEEP_FINISHED_MAILS_SECS: i64 = 7 * 24 * 60 * 60;
 /// clocks of instances that disagree.
 pub const KEEP_USED_CHALLENGES_SECS: i64 = 5 * 60;
 
-pub async fn prune(state: &AppState) -> Result<Pruned, ApiError> {
+pub async fn prune(state: &AppState) -> Result<Pruned, ServiceError> {
     let now = state.now();
     let retention = TimeDelta::from_std(state.settings.housekeeping_retention)
         .unwrap_or(TimeDelta::MAX)

@@ -12,12 +12,13 @@ use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, PublicKeyCredential, WebauthnError,
 };
 
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{
     self, open_assertion, options_json, record_use, to_json, SecondFactor, Verdict,
 };
 use super::sessions::{grant, open_session, TokenGrant};
-use super::throttle::{self, Subject};
+use super::throttle::{self, Attempt, Subject};
 use super::{two_factor_requirement, AppState};
 use crate::auth::device_tokens::DeviceTokens;
 use crate::auth::opaque_token;
@@ -29,12 +30,12 @@ use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::CeremonyKey;
 use crate::db::devices::{self, KnownDevice};
 use crate::db::events::{self, EventKind};
+use crate::db::in_transaction;
 use crate::db::passkeys as passkey_store;
 use crate::db::passwordless_challenges;
 use crate::db::{two_factor as challenge_store, DbConnection};
 use crate::domain::{credential_id_text, StoredPasskey};
 use crate::domain::{Password, RequestOrigin, SecondFactorMethod, Username};
-use crate::error::ApiError;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
@@ -55,7 +56,7 @@ pub async fn log_in(
     password: &Password,
     devices: &DeviceTokens,
     origin: &RequestOrigin,
-) -> Result<LoginOutcome, ApiError> {
+) -> Result<LoginOutcome, ServiceError> {
     let now = state.now();
     let username_key = Username::key_of(username);
     let device_hashes = devices.hashes();
@@ -63,7 +64,7 @@ pub async fn log_in(
         let origin = origin.clone();
         state
             .database
-            .run(move |connection| -> Result<_, ApiError> {
+            .run(move |connection| -> Result<_, ServiceError> {
                 let account = accounts::find_by_username_key(connection, &username_key)?;
                 // Looked up whether or not the account exists: the same work either way.
                 let device = known_device_of(connection, &device_hashes, account.as_ref())?;
@@ -76,32 +77,29 @@ pub async fn log_in(
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let matches = state
-        .password_hasher
-        .verify(password, stored_hash)
-        .await
-        .map_err(ApiError::from);
+    let (attempt, matches) = proof::check_password(state, attempt, password, stored_hash).await?;
 
     let (state, origin) = (state.clone(), origin.clone());
     state
         .database
         .clone()
-        .transaction(move |connection| -> Result<_, ApiError> {
+        .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
             let account_id = account.as_ref().map(|account| account.id.clone());
             let verdict = proof::settle_password(
                 connection,
                 attempt,
                 matches,
                 account_id.as_deref(),
-                ApiError::InvalidCredentials,
+                Refusal::WrongCredentials,
                 &origin,
                 now,
             )?;
             let attempt = match verdict {
                 Verdict::Accepted(attempt) => attempt,
-                Verdict::Refused(error) => return Ok(Err(error)),
+                Verdict::Refused(refusal) => return Err(refusal.into()),
             };
-            let account = account.ok_or_else(|| ApiError::internal("password of no account"))?;
+            let account =
+                account.ok_or_else(|| ServiceError::internal("password of no account"))?;
             let two_factor = account.two_factor_enabled();
             // Ordered after any password change or two-factor switch that committed while
             // the hash was checked; such a change makes this sign-in fail.
@@ -112,7 +110,7 @@ pub async fn log_in(
                 two_factor,
             )? {
                 attempt.released(connection)?;
-                return Ok(Err(ApiError::InvalidCredentials));
+                return Err(Refusal::WrongCredentials.into());
             }
             // The password step is passed: its counters start again.
             attempt.succeeded(connection)?;
@@ -128,18 +126,18 @@ pub async fn log_in(
                     remember: false,
                 };
                 let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
-                return Ok(Ok(LoginOutcome::Authenticated(grant)));
+                return Ok(LoginOutcome::Authenticated(grant));
             }
             if two_factor {
                 let device_hash = device.as_ref().map(|device| device.token_hash.as_str());
                 let challenge_token =
                     open_challenge(&state, connection, &account, device_hash, now)?;
                 let passkeys = crate::db::passkeys::count_for_account(connection, &account.id)?;
-                return Ok(Ok(LoginOutcome::OtpRequired {
+                return Ok(LoginOutcome::OtpRequired {
                     challenge_token,
                     expires_in: CHALLENGE_TOKEN_LIFETIME_SECS,
                     methods: SecondFactorMethod::of(account.totp_enabled(), passkeys > 0),
-                }));
+                });
             }
             let sign_in = SignIn {
                 methods: &[AMR_PASSWORD],
@@ -147,9 +145,9 @@ pub async fn log_in(
                 remember: false,
             };
             let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
-            Ok(Ok(LoginOutcome::Authenticated(grant)))
+            Ok(LoginOutcome::Authenticated(grant))
         })
-        .await?
+        .await
 }
 
 /// The known device of `account` among the presented tokens' hashes, if any. Looked up
@@ -158,7 +156,7 @@ pub(super) fn known_device_of(
     connection: &mut DbConnection,
     token_hashes: &[String],
     account: Option<&Account>,
-) -> Result<Option<KnownDevice>, ApiError> {
+) -> Result<Option<KnownDevice>, ServiceError> {
     if token_hashes.is_empty() {
         return Ok(None);
     }
@@ -207,7 +205,7 @@ fn open_challenge(
     account: &Account,
     device_token_hash: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<String, ApiError> {
+) -> Result<String, ServiceError> {
     let challenge_id = uuid::Uuid::new_v4().to_string();
     let expires_at = now + TimeDelta::seconds(CHALLENGE_TOKEN_LIFETIME_SECS);
     challenge_store::insert_challenge(
@@ -235,69 +233,47 @@ pub async fn answer_challenge(
     factor: SecondFactor,
     remember_device: bool,
     origin: &RequestOrigin,
-) -> Result<TokenGrant, ApiError> {
+) -> Result<TokenGrant, ServiceError> {
     let now = state.now();
     let claims = state.token_keys.verify_challenge(challenge_token, now)?;
     let (state, origin) = (state.clone(), origin.clone());
     state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| {
             // First a write: it orders this after any two-factor switch that committed
             // meanwhile (which ended the challenge), and on SQLite takes the write lock at once.
             if !accounts::lock_if_two_factor_enabled(connection, &claims.sub)? {
-                return Ok(Err(ApiError::InvalidChallenge));
+                return Err(Refusal::UnknownChallenge.into());
             }
             let account =
-                accounts::find_by_id(connection, &claims.sub)?.ok_or(ApiError::InvalidChallenge)?;
-            // The challenge's own five attempts first, so a spent challenge costs the account
-            // nothing; then the account's.
-            if !challenge_store::take_challenge_attempt(connection, &claims.jti, now)? {
-                return Ok(Err(explain_unusable_challenge(
-                    connection,
-                    &claims.jti,
-                    &account.id,
-                )?));
-            }
-            let challenge = challenge_store::find_challenge(connection, &claims.jti)?
-                .ok_or(ApiError::InvalidChallenge)?;
-            let mut subjects = vec![Subject::SecondFactor {
-                account_id: account.id.clone(),
-            }];
-            // A known device is exempt from its network's limit here as at the password step,
-            // or a stranger behind the same address could hold the owner back at the code.
-            let device_hashes: Vec<String> = challenge.device_token_hash.into_iter().collect();
-            let known_device = known_device_of(connection, &device_hashes, Some(&account))?;
-            if known_device.is_none() {
-                subjects.extend(proof::network_subject(&origin));
-            }
-            let ceremony = CeremonyKey::SignIn {
-                challenge_id: claims.jti.clone(),
-            };
-            let attempt = match proof::verify_second_factor(
+                accounts::find_by_id(connection, &claims.sub)?.ok_or(Refusal::UnknownChallenge)?;
+            let (verdict, known_device) = take_attempt_and_verify(
                 &state,
                 connection,
                 &account,
+                &claims.jti,
                 &factor,
-                Some(&ceremony),
-                &subjects,
                 &origin,
                 now,
-            )? {
+            )?;
+            let attempt = match verdict {
                 Verdict::Accepted(attempt) => attempt,
-                Verdict::Refused(error) => {
+                Verdict::Refused(refusal) => {
                     // A passkey's failure is no sign that the password leaked: a browser
                     // that asked for options twice fails its first answer.
                     if !matches!(factor, SecondFactor::Passkey(_)) {
                         tell_of_wrong_code(&state, connection, &account, &origin, now)?;
                     }
-                    return Ok(Err(error));
+                    return Err(refusal.into());
                 }
             };
-            if !challenge_store::consume_challenge(connection, &claims.jti, now)? {
-                return Err(ApiError::InvalidChallenge);
-            }
+            // Settled first: should the challenge be gone after all, a right code still
+            // counts as right.
             attempt.succeeded(connection)?;
+            if !challenge_store::consume_challenge(connection, &claims.jti, now)? {
+                return Err(Refusal::UnknownChallenge.into());
+            }
             let methods: &[&str] = match factor {
                 SecondFactor::Passkey(_) => &[AMR_PASSWORD, AMR_HARDWARE_KEY],
                 SecondFactor::Code(_) | SecondFactor::RecoveryCode(_) => &[AMR_PASSWORD, AMR_OTP],
@@ -307,10 +283,57 @@ pub async fn answer_challenge(
                 device: known_device,
                 remember: remember_device,
             };
-            let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
-            Ok(Ok(grant))
+            complete_sign_in(&state, connection, &account, sign_in, &origin, now)
         })
-        .await?
+        .await
+}
+
+/// The code step's count and check, all or none (a savepoint): one of the challenge's own
+/// five attempts first, so a spent challenge costs the account nothing; then `factor`,
+/// counted against the account and (but from the account's known device) the client network.
+/// An account or network throttled at the moment does not spend the challenge's attempt.
+/// Answers the verdict and the known device the challenge remembers, if any.
+fn take_attempt_and_verify(
+    state: &AppState,
+    connection: &mut DbConnection,
+    account: &Account,
+    challenge_id: &str,
+    factor: &SecondFactor,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<(Verdict<Attempt>, Option<KnownDevice>), ServiceError> {
+    in_transaction(connection, |connection| {
+        if !challenge_store::take_challenge_attempt(connection, challenge_id, now)? {
+            let refusal = explain_unusable_challenge(connection, challenge_id, &account.id)?;
+            return Err(refusal.into());
+        }
+        let challenge = challenge_store::find_challenge(connection, challenge_id)?
+            .ok_or(Refusal::UnknownChallenge)?;
+        let mut subjects = vec![Subject::SecondFactor {
+            account_id: account.id.clone(),
+        }];
+        // A known device is exempt from its network's limit here as at the password step, or
+        // a stranger behind the same address could hold the owner back at the code.
+        let device_hashes: Vec<String> = challenge.device_token_hash.into_iter().collect();
+        let known_device = known_device_of(connection, &device_hashes, Some(account))?;
+        if known_device.is_none() {
+            subjects.extend(proof::network_subject(origin));
+        }
+        let ceremony = CeremonyKey::SignIn {
+            challenge_id: challenge_id.to_string(),
+        };
+        let verdict = proof::verify_second_factor(
+            state,
+            connection,
+            account,
+            factor,
+            Some(&ceremony),
+            &subjects,
+            origin,
+            now,
+        )?;
+        Ok((verdict, known_device))
+    })
 }
 
 /// A right password (or a reset link) met a wrong code: the holder hears of it, at most once
@@ -321,14 +344,14 @@ pub(super) fn tell_of_wrong_code(
     account: &Account,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let hourly = Subject::WrongCodeNotice {
         account_id: account.id.clone(),
     };
     match throttle::begin(connection, &[hourly], now) {
         Ok(attempt) => attempt.kept(connection)?,
         // Told within the hour already.
-        Err(ApiError::TooManyAttempts { .. }) => return Ok(()),
+        Err(ServiceError::Refused(Refusal::TooManyAttempts { .. })) => return Ok(()),
         Err(error) => return Err(error),
     }
     notifications::queue_notice(
@@ -346,7 +369,7 @@ fn explain_unusable_challenge(
     connection: &mut DbConnection,
     challenge_id: &str,
     account_id: &str,
-) -> Result<ApiError, ApiError> {
+) -> Result<Refusal, ServiceError> {
     let challenge = challenge_store::find_challenge(connection, challenge_id)?;
     Ok(match challenge {
         Some(challenge)
@@ -354,9 +377,9 @@ fn explain_unusable_challenge(
                 && challenge.consumed_at.is_none()
                 && challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE =>
         {
-            ApiError::ChallengeExhausted
+            Refusal::ChallengeExhausted
         }
-        _ => ApiError::InvalidChallenge,
+        _ => Refusal::UnknownChallenge,
     })
 }
 
@@ -382,7 +405,7 @@ pub(super) fn complete_sign_in(
     sign_in: SignIn<'_>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<TokenGrant, ApiError> {
+) -> Result<TokenGrant, ServiceError> {
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
     // The first sign-in after a requirement reached the account starts its deadline.
     two_factor_requirement::settle(connection, &state.settings, &mut account.clone(), now)?;
@@ -431,7 +454,7 @@ fn remember_device(
     trust: bool,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<RememberedDevice, ApiError> {
+) -> Result<RememberedDevice, ServiceError> {
     let trusted_until = trust.then(|| now + TimeDelta::days(TRUSTED_DEVICE_DAYS));
     if let Some(own) = own {
         if !trust && devices::touch(connection, &own.id, now)? {
@@ -482,7 +505,7 @@ pub struct PasswordlessOptions {
 pub async fn sign_in_options(
     state: &AppState,
     challenge_token: &str,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let now = state.now();
     let claims = state.token_keys.verify_challenge(challenge_token, now)?;
     let state = state.clone();
@@ -492,7 +515,7 @@ pub async fn sign_in_options(
         .transaction(move |connection| {
             // Ordered after any switch of factors that ended the challenge meanwhile.
             if !accounts::lock_if_two_factor_enabled(connection, &claims.sub)? {
-                return Err(ApiError::InvalidChallenge);
+                return Err(Refusal::UnknownChallenge.into());
             }
             let challenge = challenge_store::find_challenge(connection, &claims.jti)?
                 .filter(|challenge| {
@@ -500,9 +523,9 @@ pub async fn sign_in_options(
                         && challenge.consumed_at.is_none()
                         && crate::domain::clock::from_db_time(challenge.expires_at) > now
                 })
-                .ok_or(ApiError::InvalidChallenge)?;
+                .ok_or(Refusal::UnknownChallenge)?;
             if challenge.failed_attempts >= challenge_store::MAX_WRONG_CODES_PER_CHALLENGE {
-                return Err(ApiError::ChallengeExhausted);
+                return Err(Refusal::ChallengeExhausted.into());
             }
             let key = CeremonyKey::SignIn {
                 challenge_id: claims.jti.clone(),
@@ -520,7 +543,7 @@ pub async fn sign_in_options(
 pub async fn passwordless_options(
     state: &AppState,
     origin: &RequestOrigin,
-) -> Result<PasswordlessOptions, ApiError> {
+) -> Result<PasswordlessOptions, ServiceError> {
     let now = state.now();
     if let Some(site) = origin.ip.as_deref().map(throttle::client_site) {
         state
@@ -534,7 +557,7 @@ pub async fn passwordless_options(
     let (options, authentication) = state
         .webauthn
         .start_discoverable_authentication()
-        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+        .map_err(|error| ServiceError::internal(format!("passkey options: {error}")))?;
     let challenge = data_encoding::BASE64URL_NOPAD.encode(options.public_key.challenge.as_ref());
     let state_token = state.token_keys.issue_passkey_state(
         &state.secret_box,
@@ -565,14 +588,14 @@ pub async fn sign_in_passwordless(
     answer: PublicKeyCredential,
     devices: &DeviceTokens,
     origin: &RequestOrigin,
-) -> Result<TokenGrant, ApiError> {
+) -> Result<TokenGrant, ServiceError> {
     let now = state.now();
     let ceremony = state
         .token_keys
         .verify_passkey_state(&state.secret_box, state_token, now)?;
     let authentication: DiscoverableAuthentication = serde_json::from_slice(&ceremony.state)
         .map_err(|error| {
-            ApiError::internal(format!("sealed ceremony state unreadable: {error}"))
+            ServiceError::internal(format!("sealed ceremony state unreadable: {error}"))
         })?;
     let device_hashes = devices.hashes();
     // Counted in a short transaction of its own, so the network's counter row is never held
@@ -586,7 +609,7 @@ pub async fn sign_in_passwordless(
     state
         .database
         .clone()
-        .transaction(move |connection| -> Result<_, ApiError> {
+        .transaction_committing_refusals(move |connection| {
             // The first write, before the answer is looked at: of concurrent answers with one
             // token exactly one gets past it, and an answered token stays refused until it
             // expires, whether its answer verified or not.
@@ -597,23 +620,27 @@ pub async fn sign_in_passwordless(
             )? {
                 // No answer was checked: nothing to count.
                 attempt.released(connection)?;
-                return Ok(Err(ApiError::InvalidChallenge));
+                return Err(Refusal::UnknownChallenge.into());
             }
             let (account, passkey, counter) =
                 match check_passwordless(&state, connection, authentication, &answer)? {
-                    Ok(checked) => checked,
-                    Err(refusal) => {
+                    PasswordlessAnswer::Verified {
+                        account,
+                        passkey,
+                        counter,
+                    } => (account, *passkey, counter),
+                    PasswordlessAnswer::Refused { account, reason } => {
                         attempt.failed(connection, now)?;
-                        if let Some(account) = &refusal.account {
-                            record_refusal(connection, account, refusal.reason, &origin, now)?;
+                        if let Some(account) = &account {
+                            record_refusal(connection, account, reason, &origin, now)?;
                         }
-                        return Ok(Err(ApiError::PasskeyRefused));
+                        return Err(Refusal::PasskeyRefused.into());
                     }
                 };
             if !passkey_store::record_use(connection, &passkey, counter, now)? {
                 attempt.failed(connection, now)?;
                 record_refusal(connection, &account, COUNTER_WENT_BACKWARDS, &origin, now)?;
-                return Ok(Err(ApiError::PasskeyRefused));
+                return Err(Refusal::PasskeyRefused.into());
             }
             attempt.succeeded(connection)?;
             record_use(connection, &account, &passkey, &origin, now)?;
@@ -622,32 +649,41 @@ pub async fn sign_in_passwordless(
                 device: known_device_of(connection, &device_hashes, Some(&account))?,
                 remember: false,
             };
-            let grant = complete_sign_in(&state, connection, &account, sign_in, &origin, now)?;
-            Ok(Ok(grant))
+            complete_sign_in(&state, connection, &account, sign_in, &origin, now)
         })
-        .await?
+        .await
 }
 
 fn network_subjects(origin: &RequestOrigin) -> Vec<Subject> {
     proof::network_subject(origin).into_iter().collect()
 }
 
-/// Why a passwordless answer was refused, and whose passkey it named, if anyone's.
-struct Refusal {
-    account: Option<Account>,
-    reason: &'static str,
+/// What a passwordless answer came to.
+enum PasswordlessAnswer {
+    /// The account (locked), the passkey updated from the answer (boxed: a credential is
+    /// large), and the answer's counter.
+    Verified {
+        account: Account,
+        passkey: Box<StoredPasskey>,
+        counter: u32,
+    },
+    /// Refused, and whose passkey it named, if anyone's.
+    Refused {
+        account: Option<Account>,
+        reason: &'static str,
+    },
 }
 
 /// Checks a passwordless answer: the account its user handle names must hold the credential
-/// it used, and the signature must verify against it with user verification. Answers the
-/// account (locked), the passkey updated from the answer, and the answer's counter.
+/// it used, and the signature must verify against it with user verification.
 fn check_passwordless(
     state: &AppState,
     connection: &mut DbConnection,
     authentication: DiscoverableAuthentication,
     answer: &PublicKeyCredential,
-) -> Result<Result<(Account, StoredPasskey, u32), Refusal>, ApiError> {
-    let refused = |account: Option<Account>, reason| Ok(Err(Refusal { account, reason }));
+) -> Result<PasswordlessAnswer, ServiceError> {
+    let refused =
+        |account: Option<Account>, reason| Ok(PasswordlessAnswer::Refused { account, reason });
     let Ok((handle, raw_credential_id)) =
         state.webauthn.identify_discoverable_authentication(answer)
     else {
@@ -683,7 +719,11 @@ fn check_passwordless(
             }
         };
     passkey.credential.update_credential(&result);
-    Ok(Ok((account, passkey, result.counter())))
+    Ok(PasswordlessAnswer::Verified {
+        account,
+        passkey: Box::new(passkey),
+        counter: result.counter(),
+    })
 }
 
 fn record_refusal(
@@ -692,7 +732,7 @@ fn record_refusal(
     reason: &str,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let detail = format!("passkey refused: {reason}");
     Ok(events::record(
         connection,

@@ -1,11 +1,17 @@
 //! Use cases: what custadmin does, as plain async functions over [`AppState`]. They know
 //! nothing of HTTP; routes parse requests into domain types, call one of these, map the result.
+//! Each answers [`error::ServiceError`] when it does not do what was asked: a
+//! [`error::Refusal`] in domain words, input refused, or a fault (`crate::error` alone maps
+//! them to HTTP problems). A refusal that must keep what was counted on the way (a wrong
+//! code, a failure event) is answered from
+//! [`crate::db::Database::transaction_committing_refusals`].
 
 pub mod account;
 pub mod api_tokens;
 pub mod credential_change;
 pub mod devices;
 pub mod email;
+pub mod error;
 pub mod health;
 pub mod housekeeping;
 pub mod login;

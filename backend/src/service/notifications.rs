@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::error::ServiceError;
 use super::AppState;
 use crate::db::accounts::Account;
 use crate::db::events::{self, EventKind};
 use crate::db::{outbox, DbConnection};
 use crate::domain::{rough_user_agent, Language, RequestOrigin};
-use crate::error::ApiError;
 use crate::mail::MailBody;
 
 /// A change to the account's security the holder is told about.
@@ -85,7 +85,7 @@ pub fn record_and_notify(
     notice: Notice,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     events::record(connection, &account.id, kind, now, origin, detail)?;
     queue_notice(state, connection, account, notice, origin, now)
 }
@@ -98,7 +98,7 @@ pub fn queue_notice(
     notice: Notice,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let Some(recipient) = account.verified_email() else {
         return Ok(());
     };
@@ -133,7 +133,7 @@ pub fn queue_link(
     recipient: &str,
     mail: &LinkMail,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let language = account.language.unwrap_or(Language::English);
     let (topic, text, link) = link_text(language, &account.username, mail);
     let site = &state.settings.site_name;
@@ -227,10 +227,10 @@ fn queue(
     subject: &str,
     body: &MailBody,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let id = uuid::Uuid::new_v4().to_string();
     let plaintext = serde_json::to_vec(body)
-        .map_err(|error| ApiError::internal(format!("mail body: {error}")))?;
+        .map_err(|error| ServiceError::internal(format!("mail body: {error}")))?;
     let ciphertext = state.secret_box.seal(&plaintext, id.as_bytes())?;
     Ok(outbox::enqueue(
         connection,

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::error::ServiceError;
 use super::AppState;
 use crate::db::outbox::{self, ClaimedMail};
-use crate::error::ApiError;
 use crate::mail::{MailBody, Mailer, SendError};
 
 /// Retries stop this long after the mail was written.
@@ -35,7 +35,7 @@ pub fn retry_wait(attempts: i32) -> TimeDelta {
 }
 
 /// Sends every mail due now that no one else holds.
-pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, ApiError> {
+pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, ServiceError> {
     let now = state.now();
     let due = state
         .database
@@ -110,7 +110,11 @@ enum Outcome {
     GiveUp(String),
 }
 
-async fn finish(state: &AppState, mail: &ClaimedMail, outcome: Outcome) -> Result<(), ApiError> {
+async fn finish(
+    state: &AppState,
+    mail: &ClaimedMail,
+    outcome: Outcome,
+) -> Result<(), ServiceError> {
     let (id, lease, now) = (mail.id.clone(), mail.lease_until, state.now());
     Ok(state
         .database

@@ -21,14 +21,14 @@ use super::proof::{
 use super::two_factor::{self, NewFactor};
 use super::{AppState, Principal};
 
+use super::error::{Refusal, ServiceError};
 use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys as passkey_store;
 use crate::db::sessions as session_store;
-use crate::db::DbError;
+use crate::db::{in_transaction, DbError};
 use crate::domain::{credential_id_text, Label, RequestOrigin, StoredPasskey};
-use crate::error::ApiError;
 
 /// Passkeys an account may hold at once.
 pub const MAX_PASSKEYS: usize = 20;
@@ -42,9 +42,9 @@ pub struct AddedPasskey {
 }
 
 /// The WebAuthn user handle of an account: its id, which is a random UUID and names nothing.
-fn user_handle(account: &Account) -> Result<uuid::Uuid, ApiError> {
+fn user_handle(account: &Account) -> Result<uuid::Uuid, ServiceError> {
     uuid::Uuid::parse_str(&account.id)
-        .map_err(|_| ApiError::internal(format!("account id {} is not a UUID", account.id)))
+        .map_err(|_| ServiceError::internal(format!("account id {} is not a UUID", account.id)))
 }
 
 /// Starts adding a passkey (a privileged action): answers the creation options for the
@@ -56,7 +56,7 @@ pub async fn start_registration(
     name: Label,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let now = state.now();
     // Checked before a proof is spent on it (and again under the lock).
     let account_id = principal.account_id.clone();
@@ -65,7 +65,7 @@ pub async fn start_registration(
         .run(move |connection| passkey_store::count_for_account(connection, &account_id))
         .await?;
     if held >= MAX_PASSKEYS as i64 {
-        return Err(ApiError::TooManyPasskeys);
+        return Err(Refusal::TooManyPasskeys.into());
     }
     let session_id = principal.session_id.clone();
     let account = principal.account.clone();
@@ -80,7 +80,7 @@ pub async fn start_registration(
             let state = admitted.state;
             let existing = passkey_store::list_for_account(connection, &account.id)?;
             if existing.len() >= MAX_PASSKEYS {
-                return Ok(Err(ApiError::TooManyPasskeys));
+                return Err(Refusal::TooManyPasskeys.into());
             }
             // The authenticator refuses to make a second credential for the same account.
             let exclude = existing
@@ -95,7 +95,7 @@ pub async fn start_registration(
                     &account.username,
                     Some(exclude),
                 )
-                .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+                .map_err(|error| ServiceError::internal(format!("passkey options: {error}")))?;
             let ceremony = Ceremony {
                 account_id: Some(account.id.clone()),
                 state: to_json(&registration)?,
@@ -110,7 +110,7 @@ pub async fn start_registration(
             // Ask for a discoverable credential where the authenticator can make one, so the
             // passkey can also sign in alone; keys without storage still register.
             options["publicKey"]["authenticatorSelection"]["residentKey"] = "preferred".into();
-            Ok(Ok(options))
+            Ok(options)
         },
     )
     .await
@@ -123,7 +123,7 @@ pub async fn finish_registration(
     principal: &Principal,
     answer: RegisterPublicKeyCredential,
     origin: &RequestOrigin,
-) -> Result<AddedPasskey, ApiError> {
+) -> Result<AddedPasskey, ServiceError> {
     let now = state.now();
     let (shown, hashes) = two_factor::new_recovery_codes(state);
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
@@ -131,15 +131,15 @@ pub async fn finish_registration(
     let (passkey, first) = state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
             if !accounts::lock(connection, &account_id)? {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             let account =
-                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
+                accounts::find_by_id(connection, &account_id)?.ok_or(Refusal::InvalidToken)?;
             let key = CeremonyKey::Registration {
                 session_id: session_id.clone(),
             };
@@ -147,7 +147,7 @@ pub async fn finish_registration(
             let Some(ceremony) = ceremonies::take(connection, &key, now)?
                 .filter(|ceremony| ceremony.account_id.as_deref() == Some(account.id.as_str()))
             else {
-                return Ok(Err(ApiError::NoPendingEnrollment));
+                return Err(Refusal::NoPendingEnrollment.into());
             };
             let registration: PasskeyRegistration = from_json(&ceremony.state)?;
             let credential = match state
@@ -157,15 +157,15 @@ pub async fn finish_registration(
                 Ok(credential) => credential,
                 Err(error) => {
                     tracing::info!(%error, "passkey registration refused");
-                    return Ok(Err(ApiError::PasskeyRefused));
+                    return Err(Refusal::PasskeyRefused.into());
                 }
             };
             if passkey_store::count_for_account(connection, &account.id)? >= MAX_PASSKEYS as i64 {
-                return Ok(Err(ApiError::TooManyPasskeys));
+                return Err(Refusal::TooManyPasskeys.into());
             }
             let credential_id = credential_id_text(credential.cred_id().as_ref());
             if passkey_store::find_by_credential_id(connection, &credential_id)?.is_some() {
-                return Ok(Err(ApiError::PasskeyAlreadyRegistered));
+                return Err(Refusal::PasskeyAlreadyRegistered.into());
             }
             let passkey = StoredPasskey {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -178,10 +178,16 @@ pub async fn finish_registration(
                 last_used_at: None,
             };
             // The credential id is unique across accounts: a key registered already (here or
-            // to another account) is the caller's conflict.
-            passkey_store::insert(connection, &passkey).map_err(|error| match error {
-                DbError::Duplicate(_) => ApiError::PasskeyAlreadyRegistered,
-                error => error.into(),
+            // to another account, by a race lost since the check above) is the caller's
+            // conflict. In a savepoint, so the failed insert leaves the transaction whole (on
+            // PostgreSQL it would abort it) and the taken ceremony is committed as for any
+            // refused answer.
+            in_transaction(connection, |connection| {
+                passkey_store::insert(connection, &passkey)
+            })
+            .map_err(|error| match error {
+                DbError::Duplicate(_) => Refusal::PasskeyAlreadyRegistered.into(),
+                error => ServiceError::from(error),
             })?;
             let first = two_factor::second_factor_added(
                 &state,
@@ -195,16 +201,19 @@ pub async fn finish_registration(
                 &origin,
                 now,
             )?;
-            Ok(Ok((passkey, first)))
+            Ok((passkey, first))
         })
-        .await??;
+        .await?;
     Ok(AddedPasskey {
         passkey,
         recovery_codes: first.then_some(shown),
     })
 }
 
-pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<StoredPasskey>, ApiError> {
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<StoredPasskey>, ServiceError> {
     let account_id = principal.account_id.clone();
     Ok(state
         .database
@@ -218,16 +227,16 @@ pub async fn rename(
     principal: &Principal,
     passkey_id: String,
     name: Label,
-) -> Result<StoredPasskey, ApiError> {
+) -> Result<StoredPasskey, ServiceError> {
     let account_id = principal.account_id.clone();
     state
         .database
         .transaction(move |connection| {
             if !passkey_store::rename(connection, &account_id, &passkey_id, name.as_str())? {
-                return Err(ApiError::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             passkey_store::find_for_account(connection, &account_id, &passkey_id)?
-                .ok_or(ApiError::NotFound)
+                .ok_or(Refusal::NotFound.into())
         })
         .await
 }
@@ -241,7 +250,7 @@ pub async fn remove(
     passkey_id: String,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     // Checked before a proof is spent on it (and again under the lock).
     let (account_id, id) = (principal.account_id.clone(), passkey_id.clone());
@@ -249,7 +258,7 @@ pub async fn remove(
         .database
         .run(move |connection| passkey_store::find_for_account(connection, &account_id, &id))
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(Refusal::NotFound)?;
     let session_id = principal.session_id.clone();
     let caller = principal.account.clone();
     proof::privileged(
@@ -264,11 +273,11 @@ pub async fn remove(
             // Read again under the lock: whether TOTP is on decides what removing the last
             // passkey means.
             let account =
-                accounts::find_by_id(connection, &caller.id)?.ok_or(ApiError::InvalidToken)?;
+                accounts::find_by_id(connection, &caller.id)?.ok_or(Refusal::InvalidToken)?;
             let Some(passkey) =
                 passkey_store::find_for_account(connection, &account.id, &passkey_id)?
             else {
-                return Ok(Err(ApiError::NotFound));
+                return Err(Refusal::NotFound.into());
             };
             passkey_store::delete(connection, &account.id, &passkey.id)?;
             let detail = format!("name: {}", passkey.name);
@@ -322,7 +331,7 @@ pub async fn remove(
                     now,
                 )?;
             }
-            Ok(Ok(()))
+            Ok(())
         },
     )
     .await
@@ -333,7 +342,7 @@ pub async fn remove(
 pub async fn reauthentication_options(
     state: &AppState,
     principal: &Principal,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let now = state.now();
     let (state, account_id) = (state.clone(), principal.account_id.clone());
     let key = CeremonyKey::Reauthentication {
@@ -344,7 +353,7 @@ pub async fn reauthentication_options(
         .clone()
         .transaction(move |connection| {
             if !accounts::lock(connection, &account_id)? {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             let expires_at = now + TimeDelta::seconds(CEREMONY_LIFETIME_SECS);
             open_assertion(&state, connection, &account_id, &key, expires_at)

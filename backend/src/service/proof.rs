@@ -6,11 +6,12 @@
 //! A privileged use case is one call, [`privileged`]: the rule (window, proof), the counting,
 //! the account row's lock and the session check, then the use case's effects, in one
 //! transaction that commits even when the proof is refused. Sign-in and password reset, which
-//! nobody signed in asks for, run `transaction(lock rows; proof::verify…; effects)` themselves.
-//! A refused proof is no error of the transaction: its count and events must commit, so the
-//! verdict says [`Verdict::Refused`] and the use case answers the error after committing. A
-//! password hash is too slow to hold a transaction open for, so passwords are counted in a
-//! short transaction first ([`count_password_attempt`]), hashed, and settled in the use case's
+//! nobody signed in asks for, run `transaction_committing_refusals(lock rows; proof::verify…;
+//! effects)` themselves. A refused proof's count and events must commit, so the verdict says
+//! [`Verdict::Refused`] and the use case answers the refusal from a transaction that commits
+//! refusals ([`crate::db::Database::transaction_committing_refusals`]). A password hash is too
+//! slow to hold a transaction open for, so passwords are counted in a short transaction first
+//! ([`count_password_attempt`]), hashed ([`check_password`]), and settled in the use case's
 //! transaction.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::throttle::{self, Attempt, Lockout, Subject};
 use super::{AppState, Principal};
@@ -27,10 +29,9 @@ use crate::db::accounts::{self, Account};
 use crate::db::ceremonies::{self, Ceremony, CeremonyKey};
 use crate::db::events::{self, EventKind};
 use crate::db::passkeys as passkey_store;
-use crate::db::{two_factor as code_store, DbConnection};
+use crate::db::{in_transaction, two_factor as code_store, DbConnection};
 use crate::domain::{credential_id_text, StoredPasskey};
 use crate::domain::{Password, RecoveryCode, RequestOrigin, TotpCode};
-use crate::error::ApiError;
 
 /// Something only the account holder should have, parsed once at the edge.
 #[derive(Debug, Clone)]
@@ -56,8 +57,8 @@ pub enum SecondFactor {
 #[derive(Debug)]
 pub enum Verdict<T> {
     Accepted(T),
-    /// Commit (the failure is counted and recorded), then answer this error.
-    Refused(ApiError),
+    /// Commit (the failure is counted and recorded), then answer this.
+    Refused(Refusal),
 }
 
 /// The subjects a proof from a signed-in session counts against: the session's own count (a
@@ -105,7 +106,7 @@ pub fn verify_second_factor(
     subjects: &[Subject],
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Verdict<Attempt>, ApiError> {
+) -> Result<Verdict<Attempt>, ServiceError> {
     let attempt = throttle::begin(connection, subjects, now)?;
     let accepted = match (factor, ceremony) {
         (SecondFactor::Code(code), _) => accept_totp_code(state, connection, account, code, now)?,
@@ -134,7 +135,7 @@ pub fn verify_second_factor(
         code_store::consume_all_challenges(connection, &account.id, now)?;
         record_lockout(connection, &account.id, &lockout, origin, now)?;
     }
-    Ok(Verdict::Refused(ApiError::InvalidCode))
+    Ok(Verdict::Refused(Refusal::WrongCode))
 }
 
 /// Checks a TOTP code against the account's active secret and claims its step (replay-proof).
@@ -144,7 +145,7 @@ fn accept_totp_code(
     account: &Account,
     code: &TotpCode,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(ciphertext) = account.totp_secret_ciphertext.as_deref() else {
         return Ok(false);
     };
@@ -168,7 +169,7 @@ fn accept_recovery_code(
     code: &RecoveryCode,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let code_hash = state.secret_box.keyed_hash(code.normalised());
     let used = code_store::use_recovery_code(connection, &account.id, &code_hash, now)?;
     if used {
@@ -204,7 +205,7 @@ pub fn verify_enrolment_code(
     code: &TotpCode,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Verdict<i64>, ApiError> {
+) -> Result<Verdict<i64>, ServiceError> {
     let subjects = reauthentication_subjects(&account.id, session_id, origin);
     let attempt = throttle::begin(connection, &subjects, now)?;
     if let Some(step) = pending.matching_step(code, now.timestamp()) {
@@ -223,7 +224,7 @@ pub fn verify_enrolment_code(
     if let Some(lockout) = lockout {
         record_lockout(connection, &account.id, &lockout, origin, now)?;
     }
-    Ok(Verdict::Refused(ApiError::InvalidCode))
+    Ok(Verdict::Refused(Refusal::WrongCode))
 }
 
 /// Counts a password attempt in its own short transaction, before the slow hash.
@@ -231,46 +232,62 @@ pub fn count_password_attempt(
     connection: &mut DbConnection,
     subjects: &[Subject],
     now: DateTime<Utc>,
-) -> Result<Attempt, ApiError> {
+) -> Result<Attempt, ServiceError> {
     throttle::begin(connection, subjects, now)
 }
 
-/// Settles a counted password attempt inside the use case's transaction. `matches` is the
-/// hash's answer: an error (say, hashing overloaded) was no guess and gives the attempt back;
-/// `false` stays counted and is recorded as `login_failed` on the account, if there is one.
+/// Checks a counted password against the stored hash (`None`: no such account, hashed all the
+/// same) and answers whether it matches. No answer from the hash (overloaded, or failed)
+/// judged no guess: the attempt is given back, in a short transaction of its own, and the
+/// hashing error answered.
+pub async fn check_password(
+    state: &AppState,
+    attempt: Attempt,
+    password: &Password,
+    stored_hash: Option<String>,
+) -> Result<(Attempt, bool), ServiceError> {
+    match state.password_hasher.verify(password, stored_hash).await {
+        Ok(matches) => Ok((attempt, matches)),
+        Err(error) => {
+            state
+                .database
+                .transaction(move |connection| attempt.released(connection))
+                .await?;
+            Err(error.into())
+        }
+    }
+}
+
+/// Settles a checked password attempt inside the use case's transaction: `false` stays
+/// counted and is recorded as `login_failed` on the account, if there is one, and answers
+/// `wrong`.
 pub fn settle_password(
     connection: &mut DbConnection,
     attempt: Attempt,
-    matches: Result<bool, ApiError>,
+    matches: bool,
     account_id: Option<&str>,
-    wrong: ApiError,
+    wrong: Refusal,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Verdict<Attempt>, ApiError> {
-    match matches {
-        Ok(true) => Ok(Verdict::Accepted(attempt)),
-        Err(error) => {
-            attempt.released(connection)?;
-            Ok(Verdict::Refused(error))
-        }
-        Ok(false) => {
-            let lockout = attempt.failed(connection, now)?;
-            if let Some(account_id) = account_id {
-                events::record(
-                    connection,
-                    account_id,
-                    EventKind::LoginFailed,
-                    now,
-                    origin,
-                    None,
-                )?;
-                if let Some(lockout) = lockout {
-                    record_lockout(connection, account_id, &lockout, origin, now)?;
-                }
-            }
-            Ok(Verdict::Refused(wrong))
+) -> Result<Verdict<Attempt>, ServiceError> {
+    if matches {
+        return Ok(Verdict::Accepted(attempt));
+    }
+    let lockout = attempt.failed(connection, now)?;
+    if let Some(account_id) = account_id {
+        events::record(
+            connection,
+            account_id,
+            EventKind::LoginFailed,
+            now,
+            origin,
+            None,
+        )?;
+        if let Some(lockout) = lockout {
+            record_lockout(connection, account_id, &lockout, origin, now)?;
         }
     }
+    Ok(Verdict::Refused(wrong))
 }
 
 fn record_lockout(
@@ -279,7 +296,7 @@ fn record_lockout(
     lockout: &Lockout,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let detail = format!(
         "{} consecutive failures; locked for {} seconds",
         lockout.failures,
@@ -322,7 +339,8 @@ pub struct Admitted {
 /// hashed before the transaction; then one transaction takes the account row's lock in the
 /// `required` state, checks that the caller's session (or API token) is still live, settles
 /// the proof and, when it is accepted, runs `effects`. A refusal (by the rule, the state, the
-/// proof or the effects answering `Ok(Err(..))`) commits what it counted and is answered.
+/// proof or the effects) commits what the proof counted and is answered; the effects land
+/// whole or not at all (they run in a savepoint of their own).
 pub async fn privileged<T, F>(
     state: &AppState,
     principal: &Principal,
@@ -331,11 +349,9 @@ pub async fn privileged<T, F>(
     required: Required,
     origin: &RequestOrigin,
     effects: F,
-) -> Result<T, ApiError>
+) -> Result<T, ServiceError>
 where
-    F: FnOnce(&mut DbConnection, Admitted) -> Result<Result<T, ApiError>, ApiError>
-        + Send
-        + 'static,
+    F: FnOnce(&mut DbConnection, Admitted) -> Result<T, ServiceError> + Send + 'static,
     T: Send + 'static,
 {
     let authority = match rule {
@@ -350,10 +366,21 @@ where
     let new_password_hash = match (rule, &authority) {
         (
             Rule::CurrentPassword { replacement },
-            PrivilegedProof::Password {
-                matches: Ok(true), ..
-            },
-        ) => Some(state.password_hasher.hash(replacement).await),
+            PrivilegedProof::Password { matches: true, .. },
+        ) => match state.password_hasher.hash(replacement).await {
+            Ok(hash) => Some(hash),
+            Err(error) => {
+                // Hashing overloaded: the act cannot happen now, and the proof is given back
+                // unjudged, as when its own hash gets no answer.
+                if let PrivilegedProof::Password { attempt, .. } = authority {
+                    state
+                        .database
+                        .transaction(move |connection| attempt.released(connection))
+                        .await?;
+                }
+                return Err(error.into());
+            }
+        },
         _ => None,
     };
     let now = state.now();
@@ -361,9 +388,9 @@ where
     let (account, session_id) = (principal.account.clone(), principal.session_id.clone());
     state
         .database
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| {
             let state = state_for_db;
-            if let Err(refusal) = lock_and_admit(
+            lock_and_admit(
                 &state,
                 connection,
                 &account,
@@ -372,25 +399,19 @@ where
                 authority,
                 &origin,
                 now,
-            )? {
-                return Ok(Err(refusal));
-            }
-            let new_password_hash = match new_password_hash {
-                Some(Ok(hash)) => Some(hash),
-                // Hashing overloaded: the proof was right, the act does not happen.
-                Some(Err(error)) => return Ok(Err(error.into())),
-                None => None,
-            };
-            effects(
-                connection,
-                Admitted {
-                    state,
-                    origin,
-                    new_password_hash,
-                },
-            )
+            )?;
+            in_transaction(connection, |connection| {
+                effects(
+                    connection,
+                    Admitted {
+                        state,
+                        origin,
+                        new_password_hash,
+                    },
+                )
+            })
         })
-        .await?
+        .await
 }
 
 /// A privileged action's authority, established before the use case's transaction.
@@ -406,7 +427,7 @@ enum PrivilegedProof {
     /// Counted and hashed already; settled in the transaction.
     Password {
         attempt: Attempt,
-        matches: Result<bool, ApiError>,
+        matches: bool,
     },
 }
 
@@ -419,7 +440,7 @@ async fn authorize_privileged(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<PrivilegedProof, ApiError> {
+) -> Result<PrivilegedProof, ServiceError> {
     let account = &principal.account;
     let two_factor = account.two_factor_enabled();
     if let Some(access) = &principal.api_token {
@@ -430,7 +451,7 @@ async fn authorize_privileged(
     }
     match proof {
         None if within_privileged_window(state, principal) => Ok(PrivilegedProof::RecentSignIn),
-        None => Err(ApiError::ReauthenticationRequired),
+        None => Err(Refusal::ReauthenticationRequired.into()),
         // Refused uncounted where no authenticator app exists (an account with passkeys only).
         Some(Proof::Code(code)) if account.totp_enabled() => {
             Ok(PrivilegedProof::SecondFactor(SecondFactor::Code(code)))
@@ -445,7 +466,7 @@ async fn authorize_privileged(
             count_and_hash_password(state, principal, password, origin).await
         }
         // A password where the account has two-factor, or a code where it has none.
-        Some(_) => Err(ApiError::ReauthenticationRequired),
+        Some(_) => Err(Refusal::ReauthenticationRequired.into()),
     }
 }
 
@@ -456,15 +477,15 @@ async fn authorize_current_password(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<PrivilegedProof, ApiError> {
+) -> Result<PrivilegedProof, ServiceError> {
     if principal.api_token.is_some() {
-        return Err(ApiError::InsufficientScope);
+        return Err(Refusal::InsufficientScope.into());
     }
     match proof {
         Some(Proof::Password(password)) => {
             count_and_hash_password(state, principal, password, origin).await
         }
-        _ => Err(ApiError::ReauthenticationRequired),
+        _ => Err(Refusal::ReauthenticationRequired.into()),
     }
 }
 
@@ -475,7 +496,7 @@ async fn count_and_hash_password(
     principal: &Principal,
     password: Password,
     origin: &RequestOrigin,
-) -> Result<PrivilegedProof, ApiError> {
+) -> Result<PrivilegedProof, ServiceError> {
     let account = &principal.account;
     let now = state.now();
     let subjects = reauthentication_subjects(&account.id, &principal.session_id, origin);
@@ -483,11 +504,13 @@ async fn count_and_hash_password(
         .database
         .run(move |connection| count_password_attempt(connection, &subjects, now))
         .await?;
-    let matches = state
-        .password_hasher
-        .verify(&password, Some(account.password_hash.clone()))
-        .await
-        .map_err(ApiError::from);
+    let (attempt, matches) = check_password(
+        state,
+        attempt,
+        &password,
+        Some(account.password_hash.clone()),
+    )
+    .await?;
     Ok(PrivilegedProof::Password { attempt, matches })
 }
 
@@ -500,19 +523,19 @@ async fn authorize_fresh_second_factor(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<PrivilegedProof, ApiError> {
+) -> Result<PrivilegedProof, ServiceError> {
     if principal.api_token.is_some() {
-        return Err(ApiError::InsufficientScope);
+        return Err(Refusal::InsufficientScope.into());
     }
     if !principal.account.two_factor_enabled() {
-        return Err(ApiError::TwoFactorRequired);
+        return Err(Refusal::TwoFactorRequired.into());
     }
     match proof {
-        None | Some(Proof::Password(_)) => Err(ApiError::FreshSecondFactorRequired),
+        None | Some(Proof::Password(_)) => Err(Refusal::FreshSecondFactorRequired.into()),
         Some(factor) => match authorize_privileged(state, principal, Some(factor), origin).await? {
             authority @ PrivilegedProof::SecondFactor(_) => Ok(authority),
             // A code where the account has no authenticator app: refused uncounted.
-            _ => Err(ApiError::FreshSecondFactorRequired),
+            _ => Err(Refusal::FreshSecondFactorRequired.into()),
         },
     }
 }
@@ -540,36 +563,30 @@ pub enum Required {
 }
 
 impl Required {
-    /// Takes the lock; `Err` is the answer when the account is not in the required state.
-    fn lock(
-        self,
-        connection: &mut DbConnection,
-        account_id: &str,
-    ) -> Result<Result<(), ApiError>, ApiError> {
-        let (locked, otherwise) = match self {
-            Self::Account => (
-                accounts::lock(connection, account_id)?,
-                ApiError::InvalidToken,
-            ),
-            Self::TwoFactorOn => (
-                accounts::lock_if_two_factor_enabled(connection, account_id)?,
-                ApiError::TwoFactorNotEnabled,
-            ),
-            Self::TotpOff => (
-                accounts::lock_if_totp_disabled(connection, account_id)?,
-                ApiError::TwoFactorAlreadyEnabled,
-            ),
-            Self::AgentWithTwoFactor => (
-                accounts::lock_if_two_factor_enabled(connection, account_id)?,
-                ApiError::TwoFactorRequired,
-            ),
-        };
-        Ok(if locked { Ok(()) } else { Err(otherwise) })
+    /// Takes the account row's lock if the account is in this state.
+    fn lock(self, connection: &mut DbConnection, account_id: &str) -> Result<bool, ServiceError> {
+        Ok(match self {
+            Self::Account => accounts::lock(connection, account_id)?,
+            Self::TwoFactorOn | Self::AgentWithTwoFactor => {
+                accounts::lock_if_two_factor_enabled(connection, account_id)?
+            }
+            Self::TotpOff => accounts::lock_if_totp_disabled(connection, account_id)?,
+        })
+    }
+
+    /// The answer when the account is not in this state.
+    fn refusal(self) -> Refusal {
+        match self {
+            Self::Account => Refusal::InvalidToken,
+            Self::TwoFactorOn => Refusal::TwoFactorNotEnabled,
+            Self::TotpOff => Refusal::TwoFactorAlreadyEnabled,
+            Self::AgentWithTwoFactor => Refusal::TwoFactorRequired,
+        }
     }
 }
 
 /// The start of every privileged action's transaction: the account row's lock in the
-/// `required` state, then [`admit`]. `Ok(Err(refusal))` is an answer to commit and return (a
+/// `required` state, then [`admit`]. A refusal is answered for the transaction to commit (a
 /// refused proof stays counted; a password never judged is given back).
 #[allow(clippy::too_many_arguments)]
 fn lock_and_admit(
@@ -581,16 +598,11 @@ fn lock_and_admit(
     proof: PrivilegedProof,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Result<(), ApiError>, ApiError> {
-    if let Err(refusal) = required.lock(connection, &account.id)? {
-        return give_back(connection, proof, refusal);
+) -> Result<(), ServiceError> {
+    if !required.lock(connection, &account.id)? {
+        return give_back(connection, proof, required.refusal());
     }
-    Ok(
-        match admit(state, connection, account, session_id, proof, origin, now)? {
-            Verdict::Accepted(()) => Ok(()),
-            Verdict::Refused(refusal) => Err(refusal),
-        },
-    )
+    admit(state, connection, account, session_id, proof, origin, now)
 }
 
 /// A privileged action's transaction, once the caller holds the account row's lock: the
@@ -604,13 +616,10 @@ fn admit(
     proof: PrivilegedProof,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Verdict<()>, ApiError> {
+) -> Result<(), ServiceError> {
     let by_token = matches!(proof, PrivilegedProof::ApiToken { .. });
     if !by_token && !crate::db::sessions::lock_if_live(connection, session_id)? {
-        if let Err(error) = give_back::<()>(connection, proof, ApiError::InvalidToken)? {
-            return Ok(Verdict::Refused(error));
-        }
-        return Ok(Verdict::Refused(ApiError::InvalidToken));
+        return give_back(connection, proof, Refusal::InvalidToken);
     }
     verify_privileged(state, connection, account, session_id, proof, origin, now)
 }
@@ -618,20 +627,21 @@ fn admit(
 /// Refuses a privileged action before its proof was checked (the account or session changed
 /// meanwhile): a password already counted is given back, since it was never judged. Answers
 /// the refusal for the transaction to commit.
-fn give_back<T>(
+fn give_back(
     connection: &mut DbConnection,
     proof: PrivilegedProof,
-    error: ApiError,
-) -> Result<Result<T, ApiError>, ApiError> {
+    refusal: Refusal,
+) -> Result<(), ServiceError> {
     if let PrivilegedProof::Password { attempt, .. } = proof {
         attempt.released(connection)?;
     }
-    Ok(Err(error))
+    Err(refusal.into())
 }
 
 /// Checks the proof of a privileged action inside the use case's transaction, which holds the
-/// account row's lock. A right proof starts the count of failed proofs again. A passkey
-/// answers the options this session asked for at `POST /account/webauthn/options`.
+/// account row's lock and commits refusals. A right proof starts the count of failed proofs
+/// again. A passkey answers the options this session asked for at
+/// `POST /account/webauthn/options`.
 fn verify_privileged(
     state: &AppState,
     connection: &mut DbConnection,
@@ -640,18 +650,16 @@ fn verify_privileged(
     proof: PrivilegedProof,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<Verdict<()>, ApiError> {
+) -> Result<(), ServiceError> {
     let verdict = match proof {
-        PrivilegedProof::RecentSignIn => return Ok(Verdict::Accepted(())),
+        PrivilegedProof::RecentSignIn => return Ok(()),
         PrivilegedProof::ApiToken { token_id } => {
             // Revoked meanwhile: the action does not happen.
-            return Ok(
-                if crate::db::api_tokens::lock_if_live(connection, &token_id, now)? {
-                    Verdict::Accepted(())
-                } else {
-                    Verdict::Refused(ApiError::InvalidToken)
-                },
-            );
+            return if crate::db::api_tokens::lock_if_live(connection, &token_id, now)? {
+                Ok(())
+            } else {
+                Err(Refusal::InvalidToken.into())
+            };
         }
         PrivilegedProof::SecondFactor(factor) => {
             let subjects = reauthentication_subjects(&account.id, session_id, origin);
@@ -674,17 +682,14 @@ fn verify_privileged(
             attempt,
             matches,
             Some(&account.id),
-            ApiError::InvalidPassword,
+            Refusal::WrongPassword,
             origin,
             now,
         )?,
     };
     match verdict {
-        Verdict::Accepted(attempt) => {
-            attempt.succeeded(connection)?;
-            Ok(Verdict::Accepted(()))
-        }
-        Verdict::Refused(error) => Ok(Verdict::Refused(error)),
+        Verdict::Accepted(attempt) => attempt.succeeded(connection),
+        Verdict::Refused(refusal) => Err(refusal.into()),
     }
 }
 
@@ -693,19 +698,20 @@ fn verify_privileged(
 /// How long a ceremony's options stay answerable.
 pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
 
-pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value)
-        .map_err(|error| ApiError::internal(format!("ceremony state not serialisable: {error}")))
+pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(value).map_err(|error| {
+        ServiceError::internal(format!("ceremony state not serialisable: {error}"))
+    })
 }
 
-pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, ServiceError> {
     serde_json::from_str(text)
-        .map_err(|error| ApiError::internal(format!("ceremony state unreadable: {error}")))
+        .map_err(|error| ServiceError::internal(format!("ceremony state unreadable: {error}")))
 }
 
-pub(super) fn options_json<T: Serialize>(options: &T) -> Result<serde_json::Value, ApiError> {
+pub(super) fn options_json<T: Serialize>(options: &T) -> Result<serde_json::Value, ServiceError> {
     serde_json::to_value(options)
-        .map_err(|error| ApiError::internal(format!("options not serialisable: {error}")))
+        .map_err(|error| ServiceError::internal(format!("options not serialisable: {error}")))
 }
 
 /// Starts an assertion over the account's passkeys and keeps it under `key` (replacing an
@@ -716,10 +722,10 @@ pub(super) fn open_assertion(
     account_id: &str,
     key: &CeremonyKey,
     expires_at: DateTime<Utc>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let passkeys = passkey_store::list_for_account(connection, account_id)?;
     if passkeys.is_empty() {
-        return Err(ApiError::NoPasskeys);
+        return Err(Refusal::NoPasskeys.into());
     }
     let credentials: Vec<_> = passkeys
         .into_iter()
@@ -728,7 +734,7 @@ pub(super) fn open_assertion(
     let (options, authentication) = state
         .webauthn
         .start_passkey_authentication(&credentials)
-        .map_err(|error| ApiError::internal(format!("passkey options: {error}")))?;
+        .map_err(|error| ServiceError::internal(format!("passkey options: {error}")))?;
     let ceremony = Ceremony {
         account_id: Some(account_id.to_string()),
         state: to_json(&authentication)?,
@@ -749,7 +755,7 @@ fn accept_answer(
     key: &CeremonyKey,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(ceremony) = ceremonies::take(connection, key, now)? else {
         return Ok(false);
     };
@@ -788,7 +794,7 @@ pub(super) fn record_use(
     passkey: &StoredPasskey,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let detail = format!("name: {}", passkey.name);
     Ok(events::record(
         connection,

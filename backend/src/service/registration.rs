@@ -1,11 +1,11 @@
 //! Creating accounts: self-service sign-up and the operator's `account create`.
 
+use super::error::{Refusal, ServiceError};
 use super::throttle::{self, Subject};
 use super::{proof, two_factor_requirement, AppState};
 use crate::db::accounts::{self, NewAccount};
 use crate::db::DbError;
 use crate::domain::{Email, Password, RequestOrigin, Role, Username};
-use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct NewAccountRequest {
@@ -30,9 +30,9 @@ pub async fn sign_up(
     password: Password,
     email: Option<Email>,
     origin: &RequestOrigin,
-) -> Result<CreatedAccount, ApiError> {
+) -> Result<CreatedAccount, ServiceError> {
     if !state.settings.signup_enabled {
-        return Err(ApiError::SignupDisabled);
+        return Err(Refusal::SignupDisabled.into());
     }
     let now = state.now();
     // Counted before the name is tried, so parallel sign-ups cannot overshoot the limit.
@@ -51,7 +51,7 @@ pub async fn sign_up(
         },
     )
     .await;
-    let taken = matches!(created, Err(ApiError::UsernameTaken));
+    let taken = matches!(created, Err(ServiceError::Refused(Refusal::UsernameTaken)));
     state
         .database
         .transaction(move |connection| {
@@ -71,7 +71,7 @@ pub async fn sign_up(
 pub async fn create_account(
     state: &AppState,
     request: NewAccountRequest,
-) -> Result<CreatedAccount, ApiError> {
+) -> Result<CreatedAccount, ServiceError> {
     let password_hash = state.password_hasher.hash(&request.password).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let created_at = state.now();
@@ -83,7 +83,7 @@ pub async fn create_account(
     let state_for_mail = state.clone();
     state
         .database
-        .transaction(move |connection| -> Result<_, ApiError> {
+        .transaction(move |connection| -> Result<_, ServiceError> {
             accounts::insert(
                 connection,
                 &NewAccount {
@@ -99,11 +99,11 @@ pub async fn create_account(
             .map_err(|error| match error {
                 // The username key is unique: a name taken, even by a concurrent sign-up, is
                 // the caller's conflict, not a server error.
-                DbError::Duplicate(_) => ApiError::UsernameTaken,
-                error => error.into(),
+                DbError::Duplicate(_) => Refusal::UsernameTaken.into(),
+                error => ServiceError::from(error),
             })?;
             let mut account =
-                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::NotFound)?;
+                accounts::find_by_id(connection, &account_id)?.ok_or(Refusal::NotFound)?;
             // A new account's deadline for a required second factor starts at sign-up.
             two_factor_requirement::settle(
                 connection,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, end_device_trust, CredentialChange, Devices};
+use super::error::{Refusal, ServiceError};
 use super::two_factor_requirement;
 use super::{AppState, Principal};
 use crate::auth::opaque_token;
@@ -15,7 +16,6 @@ use crate::db::sessions::{
 };
 use crate::db::DbConnection;
 use crate::domain::{RequestOrigin, Role};
-use crate::error::ApiError;
 
 /// How long a session (and so its chain of refresh tokens) lives at most.
 pub const SESSION_LIFETIME_DAYS: i64 = 30;
@@ -42,7 +42,7 @@ pub fn open_session(
     device_id: Option<String>,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(Session, String), ApiError> {
+) -> Result<(Session, String), ServiceError> {
     let session = Session {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
@@ -69,7 +69,7 @@ pub fn grant(
     role: Role,
     refresh_token: String,
     now: DateTime<Utc>,
-) -> Result<TokenGrant, ApiError> {
+) -> Result<TokenGrant, ServiceError> {
     let access_token = state.token_keys.issue_access(
         &session.account_id,
         role,
@@ -94,7 +94,7 @@ pub fn grant(
 /// default on PostgreSQL, where several instances share the database); a revocation on this
 /// instance (sign-out, ending a session, a password change, a support reset: all database
 /// runs) voids every reused check at once, see [`crate::db::Database::runs`].
-pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Principal, ApiError> {
+pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Principal, ServiceError> {
     let now = state.now();
     let claims = state.token_keys.verify_access(bearer_token, now)?;
     let active = match reusable_check(state, &claims.sid, &claims.sub, now) {
@@ -105,7 +105,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
             let runs_before = state.database.runs();
             let active = state
                 .database
-                .run_uncounted(move |connection| -> Result<_, ApiError> {
+                .run_uncounted(move |connection| -> Result<_, ServiceError> {
                     let active =
                         session_store::find_active(connection, &session_id, &account_id, now)?;
                     // "Last used" in the same trip to the database, and only once a minute.
@@ -120,7 +120,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
                     Ok(active)
                 })
                 .await?
-                .ok_or(ApiError::InvalidToken)?;
+                .ok_or(Refusal::InvalidToken)?;
             if !state.settings.session_check_reuse.is_zero() {
                 state.database.session_checks().insert(
                     claims.sid.clone(),
@@ -138,7 +138,7 @@ pub async fn authenticate(state: &AppState, bearer_token: &str) -> Result<Princi
     let role = active.account.role;
     // A session without the second factor is worthless once the account has one.
     if active.account.two_factor_enabled() && !has_second_factor(&active.session.amr) {
-        return Err(ApiError::InvalidToken);
+        return Err(Refusal::InvalidToken.into());
     }
     let standing = two_factor_requirement::standing_now(state, &mut active.account, now).await?;
     Ok(Principal {
@@ -159,12 +159,12 @@ pub const REFRESH_REUSE_GRACE_SECS: i64 = 10;
 
 /// Exchanges a refresh token for a new pair. A token used twice revokes its session (it was
 /// stolen), unless it is the one rotated within the last [`REFRESH_REUSE_GRACE_SECS`].
-pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGrant, ApiError> {
+pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGrant, ServiceError> {
     let now = state.now();
     let presented_hash = opaque_token::hash(&refresh_token);
     let (session, role, successor) = state
         .database
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| {
             let session_id =
                 match session_store::use_refresh_token(connection, &presented_hash, now)? {
                     RefreshTokenUse::Accepted { session_id } => session_id,
@@ -183,23 +183,23 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                             "refresh_token_reused",
                             now,
                         )?;
-                        return Ok(Err(ApiError::InvalidRefreshToken));
+                        return Err(Refusal::InvalidRefreshToken.into());
                     }
-                    RefreshTokenUse::Unknown => return Ok(Err(ApiError::InvalidRefreshToken)),
+                    RefreshTokenUse::Unknown => return Err(Refusal::InvalidRefreshToken.into()),
                 };
             let session = session_store::find(connection, &session_id)?
                 .filter(|session| session.is_live(now));
             let Some(session) = session else {
-                return Ok(Err(ApiError::InvalidRefreshToken));
+                return Err(Refusal::InvalidRefreshToken.into());
             };
             let Some(account) = crate::db::accounts::find_by_id(connection, &session.account_id)?
             else {
-                return Ok(Err(ApiError::InvalidRefreshToken));
+                return Err(Refusal::InvalidRefreshToken.into());
             };
             // Defence in depth: a two-factor account never gets a token without the factor.
             if account.two_factor_enabled() && !has_second_factor(&session.amr) {
                 session_store::revoke(connection, &session.id, "second_factor_missing", now)?;
-                return Ok(Err(ApiError::InvalidRefreshToken));
+                return Err(Refusal::InvalidRefreshToken.into());
             }
             let successor = opaque_token::generate();
             session_store::insert_refresh_token(
@@ -209,9 +209,9 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> Result<TokenGra
                 Some(&presented_hash),
                 now,
             )?;
-            Ok::<_, ApiError>(Ok((session, account.role, successor.token)))
+            Ok::<_, ServiceError>((session, account.role, successor.token))
         })
-        .await??;
+        .await?;
     grant(state, &session, role, successor, now)
 }
 
@@ -241,7 +241,7 @@ fn reusable_check(
 pub async fn logout_by_refresh_token(
     state: &AppState,
     refresh_token: String,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let hash = opaque_token::hash(&refresh_token);
     state
@@ -256,7 +256,7 @@ pub async fn logout_by_refresh_token(
 }
 
 /// Revokes the caller's session; its access and refresh tokens stop working at once.
-pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ServiceError> {
     let now = state.now();
     let session_id = principal.session_id.clone();
     Ok(state
@@ -269,7 +269,7 @@ pub async fn logout(state: &AppState, principal: &Principal) -> Result<(), ApiEr
 pub async fn list(
     state: &AppState,
     principal: &Principal,
-) -> Result<Vec<(Session, bool)>, ApiError> {
+) -> Result<Vec<(Session, bool)>, ServiceError> {
     let now = state.now();
     let (account_id, current) = (principal.account_id.clone(), principal.session_id.clone());
     let sessions = state
@@ -291,7 +291,7 @@ pub async fn end(
     principal: &Principal,
     session_id: &str,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let (account_id, session_id, origin) = (
         principal.account_id.clone(),
@@ -309,7 +309,7 @@ pub async fn end(
                 "ended_by_user",
                 now,
             )? {
-                return Err(ApiError::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             // Signing a device out also takes back its "don't ask for a code", and with it
             // every other session that trust opened.
@@ -342,7 +342,7 @@ pub async fn end_others(
     state: &AppState,
     principal: &Principal,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let (account_id, keep, origin) = (
         principal.account_id.clone(),
@@ -351,7 +351,7 @@ pub async fn end_others(
     );
     state
         .database
-        .transaction(move |connection| -> Result<_, ApiError> {
+        .transaction(move |connection| -> Result<_, ServiceError> {
             let others = session_store::live_for_account(connection, &account_id, now)?
                 .into_iter()
                 .filter(|session| session.id != keep)

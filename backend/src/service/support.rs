@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::credential_change::CredentialChange;
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{self, Proof, Required, Rule};
 use super::throttle::{self, Subject};
@@ -17,8 +18,8 @@ use crate::auth::tokens::proved_second_factor;
 use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
 use crate::db::{devices, DbConnection};
+use crate::domain::InvalidInput;
 use crate::domain::{Event, RequestOrigin, Role};
-use crate::error::ApiError;
 
 pub const MAX_SEARCH_RESULTS: i64 = 50;
 pub const MAX_QUERY_CHARS: usize = 100;
@@ -26,22 +27,22 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// Support staff with two-factor on, signed in with it (or holding an API token they made,
 /// which took a sign-in with it; the route checked the token's scope).
-fn require_support(principal: &Principal) -> Result<(), ApiError> {
+fn require_support(principal: &Principal) -> Result<(), ServiceError> {
     if principal.role != Role::Support {
-        return Err(ApiError::Forbidden);
+        return Err(Refusal::Forbidden.into());
     }
     if principal.api_token.is_some() {
         return if principal.account.two_factor_enabled() {
             Ok(())
         } else {
-            Err(ApiError::TwoFactorRequired)
+            Err(Refusal::TwoFactorRequired.into())
         };
     }
     let signed_in_with_second_factor = proved_second_factor(&principal.amr);
     // A session that proved a code once but whose account has since switched two-factor
     // off is no longer enough.
     if !signed_in_with_second_factor || !principal.account.two_factor_enabled() {
-        return Err(ApiError::TwoFactorRequired);
+        return Err(Refusal::TwoFactorRequired.into());
     }
     Ok(())
 }
@@ -50,20 +51,20 @@ pub async fn search_customers(
     state: &AppState,
     principal: &Principal,
     query: Option<String>,
-) -> Result<Vec<Account>, ApiError> {
+) -> Result<Vec<Account>, ServiceError> {
     require_support(principal)?;
     let query = query.unwrap_or_default().trim().to_string();
     if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::validation(
-            "query",
-            "the search text is at most 100 characters",
-        ));
+        return Err(
+            InvalidInput::field("query", "the search text is at most 100 characters").into(),
+        );
     }
     if query.chars().any(char::is_control) {
-        return Err(ApiError::validation(
+        return Err(InvalidInput::field(
             "query",
             "the search text cannot contain control characters",
-        ));
+        )
+        .into());
     }
     Ok(state
         .database
@@ -78,13 +79,13 @@ pub async fn customer_events(
     customer_id: &str,
     limit: Option<i64>,
     before: Option<i64>,
-) -> Result<Vec<Event>, ApiError> {
+) -> Result<Vec<Event>, ServiceError> {
     require_support(principal)?;
     let (limit, before) = account::event_page(limit, before)?;
     let customer_id = customer_id.to_string();
     state
         .database
-        .run(move |connection| -> Result<_, ApiError> {
+        .run(move |connection| -> Result<_, ServiceError> {
             find_customer(connection, &customer_id)?;
             Ok(events::list(connection, &customer_id, limit, before)?)
         })
@@ -92,36 +93,29 @@ pub async fn customer_events(
 }
 
 /// The reason an agent gives, recorded on both accounts.
-fn parse_reason(reason: &str) -> Result<String, ApiError> {
+fn parse_reason(reason: &str) -> Result<String, ServiceError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ApiError::validation(
-            "reason",
-            "say why you act on this customer",
-        ));
+        return Err(InvalidInput::field("reason", "say why you act on this customer").into());
     }
     if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::validation(
-            "reason",
-            "the reason is at most 500 characters",
-        ));
+        return Err(InvalidInput::field("reason", "the reason is at most 500 characters").into());
     }
     if reason
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
     {
-        return Err(ApiError::validation(
-            "reason",
-            "the reason cannot contain control characters",
-        ));
+        return Err(
+            InvalidInput::field("reason", "the reason cannot contain control characters").into(),
+        );
     }
     Ok(reason.to_string())
 }
 
-fn find_customer(connection: &mut DbConnection, id: &str) -> Result<Account, ApiError> {
+fn find_customer(connection: &mut DbConnection, id: &str) -> Result<Account, ServiceError> {
     accounts::find_by_id(connection, id)?
         .filter(|account| account.role == Role::Customer)
-        .ok_or(ApiError::NotFound)
+        .ok_or(Refusal::NotFound.into())
 }
 
 /// What a support agent does to a customer.
@@ -152,7 +146,7 @@ pub async fn act_on_customer(
     proof: Option<Proof>,
     origin: &RequestOrigin,
     action: SupportAction,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     require_support(principal)?;
     let reason = parse_reason(reason)?;
     // The proof's transaction commits on its own (see above); the act is the next one.
@@ -163,7 +157,7 @@ pub async fn act_on_customer(
         Rule::Privileged,
         Required::AgentWithTwoFactor,
         origin,
-        |_, _| Ok(Ok(())),
+        |_, _| Ok(()),
     )
     .await?;
     let now = state.now();
@@ -183,7 +177,7 @@ pub async fn act_on_customer(
         .transaction(move |connection| {
             // The agent's row, then the customer's: one order for every support action.
             if !accounts::lock(connection, &agent.id)? {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             // Still allowed: a revocation that committed since the proof wins.
             let still_live = match &token_id {
@@ -191,11 +185,11 @@ pub async fn act_on_customer(
                 None => crate::db::sessions::lock_if_live(connection, &session_for_action)?,
             };
             if !still_live {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             let customer = find_customer(connection, &customer_id)?;
             if !accounts::lock(connection, &customer.id)? {
-                return Err(ApiError::NotFound);
+                return Err(Refusal::NotFound.into());
             }
             let allowance = Subject::SupportActions {
                 agent_id: agent.id.clone(),
@@ -230,7 +224,7 @@ fn apply(
     action: SupportAction,
     mut customer: Account,
     now: DateTime<Utc>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     match action {
         SupportAction::ResetTwoFactor => {
             // Whoever asked support may not be the holder: every way in ends.
@@ -272,7 +266,7 @@ fn record_on_both(
     reason: &str,
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let kind = match action {
         SupportAction::ResetTwoFactor => EventKind::TwoFactorResetBySupport,
         SupportAction::Unlock => EventKind::AccountUnlockedBySupport,

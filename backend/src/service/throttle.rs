@@ -12,12 +12,12 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::error::{Refusal, ServiceError};
 use crate::db::throttle::{self as store, Reservation, WindowReservation};
 use crate::db::{in_transaction, DbConnection};
 /// Re-exported: the per-network counters here and the per-network event rows of `db::events`
 /// must agree on what one network is.
 pub use crate::domain::client_network;
-use crate::error::ApiError;
 
 pub const FAILURES_BEFORE_LOCK: i32 = 10;
 pub const FIRST_LOCK_SECS: i64 = 30;
@@ -252,7 +252,7 @@ pub fn begin(
     connection: &mut DbConnection,
     subjects: &[Subject],
     now: DateTime<Utc>,
-) -> Result<Attempt, ApiError> {
+) -> Result<Attempt, ServiceError> {
     // One order for every caller, so two attempts never wait on each other's rows.
     let mut subjects: Vec<&Subject> = subjects.iter().collect();
     subjects.sort_by_key(|subject| subject.key());
@@ -270,13 +270,14 @@ fn count(
     connection: &mut DbConnection,
     subject: &Subject,
     now: DateTime<Utc>,
-) -> Result<Counted, ApiError> {
+) -> Result<Counted, ServiceError> {
     let key = subject.key();
     match subject.limit() {
         Limit::Consecutive => match store::reserve(connection, &key, now)? {
-            Reservation::Locked { until } => Err(ApiError::TooManyAttempts {
+            Reservation::Locked { until } => Err(Refusal::TooManyAttempts {
                 retry_after_secs: seconds_until(until, now),
-            }),
+            }
+            .into()),
             Reservation::Reserved {
                 failures,
                 previous_lock,
@@ -305,12 +306,14 @@ fn count(
                 // are): then a retry soon may pass. Otherwise the oldest failure must age out.
                 WindowReservation::Full {
                     in_flight: true, ..
-                } => Err(ApiError::TooManyAttempts {
+                } => Err(Refusal::TooManyAttempts {
                     retry_after_secs: 1,
-                }),
-                WindowReservation::Full { oldest, .. } => Err(ApiError::TooManyAttempts {
+                }
+                .into()),
+                WindowReservation::Full { oldest, .. } => Err(Refusal::TooManyAttempts {
                     retry_after_secs: seconds_until(oldest + window, now),
-                }),
+                }
+                .into()),
             }
         }
     }
@@ -322,7 +325,7 @@ impl Attempt {
         self,
         connection: &mut DbConnection,
         now: DateTime<Utc>,
-    ) -> Result<Option<Lockout>, ApiError> {
+    ) -> Result<Option<Lockout>, ServiceError> {
         let mut lockout: Option<Lockout> = None;
         for counted in self.counted {
             if let Counted::Window { entry_id } = &counted {
@@ -352,7 +355,7 @@ impl Attempt {
     }
 
     /// The attempt was no wrong guess (right but signs no one in, or never checked): given back.
-    pub fn released(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+    pub fn released(self, connection: &mut DbConnection) -> Result<(), ServiceError> {
         for counted in self.counted {
             match counted {
                 Counted::Consecutive {
@@ -367,7 +370,7 @@ impl Attempt {
     }
 
     /// The attempt was right: consecutive counts start again, windowed entries are given back.
-    pub fn succeeded(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+    pub fn succeeded(self, connection: &mut DbConnection) -> Result<(), ServiceError> {
         for counted in self.counted {
             match counted {
                 Counted::Consecutive { key, .. } => store::reset(connection, &key)?,
@@ -379,7 +382,7 @@ impl Attempt {
 
     /// The attempt counts as done (a support action, a mail sent): every entry stays, settled;
     /// no lock is set.
-    pub fn kept(self, connection: &mut DbConnection) -> Result<(), ApiError> {
+    pub fn kept(self, connection: &mut DbConnection) -> Result<(), ServiceError> {
         for counted in self.counted {
             if let Counted::Window { entry_id } = counted {
                 store::settle_entry(connection, &entry_id)?;
@@ -394,7 +397,7 @@ impl Attempt {
 pub fn forget_second_factor_failures(
     connection: &mut DbConnection,
     account_id: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let subjects = [
         Subject::SecondFactor {
             account_id: account_id.to_string(),
@@ -420,7 +423,7 @@ pub fn clear_account(
     username_key: &str,
     account_id: &str,
     device_ids: &[String],
-) -> Result<usize, ApiError> {
+) -> Result<usize, ServiceError> {
     let mut subjects = vec![
         Subject::AccountCeiling {
             username_key: username_key.to_string(),

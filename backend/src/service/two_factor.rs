@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::credential_change::{self, CredentialChange};
+use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule, Verdict};
 use super::{throttle, AppState, Principal};
@@ -14,7 +15,6 @@ use crate::db::accounts::{self, Account};
 use crate::db::events::{self, EventKind};
 use crate::db::{sessions as session_store, two_factor as code_store, DbConnection};
 use crate::domain::{RecoveryCode, RequestOrigin, TotpCode};
-use crate::error::ApiError;
 
 pub const RECOVERY_CODE_COUNT: usize = 10;
 /// An enrolment not confirmed within this time must start again.
@@ -33,11 +33,11 @@ pub async fn enroll(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<Enrollment, ApiError> {
+) -> Result<Enrollment, ServiceError> {
     let now = state.now();
     let account = principal.account.clone();
     if account.totp_enabled() {
-        return Err(ApiError::TwoFactorAlreadyEnabled);
+        return Err(Refusal::TwoFactorAlreadyEnabled.into());
     }
     let secret = TotpSecret::generate();
     let ciphertext = state
@@ -53,7 +53,7 @@ pub async fn enroll(
         origin,
         move |connection, _| {
             accounts::set_pending_totp(connection, &account_id, &ciphertext, now)?;
-            Ok(Ok(()))
+            Ok(())
         },
     )
     .await?;
@@ -85,10 +85,10 @@ pub async fn confirm(
     principal: &Principal,
     code: &TotpCode,
     origin: &RequestOrigin,
-) -> Result<Option<Vec<String>>, ApiError> {
+) -> Result<Option<Vec<String>>, ServiceError> {
     let now = state.now();
     if principal.account.totp_enabled() {
-        return Err(ApiError::TwoFactorAlreadyEnabled);
+        return Err(Refusal::TwoFactorAlreadyEnabled.into());
     }
     let (shown, hashes) = new_recovery_codes(state);
     let (state, session_id, origin) = (state.clone(), principal.session_id.clone(), origin.clone());
@@ -100,23 +100,23 @@ pub async fn confirm(
     let first = state
         .database
         .clone()
-        .transaction(move |connection| {
+        .transaction_committing_refusals(move |connection| {
             if !accounts::lock_if_totp_disabled(connection, &account_id)? {
-                return Err(ApiError::TwoFactorAlreadyEnabled);
+                return Err(Refusal::TwoFactorAlreadyEnabled.into());
             }
             if !session_store::lock_if_live(connection, &session_id)? {
-                return Err(ApiError::InvalidToken);
+                return Err(Refusal::InvalidToken.into());
             }
             let account =
-                accounts::find_by_id(connection, &account_id)?.ok_or(ApiError::InvalidToken)?;
+                accounts::find_by_id(connection, &account_id)?.ok_or(Refusal::InvalidToken)?;
             let (Some(pending), Some(created_at)) = (
                 account.totp_pending_ciphertext.clone(),
                 account.totp_pending_created_at,
             ) else {
-                return Err(ApiError::NoPendingEnrollment);
+                return Err(Refusal::NoPendingEnrollment.into());
             };
             if now - created_at > TimeDelta::minutes(PENDING_ENROLLMENT_LIFETIME_MINUTES) {
-                return Err(ApiError::NoPendingEnrollment);
+                return Err(Refusal::NoPendingEnrollment.into());
             }
             let secret =
                 TotpSecret::from_bytes(state.secret_box.open(&pending, account.id.as_bytes())?);
@@ -131,12 +131,12 @@ pub async fn confirm(
                 now,
             )? {
                 Verdict::Accepted(step) => step,
-                Verdict::Refused(error) => return Ok(Err(error)),
+                Verdict::Refused(refusal) => return Err(refusal.into()),
             };
             if !accounts::enable_totp(connection, &account.id, &pending, step, now)? {
-                return Err(ApiError::NoPendingEnrollment);
+                return Err(Refusal::NoPendingEnrollment.into());
             }
-            let first = second_factor_added(
+            second_factor_added(
                 &state,
                 connection,
                 &account,
@@ -145,10 +145,9 @@ pub async fn confirm(
                 &hashes,
                 &origin,
                 now,
-            )?;
-            Ok(Ok(first))
+            )
         })
-        .await??;
+        .await?;
     Ok(first.then_some(shown))
 }
 
@@ -184,7 +183,7 @@ pub(super) fn second_factor_added(
     hashes: &[String],
     origin: &RequestOrigin,
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let session_id = caller.session_id.as_str();
     let first = accounts::switch_two_factor_on(connection, &account.id, now)?;
     let change = if first {
@@ -263,11 +262,11 @@ pub async fn disable(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let now = state.now();
     let account = principal.account.clone();
     if !account.two_factor_enabled() {
-        return Err(ApiError::TwoFactorNotEnabled);
+        return Err(Refusal::TwoFactorNotEnabled.into());
     }
     let session_id = principal.session_id.clone();
     proof::privileged(
@@ -295,8 +294,7 @@ pub async fn disable(
                 Notice::TwoFactorDisabled,
                 &origin,
                 now,
-            )?;
-            Ok(Ok(()))
+            )
         },
     )
     .await
@@ -310,9 +308,9 @@ pub(super) fn wipe_two_factor(
     keep_session: Option<&str>,
     change: CredentialChange,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     if !accounts::disable_two_factor(connection, &account.id)? {
-        return Err(ApiError::TwoFactorNotEnabled);
+        return Err(Refusal::TwoFactorNotEnabled.into());
     }
     crate::db::passkeys::delete_all_for_account(connection, &account.id)?;
     code_store::delete_recovery_codes(connection, &account.id)?;
@@ -327,11 +325,11 @@ pub async fn regenerate_recovery_codes(
     principal: &Principal,
     proof: Option<Proof>,
     origin: &RequestOrigin,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, ServiceError> {
     let now = state.now();
     let account = principal.account.clone();
     if !account.two_factor_enabled() {
-        return Err(ApiError::TwoFactorNotEnabled);
+        return Err(Refusal::TwoFactorNotEnabled.into());
     }
     let (shown, hashes) = new_recovery_codes(state);
     let session_id = principal.session_id.clone();
@@ -363,8 +361,7 @@ pub async fn regenerate_recovery_codes(
                 Notice::RecoveryCodesRegenerated,
                 &origin,
                 now,
-            )?;
-            Ok(Ok(()))
+            )
         },
     )
     .await?;

@@ -20,6 +20,7 @@ use crate::db::accounts::{self, Account};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Role;
 
+use super::error::ServiceError;
 use super::notifications::{self, LinkMail};
 use super::AppState;
 
@@ -156,13 +157,13 @@ const REMINDERS_PER_ROUND: i64 = 500;
 /// account whose deadline is already that close when it starts gets only the nearest one.
 /// Each reminder is claimed under a conditional update in the transaction that queues it, so
 /// instances running this at once send it once. Answers how many were queued.
-pub async fn queue_reminders(state: &AppState) -> Result<usize, DbError> {
+pub async fn queue_reminders(state: &AppState) -> Result<usize, ServiceError> {
     let now = state.now();
     let link = format!("{}/account", state.settings.public_url);
     let state_for_db = state.clone();
     state
         .database
-        .transaction(move |connection| {
+        .transaction(move |connection| -> Result<usize, ServiceError> {
             let mut queued = 0;
             // Nearest first: whoever is a day away gets the 1-day reminder, not both.
             for days in REMINDER_DAYS.into_iter().rev() {
@@ -199,8 +200,7 @@ pub async fn queue_reminders(state: &AppState) -> Result<usize, DbError> {
                         recipient,
                         &mail,
                         now,
-                    )
-                    .map_err(|error| DbError::other(error.to_string()))?;
+                    )?;
                     queued += 1;
                 }
             }
