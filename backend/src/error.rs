@@ -34,6 +34,8 @@ pub enum ApiError {
     InvalidRecoveryCodeFormat,
     #[error("the username or password is wrong")]
     InvalidCredentials,
+    #[error("signing in with the password is blocked since the holder reported \"this wasn't me\"; reset the password with a link sent to the verified address, or sign in with a passkey")]
+    PasswordSignInBlocked,
     #[error("the access token is missing, invalid, expired or revoked")]
     InvalidToken,
     #[error("the refresh token is missing, invalid, expired or revoked")]
@@ -122,6 +124,7 @@ impl ApiError {
             Self::InvalidCodeFormat => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
             Self::InvalidRecoveryCodeFormat => (Code::InvalidRecoveryCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
             Self::InvalidCredentials => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
+            Self::PasswordSignInBlocked => (Code::PasswordSignInBlocked, Status::FORBIDDEN, "Password sign-in blocked"),
             Self::InvalidToken => (Code::InvalidToken, Status::UNAUTHORIZED, "Invalid token"),
             Self::InvalidRefreshToken => (Code::InvalidRefreshToken, Status::UNAUTHORIZED, "Invalid token"),
             Self::InvalidChallenge => (Code::InvalidChallenge, Status::UNAUTHORIZED, "Invalid challenge"),
@@ -266,6 +269,7 @@ problem_codes! {
     InvalidCodeFormat = "invalid_code_format",
     InvalidRecoveryCodeFormat = "invalid_recovery_code_format",
     InvalidCredentials = "invalid_credentials",
+    PasswordSignInBlocked = "password_sign_in_blocked",
     InvalidToken = "invalid_token",
     InvalidRefreshToken = "invalid_refresh_token",
     InvalidChallenge = "invalid_challenge",

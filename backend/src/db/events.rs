@@ -80,7 +80,8 @@ fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Opti
         | EventKind::ApiTokenRevoked
         | EventKind::PasskeyAdded
         | EventKind::PasskeyRemoved
-        | EventKind::PasskeyUsed => false,
+        | EventKind::PasskeyUsed
+        | EventKind::NotMeReported => false,
     };
     if !repeats {
         return None;

@@ -20,6 +20,7 @@ diesel::table! {
         pending_email -> Nullable<Text>,
         two_factor_enabled_at -> Nullable<Timestamp>,
         verification_mail_owed_at -> Nullable<Timestamp>,
+        password_sign_in_blocked_at -> Nullable<Timestamp>,
     }
 }
 

@@ -26,10 +26,12 @@ pub enum EventKind {
     PasskeyAdded,
     PasskeyRemoved,
     PasskeyUsed,
+    /// The holder followed a "this wasn't me" link from a notice and confirmed it.
+    NotMeReported,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -51,6 +53,7 @@ impl EventKind {
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
+        Self::NotMeReported,
     ];
 
     /// The stored and published name.
@@ -77,6 +80,7 @@ impl EventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyUsed => "passkey_used",
+            Self::NotMeReported => "not_me_reported",
         }
     }
 

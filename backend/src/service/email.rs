@@ -582,6 +582,8 @@ pub async fn confirm_password_reset(
             if let Some(attempt) = attempt {
                 attempt.succeeded(connection)?;
             }
+            // Reset through the verified address (and the second factor): the holder's again.
+            accounts::clear_password_sign_in_block(connection, &account.id)?;
             credential_change::apply(
                 connection,
                 &account.id,

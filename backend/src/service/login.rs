@@ -114,6 +114,11 @@ pub async fn log_in(
                 attempt.released(connection)?;
                 return Ok(Err(ApiError::InvalidCredentials));
             }
+            // Told only now, to whoever knows the password: nobody else learns of the block.
+            if let Some(refusal) = proof::refuse_blocked_password(connection, &account, &origin, now)? {
+                attempt.released(connection)?;
+                return Ok(Err(refusal));
+            }
             // The password step is passed: its counters start again.
             attempt.succeeded(connection)?;
             // A device trusted within the last 30 days stands in for the code (read again
@@ -384,6 +389,8 @@ pub(super) fn complete_sign_in(
     now: DateTime<Utc>,
 ) -> Result<TokenGrant, ApiError> {
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
+    let new_device = sign_in.device.is_none();
+    let first_device = new_device && devices::ids_of_account(connection, &account.id)?.is_empty();
     let device = remember_device(
         connection,
         account,
@@ -403,6 +410,18 @@ pub(super) fn complete_sign_in(
         origin,
         Some(&detail),
     )?;
+    if new_device && !first_device {
+        // The account's first device is its holder's, who just made it; any later one may
+        // be whoever learnt the password.
+        notifications::queue_notice(
+            state,
+            connection,
+            account,
+            Notice::SignInFromNewDevice,
+            origin,
+            now,
+        )?;
+    }
     let mut grant = grant(state, &session, account.role, refresh_token, now)?;
     grant.device_token = device.new_token;
     grant.replaced_device_hash = device.replaced_hash;

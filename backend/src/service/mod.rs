@@ -9,6 +9,8 @@ pub mod email;
 pub mod health;
 pub mod housekeeping;
 pub mod login;
+pub mod not_me;
+pub mod not_me_links;
 pub mod notifications;
 pub mod outbox;
 pub mod passkeys;

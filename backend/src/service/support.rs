@@ -1,5 +1,6 @@
 //! Support desk: find customers, read their security events, reset the second factor of one
-//! who lost the phone, and clear a customer's lock-outs.
+//! who lost the phone, and clear a customer's lock-outs (a not-me report's block on the
+//! password included).
 //!
 //! A support agent can strip a customer's second factor, so the desk asks more of agents than
 //! of customers: a session with a second factor, a recent sign-in or a code for every reset
@@ -153,7 +154,8 @@ pub async fn reset_two_factor(
     .await
 }
 
-/// Clears every failure counter that guards the customer's sign-ins.
+/// Clears every failure counter that guards the customer's sign-ins, and the block a "this
+/// wasn't me" report put on the password (support should then have the holder reset it).
 pub async fn unlock(
     state: &AppState,
     principal: &Principal,
@@ -247,6 +249,20 @@ async fn act_on_customer(
                     &origin,
                     now,
                 )?;
+            }
+            // Unlocking also lifts a not-me report's block on the password; the holder hears,
+            // since whoever talked support into it may not be the holder.
+            if let SupportAction::Unlock = action {
+                if accounts::clear_password_sign_in_block(connection, &customer.id)? {
+                    notifications::queue_notice(
+                        &state,
+                        connection,
+                        &customer,
+                        Notice::PasswordSignInUnblockedBySupport,
+                        &origin,
+                        now,
+                    )?;
+                }
             }
             Ok(())
         })
