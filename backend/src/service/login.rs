@@ -115,7 +115,9 @@ pub async fn log_in(
                 return Ok(Err(ApiError::InvalidCredentials));
             }
             // Told only now, to whoever knows the password: nobody else learns of the block.
-            if let Some(refusal) = proof::refuse_blocked_password(connection, &account, &origin, now)? {
+            if let Some(refusal) =
+                proof::refuse_blocked_password(connection, &account, &origin, now)?
+            {
                 attempt.released(connection)?;
                 return Ok(Err(refusal));
             }

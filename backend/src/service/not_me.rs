@@ -14,8 +14,8 @@ use crate::auth::opaque_token;
 use crate::db::accounts::{self, Account};
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::events::EventKind;
-use crate::db::{api_tokens, devices, passkeys as passkey_store, sessions as session_store};
 use crate::db::DbConnection;
+use crate::db::{api_tokens, devices, passkeys as passkey_store, sessions as session_store};
 use crate::domain::RequestOrigin;
 use crate::error::ApiError;
 

@@ -14,6 +14,7 @@ mod edge;
 mod email;
 mod errors;
 mod events;
+mod not_me;
 mod openapi;
 mod passkeys;
 mod reset_with_passkey;
