@@ -392,7 +392,11 @@ pub(super) fn complete_sign_in(
 ) -> Result<TokenGrant, ApiError> {
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
     let new_device = sign_in.device.is_none();
-    let first_device = new_device && devices::ids_of_account(connection, &account.id)?.is_empty();
+    // The account's first sign-in ever; no known devices alone would not do, since a reset or
+    // a not-me report forgets them all.
+    let first_device = new_device
+        && devices::ids_of_account(connection, &account.id)?.is_empty()
+        && !events::any_of_kind(connection, &account.id, EventKind::LoginSucceeded)?;
     let device = remember_device(
         connection,
         account,

@@ -516,4 +516,17 @@ async fn a_sign_in_from_a_new_device_is_mailed_but_not_from_the_first_or_a_known
             .await,
     );
     assert!(app.mails().await.is_empty());
+    // A reset forgets every device, not that the account was ever used: a sign-in from the
+    // forgotten device is a new device's, and mailed.
+    let link = reset_link(&app, "uma").await;
+    app.api
+        .confirm_password_reset(json!({"token": link, "new_password": NEW_PASSWORD}))
+        .await
+        .assert_status(204);
+    only(&app.mails().await, "Your password was reset");
+    session_from(
+        &app.login_from("198.51.100.7", "uma", NEW_PASSWORD, Some(&device_token))
+            .await,
+    );
+    only(&app.mails().await, "New sign-in to your account");
 }
