@@ -79,6 +79,7 @@ impl ApiError {
 
             Self::Service(Refused(No::WrongCredentials)) => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
             Self::Service(Refused(No::WrongPassword)) => (Code::InvalidPassword, Status::BAD_REQUEST, "Invalid password"),
+            Self::Service(Refused(No::PasswordSignInBlocked)) => (Code::PasswordSignInBlocked, Status::FORBIDDEN, "Password sign-in blocked"),
             Self::Service(Refused(No::WrongCode)) => (Code::InvalidCode, Status::BAD_REQUEST, "Invalid code"),
             Self::Service(Refused(No::PasskeyRefused)) => (Code::PasskeyRefused, Status::BAD_REQUEST, "Passkey refused"),
             Self::Service(Refused(No::InvalidToken)) => (Code::InvalidToken, Status::UNAUTHORIZED, "Invalid token"),
@@ -165,6 +166,7 @@ problem_codes! {
     InvalidCodeFormat = "invalid_code_format",
     InvalidRecoveryCodeFormat = "invalid_recovery_code_format",
     InvalidCredentials = "invalid_credentials",
+    PasswordSignInBlocked = "password_sign_in_blocked",
     InvalidToken = "invalid_token",
     InvalidRefreshToken = "invalid_refresh_token",
     InvalidChallenge = "invalid_challenge",

@@ -51,6 +51,7 @@ pub const REAUTHENTICATION_OPTIONS: Endpoint = endpoint("POST", "/api/v1/account
 pub const VERIFY_EMAIL: Endpoint = endpoint("POST", "/api/v1/auth/email/verify");
 pub const LOG_IN: Endpoint = endpoint("POST", "/api/v1/auth/login");
 pub const LOG_OUT: Endpoint = endpoint("POST", "/api/v1/auth/logout");
+pub const REPORT_NOT_ME: Endpoint = endpoint("POST", "/api/v1/auth/not-me");
 pub const VERIFY_OTP: Endpoint = endpoint("POST", "/api/v1/auth/otp");
 pub const SIGN_IN_WITH_PASSKEY: Endpoint = endpoint("POST", "/api/v1/auth/passkey");
 pub const PASSWORDLESS_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/passkey/options");
@@ -107,6 +108,7 @@ pub const ALL: &[Endpoint] = &[
     VERIFY_EMAIL,
     LOG_IN,
     LOG_OUT,
+    REPORT_NOT_ME,
     VERIFY_OTP,
     SIGN_IN_WITH_PASSKEY,
     PASSWORDLESS_OPTIONS,

@@ -328,6 +328,11 @@ impl Client {
         self.call(endpoints::LOG_OUT, token, None)
     }
 
+    /// `POST /auth/not-me` with any body (`token`: a not-me link's).
+    pub fn not_me(&self, body: Value) -> Call {
+        self.call(endpoints::REPORT_NOT_ME, NOBODY, Some(body))
+    }
+
     /// `POST /auth/otp` with any body (`challenge_token` and `code` or `recovery_code`).
     pub fn otp(&self, body: Value) -> Call {
         self.call(endpoints::VERIFY_OTP, NOBODY, Some(body))

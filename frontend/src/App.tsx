@@ -9,6 +9,7 @@ import { useSession } from "./hooks/useSession";
 import { AccountSettingsPage } from "./pages/AccountSettingsPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { NotMePage } from "./pages/NotMePage";
 import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SignInPage } from "./pages/SignInPage";
 import { SignUpPage } from "./pages/SignUpPage";
@@ -28,6 +29,7 @@ export function App() {
         {/* Links from mails: they work whether or not this browser is signed in. */}
         <Route path="/verify-email" element={<VerifyEmailPage />} />
         <Route path="/reset-password" element={<ResetPasswordPage />} />
+        <Route path="/not-me" element={<NotMePage />} />
         <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
         <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
         <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />

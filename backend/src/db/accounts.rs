@@ -710,6 +710,52 @@ pub fn claim_two_factor_reminder(
         == 1)
 }
 
+/// Refuses signing in with the password from now on (the holder said "this wasn't me");
+/// kept from the first report until it is cleared.
+pub fn block_password_sign_in(
+    connection: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::password_sign_in_blocked_at.is_null()),
+    )
+    .set(accounts::password_sign_in_blocked_at.eq(Some(db_time(now))))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Since when signing in with the password is refused, if it is.
+pub fn password_sign_in_blocked_since(
+    connection: &mut DbConnection,
+    id: &str,
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(accounts::table
+        .find(id)
+        .select(accounts::password_sign_in_blocked_at)
+        .first::<Option<NaiveDateTime>>(connection)
+        .optional()?
+        .flatten()
+        .map(from_db_time))
+}
+
+/// Allows signing in with the password again; `true` when it was refused until now.
+pub fn clear_password_sign_in_block(
+    connection: &mut DbConnection,
+    id: &str,
+) -> Result<bool, DbError> {
+    let cleared = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::password_sign_in_blocked_at.is_not_null()),
+    )
+    .set(accounts::password_sign_in_blocked_at.eq(None::<NaiveDateTime>))
+    .execute(connection)?;
+    Ok(cleared == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::prefix_successor;

@@ -1,5 +1,6 @@
-//! Single-use links sent by mail: address verification and password reset. Stored hashed;
-//! used up by one conditional `UPDATE`, so of concurrent uses exactly one succeeds.
+//! Single-use links sent by mail: address verification, password reset and "this wasn't me".
+//! Stored hashed; used up by one conditional `UPDATE`, so of concurrent uses exactly one
+//! succeeds.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -14,6 +15,8 @@ use crate::domain::clock::{db_time, from_db_time};
 pub enum LinkPurpose {
     VerifyEmail,
     ResetPassword,
+    /// "This wasn't me", in every security notice.
+    NotMe,
 }
 
 impl LinkPurpose {
@@ -21,6 +24,7 @@ impl LinkPurpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::NotMe => "not_me",
         }
     }
 }

@@ -82,7 +82,8 @@ fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Opti
         | EventKind::PasskeyRemoved
         | EventKind::PasskeyUsed
         | EventKind::TwoFactorRequiredBySupport
-        | EventKind::TwoFactorRequirementLiftedBySupport => false,
+        | EventKind::TwoFactorRequirementLiftedBySupport
+        | EventKind::NotMeReported => false,
     };
     if !repeats {
         return None;
@@ -170,6 +171,21 @@ pub fn prune_older_than(
             ),
     )
     .execute(connection)?)
+}
+
+/// Whether the account has any event of `kind` still kept (served by the index of repeats,
+/// which begins with the account and the kind).
+pub fn any_of_kind(
+    connection: &mut DbConnection,
+    account_id: &str,
+    kind: EventKind,
+) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        security_events::table
+            .filter(security_events::account_id.eq(account_id))
+            .filter(security_events::kind.eq(kind.as_str())),
+    ))
+    .get_result(connection)?)
 }
 
 /// The account's events, newest first, older than the event `before` when given.

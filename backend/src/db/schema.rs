@@ -23,6 +23,7 @@ diesel::table! {
         two_factor_deadline -> Nullable<Timestamp>,
         two_factor_required_by_support_at -> Nullable<Timestamp>,
         two_factor_reminded_days -> Nullable<Integer>,
+        password_sign_in_blocked_at -> Nullable<Timestamp>,
     }
 }
 

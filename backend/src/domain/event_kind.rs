@@ -28,10 +28,13 @@ pub enum EventKind {
     PasskeyUsed,
     TwoFactorRequiredBySupport,
     TwoFactorRequirementLiftedBySupport,
+
+    /// The holder followed a "this wasn't me" link from a notice and confirmed it.
+    NotMeReported,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -55,6 +58,7 @@ impl EventKind {
         Self::PasskeyUsed,
         Self::TwoFactorRequiredBySupport,
         Self::TwoFactorRequirementLiftedBySupport,
+        Self::NotMeReported,
     ];
 
     /// The stored and published name.
@@ -83,6 +87,7 @@ impl EventKind {
             Self::PasskeyUsed => "passkey_used",
             Self::TwoFactorRequiredBySupport => "two_factor_required_by_support",
             Self::TwoFactorRequirementLiftedBySupport => "two_factor_requirement_lifted_by_support",
+            Self::NotMeReported => "not_me_reported",
         }
     }
 

@@ -211,6 +211,7 @@ async fn update_account(
         (status = 204, description = "Password changed"),
         (status = 400, description = "Current password wrong (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Called with an API token (`insufficient_scope`), or the current password is right but blocked since a \"this wasn't me\" report: reset it with a mailed link (`password_sign_in_blocked`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "New password too short or long (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

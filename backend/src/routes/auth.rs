@@ -299,6 +299,7 @@ async fn register(
             headers(("Set-Cookie" = String, description = "`refresh_token` (HttpOnly; Secure; SameSite=Strict; Path=/api/v1/auth) when authenticated"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The password is right, but signing in with it is blocked since the holder reported \"this wasn't me\" (`password_sign_in_blocked`): reset it with a link mailed to the verified address, or sign in with a passkey. Only a right password gets this answer.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or mistyped fields (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`); see `Retry-After`", body = Problem, content_type = "application/problem+json",

@@ -79,7 +79,8 @@ pub struct PasswordResetConfirmation {
     pub webauthn: Option<serde_json::Value>,
 }
 
-fn link_token(token: &str) -> Result<&str, ApiError> {
+/// A mailed link's token as sent: anything empty or too long names no link.
+pub(super) fn link_token(token: &str) -> Result<&str, ApiError> {
     if token.is_empty() || token.len() > 256 {
         return Err(Refusal::InvalidLink.into());
     }

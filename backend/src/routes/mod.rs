@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod auth;
 pub mod email;
 pub mod meta;
+pub mod not_me;
 pub mod passkeys;
 pub mod signed_in;
 pub mod support;
@@ -57,6 +58,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(account::configure)
         .configure(two_factor::configure)
         .configure(email::configure)
+        .configure(not_me::configure)
         .configure(signed_in::configure)
         .configure(api_tokens::configure)
         .configure(passkeys::configure)

@@ -149,13 +149,17 @@ async fn reset_two_factor(
 }
 
 /// Clear a customer's failure counters (lock-outs), after checking who is asking.
+///
+/// Also lifts the block a "this wasn't me" report put on signing in with the password (the
+/// customer's verified address is told). Whoever did what was reported may know the password:
+/// have the customer reset it.
 #[utoipa::path(
     tag = "support",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The customer's account id")),
     request_body = SupportActionRequest,
     responses(
-        (status = 204, description = "The customer's failure counters are cleared"),
+        (status = 204, description = "The customer's failure counters are cleared, and password sign-in is allowed again"),
         (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),

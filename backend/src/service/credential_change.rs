@@ -41,10 +41,13 @@ pub enum CredentialChange {
     SupportReset,
     /// The holder ended every other session ("sign out everywhere").
     SignOutEverywhere,
+    /// The holder confirmed "this wasn't me" from a notice's link: nobody is signed in, and
+    /// whoever did it may hold anything the account had.
+    NotMe,
 }
 
 impl CredentialChange {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::PasswordChanged,
         Self::PasswordReset,
         Self::TwoFactorSwitchedOn,
@@ -55,6 +58,7 @@ impl CredentialChange {
         Self::EmailChanged,
         Self::SupportReset,
         Self::SignOutEverywhere,
+        Self::NotMe,
     ];
 
     /// The revocation reason recorded on the sessions this change ends.
@@ -70,6 +74,7 @@ impl CredentialChange {
             Self::EmailChanged => "email_changed",
             Self::SupportReset => "two_factor_reset_by_support",
             Self::SignOutEverywhere => "ended_by_user",
+            Self::NotMe => "not_me_reported",
         }
     }
 
@@ -93,7 +98,7 @@ impl CredentialChange {
             | Self::RecoveryCodesRegenerated
             | Self::SupportReset => ALL_BUT_CALLER,
             // Nobody is signed in: trust starts over from nothing.
-            Self::PasswordReset => Ends {
+            Self::PasswordReset | Self::NotMe => Ends {
                 trust: ForgetEveryDevice,
                 ..ALL_BUT_CALLER
             },
@@ -203,6 +208,8 @@ pub fn apply(
     if ends.open_links || ends.pending_email_change {
         email_tokens::void_all(connection, account_id, LinkPurpose::VerifyEmail, now)?;
     }
+    // Not-me links stay: one in a "password changed" notice must still work after a thief
+    // changed the password.
     if ends.open_links {
         email_tokens::void_all(connection, account_id, LinkPurpose::ResetPassword, now)?;
     }

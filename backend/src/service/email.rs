@@ -578,6 +578,9 @@ pub async fn confirm_password_reset(
                 )? {
                     return Err(Refusal::InvalidLink.into());
                 }
+                // Reset through the verified address (and the second factor): the holder's
+                // again.
+                accounts::clear_password_sign_in_block(connection, &account.id)?;
                 credential_change::apply(
                     connection,
                     &account.id,

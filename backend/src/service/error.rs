@@ -17,6 +17,9 @@ pub enum Refusal {
     WrongCredentials,
     #[error("the current password is wrong")]
     WrongPassword,
+    /// The right password, of an account whose holder reported "this wasn't me".
+    #[error("signing in with the password is blocked since the holder reported \"this wasn't me\"; reset the password with a link sent to the verified address, or sign in with a passkey")]
+    PasswordSignInBlocked,
     #[error("the code is wrong or has been used already")]
     WrongCode,
     #[error("the passkey's answer did not verify (wrong site, expired or used ceremony, another account's key, or a cloned key); try again")]

@@ -112,6 +112,13 @@ pub async fn log_in(
                 attempt.released(connection)?;
                 return Err(Refusal::WrongCredentials.into());
             }
+            // Told only now, to whoever knows the password: nobody else learns of the block.
+            if let Some(refusal) =
+                proof::refuse_blocked_password(connection, &account, &origin, now)?
+            {
+                attempt.released(connection)?;
+                return Err(refusal.into());
+            }
             // The password step is passed: its counters start again.
             attempt.succeeded(connection)?;
             // A device trusted within the last 30 days stands in for the code (read again
@@ -409,6 +416,12 @@ pub(super) fn complete_sign_in(
     let amr: Vec<String> = sign_in.methods.iter().map(|m| m.to_string()).collect();
     // The first sign-in after a requirement reached the account starts its deadline.
     two_factor_requirement::settle(connection, &state.settings, &mut account.clone(), now)?;
+    let new_device = sign_in.device.is_none();
+    // The account's first sign-in ever; no known devices alone would not do, since a reset or
+    // a not-me report forgets them all.
+    let first_device = new_device
+        && devices::ids_of_account(connection, &account.id)?.is_empty()
+        && !events::any_of_kind(connection, &account.id, EventKind::LoginSucceeded)?;
     let device = remember_device(
         connection,
         account,
@@ -428,6 +441,18 @@ pub(super) fn complete_sign_in(
         origin,
         Some(&detail),
     )?;
+    if new_device && !first_device {
+        // The account's first device is its holder's, who just made it; any later one may
+        // be whoever learnt the password.
+        notifications::queue_notice(
+            state,
+            connection,
+            account,
+            Notice::SignInFromNewDevice,
+            origin,
+            now,
+        )?;
+    }
     let mut grant = grant(state, &session, account.role, refresh_token, now)?;
     grant.device_token = device.new_token;
     grant.replaced_device_hash = device.replaced_hash;

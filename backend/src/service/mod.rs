@@ -15,6 +15,8 @@ pub mod error;
 pub mod health;
 pub mod housekeeping;
 pub mod login;
+pub mod not_me;
+pub mod not_me_links;
 pub mod notifications;
 pub mod outbox;
 pub mod passkeys;

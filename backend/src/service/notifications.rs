@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::error::ServiceError;
-use super::AppState;
+use super::{not_me_links, AppState};
 use crate::db::accounts::Account;
 use crate::db::events::{self, EventKind};
 use crate::db::{outbox, DbConnection};
@@ -51,6 +51,24 @@ pub enum Notice {
     TwoFactorRequiredBySupport {
         by: Option<DateTime<Utc>>,
     },
+    /// A full sign-in from a device the account had not signed in on before (never the
+    /// account's first device).
+    SignInFromNewDevice,
+    /// The holder confirmed "this wasn't me": what ended, and how to get back in (the reset
+    /// page's URL).
+    NotMeReported {
+        reset_page: String,
+    },
+    /// Support's unlock cleared the block a "this wasn't me" report set.
+    PasswordSignInUnblockedBySupport,
+}
+
+impl Notice {
+    /// Whether the mail carries a "this wasn't me" link: every notice but the one saying the
+    /// holder used one (a second report would only end their own fresh sign-in).
+    fn offers_not_me_link(&self) -> bool {
+        !matches!(self, Self::NotMeReported { .. })
+    }
 }
 
 /// A mail whose point is its single-use link.
@@ -105,14 +123,23 @@ pub fn queue_notice(
     let language = account.language.unwrap_or(Language::English);
     let (topic, lines) = notice_text(language, &account.username, &support_suffix(state), &notice);
     let site = &state.settings.site_name;
-    let text = [
+    let mut paragraphs = vec![
         lines.join("\n\n"),
         circumstances(language, origin, now, state),
-        signature(language, site),
-    ]
-    .join("\n\n");
+    ];
+    // Made here, once the mail is sure to go: no link exists that nobody received.
+    let not_me_link = if notice.offers_not_me_link() {
+        Some(not_me_links::issue(state, connection, &account.id, now)?)
+    } else {
+        None
+    };
+    if let Some(link) = &not_me_link {
+        paragraphs.push(not_me_text(language, link));
+    }
+    paragraphs.push(signature(language, site));
+    let text = paragraphs.join("\n\n");
     let body = MailBody {
-        html: html_of(&text, None),
+        html: html_of(&text, not_me_link.as_deref()),
         text,
     };
     queue(
@@ -123,6 +150,18 @@ pub fn queue_notice(
         &body,
         now,
     )
+}
+
+/// The paragraph, and the link on its own line, that lets the holder say "this wasn't me".
+fn not_me_text(language: Language, link: &str) -> String {
+    match language {
+        Language::English => format!(
+            "If this was not you and you want to stop whoever did it at once, open this link (it works once, for 7 days). Once you confirm on the page it opens, every session and API token of the account ends, every device is forgotten, and signing in with the password is blocked until you reset it through this address.\n\n{link}"
+        ),
+        Language::Czech => format!(
+            "Pokud jste to nebyli vy a chcete toho, kdo to udělal, hned zastavit, otevřete tento odkaz (funguje jednou, 7 dní). Jakmile to na stránce, která se otevře, potvrdíte, skončí všechny relace a API tokeny účtu, všechna zařízení budou zapomenuta a přihlášení heslem bude zablokované, dokud si heslo neobnovíte přes tuto adresu.\n\n{link}"
+        ),
+    }
 }
 
 /// Queues a link mail to `recipient` (for a verification, the new address itself).
@@ -380,6 +419,30 @@ fn notice_text(
             "Někdo zná vaše heslo",
             format!("Někdo se přihlásil k vašemu účtu {username} správným heslem, ale špatným šestimístným kódem. Pokud jste to nebyli vy, vaše heslo zná někdo další: hned ho změňte."),
         ),
+        (Language::English, SignInFromNewDevice) => (
+            "New sign-in to your account",
+            format!("Someone signed in to your account {username} from a device or browser it was not used on before."),
+        ),
+        (Language::Czech, SignInFromNewDevice) => (
+            "Nové přihlášení k vašemu účtu",
+            format!("Někdo se přihlásil k vašemu účtu {username} ze zařízení nebo prohlížeče, ze kterého se k němu dosud nikdo nepřihlásil."),
+        ),
+        (Language::English, NotMeReported { reset_page }) => (
+            "You reported that it was not you",
+            format!("You confirmed that something done in your account {username} was not done by you. We signed out every session, revoked every API token, forgot every device and cancelled any email change still waiting for confirmation. Signing in with the password is blocked until you reset it.\n\nWhat to do next: open {reset_page}, enter your username or this address, and reset your password with the link we send here. If your account has two-factor authentication, the reset also asks for your six-digit code, a passkey or a recovery code. Your passkeys still sign in: once signed in, check in Account Settings that you know every passkey, and remove any you do not. If you cannot reset your password, contact our customer support{support}."),
+        ),
+        (Language::Czech, NotMeReported { reset_page }) => (
+            "Nahlásili jste, že jste to nebyli vy",
+            format!("Potvrdili jste, že to, co se stalo u vašeho účtu {username}, jste neudělali vy. Ukončili jsme všechny relace, zrušili všechny API tokeny, zapomněli všechna zařízení a zrušili změnu e-mailové adresy, která ještě čekala na potvrzení. Přihlášení heslem je zablokované, dokud si heslo neobnovíte.\n\nCo dál: otevřete {reset_page}, zadejte své uživatelské jméno nebo tuto adresu a obnovte si heslo odkazem, který pošleme sem. Pokud máte zapnuté dvoufázové ověření, obnovení si vyžádá i šestimístný kód, přístupový klíč nebo záložní kód. Přístupovými klíči se přihlásíte i nadále: po přihlášení si v Nastavení účtu zkontrolujte, že všechny znáte, a ty, které neznáte, odeberte. Pokud si heslo obnovit nemůžete, kontaktujte naši zákaznickou podporu{support}."),
+        ),
+        (Language::English, PasswordSignInUnblockedBySupport) => (
+            "Customer support allowed signing in with your password again",
+            format!("Our customer support allowed signing in to your account {username} with the password again; it was blocked after a \"This wasn't me\" report. Reset your password now with \"Forgot your password?\" on the sign-in page: whoever did what you reported may know the current one."),
+        ),
+        (Language::Czech, PasswordSignInUnblockedBySupport) => (
+            "Zákaznická podpora znovu povolila přihlášení heslem",
+            format!("Naše zákaznická podpora znovu povolila přihlášení k vašemu účtu {username} heslem; bylo zablokované po nahlášení \"Nebyl(a) jsem to já\". Hned si obnovte heslo přes \"Zapomněli jste heslo?\" na přihlašovací stránce: kdo udělal to, co jste nahlásili, může znát to současné."),
+        ),
     };
     (subject.to_string(), vec![first])
 }
@@ -530,6 +593,17 @@ mod tests {
         assert!(html.contains("<a href=\"https://e.example/r?token=a&amp;b\">"));
     }
 
+    #[test]
+    fn the_not_me_link_is_a_paragraph_of_its_own_and_clickable() {
+        let link = "https://custadmin.example/not-me?token=abc";
+        for language in Language::ALL {
+            let text = format!("A notice.\n\n{}", not_me_text(language, link));
+            assert!(text.ends_with(&format!("\n\n{link}")), "{text}");
+            let html = html_of(&text, Some(link));
+            assert!(html.contains(&format!("<a href=\"{link}\">")), "{html}");
+        }
+    }
+
     /// The notice to the old address says how to stop a change the holder did not ask for.
     #[test]
     fn the_old_address_hears_how_to_stop_a_change_of_address() {
@@ -670,6 +744,11 @@ mod tests {
                 by: Some(chrono::DateTime::UNIX_EPOCH),
             },
             TwoFactorRequiredBySupport { by: None },
+            SignInFromNewDevice,
+            NotMeReported {
+                reset_page: "https://custadmin.example/forgot-password".to_string(),
+            },
+            PasswordSignInUnblockedBySupport,
         ];
         // Every count that `codes_left` words differently, with and without the warning.
         samples.extend((0..=FEW_RECOVERY_CODES + 3).map(|left| RecoveryCodeUsed { left }));
@@ -688,7 +767,10 @@ mod tests {
                 | ApiTokenCreated { .. }
                 | PasskeyAdded { .. }
                 | PasskeyRemoved { .. }
-                | TwoFactorRequiredBySupport { .. } => {}
+                | TwoFactorRequiredBySupport { .. }
+                | SignInFromNewDevice
+                | NotMeReported { .. }
+                | PasswordSignInUnblockedBySupport => {}
             }
         }
         samples
@@ -742,6 +824,8 @@ mod tests {
             "signature of every mail".to_string(),
             signature(language, "Example Hosting"),
         ));
+        let not_me = not_me_text(language, "https://custadmin.example/not-me?token=abc");
+        texts.push(("not-me paragraph of every notice".to_string(), not_me));
         for mail in sample_link_mails() {
             let (subject, text, _) = link_text(language, "alice", &mail);
             texts.push((format!("{mail:?} subject"), subject));

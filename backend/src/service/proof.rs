@@ -290,6 +290,29 @@ pub fn settle_password(
     Ok(Verdict::Refused(wrong))
 }
 
+/// `password_sign_in_blocked` when the holder reported "this wasn't me" and has not reset the
+/// password since: the right password is no proof of who holds it now. Recorded as a failed
+/// sign-in, so the holder sees it. The caller holds the account row's lock.
+pub fn refuse_blocked_password(
+    connection: &mut DbConnection,
+    account: &Account,
+    origin: &RequestOrigin,
+    now: DateTime<Utc>,
+) -> Result<Option<Refusal>, ServiceError> {
+    if accounts::password_sign_in_blocked_since(connection, &account.id)?.is_none() {
+        return Ok(None);
+    }
+    events::record(
+        connection,
+        &account.id,
+        EventKind::LoginFailed,
+        now,
+        origin,
+        Some("right password refused: password sign-in is blocked since a not-me report"),
+    )?;
+    Ok(Some(Refusal::PasswordSignInBlocked))
+}
+
 fn record_lockout(
     connection: &mut DbConnection,
     account_id: &str,
@@ -677,15 +700,29 @@ fn verify_privileged(
                 now,
             )?
         }
-        PrivilegedProof::Password { attempt, matches } => settle_password(
-            connection,
-            attempt,
-            matches,
-            Some(&account.id),
-            Refusal::WrongPassword,
-            origin,
-            now,
-        )?,
+        PrivilegedProof::Password { attempt, matches } => {
+            match settle_password(
+                connection,
+                attempt,
+                matches,
+                Some(&account.id),
+                Refusal::WrongPassword,
+                origin,
+                now,
+            )? {
+                // Right, but blocked since a not-me report: as at sign-in, said only now.
+                Verdict::Accepted(attempt) => {
+                    match refuse_blocked_password(connection, account, origin, now)? {
+                        Some(refusal) => {
+                            attempt.released(connection)?;
+                            Verdict::Refused(refusal)
+                        }
+                        None => Verdict::Accepted(attempt),
+                    }
+                }
+                refused => refused,
+            }
+        }
     };
     match verdict {
         Verdict::Accepted(attempt) => attempt.succeeded(connection),

@@ -1,5 +1,6 @@
 //! Support desk: find customers, read their security events, reset the second factor of one
-//! who lost the phone, and clear a customer's lock-outs.
+//! who lost the phone, and clear a customer's lock-outs (a not-me report's block on the
+//! password included).
 //!
 //! A support agent can strip a customer's second factor, so the desk asks more of agents than
 //! of customers: a session with a second factor, a recent sign-in or a code for every reset
@@ -211,6 +212,20 @@ pub async fn act_on_customer(
             };
             if let Some(notice) = notice {
                 notifications::queue_notice(&state, connection, &customer, notice, &origin, now)?;
+            }
+            // Unlocking also lifts a not-me report's block on the password; the holder hears,
+            // since whoever talked support into it may not be the holder.
+            if let SupportAction::Unlock = action {
+                if accounts::clear_password_sign_in_block(connection, &customer.id)? {
+                    notifications::queue_notice(
+                        &state,
+                        connection,
+                        &customer,
+                        Notice::PasswordSignInUnblockedBySupport,
+                        &origin,
+                        now,
+                    )?;
+                }
             }
             Ok(())
         })

@@ -2,7 +2,8 @@
 //! for each change, an account holds one of everything a change may end (another session, a
 //! remembered device and a session it opened, an API token, a pending address change, an open
 //! reset link, an open passkey ceremony, a sign-in waiting for its code); the change is made
-//! over HTTP; then each is probed and must be ended exactly when the table says so.
+//! over HTTP; then each is probed and must be ended exactly when the table says so. After a
+//! not-me report the password signs in no more: that probe signs in with a passkey.
 
 use custadmin::auth::totp::TotpSecret;
 use custadmin::service::credential_change::{CredentialChange, Trust};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use crate::email::mails_within_two_seconds;
 use crate::helpers::{session_from, Session, TestApp, PASSWORD};
 use crate::on_both_databases;
-use crate::passkeys::{add_passkey, Authenticator};
+use crate::passkeys::{add_passkey, sign_in_with_passkey_alone, Authenticator};
 use crate::support::support_agent;
 
 on_both_databases!(every_credential_change_ends_what_its_row_of_the_table_says);
@@ -34,6 +35,8 @@ struct World {
     api_token: String,
     pending_link: String,
     reset_link: String,
+    /// The "this wasn't me" link of the notice the old address got of the pending change.
+    not_me_link: String,
     /// A sign-in past its password step.
     challenge: Option<Value>,
     passkey: Option<(Authenticator, String)>,
@@ -43,7 +46,7 @@ async fn every_credential_change_ends_what_its_row_of_the_table_says(app: TestAp
     for (n, change) in CredentialChange::ALL.into_iter().enumerate() {
         let mut world = world(&app, &format!("owner{n}"), change).await;
         let password = make(&app, &mut world, change).await;
-        probe(&app, &world, change, password).await;
+        probe(&app, &mut world, change, password).await;
     }
 }
 
@@ -62,7 +65,10 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
     } else {
         None
     };
-    let passkey = if change == CredentialChange::PasskeyRemoved {
+    let passkey = if matches!(
+        change,
+        CredentialChange::PasskeyRemoved | CredentialChange::NotMe
+    ) {
         let mut authenticator = Authenticator::new(app);
         let added = add_passkey(app, &actor, &mut authenticator, "Spare key").await;
         assert_eq!(added.status, 201, "{}", added.body);
@@ -112,13 +118,17 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
         )
         .await;
     assert_eq!(pending.status, 202, "{}", pending.body);
-    let pending_link = app
-        .mails()
-        .await
-        .into_iter()
+    let mails = app.mails().await;
+    let pending_link = mails
+        .iter()
         .find(|mail| mail.to.ends_with(NEW_ADDRESS))
         .expect("the new address's link")
         .link_token();
+    let not_me_link = mails
+        .iter()
+        .find(|mail| mail.to.ends_with(OLD_ADDRESS))
+        .expect("the old address's notice")
+        .not_me_token();
     app.api
         .request_password_reset(json!({"login": username}))
         .await;
@@ -146,6 +156,7 @@ async fn world(app: &TestApp, username: &str, change: CredentialChange) -> World
         api_token,
         pending_link,
         reset_link,
+        not_me_link,
         challenge,
         passkey,
     }
@@ -208,6 +219,7 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
                 .await
         }
         CredentialChange::SignOutEverywhere => app.api.revoke_other_sessions(actor).await,
+        CredentialChange::NotMe => app.api.not_me(json!({"token": world.not_me_link})).await,
     };
     assert!(
         reply.status.is_success(),
@@ -219,7 +231,7 @@ async fn make(app: &TestApp, world: &mut World, change: CredentialChange) -> &'s
 }
 
 /// Probes each kind of access and compares with the table's row.
-async fn probe(app: &TestApp, world: &World, change: CredentialChange, password: &str) {
+async fn probe(app: &TestApp, world: &mut World, change: CredentialChange, password: &str) {
     let ends = change.ends();
     let alive = |reply: &crate::helpers::Reply| match reply.status.as_u16() {
         200 => true,
@@ -241,6 +253,12 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
         let alive = alive(&app.api.account(&via_trust.access_token).await);
         let expected = ends.trust == Trust::Keep && !ends.other_sessions;
         assert_eq!(alive, expected, "{change:?}: sessions opened by trust");
+    }
+    if change == CredentialChange::NotMe {
+        app.api
+            .login(&world.username, password)
+            .await
+            .assert_problem(403, "password_sign_in_blocked");
     }
     let fresh = sign_in(app, world, password).await;
     let devices = app.api.devices(&fresh.access_token).await;
@@ -335,9 +353,15 @@ async fn probe(app: &TestApp, world: &World, change: CredentialChange, password:
     );
 }
 
-/// A fresh full sign-in of the world's account with `password`.
-async fn sign_in(app: &TestApp, world: &World, password: &str) -> Session {
+/// A fresh full sign-in of the world's account with `password`; after a not-me report, which
+/// blocks the password, with the passkey alone.
+async fn sign_in(app: &TestApp, world: &mut World, password: &str) -> Session {
     let reply = app.api.login(&world.username, password).await;
+    if reply.status == 403 {
+        reply.assert_problem(403, "password_sign_in_blocked");
+        let (authenticator, _) = world.passkey.as_mut().expect("a passkey to sign in with");
+        return sign_in_with_passkey_alone(app, authenticator, &world.account_id).await;
+    }
     if reply.body["status"] == "authenticated" {
         return session_from(&reply);
     }

@@ -445,6 +445,16 @@ impl Mail {
         }
     }
 
+    /// The `token` of the mail's "this wasn't me" link, which every security notice has.
+    pub fn not_me_token(&self) -> String {
+        let start =
+            self.text.find("/not-me?token=").expect("a not-me link") + "/not-me?token=".len();
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+
     /// The `token` of the link in the mail.
     pub fn link_token(&self) -> String {
         let start = self.text.find("token=").expect("a link") + "token=".len();

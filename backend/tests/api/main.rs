@@ -15,6 +15,7 @@ mod edge;
 mod email;
 mod errors;
 mod events;
+mod not_me;
 mod openapi;
 mod passkeys;
 mod required_two_factor;

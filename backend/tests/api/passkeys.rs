@@ -131,6 +131,22 @@ pub(crate) async fn customer_with_passkey(
     (session, authenticator, account_id)
 }
 
+/// Signs in with the passkey alone (`amr ["hwk","user"]`), as the sign-in page's passkey
+/// button does, with the authenticator's newest credential of `account_id`.
+pub(crate) async fn sign_in_with_passkey_alone(
+    app: &TestApp,
+    authenticator: &mut Authenticator,
+    account_id: &str,
+) -> Session {
+    let (options, state_token) = passwordless_options(app).await;
+    let answer = authenticator.get_discoverable(&options, account_id);
+    let reply = app
+        .api
+        .sign_in_with_passkey(json!({"state_token": state_token, "credential": answer}))
+        .await;
+    session_from(&reply)
+}
+
 /// The password step of a two-factor account; answers the challenge token.
 pub(crate) async fn challenge(app: &TestApp, username: &str) -> Value {
     let reply = app.api.login(username, PASSWORD).await;

@@ -452,6 +452,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/not-me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report "this wasn't me" with the `token` of the link in a security notice mail.
+         * @description Ends every session (the caller's too), API token, device and its trust, pending e-mail
+         *     change, open mailed link, passkey ceremony and sign-in waiting for its code; then refuses
+         *     signing in with the password (`password_sign_in_blocked`, told only to whoever gives the
+         *     right one) until it is reset through the verified address, which still asks the second
+         *     factor, or support unlocks the account. Recorded as a `not_me_reported` event and mailed.
+         *     The link is single use (7 days); the other notices' links die with it. Nothing happens on
+         *     opening the link: the page it opens sends this request when the holder confirms.
+         */
+        post: operations["report_not_me"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/otp": {
         parameters: {
             query?: never;
@@ -802,7 +828,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Clear a customer's failure counters (lock-outs), after checking who is asking. */
+        /**
+         * Clear a customer's failure counters (lock-outs), after checking who is asking.
+         * @description Also lifts the block a "this wasn't me" report put on signing in with the password (the
+         *     customer's verified address is told). Whoever did what was reported may know the password:
+         *     have the customer reset it.
+         */
         post: operations["unlock"];
         delete?: never;
         options?: never;
@@ -1087,7 +1118,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support" | "not_me_reported";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -1141,6 +1172,43 @@ export interface components {
             username: string;
         };
         LoginResponse: components["schemas"]["AuthenticatedResponse"] | components["schemas"]["OtpRequiredResponse"];
+        /**
+         * @description What the report ended, and what the holder can do next.
+         * @example {
+         *       "api_tokens_revoked": 1,
+         *       "can_reset_by_email": true,
+         *       "devices_forgotten": 2,
+         *       "email_change_cancelled": false,
+         *       "passkeys": 0,
+         *       "password_sign_in_blocked": true,
+         *       "sessions_ended": 2
+         *     }
+         */
+        NotMeResponse: {
+            /** @description API tokens that worked (all of them revoked). */
+            api_tokens_revoked: number;
+            /**
+             * @description The account has a verified address, so `POST /auth/password-reset` can reach the
+             *     holder; without one, only support can help.
+             */
+            can_reset_by_email: boolean;
+            /** @description Known devices (all of them forgotten, their trust with them). */
+            devices_forgotten: number;
+            /** @description An e-mail address change waiting for its link was cancelled. */
+            email_change_cancelled: boolean;
+            /**
+             * @description Passkeys that still sign in (a passkey is something the holder has, not a secret a
+             *     thief learns); the holder should check each is theirs.
+             */
+            passkeys: number;
+            /**
+             * @description Always `true`: signing in with the password answers `password_sign_in_blocked` until
+             *     the password is reset with a mailed link (or support unlocks the account).
+             */
+            password_sign_in_blocked: boolean;
+            /** @description Sessions that were signed in (all of them ended). */
+            sessions_ended: number;
+        };
         /**
          * @example {
          *       "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln",
@@ -1302,7 +1370,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -2765,6 +2833,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Called with an API token (`insufficient_scope`), or the current password is right but blocked since a "this wasn't me" report: reset it with a mailed link (`password_sign_in_blocked`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 16 KiB (`payload_too_large`) */
             413: {
                 headers: {
@@ -3534,6 +3611,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The password is right, but signing in with it is blocked since the holder reported "this wasn't me" (`password_sign_in_blocked`): reset it with a link mailed to the verified address, or sign in with a passkey. Only a right password gets this answer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over 16 KiB (`payload_too_large`) */
             413: {
                 headers: {
@@ -3610,6 +3696,75 @@ export interface operations {
             };
             /** @description Signed out by cookie without a JSON `Content-Type` or `X-Requested-With` (`csrf_check_failed`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_not_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Reported; everything listed has ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotMeResponse"];
+                };
+            };
+            /** @description Unknown, used or expired link (`invalid_token`), or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing token (`invalid_body`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4995,7 +5150,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The customer's failure counters are cleared */
+            /** @description The customer's failure counters are cleared, and password sign-in is allowed again */
             204: {
                 headers: {
                     [name: string]: unknown;

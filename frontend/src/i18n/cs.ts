@@ -182,6 +182,7 @@ export const cs: Record<MessageId, string> = {
   "support.limit": "Dosáhli jste limitu 30 resetů a odemčení za hodinu. {advice}",
 
   "signin.forgot": "Zapomněli jste heslo?",
+  "signin.blocked_reset": "Obnovit heslo",
   "signin.remember_device": "Na tomto zařízení se 30 dní neptat na kód",
   "signin.remember_device_hint":
     "Jen na zařízení, které nepoužívá nikdo jiný. Platí, dokud nezměníte heslo nebo nastavení dvoufázového ověření nebo dokud zařízení nezapomenete v Nastavení účtu.",
@@ -222,6 +223,40 @@ export const cs: Record<MessageId, string> = {
     "Tento odkaz neznáme, už byl použit nebo vypršel: potvrzovací odkazy platí jednou a 24 hodin. Nový získáte tak, že se přihlásíte a v Nastavení účtu stisknete „Znovu poslat ověřovací odkaz“.",
   "verify.to_account": "Přejít do Nastavení účtu",
   "verify.to_sign_in": "Přihlásit se",
+
+  "not_me.heading": "Nebyl(a) jsem to já",
+  "not_me.explain": "Udělal to, o čem vám přišel e-mail, někdo jiný? Potvrďte to tady a hned ho zastavíme:",
+  "not_me.ends_sessions": "všechny relace vašeho účtu skončí, i v tomto prohlížeči;",
+  "not_me.ends_api_tokens": "všechny API tokeny budou zrušeny;",
+  "not_me.ends_devices": "všechna zařízení budou zapomenuta, i důvěryhodná zařízení;",
+  "not_me.ends_email_change": "změna e-mailové adresy, která ještě čeká na potvrzení, bude zrušena;",
+  "not_me.blocks_password": "přihlášení heslem bude zablokované, dokud si heslo neobnovíte přes svou ověřenou e-mailovou adresu.",
+  "not_me.passkeys_stay": "Přístupové a bezpečnostní klíče fungují dál: nikdo je nemůže vyzvědět tak, jako lze vyzvědět heslo.",
+  "not_me.confirm": "Nebyl(a) jsem to já: zabezpečit účet",
+  "not_me.working": "Zabezpečujeme váš účet…",
+  "not_me.was_me": "Byl(a) jsem to já: přejít do Nastavení účtu",
+  "not_me.invalid":
+    "Tento odkaz neznáme, už byl použit nebo vypršel: odkazy „Nebyl(a) jsem to já“ platí jednou a 7 dní, a jakmile se jeden použije, přestanou platit i ostatní. Pokud si stále myslíte, že je ve vašem účtu někdo cizí, obnovte si heslo.",
+  "not_me.no_token": "Odkaz není celý. Otevřete prosím celý odkaz z e-mailu.",
+  "not_me.done_heading": "Váš účet je zabezpečený",
+  "not_me.done": "Hotovo: ať to byl kdokoli, už není přihlášený.",
+  "not_me.done_list": "Co skončilo",
+  "not_me.done_sessions":
+    "{count, plural, one {Skončila # relace} few {Skončily # relace} many {Skončilo # relace} other {Skončilo # relací}}",
+  "not_me.done_api_tokens":
+    "{count, plural, one {Byl zrušen # API token} few {Byly zrušeny # API tokeny} many {Bylo zrušeno # API tokenu} other {Bylo zrušeno # API tokenů}}",
+  "not_me.done_devices":
+    "{count, plural, one {Bylo zapomenuto # zařízení} few {Byla zapomenuta # zařízení} many {Bylo zapomenuto # zařízení} other {Bylo zapomenuto # zařízení}}",
+  "not_me.done_email_change": "Změna e-mailové adresy, která čekala na potvrzení, byla zrušena",
+  "not_me.done_blocked": "Přihlášení heslem je zablokované",
+  "not_me.next_heading": "Co dál",
+  "not_me.next_reset":
+    "Obnovte si heslo odkazem, který pošleme na vaši ověřenou e-mailovou adresu. Pokud váš účet používá dvoufázové ověření, obnovení si vyžádá i druhý faktor.",
+  "not_me.reset_link": "Obnovit heslo",
+  "not_me.next_no_email":
+    "Váš účet nemá ověřenou e-mailovou adresu, na kterou bychom mohli poslat odkaz pro obnovení hesla. Abyste se mohli znovu přihlašovat heslem, kontaktujte prosím zákaznickou podporu.",
+  "not_me.next_passkeys":
+    "{count, plural, one {Váš účet má # přístupový klíč, kterým se lze dál přihlásit.} few {Váš účet má # přístupové klíče, kterými se lze dál přihlásit.} many {Váš účet má # přístupového klíče, kterými se lze dál přihlásit.} other {Váš účet má # přístupových klíčů, kterými se lze dál přihlásit.}} Po přihlášení si v Nastavení účtu zkontrolujte, že všechny znáte, a ty, které neznáte, odeberte.",
 
   "email.heading": "E-mailová adresa",
   "email.none":
@@ -358,6 +393,8 @@ export const cs: Record<MessageId, string> = {
   "retry.later": "Zkuste to prosím za chvíli znovu.",
 
   "problem.invalid_credentials": "Uživatelské jméno nebo heslo není správné. Zkontrolujte obojí a zkuste to znovu.",
+  "problem.password_sign_in_blocked":
+    "Přihlášení heslem je zablokované: někdo odkazem „Nebyl(a) jsem to já“ z našich e-mailů potvrdil, že změnu v tomto účtu neprovedl. Abyste se heslem mohli znovu přihlásit, obnovte si ho, nebo se přihlaste přístupovým klíčem.",
   "problem.session_ended": "Vaše relace skončila. Přihlaste se prosím znovu.",
   "problem.invalid_challenge": "Přihlášení trvalo příliš dlouho nebo už bylo použito. Přihlaste se prosím znovu.",
   "problem.challenge_exhausted": "Příliš mnoho chybných kódů. Přihlaste se znovu heslem.",
@@ -434,4 +471,5 @@ export const cs: Record<MessageId, string> = {
   "support.lift_submit": "Přestat vyžadovat",
   "support.lift_consequence": "Změna i důvod se zaznamenají u obou účtů.",
   "support.lift_done": "Podpora už pro {name} dvoufázové ověření nevyžaduje.",
+  "event.not_me_reported": "Nahlášeno „Nebyl(a) jsem to já“",
 };

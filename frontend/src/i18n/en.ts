@@ -182,6 +182,7 @@ export const en = {
   "support.limit": "You have reached the limit of 30 resets and unlocks an hour. {advice}",
 
   "signin.forgot": "Forgot your password?",
+  "signin.blocked_reset": "Reset your password",
   "signin.remember_device": "Don't ask for a code on this device for 30 days",
   "signin.remember_device_hint":
     "Only on a device nobody else uses. It ends when you change your password or two-factor settings, or forget the device in Account Settings.",
@@ -222,6 +223,37 @@ export const en = {
     "This link is unknown, already used or expired: confirmation links work once, for 24 hours. To get a new one, log in and press \"Resend verification link\" in Account Settings.",
   "verify.to_account": "Go to Account Settings",
   "verify.to_sign_in": "Log in",
+
+  "not_me.heading": "This wasn't me",
+  "not_me.explain": "Did someone else do what the email told you about? Confirm it here and we stop them at once:",
+  "not_me.ends_sessions": "every session of your account ends, this browser's too;",
+  "not_me.ends_api_tokens": "every API token is revoked;",
+  "not_me.ends_devices": "every device is forgotten, trusted devices too;",
+  "not_me.ends_email_change": "an email address change still waiting for confirmation is cancelled;",
+  "not_me.blocks_password": "signing in with the password is blocked until you reset it through your verified email address.",
+  "not_me.passkeys_stay": "Your passkeys and security keys keep working: nobody can learn them the way a password can be learnt.",
+  "not_me.confirm": "It wasn't me: secure my account",
+  "not_me.working": "Securing your account…",
+  "not_me.was_me": "It was me: go to Account Settings",
+  "not_me.invalid":
+    "This link is unknown, already used or expired: \"This wasn't me\" links work once, for 7 days, and once one is used the others stop too. If you still think someone else is in your account, reset your password.",
+  "not_me.no_token": "This link is incomplete. Please open the whole link from the email.",
+  "not_me.done_heading": "Your account is secured",
+  "not_me.done": "Done: whoever it was is signed out.",
+  "not_me.done_list": "What ended",
+  "not_me.done_sessions": "{count, plural, one {# session ended} other {# sessions ended}}",
+  "not_me.done_api_tokens": "{count, plural, one {# API token was revoked} other {# API tokens were revoked}}",
+  "not_me.done_devices": "{count, plural, one {# device was forgotten} other {# devices were forgotten}}",
+  "not_me.done_email_change": "The email address change waiting for confirmation was cancelled",
+  "not_me.done_blocked": "Signing in with your password is blocked",
+  "not_me.next_heading": "What to do next",
+  "not_me.next_reset":
+    "Reset your password with a link we send to your verified email address. If your account uses two-factor authentication, the reset also asks for your second factor.",
+  "not_me.reset_link": "Reset your password",
+  "not_me.next_no_email":
+    "Your account has no verified email address to send a reset link to. To sign in with a password again, please contact customer support.",
+  "not_me.next_passkeys":
+    "{count, plural, one {Your account has # passkey, which still signs in.} other {Your account has # passkeys, which still sign in.}} Once signed in, check in Account Settings that you know each of them, and remove any you do not.",
 
   "email.heading": "Email address",
   "email.none":
@@ -358,6 +390,8 @@ export const en = {
   "retry.later": "Please try again in a moment.",
 
   "problem.invalid_credentials": "The username or password is not right. Please check both and try again.",
+  "problem.password_sign_in_blocked":
+    "Signing in with the password is blocked: someone confirmed with a \"This wasn't me\" link from our emails that a change in this account was not theirs. Reset your password to sign in with it again, or sign in with a passkey.",
   "problem.session_ended": "Your session has ended. Please log in again.",
   "problem.invalid_challenge": "This sign-in took too long or was already used. Please log in again.",
   "problem.challenge_exhausted": "Too many wrong codes. Sign in again with your password.",
@@ -434,6 +468,7 @@ export const en = {
   "support.lift_submit": "Stop requiring two-factor",
   "support.lift_consequence": "The change and the reason are recorded on both accounts.",
   "support.lift_done": "Support no longer requires two-factor authentication for {name}.",
+  "event.not_me_reported": "Reported: \"This wasn't me\"",
 } as const satisfies Record<`event.${EventKind}`, string> & Record<string, string>;
 
 export type MessageId = keyof typeof en;

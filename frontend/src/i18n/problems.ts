@@ -18,6 +18,7 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   invalid_code_format: "problem.invalid_code_format",
   invalid_recovery_code_format: "problem.invalid_recovery_code_format",
   invalid_credentials: "problem.invalid_credentials",
+  password_sign_in_blocked: "problem.password_sign_in_blocked",
   invalid_token: "problem.session_ended",
   invalid_refresh_token: "problem.session_ended",
   invalid_challenge: "problem.invalid_challenge",
@@ -73,6 +74,7 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   passkey_used: "event.passkey_used",
   two_factor_required_by_support: "event.two_factor_required_by_support",
   two_factor_requirement_lifted_by_support: "event.two_factor_requirement_lifted_by_support",
+  not_me_reported: "event.not_me_reported",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

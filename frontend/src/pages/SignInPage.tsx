@@ -196,6 +196,11 @@ function PasswordStep(props: {
           onChange={(e) => setPassword(e.target.value)}
         />
         <ProblemAlert problem={props.problem} />
+        {props.problem?.code === "password_sign_in_blocked" && (
+          <p>
+            <Link to="/forgot-password">{t("signin.blocked_reset")}</Link>
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {t("signin.submit")}
         </button>

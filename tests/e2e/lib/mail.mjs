@@ -44,7 +44,12 @@ function recipients(raw) {
  * Waits for the newest mail to `recipient` holding a link to `linkPath` (e.g. "/verify-email")
  * and answers the link's token. The outbox delivers within about a second.
  */
-export async function waitForMailedToken(dataDir, recipient, linkPath, { timeoutMs = 15_000 } = {}) {
+export async function waitForMailedToken(dataDir, recipient, linkPath, options = {}) {
+  return (await waitForMailWithLink(dataDir, recipient, linkPath, options)).token;
+}
+
+/** As `waitForMailedToken`, answering the mail's readable text beside the token. */
+export async function waitForMailWithLink(dataDir, recipient, linkPath, { timeoutMs = 15_000 } = {}) {
   const folder = path.join(dataDir, "mail");
   const pattern = new RegExp(`${linkPath.replace(/[/?]/g, "\\$&")}\\?token=([A-Za-z0-9_\\-.~%]+)`);
   const deadline = Date.now() + timeoutMs;
@@ -58,8 +63,9 @@ export async function waitForMailedToken(dataDir, recipient, linkPath, { timeout
     for (const file of files) {
       const raw = readFileSync(file, "utf8");
       if (!recipients(raw).includes(recipient.toLowerCase())) continue;
-      const found = pattern.exec(mailText(raw));
-      if (found) return decodeURIComponent(found[1]);
+      const text = mailText(raw);
+      const found = pattern.exec(text);
+      if (found) return { token: decodeURIComponent(found[1]), text };
     }
     if (Date.now() > deadline) throw new Error(`no mail to ${recipient} with a ${linkPath} link in ${folder}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
