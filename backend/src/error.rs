@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::password_strength::{NewPasswordRefused, PasswordFeedback};
+
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -21,6 +23,15 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error("no such resource")]
     NotFound,
+    #[error("the password is too easy to guess; `feedback` says why")]
+    PasswordTooWeak {
+        field: &'static str,
+        feedback: PasswordFeedback,
+    },
+    #[error("this password appears in known data breaches; choose another one")]
+    PasswordBreached { field: &'static str },
+    #[error("this API token may not be used from this network")]
+    NetworkNotAllowed,
     #[error("this method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("{message}")]
@@ -119,6 +130,9 @@ impl ApiError {
             Self::NotFound => (Code::NotFound, Status::NOT_FOUND, "Not found"),
             Self::MethodNotAllowed => (Code::MethodNotAllowed, Status::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::Validation { .. } => (Code::ValidationFailed, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
+            Self::PasswordTooWeak { .. } => (Code::PasswordTooWeak, Status::UNPROCESSABLE_ENTITY, "Password too weak"),
+            Self::PasswordBreached { .. } => (Code::PasswordBreached, Status::UNPROCESSABLE_ENTITY, "Password breached"),
+            Self::NetworkNotAllowed => (Code::NetworkNotAllowed, Status::FORBIDDEN, "Network not allowed"),
             Self::InvalidCodeFormat => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
             Self::InvalidRecoveryCodeFormat => (Code::InvalidRecoveryCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
             Self::InvalidCredentials => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
@@ -220,6 +234,18 @@ impl From<crate::auth::password::HashingError> for ApiError {
     }
 }
 
+/// A new password refused by the password rules (`service::password_policy`).
+impl From<NewPasswordRefused> for ApiError {
+    fn from(refused: NewPasswordRefused) -> Self {
+        match refused {
+            NewPasswordRefused::TooWeak { field, feedback } => {
+                Self::PasswordTooWeak { field, feedback }
+            }
+            NewPasswordRefused::Breached { field } => Self::PasswordBreached { field },
+        }
+    }
+}
+
 impl From<crate::domain::InvalidInput> for ApiError {
     fn from(invalid: crate::domain::InvalidInput) -> Self {
         use crate::domain::InvalidInput;
@@ -263,6 +289,9 @@ problem_codes! {
     NotFound = "not_found",
     MethodNotAllowed = "method_not_allowed",
     ValidationFailed = "validation_failed",
+    PasswordTooWeak = "password_too_weak",
+    PasswordBreached = "password_breached",
+    NetworkNotAllowed = "network_not_allowed",
     InvalidCodeFormat = "invalid_code_format",
     InvalidRecoveryCodeFormat = "invalid_recovery_code_format",
     InvalidCredentials = "invalid_credentials",
@@ -317,6 +346,10 @@ pub struct Problem {
     /// Seconds until a throttled call may be retried (also in `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `password_too_weak`: why the password is guessable and how to do better, as
+    /// keys a client translates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<PasswordFeedback>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -341,10 +374,16 @@ impl ResponseError for ApiError {
             detail: self.to_string(),
             code: self.code(),
             field: match self {
-                Self::Validation { field, .. } => Some((*field).to_string()),
+                Self::Validation { field, .. }
+                | Self::PasswordTooWeak { field, .. }
+                | Self::PasswordBreached { field } => Some((*field).to_string()),
                 _ => None,
             },
             retry_after: self.retry_after_secs(),
+            feedback: match self {
+                Self::PasswordTooWeak { feedback, .. } => Some(feedback.clone()),
+                _ => None,
+            },
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));

@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod openapi;
 mod passkeys;
+mod password_policy;
 mod reset_with_passkey;
 mod signed_in;
 mod support;
