@@ -26,10 +26,12 @@ pub enum EventKind {
     PasskeyAdded,
     PasskeyRemoved,
     PasskeyUsed,
+    /// A call with an API token from outside the networks it is bound to (refused).
+    ApiTokenNetworkRefused,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -51,6 +53,7 @@ impl EventKind {
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
+        Self::ApiTokenNetworkRefused,
     ];
 
     /// The stored and published name.
@@ -77,6 +80,7 @@ impl EventKind {
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyUsed => "passkey_used",
+            Self::ApiTokenNetworkRefused => "api_token_network_refused",
         }
     }
 

@@ -25,7 +25,7 @@ pub use api_token::ApiToken;
 pub use email::Email;
 pub use event::Event;
 pub use event_kind::EventKind;
-pub use ip_network::{client_network, IpNetwork, TrustedProxies};
+pub use ip_network::{client_network, network_contains, parse_ip_network, TrustedProxies};
 pub use label::Label;
 pub use language::Language;
 pub use passkey::{credential_id_text, StoredPasskey};

@@ -152,6 +152,7 @@ impl From<Event> for SecurityEvent {
     responses(
         (status = 200, description = "The account", body = AccountResponse),
         (status = 401, description = "Not signed in, or a challenge token was sent (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/account")]
@@ -196,7 +197,7 @@ async fn update_account(
         (status = 204, description = "Password changed"),
         (status = 400, description = "Current password wrong (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too short or long (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long (`validation_failed`), too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -224,6 +225,7 @@ async fn change_password(
         (status = 200, description = "Events", body = EventsResponse),
         (status = 400, description = "Query not numbers (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit outside 1 to 200 (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

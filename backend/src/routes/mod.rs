@@ -249,14 +249,15 @@ impl FromRequest for ApiCaller {
     type Error = ApiError;
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(request);
+        let origin = RequestOrigin::from_request(request, payload).into_inner();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token.ok_or(ApiError::InvalidToken)?;
             let principal = if token.starts_with(token_service::TOKEN_PREFIX) {
-                token_service::authenticate(&state, &token).await?
+                token_service::authenticate(&state, &token, &origin?).await?
             } else {
                 sessions::authenticate(&state, &token).await?
             };

@@ -69,6 +69,7 @@ pub struct DevicesResponse {
     responses(
         (status = 200, description = "Live sessions", body = SessionsResponse),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/account/sessions")]

@@ -18,6 +18,7 @@ pub mod registration;
 pub mod sessions;
 pub mod support;
 pub mod throttle;
+pub mod token_networks;
 pub mod two_factor;
 
 use std::sync::Arc;

@@ -20,5 +20,6 @@ mod password_policy;
 mod reset_with_passkey;
 mod signed_in;
 mod support;
+mod token_networks;
 mod trust_ends;
 mod two_factor;
