@@ -36,7 +36,7 @@ pub use role::Role;
 pub use scope::Scope;
 pub use second_factor_method::SecondFactorMethod;
 pub use totp_code::TotpCode;
-pub use user_agent::rough_user_agent;
+pub use user_agent::{device_name, rough_user_agent, DeviceName};
 pub use username::Username;
 
 /// Input that does not parse into a domain type. Plain data: the HTTP edge decides how to

@@ -8,7 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiCaller;
 use crate::domain::{
-    Event, EventKind, Language, Password, RequestOrigin, Role, Scope, SecondFactorMethod,
+    device_name, DeviceName, Event, EventKind, Language, Password, RequestOrigin, Role, Scope,
+    SecondFactorMethod,
 };
 use crate::error::{ApiError, Problem};
 use crate::service::{account, AppState, Principal};
@@ -120,6 +121,9 @@ pub struct SecurityEvent {
     pub ip: Option<String>,
     /// For a repeated failure, the latest attempt's.
     pub user_agent: Option<String>,
+    /// The browser and system `user_agent` names ("Firefox 133 on Windows"); `null` when it
+    /// names no browser (a script, a library): then show `user_agent`.
+    pub device_name: Option<DeviceName>,
     /// For a repeated failure, the latest attempt's.
     pub detail: Option<String>,
 }
@@ -139,6 +143,7 @@ impl From<Event> for SecurityEvent {
             count: event.count,
             last_at: event.last_at,
             ip: event.ip,
+            device_name: event.user_agent.as_deref().and_then(device_name),
             user_agent: event.user_agent,
             detail: event.detail,
         }

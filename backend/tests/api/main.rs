@@ -10,6 +10,7 @@ mod account;
 mod api_tokens;
 mod auth;
 mod credential_changes;
+mod device_names;
 mod edge;
 mod email;
 mod errors;
