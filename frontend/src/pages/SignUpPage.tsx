@@ -3,6 +3,8 @@ import { Link, useNavigate } from "react-router";
 import { useRegister } from "../api/auth";
 import { ProblemAlert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { PasswordStrength } from "../components/PasswordStrength";
+import { personalWords } from "../password/strength";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
@@ -69,6 +71,7 @@ export function SignUpPage() {
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError("password")}
         />
+        <PasswordStrength password={password} userInputs={personalWords(username, email)} />
         <ProblemAlert problem={problem} />
         <button type="submit" className="primary" disabled={register.isPending}>
           {t("signup.submit")}
