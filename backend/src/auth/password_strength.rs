@@ -150,7 +150,7 @@ pub fn check(password: &str, personal_words: &[String]) -> Result<(), PasswordFe
     // zxcvbn's own feedback has no warning for the account's words; a match of one says it.
     let leans_on_personal_words = estimate.sequence().iter().any(|part| {
         matches!(&part.pattern, MatchPattern::Dictionary(word)
-            if personal_words.iter().any(|personal| *personal == word.matched_word))
+            if personal_words.contains(&word.matched_word))
     });
     let feedback = estimate.feedback();
     Err(PasswordFeedback {

@@ -232,7 +232,7 @@ pub async fn authenticate(
         .run(move |connection| super::token_networks::find_usable(connection, &hash, &origin, now))
         .await?;
     let (token, account) = match lookup {
-        TokenLookup::Usable(token, account) => (token, account),
+        TokenLookup::Usable(found) => *found,
         TokenLookup::Unknown => return Err(ApiError::InvalidToken),
         TokenLookup::OutsideNetworks => return Err(ApiError::NetworkNotAllowed),
     };

@@ -17,7 +17,8 @@ pub const MAX_ALLOWED_NETWORKS: usize = 20;
 
 /// What a presented token turned out to be.
 pub enum TokenLookup {
-    Usable(ApiToken, Account),
+    /// Boxed: the account row is large, and most lookups of a hot path are this one anyway.
+    Usable(Box<(ApiToken, Account)>),
     /// No live token has this secret.
     Unknown,
     /// A live token, bound to networks the caller is outside of.
@@ -93,7 +94,7 @@ pub fn find_usable(
         return Ok(TokenLookup::OutsideNetworks);
     }
     api_tokens::note_used(connection, &token, now)?;
-    Ok(TokenLookup::Usable(token, account))
+    Ok(TokenLookup::Usable(Box::new((token, account))))
 }
 
 #[cfg(test)]
