@@ -69,6 +69,11 @@ pub struct Settings {
     pub housekeeping_retention: Duration,
     /// How long security events are kept (whole days, at most [`MAX_EVENT_RETENTION_DAYS`]).
     pub event_retention: Duration,
+    /// A range API like Have I Been Pwned's that new passwords are checked against (no
+    /// trailing slash); `None`: no check.
+    pub breached_passwords_url: Option<String>,
+    /// How long a breached-password check may take before the password is accepted unchecked.
+    pub breached_passwords_timeout: Duration,
 }
 
 /// Which backend a database URL selects.
@@ -637,6 +642,46 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        name: "BREACHED_PASSWORDS_URL",
+        fallback: Fallback::Unset,
+        doc: "a range API compatible with Have I Been Pwned's (`https://api.pwnedpasswords.com`, \
+              or your own mirror) that new passwords are checked against: only the first five \
+              hex characters of the password's SHA-1 are sent, with padding; a known password \
+              is refused (`password_breached`); when the service fails the password is accepted \
+              and a warning logged; unset: no check",
+        read: |settings, value| {
+            let Some(url) = text(value) else {
+                return Ok(());
+            };
+            let url = url.trim_end_matches('/').to_string();
+            let parsed = url::Url::parse(&url)
+                .map_err(|error| Refusal::Unparsable(format!("cannot use {value:?}: {error}")))?;
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() {
+                return Err(Refusal::Rule(
+                    "must be an https:// (or http://) URL without a query; `/range/XXXXX` is \
+                     appended"
+                        .into(),
+                ));
+            }
+            settings.breached_passwords_url = Some(url);
+            Ok(())
+        },
+    },
+    Key {
+        name: "BREACHED_PASSWORDS_TIMEOUT_MS",
+        fallback: Fallback::Value("2000"),
+        doc: "how long a breached-password check may take (100 to 10000 ms) before the \
+              password is accepted unchecked",
+        read: |settings, value| {
+            let millis: u64 = parse(value)?;
+            if !(100..=10_000).contains(&millis) {
+                return Err(Refusal::Rule("must be 100 to 10000 milliseconds".into()));
+            }
+            settings.breached_passwords_timeout = Duration::from_millis(millis);
+            Ok(())
+        },
+    },
 ];
 
 /// The longest site name: it has to fit a phone's header and a mail's sender line.
@@ -817,6 +862,8 @@ impl Settings {
             housekeeping_interval: Duration::ZERO,
             housekeeping_retention: Duration::ZERO,
             event_retention: Duration::ZERO,
+            breached_passwords_url: None,
+            breached_passwords_timeout: Duration::ZERO,
         }
     }
 }

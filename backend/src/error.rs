@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::password_strength::{NewPasswordRefused, PasswordFeedback};
 use crate::domain::InvalidInput;
 use crate::service::error::{Refusal, ServiceError};
 
@@ -79,6 +80,9 @@ impl ApiError {
 
             Self::Service(Refused(No::WrongCredentials)) => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid credentials"),
             Self::Service(Refused(No::WrongPassword)) => (Code::InvalidPassword, Status::BAD_REQUEST, "Invalid password"),
+            Self::Service(Refused(No::NewPassword(NewPasswordRefused::TooWeak { .. }))) => (Code::PasswordTooWeak, Status::UNPROCESSABLE_ENTITY, "Password too weak"),
+            Self::Service(Refused(No::NewPassword(NewPasswordRefused::Breached { .. }))) => (Code::PasswordBreached, Status::UNPROCESSABLE_ENTITY, "Password breached"),
+            Self::Service(Refused(No::NetworkNotAllowed)) => (Code::NetworkNotAllowed, Status::FORBIDDEN, "Network not allowed"),
             Self::Service(Refused(No::PasswordSignInBlocked)) => (Code::PasswordSignInBlocked, Status::FORBIDDEN, "Password sign-in blocked"),
             Self::Service(Refused(No::WrongCode)) => (Code::InvalidCode, Status::BAD_REQUEST, "Invalid code"),
             Self::Service(Refused(No::PasskeyRefused)) => (Code::PasskeyRefused, Status::BAD_REQUEST, "Passkey refused"),
@@ -163,6 +167,9 @@ problem_codes! {
     NotFound = "not_found",
     MethodNotAllowed = "method_not_allowed",
     ValidationFailed = "validation_failed",
+    PasswordTooWeak = "password_too_weak",
+    PasswordBreached = "password_breached",
+    NetworkNotAllowed = "network_not_allowed",
     InvalidCodeFormat = "invalid_code_format",
     InvalidRecoveryCodeFormat = "invalid_recovery_code_format",
     InvalidCredentials = "invalid_credentials",
@@ -219,6 +226,10 @@ pub struct Problem {
     /// Seconds until a throttled call may be retried (also in `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `password_too_weak`: why the password is guessable and how to do better, as
+    /// keys a client translates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<PasswordFeedback>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -243,12 +254,20 @@ impl ResponseError for ApiError {
             detail: self.to_string(),
             code: self.code(),
             field: match self {
-                Self::Service(ServiceError::Invalid(InvalidInput::Field { field, .. })) => {
-                    Some((*field).to_string())
-                }
+                Self::Service(ServiceError::Invalid(InvalidInput::Field { field, .. }))
+                | Self::Service(ServiceError::Refused(Refusal::NewPassword(
+                    NewPasswordRefused::TooWeak { field, .. }
+                    | NewPasswordRefused::Breached { field },
+                ))) => Some((*field).to_string()),
                 _ => None,
             },
             retry_after: self.retry_after_secs(),
+            feedback: match self {
+                Self::Service(ServiceError::Refused(Refusal::NewPassword(
+                    NewPasswordRefused::TooWeak { feedback, .. },
+                ))) => Some(feedback.clone()),
+                _ => None,
+            },
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));

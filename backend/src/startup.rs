@@ -17,6 +17,7 @@ use crate::auth::keys::{KeyError, ServerKeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
+use crate::breached_passwords::BreachedPasswords;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
 use crate::domain::clock::SharedClock;
@@ -81,8 +82,16 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, pool_size))
         .await
         .map_err(|error| StartupError::Other(error.to_string()))??;
+    let breached_passwords = settings
+        .breached_passwords_url
+        .as_deref()
+        .map(|url| BreachedPasswords::new(url, settings.breached_passwords_timeout))
+        .transpose()
+        .map_err(StartupError::Other)?
+        .map(Arc::new);
     Ok(AppState {
         password_hasher: PasswordHasher::new(settings.password_hashing)?,
+        breached_passwords,
         token_keys: TokenKeys::with_retired_keys(
             &keys.jwt_signing_key,
             &keys.retired_jwt_keys,

@@ -76,6 +76,31 @@ async fn an_account_created_with_the_support_role_can_search_customers_and_a_cus
 }
 
 #[test]
+fn account_create_refuses_a_password_that_is_too_easy_to_guess() {
+    // Arrange
+    let dir = TempDir::new("weak-password");
+    let launch = Launch::new(dir.path());
+    let create = |username: &str, password: &str| {
+        launch.run(
+            &["account", "create", "--username", username],
+            Some(&format!("{password}\n")),
+        )
+    };
+
+    // Act
+    let common = create("sam", "password1");
+    let personal = create("quillbertson", "quillbertson2024");
+    let strong = create("quillbertson", PASSWORD);
+
+    // Assert: the operator hears why, and nothing is made of a refused password.
+    assert!(!common.status.success(), "{common:?}");
+    assert!(common.stderr.contains("too easy to guess"), "{common:?}");
+    assert!(common.stdout.is_empty(), "{common:?}");
+    assert!(!personal.status.success(), "{personal:?}");
+    assert!(strong.status.success(), "{strong:?}");
+}
+
+#[test]
 fn the_openapi_command_prints_exactly_the_committed_openapi_yaml() {
     // Arrange
     let committed_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");

@@ -6,6 +6,7 @@ pub mod device_tokens;
 pub mod keys;
 pub mod opaque_token;
 pub mod password;
+pub mod password_strength;
 pub mod qr;
 pub mod secret_box;
 pub mod tokens;

@@ -100,25 +100,32 @@ impl PasswordHasher {
 
     /// Checks a password against a stored hash; `None` checks it against the dummy hash and
     /// always fails, taking the same time.
+    ///
+    /// The normalised (NFKC) form is tried first; when the text as typed differs, it is tried
+    /// too, because hashes stored before passwords were normalised were made of it: nobody is
+    /// locked out by the change. Such a hash stays as it is until the password next changes.
+    /// The dummy hash is tried with the same forms, so an unknown username costs the same.
     pub async fn verify(
         &self,
         password: &Password,
         stored: Option<String>,
     ) -> Result<bool, HashingError> {
-        let password = password.expose().to_owned();
+        let forms: Vec<String> = password.forms().map(str::to_owned).collect();
         let is_real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let ceiling = self.inner.params.clone();
         let matches = self
-            .run(
-                move |memory| match verify_with(&stored, &password, &ceiling, memory) {
-                    Ok(matches) => matches,
-                    Err(error) => {
-                        tracing::error!(%error, "stored password hash cannot be checked");
-                        false
-                    }
-                },
-            )
+            .run(move |memory| {
+                forms
+                    .iter()
+                    .any(|form| match verify_with(&stored, form, &ceiling, memory) {
+                        Ok(matches) => matches,
+                        Err(error) => {
+                            tracing::error!(%error, "stored password hash cannot be checked");
+                            false
+                        }
+                    })
+            })
             .await?;
         Ok(matches && is_real)
     }
@@ -390,6 +397,40 @@ mod tests {
             .verify(&password("correct horsf"), Some(theirs))
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn passwords_are_hashed_normalised_and_verified_in_any_form() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        // Stored under the ligature "ﬁ": the hash is of "fi", so either spelling signs in.
+        let hash = hasher.hash(&password("ﬁsh and chips")).await.unwrap();
+        for typed in ["ﬁsh and chips", "fish and chips"] {
+            let candidate = Password::candidate(typed.into(), "password").unwrap();
+            assert!(hasher.verify(&candidate, Some(hash.clone())).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_before_normalisation_still_verifies_its_password_as_typed() {
+        use argon2::password_hash::PasswordHasher as _;
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let legacy = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password("ﬁsh and chips".as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+        let as_typed = Password::candidate("ﬁsh and chips".into(), "password").unwrap();
+        assert!(hasher
+            .verify(&as_typed, Some(legacy.clone()))
+            .await
+            .unwrap());
+        // Typed the other way, it never was the stored text.
+        let other = Password::candidate("fish and chips".into(), "password").unwrap();
+        assert!(!hasher.verify(&other, Some(legacy)).await.unwrap());
     }
 
     #[tokio::test]

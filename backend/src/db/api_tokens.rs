@@ -9,7 +9,7 @@ use super::schema::{accounts, api_tokens};
 use super::DbConnection;
 use super::DbError;
 use crate::domain::clock::{db_time, from_db_time};
-use crate::domain::{ApiToken, Scope};
+use crate::domain::{parse_ip_network, ApiToken, Scope};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]
@@ -22,6 +22,7 @@ struct ApiTokenRecord {
     created_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
     expires_at: NaiveDateTime,
+    allowed_networks: Option<String>,
 }
 
 impl From<ApiTokenRecord> for ApiToken {
@@ -40,6 +41,14 @@ impl From<ApiTokenRecord> for ApiToken {
             created_at: from_db_time(record.created_at),
             last_used_at: record.last_used_at.map(from_db_time),
             expires_at: from_db_time(record.expires_at),
+            // Written canonical by `insert`; an entry that no longer parses allows nothing
+            // (the token stays bound to the rest, never opens to every network).
+            allowed_networks: record.allowed_networks.map(|networks| {
+                networks
+                    .split_whitespace()
+                    .filter_map(|network| parse_ip_network(network).ok())
+                    .collect()
+            }),
         }
     }
 }
@@ -50,6 +59,13 @@ pub fn insert(
     token_hash: &str,
 ) -> Result<(), DbError> {
     let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
+    let networks: Option<String> = token.allowed_networks.as_ref().map(|networks| {
+        networks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     diesel::insert_into(api_tokens::table)
         .values((
             api_tokens::id.eq(&token.id),
@@ -60,6 +76,7 @@ pub fn insert(
             api_tokens::token_hash.eq(token_hash),
             api_tokens::created_at.eq(db_time(token.created_at)),
             api_tokens::expires_at.eq(db_time(token.expires_at)),
+            api_tokens::allowed_networks.eq(networks),
         ))
         .execute(connection)?;
     Ok(())
@@ -83,9 +100,8 @@ pub fn live_for_account(
         .collect())
 }
 
-/// The live token whose secret hashes to `token_hash`, with its account; notes its use at
-/// most once a minute.
-pub fn authenticate(
+/// The live token whose secret hashes to `token_hash`, with its account.
+pub fn find_live(
     connection: &mut DbConnection,
     token_hash: &str,
     now: DateTime<Utc>,
@@ -98,10 +114,18 @@ pub fn authenticate(
         .select((ApiTokenRecord::as_select(), AccountRecord::as_select()))
         .first(connection)
         .optional()?;
-    let Some((token, account)) = found else {
-        return Ok(None);
-    };
-    let token = ApiToken::from(token);
+    found
+        .map(|(token, account)| Ok((ApiToken::from(token), Account::try_from(account)?)))
+        .transpose()
+}
+
+/// Notes that the token was used, at most once a minute (a write per call would be a write
+/// per API request).
+pub fn note_used(
+    connection: &mut DbConnection,
+    token: &ApiToken,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     let stale = token
         .last_used_at
         .map_or(true, |used| now - used >= TimeDelta::minutes(1));
@@ -110,7 +134,7 @@ pub fn authenticate(
             .set(api_tokens::last_used_at.eq(Some(db_time(now))))
             .execute(connection)?;
     }
-    Ok(Some((token, Account::try_from(account)?)))
+    Ok(())
 }
 
 /// Takes the token row's lock if the token still works: the first statement of an action

@@ -60,9 +60,20 @@ struct Repeat {
 /// UTC) whose `count` goes up; the network is the one throttling counts by (an IPv4 address,
 /// an IPv6 /64). Everything else, successes above all, is a row of its own. The match is
 /// exhaustive so that a new kind is a decision, not an accident.
-fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Option<Repeat> {
+///
+/// A refused call with an API token is keyed by the token too ([`record_for_token`]): one row
+/// per (token, network, hour).
+fn repeat_of(
+    kind: EventKind,
+    at: DateTime<Utc>,
+    origin: &RequestOrigin,
+    token_id: Option<&str>,
+) -> Option<Repeat> {
     let repeats = match kind {
-        EventKind::LoginFailed | EventKind::OtpFailed | EventKind::AccountLocked => true,
+        EventKind::LoginFailed
+        | EventKind::OtpFailed
+        | EventKind::AccountLocked
+        | EventKind::ApiTokenNetworkRefused => true,
         EventKind::LoginSucceeded
         | EventKind::TwoFactorEnabled
         | EventKind::TwoFactorDisabled
@@ -90,11 +101,15 @@ fn repeat_of(kind: EventKind, at: DateTime<Utc>, origin: &RequestOrigin) -> Opti
     }
     let seconds = at.timestamp();
     let hour_start = DateTime::from_timestamp(seconds - seconds.rem_euclid(3600), 0)?;
+    let network = origin
+        .ip
+        .as_deref()
+        .map_or_else(|| "unknown".to_string(), client_network);
     Some(Repeat {
-        network: origin
-            .ip
-            .as_deref()
-            .map_or_else(|| "unknown".to_string(), client_network),
+        network: match token_id {
+            Some(token_id) => format!("{network} token {token_id}"),
+            None => network,
+        },
         hour_start: db_time(hour_start),
     })
 }
@@ -111,7 +126,48 @@ pub fn record(
     origin: &RequestOrigin,
     detail: Option<&str>,
 ) -> Result<(), DbError> {
-    let repeat = repeat_of(kind, at, origin);
+    write(
+        connection,
+        account_id,
+        kind,
+        at,
+        origin,
+        detail,
+        repeat_of(kind, at, origin, None),
+    )
+}
+
+/// Records an event about the API token `token_id` as [`record`] does, a repeatable one
+/// counted per token as well as per network and hour.
+pub fn record_for_token(
+    connection: &mut DbConnection,
+    account_id: &str,
+    token_id: &str,
+    kind: EventKind,
+    at: DateTime<Utc>,
+    origin: &RequestOrigin,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    write(
+        connection,
+        account_id,
+        kind,
+        at,
+        origin,
+        detail,
+        repeat_of(kind, at, origin, Some(token_id)),
+    )
+}
+
+fn write(
+    connection: &mut DbConnection,
+    account_id: &str,
+    kind: EventKind,
+    at: DateTime<Utc>,
+    origin: &RequestOrigin,
+    detail: Option<&str>,
+    repeat: Option<Repeat>,
+) -> Result<(), DbError> {
     let at = db_time(at);
     let event = (
         security_events::account_id.eq(Some(account_id)),
@@ -232,6 +288,7 @@ mod tests {
             EventKind::LoginFailed,
             at("2026-12-07T10:00:00Z"),
             &from("2001:db8:1:2::1"),
+            None,
         )
         .unwrap();
         assert_eq!(first.network, "2001:db8:1:2::/64");
@@ -241,6 +298,7 @@ mod tests {
                 EventKind::LoginFailed,
                 at("2026-12-07T10:59:59.999Z"),
                 &from("2001:db8:1:2::ffff"),
+                None,
             ),
             Some(first.clone()),
             "the same /64 in the same hour"
@@ -249,7 +307,8 @@ mod tests {
             repeat_of(
                 EventKind::LoginFailed,
                 at("2026-12-07T11:00:00Z"),
-                &from("2001:db8:1:2::1")
+                &from("2001:db8:1:2::1"),
+                None,
             ),
             Some(first),
             "the next hour starts a new row"
@@ -258,6 +317,7 @@ mod tests {
             EventKind::OtpFailed,
             at("2026-12-07T10:00:00Z"),
             &RequestOrigin::default(),
+            None,
         )
         .unwrap();
         assert_eq!(unknown.network, "unknown");
@@ -267,15 +327,29 @@ mod tests {
     fn only_refused_attempts_and_their_lock_outs_repeat() {
         let repeating: Vec<EventKind> = EventKind::ALL
             .into_iter()
-            .filter(|kind| repeat_of(*kind, Utc::now(), &from("192.0.2.1")).is_some())
+            .filter(|kind| repeat_of(*kind, Utc::now(), &from("192.0.2.1"), None).is_some())
             .collect();
         assert_eq!(
             repeating,
             [
                 EventKind::LoginFailed,
                 EventKind::OtpFailed,
-                EventKind::AccountLocked
+                EventKind::AccountLocked,
+                EventKind::ApiTokenNetworkRefused,
             ]
+        );
+    }
+
+    #[test]
+    fn refused_token_calls_repeat_per_token_too() {
+        let at = at("2026-12-07T10:00:00Z");
+        let kind = EventKind::ApiTokenNetworkRefused;
+        let first = repeat_of(kind, at, &from("198.51.100.7"), Some("token-a")).unwrap();
+        assert_eq!(first.network, "198.51.100.7 token token-a");
+        assert_ne!(
+            repeat_of(kind, at, &from("198.51.100.7"), Some("token-b")),
+            Some(first),
+            "another token starts its own row"
         );
     }
 }

@@ -163,6 +163,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        allowed_networks -> Nullable<Text>,
     }
 }
 

@@ -31,10 +31,12 @@ pub enum EventKind {
 
     /// The holder followed a "this wasn't me" link from a notice and confirmed it.
     NotMeReported,
+    /// A call with an API token from outside the networks it is bound to (refused).
+    ApiTokenNetworkRefused,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -59,6 +61,7 @@ impl EventKind {
         Self::TwoFactorRequiredBySupport,
         Self::TwoFactorRequirementLiftedBySupport,
         Self::NotMeReported,
+        Self::ApiTokenNetworkRefused,
     ];
 
     /// The stored and published name.
@@ -88,6 +91,7 @@ impl EventKind {
             Self::TwoFactorRequiredBySupport => "two_factor_required_by_support",
             Self::TwoFactorRequirementLiftedBySupport => "two_factor_requirement_lifted_by_support",
             Self::NotMeReported => "not_me_reported",
+            Self::ApiTokenNetworkRefused => "api_token_network_refused",
         }
     }
 

@@ -1,63 +1,35 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or a single address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNetwork {
-    address: IpAddr,
-    prefix: u8,
+use ipnet::IpNet;
+
+/// Parses an IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or a single address (a
+/// network of one). IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) is taken as the IPv4 network it
+/// maps, as clients are. Host bits are dropped: `10.1.2.3/16` is `10.1.0.0/16`.
+pub fn parse_ip_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    let network = match text.parse::<IpNet>() {
+        Ok(network) => network,
+        Err(_) if !text.contains('/') => text
+            .parse::<IpAddr>()
+            .map(IpNet::from)
+            .map_err(|_| format!("{text:?} is not an IP address or network"))?,
+        Err(_) => return Err(format!("{text:?} is not a network in CIDR notation")),
+    };
+    let network = match network {
+        IpNet::V6(v6) => match (v6.addr().to_ipv4_mapped(), v6.prefix_len().checked_sub(96)) {
+            (Some(v4), Some(prefix)) => IpNet::new(IpAddr::V4(v4), prefix)
+                .map_err(|_| format!("{text:?} has an invalid prefix length"))?,
+            _ => network,
+        },
+        IpNet::V4(_) => network,
+    };
+    Ok(network.trunc())
 }
 
-impl IpNetwork {
-    pub fn contains(&self, candidate: IpAddr) -> bool {
-        match (self.address, candidate.to_canonical()) {
-            (IpAddr::V4(network), IpAddr::V4(candidate)) => {
-                prefix_matches(&network.octets(), &candidate.octets(), self.prefix)
-            }
-            (IpAddr::V6(network), IpAddr::V6(candidate)) => {
-                prefix_matches(&network.octets(), &candidate.octets(), self.prefix)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn prefix_matches(network: &[u8], candidate: &[u8], prefix: u8) -> bool {
-    let full_bytes = usize::from(prefix / 8);
-    let rest_bits = prefix % 8;
-    if network[..full_bytes] != candidate[..full_bytes] {
-        return false;
-    }
-    if rest_bits == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rest_bits);
-    network[full_bytes] & mask == candidate[full_bytes] & mask
-}
-
-impl FromStr for IpNetwork {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (address, prefix) = match text.trim().split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text.trim(), None),
-        };
-        let address: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or network"))?;
-        let address = address.to_canonical();
-        let max_prefix = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|prefix| *prefix <= max_prefix)
-                .ok_or_else(|| format!("{text:?} has an invalid prefix length"))?,
-            None => max_prefix,
-        };
-        Ok(Self { address, prefix })
-    }
+/// Whether `network` holds `address`, an IPv4-mapped IPv6 address counting as its IPv4 one.
+pub fn network_contains(network: &IpNet, address: IpAddr) -> bool {
+    network.contains(&address.to_canonical())
 }
 
 /// The network a client's attempts are counted and recorded under: the address itself for
@@ -81,11 +53,13 @@ pub fn client_network(ip: &str) -> String {
 
 /// A comma-separated list of networks, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNetwork>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     pub fn contains(&self, address: IpAddr) -> bool {
-        self.0.iter().any(|network| network.contains(address))
+        self.0
+            .iter()
+            .any(|network| network_contains(network, address))
     }
 
     /// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case
@@ -133,7 +107,7 @@ impl FromStr for TrustedProxies {
         text.split(',')
             .map(str::trim)
             .filter(|part| !part.is_empty())
-            .map(IpNetwork::from_str)
+            .map(parse_ip_network)
             .collect::<Result<Vec<_>, _>>()
             .map(Self)
     }
@@ -149,21 +123,36 @@ mod tests {
 
     #[test]
     fn networks_match_by_prefix() {
-        let network: IpNetwork = "10.1.0.0/16".parse().unwrap();
-        assert!(network.contains(ip("10.1.200.3")));
-        assert!(!network.contains(ip("10.2.0.1")));
+        let network = parse_ip_network("10.1.0.0/16").unwrap();
+        assert!(network_contains(&network, ip("10.1.200.3")));
+        assert!(!network_contains(&network, ip("10.2.0.1")));
         assert!(
-            network.contains(ip("::ffff:10.1.0.9")),
+            network_contains(&network, ip("::ffff:10.1.0.9")),
             "IPv4-mapped IPv6 is the same client"
         );
-        let odd: IpNetwork = "192.168.0.0/23".parse().unwrap();
-        assert!(odd.contains(ip("192.168.1.255")));
-        assert!(!odd.contains(ip("192.168.2.0")));
-        let single: IpNetwork = "fd00::1".parse().unwrap();
-        assert!(single.contains(ip("fd00::1")) && !single.contains(ip("fd00::2")));
-        for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x"] {
-            assert!(bad.parse::<IpNetwork>().is_err(), "{bad}");
+        let odd = parse_ip_network("192.168.0.0/23").unwrap();
+        assert!(network_contains(&odd, ip("192.168.1.255")));
+        assert!(!network_contains(&odd, ip("192.168.2.0")));
+        let single = parse_ip_network("fd00::1").unwrap();
+        assert!(
+            network_contains(&single, ip("fd00::1")) && !network_contains(&single, ip("fd00::2"))
+        );
+        let v6 = parse_ip_network("2001:db8:1::/48").unwrap();
+        assert!(network_contains(&v6, ip("2001:db8:1:ffff::1")));
+        assert!(!network_contains(&v6, ip("2001:db8:2::1")));
+        assert!(!network_contains(&v6, ip("10.1.0.1")), "no family mixing");
+        for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x", "fd00::/129", ""] {
+            assert!(parse_ip_network(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn networks_are_kept_in_their_canonical_form() {
+        let canonical = |text: &str| parse_ip_network(text).unwrap().to_string();
+        assert_eq!(canonical(" 10.1.2.3/16 "), "10.1.0.0/16");
+        assert_eq!(canonical("203.0.113.9"), "203.0.113.9/32");
+        assert_eq!(canonical("2001:DB8::1/64"), "2001:db8::/64");
+        assert_eq!(canonical("::ffff:10.0.0.0/104"), "10.0.0.0/8");
     }
 
     #[test]

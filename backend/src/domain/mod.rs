@@ -27,7 +27,7 @@ pub use brand::{BrandColor, Logo, LogoFormat, MAX_LOGO_BYTES};
 pub use email::Email;
 pub use event::Event;
 pub use event_kind::EventKind;
-pub use ip_network::{client_network, IpNetwork, TrustedProxies};
+pub use ip_network::{client_network, network_contains, parse_ip_network, TrustedProxies};
 pub use label::Label;
 pub use language::Language;
 pub use passkey::{credential_id_text, StoredPasskey};
@@ -38,7 +38,7 @@ pub use role::Role;
 pub use scope::Scope;
 pub use second_factor_method::SecondFactorMethod;
 pub use totp_code::TotpCode;
-pub use user_agent::rough_user_agent;
+pub use user_agent::{device_name, rough_user_agent, DeviceName};
 pub use username::Username;
 
 /// Input that does not parse into a domain type. Plain data: the HTTP edge decides how to

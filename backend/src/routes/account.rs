@@ -8,7 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiCaller;
 use crate::domain::{
-    Event, EventKind, Language, Password, RequestOrigin, Role, Scope, SecondFactorMethod,
+    device_name, DeviceName, Event, EventKind, Language, Password, RequestOrigin, Role, Scope,
+    SecondFactorMethod,
 };
 use crate::error::{ApiError, Problem};
 use crate::service::{account, AppState, Principal};
@@ -134,6 +135,9 @@ pub struct SecurityEvent {
     pub ip: Option<String>,
     /// For a repeated failure, the latest attempt's.
     pub user_agent: Option<String>,
+    /// The browser and system `user_agent` names ("Firefox 133 on Windows"); `null` when it
+    /// names no browser (a script, a library): then show `user_agent`.
+    pub device_name: Option<DeviceName>,
     /// For a repeated failure, the latest attempt's.
     pub detail: Option<String>,
 }
@@ -153,6 +157,7 @@ impl From<Event> for SecurityEvent {
             count: event.count,
             last_at: event.last_at,
             ip: event.ip,
+            device_name: event.user_agent.as_deref().and_then(device_name),
             user_agent: event.user_agent,
             detail: event.detail,
         }
@@ -166,6 +171,7 @@ impl From<Event> for SecurityEvent {
     responses(
         (status = 200, description = "The account", body = AccountResponse),
         (status = 401, description = "Not signed in, or a challenge token was sent (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/account")]
@@ -212,7 +218,7 @@ async fn update_account(
         (status = 400, description = "Current password wrong (`invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Called with an API token (`insufficient_scope`), or the current password is right but blocked since a \"this wasn't me\" report: reset it with a mailed link (`password_sign_in_blocked`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too short or long (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long (`validation_failed`), too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -240,6 +246,7 @@ async fn change_password(
         (status = 200, description = "Events", body = EventsResponse),
         (status = 400, description = "Query not numbers (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit outside 1 to 200 (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

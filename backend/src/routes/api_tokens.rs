@@ -21,7 +21,7 @@ pub fn configure(config: &mut ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"name": "Reseller portal", "scopes": ["account:read"], "expires_in_days": 90}))]
+#[schema(example = json!({"name": "Reseller portal", "scopes": ["account:read"], "expires_in_days": 90, "allowed_networks": ["203.0.113.0/24", "2001:db8:42::/48"]}))]
 pub struct CreateTokenRequest {
     /// 1 to 100 characters, to recognise the token by.
     #[schema(min_length = 1, max_length = 100)]
@@ -31,6 +31,12 @@ pub struct CreateTokenRequest {
     /// 1 to 365; 1 to 30 for a token with a support scope.
     #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: i64,
+    /// The networks the token may be used from: 1 to 20 IPv4 or IPv6 networks in CIDR
+    /// notation (or single addresses). A call from elsewhere answers `403
+    /// network_not_allowed` and is recorded in the security log. Left out: any network.
+    #[serde(default)]
+    #[schema(max_items = 20, example = json!(["203.0.113.0/24"]))]
+    pub allowed_networks: Option<Vec<String>>,
     /// Outside the privileged window: with two-factor on the code (or `recovery_code`, or
     /// `webauthn`), with it off the password. A token with a support scope always needs
     /// `code`, `recovery_code` or `webauthn`, however recent the sign-in.
@@ -50,6 +56,8 @@ pub struct TokenSummary {
     /// Updated at most once a minute.
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// The networks it may be used from, canonical (`203.0.113.0/24`); `null`: any.
+    pub allowed_networks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +69,8 @@ pub struct CreatedToken {
     pub token: String,
     pub prefix: String,
     pub expires_at: DateTime<Utc>,
+    /// The networks it may be used from, canonical; `null`: any.
+    pub allowed_networks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,8 +89,13 @@ impl From<ApiToken> for TokenSummary {
             created_at: token.created_at,
             last_used_at: token.last_used_at,
             expires_at: token.expires_at,
+            allowed_networks: networks_shown(token.allowed_networks.as_deref()),
         }
     }
+}
+
+fn networks_shown(networks: Option<&[ipnet::IpNet]>) -> Option<Vec<String>> {
+    networks.map(|networks| networks.iter().map(ToString::to_string).collect())
 }
 
 /// Make an API token for a program acting for this account (a privileged action).
@@ -96,7 +111,7 @@ impl From<ApiToken> for TokenSummary {
         (status = 400, description = "Wrong proof (`invalid_code`, `invalid_password`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Sign-in too old, or a support scope without a second factor in the body: send a proof (`reauthentication_required`); a support scope on an account without two-factor (`two_factor_required`); support scopes asked by a customer, or an API token sent (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Name, scopes or lifetime out of range (over 30 days with a support scope) (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name, scopes or lifetime out of range (over 30 days with a support scope), or `allowed_networks` empty, over 20 or not CIDR networks (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled, or a support scope beyond the agent's 30 support actions an hour (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -114,7 +129,8 @@ async fn create_token(
         &body.scopes,
         body.expires_in_days,
         principal.role,
-    )?;
+    )?
+    .bound_to(body.allowed_networks.as_deref())?;
     let proof = body.proof.parse()?;
     let (token, secret) = api_tokens::create(&state, &principal, new, proof, &origin).await?;
     Ok(HttpResponse::Created()
@@ -126,6 +142,7 @@ async fn create_token(
             token: secret,
             prefix: token.prefix,
             expires_at: token.expires_at,
+            allowed_networks: networks_shown(token.allowed_networks.as_deref()),
         }))
 }
 

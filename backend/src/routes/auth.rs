@@ -260,7 +260,7 @@ fn refresh_token_cookie(request: &HttpRequest) -> Option<String> {
         (status = 409, description = "Username taken (`username_taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid username, password or e-mail (`validation_failed`, `invalid_body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid username, password or e-mail (`validation_failed`, `invalid_body`); a password too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures from this IP (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),

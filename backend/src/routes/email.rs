@@ -199,7 +199,7 @@ async fn password_reset_options(
         (status = 204, description = "The password is reset"),
         (status = 400, description = "Unknown, used or expired link (`invalid_token`), wrong code or a passkey answer that did not verify (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Two-factor is on: send `code`, `recovery_code` or `webauthn` (`second_factor_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`); a new password too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Password hashing saturated (`server_busy`)", body = Problem, content_type = "application/problem+json"),

@@ -174,31 +174,36 @@ impl FromRequest for RequestOrigin {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        // Forwarded-for headers are believed only from configured proxies.
-        // Every header line, in order (a proxy may append its own line), read leniently: a
-        // garbled entry stops the walk from the right instead of discarding the whole header.
-        let forwarded_for: Vec<String> = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-            .collect();
-        let forwarded_for = (!forwarded_for.is_empty()).then(|| forwarded_for.join(","));
-        let trusted = request
-            .app_data::<web::Data<AppState>>()
-            .map(|state| &state.settings.trusted_proxies);
-        let ip = request.peer_addr().map(|peer| match trusted {
-            Some(proxies) => proxies
-                .client_address(peer.ip(), forwarded_for.as_deref())
-                .to_string(),
-            None => peer.ip().to_string(),
-        });
-        let user_agent = request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect());
-        ready(Ok(Self { ip, user_agent }))
+        ready(Ok(origin_of(request)))
     }
+}
+
+/// Where the request came from: its client address (a trusted proxy's word believed) and User-Agent.
+fn origin_of(request: &HttpRequest) -> RequestOrigin {
+    // Forwarded-for headers are believed only from configured proxies.
+    // Every header line, in order (a proxy may append its own line), read leniently: a
+    // garbled entry stops the walk from the right instead of discarding the whole header.
+    let forwarded_for: Vec<String> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    let forwarded_for = (!forwarded_for.is_empty()).then(|| forwarded_for.join(","));
+    let trusted = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| &state.settings.trusted_proxies);
+    let ip = request.peer_addr().map(|peer| match trusted {
+        Some(proxies) => proxies
+            .client_address(peer.ip(), forwarded_for.as_deref())
+            .to_string(),
+        None => peer.ip().to_string(),
+    });
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect());
+    RequestOrigin { ip, user_agent }
 }
 
 fn bearer_token(request: &HttpRequest) -> Option<String> {
@@ -294,11 +299,12 @@ impl FromRequest for ApiCaller {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(request);
+        let origin = origin_of(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token.ok_or(Refusal::InvalidToken)?;
             let principal = if token.starts_with(token_service::TOKEN_PREFIX) {
-                token_service::authenticate(&state, &token).await?
+                token_service::authenticate(&state, &token, &origin).await?
             } else {
                 sessions::authenticate(&state, &token).await?
             };

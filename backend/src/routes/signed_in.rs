@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{uuid_path, ApiCaller};
-use crate::domain::{rough_user_agent, RequestOrigin, Scope};
+use crate::domain::{device_name, rough_user_agent, DeviceName, RequestOrigin, Scope};
 use crate::error::{ApiError, Problem};
 use crate::service::{devices, sessions, AppState, Principal};
 
@@ -22,7 +22,7 @@ pub fn configure(config: &mut ServiceConfig) {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "5b7c...", "current": true, "created_at": "2026-12-01T10:00:00Z", "last_used_at": "2026-12-01T10:05:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "amr": ["pwd", "otp"]}))]
+#[schema(example = json!({"id": "5b7c...", "current": true, "created_at": "2026-12-01T10:00:00Z", "last_used_at": "2026-12-01T10:05:00Z", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "device_name": {"browser": "Firefox", "browser_version": "133", "os": "Linux"}, "amr": ["pwd", "otp"]}))]
 pub struct SessionSummary {
     pub id: String,
     /// The session this request comes from.
@@ -33,6 +33,9 @@ pub struct SessionSummary {
     pub ip: Option<String>,
     /// The first product of the browser's User-Agent.
     pub user_agent: Option<String>,
+    /// The browser and system the User-Agent names ("Firefox 133 on Windows"); `null` when
+    /// it names no browser woothee knows (then show `user_agent`).
+    pub device_name: Option<DeviceName>,
     /// How the sign-in was made (RFC 8176): `pwd`, `otp`, `mfa` (a trusted device), ...
     pub amr: Vec<String>,
 }
@@ -44,7 +47,7 @@ pub struct SessionsResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "9a1e...", "current": true, "created_at": "2026-11-01T10:00:00Z", "last_used_at": "2026-12-01T10:00:00Z", "trusted_until": "2026-12-31T10:00:00Z", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"}))]
+#[schema(example = json!({"id": "9a1e...", "current": true, "created_at": "2026-11-01T10:00:00Z", "last_used_at": "2026-12-01T10:00:00Z", "trusted_until": "2026-12-31T10:00:00Z", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "device_name": {"browser": "Firefox", "browser_version": "133", "os": "Linux"}}))]
 pub struct DeviceSummary {
     pub id: String,
     /// The device this request's session was signed in from.
@@ -53,7 +56,10 @@ pub struct DeviceSummary {
     pub last_used_at: DateTime<Utc>,
     /// Until then no code is asked on this device; `null` when not trusted.
     pub trusted_until: Option<DateTime<Utc>>,
+    /// The first product of the browser's User-Agent.
     pub user_agent: Option<String>,
+    /// The browser and system the User-Agent names; `null` when it names no browser.
+    pub device_name: Option<DeviceName>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,6 +75,7 @@ pub struct DevicesResponse {
     responses(
         (status = 200, description = "Live sessions", body = SessionsResponse),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/account/sessions")]
@@ -88,6 +95,7 @@ async fn list_sessions(
                 last_used_at: session.last_used_at,
                 ip: session.ip,
                 user_agent: session.user_agent.as_deref().map(rough_user_agent),
+                device_name: session.user_agent.as_deref().and_then(device_name),
                 amr: session.amr,
             })
             .collect(),
@@ -161,6 +169,7 @@ async fn list_devices(
                 last_used_at: device.last_used_at,
                 trusted_until: device.trusted_until,
                 user_agent: device.user_agent.as_deref().map(rough_user_agent),
+                device_name: device.user_agent.as_deref().and_then(device_name),
             })
             .collect(),
     }))

@@ -84,7 +84,7 @@ pub struct SupportActionRequest {
     responses(
         (status = 200, description = "Up to 50 customers, by username", body = CustomersResponse),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`); an API token used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Query over 100 characters or with control characters (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -120,7 +120,7 @@ async fn search_customers(
         (status = 200, description = "Two-factor is off for the customer", body = TwoFactorStateResponse),
         (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The customer's two-factor is off (`two_factor_not_enabled`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
@@ -162,7 +162,7 @@ async fn reset_two_factor(
         (status = 204, description = "The customer's failure counters are cleared, and password sign-in is allowed again"),
         (status = 400, description = "Wrong code of the agent (`invalid_code`), or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing, too long or with control characters, or a malformed code (`validation_failed`, `invalid_code_format`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "More than 30 resets and unlocks by this agent in an hour, or too many wrong codes (`too_many_attempts`)", body = Problem, content_type = "application/problem+json",
@@ -298,7 +298,7 @@ async fn act(
         (status = 200, description = "Events", body = EventsResponse),
         (status = 400, description = "Query not numbers (`invalid_query`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`); an API token used from outside the networks it is bound to (`network_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit outside 1 to 200 (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )

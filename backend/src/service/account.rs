@@ -101,6 +101,13 @@ pub async fn change_password(
     new: &Password,
     origin: &RequestOrigin,
 ) -> Result<(), ServiceError> {
+    super::password_policy::check_new_password(
+        state,
+        new,
+        &principal.account.username,
+        principal.account.email.as_deref(),
+    )
+    .await?;
     let now = state.now();
     let session_id = principal.session_id.clone();
     let account = principal.account.clone();

@@ -7,13 +7,14 @@ use super::error::{Refusal, ServiceError};
 use super::notifications::{self, Notice};
 use super::proof::{self, Admitted, Proof, Required, Rule};
 use super::throttle::{self, Subject};
+use super::token_networks::TokenLookup;
 use super::two_factor_requirement;
 use super::{ApiTokenAccess, AppState, Principal};
 use crate::auth::opaque_token;
 use crate::db::api_tokens;
 use crate::db::events::{self, EventKind};
-use crate::domain::InvalidInput;
-use crate::domain::{ApiToken, Label, RequestOrigin, Role, Scope};
+use crate::domain::{ApiToken, InvalidInput, Label, RequestOrigin, Role, Scope};
+use ipnet::IpNet;
 
 /// Every API token starts so: recognisable in code, logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "cat_";
@@ -32,6 +33,8 @@ pub struct NewToken {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub lifetime_days: i64,
+    /// The networks it may be used from (`None`: any); see [`NewToken::bound_to`].
+    pub allowed_networks: Option<Vec<IpNet>>,
 }
 
 impl NewToken {
@@ -69,7 +72,17 @@ impl NewToken {
             name,
             scopes,
             lifetime_days,
+            allowed_networks: None,
         })
+    }
+
+    /// Binds the token to the networks given as CIDR text (at most 20); `None` leaves it
+    /// usable from any network.
+    pub fn bound_to(mut self, networks: Option<&[String]>) -> Result<Self, InvalidInput> {
+        self.allowed_networks = networks
+            .map(super::token_networks::parse_allowed_networks)
+            .transpose()?;
+        Ok(self)
     }
 
     /// Whether the token may act on customers (any support scope).
@@ -105,6 +118,7 @@ pub async fn create(
         created_at: now,
         last_used_at: None,
         expires_at: now + TimeDelta::days(new.lifetime_days),
+        allowed_networks: new.allowed_networks,
     };
     let hash = opaque_token::hash(&secret);
     let (account, made) = (principal.account.clone(), token.clone());
@@ -135,10 +149,11 @@ pub async fn create(
             api_tokens::insert(connection, &made, &hash)?;
             let scopes: Vec<&str> = made.scopes.iter().map(|scope| scope.as_str()).collect();
             let detail = format!(
-                "{} ({}), scopes {}",
+                "{} ({}), scopes {}{}",
                 made.name,
                 made.prefix,
-                scopes.join(" ")
+                scopes.join(" "),
+                super::token_networks::describe(made.allowed_networks.as_deref())
             );
             events::record(
                 connection,
@@ -200,18 +215,28 @@ pub async fn revoke(
         .await
 }
 
-/// Turns a presented `cat_` token into its caller: one indexed lookup.
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ServiceError> {
+/// Turns a presented `cat_` token into its caller: one indexed lookup; a token bound to
+/// networks is refused from outside them (see [`super::token_networks`]).
+pub async fn authenticate(
+    state: &AppState,
+    secret: &str,
+    origin: &RequestOrigin,
+) -> Result<Principal, ServiceError> {
     let now = state.now();
     if secret.len() > 256 {
         return Err(Refusal::InvalidToken.into());
     }
     let hash = opaque_token::hash(secret);
-    let (token, mut account) = state
+    let origin = origin.clone();
+    let lookup = state
         .database
-        .run(move |connection| api_tokens::authenticate(connection, &hash, now))
-        .await?
-        .ok_or(Refusal::InvalidToken)?;
+        .run(move |connection| super::token_networks::find_usable(connection, &hash, &origin, now))
+        .await?;
+    let (token, mut account) = match lookup {
+        TokenLookup::Usable(found) => *found,
+        TokenLookup::Unknown => return Err(Refusal::InvalidToken.into()),
+        TokenLookup::OutsideNetworks => return Err(Refusal::NetworkNotAllowed.into()),
+    };
     let standing = two_factor_requirement::standing_now(state, &mut account, now).await?;
     Ok(Principal {
         account_id: account.id.clone(),

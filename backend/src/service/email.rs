@@ -520,6 +520,13 @@ pub async fn confirm_password_reset(
     if account.two_factor_enabled() && factor.is_none() {
         return Err(Refusal::SecondFactorRequired.into());
     }
+    super::password_policy::check_new_password(
+        state,
+        new_password,
+        &account.username,
+        account.email.as_deref(),
+    )
+    .await?;
     let new_hash = state.password_hasher.hash(new_password).await?;
     let (state, origin) = (state.clone(), origin.clone());
     state

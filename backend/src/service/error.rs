@@ -4,6 +4,7 @@
 //! only the HTTP edge (`crate::error`) turns them into problem documents.
 
 use crate::auth::password::HashingError;
+use crate::auth::password_strength::NewPasswordRefused;
 use crate::auth::qr::QrError;
 use crate::auth::secret_box::SecretBoxError;
 use crate::auth::tokens::TokenError;
@@ -62,6 +63,12 @@ pub enum Refusal {
     NoPasskeys,
     #[error("an API token cannot do this; sign in, or use a token with the needed scope")]
     InsufficientScope,
+    /// An API token bound to networks, used from outside them.
+    #[error("this API token may not be used from this network")]
+    NetworkNotAllowed,
+    /// A new password the password rules refuse (too guessable, or breached).
+    #[error(transparent)]
+    NewPassword(#[from] NewPasswordRefused),
     /// Support's desk, asked by someone who is not support staff.
     #[error("you are not allowed to do this")]
     Forbidden,
@@ -101,6 +108,12 @@ impl ServiceError {
 
 /// A refusal, or input refused, keeps what the use case counted on the way (see
 /// [`crate::db::Database::transaction_committing_refusals`]); a fault keeps nothing.
+impl From<NewPasswordRefused> for ServiceError {
+    fn from(refused: NewPasswordRefused) -> Self {
+        Self::Refused(refused.into())
+    }
+}
+
 impl Answer for ServiceError {
     fn is_refusal(&self) -> bool {
         matches!(self, Self::Refused(_) | Self::Invalid(_))

@@ -20,11 +20,13 @@ pub mod not_me_links;
 pub mod notifications;
 pub mod outbox;
 pub mod passkeys;
+pub mod password_policy;
 pub mod proof;
 pub mod registration;
 pub mod sessions;
 pub mod support;
 pub mod throttle;
+pub mod token_networks;
 pub mod two_factor;
 pub mod two_factor_requirement;
 
@@ -35,6 +37,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
+use crate::breached_passwords::BreachedPasswords;
 use crate::config::Settings;
 use crate::db::accounts::Account;
 use crate::db::Database;
@@ -51,6 +54,8 @@ pub struct AppState {
     pub secret_box: SecretBox,
     /// The passkey relying party of `settings.public_url`.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
+    /// The range API new passwords are checked against, when one is configured.
+    pub breached_passwords: Option<Arc<BreachedPasswords>>,
     pub clock: SharedClock,
 }
 

@@ -72,6 +72,13 @@ pub async fn create_account(
     state: &AppState,
     request: NewAccountRequest,
 ) -> Result<CreatedAccount, ServiceError> {
+    super::password_policy::check_new_password(
+        state,
+        &request.password,
+        request.username.as_str(),
+        request.email.as_ref().map(Email::as_str),
+    )
+    .await?;
     let password_hash = state.password_hasher.hash(&request.password).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let created_at = state.now();

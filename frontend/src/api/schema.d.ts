@@ -1002,6 +1002,10 @@ export interface components {
         };
         /**
          * @example {
+         *       "allowed_networks": [
+         *         "203.0.113.0/24",
+         *         "2001:db8:42::/48"
+         *       ],
          *       "expires_in_days": 90,
          *       "name": "Reseller portal",
          *       "scopes": [
@@ -1010,6 +1014,15 @@ export interface components {
          *     }
          */
         CreateTokenRequest: components["schemas"]["ReauthenticationRequest"] & {
+            /**
+             * @description The networks the token may be used from: 1 to 20 IPv4 or IPv6 networks in CIDR
+             *     notation (or single addresses). A call from elsewhere answers `403
+             *     network_not_allowed` and is recorded in the security log. Left out: any network.
+             * @example [
+             *       "203.0.113.0/24"
+             *     ]
+             */
+            allowed_networks?: string[] | null;
             /**
              * Format: int64
              * @description 1 to 365; 1 to 30 for a token with a support scope.
@@ -1021,6 +1034,8 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
         };
         CreatedToken: {
+            /** @description The networks it may be used from, canonical; `null`: any. */
+            allowed_networks?: string[] | null;
             /** Format: date-time */
             expires_at: string;
             id: string;
@@ -1051,9 +1066,31 @@ export interface components {
             customers: components["schemas"]["CustomerSummary"][];
         };
         /**
+         * @description What a person recognises a device by ("Firefox 133 on Windows"), read from its
+         *     User-Agent by woothee. In parts, so each client words it in its own language.
+         * @example {
+         *       "browser": "Firefox",
+         *       "browser_version": "133",
+         *       "os": "Windows"
+         *     }
+         */
+        DeviceName: {
+            /** @description `Firefox`, `Chrome`, `Safari`, `Edge`, ... */
+            browser: string;
+            /** @description The major version, when the User-Agent says it. */
+            browser_version?: string | null;
+            /** @description `Windows`, `macOS`, `iPhone`, `Android`, `Linux`, ..., when the User-Agent says it. */
+            os?: string | null;
+        };
+        /**
          * @example {
          *       "created_at": "2026-11-01T10:00:00Z",
          *       "current": true,
+         *       "device_name": {
+         *         "browser": "Firefox",
+         *         "browser_version": "133",
+         *         "os": "Linux"
+         *       },
          *       "id": "9a1e...",
          *       "last_used_at": "2026-12-01T10:00:00Z",
          *       "trusted_until": "2026-12-31T10:00:00Z",
@@ -1065,6 +1102,7 @@ export interface components {
             created_at: string;
             /** @description The device this request's session was signed in from. */
             current: boolean;
+            device_name?: null | components["schemas"]["DeviceName"];
             id: string;
             /** Format: date-time */
             last_used_at: string;
@@ -1073,6 +1111,7 @@ export interface components {
              * @description Until then no code is asked on this device; `null` when not trusted.
              */
             trusted_until?: string | null;
+            /** @description The first product of the browser's User-Agent. */
             user_agent?: string | null;
         };
         DevicesResponse: {
@@ -1118,7 +1157,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support" | "not_me_reported";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support" | "not_me_reported" | "api_token_network_refused";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -1282,6 +1321,12 @@ export interface components {
             /** @description Oldest first. */
             passkeys: components["schemas"]["PasskeySummary"][];
         };
+        /** @description Why a password is guessable and how to do better, as keys the SPA translates. */
+        PasswordFeedback: {
+            /** @description How to choose a better one. */
+            suggestions: components["schemas"]["PasswordSuggestion"][];
+            warning?: null | components["schemas"]["PasswordWarning"];
+        };
         /**
          * @example {
          *       "code": "123456",
@@ -1313,6 +1358,16 @@ export interface components {
             /** @description A username or a verified e-mail address. */
             login: string;
         };
+        /**
+         * @description How to choose a better password (zxcvbn's suggestions).
+         * @enum {string}
+         */
+        PasswordSuggestion: "use_a_few_words" | "no_need_for_symbols" | "add_another_word" | "capitalization" | "all_uppercase" | "reversed_words" | "predictable_substitutions" | "longer_keyboard_pattern" | "avoid_repeats" | "avoid_sequences" | "avoid_recent_years" | "avoid_associated_years" | "avoid_associated_dates";
+        /**
+         * @description What makes a password guessable (zxcvbn's warnings, plus `contains_personal_info`).
+         * @enum {string}
+         */
+        PasswordWarning: "straight_row" | "keyboard_pattern" | "simple_repeat" | "extended_repeat" | "top_ten_password" | "top_hundred_password" | "common_password" | "similar_to_common_password" | "sequence" | "recent_years" | "word_by_itself" | "dates" | "names_by_themselves" | "common_names" | "contains_personal_info";
         PasswordlessOptionsResponse: {
             /** Format: int64 */
             expires_in: number;
@@ -1353,6 +1408,7 @@ export interface components {
             /** @description Stable snake_case machine code. */
             code: components["schemas"]["ProblemCode"];
             detail: string;
+            feedback?: null | components["schemas"]["PasswordFeedback"];
             /** @description The input field at fault, for validation problems. */
             field?: string | null;
             /**
@@ -1370,7 +1426,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "password_too_weak" | "password_breached" | "network_not_allowed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -1534,6 +1590,7 @@ export interface components {
             count: number;
             /** @description For a repeated failure, the latest attempt's. */
             detail?: string | null;
+            device_name?: null | components["schemas"]["DeviceName"];
             /** Format: int64 */
             id: number;
             /** @description For a repeated failure, the latest attempt's address (within the counted network). */
@@ -1555,6 +1612,11 @@ export interface components {
          *       ],
          *       "created_at": "2026-12-01T10:00:00Z",
          *       "current": true,
+         *       "device_name": {
+         *         "browser": "Firefox",
+         *         "browser_version": "133",
+         *         "os": "Linux"
+         *       },
          *       "id": "5b7c...",
          *       "ip": "203.0.113.7",
          *       "last_used_at": "2026-12-01T10:05:00Z",
@@ -1568,6 +1630,7 @@ export interface components {
             created_at: string;
             /** @description The session this request comes from. */
             current: boolean;
+            device_name?: null | components["schemas"]["DeviceName"];
             id: string;
             ip?: string | null;
             /**
@@ -1635,6 +1698,8 @@ export interface components {
          *     }
          */
         TokenSummary: {
+            /** @description The networks it may be used from, canonical (`203.0.113.0/24`); `null`: any. */
+            allowed_networks?: string[] | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1778,6 +1843,15 @@ export interface operations {
             };
             /** @description Not signed in, or a challenge token was sent (`invalid_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1988,7 +2062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Name, scopes or lifetime out of range (over 30 days with a support scope) (`validation_failed`, `invalid_body`) */
+            /** @description Name, scopes or lifetime out of range (over 30 days with a support scope), or `allowed_networks` empty, over 20 or not CIDR networks (`validation_failed`, `invalid_body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2310,6 +2384,15 @@ export interface operations {
             };
             /** @description Not signed in (`invalid_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2860,7 +2943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description New password too short or long (`validation_failed`) */
+            /** @description New password too short or long (`validation_failed`), too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2911,6 +2994,15 @@ export interface operations {
             };
             /** @description Not signed in (`invalid_token`) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token without the needed scope (`insufficient_scope`), or used from outside the networks it is bound to (`network_not_allowed`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4139,7 +4231,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`) */
+            /** @description New password too short or long, a malformed code or passkey answer, or more than one of them (`validation_failed`, `invalid_code_format`); a new password too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4416,7 +4508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid username, password or e-mail (`validation_failed`, `invalid_body`) */
+            /** @description Invalid username, password or e-mail (`validation_failed`, `invalid_body`); a password too easy to guess (`password_too_weak`, with `feedback`) or known from breaches (`password_breached`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4688,7 +4780,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`) */
+            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`); an API token used from outside the networks it is bound to (`network_not_allowed`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4761,7 +4853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`) */
+            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`); an API token used from outside the networks it is bound to (`network_not_allowed`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5058,7 +5150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token used from outside the networks it is bound to (`network_not_allowed`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5175,7 +5267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`) */
+            /** @description Not support staff (`forbidden`), signed in without a second factor (`two_factor_required`), or sign-in too old: send `code`, `webauthn` or `recovery_code` (`reauthentication_required`); an API token used from outside the networks it is bound to (`network_not_allowed`) */
             403: {
                 headers: {
                     [name: string]: unknown;

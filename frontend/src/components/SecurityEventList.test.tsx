@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { Language, Schemas } from "../api/types";
 import { LocaleProvider } from "../i18n";
@@ -60,5 +60,21 @@ describe("security event list", () => {
     const [failures] = renderList([repeated(count)], "cs");
     expect(within(failures!).getByText("Neúspěšné přihlášení")).toBeInTheDocument();
     expect(failures).toHaveTextContent(`${words}, naposledy v ${lastAt("cs")}`);
+  });
+
+  it("names the browser and system people recognise, with the raw User-Agent as a tooltip", () => {
+    const agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const named: SecurityEvent = {
+      ...once,
+      user_agent: agent,
+      device_name: { browser: "Firefox", browser_version: "133", os: "Windows" },
+    };
+    const script: SecurityEvent = { ...once, id: 3, user_agent: "curl/8.5.0", device_name: null };
+    const [firefox, curl] = renderList([named, script]);
+    expect(within(firefox!).getByText("Firefox 133 on Windows")).toHaveAttribute("title", agent);
+    expect(within(curl!).getByText("curl/8.5.0")).not.toHaveAttribute("title");
+    cleanup();
+    const [czech] = renderList([named], "cs");
+    expect(within(czech!).getByText("Firefox 133 (Windows)")).toHaveAttribute("title", agent);
   });
 });

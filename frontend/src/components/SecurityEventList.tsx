@@ -3,6 +3,7 @@ import type { Problem, Schemas } from "../api/types";
 import { useT } from "../i18n";
 import { eventLabel } from "../i18n/problems";
 import { ProblemAlert } from "./Alert";
+import { DeviceName } from "./DeviceName";
 
 type SecurityEventListProps = {
   /** `null` while loading. */
@@ -36,7 +37,11 @@ export function SecurityEventList({ events, problem }: SecurityEventListProps) {
                   })}`}
                 {event.ip && ` · ${event.ip}`}
               </span>
-              {event.user_agent && <span className="muted">{event.user_agent}</span>}
+              {event.user_agent && (
+                <span className="muted">
+                  <DeviceName name={event.device_name} userAgent={event.user_agent} />
+                </span>
+              )}
             </li>
           ))}
         </ul>

@@ -1,6 +1,7 @@
 import type { IntlShape } from "react-intl";
 import type { AppProblemCode, EventKind, Problem } from "../api/types";
 import type { MessageId } from "./en";
+import { feedbackMessages } from "./passwordFeedback";
 
 /**
  * Every problem code, the server's and the SPA's own, to its words: `Record` makes a code added
@@ -15,6 +16,9 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   not_found: "problem.not_found",
   method_not_allowed: "problem.reload",
   validation_failed: "problem.validation_failed",
+  password_too_weak: "problem.password_too_weak",
+  password_breached: "problem.password_breached",
+  network_not_allowed: "problem.network_not_allowed",
   invalid_code_format: "problem.invalid_code_format",
   invalid_recovery_code_format: "problem.invalid_recovery_code_format",
   invalid_credentials: "problem.invalid_credentials",
@@ -75,12 +79,17 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   two_factor_required_by_support: "event.two_factor_required_by_support",
   two_factor_requirement_lifted_by_support: "event.two_factor_requirement_lifted_by_support",
   not_me_reported: "event.not_me_reported",
+  api_token_network_refused: "event.api_token_network_refused",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */
 export function problemMessage(intl: IntlShape, problem: Problem): string {
   if (problem.code === "too_many_attempts") {
     return intl.formatMessage({ id: "problem.too_many_attempts" }, { advice: retryAdvice(intl, problem) });
+  }
+  if (problem.code === "password_too_weak") {
+    const why = problem.feedback ? feedbackMessages(intl, problem.feedback) : [];
+    return [intl.formatMessage({ id: "problem.password_too_weak" }), ...why].join(" ");
   }
   if (problem.code === "validation_failed" && problem.detail) {
     return intl.formatMessage(

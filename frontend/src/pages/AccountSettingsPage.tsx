@@ -26,7 +26,7 @@ export function AccountSettingsPage() {
       <EmailSettings account={account} />
       <TwoFactorSettings account={account} />
       <Passkeys account={account} />
-      <ChangePassword />
+      <ChangePassword account={account} />
       <SignedInPlaces />
       <ApiTokens account={account} />
       <SecurityEvents />

@@ -8,6 +8,7 @@ import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
 import { CeremonyNote } from "../components/CeremonyNote";
 import { Field } from "../components/Field";
+import { PasswordStrength } from "../components/PasswordStrength";
 import { describePasskeyProblem } from "../components/ReauthPrompt";
 import { SecondFactorField, typedFactor, type TypedFactor } from "../components/SecondFactorField";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
@@ -195,6 +196,8 @@ export function ResetPasswordPage() {
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
+          {/* The link does not say whose account it is: the meter knows no username here (the server does). */}
+          <PasswordStrength password={password} userInputs={[]} />
           <Field
             ref={repeatRef}
             label={t("reset.repeat")}

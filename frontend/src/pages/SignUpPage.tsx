@@ -4,6 +4,8 @@ import { useRegister } from "../api/auth";
 import { ProblemAlert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
+import { PasswordStrength } from "../components/PasswordStrength";
+import { personalWords } from "../password/strength";
 import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useT } from "../i18n";
 
@@ -71,6 +73,7 @@ export function SignUpPage() {
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError("password")}
         />
+        <PasswordStrength password={password} userInputs={personalWords(username, email)} />
         <ProblemAlert problem={problem} />
         <button type="submit" className="primary" disabled={register.isPending}>
           {t("signup.submit")}

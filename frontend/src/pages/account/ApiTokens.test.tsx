@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { Schemas } from "../../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn } from "../../test/fakeServer";
-import { grantableScopes } from "./ApiTokens";
+import { grantableScopes, networkList } from "./ApiTokens";
 
 type Token = Schemas["TokenSummary"];
 
@@ -92,6 +92,55 @@ describe("API tokens", () => {
     expect(days).toHaveAttribute("max", "30");
     await user.click(section.getByRole("checkbox", { name: "Look up customers (support:read)" }));
     expect(days).toHaveAttribute("max", "365");
+  });
+
+  it("binds a new token to the networks typed and lists them", async () => {
+    let list: Token[] = [];
+    const bound: Token = { ...portal, allowed_networks: ["203.0.113.0/24", "2001:db8:42::/48"] };
+    const { user, calls } = renderApp(
+      {
+        ...signedIn(),
+        "GET /api/v1/account/api-tokens": () => json(200, { tokens: list }),
+        "POST /api/v1/account/api-tokens": async (request) => {
+          const body = (await request.json()) as { allowed_networks?: string[] };
+          if (body.allowed_networks?.includes("example.com"))
+            return problem(422, "validation_failed", { field: "allowed_networks", detail: "\"example.com\" is not an IP address or network" });
+          list = [bound];
+          return json(201, { ...bound, token: "cat_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789" });
+        },
+      },
+      "/account",
+    );
+    const section = await tokensSection();
+    await user.click(await section.findByRole("button", { name: "Create an API token" }));
+    await user.type(section.getByLabelText("Name"), "Reseller portal");
+    const networks = section.getByLabelText("Allowed networks (optional)");
+    await user.type(networks, "example.com");
+    await user.click(section.getByRole("button", { name: "Create token" }));
+    expect(await section.findByRole("alert")).toHaveTextContent("example.com");
+    expect(networks).toHaveAttribute("aria-invalid", "true");
+    await user.clear(networks);
+    await user.type(networks, "203.0.113.0/24,  2001:db8:42::/48");
+    await user.click(section.getByRole("button", { name: "Create token" }));
+    expect(await section.findByRole("heading", { name: 'Your new token "Reseller portal"' })).toBeInTheDocument();
+    expect(bodiesOf(calls, "/api/v1/account/api-tokens").filter(Boolean).at(-1)).toEqual({
+      name: "Reseller portal",
+      scopes: ["account:read"],
+      expires_in_days: 90,
+      allowed_networks: ["203.0.113.0/24", "2001:db8:42::/48"],
+    });
+    const listed = await section.findByRole("listitem");
+    expect(listed).toHaveTextContent("only from 203.0.113.0/24 and 2001:db8:42::/48");
+  });
+
+  it("says an unbound token works from any network, in Czech too", async () => {
+    renderApp({ ...signedIn(), "GET /api/v1/account/api-tokens": () => json(200, { tokens: [portal] }) }, "/account", "cs");
+    expect(await screen.findByText(/z jakékoli sítě/)).toBeInTheDocument();
+  });
+
+  it("splits the networks typed at commas, spaces and lines", () => {
+    expect(networkList(" 10.0.0.0/8, 2001:db8::/32\n192.0.2.1 ;")).toEqual(["10.0.0.0/8", "2001:db8::/32", "192.0.2.1"]);
+    expect(networkList("  ")).toEqual([]);
   });
 
   it("revokes a token after OK", async () => {

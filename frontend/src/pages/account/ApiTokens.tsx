@@ -35,6 +35,11 @@ const SUPPORT_MAX_DAYS = 30;
 
 const isSupportScope = (scope: Scope) => scope.startsWith("support:");
 
+/** The networks typed, one per comma, space or line; the server checks each. */
+export function networkList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((network) => network !== "");
+}
+
 /**
  * API tokens for programs acting for this account: made as a privileged action, the secret shown
  * once; listed without secrets; revoked one by one.
@@ -51,6 +56,7 @@ export function ApiTokens({ account }: { account: Account }) {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState("");
   const [days, setDays] = useState(String(DEFAULT_DAYS));
+  const [networks, setNetworks] = useState("");
   const [chosen, setChosen] = useState<Scope[]>(["account:read"]);
   const supportChosen = chosen.some(isSupportScope);
   const [created, setCreated] = useState<Created | null>(null);
@@ -71,6 +77,7 @@ export function ApiTokens({ account }: { account: Account }) {
       setCreating(false);
       setName("");
       setDays(String(DEFAULT_DAYS));
+      setNetworks("");
       setChosen(["account:read"]);
     },
   );
@@ -79,7 +86,13 @@ export function ApiTokens({ account }: { account: Account }) {
     event.preventDefault();
     if (create.busy) return;
     setMessage("");
-    request.current = { name: name.trim(), scopes: chosen, expires_in_days: Number(days) };
+    const allowed = networkList(networks);
+    request.current = {
+      name: name.trim(),
+      scopes: chosen,
+      expires_in_days: Number(days),
+      ...(allowed.length > 0 ? { allowed_networks: allowed } : {}),
+    };
     void create.start();
   }
 
@@ -130,6 +143,10 @@ export function ApiTokens({ account }: { account: Account }) {
                 {token.last_used_at ? t("sessions.last_used", { date: when(token.last_used_at) }) : t("tokens.never_used")}
                 {" · "}
                 {t("tokens.expires_at", { date: when(token.expires_at) })}
+                {" · "}
+                {token.allowed_networks
+                  ? t("tokens.only_from", { networks: intl.formatList(token.allowed_networks) })
+                  : t("tokens.any_network")}
               </span>
               <button type="button" onClick={() => setRevoking(token)} aria-label={t("tokens.revoke_label", { name: token.name })}>
                 {t("tokens.revoke")}
@@ -185,6 +202,16 @@ export function ApiTokens({ account }: { account: Account }) {
             max={supportChosen ? SUPPORT_MAX_DAYS : 365}
             value={days}
             onChange={(e) => setDays(e.target.value)}
+          />
+          <Field
+            label={t("tokens.networks")}
+            hint={t("tokens.networks_hint")}
+            name="token-networks"
+            autoComplete="off"
+            spellCheck={false}
+            value={networks}
+            onChange={(e) => setNetworks(e.target.value)}
+            error={create.problem?.field === "allowed_networks" ? t("signup.check_field") : undefined}
           />
           <div className="actions">
             <button type="submit" className="primary" disabled={create.busy || chosen.length === 0}>

@@ -2,9 +2,12 @@ import { useState, type FormEvent } from "react";
 import { useChangePassword } from "../../api/account";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { Field } from "../../components/Field";
+import { PasswordStrength } from "../../components/PasswordStrength";
+import { personalWords } from "../../password/strength";
+import type { Account } from "../../api/types";
 import { useT } from "../../i18n";
 
-export function ChangePassword() {
+export function ChangePassword({ account }: { account: Account }) {
   const t = useT();
   const change = useChangePassword();
   const [current, setCurrent] = useState("");
@@ -48,7 +51,9 @@ export function ChangePassword() {
           minLength={8}
           value={next}
           onChange={(e) => setNext(e.target.value)}
+          error={change.error?.field === "new_password" ? t("signup.check_field") : undefined}
         />
+        <PasswordStrength password={next} userInputs={personalWords(account.username, account.email)} />
         <ProblemAlert problem={change.error} />
         <StatusMessage>{message}</StatusMessage>
         <button type="submit" className="primary" disabled={change.isPending}>

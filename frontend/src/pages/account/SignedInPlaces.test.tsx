@@ -116,4 +116,21 @@ describe("Where you're signed in", () => {
     expect(section.getByText("Heslo + důvěryhodné zařízení")).toBeInTheDocument();
     expect(section.getByText("Zatím žádná známá zařízení.")).toBeInTheDocument();
   });
+
+  it("names browsers and systems people recognise, the raw User-Agent in a tooltip", async () => {
+    const agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0)";
+    const firefox = { ...phone, user_agent: agent, device_name: { browser: "Firefox", browser_version: "133", os: "Windows" } };
+    const safari = { ...tablet, device_name: { browser: "Safari", browser_version: null, os: "iPad" } };
+    const named: Device = { ...oldPhone, device_name: { browser: "Chrome", browser_version: "131", os: "Android" } };
+    renderApp(places([thisSession(), firefox, safari], [laptop, named]), "/account");
+    const section = await placesSection();
+    const sessions = within(await section.findByRole("list", { name: "Sessions" })).getAllByRole("listitem");
+    expect(within(sessions[1]!).getByText("Firefox 133 on Windows")).toHaveAttribute("title", agent);
+    expect(within(sessions[1]!).getByRole("button", { name: /^End session Firefox 133 on Windows,/ })).toBeInTheDocument();
+    expect(sessions[2]).toHaveTextContent("Safari on iPad");
+    // Without a name, the raw User-Agent is all there is.
+    expect(within(sessions[0]!).getByText("Mozilla/5.0 (X11; Linux x86_64)")).not.toHaveAttribute("title");
+    const devices = within(section.getByRole("list", { name: "Known devices" })).getAllByRole("listitem");
+    expect(devices[1]).toHaveTextContent("Chrome 131 on Android");
+  });
 });

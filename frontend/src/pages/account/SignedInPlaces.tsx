@@ -7,6 +7,7 @@ import { toProblem } from "../../api/problems";
 import { devicesQuery, sessionsQuery } from "../../api/queries";
 import { useEndOtherSessions, useEndSession } from "../../api/sessions";
 import type { Schemas } from "../../api/types";
+import { DeviceName, useDeviceText } from "../../components/DeviceName";
 import { ProblemAlert, StatusMessage } from "../../components/Alert";
 import { useT, type MessageId } from "../../i18n";
 
@@ -116,12 +117,15 @@ export function SignedInPlaces() {
 function SessionItem({ session, busy, onEnd }: { session: Session; busy: boolean; onEnd: () => void }) {
   const t = useT();
   const intl = useIntl();
-  const agent = session.user_agent ?? t("sessions.unknown_agent");
+  const deviceText = useDeviceText();
+  const agent = deviceText(session.device_name, session.user_agent);
   const since = when(intl, session.created_at);
   return (
     <li>
       <span>
-        <strong className="agent">{agent}</strong>
+        <strong className="agent">
+          <DeviceName name={session.device_name} userAgent={session.user_agent} />
+        </strong>
         {session.current && <span className="badge badge-ok">{t("sessions.this_session")}</span>}
       </span>
       <span>{amrInWords(intl, session.amr)}</span>
@@ -142,13 +146,16 @@ function SessionItem({ session, busy, onEnd }: { session: Session; busy: boolean
 function DeviceItem({ device, busy, onForget }: { device: Device; busy: boolean; onForget: () => void }) {
   const t = useT();
   const intl = useIntl();
-  const agent = device.user_agent ?? t("sessions.unknown_agent");
+  const deviceText = useDeviceText();
+  const agent = deviceText(device.device_name, device.user_agent);
   const lastUsed = when(intl, device.last_used_at);
   const trusted = device.trusted_until && Date.parse(device.trusted_until) > Date.now() ? device.trusted_until : null;
   return (
     <li>
       <span>
-        <strong className="agent">{agent}</strong>
+        <strong className="agent">
+          <DeviceName name={device.device_name} userAgent={device.user_agent} />
+        </strong>
         {device.current && <span className="badge badge-ok">{t("devices.this_device")}</span>}
       </span>
       <span>
