@@ -226,16 +226,10 @@ impl FromRequest for Principal {
     type Error = ApiError;
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(request);
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = SettingUp::from_request(request, payload);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or(Refusal::InvalidToken)?;
-            if token.starts_with(token_service::TOKEN_PREFIX) {
-                return Err(Refusal::InsufficientScope.into());
-            }
-            let principal = sessions::authenticate(&state, &token).await?;
+            let SettingUp(principal) = session.await?;
             if principal.two_factor_setup_only {
                 return Err(Refusal::TwoFactorSetupRequired.into());
             }
