@@ -110,6 +110,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|error| error.to_string())?;
     tracing::info!(port = application.port(), "custadmin is serving");
+    // Every instance reads the key files again, so a key rotated by `custadmin keys` reaches
+    // it without a restart.
+    tokio::spawn(application.state().key_reloader.clone().run_periodically());
     // Every instance prunes; the deletes are idempotent, so instances may overlap.
     tokio::spawn(custadmin::service::housekeeping::run_periodically(
         application.state().clone(),

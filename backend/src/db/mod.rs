@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod passwordless_challenges;
 pub mod schema;
+pub mod sealed_values;
 pub mod sessions;
 pub mod throttle;
 pub mod two_factor;
