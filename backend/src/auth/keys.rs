@@ -25,13 +25,13 @@ use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
+pub use crate::auth::secret_box::{ReloadKeys, SECRET_KEY_BYTES};
 use crate::auth::secret_box::{
     hashing_key_of, key_label, parse_key_label, RingKey, SecretBox, SecretRing, ORIGINAL_KEY_ID,
 };
 use crate::auth::tokens::{TokenError, TokenKeys};
 use crate::config::Settings;
 
-pub const SECRET_KEY_BYTES: usize = 32;
 const JWT_KEY_FILE_NAME: &str = "jwt-signing-key.pem";
 const SECRET_KEY_FILE_NAME: &str = "secret-encryption.key";
 
@@ -381,12 +381,6 @@ impl KeyFiles {
 struct Listing {
     encryption: Vec<(u32, PathBuf, bool)>,
     signing: Vec<(u32, PathBuf)>,
-}
-
-/// Asked by a [`SecretBox`] or [`TokenKeys`] that met a key it lacks.
-pub trait ReloadKeys: Send + Sync {
-    /// Reads the keys again unless that was done very recently; `true` when it read them.
-    fn reload_on_miss(&self) -> bool;
 }
 
 /// Reads the key files again and puts the keys in place in the shared [`SecretBox`] and

@@ -18,9 +18,16 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::auth::keys::{ReloadKeys, SECRET_KEY_BYTES};
-
+pub const SECRET_KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 24;
+
+/// Asked by a [`SecretBox`] (or the token keys) that met a key it lacks: `keys.rs` implements
+/// it by reading the key files again.
+pub trait ReloadKeys: Send + Sync {
+    /// Reads the keys again unless that was done very recently; `true` when it read them.
+    fn reload_on_miss(&self) -> bool;
+}
+
 
 /// The id of the key every value without a prefix was sealed or hashed with.
 pub const ORIGINAL_KEY_ID: u32 = 1;

@@ -12,8 +12,7 @@ use sha2::{Digest, Sha256};
 
 use std::sync::{Arc, RwLock};
 
-use crate::auth::keys::ReloadKeys;
-use crate::auth::secret_box::SecretBox;
+use crate::auth::secret_box::{ReloadKeys, SecretBox};
 use crate::domain::Role;
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -487,6 +486,11 @@ impl TokenKeys {
             .map(|data| data.claims)
             .map_err(|_| rejection())
     }
+}
+
+/// The `kid` tokens signed by the key of `public_key` carry.
+pub fn kid_of(public_key: &VerifyingKey) -> String {
+    jwk_thumbprint(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public_key.to_bytes()))
 }
 
 /// RFC 7638 thumbprint of the public key: a stable `kid` that changes with the key.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod backup;
 pub mod ceremonies;
 pub mod devices;
 pub mod email_tokens;

@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod health;
 pub mod housekeeping;
+pub mod keys;
 pub mod login;
 pub mod not_me;
 pub mod not_me_links;
