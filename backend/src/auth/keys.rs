@@ -389,18 +389,21 @@ pub struct KeyReloader {
     files: KeyFiles,
     secret_box: SecretBox,
     token_keys: TokenKeys,
-    last_read: Mutex<Instant>,
+    /// When the folder was last read, and its modification time then (adding or removing a
+    /// key file changes it).
+    last_read: Mutex<(Instant, Option<SystemTime>)>,
 }
 
 impl KeyReloader {
     /// `secret_box` and `token_keys` must be clones without a reloader of their own (the
     /// ones handed out get this reloader; holding those would make a cycle).
     pub fn new(files: KeyFiles, secret_box: SecretBox, token_keys: TokenKeys) -> Arc<Self> {
+        let folder_modified = folder_modified(&files.folder);
         Arc::new(Self {
             files,
             secret_box,
             token_keys,
-            last_read: Mutex::new(Instant::now()),
+            last_read: Mutex::new((Instant::now(), folder_modified)),
         })
     }
 
@@ -410,7 +413,8 @@ impl KeyReloader {
 
     /// Reads the key files now.
     pub fn reload(&self) -> Result<(), KeyError> {
-        *self.last_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+        *self.last_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            (Instant::now(), folder_modified(&self.files.folder));
         let loaded = self.files.load()?;
         let before = (self.secret_box.current_key_id(), self.token_keys.kid());
         self.secret_box.replace_ring(loaded.secret_ring());
@@ -447,11 +451,20 @@ impl KeyReloader {
     }
 }
 
+fn folder_modified(folder: &Path) -> Option<SystemTime> {
+    std::fs::metadata(folder)
+        .and_then(|metadata| metadata.modified())
+        .ok()
+}
+
 impl ReloadKeys for KeyReloader {
+    /// At once when a key file was added or removed since the last read (a rotation), else
+    /// at most every [`RELOAD_ON_MISS_INTERVAL`] (made-up key ids cost a `stat`, no more).
     fn reload_on_miss(&self) -> bool {
         {
             let last_read = self.last_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if last_read.elapsed() < RELOAD_ON_MISS_INTERVAL {
+            let changed = folder_modified(&self.files.folder) != last_read.1;
+            if !changed && last_read.0.elapsed() < RELOAD_ON_MISS_INTERVAL {
                 return false;
             }
         }

@@ -235,15 +235,24 @@ impl TokenKeys {
         self
     }
 
-    /// Puts other keys in place for every clone. Tokens already verified stay verified until
-    /// they expire (a retired key is dropped only after its tokens have).
+    /// Puts other keys in place for every clone.
     pub fn replace_keys(
         &self,
         signing_key: &SigningKey,
         retired: &[VerifyingKey],
     ) -> Result<(), TokenError> {
         let set = SigningSet::new(signing_key, retired)?;
-        *self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(set);
+        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dropped_a_key = keys.verification_keys.iter().any(|old| {
+            set.verification_keys
+                .iter()
+                .all(|new| new.kid != old.kid)
+        });
+        *keys = Arc::new(set);
+        if dropped_a_key {
+            // Tokens of a retired key must stop verifying now, cached or not.
+            self.verified_access.invalidate_all();
+        }
         Ok(())
     }
 
