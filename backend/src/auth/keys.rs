@@ -726,4 +726,137 @@ mod tests {
         assert!(matches!(error, KeyError::Read { .. }), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    fn full_key(keys: &LoadedKeys, id: u32) -> [u8; SECRET_KEY_BYTES] {
+        match keys.encryption.iter().find(|key| key.id == id).map(|key| &key.material) {
+            Some(EncryptionMaterial::Full(key)) => *key,
+            _ => panic!("k{id} is a full key"),
+        }
+    }
+
+    #[test]
+    fn rotated_keys_are_numbered_files_beside_the_first_and_the_highest_is_current() {
+        let dir = temp_dir();
+        let files = KeyFiles::from_settings(&settings_in(&dir));
+        let first = files.load_or_create().unwrap();
+        let original = full_key(&first, 1);
+        assert_eq!(files.add_encryption_key().unwrap(), 2);
+        assert_eq!(files.add_encryption_key().unwrap(), 3);
+        assert_eq!(files.add_signing_key().unwrap(), 2);
+        for name in ["secret-encryption-k2.key", "secret-encryption-k3.key", "jwt-signing-key-2.pem"] {
+            let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        // No staging file is left behind.
+        assert!(std::fs::read_dir(&dir)
+            .unwrap()
+            .all(|entry| !entry.unwrap().file_name().to_string_lossy().starts_with('.')));
+        let loaded = files.load_or_create().unwrap();
+        assert_eq!(loaded.current_encryption().id, 3);
+        assert_eq!(full_key(&loaded, 1), original, "key 1 is kept as it was");
+        assert_eq!(loaded.current_signing().number, 2);
+        assert_eq!(
+            loaded.retired_verifying_keys(),
+            vec![first.signing_key().verifying_key()]
+        );
+        let ring = SecretBox::from_ring(loaded.secret_ring());
+        assert_eq!(ring.current_key_id(), 3);
+        assert_eq!(ring.key_ids(), vec![(1, true), (2, true), (3, true)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_retired_key_leaves_its_hashing_part_only_when_asked_and_start_up_makes_no_new_key() {
+        let dir = temp_dir();
+        let files = KeyFiles::from_settings(&settings_in(&dir));
+        let original = SecretBox::from_ring(files.load_or_create().unwrap().secret_ring());
+        let code_hash = original.keyed_hash("abcdefghij");
+        let sealed = original.seal(b"secret", b"ad").unwrap();
+        files.add_encryption_key().unwrap();
+        let loaded = files.load().unwrap();
+        let k1 = loaded.encryption[0].clone();
+        assert_eq!(files.retire_encryption_key(&k1, true).unwrap(), None);
+        assert!(!dir.join(SECRET_KEY_FILE_NAME).exists());
+        // The folder has a key: start-up reads it rather than making a new key 1.
+        let loaded = files.load_or_create().unwrap();
+        assert!(!dir.join(SECRET_KEY_FILE_NAME).exists());
+        assert!(matches!(
+            loaded.encryption[0].material,
+            EncryptionMaterial::HashingOnly(_)
+        ));
+        let ring = SecretBox::from_ring(loaded.secret_ring());
+        assert!(ring.keyed_hash_candidates("abcdefghij").contains(&code_hash));
+        assert!(ring.open(&sealed, b"ad").is_err(), "the hashing part opens nothing");
+        let hashing_part = loaded.encryption[0].clone();
+        assert_eq!(files.retire_encryption_key(&hashing_part, false).unwrap(), None);
+        assert_eq!(files.load().unwrap().encryption.len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_configured_key_is_key_one_and_is_never_deleted() {
+        let dir = temp_dir();
+        let outside = temp_dir();
+        std::fs::write(outside.join("secret"), new_secret_key_text()).unwrap();
+        let mut settings = settings_in(&dir);
+        settings.secret_key_file = Some(outside.join("secret"));
+        let files = KeyFiles::from_settings(&settings);
+        files.load_or_create().unwrap();
+        assert!(!dir.join(SECRET_KEY_FILE_NAME).exists(), "nothing made in the folder");
+        files.add_encryption_key().unwrap();
+        let loaded = files.load().unwrap();
+        assert!(loaded.encryption[0].configured);
+        let answered = files.retire_encryption_key(&loaded.encryption[0], false).unwrap();
+        assert_eq!(answered, Some(outside.join("secret")));
+        assert!(outside.join("secret").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    #[test]
+    fn two_rotations_at_once_never_replace_each_others_key() {
+        let dir = temp_dir();
+        let files = KeyFiles::from_settings(&settings_in(&dir));
+        files.load_or_create().unwrap();
+        let made: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| files.add_encryption_key()))
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        // Each made a distinct key or was told its number was taken; none overwrote.
+        let mut ids: Vec<u32> = made.iter().filter_map(|made| made.as_ref().ok().copied()).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before);
+        assert!(made
+            .iter()
+            .all(|made| made.is_ok() || matches!(made, Err(KeyError::Create { .. }))));
+        assert_eq!(files.load().unwrap().encryption.len(), 1 + ids.len());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_reload_reaches_every_clone_and_a_miss_reads_a_changed_folder_at_once() {
+        let dir = temp_dir();
+        let files = KeyFiles::from_settings(&settings_in(&dir));
+        let loaded = files.load_or_create().unwrap();
+        let secret_box = SecretBox::from_ring(loaded.secret_ring());
+        let token_keys = loaded.token_keys("custadmin").unwrap();
+        let reloader = KeyReloader::new(files.clone(), secret_box.clone(), token_keys.clone());
+        let handed_out = secret_box.clone().with_reloader(reloader.clone());
+        // Nothing changed, and read just now: a miss reads nothing.
+        assert!(!reloader.reload_on_miss());
+        files.add_encryption_key().unwrap();
+        // Another process rotated: the value it sealed opens here at once.
+        let other_process = SecretBox::from_ring(files.load().unwrap().secret_ring());
+        let sealed = other_process.seal(b"secret", b"ad").unwrap();
+        assert!(sealed.starts_with("k2:"));
+        assert_eq!(handed_out.open(&sealed, b"ad").unwrap(), b"secret");
+        assert_eq!(secret_box.current_key_id(), 2, "every clone");
+        assert_eq!(token_keys.kids().len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
 }
