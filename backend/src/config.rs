@@ -763,7 +763,9 @@ fn text(value: &str) -> Option<String> {
 impl Settings {
     /// The folder of the key files: `CUSTADMIN_KEYS_DIR`, else the data folder.
     pub fn keys_dir(&self) -> PathBuf {
-        self.keys_dir.clone().unwrap_or_else(|| self.data_dir.clone())
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
     }
 
     /// Reads the process environment and `CUSTADMIN_CONFIG` (default `./custadmin.toml`, if present).

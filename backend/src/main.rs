@@ -2,9 +2,9 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 
@@ -254,8 +254,8 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
                     if !no_wait {
                         // Until every server reads the folder, some still seal with the old
                         // key; sealing anew after that leaves nothing behind.
-                        let wait = custadmin::auth::keys::KEY_RELOAD_INTERVAL
-                            + Duration::from_secs(2);
+                        let wait =
+                            custadmin::auth::keys::KEY_RELOAD_INTERVAL + Duration::from_secs(2);
                         println!(
                             "waiting {} s for the running servers to read it",
                             wait.as_secs()
@@ -354,19 +354,31 @@ fn print_status(status: &custadmin::service::keys::KeyStatus) {
             key_label(key.id),
             age(key.age),
             key.path.display(),
-            if key.configured { " (from a setting)" } else { "" },
+            if key.configured {
+                " (from a setting)"
+            } else {
+                ""
+            },
             protects.join(", ")
         );
     }
     println!("signing keys:");
     for key in &status.signing {
-        let role = if key.current { "current" } else { "verifies only" };
+        let role = if key.current {
+            "current"
+        } else {
+            "verifies only"
+        };
         println!(
             "  kid {} {role}, age {}, {}{}",
             key.kid,
             age(key.age),
             key.path.display(),
-            if key.configured { " (from a setting)" } else { "" },
+            if key.configured {
+                " (from a setting)"
+            } else {
+                ""
+            },
         );
     }
 }
@@ -415,14 +427,16 @@ fn backup(settings: &Settings, to: &std::path::Path, with_keys: bool) -> Result<
         ),
     }
     for path in &report.keys_left_out {
-        println!("not copied (named by CUSTADMIN_JWT_RETIRED_KEY_FILES): {}", path.display());
+        println!(
+            "not copied (named by CUSTADMIN_JWT_RETIRED_KEY_FILES): {}",
+            path.display()
+        );
     }
     Ok(())
 }
 
 fn restore(settings: &Settings, from: &std::path::Path) -> Result<(), String> {
-    let report =
-        custadmin::backup::restore(settings, from).map_err(|error| error.to_string())?;
+    let report = custadmin::backup::restore(settings, from).map_err(|error| error.to_string())?;
     println!(
         "restored the database ({} accounts) to {}",
         report.accounts,

@@ -111,7 +111,10 @@ async fn a_backup_taken_under_sign_ups_and_sign_ins_restores_and_serves() {
 
     // Assert: a copy and the key files beside it, owner-only.
     assert!(backed_up.status.success(), "{backed_up:?}");
-    assert!(backed_up.stdout.contains("backed up the database"), "{backed_up:?}");
+    assert!(
+        backed_up.stdout.contains("backed up the database"),
+        "{backed_up:?}"
+    );
     let keys = dir.path().join("nightly.sqlite3.keys");
     use std::os::unix::fs::PermissionsExt;
     for path in [backup.clone(), keys.join("secret-encryption.key")] {
@@ -125,9 +128,17 @@ async fn a_backup_taken_under_sign_ups_and_sign_ins_restores_and_serves() {
     // Act: restore into a fresh folder and serve it.
     let fresh_dir = TempDir::new("restored");
     let restored_launch = Launch::new(fresh_dir.path());
-    let restored = run(&restored_launch, &["restore", "--from", backup.to_str().unwrap()]).await;
+    let restored = run(
+        &restored_launch,
+        &["restore", "--from", backup.to_str().unwrap()],
+    )
+    .await;
     assert!(restored.status.success(), "{restored:?}");
-    let again = run(&restored_launch, &["restore", "--from", backup.to_str().unwrap()]).await;
+    let again = run(
+        &restored_launch,
+        &["restore", "--from", backup.to_str().unwrap()],
+    )
+    .await;
     assert!(
         !again.status.success() && again.stderr.contains("not empty"),
         "a restore never mixes with data: {again:?}"
@@ -139,7 +150,10 @@ async fn a_backup_taken_under_sign_ups_and_sign_ins_restores_and_serves() {
     // what was there before the backup is there, whole.
     let session = sign_in_with_next_code(&restored_api, &erin).await;
     assert_eq!(session["status"], "authenticated");
-    assert_eq!(jwt_part(session["access_token"].as_str().unwrap(), 1)["amr"], json!(["pwd", "otp"]));
+    assert_eq!(
+        jwt_part(session["access_token"].as_str().unwrap(), 1)["amr"],
+        json!(["pwd", "otp"])
+    );
     let challenge = restored_api.challenge_token("erin").await;
     restored_api
         .otp(json!({"challenge_token": challenge, "recovery_code": erin.recovery_codes[0]}))
@@ -167,7 +181,11 @@ async fn a_backup_taken_under_sign_ups_and_sign_ins_restores_and_serves() {
             signed_in += 1;
         }
     }
-    assert_eq!(signed_in + 2, accounts, "accounts in the copy: {restored:?}");
+    assert_eq!(
+        signed_in + 2,
+        accounts,
+        "accounts in the copy: {restored:?}"
+    );
     restored_server.stop();
     server.stop();
 }
@@ -187,8 +205,16 @@ async fn keys_rotate_while_a_server_serves_and_it_reads_them_without_a_restart()
 
     // Assert: everything sealed anew, and the old key readable until retired.
     assert!(rotated.status.success(), "{rotated:?}");
-    assert!(rotated.stdout.contains("made k2 the current encryption key"), "{rotated:?}");
-    assert!(rotated.stdout.contains("nothing sealed uses k1 any more"), "{rotated:?}");
+    assert!(
+        rotated
+            .stdout
+            .contains("made k2 the current encryption key"),
+        "{rotated:?}"
+    );
+    assert!(
+        rotated.stdout.contains("nothing sealed uses k1 any more"),
+        "{rotated:?}"
+    );
     let status = run(&launch, &["keys", "status"]).await;
     assert!(status.status.success(), "{status:?}");
     assert!(status.stdout.contains("k2 current"), "{status:?}");
@@ -230,8 +256,10 @@ async fn keys_rotate_while_a_server_serves_and_it_reads_them_without_a_restart()
 #[test]
 fn a_postgresql_backup_is_pg_dumps_to_make() {
     let dir = TempDir::new("pg-backup");
-    let launch = Launch::new(dir.path())
-        .env("CUSTADMIN_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none");
+    let launch = Launch::new(dir.path()).env(
+        "CUSTADMIN_DATABASE_URL",
+        "postgres://nobody@127.0.0.1:1/none",
+    );
     let finished = launch.run(&["backup", "--to", "x.sqlite3"], None);
     assert!(!finished.status.success());
     assert!(finished.stderr.contains("pg_dump"), "{finished:?}");

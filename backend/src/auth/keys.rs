@@ -25,10 +25,10 @@ use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
-pub use crate::auth::secret_box::{ReloadKeys, SECRET_KEY_BYTES};
 use crate::auth::secret_box::{
     hashing_key_of, key_label, parse_key_label, RingKey, SecretBox, SecretRing, ORIGINAL_KEY_ID,
 };
+pub use crate::auth::secret_box::{ReloadKeys, SECRET_KEY_BYTES};
 use crate::auth::tokens::{TokenError, TokenKeys};
 use crate::config::Settings;
 
@@ -134,7 +134,9 @@ impl LoadedKeys {
             .iter()
             .map(|file| match &file.material {
                 EncryptionMaterial::Full(key) => RingKey::full(file.id, key),
-                EncryptionMaterial::HashingOnly(hashing) => RingKey::hashing_only(file.id, *hashing),
+                EncryptionMaterial::HashingOnly(hashing) => {
+                    RingKey::hashing_only(file.id, *hashing)
+                }
             })
             .collect();
         SecretRing::new(self.current_encryption().id, keys)
@@ -256,7 +258,7 @@ impl KeyFiles {
             signing.push(signing_key_file(number, &path, false)?);
         }
         signing.sort_by_key(|key| key.number);
-        if signing.last().is_none_or(|key| key.key.is_none()) {
+        if !signing.last().is_some_and(|key| key.key.is_some()) {
             return Err(KeyError::Unusable(format!(
                 "no JWT signing key in {} (and CUSTADMIN_JWT_KEY_FILE is not set)",
                 self.folder.display()
@@ -271,15 +273,31 @@ impl KeyFiles {
     /// Makes encryption key `k<n>`, n one more than any there is; answers n. The running
     /// servers seal with it once they read the folder again.
     pub fn add_encryption_key(&self) -> Result<u32, KeyError> {
-        let next = self.load()?.encryption.iter().map(|key| key.id).max().unwrap_or(0) + 1;
-        let path = self.folder.join(format!("secret-encryption-{}.key", key_label(next)));
+        let next = self
+            .load()?
+            .encryption
+            .iter()
+            .map(|key| key.id)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let path = self
+            .folder
+            .join(format!("secret-encryption-{}.key", key_label(next)));
         create_key_file(&path, &new_secret_key_text())?;
         Ok(next)
     }
 
     /// Makes signing key n, one more than any there is; answers n.
     pub fn add_signing_key(&self) -> Result<u32, KeyError> {
-        let next = self.load()?.signing.iter().map(|key| key.number).max().unwrap_or(0) + 1;
+        let next = self
+            .load()?
+            .signing
+            .iter()
+            .map(|key| key.number)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let path = self.folder.join(format!("jwt-signing-key-{next}.pem"));
         create_key_file(&path, &new_signing_key_pem()?)?;
         Ok(next)
@@ -413,7 +431,10 @@ impl KeyReloader {
 
     /// Reads the key files now.
     pub fn reload(&self) -> Result<(), KeyError> {
-        *self.last_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+        *self
+            .last_read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
             (Instant::now(), folder_modified(&self.files.folder));
         let loaded = self.files.load()?;
         let before = (self.secret_box.current_key_id(), self.token_keys.kid());
@@ -462,7 +483,10 @@ impl ReloadKeys for KeyReloader {
     /// at most every [`RELOAD_ON_MISS_INTERVAL`] (made-up key ids cost a `stat`, no more).
     fn reload_on_miss(&self) -> bool {
         {
-            let last_read = self.last_read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let last_read = self
+                .last_read
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let changed = folder_modified(&self.files.folder) != last_read.1;
             if !changed && last_read.0.elapsed() < RELOAD_ON_MISS_INTERVAL {
                 return false;
@@ -570,7 +594,11 @@ fn read_text(path: &Path) -> Result<String, KeyError> {
     Ok(text)
 }
 
-fn signing_key_file(number: u32, path: &Path, configured: bool) -> Result<SigningKeyFile, KeyError> {
+fn signing_key_file(
+    number: u32,
+    path: &Path,
+    configured: bool,
+) -> Result<SigningKeyFile, KeyError> {
     let key = read_jwt_key(path)?;
     Ok(SigningKeyFile {
         number,
@@ -728,7 +756,12 @@ mod tests {
     }
 
     fn full_key(keys: &LoadedKeys, id: u32) -> [u8; SECRET_KEY_BYTES] {
-        match keys.encryption.iter().find(|key| key.id == id).map(|key| &key.material) {
+        match keys
+            .encryption
+            .iter()
+            .find(|key| key.id == id)
+            .map(|key| &key.material)
+        {
             Some(EncryptionMaterial::Full(key)) => *key,
             _ => panic!("k{id} is a full key"),
         }
@@ -743,14 +776,23 @@ mod tests {
         assert_eq!(files.add_encryption_key().unwrap(), 2);
         assert_eq!(files.add_encryption_key().unwrap(), 3);
         assert_eq!(files.add_signing_key().unwrap(), 2);
-        for name in ["secret-encryption-k2.key", "secret-encryption-k3.key", "jwt-signing-key-2.pem"] {
-            let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode();
+        for name in [
+            "secret-encryption-k2.key",
+            "secret-encryption-k3.key",
+            "jwt-signing-key-2.pem",
+        ] {
+            let mode = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
         // No staging file is left behind.
-        assert!(std::fs::read_dir(&dir)
+        assert!(std::fs::read_dir(&dir).unwrap().all(|entry| !entry
             .unwrap()
-            .all(|entry| !entry.unwrap().file_name().to_string_lossy().starts_with('.')));
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.')));
         let loaded = files.load_or_create().unwrap();
         assert_eq!(loaded.current_encryption().id, 3);
         assert_eq!(full_key(&loaded, 1), original, "key 1 is kept as it was");
@@ -785,10 +827,18 @@ mod tests {
             EncryptionMaterial::HashingOnly(_)
         ));
         let ring = SecretBox::from_ring(loaded.secret_ring());
-        assert!(ring.keyed_hash_candidates("abcdefghij").contains(&code_hash));
-        assert!(ring.open(&sealed, b"ad").is_err(), "the hashing part opens nothing");
+        assert!(ring
+            .keyed_hash_candidates("abcdefghij")
+            .contains(&code_hash));
+        assert!(
+            ring.open(&sealed, b"ad").is_err(),
+            "the hashing part opens nothing"
+        );
         let hashing_part = loaded.encryption[0].clone();
-        assert_eq!(files.retire_encryption_key(&hashing_part, false).unwrap(), None);
+        assert_eq!(
+            files.retire_encryption_key(&hashing_part, false).unwrap(),
+            None
+        );
         assert_eq!(files.load().unwrap().encryption.len(), 1);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -802,11 +852,16 @@ mod tests {
         settings.secret_key_file = Some(outside.join("secret"));
         let files = KeyFiles::from_settings(&settings);
         files.load_or_create().unwrap();
-        assert!(!dir.join(SECRET_KEY_FILE_NAME).exists(), "nothing made in the folder");
+        assert!(
+            !dir.join(SECRET_KEY_FILE_NAME).exists(),
+            "nothing made in the folder"
+        );
         files.add_encryption_key().unwrap();
         let loaded = files.load().unwrap();
         assert!(loaded.encryption[0].configured);
-        let answered = files.retire_encryption_key(&loaded.encryption[0], false).unwrap();
+        let answered = files
+            .retire_encryption_key(&loaded.encryption[0], false)
+            .unwrap();
         assert_eq!(answered, Some(outside.join("secret")));
         assert!(outside.join("secret").exists());
         std::fs::remove_dir_all(dir).unwrap();
@@ -822,10 +877,16 @@ mod tests {
             let handles: Vec<_> = (0..4)
                 .map(|_| scope.spawn(|| files.add_encryption_key()))
                 .collect();
-            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
         });
         // Each made a distinct key or was told its number was taken; none overwrote.
-        let mut ids: Vec<u32> = made.iter().filter_map(|made| made.as_ref().ok().copied()).collect();
+        let mut ids: Vec<u32> = made
+            .iter()
+            .filter_map(|made| made.as_ref().ok().copied())
+            .collect();
         ids.sort_unstable();
         let before = ids.len();
         ids.dedup();
@@ -858,5 +919,4 @@ mod tests {
         assert_eq!(token_keys.kids().len(), 1);
         std::fs::remove_dir_all(dir).unwrap();
     }
-
 }

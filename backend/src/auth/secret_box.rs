@@ -28,7 +28,6 @@ pub trait ReloadKeys: Send + Sync {
     fn reload_on_miss(&self) -> bool;
 }
 
-
 /// The id of the key every value without a prefix was sealed or hashed with.
 pub const ORIGINAL_KEY_ID: u32 = 1;
 
@@ -185,7 +184,10 @@ impl SecretBox {
 
     /// Puts another ring in place for every clone of this box.
     pub fn replace_ring(&self, ring: SecretRing) {
-        *self.ring.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ring);
+        *self
+            .ring
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(ring);
     }
 
     fn ring(&self) -> Arc<SecretRing> {
@@ -383,7 +385,15 @@ mod tests {
     fn key_ids_parse_strictly() {
         assert_eq!(split_key_id("abc+/=").unwrap(), (1, "abc+/="));
         assert_eq!(split_key_id("k12:xyz").unwrap(), (12, "xyz"));
-        for malformed in ["k:x", "k01:x", "K2:x", "k-2:x", "x2:x", "k2a:x", "k99999999999:x"] {
+        for malformed in [
+            "k:x",
+            "k01:x",
+            "K2:x",
+            "k-2:x",
+            "x2:x",
+            "k2a:x",
+            "k99999999999:x",
+        ] {
             assert!(
                 matches!(split_key_id(malformed), Err(SecretBoxError::MalformedKeyId)),
                 "{malformed}"
@@ -422,7 +432,9 @@ mod tests {
             assert!(secret_box.keyed_hash("abcdefghij").starts_with("k2:"));
         }
         assert!(hashing_only.key_ids().contains(&(1, false)));
-        assert!(hashing_only.open(&SecretBox::new(&[7; 32]).seal(b"x", b"").unwrap(), b"").is_err());
+        assert!(hashing_only
+            .open(&SecretBox::new(&[7; 32]).seal(b"x", b"").unwrap(), b"")
+            .is_err());
     }
 
     #[test]

@@ -217,7 +217,10 @@ impl TokenKeys {
         issuer: &str,
     ) -> Result<Self, TokenError> {
         Ok(Self {
-            keys: Arc::new(RwLock::new(Arc::new(SigningSet::new(signing_key, retired)?))),
+            keys: Arc::new(RwLock::new(Arc::new(SigningSet::new(
+                signing_key,
+                retired,
+            )?))),
             issuer: issuer.to_string(),
             verified_access: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_ACCESS_CACHE_ENTRIES)
@@ -242,12 +245,14 @@ impl TokenKeys {
         retired: &[VerifyingKey],
     ) -> Result<(), TokenError> {
         let set = SigningSet::new(signing_key, retired)?;
-        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let dropped_a_key = keys.verification_keys.iter().any(|old| {
-            set.verification_keys
-                .iter()
-                .all(|new| new.kid != old.kid)
-        });
+        let mut keys = self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dropped_a_key = keys
+            .verification_keys
+            .iter()
+            .any(|old| set.verification_keys.iter().all(|new| new.kid != old.kid));
         *keys = Arc::new(set);
         if dropped_a_key {
             // Tokens of a retired key must stop verifying now, cached or not.
@@ -738,7 +743,11 @@ mod tests {
         let hs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(keys.keys().verification_keys[0].public_key_base64url.as_bytes()),
+            &EncodingKey::from_secret(
+                keys.keys().verification_keys[0]
+                    .public_key_base64url
+                    .as_bytes(),
+            ),
         )
         .unwrap();
         assert!(keys.verify_access(&hs256, now()).is_err());

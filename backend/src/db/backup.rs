@@ -72,7 +72,10 @@ pub fn check_sqlite_copy(path: &str) -> Result<i64, BackupError> {
     let rows: Vec<CheckRow> = diesel::sql_query("PRAGMA integrity_check")
         .load(&mut connection)
         .map_err(|error| not_sound(error.to_string()))?;
-    let verdict: Vec<&str> = rows.iter().map(|row| row.integrity_check.as_str()).collect();
+    let verdict: Vec<&str> = rows
+        .iter()
+        .map(|row| row.integrity_check.as_str())
+        .collect();
     if verdict != ["ok"] {
         return Err(not_sound(verdict.join("; ")));
     }

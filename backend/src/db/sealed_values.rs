@@ -45,16 +45,16 @@ macro_rules! with_column {
     ($column:expr, |$table:ident, $id:ident, $value:ident| $body:expr) => {
         match $column {
             SealedColumn::TotpSecret => {
-                use accounts::table as $table;
                 #[allow(unused_imports)]
                 use accounts::id as $id;
+                use accounts::table as $table;
                 use accounts::totp_secret_ciphertext as $value;
                 $body
             }
             SealedColumn::PendingTotpSecret => {
-                use accounts::table as $table;
                 #[allow(unused_imports)]
                 use accounts::id as $id;
+                use accounts::table as $table;
                 use accounts::totp_pending_ciphertext as $value;
                 $body
             }

@@ -140,8 +140,7 @@ async fn encryption_key_uses(
                         sealed_values::count_under_key(connection, column, id)?,
                     ));
                 }
-                let recovery_codes =
-                    sealed_values::count_recovery_codes_under_key(connection, id)?;
+                let recovery_codes = sealed_values::count_recovery_codes_under_key(connection, id)?;
                 uses.insert(
                     id,
                     EncryptionKeyUse {
@@ -167,9 +166,7 @@ pub enum RotationStart {
 
 /// Makes a new current encryption key, unless an earlier rotation is unfinished (values still
 /// sealed under a retired key that can open them), and puts the keys in place in this state.
-pub async fn start_encryption_rotation(
-    state: &AppState,
-) -> Result<RotationStart, KeyCommandError> {
+pub async fn start_encryption_rotation(state: &AppState) -> Result<RotationStart, KeyCommandError> {
     let files = state.key_reloader.files().clone();
     let loaded = files.load()?;
     let current = loaded.current_encryption().id;

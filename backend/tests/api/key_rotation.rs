@@ -36,7 +36,8 @@ async fn customers(app: &TestApp, count: usize) -> Vec<Customer> {
         let session = app.signed_in_customer(&username).await;
         // With an address, switching two-factor on queues a notice: a sealed mail body.
         let id = app.account_id(&session).await;
-        app.verify_address(&id, &format!("{username}@example.com")).await;
+        app.verify_address(&id, &format!("{username}@example.com"))
+            .await;
         let (secret, recovery_codes) = app.enable_two_factor(&session).await;
         customers.push(Customer {
             username,
@@ -144,10 +145,18 @@ async fn the_encryption_key_rotates_while_customers_sign_in_on_two_instances(app
     }
     let report = rotating.await.unwrap().unwrap();
     assert!(report.unreadable.is_empty(), "{report:?}");
-    assert_eq!(sealed_under(&app.state, 1).await.0, 0, "nothing sealed uses k1");
+    assert_eq!(
+        sealed_under(&app.state, 1).await.0,
+        0,
+        "nothing sealed uses k1"
+    );
     // Sign-ins queued notices meanwhile, sealed under k2 by both instances.
     assert!(sealed_under(&app.state, 2).await.0 >= sealed);
-    assert_eq!(sealed_under(&app.state, 1).await.1, 60, "codes stay hashed under k1");
+    assert_eq!(
+        sealed_under(&app.state, 1).await.1,
+        60,
+        "codes stay hashed under k1"
+    );
 
     // Retiring waits for tokens sealed under k1 to expire, then keeps k1's hashing part.
     let refused = keys::retire_encryption(&app.state, SystemTime::now()).await;
@@ -166,7 +175,10 @@ async fn the_encryption_key_rotates_while_customers_sign_in_on_two_instances(app
     // Both instances (the other reads the folder now, as it does every few seconds) still
     // accept codes, and recovery codes hashed under k1.
     other_state.key_reloader.reload().unwrap();
-    assert_eq!(other_state.secret_box.key_ids(), vec![(1, false), (2, true)]);
+    assert_eq!(
+        other_state.secret_box.key_ids(),
+        vec![(1, false), (2, true)]
+    );
     app.next_step();
     for (index, customer) in customers.iter().enumerate() {
         let api = if index % 2 == 0 { &other } else { &app.api };
@@ -178,7 +190,9 @@ async fn the_encryption_key_rotates_while_customers_sign_in_on_two_instances(app
     // New recovery codes are hashed under k2; once no code of k1's is unused, the next
     // retirement drops its hashing part too.
     for customer in &customers {
-        let session = app.login_with_code(&customer.username, &customer.secret).await;
+        let session = app
+            .login_with_code(&customer.username, &customer.secret)
+            .await;
         app.api
             .regenerate_recovery_codes(&session.access_token, json!({}))
             .await
@@ -219,9 +233,14 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
 
     // Retiring waits out the access tokens of the old key, unless told to end them now.
     let refused = keys::retire_signing(&app.state, SystemTime::now(), false).await;
-    assert!(matches!(refused, Err(KeyCommandError::Refused(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(KeyCommandError::Refused(_))),
+        "{refused:?}"
+    );
     let later = SystemTime::now() + keys::signing_retirement_wait();
-    let retired = keys::retire_signing(&app.state, later, false).await.unwrap();
+    let retired = keys::retire_signing(&app.state, later, false)
+        .await
+        .unwrap();
     assert_eq!(retired.dropped.len(), 1);
     other_state.key_reloader.reload().unwrap();
     for api in [&app.api, &other] {
@@ -231,7 +250,13 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
             StatusCode::UNAUTHORIZED
         );
         api.account(&after.access_token).await.assert_ok();
-        assert_eq!(api.jwks().await.assert_ok()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            api.jwks().await.assert_ok()["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
     // The refresh token is opaque: the customer signed in before carries on.
     let refreshed = session_from(&app.api.refresh(json!(before.refresh_token)).await);
