@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use custadmin_blackbox::{
-    jwt_part, totp_code, unix_now, Client, Customers, Finished, Launch, TempDir, PASSWORD,
+    jwt_part, totp_code, unix_now, Client, Customers, Finished, Launch, PgDatabase, TempDir,
+    PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -264,4 +265,108 @@ fn a_postgresql_backup_is_pg_dumps_to_make() {
     assert!(!finished.status.success());
     assert!(finished.stderr.contains("pg_dump"), "{finished:?}");
     assert!(!dir.path().join("x.sqlite3").exists());
+}
+
+/// Signs each customer in with a code once per TOTP step, on the two instances in turn, until
+/// told to stop; answers (sign-ins, failures as text).
+async fn sign_in_with_codes_until(
+    instances: [Client; 2],
+    customers: Arc<Vec<TwoFactorCustomer>>,
+    first_steps: Vec<u64>,
+    stop: Arc<AtomicBool>,
+) -> (usize, Vec<String>) {
+    let mut last_steps = first_steps;
+    let (mut signed_in, mut failures) = (0, Vec::new());
+    let mut turn = 0;
+    while !stop.load(Ordering::SeqCst) {
+        for (index, customer) in customers.iter().enumerate() {
+            let now = unix_now();
+            if now / 30 <= last_steps[index] {
+                continue;
+            }
+            let api = &instances[turn % 2];
+            turn += 1;
+            let challenge = api.challenge_token(&customer.username).await;
+            let reply = api
+                .verify_otp(&challenge, totp_code(&customer.secret, now))
+                .await;
+            last_steps[index] = now / 30;
+            if reply.status == 200 {
+                signed_in += 1;
+            } else {
+                failures.push(format!(
+                    "{} on instance {}: {reply:?}",
+                    customer.username,
+                    turn % 2
+                ));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (signed_in, failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_encryption_key_rotates_under_code_sign_ins_on_two_postgresql_instances() {
+    let Some(database) = PgDatabase::create_if_configured(
+        "the_encryption_key_rotates_under_code_sign_ins_on_two_postgresql_instances",
+    ) else {
+        return;
+    };
+    // Arrange: two instances sharing the database and the keys folder, customers with
+    // two-factor on, signing in with codes on both all along.
+    let dir = TempDir::new("rotation");
+    let launch = Launch::new(dir.path()).env("CUSTADMIN_DATABASE_URL", database.url());
+    let (server_a, server_b) = (launch.serve(), launch.serve());
+    let (a, b) = (server_a.api(), server_b.api());
+    let mut customers = Vec::new();
+    let mut first_steps = Vec::new();
+    for index in 0..12 {
+        let api = if index % 2 == 0 { &a } else { &b };
+        customers.push(two_factor_customer(api, &format!("customer{index}")).await);
+        first_steps.push(unix_now() / 30);
+    }
+    let customers = Arc::new(customers);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(sign_in_with_codes_until(
+        [a.clone(), b.clone()],
+        customers.clone(),
+        first_steps,
+        stop.clone(),
+    ));
+
+    // Act: rotate on one instance's host while both serve.
+    let rotated = run(&launch, &["keys", "rotate-encryption"]).await;
+    let finished_step = unix_now() / 30;
+    // Every customer signs in at least once more after the rotation, on either instance.
+    while unix_now() / 30 <= finished_step + 1 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (signed_in, failures) = load.await.unwrap();
+
+    // Assert: no sign-in failed, and nothing is left under the old key.
+    assert!(rotated.status.success(), "{rotated:?}");
+    assert!(
+        rotated.stdout.contains("nothing sealed uses k1 any more"),
+        "{rotated:?}"
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        signed_in >= 2 * customers.len(),
+        "only {signed_in} sign-ins"
+    );
+    let status = run(&launch, &["keys", "status"]).await;
+    assert!(
+        status.stdout.contains("k1 retired, still readable")
+            && status.stdout.contains("protects: 0 TOTP secrets"),
+        "{status:?}"
+    );
+    // Nothing stored needs k1 any more: retiring it waits only for passwordless sign-ins
+    // that may carry state sealed under it.
+    let refused = run(&launch, &["keys", "retire-encryption"]).await;
+    assert!(refused.stderr.contains("retire after"), "{refused:?}");
+    server_a.stop();
+    server_b.stop();
 }
