@@ -431,11 +431,20 @@ impl KeyReloader {
 
     /// Reads the key files now.
     pub fn reload(&self) -> Result<(), KeyError> {
-        *self
+        let mut last_read = self
             .last_read
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            (Instant::now(), folder_modified(&self.files.folder));
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.reload_holding(&mut last_read)
+    }
+
+    /// Reads the key files with the read's lock held, so that a request that missed a key
+    /// while another read was under way waits for it rather than finding the old keys.
+    fn reload_holding(
+        &self,
+        last_read: &mut (Instant, Option<SystemTime>),
+    ) -> Result<(), KeyError> {
+        *last_read = (Instant::now(), folder_modified(&self.files.folder));
         let loaded = self.files.load()?;
         let before = (self.secret_box.current_key_id(), self.token_keys.kid());
         self.secret_box.replace_ring(loaded.secret_ring());
@@ -482,17 +491,16 @@ impl ReloadKeys for KeyReloader {
     /// At once when a key file was added or removed since the last read (a rotation), else
     /// at most every [`RELOAD_ON_MISS_INTERVAL`] (made-up key ids cost a `stat`, no more).
     fn reload_on_miss(&self) -> bool {
-        {
-            let last_read = self
-                .last_read
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let changed = folder_modified(&self.files.folder) != last_read.1;
-            if !changed && last_read.0.elapsed() < RELOAD_ON_MISS_INTERVAL {
-                return false;
-            }
+        let mut last_read = self
+            .last_read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let changed = folder_modified(&self.files.folder) != last_read.1;
+        if !changed && last_read.0.elapsed() < RELOAD_ON_MISS_INTERVAL {
+            // Read just now (perhaps while this caller waited for the lock): look again.
+            return true;
         }
-        match self.reload() {
+        match self.reload_holding(&mut last_read) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the key files again; keeping the keys in use");
@@ -907,8 +915,11 @@ mod tests {
         let token_keys = loaded.token_keys("custadmin").unwrap();
         let reloader = KeyReloader::new(files.clone(), secret_box.clone(), token_keys.clone());
         let handed_out = secret_box.clone().with_reloader(reloader.clone());
-        // Nothing changed, and read just now: a miss reads nothing.
-        assert!(!reloader.reload_on_miss());
+        // Nothing changed, and read just now: a miss reads nothing (the ring is as fresh as
+        // it gets).
+        let read_at = reloader.last_read.lock().unwrap().0;
+        assert!(reloader.reload_on_miss());
+        assert_eq!(reloader.last_read.lock().unwrap().0, read_at);
         files.add_encryption_key().unwrap();
         // Another process rotated: the value it sealed opens here at once.
         let other_process = SecretBox::from_ring(files.load().unwrap().secret_ring());

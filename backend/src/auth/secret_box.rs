@@ -24,7 +24,8 @@ const NONCE_BYTES: usize = 24;
 /// Asked by a [`SecretBox`] (or the token keys) that met a key it lacks: `keys.rs` implements
 /// it by reading the key files again.
 pub trait ReloadKeys: Send + Sync {
-    /// Reads the keys again unless that was done very recently; `true` when it read them.
+    /// Reads the keys again unless that was done very recently; `true` when the keys in
+    /// place are now as fresh as they get (look again), `false` when reading failed.
     fn reload_on_miss(&self) -> bool;
 }
 

@@ -108,6 +108,12 @@ async fn the_encryption_key_rotates_while_customers_sign_in_on_two_instances(app
     assert_eq!((report.resealed, report.batches), (2, 1));
     assert_eq!(sealed_under(&app.state, 1).await.0, sealed - 2);
     assert_eq!(sealed_under(&app.state, 2).await.0, 2);
+    // Running the command again finishes this rotation rather than making k3.
+    assert_eq!(
+        keys::start_encryption_rotation(&app.state).await.unwrap(),
+        RotationStart::Unfinished(2)
+    );
+    assert_eq!(app.state.secret_box.key_ids(), vec![(1, true), (2, true)]);
 
     // Half way: every customer signs in with a code on either instance. The other instance
     // meets secrets sealed under k2 and reads the folder again.
