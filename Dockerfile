@@ -15,7 +15,8 @@ RUN cargo build --release --locked -p custadmin
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /var/lib/custadmin --create-home custadmin
+    && useradd --system --home /var/lib/custadmin --create-home custadmin \
+    && install -d -o custadmin -g custadmin -m 0700 /var/lib/custadmin/keys
 COPY --from=server /src/target/release/custadmin /usr/local/bin/custadmin
 COPY --from=spa /src/frontend/dist /usr/share/custadmin/spa
 ENV CUSTADMIN_STATIC_DIR=/usr/share/custadmin/spa \

@@ -19,6 +19,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// Where the key files are, rotated ones included; `None` is the data folder.
+    pub keys_dir: Option<PathBuf>,
     pub jwt_key_file: Option<PathBuf>,
     /// Keys that signed tokens before a rotation: still accepted and published, not used.
     pub jwt_retired_key_files: Vec<PathBuf>,
@@ -224,6 +226,13 @@ pub static KEYS: &[Key] = &[
         fallback: Fallback::Value("./data"),
         doc: "keys are created here (mode 0600) unless given",
         read: |settings, value| store(&mut settings.data_dir, parse(value)),
+    },
+    Key {
+        name: "KEYS_DIR",
+        fallback: Fallback::Unset,
+        doc: "where `custadmin keys` keeps rotated keys and every instance reads them (a \
+              folder all instances share); unset, the data folder",
+        read: |settings, value| store(&mut settings.keys_dir, parse(value).map(Some)),
     },
     Key {
         name: "DATABASE_URL",
@@ -752,6 +761,13 @@ fn text(value: &str) -> Option<String> {
 }
 
 impl Settings {
+    /// The folder of the key files: `CUSTADMIN_KEYS_DIR`, else the data folder.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
+    }
+
     /// Reads the process environment and `CUSTADMIN_CONFIG` (default `./custadmin.toml`, if present).
     pub fn load() -> Result<Self, ConfigError> {
         let environment: HashMap<String, String> = std::env::vars()
@@ -823,6 +839,7 @@ impl Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: String::new(),
             data_dir: PathBuf::new(),
+            keys_dir: None,
             jwt_key_file: None,
             jwt_retired_key_files: Vec::new(),
             secret_key_file: None,

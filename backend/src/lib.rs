@@ -4,6 +4,7 @@
 //! `auth` (primitives) and `db` (all SQL). `domain` holds parse-once input types.
 
 pub mod auth;
+pub mod backup;
 pub mod breached_passwords;
 pub mod config;
 pub mod db;

@@ -1,8 +1,10 @@
-//! The `custadmin` binary: `serve`, `account create`, `openapi`.
+//! The `custadmin` binary: `serve`, `account create`, `keys`, `backup`, `restore`, `openapi`.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 
@@ -33,8 +35,51 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Rotate, retire and list the keys (run while the servers serve).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Copy the SQLite database consistently (servers may run and write) to a new file, and
+    /// the key files to FILE.keys/.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Leave the key files out (keep them elsewhere: without them the backup's TOTP
+        /// secrets cannot be opened).
+        #[arg(long)]
+        without_keys: bool,
+    },
+    /// Restore a backup (and FILE.keys/ if there) into an empty data folder.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// Print the OpenAPI document (YAML), as committed in openapi.yaml.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Each key's id, age and what it still protects.
+    Status,
+    /// Make a new secret-encryption key current and seal every stored secret anew with it
+    /// (or finish a rotation that was interrupted).
+    RotateEncryption {
+        /// Do not wait for running servers to read the new key first (only when none runs).
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Drop the encryption keys that are not current; refused while anything needs them.
+    RetireEncryption,
+    /// Make a new JWT signing key current; the old one still verifies until retired.
+    RotateSigning,
+    /// Drop the signing keys that are not current (after the access-token lifetime).
+    RetireSigning {
+        /// Now, even if tokens they signed are still live (a leaked key).
+        #[arg(long)]
+        immediately: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +136,9 @@ fn main() -> ExitCode {
                         role,
                     },
             } => create(settings, &username, email.as_deref(), role).await,
+            Command::Keys { command } => keys(settings, command).await,
+            Command::Backup { to, without_keys } => backup(&settings, &to, !without_keys),
+            Command::Restore { from } => restore(&settings, &from),
             Command::Openapi => Ok(()),
         }
     });
@@ -110,6 +158,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|error| error.to_string())?;
     tracing::info!(port = application.port(), "custadmin is serving");
+    // Every instance reads the key files again, so a key rotated by `custadmin keys` reaches
+    // it without a restart.
+    tokio::spawn(application.state().key_reloader.clone().run_periodically());
     // Every instance prunes; the deletes are idempotent, so instances may overlap.
     tokio::spawn(custadmin::service::housekeeping::run_periodically(
         application.state().clone(),
@@ -165,5 +216,242 @@ async fn create(
         "{}",
         serde_json::json!({"id": created.id, "username": created.username, "role": role.as_str()})
     );
+    Ok(())
+}
+
+/// `3d 4h`, `12m 5s`: a key's age.
+fn age(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
+        3600..=86_399 => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
+    use custadmin::service::keys as key_use;
+    let state = build_state(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
+    let text = |error: key_use::KeyCommandError| error.to_string();
+    match command {
+        KeysCommand::Status => {
+            let status = key_use::status(&state, SystemTime::now())
+                .await
+                .map_err(text)?;
+            print_status(&status);
+        }
+        KeysCommand::RotateEncryption { no_wait } => {
+            let label = custadmin::auth::secret_box::key_label;
+            match key_use::start_encryption_rotation(&state)
+                .await
+                .map_err(text)?
+            {
+                key_use::RotationStart::NewKey(id) => {
+                    println!("made {} the current encryption key", label(id));
+                    if !no_wait {
+                        // Until every server reads the folder, some still seal with the old
+                        // key; sealing anew after that leaves nothing behind.
+                        let wait =
+                            custadmin::auth::keys::KEY_RELOAD_INTERVAL + Duration::from_secs(2);
+                        println!(
+                            "waiting {} s for the running servers to read it",
+                            wait.as_secs()
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                key_use::RotationStart::Unfinished(id) => println!(
+                    "finishing the rotation to {}: values are still sealed under older keys",
+                    label(id)
+                ),
+            }
+            let report = key_use::reseal_all(&state, key_use::RESEAL_BATCH_SIZE, |_, report| {
+                eprintln!("sealed anew so far: {}", report.resealed);
+                true
+            })
+            .await
+            .map_err(text)?;
+            println!(
+                "sealed anew: {} ({} changed meanwhile, {} batches)",
+                report.resealed, report.changed_meanwhile, report.batches
+            );
+            for problem in &report.unreadable {
+                println!("does not open: {problem}");
+            }
+            let status = key_use::status(&state, SystemTime::now())
+                .await
+                .map_err(text)?;
+            let mut still_used = false;
+            for key in status.encryption.iter().filter(|key| !key.current) {
+                let sealed = key.uses.sealed_total();
+                if sealed > 0 {
+                    still_used = true;
+                    println!(
+                        "{} still protects {sealed} values: run `custadmin keys rotate-encryption` again",
+                        label(key.id)
+                    );
+                } else {
+                    println!(
+                        "nothing sealed uses {} any more (recovery codes it hashed: {}); \
+                         `custadmin keys retire-encryption` drops it {} s after the rotation",
+                        label(key.id),
+                        key.uses.recovery_codes,
+                        key_use::encryption_retirement_wait().as_secs()
+                    );
+                }
+            }
+            if still_used || !report.unreadable.is_empty() {
+                return Err("the rotation is not finished".into());
+            }
+        }
+        KeysCommand::RetireEncryption => {
+            let report = key_use::retire_encryption(&state, SystemTime::now())
+                .await
+                .map_err(text)?;
+            print_retirement(&report);
+        }
+        KeysCommand::RotateSigning => {
+            let (number, kid) = key_use::rotate_signing(&state).await.map_err(text)?;
+            println!(
+                "made signing key {number} (kid {kid}) current; running servers sign with it \
+                 within {} s; `custadmin keys retire-signing` drops the old one after {} s",
+                custadmin::auth::keys::KEY_RELOAD_INTERVAL.as_secs(),
+                key_use::signing_retirement_wait().as_secs()
+            );
+        }
+        KeysCommand::RetireSigning { immediately } => {
+            let report = key_use::retire_signing(&state, SystemTime::now(), immediately)
+                .await
+                .map_err(text)?;
+            print_retirement(&report);
+        }
+    }
+    Ok(())
+}
+
+fn print_status(status: &custadmin::service::keys::KeyStatus) {
+    use custadmin::auth::secret_box::key_label;
+    println!("keys folder: {}", status.folder.display());
+    println!("encryption keys:");
+    for key in &status.encryption {
+        let role = match (key.current, key.hashing_only) {
+            (true, _) => "current",
+            (false, true) => "hashing part only",
+            (false, false) => "retired, still readable",
+        };
+        let mut protects: Vec<String> = key
+            .uses
+            .sealed
+            .iter()
+            .map(|(column, count)| format!("{count} {}", column.describe()))
+            .collect();
+        protects.push(format!("{} unused recovery codes", key.uses.recovery_codes));
+        println!(
+            "  {} {role}, age {}, {}{}\n    protects: {}",
+            key_label(key.id),
+            age(key.age),
+            key.path.display(),
+            if key.configured {
+                " (from a setting)"
+            } else {
+                ""
+            },
+            protects.join(", ")
+        );
+    }
+    println!("signing keys:");
+    for key in &status.signing {
+        let role = if key.current {
+            "current"
+        } else {
+            "verifies only"
+        };
+        println!(
+            "  kid {} {role}, age {}, {}{}",
+            key.kid,
+            age(key.age),
+            key.path.display(),
+            if key.configured {
+                " (from a setting)"
+            } else {
+                ""
+            },
+        );
+    }
+}
+
+fn print_retirement(report: &custadmin::service::keys::RetirementReport) {
+    if report.dropped.is_empty()
+        && report.hashing_parts_kept.is_empty()
+        && report.configured_files.is_empty()
+    {
+        println!("no key to retire: only the current keys are left");
+    }
+    for dropped in &report.dropped {
+        println!("dropped {dropped}");
+    }
+    for (key, codes) in &report.hashing_parts_kept {
+        println!(
+            "kept the hashing part of {key} for {codes} unused recovery codes (it opens nothing; \
+             retire again once they are used or replaced)"
+        );
+    }
+    for path in &report.configured_files {
+        println!(
+            "{} is named by a setting: remove the setting on every instance and delete the file",
+            path.display()
+        );
+    }
+}
+
+fn backup(settings: &Settings, to: &std::path::Path, with_keys: bool) -> Result<(), String> {
+    let report =
+        custadmin::backup::backup(settings, to, with_keys).map_err(|error| error.to_string())?;
+    println!(
+        "backed up the database ({} accounts) to {}",
+        report.accounts,
+        report.file.display()
+    );
+    match &report.keys_folder {
+        Some(folder) => println!(
+            "copied the key files to {}: store them apart from the database copy (together \
+             they open every TOTP secret)",
+            folder.display()
+        ),
+        None => println!(
+            "the key files were left out: back them up separately, or the TOTP secrets and \
+             recovery codes of this backup are lost"
+        ),
+    }
+    for path in &report.keys_left_out {
+        println!(
+            "not copied (named by CUSTADMIN_JWT_RETIRED_KEY_FILES): {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn restore(settings: &Settings, from: &std::path::Path) -> Result<(), String> {
+    let report = custadmin::backup::restore(settings, from).map_err(|error| error.to_string())?;
+    println!(
+        "restored the database ({} accounts) to {}",
+        report.accounts,
+        report.database.display()
+    );
+    if report.keys_restored.is_empty() {
+        println!(
+            "no key files beside the backup ({}): put the keys in place (or name them in the \
+             settings) before starting the server, or it makes new ones and cannot open the \
+             TOTP secrets",
+            custadmin::backup::keys_folder_of(from).display()
+        );
+    }
+    for path in &report.keys_restored {
+        println!("restored key file {}", path.display());
+    }
     Ok(())
 }

@@ -13,10 +13,9 @@ use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use webauthn_rs::Webauthn;
 
-use crate::auth::keys::{KeyError, ServerKeys};
+use crate::auth::keys::{KeyError, KeyFiles, KeyReloader};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
-use crate::auth::tokens::TokenKeys;
 use crate::breached_passwords::BreachedPasswords;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
@@ -77,7 +76,12 @@ fn relying_party(settings: &Settings) -> Result<Webauthn, ConfigError> {
 /// Builds the shared state: keys, database (migrated), hasher, token keys.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppState, StartupError> {
     let webauthn = relying_party(&settings)?;
-    let keys = ServerKeys::load_or_create(&settings)?;
+    let key_files = KeyFiles::from_settings(&settings);
+    let keys = key_files.load_or_create()?;
+    // Clones share the keys; the reloader holds ones without a reloader of their own.
+    let secret_box = SecretBox::from_ring(keys.secret_ring());
+    let token_keys = keys.token_keys(&settings.issuer)?;
+    let key_reloader = KeyReloader::new(key_files, secret_box.clone(), token_keys.clone());
     let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, pool_size))
         .await
@@ -92,12 +96,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
     Ok(AppState {
         password_hasher: PasswordHasher::new(settings.password_hashing)?,
         breached_passwords,
-        token_keys: TokenKeys::with_retired_keys(
-            &keys.jwt_signing_key,
-            &keys.retired_jwt_keys,
-            &settings.issuer,
-        )?,
-        secret_box: SecretBox::new(&keys.secret_key),
+        token_keys: token_keys.with_reloader(key_reloader.clone()),
+        secret_box: secret_box.with_reloader(key_reloader.clone()),
+        key_reloader,
         webauthn: Arc::new(webauthn),
         settings: Arc::new(settings),
         database,

@@ -10,7 +10,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::secret_box::SecretBox;
+use std::sync::{Arc, RwLock};
+
+use crate::auth::secret_box::{ReloadKeys, SecretBox};
 use crate::domain::Role;
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -157,12 +159,38 @@ impl VerificationKey {
     }
 }
 
+/// The keys at one moment: the one that signs, and all that verify (it first).
+struct SigningSet {
+    encoding_key: EncodingKey,
+    verification_keys: Vec<VerificationKey>,
+}
+
+impl SigningSet {
+    fn new(signing_key: &SigningKey, retired: &[VerifyingKey]) -> Result<Self, TokenError> {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let der = signing_key
+            .to_pkcs8_der()
+            .map_err(|error| TokenError::Keys(format!("signing key encoding: {error}")))?;
+        let mut verification_keys = vec![VerificationKey::new(&signing_key.verifying_key())?];
+        for key in retired {
+            let key = VerificationKey::new(key)?;
+            if verification_keys.iter().all(|known| known.kid != key.kid) {
+                verification_keys.push(key);
+            }
+        }
+        Ok(Self {
+            encoding_key: EncodingKey::from_ed_der(der.as_bytes()),
+            verification_keys,
+        })
+    }
+}
+
 /// Signs tokens with the server's Ed25519 key and verifies them with it or a retired key.
+/// Cheap to clone; clones share the keys, so a reload (a key rotated by `custadmin keys`)
+/// reaches every holder at once.
 #[derive(Clone)]
 pub struct TokenKeys {
-    encoding_key: EncodingKey,
-    /// The signing key's first, then retired ones.
-    verification_keys: Vec<VerificationKey>,
+    keys: Arc<RwLock<Arc<SigningSet>>>,
     issuer: String,
     /// Access tokens whose signature and claims were checked, by the SHA-256 of the whole
     /// token: an EdDSA verification costs more than the rest of a `GET /account`. Only `exp`
@@ -170,6 +198,9 @@ pub struct TokenKeys {
     /// on every request, so revocation stays immediate. Bounded, and no entry outlives the
     /// tokens' lifetime.
     verified_access: moka::sync::Cache<[u8; 32], std::sync::Arc<AccessClaims>>,
+    /// Asked to read the key files again when a token names a `kid` these keys lack: another
+    /// instance may already sign with a key this one has not read yet.
+    reload: Option<Arc<dyn ReloadKeys>>,
 }
 
 /// How many verified access tokens one process remembers.
@@ -185,20 +216,11 @@ impl TokenKeys {
         retired: &[VerifyingKey],
         issuer: &str,
     ) -> Result<Self, TokenError> {
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        let der = signing_key
-            .to_pkcs8_der()
-            .map_err(|error| TokenError::Keys(format!("signing key encoding: {error}")))?;
-        let mut verification_keys = vec![VerificationKey::new(&signing_key.verifying_key())?];
-        for key in retired {
-            let key = VerificationKey::new(key)?;
-            if verification_keys.iter().all(|known| known.kid != key.kid) {
-                verification_keys.push(key);
-            }
-        }
         Ok(Self {
-            encoding_key: EncodingKey::from_ed_der(der.as_bytes()),
-            verification_keys,
+            keys: Arc::new(RwLock::new(Arc::new(SigningSet::new(
+                signing_key,
+                retired,
+            )?))),
             issuer: issuer.to_string(),
             verified_access: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_ACCESS_CACHE_ENTRIES)
@@ -206,17 +228,64 @@ impl TokenKeys {
                     ACCESS_TOKEN_LIFETIME_SECS.unsigned_abs(),
                 ))
                 .build(),
+            reload: None,
         })
     }
 
+    /// These keys, asking `reload` for the key files again on a token of an unknown `kid`.
+    pub fn with_reloader(mut self, reload: Arc<dyn ReloadKeys>) -> Self {
+        self.reload = Some(reload);
+        self
+    }
+
+    /// Puts other keys in place for every clone.
+    pub fn replace_keys(
+        &self,
+        signing_key: &SigningKey,
+        retired: &[VerifyingKey],
+    ) -> Result<(), TokenError> {
+        let set = SigningSet::new(signing_key, retired)?;
+        let mut keys = self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dropped_a_key = keys
+            .verification_keys
+            .iter()
+            .any(|old| set.verification_keys.iter().all(|new| new.kid != old.kid));
+        *keys = Arc::new(set);
+        if dropped_a_key {
+            // Tokens of a retired key must stop verifying now, cached or not.
+            self.verified_access.invalidate_all();
+        }
+        Ok(())
+    }
+
+    fn keys(&self) -> Arc<SigningSet> {
+        self.keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// The `kid` of the key that signs new tokens.
-    pub fn kid(&self) -> &str {
-        &self.verification_keys[0].kid
+    pub fn kid(&self) -> String {
+        self.keys().verification_keys[0].kid.clone()
+    }
+
+    /// The `kid`s of every key that verifies, the signing key's first.
+    pub fn kids(&self) -> Vec<String> {
+        self.keys()
+            .verification_keys
+            .iter()
+            .map(|key| key.kid.clone())
+            .collect()
     }
 
     /// The JSON Web Key Set integrators use to verify access tokens offline.
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<serde_json::Value> = self
+            .keys()
             .verification_keys
             .iter()
             .map(|key| {
@@ -389,8 +458,9 @@ impl TokenKeys {
     fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(token_type.to_string());
-        header.kid = Some(self.kid().to_string());
-        jsonwebtoken::encode(&header, claims, &self.encoding_key)
+        let keys = self.keys();
+        header.kid = Some(keys.verification_keys[0].kid.clone());
+        jsonwebtoken::encode(&header, claims, &keys.encoding_key)
             .map_err(|error| TokenError::Keys(format!("token signing failed: {error}")))
     }
 
@@ -406,10 +476,19 @@ impl TokenKeys {
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(expected_type) {
             return Err(rejection());
         }
-        let key = self
+        let kid = header.kid.as_deref().ok_or_else(rejection)?;
+        let mut keys = self.keys();
+        if !keys.verification_keys.iter().any(|key| key.kid == kid) {
+            if let Some(reload) = &self.reload {
+                if reload.reload_on_miss() {
+                    keys = self.keys();
+                }
+            }
+        }
+        let key = keys
             .verification_keys
             .iter()
-            .find(|key| header.kid.as_deref() == Some(key.kid.as_str()))
+            .find(|key| key.kid == kid)
             .ok_or_else(rejection)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
@@ -421,6 +500,11 @@ impl TokenKeys {
             .map(|data| data.claims)
             .map_err(|_| rejection())
     }
+}
+
+/// The `kid` tokens signed by the key of `public_key` carry.
+pub fn kid_of(public_key: &VerifyingKey) -> String {
+    jwk_thumbprint(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public_key.to_bytes()))
 }
 
 /// RFC 7638 thumbprint of the public key: a stable `kid` that changes with the key.
@@ -659,7 +743,11 @@ mod tests {
         let hs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(keys.verification_keys[0].public_key_base64url.as_bytes()),
+            &EncodingKey::from_secret(
+                keys.keys().verification_keys[0]
+                    .public_key_base64url
+                    .as_bytes(),
+            ),
         )
         .unwrap();
         assert!(keys.verify_access(&hs256, now()).is_err());

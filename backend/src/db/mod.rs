@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod backup;
 pub mod ceremonies;
 pub mod devices;
 pub mod email_tokens;
@@ -12,6 +13,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod passwordless_challenges;
 pub mod schema;
+pub mod sealed_values;
 pub mod sessions;
 pub mod throttle;
 pub mod two_factor;

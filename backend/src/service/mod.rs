@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod health;
 pub mod housekeeping;
+pub mod keys;
 pub mod login;
 pub mod not_me;
 pub mod not_me_links;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::keys::KeyReloader;
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub password_hasher: PasswordHasher,
     pub token_keys: TokenKeys,
     pub secret_box: SecretBox,
+    /// Reads the key files again into `token_keys` and `secret_box` (shared with them).
+    pub key_reloader: Arc<KeyReloader>,
     /// The passkey relying party of `settings.public_url`.
     pub webauthn: Arc<webauthn_rs::Webauthn>,
     /// The range API new passwords are checked against, when one is configured.

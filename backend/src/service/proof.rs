@@ -150,15 +150,32 @@ fn accept_totp_code(
         return Ok(false);
     };
     let secret = TotpSecret::from_bytes(state.secret_box.open(ciphertext, account.id.as_bytes())?);
-    match secret.matching_step(code, now.timestamp()) {
-        Some(step) => Ok(accounts::claim_totp_step(
-            connection,
-            &account.id,
-            ciphertext,
-            step,
-        )?),
-        None => Ok(false),
+    let Some(step) = secret.matching_step(code, now.timestamp()) else {
+        return Ok(false);
+    };
+    let mut verified_ciphertext = ciphertext.to_string();
+    // A key rotation may have sealed the same secret anew since the account was read (the
+    // claim is conditional on the ciphertext): claim again with the new sealing if it holds
+    // the same secret. Bounded, since each rotation seals a value once.
+    for _ in 0..3 {
+        if accounts::claim_totp_step(connection, &account.id, &verified_ciphertext, step)? {
+            return Ok(true);
+        }
+        let current = accounts::find_by_id(connection, &account.id)?
+            .and_then(|account| account.totp_secret_ciphertext);
+        let Some(current) = current.filter(|current| *current != verified_ciphertext) else {
+            return Ok(false);
+        };
+        let resealed = state.secret_box.open(&current, account.id.as_bytes())?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            resealed.as_slice(),
+            secret.as_bytes(),
+        )) {
+            return Ok(false);
+        }
+        verified_ciphertext = current;
     }
+    Ok(false)
 }
 
 /// Uses up one of the account's recovery codes, if the code is one of them and unused.
@@ -170,8 +187,14 @@ fn accept_recovery_code(
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let code_hash = state.secret_box.keyed_hash(code.normalised());
-    let used = code_store::use_recovery_code(connection, &account.id, &code_hash, now)?;
+    // Stored under whichever key was current when the codes were made (see `secret_box`).
+    let mut used = false;
+    for code_hash in state.secret_box.keyed_hash_candidates(code.normalised()) {
+        if code_store::use_recovery_code(connection, &account.id, &code_hash, now)? {
+            used = true;
+            break;
+        }
+    }
     if used {
         let left = code_store::count_unused_recovery_codes(connection, &account.id)?;
         notifications::queue_notice(

@@ -293,6 +293,19 @@ impl TestApp {
         self.api.at(address)
     }
 
+    /// Another server on the same database and keys folder, and its state (its own keys in
+    /// memory, read again from the folder as it needs).
+    pub async fn second_instance_with_state(&self) -> (Client, AppState) {
+        let settings = (*self.state.settings).clone();
+        let application = Application::build(settings, self.clock.clone())
+            .await
+            .expect("second instance starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let state = application.state().clone();
+        tokio::spawn(application.run_until_stopped());
+        (self.api.at(address), state)
+    }
+
     pub fn public_url(&self) -> String {
         self.state.settings.public_url.clone()
     }

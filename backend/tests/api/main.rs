@@ -16,6 +16,7 @@ mod edge;
 mod email;
 mod errors;
 mod events;
+mod key_rotation;
 mod not_me;
 mod openapi;
 mod passkeys;
