@@ -35,6 +35,27 @@ pub const DATABASE_POOL_MAX: &str = "custadmin_database_pool_max_connections";
 pub const BREACHED_PASSWORDS_UNAVAILABLE: &str =
     "custadmin_breached_password_checks_unavailable_total";
 
+/// Every series above, for the check that the Grafana dashboard asks for no other.
+pub const ALL_SERIES: [&str; 17] = [
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
+    SIGN_INS,
+    SECOND_FACTORS_USED,
+    THROTTLE_REFUSALS,
+    HASHING_QUEUE,
+    HASHING_RUNNING,
+    HASHING_WAIT,
+    HASHING_REFUSALS,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_FAILURES,
+    OUTBOX_SENT,
+    HOUSEKEEPING_PRUNED,
+    DATABASE_POOL_CONNECTIONS,
+    DATABASE_POOL_MAX,
+    BREACHED_PASSWORDS_UNAVAILABLE,
+];
+
 /// Request latencies: from a cached read (milliseconds) to a queued Argon2 hash (seconds).
 const LATENCY_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -265,4 +286,50 @@ fn known_method(method: &str) -> &'static str {
         .into_iter()
         .find(|known| *known == method)
         .unwrap_or("OTHER")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL_SERIES;
+
+    /// The dashboard in deploy/ is only as good as the names it queries: each must be one this
+    /// server exports (a histogram's `_bucket`, `_sum` and `_count` included), and it must show
+    /// every series.
+    #[test]
+    fn the_grafana_dashboard_queries_exactly_the_exported_series() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/grafana/dashboards/custadmin.json"
+        );
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut queried = std::collections::BTreeSet::new();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expression = target["expr"].as_str().unwrap();
+                for (start, _) in expression.match_indices("custadmin_") {
+                    let name: String = expression[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    let series = ["_bucket", "_sum", "_count"]
+                        .into_iter()
+                        .find_map(|suffix| name.strip_suffix(suffix))
+                        .filter(|series| ALL_SERIES.contains(series))
+                        .map_or(name.clone(), str::to_string);
+                    assert!(
+                        ALL_SERIES.contains(&series.as_str()),
+                        "{name} is not exported"
+                    );
+                    queried.insert(series);
+                }
+            }
+        }
+        for series in ALL_SERIES {
+            assert!(
+                queried.contains(series),
+                "the dashboard does not show {series}"
+            );
+        }
+    }
 }
