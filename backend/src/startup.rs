@@ -10,8 +10,9 @@ use actix_files::{Files, NamedFile};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ContentEncoding, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers, Next};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use webauthn_rs::Webauthn;
@@ -24,6 +25,7 @@ use crate::breached_passwords::BreachedPasswords;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
 use crate::domain::clock::SharedClock;
+use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
 use crate::routes::{
     no_store_when_authenticated, problem_for_bare_errors, unmatched_request, RouteTable,
@@ -344,7 +346,17 @@ async fn static_delivery(
     let file = static_dir
         .filter(|_| readable)
         .and_then(|dir| static_file(&dir, request.path()));
-    let immutable = request.path().starts_with("/assets/");
+    let hashed = request.path().starts_with("/assets/");
+    // A hashed name that is no file is an asset of an older build: a 404, never `index.html`
+    // (which a cache would then keep for a year under the asset's name).
+    if hashed && readable && file.is_none() {
+        let (http_request, _) = request.into_parts();
+        let mut response = ApiError::NotFound.error_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(ServiceResponse::new(http_request, response).map_into_boxed_body());
+    }
     let mut response = match file.as_ref().and_then(|file| {
         let accepted = request
             .headers()
@@ -371,7 +383,9 @@ async fn static_delivery(
         }
         None => next.call(request).await?.map_into_boxed_body(),
     };
-    let cache_control = if immutable && response.status().is_success() {
+    // A 304 carries the headers of the 200 it stands for: caches update theirs from it.
+    let fresh = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let cache_control = if hashed && file.is_some() && fresh {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

@@ -464,6 +464,9 @@ async fn the_spa_is_cached_like_a_cdn_and_sent_precompressed_by_accept_encoding(
         &[("accept-encoding", "br")],
     )
     .await;
+    let old_asset = fetch(&server, "/assets/app-0ld0ld00.js", &[]).await;
+    let etag = identity.1["etag"].clone();
+    let revalidated = fetch(&server, asset, &[("if-none-match", &etag)]).await;
     let api = fetch(&server, "/api/v1/config", &[]).await;
 
     // Assert: the asset as each client accepts it, cacheable for a year, varying by encoding.
@@ -511,13 +514,18 @@ async fn the_spa_is_cached_like_a_cdn_and_sent_precompressed_by_accept_encoding(
         assert_eq!(body, index.as_bytes(), "{label}");
         assert_eq!(headers["cache-control"], "no-cache", "{label}");
     }
+    // A revalidation keeps the year; an asset of an older build is gone, not the index.
+    assert_eq!(revalidated.0, 304);
+    assert_eq!(
+        revalidated.1["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(old_asset.0, 404, "{:?}", old_asset.1);
+    assert_eq!(old_asset.1["cache-control"], "no-cache");
     assert_eq!(public_file.0, 200);
     assert_eq!(public_file.1["cache-control"], "no-cache");
-    // Nothing outside a plain path is looked up precompressed.
-    assert_ne!(
-        traversal.1.get("content-encoding").map(String::as_str),
-        Some("br")
-    );
+    // Nothing outside a plain path is looked up, precompressed or not.
+    assert_eq!(traversal.0, 404);
     // The API keeps its own caching, and plain http gets no HSTS.
     assert_ne!(
         api.1.get("cache-control").map(String::as_str),
