@@ -492,7 +492,60 @@ fn spa_files(static_dir: &Path) -> Files {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_settings, with_picked_port};
+    use super::{check_settings, precompressed_variant, static_file, with_picked_port};
+    use actix_web::http::header::ContentEncoding;
+
+    #[test]
+    fn the_encoding_sent_follows_accept_encoding_and_what_the_build_made() {
+        let dir =
+            std::env::temp_dir().join(format!("custadmin-precompressed-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        let both = dir.join("assets/app.js");
+        let gzip_only = dir.join("assets/app.css");
+        for file in [
+            "assets/app.js",
+            "assets/app.js.br",
+            "assets/app.js.gz",
+            "assets/app.css",
+            "assets/app.css.gz",
+        ] {
+            std::fs::write(dir.join(file), file).unwrap();
+        }
+        let chosen = |file: &std::path::Path, accepted: &str| {
+            precompressed_variant(file, accepted).map(|(_, encoding)| encoding)
+        };
+        assert_eq!(
+            chosen(&both, "gzip, deflate, br, zstd"),
+            Some(ContentEncoding::Brotli)
+        );
+        assert_eq!(chosen(&both, "gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(chosen(&both, "BR"), Some(ContentEncoding::Brotli));
+        assert_eq!(chosen(&both, "br;q=0, gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(
+            chosen(&both, "br;q=0.2, gzip;q=0.8"),
+            Some(ContentEncoding::Gzip)
+        );
+        assert_eq!(chosen(&both, "*"), Some(ContentEncoding::Brotli));
+        assert_eq!(chosen(&both, "*, br;q=0, gzip;q=0"), None);
+        assert_eq!(chosen(&both, "identity"), None);
+        assert_eq!(chosen(&both, ""), None);
+        assert_eq!(chosen(&gzip_only, "br, gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(chosen(&gzip_only, "br"), None);
+        // Only plain paths to files under the folder.
+        assert_eq!(static_file(&dir, "/assets/app.js"), Some(both.clone()));
+        assert_eq!(static_file(&dir, "/assets/%61pp.js"), Some(both));
+        for outside in [
+            "/assets/../assets/app.js",
+            "/assets/%2e%2e/assets/app.js",
+            "/assets",
+            "/assets//app.js",
+            "/.env",
+            "/assets/app.js\\x",
+        ] {
+            assert_eq!(static_file(&dir, outside), None, "{outside}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
     use crate::config::Settings;
 
     #[test]

@@ -111,10 +111,27 @@ async fn scrape(server: &Server, test: &str) -> Option<Scrape> {
 }
 
 #[tokio::test]
-async fn metrics_count_sign_ins_factors_throttles_and_requests_on_their_own_listener_only() {
-    // Arrange: metrics on a listener of their own; a customer with two-factor on.
+async fn metrics_count_sign_ins_factors_throttles_and_requests_on_sqlite() {
     let dir = TempDir::new("metrics");
-    let server = Launch::new(dir.path())
+    let launch = Launch::new(dir.path());
+    metrics_count_sign_ins_factors_throttles_and_requests(launch, "metrics_on_sqlite").await;
+}
+
+#[tokio::test]
+async fn metrics_count_sign_ins_factors_throttles_and_requests_on_postgresql() {
+    let test = "metrics_count_sign_ins_factors_throttles_and_requests_on_postgresql";
+    let Some(database) = PgDatabase::create_if_configured(test) else {
+        return;
+    };
+    let dir = TempDir::new("metrics-pg");
+    let launch = Launch::new(dir.path()).env("CUSTADMIN_DATABASE_URL", database.url());
+    metrics_count_sign_ins_factors_throttles_and_requests(launch, test).await;
+}
+
+/// Metrics on a listener of their own, scraped after sign-ins of every kind.
+async fn metrics_count_sign_ins_factors_throttles_and_requests(launch: Launch, test: &str) {
+    // Arrange: metrics on a listener of their own; a customer with two-factor on.
+    let server = launch
         .env("CUSTADMIN_METRICS_BIND", "127.0.0.1:0")
         .env("CUSTADMIN_DATABASE_POOL_SIZE", "4")
         .serve();
@@ -180,7 +197,6 @@ async fn metrics_count_sign_ins_factors_throttles_and_requests_on_their_own_list
         .await
         .assert_status(204);
     let on_public_port = api.send(Method::GET, "/metrics", NOBODY, None).await;
-    let test = "metrics_count_sign_ins_factors_throttles_and_requests_on_their_own_listener_only";
     let Some(scraped) = scrape(&server, test).await else {
         return;
     };
