@@ -1291,6 +1291,36 @@ mod tests {
     }
 
     #[test]
+    fn operating_keys_are_read_and_checked() {
+        let defaults = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(defaults.log_format, LogFormat::Text);
+        assert_eq!(defaults.metrics_bind, None);
+        assert_eq!(
+            defaults.ready_outbox_max_age,
+            Some(Duration::from_secs(900))
+        );
+        let set = Settings::from_sources(&env(&[
+            ("CUSTADMIN_LOG_FORMAT", "json"),
+            ("CUSTADMIN_METRICS_BIND", "0.0.0.0:9464"),
+            ("CUSTADMIN_READY_OUTBOX_MAX_AGE_SECS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(set.log_format, LogFormat::Json);
+        assert_eq!(set.metrics_bind, Some("0.0.0.0:9464".parse().unwrap()));
+        assert_eq!(set.ready_outbox_max_age, None);
+        for (key, value) in [
+            ("CUSTADMIN_LOG_FORMAT", "xml"),
+            ("CUSTADMIN_METRICS_BIND", "127.0.0.1:8080"),
+            ("CUSTADMIN_METRICS_BIND", "localhost"),
+        ] {
+            let error = Settings::from_sources(&env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(&format!("{key}:")), "{error}");
+        }
+    }
+
+    #[test]
     fn too_cheap_argon2_parameters_are_refused() {
         let error = Settings::from_sources(&env(&[("CUSTADMIN_ARGON2_MEMORY_KIB", "1")]))
             .unwrap_err()
