@@ -25,6 +25,8 @@ ENV CUSTADMIN_STATIC_DIR=/usr/share/custadmin/spa \
 USER custadmin
 WORKDIR /var/lib/custadmin
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/api/v1/health || exit 1
+# Readiness (database, migrations, keys, outbox); an orchestrator with probes of its own uses
+# /api/v1/health/live for liveness and this for readiness (docs/deploy.md, "Health checks").
+HEALTHCHECK --interval=10s --timeout=8s --start-period=20s --retries=3 CMD curl -fsS http://127.0.0.1:8080/api/v1/health/ready || exit 1
 ENTRYPOINT ["custadmin"]
 CMD ["serve"]

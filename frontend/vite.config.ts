@@ -1,8 +1,9 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { precompressPlugin } from "./precompress";
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precompressPlugin()],
   build: {
     // The server's CSP allows no inline code: keep every asset in its own file.
     assetsInlineLimit: 0,

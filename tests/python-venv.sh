@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes (or refreshes) the cached virtualenv with the Python tools the tests run
-# (tests/python-requirements.txt: schemathesis, aiosmtpd) and prints its folder.
+# (tests/python-requirements.txt: schemathesis, aiosmtpd, prometheus-client, ...) and prints its folder.
 # Usage: venv="$(tests/python-venv.sh)"
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::domain::{BrandColor, Logo, TrustedProxies, MAX_LOGO_BYTES};
+use crate::telemetry::LogFormat;
 
 /// Every setting the server reads. Built once by [`Settings::load`] and shared read-only.
 #[derive(Debug, Clone)]
@@ -76,6 +77,13 @@ pub struct Settings {
     pub breached_passwords_url: Option<String>,
     /// How long a breached-password check may take before the password is accepted unchecked.
     pub breached_passwords_timeout: Duration,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+    /// Where `/metrics` is served (a listener of its own); `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
+    /// The age of the oldest unsent mail past which the instance is not ready; `None`: the
+    /// outbox does not count for readiness.
+    pub ready_outbox_max_age: Option<Duration>,
 }
 
 /// Which backend a database URL selects.
@@ -691,6 +699,46 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        name: "LOG_FORMAT",
+        fallback: Fallback::Value("text"),
+        doc: "`text` (lines for people) or `json` (one JSON object a line for log shippers; a \
+              request's lines carry its `request_id`, the `X-Request-Id` it was answered with)",
+        read: |settings, value| store(&mut settings.log_format, parse(value)),
+    },
+    Key {
+        name: "METRICS_BIND",
+        fallback: Fallback::Unset,
+        doc: "an address (`127.0.0.1:9464`) where a second listener serves Prometheus metrics \
+              at `/metrics`, and nothing else; never the public port, so keep it off the \
+              internet; unset: no metrics",
+        read: |settings, value| {
+            let Some(address) = text(value) else {
+                return Ok(());
+            };
+            let address: SocketAddr = parse(&address)?;
+            if address == settings.bind && address.port() != 0 {
+                return Err(Refusal::Rule(
+                    "must not be CUSTADMIN_BIND: metrics are never served on the public port"
+                        .into(),
+                ));
+            }
+            settings.metrics_bind = Some(address);
+            Ok(())
+        },
+    },
+    Key {
+        name: "READY_OUTBOX_MAX_AGE_SECS",
+        fallback: Fallback::Value("900"),
+        doc: "`/api/v1/health/ready` answers `503` while the oldest mail still unsent is older \
+              than this (the outbox is stuck: SMTP refuses or no instance delivers); `0` leaves \
+              the outbox out of readiness",
+        read: |settings, value| {
+            let seconds: u64 = parse(value)?;
+            settings.ready_outbox_max_age = (seconds > 0).then(|| Duration::from_secs(seconds));
+            Ok(())
+        },
+    },
 ];
 
 /// The longest site name: it has to fit a phone's header and a mail's sender line.
@@ -881,6 +929,9 @@ impl Settings {
             event_retention: Duration::ZERO,
             breached_passwords_url: None,
             breached_passwords_timeout: Duration::ZERO,
+            log_format: LogFormat::Text,
+            metrics_bind: None,
+            ready_outbox_max_age: None,
         }
     }
 }
@@ -1254,6 +1305,36 @@ mod tests {
             assert_eq!(same_name.count(), 1, "{}", declared.name);
         }
         assert!(key("NO_SUCH_KEY").is_none());
+    }
+
+    #[test]
+    fn operating_keys_are_read_and_checked() {
+        let defaults = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(defaults.log_format, LogFormat::Text);
+        assert_eq!(defaults.metrics_bind, None);
+        assert_eq!(
+            defaults.ready_outbox_max_age,
+            Some(Duration::from_secs(900))
+        );
+        let set = Settings::from_sources(&env(&[
+            ("CUSTADMIN_LOG_FORMAT", "json"),
+            ("CUSTADMIN_METRICS_BIND", "0.0.0.0:9464"),
+            ("CUSTADMIN_READY_OUTBOX_MAX_AGE_SECS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(set.log_format, LogFormat::Json);
+        assert_eq!(set.metrics_bind, Some("0.0.0.0:9464".parse().unwrap()));
+        assert_eq!(set.ready_outbox_max_age, None);
+        for (key, value) in [
+            ("CUSTADMIN_LOG_FORMAT", "xml"),
+            ("CUSTADMIN_METRICS_BIND", "127.0.0.1:8080"),
+            ("CUSTADMIN_METRICS_BIND", "localhost"),
+        ] {
+            let error = Settings::from_sources(&env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(&format!("{key}:")), "{error}");
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("send this request with Content-Type: application/json or an X-Requested-With header")]
     CsrfCheckFailed,
+    /// The instance should not be sent traffic; the text names every check that failed.
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// What a use case answered (or an extractor, refusing the way a use case would).
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -73,6 +76,7 @@ impl ApiError {
             Self::NotFound => (Code::NotFound, Status::NOT_FOUND, "Not found"),
             Self::MethodNotAllowed => (Code::MethodNotAllowed, Status::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::CsrfCheckFailed => (Code::CsrfCheckFailed, Status::FORBIDDEN, "Cross-site request refused"),
+            Self::NotReady(_) => (Code::NotReady, Status::SERVICE_UNAVAILABLE, "Not ready"),
 
             Self::Service(Invalid(InvalidInput::Field { .. })) => (Code::ValidationFailed, Status::UNPROCESSABLE_ENTITY, "Invalid input"),
             Self::Service(Invalid(InvalidInput::CodeFormat)) => (Code::InvalidCodeFormat, Status::UNPROCESSABLE_ENTITY, "Invalid code format"),
@@ -126,7 +130,9 @@ impl ApiError {
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Service(
-                ServiceError::Refused(Refusal::TooManyAttempts { retry_after_secs })
+                ServiceError::Refused(Refusal::TooManyAttempts {
+                    retry_after_secs, ..
+                })
                 | ServiceError::Overloaded { retry_after_secs },
             ) => Some((*retry_after_secs).max(1)),
             Self::Service(ServiceError::DatabaseUnavailable) => Some(5),
@@ -199,6 +205,7 @@ problem_codes! {
     NoPasskeys = "no_passkeys",
     ServerBusy = "server_busy",
     DatabaseUnavailable = "database_unavailable",
+    NotReady = "not_ready",
     InternalError = "internal_error",
 }
 

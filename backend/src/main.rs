@@ -117,7 +117,7 @@ fn main() -> ExitCode {
         Command::Serve => LogOutput::Stdout,
         _ => LogOutput::Stderr,
     };
-    custadmin::telemetry::init(&settings.log_filter, log_output);
+    custadmin::telemetry::init(&settings.log_filter, settings.log_format, log_output);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -157,7 +157,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let application = Application::build(settings, Arc::new(SystemClock))
         .await
         .map_err(|error| error.to_string())?;
-    tracing::info!(port = application.port(), "custadmin is serving");
+    match application.metrics_port() {
+        Some(metrics_port) => tracing::info!(
+            port = application.port(),
+            metrics_port,
+            "custadmin is serving"
+        ),
+        None => tracing::info!(port = application.port(), "custadmin is serving"),
+    }
     // Every instance reads the key files again, so a key rotated by `custadmin keys` reaches
     // it without a restart.
     tokio::spawn(application.state().key_reloader.clone().run_periodically());

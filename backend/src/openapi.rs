@@ -162,6 +162,7 @@ fn add_standard_problems(document: &mut utoipa::openapi::OpenApi) {
             // These answer from memory (the health check says an outage in its own body).
             if is_api
                 && !path.ends_with("/health")
+                && !path.ends_with("/health/live")
                 && !path.ends_with("/openapi.json")
                 && !path.ends_with("/config")
                 && !path.starts_with("/api/v1/brand/")

@@ -7,8 +7,12 @@ use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_files::{Files, NamedFile};
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
+use actix_web::http::header::{self, ContentEncoding, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers, Next};
+use actix_web::ResponseError;
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use webauthn_rs::Webauthn;
@@ -20,12 +24,14 @@ use crate::breached_passwords::BreachedPasswords;
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, DatabaseSetupError};
 use crate::domain::clock::SharedClock;
+use crate::error::ApiError;
 use crate::routes::meta::OpenApiJson;
 use crate::routes::{
     no_store_when_authenticated, problem_for_bare_errors, unmatched_request, RouteTable,
 };
 use crate::service::AppState;
-use crate::{openapi, telemetry};
+use crate::{monitoring, openapi, telemetry};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -121,26 +127,45 @@ fn with_picked_port(public_url: &str, port: u16) -> String {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's port and server, when `CUSTADMIN_METRICS_BIND` is set.
+    metrics: Option<(u16, Server)>,
     state: AppState,
+}
+
+fn bind(address: std::net::SocketAddr) -> Result<(TcpListener, u16), StartupError> {
+    let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+        address: address.to_string(),
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|error| StartupError::Other(error.to_string()))?
+        .port();
+    Ok((listener, port))
 }
 
 impl Application {
     pub async fn build(mut settings: Settings, clock: SharedClock) -> Result<Self, StartupError> {
-        let address = settings.bind;
-        let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
-            address: address.to_string(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|error| StartupError::Other(error.to_string()))?
-            .port();
+        let (listener, port) = bind(settings.bind)?;
+        let metrics_listener = settings.metrics_bind.map(bind).transpose()?;
         settings.public_url = with_picked_port(&settings.public_url, port);
         let state = build_state(settings, clock).await?;
+        let metrics = match metrics_listener {
+            Some((listener, metrics_port)) => Some((
+                metrics_port,
+                run_metrics(
+                    listener,
+                    state.clone(),
+                    monitoring::install().map_err(StartupError::Other)?,
+                )?,
+            )),
+            None => None,
+        };
         let server = run(listener, state.clone())?;
         Ok(Self {
             port,
             server,
+            metrics,
             state,
         })
     }
@@ -149,14 +174,61 @@ impl Application {
         self.port
     }
 
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish; the metrics
+    /// listener stops after the public one, so the last scrape sees the drain.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics = tokio::spawn(metrics);
+        let served = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        served
     }
+}
+
+/// The metrics listener: `GET /metrics` and nothing else. It takes no signals of its own; the
+/// application stops it once the public server has stopped.
+fn run_metrics(
+    listener: TcpListener,
+    state: AppState,
+    recorder: PrometheusHandle,
+) -> Result<Server, StartupError> {
+    // Folds recent histogram samples into their buckets between scrapes, so memory stays
+    // flat however rarely Prometheus comes.
+    let upkeep = recorder.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            interval.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let state = web::Data::new(state);
+    let recorder = web::Data::new(recorder);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(recorder.clone())
+            .route("/metrics", web::get().to(crate::routes::prometheus::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(|error| StartupError::Other(error.to_string()))?
+    .run())
 }
 
 fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
@@ -173,6 +245,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
         tracing::warn!(dir = %static_dir.display(), "no built SPA found; serving the API only");
     }
     let cors_origins = state.settings.cors_origins.clone();
+    let https = state.settings.public_url.starts_with("https://");
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         let (app, _) = openapi::mount(App::new().into_utoipa_app())
@@ -185,7 +258,11 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .service(web::scope("/api"))
             .configure(|config| {
                 if serve_spa {
-                    config.service(spa_files(&static_dir));
+                    config.service(
+                        web::scope("")
+                            .wrap(from_fn(static_delivery))
+                            .service(spa_files(&static_dir)),
+                    );
                 }
             })
             .default_service(fn_service(unmatched_request))
@@ -194,7 +271,7 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(no_store_when_authenticated))
             .wrap(Compress::default())
-            .wrap(security_headers())
+            .wrap(security_headers(https))
             .wrap(from_fn(telemetry::request_span));
         app
     })
@@ -234,8 +311,16 @@ fn cross_origin(allowed: &[String]) -> Cors {
         .max_age(3600)
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers every answer carries. Served over https (as the public URL says, whatever proxy
+/// ends TLS in front), browsers are told to never try plain http again: two years, this host
+/// only (a hosting company's other subdomains are not this server's to decide).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = if https {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=63072000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
@@ -243,6 +328,152 @@ fn security_headers() -> DefaultHeaders {
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
         ))
+}
+
+/// Caching and encoding of the built SPA, as a CDN would serve it: Vite's hashed files under
+/// `assets/` never change under their name, so they are cached for a year; everything else
+/// (`index.html`, which names the current hashes, and the unhashed files of `public/`) is
+/// revalidated on every use. A file precompressed at build (`name.br`, `name.gz` beside it) is
+/// sent as such to a client that accepts that encoding: no compression work per request, and
+/// brotli at its best level, which would be too slow on the fly.
+async fn static_delivery(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let static_dir = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.static_dir.clone());
+    let readable = matches!(*request.method(), Method::GET | Method::HEAD);
+    let file = static_dir
+        .filter(|_| readable)
+        .and_then(|dir| static_file(&dir, request.path()));
+    let hashed = request.path().starts_with("/assets/");
+    // A hashed name that is no file is an asset of an older build: a 404, never `index.html`
+    // (which a cache would then keep for a year under the asset's name).
+    if hashed && readable && file.is_none() {
+        let (http_request, _) = request.into_parts();
+        let mut response = ApiError::NotFound.error_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(ServiceResponse::new(http_request, response).map_into_boxed_body());
+    }
+    let mut response = match file.as_ref().and_then(|file| {
+        let accepted = request
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        precompressed_variant(file, accepted)
+    }) {
+        Some((variant, encoding)) => {
+            let content_type = actix_files::file_extension_to_mime(
+                file.as_ref()
+                    .and_then(|file| file.extension())
+                    .and_then(|extension| extension.to_str())
+                    .unwrap_or_default(),
+            );
+            let (http_request, _) = request.into_parts();
+            let variant = NamedFile::open_async(&variant)
+                .await?
+                .set_content_type(content_type)
+                .set_content_encoding(encoding)
+                .disable_content_disposition();
+            let response = variant.into_response(&http_request);
+            ServiceResponse::new(http_request, response).map_into_boxed_body()
+        }
+        None => next.call(request).await?.map_into_boxed_body(),
+    };
+    // A 304 carries the headers of the 200 it stands for: caches update theirs from it.
+    let fresh = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let cache_control = if hashed && file.is_some() && fresh {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    if file
+        .as_ref()
+        .is_some_and(|file| has_precompressed_variants(file))
+    {
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    Ok(response)
+}
+
+/// The file under `static_dir` a request path names, if it is one: percent-decoded, and only
+/// plain segments (no `..`, no hidden files, no backslashes), so nothing outside is reachable.
+fn static_file(static_dir: &Path, path: &str) -> Option<std::path::PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    let mut file = static_dir.to_path_buf();
+    for segment in decoded.trim_start_matches('/').split('/') {
+        if segment.is_empty() || segment.starts_with('.') || segment.contains(['\\', '\0']) {
+            return None;
+        }
+        file.push(segment);
+    }
+    file.is_file().then_some(file)
+}
+
+/// The precompressed file to send for `file` and its encoding: brotli, else gzip, as the
+/// client's `Accept-Encoding` allows (`q=0` refuses an encoding) and the build made them.
+fn precompressed_variant(
+    file: &Path,
+    accept_encoding: &str,
+) -> Option<(std::path::PathBuf, ContentEncoding)> {
+    let offered: Vec<(&str, f32)> = accept_encoding
+        .split(',')
+        .map(|entry| {
+            let mut parts = entry.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (name, q)
+        })
+        .collect();
+    // The coding's own weight, else that of `*`, else not acceptable.
+    let weight = |coding: &str| -> f32 {
+        let named = offered
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(coding));
+        named
+            .or_else(|| offered.iter().find(|(name, _)| *name == "*"))
+            .map_or(0.0, |(_, q)| *q)
+    };
+    let (brotli, gzip) = (weight("br"), weight("gzip"));
+    let mut choices = [
+        (brotli, "br", ContentEncoding::Brotli),
+        (gzip, "gz", ContentEncoding::Gzip),
+    ];
+    // Stable: on equal weights brotli, the smaller, stays first.
+    choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+    choices
+        .into_iter()
+        .filter(|(weight, _, _)| *weight > 0.0)
+        .map(|(_, suffix, encoding)| (with_suffix(file, suffix), encoding))
+        .find(|(variant, _)| variant.is_file())
+}
+
+fn has_precompressed_variants(file: &Path) -> bool {
+    ["br", "gz"]
+        .into_iter()
+        .any(|suffix| with_suffix(file, suffix).is_file())
+}
+
+/// `app.js` → `app.js.br`.
+fn with_suffix(file: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    name.into()
 }
 
 /// The built SPA; paths that are not files are client-side routes and get `index.html`.
@@ -262,7 +493,60 @@ fn spa_files(static_dir: &Path) -> Files {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_settings, with_picked_port};
+    use super::{check_settings, precompressed_variant, static_file, with_picked_port};
+    use actix_web::http::header::ContentEncoding;
+
+    #[test]
+    fn the_encoding_sent_follows_accept_encoding_and_what_the_build_made() {
+        let dir =
+            std::env::temp_dir().join(format!("custadmin-precompressed-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        let both = dir.join("assets/app.js");
+        let gzip_only = dir.join("assets/app.css");
+        for file in [
+            "assets/app.js",
+            "assets/app.js.br",
+            "assets/app.js.gz",
+            "assets/app.css",
+            "assets/app.css.gz",
+        ] {
+            std::fs::write(dir.join(file), file).unwrap();
+        }
+        let chosen = |file: &std::path::Path, accepted: &str| {
+            precompressed_variant(file, accepted).map(|(_, encoding)| encoding)
+        };
+        assert_eq!(
+            chosen(&both, "gzip, deflate, br, zstd"),
+            Some(ContentEncoding::Brotli)
+        );
+        assert_eq!(chosen(&both, "gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(chosen(&both, "BR"), Some(ContentEncoding::Brotli));
+        assert_eq!(chosen(&both, "br;q=0, gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(
+            chosen(&both, "br;q=0.2, gzip;q=0.8"),
+            Some(ContentEncoding::Gzip)
+        );
+        assert_eq!(chosen(&both, "*"), Some(ContentEncoding::Brotli));
+        assert_eq!(chosen(&both, "*, br;q=0, gzip;q=0"), None);
+        assert_eq!(chosen(&both, "identity"), None);
+        assert_eq!(chosen(&both, ""), None);
+        assert_eq!(chosen(&gzip_only, "br, gzip"), Some(ContentEncoding::Gzip));
+        assert_eq!(chosen(&gzip_only, "br"), None);
+        // Only plain paths to files under the folder.
+        assert_eq!(static_file(&dir, "/assets/app.js"), Some(both.clone()));
+        assert_eq!(static_file(&dir, "/assets/%61pp.js"), Some(both));
+        for outside in [
+            "/assets/../assets/app.js",
+            "/assets/%2e%2e/assets/app.js",
+            "/assets",
+            "/assets//app.js",
+            "/.env",
+            "/assets/app.js\\x",
+        ] {
+            assert_eq!(static_file(&dir, outside), None, "{outside}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
     use crate::config::Settings;
 
     #[test]

@@ -1,5 +1,6 @@
-//! Structured logs. Each request gets an id (echoed as `X-Request-Id`) carried by its span.
-//! Paths are logged without query strings, and no body, header or token is ever logged.
+//! Logs and request metrics. Each request gets an id (echoed as `X-Request-Id`) carried by its
+//! span, so every line logged while answering it names it. Paths are logged without query
+//! strings, and no body, header or token is ever logged.
 
 use std::time::Instant;
 
@@ -18,22 +19,56 @@ pub enum LogOutput {
     Stderr,
 }
 
-pub fn init(filter: &str, output: LogOutput) {
+/// How log lines are written (`CUSTADMIN_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for people reading a terminal or the journal.
+    Text,
+    /// One JSON object a line, for log shippers; a request's lines carry `span.request_id`.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?} is not one of text, json")),
+        }
+    }
+}
+
+pub fn init(filter: &str, format: LogFormat, output: LogOutput) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let writer = match output {
-        LogOutput::Stdout => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout),
-        LogOutput::Stderr => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    use std::io::IsTerminal;
+    let (writer, terminal) = match output {
+        LogOutput::Stdout => (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        ),
+        LogOutput::Stderr => (
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        ),
     };
-    // A second call (tests start many servers in one process) is harmless.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_writer(writer)
+        // Colours only for a person at a terminal, never into a file, pipe or journal.
+        .with_ansi(terminal)
         .with_env_filter(filter)
-        .with_target(false)
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .try_init();
+        .with_target(false);
+    // A second call (tests start many servers in one process) is harmless.
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }
 
 pub async fn request_span(
@@ -48,8 +83,15 @@ pub async fn request_span(
         path = %request.path(),
     );
     let started = Instant::now();
+    let method = request.method().clone();
     let mut response = next.call(request).instrument(span.clone()).await?;
     let status = response.status().as_u16();
+    crate::monitoring::http_request(
+        method.as_str(),
+        route_label(response.request().match_pattern()),
+        status,
+        started.elapsed(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -63,4 +105,17 @@ pub async fn request_span(
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
+}
+
+/// The route a request matched, as a metrics label: the API's templates (`/api/v1/account/
+/// sessions/{id}`), never the path itself, which holds ids and is any client's to choose.
+fn route_label(pattern: Option<String>) -> String {
+    match pattern {
+        Some(pattern) if pattern.starts_with("/api") || pattern.starts_with("/.well-known") => {
+            pattern
+        }
+        // The SPA's files and its client-side routes.
+        Some(_) => "static".into(),
+        None => "unmatched".into(),
+    }
 }

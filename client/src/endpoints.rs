@@ -66,6 +66,8 @@ pub const SIGN_IN_OPTIONS: Endpoint = endpoint("POST", "/api/v1/auth/webauthn/op
 pub const BRAND_FILE: Endpoint = endpoint("GET", "/api/v1/brand/{file}");
 pub const PUBLIC_SETTINGS: Endpoint = endpoint("GET", "/api/v1/config");
 pub const HEALTH: Endpoint = endpoint("GET", "/api/v1/health");
+pub const LIVENESS: Endpoint = endpoint("GET", "/api/v1/health/live");
+pub const READINESS: Endpoint = endpoint("GET", "/api/v1/health/ready");
 pub const OPENAPI: Endpoint = endpoint("GET", "/api/v1/openapi.json");
 pub const SEARCH_CUSTOMERS: Endpoint = endpoint("GET", "/api/v1/support/customers");
 pub const CUSTOMER_EVENTS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/events");
@@ -121,6 +123,8 @@ pub const ALL: &[Endpoint] = &[
     BRAND_FILE,
     PUBLIC_SETTINGS,
     HEALTH,
+    LIVENESS,
+    READINESS,
     OPENAPI,
     SEARCH_CUSTOMERS,
     CUSTOMER_EVENTS,

@@ -410,6 +410,16 @@ impl Client {
         self.call(endpoints::HEALTH, NOBODY, None)
     }
 
+    /// `GET /health/live`.
+    pub fn liveness(&self) -> Call {
+        self.call(endpoints::LIVENESS, NOBODY, None)
+    }
+
+    /// `GET /health/ready`.
+    pub fn readiness(&self) -> Call {
+        self.call(endpoints::READINESS, NOBODY, None)
+    }
+
     /// `GET /openapi.json`.
     pub fn openapi(&self) -> Call {
         self.call(endpoints::OPENAPI, NOBODY, None)

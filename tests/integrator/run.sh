@@ -22,7 +22,7 @@ trap cleanup EXIT
   || { echo "run.sh: client generation failed:" >&2; cat "$work/generate.log" >&2; exit 1; }
 
 (cd "$work" && exec env -i PATH="$PATH" CUSTADMIN_BIND=127.0.0.1:0 CUSTADMIN_DATA_DIR="$work/data" \
-  CUSTADMIN_ARGON2_MEMORY_KIB=8 CUSTADMIN_ARGON2_ITERATIONS=1 RUST_LOG=info \
+  CUSTADMIN_ARGON2_MEMORY_KIB=8 CUSTADMIN_ARGON2_ITERATIONS=1 CUSTADMIN_LOG_FORMAT=json RUST_LOG=info \
   "$binary" serve >"$work/server.log" 2>&1) &
 server_pid=$!
 port=""

@@ -103,6 +103,8 @@ impl Launch {
                 work_dir.join("data").to_str().unwrap(),
             )
             .env("CUSTADMIN_BIND", "127.0.0.1:0")
+            // What the tests read the port (and log lines) from.
+            .env("CUSTADMIN_LOG_FORMAT", "json")
             .env("CUSTADMIN_ARGON2_MEMORY_KIB", "8")
             .env("CUSTADMIN_ARGON2_ITERATIONS", "1")
     }
@@ -189,16 +191,17 @@ impl Launch {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if line.contains("custadmin is serving") {
-                    let _ = port_sender.send(serving_port(&line));
+                    let _ = port_sender.send(serving_ports(&line));
                 }
                 stdout_logs.lock().unwrap().push(line);
             }
         });
         let stderr = read_all_in_background(child.stderr.take().unwrap());
         match port_receiver.recv_timeout(PROCESS_TIMEOUT) {
-            Ok(port) => Server {
+            Ok((port, metrics_port)) => Server {
                 child,
                 port,
+                metrics_port,
                 logs,
                 stderr: Some(stderr),
             },
@@ -216,13 +219,22 @@ impl Launch {
     }
 }
 
-fn serving_port(line: &str) -> u16 {
-    let value: Value = serde_json::from_str(line)
-        .unwrap_or_else(|error| panic!("the serving line is not JSON ({error}): {line}"));
-    value["port"]
-        .as_u64()
-        .and_then(|port| u16::try_from(port).ok())
-        .unwrap_or_else(|| panic!("the serving line has no port: {line}"))
+/// The public port and the metrics port (if any) of the serving line, a JSON object or, with
+/// `CUSTADMIN_LOG_FORMAT=text`, a line ending in `port=... metrics_port=...`.
+fn serving_ports(line: &str) -> (u16, Option<u16>) {
+    let field = |name: &str| -> Option<u16> {
+        match serde_json::from_str::<Value>(line) {
+            Ok(value) => value[name]
+                .as_u64()
+                .and_then(|port| u16::try_from(port).ok()),
+            Err(_) => line
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix(&format!("{name}=")))
+                .and_then(|port| port.parse().ok()),
+        }
+    };
+    let port = field("port").unwrap_or_else(|| panic!("the serving line has no port: {line}"));
+    (port, field("metrics_port"))
 }
 
 fn read_all_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -258,6 +270,7 @@ pub struct Finished {
 pub struct Server {
     child: Child,
     port: u16,
+    metrics_port: Option<u16>,
     logs: Arc<Mutex<Vec<String>>>,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
@@ -265,6 +278,12 @@ pub struct Server {
 impl Server {
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port; panics when `CUSTADMIN_METRICS_BIND` was not set.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+            .expect("the server has no metrics listener (set CUSTADMIN_METRICS_BIND)")
     }
 
     pub fn pid(&self) -> u32 {
@@ -427,6 +446,30 @@ impl PgDatabase {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Makes the database unreachable, as an outage would: no new connection is accepted and
+    /// every open one is ended.
+    pub fn refuse_connections(&self) {
+        execute(
+            &self.admin_url,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name),
+        );
+        execute(
+            &self.admin_url,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                self.name
+            ),
+        );
+    }
+
+    /// Ends the outage of [`PgDatabase::refuse_connections`].
+    pub fn allow_connections(&self) {
+        execute(
+            &self.admin_url,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name),
+        );
     }
 }
 

@@ -136,7 +136,10 @@ impl PasswordHasher {
     ) -> Result<T, HashingError> {
         // Counted before waiting so that the bound holds however many arrive at once; the guard
         // uncounts even when the request is dropped while it waits.
-        let in_flight = InFlight::enter(self.inner.clone())?;
+        let in_flight = InFlight::enter(self.inner.clone()).inspect_err(|_| {
+            crate::monitoring::hashing_refused();
+        })?;
+        let waiting_since = std::time::Instant::now();
         let slot = self
             .inner
             .slots
@@ -144,6 +147,7 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|_| HashingError::failed("hashing pool closed"))?;
+        crate::monitoring::hashing_waited(waiting_since.elapsed());
         let worker = self.inner.clone();
         // The slot and the count go with the hash, not the request: a request dropped
         // meanwhile must not free a slot while its hash still runs.
@@ -158,6 +162,15 @@ impl PasswordHasher {
         })
         .await
         .map_err(|error| HashingError::failed(format!("hashing task failed: {error}")))
+    }
+}
+
+impl PasswordHasher {
+    /// Hashes waiting for a slot and hashes running, right now.
+    pub fn load(&self) -> (usize, usize) {
+        let in_flight = self.inner.in_flight.load(Ordering::SeqCst);
+        let running = self.inner.concurrency - self.inner.slots.available_permits();
+        (in_flight.saturating_sub(running), running)
     }
 }
 

@@ -289,6 +289,32 @@ impl Database {
         .await
     }
 
+    /// The pool's connections now: in use, idle, and the most it opens.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections.saturating_sub(state.idle_connections),
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
+    /// Whether every migration this binary knows has been applied: another instance of an
+    /// older binary may share the database, or it may have been restored from an old backup.
+    pub async fn is_migrated(&self) -> Result<bool, DbError> {
+        self.run_uncounted(|connection| {
+            let pending = match connection {
+                DbConnection::Sqlite(sqlite) => sqlite.has_pending_migration(SQLITE_MIGRATIONS),
+                DbConnection::Postgresql(postgres) => {
+                    postgres.has_pending_migration(POSTGRES_MIGRATIONS)
+                }
+            }
+            .map_err(|error| DbError::other(format!("cannot read the migrations: {error}")))?;
+            Ok::<_, DbError>(!pending)
+        })
+        .await
+    }
+
     /// `SELECT 1`, for the health check.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run_uncounted(|connection| {

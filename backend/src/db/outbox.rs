@@ -49,6 +49,19 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Mails neither sent nor given up, and when the oldest of them was written.
+pub fn backlog(connection: &mut DbConnection) -> Result<(i64, Option<DateTime<Utc>>), DbError> {
+    let (count, oldest): (i64, Option<NaiveDateTime>) = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .first(connection)?;
+    Ok((count, oldest.map(from_db_time)))
+}
+
 /// Mails due now and not leased to a live sender, oldest first.
 pub fn due(
     connection: &mut DbConnection,

@@ -17,6 +17,7 @@ use crate::domain::{
     Username,
 };
 use crate::error::{ApiError, Problem};
+use crate::monitoring::SignInOutcome;
 use crate::service::error::Refusal;
 use crate::service::login::{self, LoginOutcome};
 use crate::service::proof::SecondFactor;
@@ -318,8 +319,13 @@ async fn log_in(
     let username = Username::candidate(&body.username)?;
     let password = Password::candidate(body.password, "password")?;
     let devices = presented_devices(&request, body.device_token.as_deref());
-    let outcome = login::log_in(&state, username, &password, &devices, &origin).await?;
-    match outcome {
+    let outcome = login::log_in(&state, username, &password, &devices, &origin).await;
+    let success = match &outcome {
+        Ok(LoginOutcome::OtpRequired { .. }) => SignInOutcome::SecondFactorRequired,
+        _ => SignInOutcome::Success,
+    };
+    login::count_sign_in(&outcome, success);
+    match outcome? {
         LoginOutcome::Authenticated(grant) => Ok(token_response(
             &state,
             grant,
@@ -376,8 +382,14 @@ async fn verify_otp(
         }
     };
     let remember = body.remember_device.unwrap_or(false);
+    let method = login::factor_label(&factor);
     let grant =
-        login::answer_challenge(&state, &body.challenge_token, factor, remember, &origin).await?;
+        login::answer_challenge(&state, &body.challenge_token, factor, remember, &origin).await;
+    login::count_sign_in(&grant, SignInOutcome::Success);
+    if grant.is_ok() {
+        crate::monitoring::second_factor_used(method);
+    }
+    let grant = grant?;
     // The challenge remembers this account's device; the cookie keeps the others' tokens.
     let devices = presented_devices(&request, None);
     Ok(token_response(

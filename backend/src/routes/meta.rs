@@ -8,12 +8,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::domain::LogoFormat;
 use crate::error::ApiError;
-use crate::service::health::check as check_health;
+use crate::service::health::{check as check_health, readiness as check_readiness};
 use crate::service::AppState;
 
 pub fn configure_api(config: &mut ServiceConfig) {
     config
         .service(health)
+        .service(liveness)
+        .service(readiness)
         .service(public_settings)
         .service(brand_file)
         .service(openapi_json);
@@ -50,6 +52,65 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
             status: word(health.is_ok()),
             database: word(health.database_reachable),
         })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "live"}))]
+pub struct LivenessResponse {
+    /// Always `live`: an answer at all is the news.
+    pub status: String,
+}
+
+/// Liveness: the process answers HTTP. Checks nothing else, so an orchestrator restarts the
+/// process only when it is wedged, never because the database is down.
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 200, description = "The process answers", body = LivenessResponse))
+)]
+#[get("/health/live")]
+async fn liveness() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(LivenessResponse {
+            status: "live".into(),
+        })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ready"}))]
+pub struct ReadinessResponse {
+    /// Always `ready` (a `503` problem says what is not).
+    pub status: String,
+}
+
+/// Readiness: whether to send this instance traffic. The database answers and carries every
+/// migration this binary needs, the keys sign and seal, and the outbox is not stuck (its oldest
+/// unsent mail is younger than `CUSTADMIN_READY_OUTBOX_MAX_AGE_SECS`).
+#[utoipa::path(
+    tag = "meta",
+    responses(
+        (status = 200, description = "Ready for traffic", body = ReadinessResponse),
+        (status = 503, description = "Not ready (`not_ready`); `detail` names each failed check (`database`, `migrations`, `keys`, `outbox`) and what is wrong",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/health/ready")]
+async fn readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let unready = check_readiness(&state).await;
+    if !unready.is_empty() {
+        let detail = unready
+            .iter()
+            .map(|unready| format!("{}: {}", unready.check, unready.problem))
+            .collect::<Vec<_>>()
+            .join("; ");
+        tracing::warn!(%detail, "not ready");
+        return Err(ApiError::NotReady(detail));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(ReadinessResponse {
+            status: "ready".into(),
+        }))
 }
 
 /// What clients may know of the server's configuration before signing in.

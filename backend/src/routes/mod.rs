@@ -8,6 +8,7 @@ pub mod email;
 pub mod meta;
 pub mod not_me;
 pub mod passkeys;
+pub mod prometheus;
 pub mod signed_in;
 pub mod support;
 pub mod two_factor;

@@ -380,7 +380,9 @@ async fn sign_in_passwordless(
     let answer = parse_credential("credential", body.credential)?;
     let devices = presented_devices(&request, body.device_token.as_deref());
     let grant =
-        login::sign_in_passwordless(&state, &body.state_token, answer, &devices, &origin).await?;
+        login::sign_in_passwordless(&state, &body.state_token, answer, &devices, &origin).await;
+    login::count_sign_in(&grant, crate::monitoring::SignInOutcome::Success);
+    let grant = grant?;
     Ok(token_response(
         &state,
         grant,

@@ -79,7 +79,12 @@ pub enum Refusal {
     #[error("no such resource")]
     NotFound,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
-    TooManyAttempts { retry_after_secs: u64 },
+    TooManyAttempts {
+        retry_after_secs: u64,
+        /// A lock-out after consecutive failures, rather than a windowed limit: told apart
+        /// only in the metrics, the client gets the same answer.
+        locked: bool,
+    },
 }
 
 /// What a use case answers instead of its result.

@@ -54,10 +54,26 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ServiceError> {
                 .unwrap_or(TimeDelta::MAX)
                 .min(TimeDelta::days(MAX_EVENT_RETENTION_DAYS.into())),
     };
-    Ok(state
+    let pruned = state
         .database
         .run(move |connection| housekeeping::prune(connection, &cutoffs))
-        .await?)
+        .await?;
+    for (table, rows) in [
+        ("sessions", pruned.sessions),
+        ("challenges", pruned.challenges),
+        ("throttles", pruned.throttles),
+        ("throttle_entries", pruned.throttle_entries),
+        ("devices", pruned.devices),
+        ("links", pruned.links),
+        ("mails", pruned.mails),
+        ("api_tokens", pruned.api_tokens),
+        ("ceremonies", pruned.ceremonies),
+        ("used_challenges", pruned.used_challenges),
+        ("events", pruned.events),
+    ] {
+        crate::monitoring::rows_pruned(table, rows);
+    }
+    Ok(pruned)
 }
 
 /// Deletes `.eml` files (written when no relay is configured) older than a week: they hold

@@ -36,6 +36,7 @@ use crate::db::passwordless_challenges;
 use crate::db::{two_factor as challenge_store, DbConnection};
 use crate::domain::{credential_id_text, StoredPasskey};
 use crate::domain::{Password, RequestOrigin, SecondFactorMethod, Username};
+use crate::monitoring::SignInOutcome;
 
 #[derive(Debug)]
 pub enum LoginOutcome {
@@ -677,6 +678,37 @@ pub async fn sign_in_passwordless(
             complete_sign_in(&state, connection, &account, sign_in, &origin, now)
         })
         .await
+}
+
+/// Counts how a sign-in step ended, for the metrics; `success` is what an `Ok` came to.
+pub fn count_sign_in<T>(result: &Result<T, ServiceError>, success: SignInOutcome) {
+    use crate::monitoring::sign_in;
+    let outcome = match result {
+        Ok(_) => success,
+        Err(ServiceError::Refused(refusal)) => match refusal {
+            Refusal::WrongCredentials => SignInOutcome::WrongPassword,
+            Refusal::WrongCode | Refusal::PasskeyRefused => SignInOutcome::WrongCode,
+            Refusal::TooManyAttempts { locked: true, .. } => SignInOutcome::Locked,
+            Refusal::TooManyAttempts { locked: false, .. } => SignInOutcome::Throttled,
+            Refusal::PasswordSignInBlocked => SignInOutcome::Blocked,
+            Refusal::UnknownChallenge | Refusal::ChallengeExhausted => {
+                SignInOutcome::ChallengeInvalid
+            }
+            _ => SignInOutcome::Error,
+        },
+        Err(ServiceError::Overloaded { .. }) => SignInOutcome::Busy,
+        Err(_) => SignInOutcome::Error,
+    };
+    sign_in(outcome);
+}
+
+/// The metrics' name of a second factor.
+pub fn factor_label(factor: &SecondFactor) -> &'static str {
+    match factor {
+        SecondFactor::Code(_) => "totp",
+        SecondFactor::RecoveryCode(_) => "recovery_code",
+        SecondFactor::Passkey(_) => "passkey",
+    }
 }
 
 fn network_subjects(origin: &RequestOrigin) -> Vec<Subject> {

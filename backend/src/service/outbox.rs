@@ -62,11 +62,13 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, 
             Ok(place) => {
                 tracing::info!(mail = %mail.id, to = %mail.recipient, %place, "mail sent");
                 finish(state, &mail, Outcome::Sent).await?;
+                crate::monitoring::mail_sent();
                 delivery.sent += 1;
             }
             Err(SendError::Permanent(error)) => {
                 tracing::error!(mail = %mail.id, to = %mail.recipient, %error, "mail refused for good; given up");
                 finish(state, &mail, Outcome::GiveUp(error)).await?;
+                crate::monitoring::mail_failed("given_up");
                 delivery.given_up += 1;
             }
             Err(SendError::Temporary(error)) => {
@@ -74,11 +76,13 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> Result<Delivery, 
                 if now - mail.created_at >= TimeDelta::hours(GIVE_UP_AFTER_HOURS) {
                     tracing::error!(mail = %mail.id, to = %mail.recipient, %error, "mail undeliverable for a day; given up");
                     finish(state, &mail, Outcome::GiveUp(error)).await?;
+                    crate::monitoring::mail_failed("given_up");
                     delivery.given_up += 1;
                 } else {
                     let next = now + retry_wait(mail.attempts);
                     tracing::warn!(mail = %mail.id, attempts = mail.attempts, %error, retry_at = %next, "mail not sent; will retry");
                     finish(state, &mail, Outcome::Retry(next, error)).await?;
+                    crate::monitoring::mail_failed("retry");
                     delivery.retrying += 1;
                 }
             }

@@ -145,6 +145,28 @@ impl Subject {
         }
     }
 
+    /// The kind of counter, as the metrics' `kind` label: nothing of whom it counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::PasswordFromNetwork { .. } => "password_from_network",
+            Self::AccountCeiling { .. } => "account_ceiling",
+            Self::KnownDevice { .. } => "known_device",
+            Self::SecondFactor { .. } => "second_factor",
+            Self::Reauthentication { .. } => "reauthentication",
+            Self::ReauthenticationCeiling { .. } => "reauthentication_ceiling",
+            Self::Network { .. } => "network",
+            Self::SupportActions { .. } => "support_actions",
+            Self::WrongCodeNotice { .. } => "wrong_code_notice",
+            Self::VerificationMails { .. } => "verification_mails",
+            Self::MailsToAddress { .. } => "mails_to_address",
+            Self::ResetRequests { .. } => "reset_requests",
+            Self::ResetMails { .. } => "reset_mails",
+            Self::ResetMailsToAccountHourly { .. } => "reset_mails_to_account_hourly",
+            Self::ResetMailsToAccountDaily { .. } => "reset_mails_to_account_daily",
+            Self::PasskeyCeremonies { .. } => "passkey_ceremonies",
+        }
+    }
+
     fn limit(&self) -> Limit {
         let window = |max, window_secs| Limit::Window { max, window_secs };
         match self {
@@ -272,10 +294,24 @@ fn count(
     now: DateTime<Utc>,
 ) -> Result<Counted, ServiceError> {
     let key = subject.key();
+    let counted = count_unrecorded(connection, subject, key, now);
+    if counted.is_err() {
+        crate::monitoring::throttle_refusal(subject.kind());
+    }
+    counted
+}
+
+fn count_unrecorded(
+    connection: &mut DbConnection,
+    subject: &Subject,
+    key: String,
+    now: DateTime<Utc>,
+) -> Result<Counted, ServiceError> {
     match subject.limit() {
         Limit::Consecutive => match store::reserve(connection, &key, now)? {
             Reservation::Locked { until } => Err(Refusal::TooManyAttempts {
                 retry_after_secs: seconds_until(until, now),
+                locked: true,
             }
             .into()),
             Reservation::Reserved {
@@ -308,10 +344,12 @@ fn count(
                     in_flight: true, ..
                 } => Err(Refusal::TooManyAttempts {
                     retry_after_secs: 1,
+                    locked: false,
                 }
                 .into()),
                 WindowReservation::Full { oldest, .. } => Err(Refusal::TooManyAttempts {
                     retry_after_secs: seconds_until(oldest + window, now),
+                    locked: false,
                 }
                 .into()),
             }

@@ -259,3 +259,69 @@ async fn every_answer_to_an_authenticated_request_is_not_stored(app: TestApp) {
     let refused = app.api.account("not-a-token").await;
     assert_eq!(refused.headers.get("cache-control").unwrap(), "no-store");
 }
+
+crate::on_both_databases!(
+    liveness_and_readiness_answer_while_all_is_well,
+    readiness_names_an_outbox_stuck_past_its_limit,
+    readiness_names_a_database_without_this_binarys_migrations,
+);
+
+async fn liveness_and_readiness_answer_while_all_is_well(app: TestApp) {
+    assert_eq!(
+        app.api.liveness().await.assert_ok(),
+        &json!({"status": "live"})
+    );
+    assert_eq!(
+        app.api.readiness().await.assert_ok(),
+        &json!({"status": "ready"})
+    );
+}
+
+async fn readiness_names_an_outbox_stuck_past_its_limit(app: TestApp) {
+    // A verification mail is queued, and no sender runs in these tests.
+    app.api
+        .register(json!({"username": "queued", "password": crate::helpers::PASSWORD, "email": "queued@example.com"}))
+        .await
+        .assert_status(201);
+    app.clock.advance(chrono::TimeDelta::seconds(900));
+    app.api.readiness().await.assert_ok();
+
+    app.clock.advance(chrono::TimeDelta::seconds(2));
+    let reply = app.api.readiness().await;
+
+    reply.assert_problem(503, "not_ready");
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("not ready: outbox: the oldest unsent mail is 902 s old"),
+        "{detail}"
+    );
+    // Only readiness: the process is alive and `/health` as it was.
+    app.api.liveness().await.assert_ok();
+    app.api.health().await.assert_ok();
+}
+
+async fn readiness_names_a_database_without_this_binarys_migrations(app: TestApp) {
+    // As if the database were an older binary's (or restored from an old backup).
+    app.state
+        .database
+        .run(|connection| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "DELETE FROM __diesel_schema_migrations WHERE version = \
+                 (SELECT MAX(version) FROM __diesel_schema_migrations)",
+            )
+            .execute(connection)
+            .map_err(custadmin::db::DbError::from)
+        })
+        .await
+        .unwrap();
+
+    let reply = app.api.readiness().await;
+
+    reply.assert_problem(503, "not_ready");
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("not ready: migrations: the database lacks migrations"),
+        "{detail}"
+    );
+}

@@ -150,6 +150,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let settings = Settings::from_sources(&environment).expect("test settings");
     custadmin::telemetry::init(
         &settings.log_filter,
+        settings.log_format,
         custadmin::telemetry::LogOutput::Stderr,
     );
     let clock = Arc::new(ManualClock::new(Utc::now()));

@@ -706,6 +706,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: the process answers HTTP. Checks nothing else, so an orchestrator restarts the
+         *     process only when it is wedged, never because the database is down.
+         */
+        get: operations["liveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: whether to send this instance traffic. The database answers and carries every
+         *     migration this binary needs, the keys sign and seal, and the outbox is not stuck (its oldest
+         *     unsent mail is younger than `CUSTADMIN_READY_OUTBOX_MAX_AGE_SECS`).
+         */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1195,6 +1236,15 @@ export interface components {
         };
         /**
          * @example {
+         *       "status": "live"
+         *     }
+         */
+        LivenessResponse: {
+            /** @description Always `live`: an answer at all is the news. */
+            status: string;
+        };
+        /**
+         * @example {
          *       "password": "correct horse battery",
          *       "username": "alice"
          *     }
@@ -1426,7 +1476,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "password_too_weak" | "password_breached" | "network_not_allowed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "password_too_weak" | "password_breached" | "network_not_allowed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "not_ready" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -1466,6 +1516,15 @@ export interface components {
              *     URL), when the operator configured one.
              */
             support_contact?: string | null;
+        };
+        /**
+         * @example {
+         *       "status": "ready"
+         *     }
+         */
+        ReadinessResponse: {
+            /** @description Always `ready` (a `503` problem says what is not). */
+            status: string;
         };
         /**
          * @description Proof for a privileged action when the sign-in is older than the privileged window.
@@ -4713,6 +4772,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    liveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LivenessResponse"];
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready for traffic */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessResponse"];
+                };
+            };
+            /** @description Not ready (`not_ready`); `detail` names each failed check (`database`, `migrations`, `keys`, `outbox`) and what is wrong */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -48,6 +48,8 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   csrf_check_failed: "problem.reload",
   server_busy: "problem.server_busy",
   database_unavailable: "problem.database_unavailable",
+  // Only load balancers ask for readiness; should a client meet it, it is an outage.
+  not_ready: "problem.database_unavailable",
   internal_error: "problem.internal_error",
   network_error: "problem.network_error",
   unexpected_response: "problem.unknown",

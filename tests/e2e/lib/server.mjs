@@ -35,6 +35,8 @@ function environment(dataDir, extra) {
     CUSTADMIN_ARGON2_MEMORY_KIB: "8",
     CUSTADMIN_ARGON2_ITERATIONS: "1",
     RUST_LOG: "warn,custadmin=info",
+    // JSON lines: the serving line's port is read from them.
+    CUSTADMIN_LOG_FORMAT: "json",
     ...extra,
   };
 }
