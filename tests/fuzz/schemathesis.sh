@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 (cd "$work" && exec env -i PATH="$PATH" CUSTADMIN_BIND=127.0.0.1:0 CUSTADMIN_DATA_DIR="$work/data" \
   CUSTADMIN_DATABASE_URL="$database_url" \
-  CUSTADMIN_ARGON2_MEMORY_KIB=8 CUSTADMIN_ARGON2_ITERATIONS=1 RUST_LOG=warn,custadmin=info,custadmin::telemetry=warn \
+  CUSTADMIN_ARGON2_MEMORY_KIB=8 CUSTADMIN_ARGON2_ITERATIONS=1 CUSTADMIN_LOG_FORMAT=json RUST_LOG=warn,custadmin=info,custadmin::telemetry=warn \
   "$binary" serve >"$work/server.log" 2>&1) &
 server_pid=$!
 port=""
