@@ -1,9 +1,10 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { precompileMessagesPlugin } from "./precompile-messages";
 import { precompressPlugin } from "./precompress";
 
 export default defineConfig({
-  plugins: [react(), precompressPlugin()],
+  plugins: [react(), precompileMessagesPlugin(), precompressPlugin()],
   build: {
     // The server's CSP allows no inline code: keep every asset in its own file.
     assetsInlineLimit: 0,
