@@ -1,41 +1,54 @@
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation, useSearchParams } from "react-router";
 import { ProblemAlert } from "./components/Alert";
 import { Layout } from "./components/Layout";
+import { TwoFactorDeadlineBanner } from "./components/TwoFactorDeadlineBanner";
 import { useT } from "./i18n";
 import { useDocumentTitle } from "./hooks/useDocumentTitle";
 import { useFocusOnMount } from "./hooks/useFocusOnMount";
 import { useSession } from "./hooks/useSession";
-import { AccountSettingsPage } from "./pages/AccountSettingsPage";
-import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
-import { NotMePage } from "./pages/NotMePage";
-import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SignInPage } from "./pages/SignInPage";
-import { SignUpPage } from "./pages/SignUpPage";
-import { SupportPage } from "./pages/SupportPage";
-import { TwoFactorDeadlineBanner, TwoFactorSetupPage } from "./pages/TwoFactorSetupPage";
-import { VerifyEmailPage } from "./pages/VerifyEmailPage";
 import type { Problem } from "./api/types";
+
+// Sign-in is in the first script; every other page is its own chunk, fetched when first visited,
+// so the front door does not carry account, support and passkey code.
+const AccountSettingsPage = lazy(() => import("./pages/AccountSettingsPage").then((m) => ({ default: m.AccountSettingsPage })));
+const ForgotPasswordPage = lazy(() => import("./pages/ForgotPasswordPage").then((m) => ({ default: m.ForgotPasswordPage })));
+const NotMePage = lazy(() => import("./pages/NotMePage").then((m) => ({ default: m.NotMePage })));
+const ResetPasswordPage = lazy(() => import("./pages/ResetPasswordPage").then((m) => ({ default: m.ResetPasswordPage })));
+const SignUpPage = lazy(() => import("./pages/SignUpPage").then((m) => ({ default: m.SignUpPage })));
+const SupportPage = lazy(() => import("./pages/SupportPage").then((m) => ({ default: m.SupportPage })));
+const TwoFactorSetupPage = lazy(() => import("./pages/TwoFactorSetupPage").then((m) => ({ default: m.TwoFactorSetupPage })));
+const VerifyEmailPage = lazy(() => import("./pages/VerifyEmailPage").then((m) => ({ default: m.VerifyEmailPage })));
 
 export function App() {
   return (
     <Layout>
-      <Routes>
-        <Route path="/" element={<Home />} />
-        <Route path="/sign-in" element={<SignedOutOnly page={<SignInPage />} />} />
-        <Route path="/sign-up" element={<SignedOutOnly page={<SignUpPage />} />} />
-        <Route path="/forgot-password" element={<SignedOutOnly page={<ForgotPasswordPage />} />} />
-        {/* Links from mails: they work whether or not this browser is signed in. */}
-        <Route path="/verify-email" element={<VerifyEmailPage />} />
-        <Route path="/reset-password" element={<ResetPasswordPage />} />
-        <Route path="/not-me" element={<NotMePage />} />
-        <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
-        <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
-        <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />
-        <Route path="*" element={<NotFoundPage />} />
-      </Routes>
+      {/* The header stays while a page's chunk arrives; the page focuses its heading once shown. */}
+      <Suspense fallback={<Loading />}>
+        <PageRoutes />
+      </Suspense>
     </Layout>
+  );
+}
+
+function PageRoutes() {
+  return (
+    <Routes>
+      <Route path="/" element={<Home />} />
+      <Route path="/sign-in" element={<SignedOutOnly page={<SignInPage />} />} />
+      <Route path="/sign-up" element={<SignedOutOnly page={<SignUpPage />} />} />
+      <Route path="/forgot-password" element={<SignedOutOnly page={<ForgotPasswordPage />} />} />
+      {/* Links from mails: they work whether or not this browser is signed in. */}
+      <Route path="/verify-email" element={<VerifyEmailPage />} />
+      <Route path="/reset-password" element={<ResetPasswordPage />} />
+      <Route path="/not-me" element={<NotMePage />} />
+      <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
+      <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
+      <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
   );
 }
 

@@ -35,6 +35,9 @@ export function useInvalidate() {
   const queryClient = useQueryClient();
   return useCallback(
     async (...reads: Read[]) => {
+      // A first read still under way may have been answered before this write: invalidating it
+      // would join that fetch (it has no data to keep), so it is cancelled and fetched anew.
+      await Promise.all(reads.map(({ queryKey }) => queryClient.cancelQueries({ queryKey })));
       await Promise.all(reads.map(({ queryKey }) => queryClient.invalidateQueries({ queryKey })));
     },
     [queryClient],

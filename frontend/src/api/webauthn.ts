@@ -1,7 +1,5 @@
 import {
   browserSupportsWebAuthn,
-  startAuthentication,
-  startRegistration,
   WebAuthnError,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
@@ -39,6 +37,7 @@ export async function createPasskey(options: ServerOptions): Promise<Ceremony> {
   if (!webAuthnAvailable()) return { ok: false, failure: "unsupported" };
   try {
     const optionsJSON = publicKeyOf<PublicKeyCredentialCreationOptionsJSON>(options);
+    const { startRegistration } = await import("./webauthnDialogs");
     return { ok: true, credential: asBody(await startRegistration({ optionsJSON })) };
   } catch (error) {
     return { ok: false, failure: classify(error) };
@@ -50,6 +49,7 @@ export async function signWithPasskey(options: ServerOptions): Promise<Ceremony>
   if (!webAuthnAvailable()) return { ok: false, failure: "unsupported" };
   try {
     const optionsJSON = publicKeyOf<PublicKeyCredentialRequestOptionsJSON>(options);
+    const { startAuthentication } = await import("./webauthnDialogs");
     return { ok: true, credential: asBody(await startAuthentication({ optionsJSON })) };
   } catch (error) {
     return { ok: false, failure: classify(error) };

@@ -1,6 +1,12 @@
 import { IntlMessageFormat } from "intl-messageformat";
 import { describe, expect, it } from "vitest";
-import { CATALOGUES, LANGUAGES } from ".";
+import type { Language } from "../api/types";
+import { LANGUAGES, loadCatalogue, type Catalogue } from ".";
+
+const CATALOGUES = Object.fromEntries(
+  await Promise.all(LANGUAGES.map(async (language) => [language, await loadCatalogue(language)] as const)),
+) as Record<Language, Catalogue>;
+
 
 describe("message catalogues", () => {
   const reference = Object.keys(CATALOGUES.en).sort();

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CATALOGUES, LANGUAGES } from ".";
+import type { Language } from "../api/types";
+import { LANGUAGES, loadCatalogue, type Catalogue } from ".";
+
+const CATALOGUES = Object.fromEntries(
+  await Promise.all(LANGUAGES.map(async (language) => [language, await loadCatalogue(language)] as const)),
+) as Record<Language, Catalogue>;
+
 
 /**
  * docs/glossary.json: one word for one thing in each language, shared with the mails (whose

@@ -1,8 +1,13 @@
 import { createIntl } from "react-intl";
 import { describe, expect, it } from "vitest";
-import type { Problem } from "../api/types";
-import { CATALOGUES } from ".";
+import type { Language, Problem } from "../api/types";
+import { LANGUAGES, loadCatalogue, type Catalogue } from ".";
 import { eventLabel, problemMessage } from "./problems";
+
+const CATALOGUES = Object.fromEntries(
+  await Promise.all(LANGUAGES.map(async (language) => [language, await loadCatalogue(language)] as const)),
+) as Record<Language, Catalogue>;
+
 
 const intlFor = (locale: "en" | "cs") =>
   createIntl({ locale, messages: CATALOGUES[locale], timeZone: "Europe/Prague" });

@@ -1,6 +1,6 @@
 import { screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { bodiesOf, json, noContent, problem, renderApp, signedIn, signedOut } from "../test/fakeServer";
+import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, signedOut } from "../test/fakeServer";
 
 const TOKEN = "bXlzdGVyaW91cy1saW5rLXRva2Vu";
 
@@ -137,6 +137,43 @@ describe("verify e-mail from the mailed link", () => {
     expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toBeInTheDocument();
     expect(screen.getByText("Verified")).toBeInTheDocument();
     expect(calls.filter((c) => c.path === "/api/v1/auth/email/verify")).toHaveLength(1);
+  });
+
+  it("reads the account again when the link is confirmed while its first read is under way", async () => {
+    // The first GET /account leaves before the link is confirmed and is answered after it: the
+    // write must not join that stale read but fetch the account anew.
+    let verified = false;
+    let accountReads = 0;
+    let firstReadStarted!: () => void;
+    const firstReadUnderWay = new Promise<void>((resolve) => (firstReadStarted = resolve));
+    let answerFirstRead!: () => void;
+    const firstReadAnswered = new Promise<void>((resolve) => (answerFirstRead = resolve));
+    const { user } = renderApp(
+      {
+        ...signedIn(),
+        "GET /api/v1/account": async () => {
+          accountReads += 1;
+          const answer = account({ email_verified: verified });
+          if (accountReads === 1) {
+            firstReadStarted();
+            await firstReadAnswered;
+          }
+          return json(200, answer);
+        },
+        "POST /api/v1/auth/email/verify": async () => {
+          await firstReadUnderWay;
+          verified = true;
+          setTimeout(answerFirstRead, 50);
+          return json(200, { email: "alice@example.com" });
+        },
+      },
+      `/verify-email?token=${TOKEN}`,
+    );
+    expect(await screen.findByText("Your email address alice@example.com is verified.")).toBeInTheDocument();
+    await waitFor(() => expect(accountReads).toBe(2));
+    await user.click(await screen.findByRole("link", { name: "Go to Account Settings" }));
+    expect(await screen.findByRole("heading", { name: "Account Settings", level: 1 })).toBeInTheDocument();
+    expect(await screen.findByText("Verified")).toBeInTheDocument();
   });
 
   it("links to sign-in when this browser is signed out", async () => {
