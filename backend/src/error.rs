@@ -110,6 +110,9 @@ impl ApiError {
             Self::Service(Refused(No::SignupDisabled)) => (Code::SignupDisabled, Status::FORBIDDEN, "Sign-up disabled"),
             Self::Service(Refused(No::UsernameTaken)) => (Code::UsernameTaken, Status::CONFLICT, "Username taken"),
             Self::Service(Refused(No::NotFound)) => (Code::NotFound, Status::NOT_FOUND, "Not found"),
+            // The OAuth endpoints answer `invalid_client` themselves; a problem document (no
+            // route answers one today) says what it is without a code of its own.
+            Self::Service(Refused(No::InvalidClient)) => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid client"),
             Self::Service(Refused(No::TooManyAttempts { .. })) => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
 
             Self::Service(DatabaseUnavailable) => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod email_tokens;
 pub mod events;
 pub mod housekeeping;
+pub mod oidc_clients;
 pub mod outbox;
 pub mod passkeys;
 pub mod passwordless_challenges;
