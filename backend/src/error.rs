@@ -115,6 +115,9 @@ impl ApiError {
             // Answered as OAuth errors at the protocol endpoints; here only for completeness.
             Self::Service(Refused(No::InvalidGrant)) => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid grant"),
             Self::Service(Refused(No::InvalidScope)) => (Code::ValidationFailed, Status::BAD_REQUEST, "Invalid scope"),
+            // The OAuth endpoints answer `invalid_client` themselves; a problem document (no
+            // route answers one today) says what it is without a code of its own.
+            Self::Service(Refused(No::InvalidClient)) => (Code::InvalidCredentials, Status::UNAUTHORIZED, "Invalid client"),
             Self::Service(Refused(No::TooManyAttempts { .. })) => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
 
             Self::Service(DatabaseUnavailable) => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),

@@ -87,7 +87,13 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
     // Clones share the keys; the reloader holds ones without a reloader of their own.
     let secret_box = SecretBox::from_ring(keys.secret_ring());
     let token_keys = keys.token_keys(&settings.issuer)?;
-    let key_reloader = KeyReloader::new(key_files, secret_box.clone(), token_keys.clone());
+    let oidc_keys = keys.oidc_keys(token_keys.clone(), &settings.public_url)?;
+    let key_reloader = KeyReloader::new(
+        key_files,
+        secret_box.clone(),
+        token_keys.clone(),
+        oidc_keys.clone(),
+    );
     let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, pool_size))
         .await
@@ -103,6 +109,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<AppSt
         password_hasher: PasswordHasher::new(settings.password_hashing)?,
         breached_passwords,
         token_keys: token_keys.with_reloader(key_reloader.clone()),
+        oidc_keys: oidc_keys.with_reloader(key_reloader.clone()),
         secret_box: secret_box.with_reloader(key_reloader.clone()),
         key_reloader,
         webauthn: Arc::new(webauthn),

@@ -8,6 +8,9 @@
 //!   `secret-encryption-k<n>.key` those `rotate-encryption` made. The highest seals; all open.
 //!   `recovery-hashing-k<n>.key` is the hashing part alone of a retired key, kept while
 //!   recovery codes it hashed are unused (it opens nothing).
+//! - `oidc-rsa-signing-key.pem` is the OpenID Connect provider's RSA key 1 (RS256, 2048 bits,
+//!   PKCS#8 PEM), and `oidc-rsa-signing-key-<n>.pem` later ones. It rotates and retires with
+//!   the JWT signing key (`rotate-signing` makes one of each); the highest number signs.
 //!
 //! Files are created owner-only (0600) and atomically (written aside, then linked in place, so
 //! a reader never sees half a key and two writers never replace each other's). The first start
@@ -25,6 +28,7 @@ use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
+use crate::auth::oidc_tokens::{OidcKeys, RsaSigningKey};
 use crate::auth::secret_box::{
     hashing_key_of, key_label, parse_key_label, RingKey, SecretBox, SecretRing, ORIGINAL_KEY_ID,
 };
@@ -33,6 +37,10 @@ use crate::auth::tokens::{TokenError, TokenKeys};
 use crate::config::Settings;
 
 const JWT_KEY_FILE_NAME: &str = "jwt-signing-key.pem";
+const RSA_KEY_FILE_NAME: &str = "oidc-rsa-signing-key.pem";
+const RSA_KEY_FILE_PREFIX: &str = "oidc-rsa-signing-key-";
+/// RS256 keys made here: 2048 bits, what OpenID Connect relying parties expect at least.
+pub const RSA_KEY_BITS: u32 = 2048;
 const SECRET_KEY_FILE_NAME: &str = "secret-encryption.key";
 
 /// How often a running server reads the keys folder again: within this long of a rotation,
@@ -97,6 +105,16 @@ pub struct SigningKeyFile {
     pub configured: bool,
 }
 
+/// An RSA key of the OpenID Connect provider, as its file holds it.
+#[derive(Clone)]
+pub struct RsaKeyFile {
+    /// 1 for `oidc-rsa-signing-key.pem`, n for `oidc-rsa-signing-key-<n>.pem`.
+    pub number: u32,
+    pub key: RsaSigningKey,
+    pub path: PathBuf,
+    pub modified: SystemTime,
+}
+
 /// The keys as read from their files at one moment.
 #[derive(Clone)]
 pub struct LoadedKeys {
@@ -105,6 +123,8 @@ pub struct LoadedKeys {
     /// By number, ascending; the last is current. Configured retired keys come first, with
     /// number 0.
     pub signing: Vec<SigningKeyFile>,
+    /// The OpenID Connect RSA keys, by number ascending; the last is current.
+    pub rsa_signing: Vec<RsaKeyFile>,
 }
 
 impl std::fmt::Debug for LoadedKeys {
@@ -163,6 +183,27 @@ impl LoadedKeys {
     pub fn token_keys(&self, issuer: &str) -> Result<TokenKeys, TokenError> {
         TokenKeys::with_retired_keys(self.signing_key(), &self.retired_verifying_keys(), issuer)
     }
+
+    pub fn current_rsa_signing(&self) -> &RsaKeyFile {
+        self.rsa_signing
+            .last()
+            .expect("loading checks there is an RSA signing key")
+    }
+
+    /// The RSA keys, the current one first (it signs; all verify).
+    pub fn rsa_keys(&self) -> Vec<RsaSigningKey> {
+        self.rsa_signing
+            .iter()
+            .rev()
+            .map(|file| file.key.clone())
+            .collect()
+    }
+
+    /// The OpenID Connect keys: these RSA keys, and `token_keys` (which must share this
+    /// load's Ed25519 keys) for EdDSA ID tokens; `issuer` is the public URL.
+    pub fn oidc_keys(&self, token_keys: TokenKeys, issuer: &str) -> Result<OidcKeys, TokenError> {
+        OidcKeys::new(&self.rsa_keys(), token_keys, issuer)
+    }
 }
 
 impl KeyFiles {
@@ -185,6 +226,17 @@ impl KeyFiles {
         if self.configured_secret_key.is_none() && listing.encryption.is_empty() {
             let path = self.folder.join(SECRET_KEY_FILE_NAME);
             create_key_file(&path, &new_secret_key_text())?;
+        }
+        // Also for a deployment older than the OpenID Connect provider: it gets RSA key 1 on
+        // its first start. Another instance starting at once may make it first; its key is
+        // as good.
+        if listing.rsa_signing.is_empty() {
+            let path = self.folder.join(RSA_KEY_FILE_NAME);
+            if let Err(error) = create_key_file(&path, &new_rsa_key_pem()?) {
+                if !path.exists() {
+                    return Err(error);
+                }
+            }
         }
         self.load()
     }
@@ -264,9 +316,26 @@ impl KeyFiles {
                 self.folder.display()
             )));
         }
+        let mut rsa_signing = Vec::new();
+        for (number, path) in listing.rsa_signing {
+            rsa_signing.push(RsaKeyFile {
+                number,
+                key: read_rsa_key(&path)?,
+                modified: modified(&path)?,
+                path,
+            });
+        }
+        rsa_signing.sort_by_key(|key| key.number);
+        if rsa_signing.is_empty() {
+            return Err(KeyError::Unusable(format!(
+                "no OpenID Connect RSA signing key ({RSA_KEY_FILE_NAME}) in {}",
+                self.folder.display()
+            )));
+        }
         Ok(LoadedKeys {
             encryption,
             signing,
+            rsa_signing,
         })
     }
 
@@ -301,6 +370,26 @@ impl KeyFiles {
         let path = self.folder.join(format!("jwt-signing-key-{next}.pem"));
         create_key_file(&path, &new_signing_key_pem()?)?;
         Ok(next)
+    }
+
+    /// Makes OpenID Connect RSA key n, one more than any there is; answers n.
+    pub fn add_rsa_signing_key(&self) -> Result<u32, KeyError> {
+        let next = self
+            .load()?
+            .rsa_signing
+            .iter()
+            .map(|key| key.number)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let path = self.folder.join(format!("{RSA_KEY_FILE_PREFIX}{next}.pem"));
+        create_key_file(&path, &new_rsa_key_pem()?)?;
+        Ok(next)
+    }
+
+    /// Drops an RSA key that is not current.
+    pub fn retire_rsa_signing_key(&self, key: &RsaKeyFile) -> Result<(), KeyError> {
+        remove_file(&key.path)
     }
 
     /// Drops an encryption key that is not current: its file goes, and with
@@ -371,6 +460,14 @@ impl KeyFiles {
                 }
             } else if name == JWT_KEY_FILE_NAME {
                 listing.signing.push((1, path));
+            } else if name == RSA_KEY_FILE_NAME {
+                listing.rsa_signing.push((1, path));
+            } else if let Some(number) = name
+                .strip_prefix(RSA_KEY_FILE_PREFIX)
+                .and_then(|rest| rest.strip_suffix(".pem"))
+                .and_then(|digits| parse_key_label(&format!("k{digits}")))
+            {
+                listing.rsa_signing.push((number, path));
             } else if let Some(id) = name
                 .strip_prefix("secret-encryption-")
                 .and_then(|rest| rest.strip_suffix(".key"))
@@ -399,28 +496,36 @@ impl KeyFiles {
 struct Listing {
     encryption: Vec<(u32, PathBuf, bool)>,
     signing: Vec<(u32, PathBuf)>,
+    rsa_signing: Vec<(u32, PathBuf)>,
 }
 
-/// Reads the key files again and puts the keys in place in the shared [`SecretBox`] and
-/// [`TokenKeys`]; a read that fails keeps the keys in use (and is logged).
+/// Reads the key files again and puts the keys in place in the shared [`SecretBox`],
+/// [`TokenKeys`] and [`OidcKeys`]; a read that fails keeps the keys in use (and is logged).
 pub struct KeyReloader {
     files: KeyFiles,
     secret_box: SecretBox,
     token_keys: TokenKeys,
+    oidc_keys: OidcKeys,
     /// When the folder was last read, and its modification time then (adding or removing a
     /// key file changes it).
     last_read: Mutex<(Instant, Option<SystemTime>)>,
 }
 
 impl KeyReloader {
-    /// `secret_box` and `token_keys` must be clones without a reloader of their own (the
-    /// ones handed out get this reloader; holding those would make a cycle).
-    pub fn new(files: KeyFiles, secret_box: SecretBox, token_keys: TokenKeys) -> Arc<Self> {
+    /// `secret_box`, `token_keys` and `oidc_keys` must be clones without a reloader of their
+    /// own (the ones handed out get this reloader; holding those would make a cycle).
+    pub fn new(
+        files: KeyFiles,
+        secret_box: SecretBox,
+        token_keys: TokenKeys,
+        oidc_keys: OidcKeys,
+    ) -> Arc<Self> {
         let folder_modified = folder_modified(&files.folder);
         Arc::new(Self {
             files,
             secret_box,
             token_keys,
+            oidc_keys,
             last_read: Mutex::new((Instant::now(), folder_modified)),
         })
     }
@@ -446,16 +551,28 @@ impl KeyReloader {
     ) -> Result<(), KeyError> {
         *last_read = (Instant::now(), folder_modified(&self.files.folder));
         let loaded = self.files.load()?;
-        let before = (self.secret_box.current_key_id(), self.token_keys.kid());
+        let before = (
+            self.secret_box.current_key_id(),
+            self.token_keys.kid(),
+            self.oidc_keys.rsa_kid(),
+        );
         self.secret_box.replace_ring(loaded.secret_ring());
         self.token_keys
             .replace_keys(loaded.signing_key(), &loaded.retired_verifying_keys())
             .map_err(|error| KeyError::Unusable(error.to_string()))?;
-        let after = (self.secret_box.current_key_id(), self.token_keys.kid());
+        self.oidc_keys
+            .replace_rsa_keys(&loaded.rsa_keys())
+            .map_err(|error| KeyError::Unusable(error.to_string()))?;
+        let after = (
+            self.secret_box.current_key_id(),
+            self.token_keys.kid(),
+            self.oidc_keys.rsa_kid(),
+        );
         if before != after {
             tracing::info!(
                 encryption_key = %key_label(after.0),
                 signing_kid = %after.1,
+                rsa_signing_kid = %after.2,
                 "read rotated keys"
             );
         }
@@ -516,6 +633,14 @@ fn new_signing_key_pem() -> Result<Vec<u8>, KeyError> {
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|error| KeyError::Unusable(error.to_string()))?;
     Ok(pem.as_bytes().to_vec())
+}
+
+fn new_rsa_key_pem() -> Result<Vec<u8>, KeyError> {
+    let unusable = |error: openssl::error::ErrorStack| KeyError::Unusable(error.to_string());
+    let rsa = openssl::rsa::Rsa::generate(RSA_KEY_BITS).map_err(unusable)?;
+    openssl::pkey::PKey::from_rsa(rsa)
+        .and_then(|key| key.private_key_to_pem_pkcs8())
+        .map_err(unusable)
 }
 
 fn new_secret_key_text() -> Vec<u8> {
@@ -623,6 +748,14 @@ fn read_jwt_key(path: &Path) -> Result<SigningKey, KeyError> {
     SigningKey::from_pkcs8_pem(&text).map_err(|error| KeyError::Malformed {
         path: path.to_path_buf(),
         message: format!("expected an Ed25519 private key in PKCS#8 PEM: {error}"),
+    })
+}
+
+fn read_rsa_key(path: &Path) -> Result<RsaSigningKey, KeyError> {
+    let text = read_text(path)?;
+    RsaSigningKey::from_pem(text.as_bytes()).map_err(|message| KeyError::Malformed {
+        path: path.to_path_buf(),
+        message,
     })
 }
 
@@ -913,7 +1046,15 @@ mod tests {
         let loaded = files.load_or_create().unwrap();
         let secret_box = SecretBox::from_ring(loaded.secret_ring());
         let token_keys = loaded.token_keys("custadmin").unwrap();
-        let reloader = KeyReloader::new(files.clone(), secret_box.clone(), token_keys.clone());
+        let oidc_keys = loaded
+            .oidc_keys(token_keys.clone(), "http://localhost:8080")
+            .unwrap();
+        let reloader = KeyReloader::new(
+            files.clone(),
+            secret_box.clone(),
+            token_keys.clone(),
+            oidc_keys.clone(),
+        );
         let handed_out = secret_box.clone().with_reloader(reloader.clone());
         // Nothing changed, and read just now: a miss reads nothing (the ring is as fresh as
         // it gets).

@@ -4,6 +4,7 @@
 
 pub mod device_tokens;
 pub mod keys;
+pub mod oidc_tokens;
 pub mod opaque_token;
 pub mod password;
 pub mod password_strength;

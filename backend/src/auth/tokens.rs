@@ -37,6 +37,10 @@ pub enum TokenError {
     /// another step, or expired.
     #[error("the sign-in step token is invalid or expired")]
     InvalidStep,
+    /// An ID token (an `id_token_hint`) that is malformed, not signed by a key of ours with
+    /// RS256 or EdDSA, not an ID token, or not issued by us.
+    #[error("the ID token is invalid")]
+    InvalidIdToken,
     /// A key that cannot be encoded or a token that cannot be signed: a server fault.
     #[error("{0}")]
     Keys(String),
@@ -455,7 +459,13 @@ impl TokenKeys {
         Ok(claims)
     }
 
-    fn sign<T: Serialize>(&self, token_type: &str, claims: &T) -> Result<String, TokenError> {
+    /// Signs `claims` with the current Ed25519 key (`alg: EdDSA`, its `kid`) under `typ`
+    /// `token_type`; the OpenID Connect keys sign EdDSA ID tokens through it.
+    pub(crate) fn sign<T: Serialize>(
+        &self,
+        token_type: &str,
+        claims: &T,
+    ) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(token_type.to_string());
         let keys = self.keys();
@@ -477,6 +487,21 @@ impl TokenKeys {
             return Err(rejection());
         }
         let kid = header.kid.as_deref().ok_or_else(rejection)?;
+        let decoding_key = self.decoding_key(kid).ok_or_else(rejection)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        jsonwebtoken::decode::<T>(token, &decoding_key, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| rejection())
+    }
+
+    /// The Ed25519 key of `kid` (current or retired), reading the key files again first when
+    /// it is unknown; the OpenID Connect keys verify EdDSA ID tokens with it.
+    pub(crate) fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
         let mut keys = self.keys();
         if !keys.verification_keys.iter().any(|key| key.kid == kid) {
             if let Some(reload) = &self.reload {
@@ -485,20 +510,10 @@ impl TokenKeys {
                 }
             }
         }
-        let key = keys
-            .verification_keys
+        keys.verification_keys
             .iter()
             .find(|key| key.kid == kid)
-            .ok_or_else(rejection)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["iss", "aud", "sub", "exp"]);
-        validation.validate_exp = false;
-        validation.leeway = 0;
-        jsonwebtoken::decode::<T>(token, &key.decoding_key, &validation)
-            .map(|data| data.claims)
-            .map_err(|_| rejection())
+            .map(|key| key.decoding_key.clone())
     }
 }
 

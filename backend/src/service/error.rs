@@ -91,6 +91,10 @@ pub enum Refusal {
     /// OAuth `invalid_scope`: a refresh asked for a scope beyond the grant's.
     #[error("the scope asked for is beyond what was granted")]
     InvalidScope,
+    /// An OpenID Connect client that is unknown, or did not authenticate as it must (a wrong
+    /// secret, a secret missing or given where none belongs).
+    #[error("client authentication failed")]
+    InvalidClient,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts {
         retry_after_secs: u64,
@@ -156,6 +160,7 @@ impl From<TokenError> for ServiceError {
         match error {
             TokenError::InvalidAccess => Refusal::InvalidToken.into(),
             TokenError::InvalidStep => Refusal::UnknownChallenge.into(),
+            TokenError::InvalidIdToken => Refusal::InvalidToken.into(),
             TokenError::Keys(message) => Self::Internal(message),
         }
     }

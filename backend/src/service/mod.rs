@@ -20,6 +20,7 @@ pub mod not_me;
 pub mod not_me_links;
 pub mod notifications;
 pub mod oidc;
+pub mod oidc_clients;
 pub mod outbox;
 pub mod passkeys;
 pub mod password_policy;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::auth::keys::KeyReloader;
+use crate::auth::oidc_tokens::OidcKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret_box::SecretBox;
 use crate::auth::tokens::TokenKeys;
@@ -54,8 +56,11 @@ pub struct AppState {
     pub database: Database,
     pub password_hasher: PasswordHasher,
     pub token_keys: TokenKeys,
+    /// The OpenID Connect provider's keys (RSA ring, and the Ed25519 ring of `token_keys`).
+    pub oidc_keys: OidcKeys,
     pub secret_box: SecretBox,
-    /// Reads the key files again into `token_keys` and `secret_box` (shared with them).
+    /// Reads the key files again into `token_keys`, `oidc_keys` and `secret_box` (shared
+    /// with them).
     pub key_reloader: Arc<KeyReloader>,
     /// The passkey relying party of `settings.public_url`.
     pub webauthn: Arc<webauthn_rs::Webauthn>,

@@ -23,7 +23,7 @@ use crate::domain::oidc::{
     acr_of, AcrRequirement, AuthorizationCode, AuthorizationRequest, OidcConsent, OidcScopes,
     Prompt,
 };
-use crate::domain::oidc_client::OidcClient;
+use crate::domain::OidcClient;
 use crate::domain::{RequestOrigin, TotpCode};
 use crate::service::error::{Refusal, ServiceError};
 use crate::service::notifications::{self, Notice};
