@@ -61,6 +61,7 @@ where
 {
     app.openapi(ApiDoc::openapi())
         .service(scope::scope("/api/v1").configure(routes::configure_api))
+        .service(scope::scope("/oauth2").configure(routes::oidc::configure))
         .service(routes::meta::jwks)
 }
 
@@ -136,6 +137,10 @@ fn add_standard_problems(document: &mut utoipa::openapi::OpenApi) {
             item.delete.as_mut(),
             item.patch.as_mut(),
         ];
+        // The OpenID Connect endpoints answer OAuth errors, each described where it is.
+        if path.starts_with("/oauth2/") {
+            continue;
+        }
         for operation in operations.into_iter().flatten() {
             let mut standard = Vec::new();
             if operation.request_body.is_some() {

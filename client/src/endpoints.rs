@@ -21,6 +21,13 @@ const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
 }
 
 pub const JWKS: Endpoint = endpoint("GET", "/.well-known/jwks.json");
+pub const AUTHORIZE: Endpoint = endpoint("GET", "/oauth2/authorize");
+pub const OIDC_LOGOUT: Endpoint = endpoint("GET", "/oauth2/logout");
+pub const OIDC_LOGOUT_POST: Endpoint = endpoint("POST", "/oauth2/logout");
+pub const OIDC_REVOKE: Endpoint = endpoint("POST", "/oauth2/revoke");
+pub const OIDC_TOKEN: Endpoint = endpoint("POST", "/oauth2/token");
+pub const USERINFO: Endpoint = endpoint("GET", "/oauth2/userinfo");
+pub const USERINFO_POST: Endpoint = endpoint("POST", "/oauth2/userinfo");
 pub const ACCOUNT: Endpoint = endpoint("GET", "/api/v1/account");
 pub const UPDATE_ACCOUNT: Endpoint = endpoint("PATCH", "/api/v1/account");
 pub const APPS: Endpoint = endpoint("GET", "/api/v1/account/apps");
@@ -147,6 +154,13 @@ pub const ALL: &[Endpoint] = &[
     LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT,
     RESET_CUSTOMER_TWO_FACTOR,
     UNLOCK_CUSTOMER,
+    AUTHORIZE,
+    OIDC_LOGOUT,
+    OIDC_LOGOUT_POST,
+    OIDC_REVOKE,
+    OIDC_TOKEN,
+    USERINFO,
+    USERINFO_POST,
 ];
 
 #[cfg(test)]

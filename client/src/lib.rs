@@ -517,6 +517,64 @@ impl Client {
     }
 }
 
+/// The OpenID Connect provider's protocol endpoints, which take query strings and forms.
+impl Client {
+    /// `GET /oauth2/authorize?{query}` (`query` as it is, to send hostile ones).
+    pub fn authorize(&self, query: &str) -> Call {
+        self.call_with_query(endpoints::AUTHORIZE, None, query, NOBODY)
+    }
+
+    /// `POST /oauth2/token` with these form fields (client authentication in the form, or
+    /// none); add HTTP Basic with [`Call::basic_auth`].
+    pub fn oidc_token(&self, fields: &[(&str, &str)]) -> Call {
+        self.form(endpoints::OIDC_TOKEN, fields)
+    }
+
+    /// `GET /oauth2/userinfo` with a Bearer token.
+    pub fn userinfo(&self, token: impl Bearer) -> Call {
+        self.call(endpoints::USERINFO, token, None)
+    }
+
+    /// `POST /oauth2/userinfo` with these form fields (`access_token`).
+    pub fn userinfo_post(&self, token: impl Bearer, fields: &[(&str, &str)]) -> Call {
+        let mut call = self.form(endpoints::USERINFO_POST, fields);
+        if let Some(token) = token.bearer() {
+            call = call.header("authorization", &format!("Bearer {token}"));
+        }
+        call
+    }
+
+    /// `POST /oauth2/revoke` with these form fields.
+    pub fn oidc_revoke(&self, fields: &[(&str, &str)]) -> Call {
+        self.form(endpoints::OIDC_REVOKE, fields)
+    }
+
+    /// `GET /oauth2/logout?{query}`.
+    pub fn oidc_logout(&self, query: &str) -> Call {
+        self.call_with_query(endpoints::OIDC_LOGOUT, None, query, NOBODY)
+    }
+
+    /// `POST /oauth2/logout` with these form fields.
+    pub fn oidc_logout_post(&self, fields: &[(&str, &str)]) -> Call {
+        self.form(endpoints::OIDC_LOGOUT_POST, fields)
+    }
+
+    fn form(&self, endpoint: Endpoint, fields: &[(&str, &str)]) -> Call {
+        self.send(endpoint.method(), endpoint.path, NOBODY, None)
+            .raw_body(
+                Some("application/x-www-form-urlencoded"),
+                form_encoded(fields),
+            )
+    }
+}
+
+/// `a=1&b=x+y`, as a form body or query string.
+pub fn form_encoded(fields: &[(&str, &str)]) -> String {
+    let url = reqwest::Url::parse_with_params("http://form.invalid/", fields)
+        .expect("form fields encode");
+    url.query().unwrap_or_default().to_string()
+}
+
 enum Body {
     Json(Value),
     Raw {
@@ -567,6 +625,16 @@ impl Call {
             .headers
             .push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// With HTTP Basic authentication (`client_secret_basic`: both parts form-encoded first).
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let encode = |part: &str| form_encoded(&[("", part)])[1..].to_string();
+        let joined = format!("{}:{}", encode(user), encode(password));
+        self.header(
+            "authorization",
+            &format!("Basic {}", base64_standard(joined.as_bytes())),
+        )
     }
 
     /// With these bytes as the body, under this content type (or none), instead of JSON.
@@ -677,6 +745,27 @@ impl Future for Call {
             .as_mut()
             .poll(context)
     }
+}
+
+fn base64_standard(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// An answer: status, headers, the body's text and its JSON (`Null` if empty or not JSON),

@@ -39,6 +39,12 @@ pub struct Pruned {
     pub ceremonies: usize,
     pub used_challenges: usize,
     pub events: usize,
+    /// OpenID Connect authorization requests and codes past their lifetime.
+    pub oidc_requests: usize,
+    pub oidc_codes: usize,
+    /// Used or expired refresh tokens, and grants revoked long ago.
+    pub oidc_refresh_tokens: usize,
+    pub oidc_grants: usize,
 }
 
 impl Pruned {
@@ -53,6 +59,8 @@ impl Pruned {
 pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned, DbError> {
     let sessions_before = db_time(cutoffs.sessions_ended_before);
     let idle_since = db_time(cutoffs.throttles_idle_since);
+    let (oidc_refresh_tokens, oidc_grants) =
+        super::oidc_grants::delete_dead(connection, cutoffs.sessions_ended_before)?;
     Ok(Pruned {
         sessions: diesel::delete(
             sessions::table.filter(
@@ -99,5 +107,14 @@ pub fn prune(connection: &mut DbConnection, cutoffs: &Cutoffs) -> Result<Pruned,
             cutoffs.used_challenges_expired_before,
         )?,
         events: super::events::prune_older_than(connection, cutoffs.events_before)?,
+        oidc_requests: super::oidc_authorization_requests::delete_expired(
+            connection,
+            cutoffs.challenges_expired_before,
+        )?,
+        // Kept as long as ended sessions are: a replayed code must still find the grant it
+        // opened to revoke it.
+        oidc_codes: super::oidc_codes::delete_expired(connection, cutoffs.sessions_ended_before)?,
+        oidc_refresh_tokens,
+        oidc_grants,
     })
 }

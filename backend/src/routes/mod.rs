@@ -7,6 +7,7 @@ pub mod auth;
 pub mod email;
 pub mod meta;
 pub mod not_me;
+pub mod oidc;
 pub mod oidc_consent;
 pub mod passkeys;
 pub mod prometheus;
@@ -145,8 +146,10 @@ pub fn problem_for_bare_errors<B>(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
+    // The OpenID Connect endpoints' own error page is HTML by design (a browser shows it).
     if content_type.starts_with(PROBLEM_CONTENT_TYPE)
         || content_type.starts_with("application/json")
+        || content_type.starts_with("text/html")
     {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),

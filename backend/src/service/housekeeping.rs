@@ -70,6 +70,10 @@ pub async fn prune(state: &AppState) -> Result<Pruned, ServiceError> {
         ("ceremonies", pruned.ceremonies),
         ("used_challenges", pruned.used_challenges),
         ("events", pruned.events),
+        ("oidc_authorization_requests", pruned.oidc_requests),
+        ("oidc_codes", pruned.oidc_codes),
+        ("oidc_refresh_tokens", pruned.oidc_refresh_tokens),
+        ("oidc_grants", pruned.oidc_grants),
     ] {
         crate::monitoring::rows_pruned(table, rows);
     }

@@ -1011,6 +1011,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth2/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint (code flow with PKCE). An unknown client or a redirect URI that is
+         *     not exactly a registered one gets an error page (`400`, never a redirect); any other
+         *     error is sent to the redirect URI (`error`, `error_description`, `state`, `iss`); a valid
+         *     request goes to the SPA (`/authorize?request=...`), where the customer signs in and
+         *     answers it.
+         */
+        get: operations["authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RP-initiated logout: ends the custadmin session named in `id_token_hint` (as signing out
+         *     does) and the grants tied to it without `offline_access`, then goes back to
+         *     `post_logout_redirect_uri` (with `state`), or to the sign-in page. A hint that is no ID
+         *     token of ours, or a URI not registered for its client, gets an error page.
+         */
+        get: operations["logout_get"];
+        put?: never;
+        /** RP-initiated logout by a form post; as the `GET`. */
+        post: operations["logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revocation (RFC 7009): a refresh or access token of the calling client ends the grant it
+         *     belongs to (every token of it). Any other token is answered the same, with nothing done.
+         */
+        post: operations["revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token endpoint: `authorization_code` (with `code_verifier` where the request had a
+         *     challenge) and `refresh_token` (rotating: each use answers the next; a used one presented
+         *     again revokes the grant). Client authentication `client_secret_basic`,
+         *     `client_secret_post` or `none` (public clients).
+         */
+        post: operations["token_endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * UserInfo, with an access token from this provider's token endpoint (`at+jwt`) as a Bearer
+         *     token; our own API's access tokens are refused, and so is a token whose grant was revoked.
+         */
+        get: operations["userinfo_get"];
+        put?: never;
+        /** UserInfo by POST: the token as a Bearer token, or as the form field `access_token`. */
+        post: operations["userinfo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1516,6 +1625,19 @@ export interface components {
             username: string;
         };
         LoginResponse: components["schemas"]["AuthenticatedResponse"] | components["schemas"]["OtpRequiredResponse"];
+        /** @description RP-initiated logout's parameters. */
+        LogoutParameters: {
+            client_id?: string | null;
+            /**
+             * @description An ID token this provider issued to the client (expired ones too); required with
+             *     `post_logout_redirect_uri`.
+             */
+            id_token_hint?: string | null;
+            /** @description One of the client's registered post-logout redirect URIs. */
+            post_logout_redirect_uri?: string | null;
+            state?: string | null;
+            ui_locales?: string | null;
+        };
         /**
          * @description What the report ended, and what the holder can do next.
          * @example {
@@ -1552,6 +1674,21 @@ export interface components {
             password_sign_in_blocked: boolean;
             /** @description Sessions that were signed in (all of them ended). */
             sessions_ended: number;
+        };
+        /**
+         * @description An OAuth error (RFC 6749 5.2).
+         * @example {
+         *       "error": "invalid_grant",
+         *       "error_description": "the code or refresh token is invalid, expired, used or revoked, or was issued to another client"
+         *     }
+         */
+        OAuthError: {
+            /**
+             * @description `invalid_request`, `invalid_client`, `invalid_grant`, `invalid_scope`,
+             *     `unsupported_grant_type`; at UserInfo `invalid_token`.
+             */
+            error: string;
+            error_description: string;
         };
         /**
          * @description A scope a relying party may ask for.
@@ -1865,6 +2002,15 @@ export interface components {
         RenamePasskeyRequest: {
             name: string;
         };
+        /** @description A revocation request (RFC 7009), form-encoded, with the client's authentication. */
+        RevocationRequest: {
+            client_id?: string | null;
+            client_secret?: string | null;
+            /** @description A refresh token or an access token of this client. */
+            token: string;
+            /** @description `refresh_token` or `access_token`; a hint only. */
+            token_type_hint?: string | null;
+        };
         /**
          * @description What an account may do: customers manage themselves, support staff help customers.
          * @enum {string}
@@ -2003,6 +2149,33 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** @description The tokens (RFC 6749 5.1, OpenID Connect Core 3.1.3.3). */
+        TokenEndpointResponse: {
+            /** @description An RFC 9068 `at+jwt` for UserInfo (10 minutes). */
+            access_token: string;
+            /** Format: int64 */
+            expires_in: number;
+            id_token: string;
+            /** @description With `offline_access` granted; single use, each refresh answers the next. */
+            refresh_token?: string | null;
+            scope: string;
+            /** @description `Bearer`. */
+            token_type: string;
+        };
+        /** @description A token request (RFC 6749 4.1.3, 6), form-encoded. */
+        TokenRequest: {
+            /** @description With `client_secret_post` or `none`. */
+            client_id?: string | null;
+            client_secret?: string | null;
+            code?: string | null;
+            code_verifier?: string | null;
+            /** @description `authorization_code` or `refresh_token`. */
+            grant_type: string;
+            redirect_uri?: string | null;
+            refresh_token?: string | null;
+            /** @description On refresh: a narrower scope for this access token. */
+            scope?: string | null;
+        };
         /**
          * @example {
          *       "created_at": "2026-12-01T10:00:00Z",
@@ -2089,6 +2262,31 @@ export interface components {
          */
         UpdateAccountRequest: {
             language: components["schemas"]["Language"];
+        };
+        UserInfoForm: {
+            access_token?: string | null;
+        };
+        /**
+         * @description What UserInfo says about the account (as the token's scopes allow).
+         * @example {
+         *       "email": "alice@example.com",
+         *       "email_verified": true,
+         *       "locale": "cs",
+         *       "preferred_username": "alice",
+         *       "sub": "8f0d2c4e-..."
+         *     }
+         */
+        UserInfoResponse: {
+            /** @description With `email`, when the account has an address. */
+            email?: string | null;
+            /** @description With `email`. */
+            email_verified?: boolean | null;
+            /** @description With `profile`, when the customer chose a language. */
+            locale?: string | null;
+            /** @description With `profile`. */
+            preferred_username?: string | null;
+            /** @description The account id (the ID token's `sub`). */
+            sub: string;
         };
         /**
          * @example {
@@ -6130,6 +6328,384 @@ export interface operations {
                 };
             };
             /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authorize: {
+        parameters: {
+            query?: {
+                /** @description `code`. */
+                response_type?: string;
+                client_id?: string;
+                /** @description Exactly one of the client's registered redirect URIs. */
+                redirect_uri?: string;
+                /**
+                 * @description Space-separated; must include `openid`; `profile`, `email` and `offline_access` are
+                 *     known, others ignored.
+                 */
+                scope?: string;
+                state?: string;
+                nonce?: string;
+                /** @description BASE64URL(SHA-256(code_verifier)); required for public clients. */
+                code_challenge?: string;
+                /** @description `S256` (`plain` is refused). */
+                code_challenge_method?: string;
+                /** @description `query` only. */
+                response_mode?: string;
+                /** @description `none`, `login`, `consent` (space-separated; `none` alone). */
+                prompt?: string;
+                /** @description Seconds since the sign-in beyond which the customer signs in again. */
+                max_age?: string;
+                login_hint?: string;
+                ui_locales?: string;
+                /** @description `urn:custadmin:acr:mfa` (a second factor) or `urn:custadmin:acr:hwk` (a passkey). */
+                acr_values?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the SPA, or to the redirect URI with an error */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown client or unregistered redirect URI: an error page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout_get: {
+        parameters: {
+            query?: {
+                /**
+                 * @description An ID token this provider issued to the client (expired ones too); required with
+                 *     `post_logout_redirect_uri`.
+                 */
+                id_token_hint?: string;
+                /** @description One of the client's registered post-logout redirect URIs. */
+                post_logout_redirect_uri?: string;
+                state?: string;
+                client_id?: string;
+                ui_locales?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out; to the redirect URI or the sign-in page */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A bad hint or an unregistered redirect URI: an error page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["LogoutParameters"];
+            };
+        };
+        responses: {
+            /** @description Signed out; to the redirect URI or the sign-in page */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A bad hint or an unregistered redirect URI, or a body that is no form: an error page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["RevocationRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked, or nothing to revoke */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `invalid_client` (with `WWW-Authenticate: Basic`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    token_endpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenEndpointResponse"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_grant`, `invalid_scope` or `unsupported_grant_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `invalid_client` (with `WWW-Authenticate: Basic`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    userinfo_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Claims */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfoResponse"];
+                };
+            };
+            /** @description `invalid_token` (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    userinfo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["UserInfoForm"];
+            };
+        };
+        responses: {
+            /** @description Claims */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfoResponse"];
+                };
+            };
+            /** @description `invalid_request` (the token sent twice, or a body that is no form) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `invalid_token` (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;

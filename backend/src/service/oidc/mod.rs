@@ -6,6 +6,10 @@
 
 pub mod apps;
 pub mod authorization;
+pub mod logout;
+pub mod revocation;
+pub mod token;
+pub mod userinfo;
 
 /// How long an authorization request waits for the customer.
 pub const REQUEST_LIFETIME_MINS: i64 = 30;

@@ -1,0 +1,770 @@
+//! custadmin as an OpenID Connect provider, through the real server: the code flow with
+//! PKCE from the authorization request to UserInfo, refresh, revocation and logout, and every
+//! hostile input the design names.
+
+use std::collections::HashMap;
+
+use chrono::TimeDelta;
+use custadmin::service::oidc_clients::{self, OidcClientRegistration};
+use serde_json::json;
+
+use crate::helpers::{claims_of, Session, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+const REDIRECT: &str = "https://rp.example/callback";
+const LOGOUT_REDIRECT: &str = "https://rp.example/signed-out";
+/// RFC 7636's example pair.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const ALL_SCOPES: &str = "openid profile email offline_access";
+
+/// A registered relying party.
+struct Rp {
+    id: String,
+    secret: Option<String>,
+}
+
+impl Rp {
+    /// Form fields authenticating the client (`client_secret_post`, or `none`).
+    fn auth(&self) -> Vec<(&str, &str)> {
+        let mut fields = vec![("client_id", self.id.as_str())];
+        if let Some(secret) = &self.secret {
+            fields.push(("client_secret", secret.as_str()));
+        }
+        fields
+    }
+}
+
+async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp {
+    let created = oidc_clients::create(
+        &app.state,
+        OidcClientRegistration {
+            name: "Webmail".to_string(),
+            redirect_uris: vec![REDIRECT.to_string()],
+            post_logout_redirect_uris: vec![LOGOUT_REDIRECT.to_string()],
+            is_public,
+            require_two_factor: false,
+            offer_two_factor_setup: false,
+            id_token_algorithm: algorithm.to_string(),
+        },
+    )
+    .await
+    .expect("client registered");
+    Rp {
+        id: created.client.id,
+        secret: created.secret.map(|secret| secret.0),
+    }
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).expect("an absolute URL");
+    url.query_pairs().into_owned().collect()
+}
+
+fn location(reply: &custadmin_client::Reply) -> String {
+    reply
+        .headers
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn authorize_query(rp: &Rp, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut fields = vec![
+        ("response_type", "code"),
+        ("client_id", rp.id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", scope),
+        ("state", "af0ifjsldkj"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    fields.extend_from_slice(extra);
+    custadmin_client::form_encoded(&fields)
+}
+
+/// Sends the authorization request; answers the SPA's request id.
+async fn start(app: &TestApp, rp: &Rp, scope: &str) -> String {
+    let reply = app.api.authorize(&authorize_query(rp, scope, &[])).await;
+    reply.assert_status(303);
+    let to = location(&reply);
+    assert!(
+        to.starts_with(&format!("{}/authorize?request=", app.public_url())),
+        "{to}"
+    );
+    query_of(&to)["request"].clone()
+}
+
+/// The whole front channel: request, consent, approval; answers the code.
+async fn code_for(app: &TestApp, session: &Session, rp: &Rp, scope: &str) -> String {
+    let request = start(app, rp, scope).await;
+    let approved = app
+        .api
+        .approve_authorization_request(&session.access_token, &request, json!({"consent": true}))
+        .await;
+    let to = approved.assert_ok()["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let parameters = query_of(&to);
+    assert_eq!(parameters["state"], "af0ifjsldkj");
+    assert_eq!(parameters["iss"], app.public_url());
+    parameters["code"].clone()
+}
+
+async fn exchange(app: &TestApp, rp: &Rp, code: &str, verifier: &str) -> custadmin_client::Reply {
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    fields.extend(rp.auth());
+    app.api.oidc_token(&fields).await
+}
+
+async fn refresh(app: &TestApp, rp: &Rp, refresh_token: &str) -> custadmin_client::Reply {
+    let mut fields = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    fields.extend(rp.auth());
+    app.api.oidc_token(&fields).await
+}
+
+#[track_caller]
+fn assert_oauth_error(reply: &custadmin_client::Reply, status: u16, error: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
+    assert_eq!(reply.body["error"], error, "{}", reply.text);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+}
+
+#[track_caller]
+fn assert_error_page(reply: &custadmin_client::Reply) {
+    assert_eq!(reply.status.as_u16(), 400, "{}", reply.text);
+    assert!(reply.headers.get("location").is_none(), "no redirect");
+    assert!(
+        reply.content_type().starts_with("text/html"),
+        "{}",
+        reply.content_type()
+    );
+}
+
+on_both_databases!(
+    the_code_flow_signs_in_refreshes_revokes_and_logs_out,
+    an_unregistered_redirect_uri_or_unknown_client_gets_a_page_never_a_redirect,
+    bad_requests_go_back_to_the_relying_party_with_the_error_and_iss,
+    a_replayed_code_revokes_the_grant_its_first_redemption_opened,
+    a_code_is_bound_to_its_client_verifier_redirect_uri_and_minute,
+    a_reused_refresh_token_revokes_the_grant,
+    tokens_of_one_kind_never_work_where_another_is_expected,
+    removing_the_app_or_changing_the_password_ends_its_grants_at_once,
+    logout_refuses_a_forged_hint_and_ends_the_session,
+    prompt_none_and_required_second_factor_answer_the_relying_party,
+);
+
+async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let request = start(&app, &rp, ALL_SCOPES).await;
+
+    // The SPA's view: anonymous first, then signed in.
+    let anonymous = app
+        .api
+        .authorization_request(custadmin_client::NOBODY, &request)
+        .await;
+    assert_eq!(anonymous.assert_ok()["next"], "sign_in");
+    let view = app
+        .api
+        .authorization_request(&session.access_token, &request)
+        .await;
+    let view = view.assert_ok();
+    assert_eq!(view["next"], "consent");
+    assert_eq!(view["client"]["name"], "Webmail");
+    assert_eq!(
+        view["scopes"],
+        json!(["openid", "profile", "email", "offline_access"])
+    );
+    app.api
+        .approve_authorization_request(&session.access_token, &request, json!({}))
+        .await
+        .assert_problem(409, "consent_required");
+    let approved = app
+        .api
+        .approve_authorization_request(&session.access_token, &request, json!({"consent": true}))
+        .await;
+    let code = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["code"].clone();
+    // Answered once.
+    app.api
+        .approve_authorization_request(&session.access_token, &request, json!({"consent": true}))
+        .await
+        .assert_problem(404, "not_found");
+
+    // client_secret_basic this time.
+    let tokens = app
+        .api
+        .oidc_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .basic_auth(&rp.id, rp.secret.as_deref().unwrap())
+        .await;
+    let body = tokens.assert_ok().clone();
+    assert_eq!(tokens.headers["cache-control"], "no-store");
+    assert_eq!(body["token_type"], "Bearer");
+    let id_token = claims_of(body["id_token"].as_str().unwrap());
+    let account_id = app.account_id(&session).await;
+    assert_eq!(id_token["sub"], account_id);
+    assert_eq!(id_token["aud"], rp.id);
+    assert_eq!(id_token["iss"], app.public_url());
+    assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");
+    assert_eq!(id_token["acr"], "urn:custadmin:acr:pwd");
+    assert_eq!(id_token["sid"], claims_of(&session.access_token)["sid"]);
+
+    let info = app
+        .api
+        .userinfo(body["access_token"].as_str().unwrap())
+        .await;
+    let info = info.assert_ok();
+    assert_eq!(info["sub"], account_id);
+    assert_eq!(info["preferred_username"], "alice");
+    assert_eq!(info["email_verified"], false);
+
+    // A consent remembered: the next request is ready at once.
+    let again = start(&app, &rp, "openid profile").await;
+    let view = app
+        .api
+        .authorization_request(&session.access_token, &again)
+        .await;
+    assert_eq!(view.assert_ok()["next"], "ready");
+    let apps = app.api.apps(&session.access_token).await;
+    assert_eq!(apps.assert_ok()[0]["client_id"], rp.id);
+
+    // Refresh rotates; the ID token keeps sub and auth_time, without a nonce.
+    let first_refresh = body["refresh_token"].as_str().unwrap();
+    let refreshed = refresh(&app, &rp, first_refresh).await;
+    let refreshed = refreshed.assert_ok().clone();
+    assert_ne!(refreshed["refresh_token"], body["refresh_token"]);
+    let renewed = claims_of(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(renewed["auth_time"], id_token["auth_time"]);
+    assert!(renewed.get("nonce").is_none());
+
+    // Revocation ends the grant: the refresh token and the access token stop.
+    let mut fields = vec![("token", refreshed["refresh_token"].as_str().unwrap())];
+    fields.extend(rp.auth());
+    app.api.oidc_revoke(&fields).await.assert_status(200);
+    assert_oauth_error(
+        &refresh(&app, &rp, refreshed["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
+    let stopped = app
+        .api
+        .userinfo(refreshed["access_token"].as_str().unwrap())
+        .await;
+    assert_oauth_error(&stopped, 401, "invalid_token");
+    assert!(stopped.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    // Unknown tokens are answered the same; a wrong secret is invalid_client.
+    app.api
+        .oidc_revoke(&[
+            ("token", "nonsense"),
+            ("client_id", &rp.id),
+            ("client_secret", rp.secret.as_deref().unwrap()),
+        ])
+        .await
+        .assert_status(200);
+    let wrong = app
+        .api
+        .oidc_revoke(&[
+            ("token", "x"),
+            ("client_id", &rp.id),
+            ("client_secret", "wrong"),
+        ])
+        .await;
+    assert_oauth_error(&wrong, 401, "invalid_client");
+    assert!(wrong.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+
+    // RP-initiated logout ends the custadmin session it names.
+    let hint = body["id_token"].as_str().unwrap();
+    let query = custadmin_client::form_encoded(&[
+        ("id_token_hint", hint),
+        ("post_logout_redirect_uri", LOGOUT_REDIRECT),
+        ("state", "bye"),
+    ]);
+    let out = app.api.oidc_logout(&query).await;
+    out.assert_status(303);
+    assert_eq!(location(&out), format!("{LOGOUT_REDIRECT}?state=bye"));
+    crate::helpers::assert_session_ended(&app, &session).await;
+}
+
+async fn an_unregistered_redirect_uri_or_unknown_client_gets_a_page_never_a_redirect(app: TestApp) {
+    let rp = register_client(&app, false, "RS256").await;
+    for query in [
+        authorize_query(&rp, "openid", &[])
+            .replace("rp.example%2Fcallback", "evil.example%2Fcallback"),
+        authorize_query(&rp, "openid", &[]).replace("callback", "callback%2Fextra"),
+        authorize_query(
+            &Rp {
+                id: "ca_unknown".into(),
+                secret: None,
+            },
+            "openid",
+            &[],
+        ),
+        authorize_query(
+            &Rp {
+                id: "ca\u{0}x".into(),
+                secret: None,
+            },
+            "openid",
+            &[],
+        ),
+        format!(
+            "{}&redirect_uri=https%3A%2F%2Frp.example%2Fcallback",
+            authorize_query(&rp, "openid", &[])
+        ),
+        String::new(),
+        "%zz=%ff&client_id=%00".to_string(),
+    ] {
+        assert_error_page(&app.api.authorize(&query).await);
+    }
+}
+
+async fn bad_requests_go_back_to_the_relying_party_with_the_error_and_iss(app: TestApp) {
+    let rp = register_client(&app, false, "RS256").await;
+    let public = register_client(&app, true, "RS256").await;
+    let cases: Vec<(String, &str)> = vec![
+        (
+            authorize_query(&rp, "openid", &[]).replace("S256", "plain"),
+            "invalid_request",
+        ),
+        (authorize_query(&rp, "profile email", &[]), "invalid_scope"),
+        (
+            authorize_query(&rp, "openid", &[])
+                .replace("response_type=code", "response_type=token"),
+            "unsupported_response_type",
+        ),
+        (
+            authorize_query(&rp, "openid", &[("response_mode", "fragment")]),
+            "invalid_request",
+        ),
+        (
+            authorize_query(&rp, "openid", &[("prompt", "none login")]),
+            "invalid_request",
+        ),
+        (
+            authorize_query(&rp, "openid", &[("max_age", "-1")]),
+            "invalid_request",
+        ),
+        (
+            authorize_query(&rp, "openid", &[("request", "eyJ")]),
+            "request_not_supported",
+        ),
+        (
+            authorize_query(&rp, "openid", &[("nonce", "\u{0}")])
+                .replace("nonce=n-0S6_WzA2Mj&", ""),
+            "invalid_request",
+        ),
+        (
+            custadmin_client::form_encoded(&[
+                ("response_type", "code"),
+                ("client_id", &public.id),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("state", "s"),
+            ]),
+            "invalid_request",
+        ),
+    ];
+    for (query, error) in cases {
+        let reply = app.api.authorize(&query).await;
+        reply.assert_status(303);
+        let to = location(&reply);
+        assert!(to.starts_with(REDIRECT), "{to}");
+        let parameters = query_of(&to);
+        assert_eq!(parameters["error"], error, "{query}");
+        assert_eq!(parameters["iss"], app.public_url());
+    }
+}
+
+async fn a_replayed_code_revokes_the_grant_its_first_redemption_opened(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "EdDSA").await;
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let first = exchange(&app, &rp, &code, VERIFIER).await;
+    let tokens = first.assert_ok().clone();
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["aud"],
+        rp.id
+    );
+    assert_oauth_error(
+        &exchange(&app, &rp, &code, VERIFIER).await,
+        400,
+        "invalid_grant",
+    );
+    // The first redemption's grant is gone with its tokens.
+    assert_oauth_error(
+        &refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &app.api
+            .userinfo(tokens["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "invalid_token",
+    );
+}
+
+async fn a_code_is_bound_to_its_client_verifier_redirect_uri_and_minute(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let other = register_client(&app, false, "RS256").await;
+    // A wrong verifier spends the code: the right one no longer helps.
+    let code = code_for(&app, &session, &rp, "openid").await;
+    let wrong = "x".repeat(43);
+    assert_oauth_error(
+        &exchange(&app, &rp, &code, &wrong).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &exchange(&app, &rp, &code, VERIFIER).await,
+        400,
+        "invalid_grant",
+    );
+    // Another client's code.
+    let code = code_for(&app, &session, &rp, "openid").await;
+    assert_oauth_error(
+        &exchange(&app, &other, &code, VERIFIER).await,
+        400,
+        "invalid_grant",
+    );
+    // A redirect URI other than the request's.
+    let code = code_for(&app, &session, &rp, "openid").await;
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://rp.example/other"),
+        ("code_verifier", VERIFIER),
+    ];
+    fields.extend(rp.auth());
+    assert_oauth_error(&app.api.oidc_token(&fields).await, 400, "invalid_grant");
+    // Expired after 60 seconds.
+    let code = code_for(&app, &session, &rp, "openid").await;
+    app.clock.advance(TimeDelta::seconds(61));
+    assert_oauth_error(
+        &exchange(&app, &rp, &code, VERIFIER).await,
+        400,
+        "invalid_grant",
+    );
+    // Without offline_access, no refresh token; hostile forms are OAuth errors, not 500s.
+    let code = code_for(&app, &session, &rp, "openid").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER).await;
+    assert!(tokens.assert_ok().get("refresh_token").is_none());
+    assert_oauth_error(
+        &app.api.oidc_token(&[("grant_type", "password")]).await,
+        401,
+        "invalid_client",
+    );
+    let mut fields = vec![("grant_type", "password")];
+    fields.extend(rp.auth());
+    assert_oauth_error(
+        &app.api.oidc_token(&fields).await,
+        400,
+        "unsupported_grant_type",
+    );
+    let json_body = app
+        .api
+        .oidc_token(&[])
+        .raw_body(Some("application/json"), "{}")
+        .await;
+    assert_oauth_error(&json_body, 400, "invalid_request");
+    let mut fields = vec![("grant_type", "authorization_code"), ("code", "\u{0}")];
+    fields.extend(rp.auth());
+    assert_oauth_error(&app.api.oidc_token(&fields).await, 400, "invalid_grant");
+}
+
+async fn a_reused_refresh_token_revokes_the_grant(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, true, "RS256").await;
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let second = refresh(&app, &rp, first).await.assert_ok().clone();
+    // The stolen copy of the first comes back: the whole grant ends, the thief's and ours.
+    assert_oauth_error(&refresh(&app, &rp, first).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&app, &rp, second["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &app.api
+            .userinfo(second["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "invalid_token",
+    );
+}
+
+async fn tokens_of_one_kind_never_work_where_another_is_expected(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let code = code_for(&app, &session, &rp, "openid profile").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    // Our API's access token at UserInfo, and the relying party's at+jwt and ID token at our API.
+    assert_oauth_error(
+        &app.api.userinfo(&session.access_token).await,
+        401,
+        "invalid_token",
+    );
+    for token in [
+        tokens["access_token"].as_str().unwrap(),
+        tokens["id_token"].as_str().unwrap(),
+    ] {
+        app.api
+            .account(token)
+            .await
+            .assert_problem(401, "invalid_token");
+    }
+    assert_oauth_error(
+        &app.api.userinfo(tokens["id_token"].as_str().unwrap()).await,
+        401,
+        "invalid_token",
+    );
+    // POST with the form field works; both ways at once is refused.
+    let access = tokens["access_token"].as_str().unwrap();
+    app.api
+        .userinfo_post(custadmin_client::NOBODY, &[("access_token", access)])
+        .await
+        .assert_ok();
+    assert_oauth_error(
+        &app.api
+            .userinfo_post(access, &[("access_token", access)])
+            .await,
+        400,
+        "invalid_request",
+    );
+}
+
+async fn removing_the_app_or_changing_the_password_ends_its_grants_at_once(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    app.api
+        .remove_app(&session.access_token, &rp.id)
+        .await
+        .assert_status(204);
+    assert_oauth_error(
+        &refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
+    app.api
+        .remove_app(&session.access_token, &rp.id)
+        .await
+        .assert_problem(404, "not_found");
+    let events = app.api.events(&session.access_token).await;
+    let kinds = crate::helpers::event_kinds(&events);
+    assert!(
+        kinds.contains(&"app_access_revoked") && kinds.contains(&"app_access_granted"),
+        "{kinds:?}"
+    );
+
+    // A password change ends the grants; the consent stays (no new consent asked).
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    app.api
+        .change_password(
+            &session.access_token,
+            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+        )
+        .await
+        .assert_ok();
+    assert_oauth_error(
+        &refresh(&app, &rp, tokens["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &app.api
+            .userinfo(tokens["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "invalid_token",
+    );
+    let apps = app.api.apps(&session.access_token).await;
+    assert_eq!(apps.assert_ok().as_array().unwrap().len(), 1);
+}
+
+async fn logout_refuses_a_forged_hint_and_ends_the_session(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let code = code_for(&app, &session, &rp, "openid").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    // The same claims under alg=none: no signature to check, refused.
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = id_token.split('.').nth(1).unwrap();
+    let forged = format!("{header}.{payload}.");
+    for hint in [forged.as_str(), "not-a-jwt"] {
+        let query = custadmin_client::form_encoded(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", LOGOUT_REDIRECT),
+        ]);
+        assert_error_page(&app.api.oidc_logout(&query).await);
+    }
+    // An unregistered URI, or a URI without a hint.
+    let query = custadmin_client::form_encoded(&[
+        ("id_token_hint", id_token),
+        ("post_logout_redirect_uri", "https://evil.example/"),
+    ]);
+    assert_error_page(&app.api.oidc_logout(&query).await);
+    let query = custadmin_client::form_encoded(&[("post_logout_redirect_uri", LOGOUT_REDIRECT)]);
+    assert_error_page(&app.api.oidc_logout(&query).await);
+    app.api.account(&session.access_token).await.assert_ok();
+    // An expired hint still names the session; POST works as GET does.
+    app.clock.advance(TimeDelta::minutes(10));
+    let out = app
+        .api
+        .oidc_logout_post(&[("id_token_hint", id_token)])
+        .await;
+    out.assert_status(303);
+    assert_eq!(location(&out), format!("{}/sign-in", app.public_url()));
+    app.api
+        .account(&session.access_token)
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+async fn prompt_none_and_required_second_factor_answer_the_relying_party(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    // prompt=none without consent: consent_required, sent back, the request completed.
+    let reply = app
+        .api
+        .authorize(&authorize_query(&rp, "openid", &[("prompt", "none")]))
+        .await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let approved = app
+        .api
+        .approve_authorization_request(&session.access_token, &request, json!({}))
+        .await;
+    let to = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap());
+    assert_eq!(to["error"], "consent_required");
+    // Nobody signed in: the SPA denies with no_session.
+    let reply = app
+        .api
+        .authorize(&authorize_query(&rp, "openid", &[("prompt", "none")]))
+        .await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let denied = app
+        .api
+        .deny_authorization_request(&request, "no_session")
+        .await;
+    assert_eq!(
+        query_of(denied.assert_ok()["redirect_to"].as_str().unwrap())["error"],
+        "login_required"
+    );
+    app.api
+        .deny_authorization_request(&request, "denied")
+        .await
+        .assert_problem(404, "not_found");
+
+    // acr mfa: a password-only account gets access_denied; with a second factor, a step-up.
+    let mfa = [("acr_values", "urn:custadmin:acr:mfa")];
+    let reply = app
+        .api
+        .authorize(&authorize_query(&rp, "openid", &mfa))
+        .await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let view = app
+        .api
+        .authorization_request(&session.access_token, &request)
+        .await;
+    assert_eq!(view.assert_ok()["acr_required"], "mfa");
+    let approved = app
+        .api
+        .approve_authorization_request(&session.access_token, &request, json!({"consent": true}))
+        .await;
+    assert_eq!(
+        query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["error"],
+        "access_denied"
+    );
+
+    let (secret, _) = app.enable_two_factor(&session).await;
+    // Signed in with the code: the second factor is proved already, so no step-up.
+    let with_code = app.login_with_code("alice", &secret).await;
+    let reply = app
+        .api
+        .authorize(&authorize_query(&rp, "openid", &mfa))
+        .await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let view = app
+        .api
+        .authorization_request(&with_code.access_token, &request)
+        .await;
+    assert_eq!(view.assert_ok()["next"], "consent");
+    let approved = app
+        .api
+        .approve_authorization_request(&with_code.access_token, &request, json!({"consent": true}))
+        .await;
+    let code = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["code"].clone();
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["acr"],
+        "urn:custadmin:acr:mfa"
+    );
+    // hwk: no passkey, no set-up offered: access_denied at once.
+    let reply = app
+        .api
+        .authorize(&authorize_query(
+            &rp,
+            "openid",
+            &[("acr_values", "urn:custadmin:acr:hwk")],
+        ))
+        .await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let approved = app
+        .api
+        .approve_authorization_request(&with_code.access_token, &request, json!({}))
+        .await;
+    assert_eq!(
+        query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["error"],
+        "access_denied"
+    );
+}
