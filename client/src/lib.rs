@@ -702,11 +702,13 @@ impl Request {
         let bytes = response.bytes().await.map_err(failed)?.to_vec();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let elapsed = started.elapsed();
-        // The logo is the one answer of the API that is no JSON document.
+        // The logo and the OpenID Connect error page are the answers that are no JSON.
         let image = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|content_type| content_type.starts_with("image/"));
+            .is_some_and(|content_type| {
+                content_type.starts_with("image/") || content_type.starts_with("text/html")
+            });
         let body = if text.is_empty() || image {
             Value::Null
         } else if strict_json {

@@ -220,7 +220,7 @@ async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     let id_token = claims_of(body["id_token"].as_str().unwrap());
     let account_id = app.account_id(&session).await;
     assert_eq!(id_token["sub"], account_id);
-    assert_eq!(id_token["aud"], rp.id);
+    assert_eq!(id_token["aud"], json!([rp.id]));
     assert_eq!(id_token["iss"], app.public_url());
     assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");
     assert_eq!(id_token["acr"], "urn:custadmin:acr:pwd");
@@ -406,7 +406,7 @@ async fn a_replayed_code_revokes_the_grant_its_first_redemption_opened(app: Test
     let tokens = first.assert_ok().clone();
     assert_eq!(
         claims_of(tokens["id_token"].as_str().unwrap())["aud"],
-        rp.id
+        json!([rp.id])
     );
     assert_oauth_error(
         &exchange(&app, &rp, &code, VERIFIER).await,
