@@ -78,7 +78,7 @@ pub fn insert(
 #[derive(Debug)]
 pub enum CodeClaim {
     /// This presentation spent the code; it is to be checked now.
-    Claimed(AuthorizationCode),
+    Claimed(Box<AuthorizationCode>),
     /// Spent before: the grant its first redemption opened, if that redemption succeeded.
     Replayed {
         grant_id: Option<String>,
@@ -108,7 +108,7 @@ pub fn claim(
         return Ok(CodeClaim::Unknown);
     };
     Ok(if claimed == 1 {
-        CodeClaim::Claimed(record.into())
+        CodeClaim::Claimed(Box::new(record.into()))
     } else {
         debug_assert!(record.used_at.is_some());
         CodeClaim::Replayed {
