@@ -21,6 +21,7 @@ const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
 }
 
 pub const JWKS: Endpoint = endpoint("GET", "/.well-known/jwks.json");
+pub const OPENID_CONFIGURATION: Endpoint = endpoint("GET", "/.well-known/openid-configuration");
 pub const ACCOUNT: Endpoint = endpoint("GET", "/api/v1/account");
 pub const UPDATE_ACCOUNT: Endpoint = endpoint("PATCH", "/api/v1/account");
 pub const API_TOKENS: Endpoint = endpoint("GET", "/api/v1/account/api-tokens");
@@ -84,6 +85,7 @@ pub const UNLOCK_CUSTOMER: Endpoint = endpoint("POST", "/api/v1/support/customer
 /// All of them, in `openapi.yaml`'s order.
 pub const ALL: &[Endpoint] = &[
     JWKS,
+    OPENID_CONFIGURATION,
     ACCOUNT,
     UPDATE_ACCOUNT,
     API_TOKENS,

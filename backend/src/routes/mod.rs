@@ -7,6 +7,7 @@ pub mod auth;
 pub mod email;
 pub mod meta;
 pub mod not_me;
+pub mod openid_configuration;
 pub mod passkeys;
 pub mod prometheus;
 pub mod signed_in;

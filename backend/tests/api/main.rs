@@ -18,6 +18,7 @@ mod errors;
 mod events;
 mod key_rotation;
 mod not_me;
+mod oidc_discovery;
 mod openapi;
 mod passkeys;
 mod password_policy;
