@@ -138,6 +138,9 @@ fn copy_and_check(
                 (_, false) => copies.push((key.path.clone(), file_name(&key.path)?)),
             }
         }
+        for key in &loaded.rsa_signing {
+            copies.push((key.path.clone(), file_name(&key.path)?));
+        }
         for (from, name) in copies {
             let contents = std::fs::read(&from).map_err(io(&from))?;
             write_new_owner_only(&keys_folder.join(name), &contents)?;

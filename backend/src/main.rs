@@ -1,4 +1,5 @@
-//! The `custadmin` binary: `serve`, `account create`, `keys`, `backup`, `restore`, `openapi`.
+//! The `custadmin` binary: `serve`, `account create`, `keys`, `oidc-client`, `backup`,
+//! `restore`, `openapi`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -40,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Register and manage the OpenID Connect clients (relying parties); prints JSON.
+    OidcClient {
+        #[command(subcommand)]
+        command: OidcClientCommand,
+    },
     /// Copy the SQLite database consistently (servers may run and write) to a new file, and
     /// the key files to FILE.keys/.
     Backup {
@@ -72,14 +78,51 @@ enum KeysCommand {
     },
     /// Drop the encryption keys that are not current; refused while anything needs them.
     RetireEncryption,
-    /// Make a new JWT signing key current; the old one still verifies until retired.
+    /// Make a new JWT signing key and a new OpenID Connect RSA key current; the old ones
+    /// still verify until retired.
     RotateSigning,
-    /// Drop the signing keys that are not current (after the access-token lifetime).
+    /// Drop the signing keys (both kinds) that are not current (after the access-token
+    /// lifetime).
     RetireSigning {
         /// Now, even if tokens they signed are still live (a leaked key).
         #[arg(long)]
         immediately: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum OidcClientCommand {
+    /// Register a client; prints it with its secret (shown only now) unless `--public`.
+    Create {
+        /// What customers see on the consent screen and in "Apps with access".
+        #[arg(long)]
+        name: String,
+        /// Where codes are sent, matched exactly: https, http to a loopback host, or (with
+        /// `--public`) a private-use scheme like `com.example.app:/cb`. Repeat for more.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// A native or browser app without a secret (PKCE alone).
+        #[arg(long)]
+        public: bool,
+        /// Every sign-in for this client needs a second factor.
+        #[arg(long)]
+        require_two_factor: bool,
+        /// Offer customers without a second factor to set one up (rather than refusing).
+        #[arg(long)]
+        offer_two_factor_setup: bool,
+        /// Where RP-initiated logout may return to. Repeat for more.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// How ID tokens are signed: RS256 (the default) or EdDSA.
+        #[arg(long = "id-token-alg", value_name = "ALG", default_value = "RS256")]
+        id_token_alg: String,
+    },
+    /// Every client (no secrets: they are kept only as hashes).
+    List,
+    /// Delete a client with its consents, grants, codes and pending requests.
+    Delete { client_id: String },
+    /// Give a confidential client a new secret (printed); the old one stops working at once.
+    RotateSecret { client_id: String },
 }
 
 #[derive(Subcommand)]
@@ -126,8 +169,9 @@ fn main() -> ExitCode {
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
     let result = runtime.block_on(async move {
+        let fault = Failure::Fault;
         match cli.command {
-            Command::Serve => serve(settings).await,
+            Command::Serve => serve(settings).await.map_err(fault),
             Command::Account {
                 command:
                     AccountCommand::Create {
@@ -135,17 +179,33 @@ fn main() -> ExitCode {
                         email,
                         role,
                     },
-            } => create(settings, &username, email.as_deref(), role).await,
-            Command::Keys { command } => keys(settings, command).await,
-            Command::Backup { to, without_keys } => backup(&settings, &to, !without_keys),
-            Command::Restore { from } => restore(&settings, &from),
+            } => create(settings, &username, email.as_deref(), role)
+                .await
+                .map_err(fault),
+            Command::Keys { command } => keys(settings, command).await.map_err(fault),
+            Command::OidcClient { command } => oidc_client(settings, command).await,
+            Command::Backup { to, without_keys } => {
+                backup(&settings, &to, !without_keys).map_err(fault)
+            }
+            Command::Restore { from } => restore(&settings, &from).map_err(fault),
             Command::Openapi => Ok(()),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(&message),
+        Err(Failure::Fault(message)) => fail(&message),
+        Err(Failure::BadInput(message)) => {
+            eprintln!("custadmin: {message}");
+            ExitCode::from(2)
+        }
     }
+}
+
+/// Why a command did not do what was asked: the operator's input (exit code 2, as for a bad
+/// argument), or anything else (1).
+enum Failure {
+    BadInput(String),
+    Fault(String),
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -223,6 +283,92 @@ async fn create(
         "{}",
         serde_json::json!({"id": created.id, "username": created.username, "role": role.as_str()})
     );
+    Ok(())
+}
+
+/// The client as `oidc-client` prints it; `secret` only when just made.
+fn client_json(
+    client: &custadmin::domain::OidcClient,
+    secret: Option<&custadmin::service::oidc_clients::ClientSecret>,
+) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "client_id": client.id,
+        "name": client.name,
+        "public": client.is_public,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "require_two_factor": client.require_two_factor,
+        "offer_two_factor_setup": client.offer_two_factor_setup,
+        "id_token_signed_response_alg": client.id_token_algorithm.as_str(),
+        "created_at": client.created_at.to_rfc3339(),
+    });
+    if let Some(secret) = secret {
+        json["client_secret"] = secret.0.clone().into();
+    }
+    json
+}
+
+async fn oidc_client(settings: Settings, command: OidcClientCommand) -> Result<(), Failure> {
+    use custadmin::service::error::{Refusal, ServiceError};
+    use custadmin::service::oidc_clients;
+    let state = build_state(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| Failure::Fault(error.to_string()))?;
+    let failure = |client_id: Option<&str>| {
+        let client_id = client_id.map(str::to_string);
+        move |error: ServiceError| match (error, client_id) {
+            (ServiceError::Invalid(invalid), _) => Failure::BadInput(invalid.to_string()),
+            (ServiceError::Refused(Refusal::NotFound), Some(id)) => {
+                Failure::BadInput(format!("there is no OpenID Connect client {id:?}"))
+            }
+            (other, _) => Failure::Fault(other.to_string()),
+        }
+    };
+    let printed = match command {
+        OidcClientCommand::Create {
+            name,
+            redirect_uris,
+            public,
+            require_two_factor,
+            offer_two_factor_setup,
+            post_logout_redirect_uris,
+            id_token_alg,
+        } => {
+            let registration = oidc_clients::OidcClientRegistration {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                is_public: public,
+                require_two_factor,
+                offer_two_factor_setup,
+                id_token_algorithm: id_token_alg,
+            };
+            let created = oidc_clients::create(&state, registration)
+                .await
+                .map_err(failure(None))?;
+            client_json(&created.client, created.secret.as_ref())
+        }
+        OidcClientCommand::List => {
+            let clients = oidc_clients::list(&state).await.map_err(failure(None))?;
+            clients
+                .iter()
+                .map(|client| client_json(client, None))
+                .collect()
+        }
+        OidcClientCommand::Delete { client_id } => {
+            oidc_clients::delete(&state, &client_id)
+                .await
+                .map_err(failure(Some(&client_id)))?;
+            serde_json::json!({"client_id": client_id, "deleted": true})
+        }
+        OidcClientCommand::RotateSecret { client_id } => {
+            let secret = oidc_clients::rotate_secret(&state, &client_id)
+                .await
+                .map_err(failure(Some(&client_id)))?;
+            serde_json::json!({"client_id": client_id, "client_secret": secret.0})
+        }
+    };
+    println!("{printed}");
     Ok(())
 }
 
@@ -321,10 +467,12 @@ async fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
             print_retirement(&report);
         }
         KeysCommand::RotateSigning => {
-            let (number, kid) = key_use::rotate_signing(&state).await.map_err(text)?;
+            let rotation = key_use::rotate_signing(&state).await.map_err(text)?;
+            let ((number, kid), (rsa_number, rsa_kid)) = (rotation.ed25519, rotation.rsa);
             println!(
-                "made signing key {number} (kid {kid}) current; running servers sign with it \
-                 within {} s; `custadmin keys retire-signing` drops the old one after {} s",
+                "made signing key {number} (kid {kid}) and OpenID Connect RSA key {rsa_number} \
+                 (kid {rsa_kid}) current; running servers sign with them within {} s; \
+                 `custadmin keys retire-signing` drops the old ones after {} s",
                 custadmin::auth::keys::KEY_RELOAD_INTERVAL.as_secs(),
                 key_use::signing_retirement_wait().as_secs()
             );
@@ -370,7 +518,13 @@ fn print_status(status: &custadmin::service::keys::KeyStatus) {
         );
     }
     println!("signing keys:");
-    for key in &status.signing {
+    print_signing_keys(&status.signing);
+    println!("OpenID Connect RSA signing keys (RS256):");
+    print_signing_keys(&status.rsa_signing);
+}
+
+fn print_signing_keys(keys: &[custadmin::service::keys::SigningKeyStatus]) {
+    for key in keys {
         let role = if key.current {
             "current"
         } else {

@@ -25,7 +25,7 @@ use crate::routes;
         (name = "passkeys", description = "Passkeys and security keys (WebAuthn)"),
         (name = "support", description = "Support desk (role `support`)"),
         (name = "meta", description = "Health, keys, API description"),
-        (name = "OpenID Connect", description = "custadmin as an OpenID Connect provider: the protocol's endpoints (at the root, answering OAuth errors) and the SPA's side of an authorization request (under `/api/v1`, answering problems)"),
+        (name = "OpenID Connect", description = "custadmin as an OpenID Connect provider: discovery and the protocol endpoints (root paths; OAuth errors, not problem documents), and the SPA's side of an authorization request (under `/api/v1`, answering problems)"),
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -54,7 +54,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Mounts every documented route: the `/api/v1` API and the JWKS at the root.
+/// Mounts every documented route: the `/api/v1` API, and the JWKS and the OpenID Connect
+/// discovery document at the root.
 pub fn mount<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
@@ -63,6 +64,7 @@ where
         .service(scope::scope("/api/v1").configure(routes::configure_api))
         .service(scope::scope("/oauth2").configure(routes::oidc::configure))
         .service(routes::meta::jwks)
+        .service(routes::openid_configuration::openid_configuration)
 }
 
 /// The document, built without starting a server.

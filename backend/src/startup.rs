@@ -293,8 +293,9 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
 /// tokens; never cookies) may call the API; what integrators verify tokens with, the API
 /// description and the public settings are readable from any origin.
 fn cross_origin(allowed: &[String]) -> Cors {
-    const PUBLIC: [&str; 3] = [
+    const PUBLIC: [&str; 4] = [
         "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
         "/api/v1/openapi.json",
         "/api/v1/config",
     ];

@@ -28,6 +28,7 @@ pub const OIDC_REVOKE: Endpoint = endpoint("POST", "/oauth2/revoke");
 pub const OIDC_TOKEN: Endpoint = endpoint("POST", "/oauth2/token");
 pub const USERINFO: Endpoint = endpoint("GET", "/oauth2/userinfo");
 pub const USERINFO_POST: Endpoint = endpoint("POST", "/oauth2/userinfo");
+pub const OPENID_CONFIGURATION: Endpoint = endpoint("GET", "/.well-known/openid-configuration");
 pub const ACCOUNT: Endpoint = endpoint("GET", "/api/v1/account");
 pub const UPDATE_ACCOUNT: Endpoint = endpoint("PATCH", "/api/v1/account");
 pub const APPS: Endpoint = endpoint("GET", "/api/v1/account/apps");
@@ -100,6 +101,7 @@ pub const UNLOCK_CUSTOMER: Endpoint = endpoint("POST", "/api/v1/support/customer
 /// All of them, in `openapi.yaml`'s order.
 pub const ALL: &[Endpoint] = &[
     JWKS,
+    OPENID_CONFIGURATION,
     ACCOUNT,
     UPDATE_ACCOUNT,
     APPS,

@@ -183,9 +183,14 @@ impl Client {
 /// The endpoints, one method each, in `openapi.yaml`'s order. Bodies are what the endpoint's
 /// request schema describes; a `POST` without one sends `{}`, as the SPA does.
 impl Client {
-    /// `GET /.well-known/jwks.json`: the keys that sign access tokens.
+    /// `GET /.well-known/jwks.json`: the keys that sign access tokens and ID tokens.
     pub fn jwks(&self) -> Call {
         self.call(endpoints::JWKS, NOBODY, None)
+    }
+
+    /// `GET /.well-known/openid-configuration`: the OpenID Provider's discovery document.
+    pub fn openid_configuration(&self) -> Call {
+        self.call(endpoints::OPENID_CONFIGURATION, NOBODY, None)
     }
 
     /// `GET /account`.

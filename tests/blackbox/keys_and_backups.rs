@@ -200,6 +200,11 @@ async fn keys_rotate_while_a_server_serves_and_it_reads_them_without_a_restart()
     let api = server.api();
     let erin = two_factor_customer(&api, "erin").await;
     let old_kid = api.jwks().await.assert_status(200)["keys"][0]["kid"].clone();
+    assert_eq!(
+        api.jwks().await.body["keys"][0]["kty"],
+        "OKP",
+        "Ed25519 keys come first"
+    );
 
     // Act: rotate the encryption key (the command waits for the server to read it).
     let rotated = run(&launch, &["keys", "rotate-encryption"]).await;
@@ -240,13 +245,22 @@ async fn keys_rotate_while_a_server_serves_and_it_reads_them_without_a_restart()
     let new_kid = jwt_part(session["access_token"].as_str().unwrap(), 0)["kid"].clone();
     assert_ne!(new_kid, old_kid);
     let jwks = api.jwks().await;
+    // The Ed25519 keys; the OpenID Connect RSA keys rotated with them follow.
     let kids: Vec<Value> = jwks.assert_status(200)["keys"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|key| key["kty"] == "OKP")
         .map(|key| key["kid"].clone())
         .collect();
     assert_eq!(kids, vec![new_kid, old_kid]);
+    let rsa_keys = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|key| key["kty"] == "RSA")
+        .count();
+    assert_eq!(rsa_keys, 2);
     let refused = run(&launch, &["keys", "retire-signing"]).await;
     assert!(!refused.status.success(), "{refused:?}");
     let retired = run(&launch, &["keys", "retire-signing", "--immediately"]).await;

@@ -25,6 +25,8 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::secret_box::ReloadKeys;
 use crate::auth::tokens::{TokenError, TokenKeys};
+/// Declared with the client that chooses it (the domain), used here to sign.
+pub use crate::domain::IdTokenAlgorithm;
 
 /// A password alone (or a passkey without user verification).
 pub const ACR_PASSWORD: &str = "urn:custadmin:acr:pwd";
@@ -38,32 +40,6 @@ pub const OIDC_ACCESS_TOKEN_LIFETIME_SECS: i64 = 600;
 pub const ID_TOKEN_TYPE: &str = "JWT";
 /// The `typ` of the UserInfo access tokens (RFC 9068).
 pub const OIDC_ACCESS_TOKEN_TYPE: &str = "at+jwt";
-
-/// How a client wants its ID tokens signed (`id_token_signed_response_alg`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdTokenAlgorithm {
-    Rs256,
-    EdDsa,
-}
-
-impl IdTokenAlgorithm {
-    pub const ALL: [Self; 2] = [Self::Rs256, Self::EdDsa];
-
-    /// The JOSE name, as in the header and the discovery document.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::EdDsa => "EdDSA",
-        }
-    }
-
-    /// The JOSE name, exactly (JOSE names are case-sensitive).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|algorithm| algorithm.as_str() == s)
-    }
-}
 
 /// What an ID token says: who signed in, for which client, how and when.
 pub struct IdTokenContent<'a> {

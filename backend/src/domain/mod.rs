@@ -32,7 +32,7 @@ pub use event_kind::EventKind;
 pub use ip_network::{client_network, network_contains, parse_ip_network, TrustedProxies};
 pub use label::Label;
 pub use language::Language;
-pub use oidc_client::{parse_redirect_uri, OidcClient, MAX_REDIRECT_URI_CHARS};
+pub use oidc_client::{parse_redirect_uri, IdTokenAlgorithm, OidcClient, MAX_REDIRECT_URI_CHARS};
 pub use passkey::{credential_id_text, StoredPasskey};
 pub use password::Password;
 pub use recovery_code::RecoveryCode;

@@ -4,7 +4,32 @@
 use chrono::{DateTime, Utc};
 
 use super::InvalidInput;
-use crate::auth::oidc_tokens::IdTokenAlgorithm;
+
+/// How a client wants its ID tokens signed (`id_token_signed_response_alg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenAlgorithm {
+    Rs256,
+    EdDsa,
+}
+
+impl IdTokenAlgorithm {
+    pub const ALL: [Self; 2] = [Self::Rs256, Self::EdDsa];
+
+    /// The JOSE name, as in the header and the discovery document.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    /// The JOSE name, exactly (JOSE names are case-sensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.as_str() == s)
+    }
+}
 
 /// A registered client. Its secret (confidential clients only) never leaves the database
 /// except as a hash: it is not part of this type.

@@ -201,11 +201,18 @@ async fn brand_file(
     Ok(response.body(web::Bytes::from_owner(logo.bytes().clone())))
 }
 
-/// The JSON Web Key Set with the public key that verifies access tokens.
+/// The JSON Web Key Set with the public keys that verify this server's tokens.
+///
+/// The Ed25519 keys (access tokens; EdDSA ID tokens) come first, then the OpenID Connect RSA
+/// keys (RS256 ID tokens, UserInfo access tokens). During a rotation a kind has two keys:
+/// pick by `kid`.
 #[utoipa::path(
     tag = "meta",
-    responses((status = 200, description = "JWKS (RFC 7517); one Ed25519 key", body = Object,
-        example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "kW3R...", "alg": "EdDSA", "use": "sig"}]})))
+    responses((status = 200, description = "JWKS (RFC 7517): Ed25519 (`OKP`) keys, then RSA keys", body = Object,
+        example = json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "kW3R...", "alg": "EdDSA", "use": "sig"},
+            {"kty": "RSA", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw", "e": "AQAB", "kid": "NjVB...", "alg": "RS256", "use": "sig"}
+        ]})))
 )]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
@@ -214,7 +221,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
             actix_web::http::header::CACHE_CONTROL,
             "public, max-age=300",
         ))
-        .json(state.token_keys.jwks())
+        .json(state.oidc_keys.jwks())
 }
 
 /// The OpenAPI document served to clients; computed once at start-up.

@@ -9,6 +9,7 @@ pub mod meta;
 pub mod not_me;
 pub mod oidc;
 pub mod oidc_consent;
+pub mod openid_configuration;
 pub mod passkeys;
 pub mod prometheus;
 pub mod signed_in;

@@ -1,6 +1,7 @@
 //! What `custadmin keys` does: rotate the secret-encryption key (a new current key, then every
-//! sealed value sealed anew in batches), rotate the JWT signing key, retire keys nothing needs
-//! any more, and say which key protects what.
+//! sealed value sealed anew in batches), rotate the signing keys (the JWT Ed25519 key and the
+//! OpenID Connect RSA key, together), retire keys nothing needs any more, and say which key
+//! protects what.
 //!
 //! Restartable by construction: a pass seals anew whatever is not under the current key yet,
 //! each batch in its own transaction and each value only if its row still holds what was read,
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::auth::keys::{EncryptionMaterial, KeyError, KEY_RELOAD_INTERVAL};
+use crate::auth::oidc_tokens::{ID_TOKEN_LIFETIME_SECS, OIDC_ACCESS_TOKEN_LIFETIME_SECS};
 use crate::auth::secret_box::{key_label, split_key_id};
 use crate::auth::tokens::{kid_of, ACCESS_TOKEN_LIFETIME_SECS, CHALLENGE_TOKEN_LIFETIME_SECS};
 use crate::db::sealed_values::{self, SealedColumn};
@@ -75,6 +77,9 @@ pub struct KeyStatus {
     pub folder: PathBuf,
     pub encryption: Vec<EncryptionKeyStatus>,
     pub signing: Vec<SigningKeyStatus>,
+    /// The OpenID Connect RSA keys (`number` 1 for `oidc-rsa-signing-key.pem`, n for
+    /// `oidc-rsa-signing-key-<n>.pem`; never configured).
+    pub rsa_signing: Vec<SigningKeyStatus>,
 }
 
 fn age(modified: SystemTime, now: SystemTime) -> Duration {
@@ -117,10 +122,24 @@ pub async fn status(state: &AppState, now: SystemTime) -> Result<KeyStatus, KeyC
             }
         })
         .collect();
+    let current_rsa = loaded.current_rsa_signing().number;
+    let rsa_signing = loaded
+        .rsa_signing
+        .iter()
+        .map(|key| SigningKeyStatus {
+            number: key.number,
+            kid: key.key.kid().to_string(),
+            current: key.number == current_rsa,
+            path: key.path.clone(),
+            configured: false,
+            age: age(key.modified, now),
+        })
+        .collect();
     Ok(KeyStatus {
         folder: files.folder,
         encryption,
         signing,
+        rsa_signing,
     })
 }
 
@@ -280,8 +299,13 @@ pub fn encryption_retirement_wait() -> Duration {
     Duration::from_secs(CHALLENGE_TOKEN_LIFETIME_SECS.unsigned_abs()) + KEY_RELOAD_INTERVAL
 }
 
+/// The longest-lived token a signing key signs (API access tokens; OpenID Connect access and
+/// ID tokens live shorter), and the time instances take to read a new key.
 pub fn signing_retirement_wait() -> Duration {
-    Duration::from_secs(ACCESS_TOKEN_LIFETIME_SECS.unsigned_abs()) + KEY_RELOAD_INTERVAL
+    let longest = ACCESS_TOKEN_LIFETIME_SECS
+        .max(OIDC_ACCESS_TOKEN_LIFETIME_SECS)
+        .max(ID_TOKEN_LIFETIME_SECS);
+    Duration::from_secs(longest.unsigned_abs()) + KEY_RELOAD_INTERVAL
 }
 
 /// What a retirement did.
@@ -367,20 +391,37 @@ pub async fn retire_encryption(
     Ok(report)
 }
 
-/// Makes a new signing key, current for new tokens once the instances read it; answers its
-/// number and `kid`.
-pub async fn rotate_signing(state: &AppState) -> Result<(u32, String), KeyCommandError> {
-    let files = state.key_reloader.files().clone();
-    let number = tokio::task::spawn_blocking(move || files.add_signing_key())
-        .await
-        .map_err(|error| KeyCommandError::Refused(error.to_string()))??;
-    state.key_reloader.reload()?;
-    Ok((number, state.token_keys.kid()))
+/// The signing keys a rotation made: one of each ring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningRotation {
+    /// The Ed25519 key's number and `kid`.
+    pub ed25519: (u32, String),
+    /// The OpenID Connect RSA key's number and `kid`.
+    pub rsa: (u32, String),
 }
 
-/// Drops every signing key but the current one (their tokens stop verifying and they leave
-/// the JWKS). Refuses while the current key is newer than [`signing_retirement_wait`] unless
-/// `immediately` (a leaked key: its tokens must stop now; the SPA refreshes its access token).
+/// Makes a new signing key of each ring (Ed25519 for API tokens and EdDSA ID tokens, RSA for
+/// RS256), current for new tokens once the instances read them.
+pub async fn rotate_signing(state: &AppState) -> Result<SigningRotation, KeyCommandError> {
+    let files = state.key_reloader.files().clone();
+    let (ed25519, rsa) = tokio::task::spawn_blocking(move || {
+        let ed25519 = files.add_signing_key()?;
+        let rsa = files.add_rsa_signing_key()?;
+        Ok::<_, KeyError>((ed25519, rsa))
+    })
+    .await
+    .map_err(|error| KeyCommandError::Refused(error.to_string()))??;
+    state.key_reloader.reload()?;
+    Ok(SigningRotation {
+        ed25519: (ed25519, state.token_keys.kid()),
+        rsa: (rsa, state.oidc_keys.rsa_kid()),
+    })
+}
+
+/// Drops every signing key but the current one of each ring (their tokens stop verifying and
+/// they leave the JWKS). Refuses while a ring's current key is newer than
+/// [`signing_retirement_wait`] unless `immediately` (a leaked key: its tokens must stop now;
+/// the SPA refreshes its access token, relying parties refresh theirs).
 pub async fn retire_signing(
     state: &AppState,
     now: SystemTime,
@@ -389,6 +430,7 @@ pub async fn retire_signing(
     let files = state.key_reloader.files().clone();
     let loaded = files.load()?;
     let current = loaded.current_signing().clone();
+    let current_rsa = loaded.current_rsa_signing().clone();
     let wait = signing_retirement_wait();
     let retiring: Vec<_> = loaded
         .signing
@@ -396,14 +438,29 @@ pub async fn retire_signing(
         .filter(|key| key.verifying_key != current.verifying_key)
         .cloned()
         .collect();
-    if retiring.is_empty() {
+    let retiring_rsa: Vec<_> = loaded
+        .rsa_signing
+        .iter()
+        .filter(|key| key.number != current_rsa.number)
+        .cloned()
+        .collect();
+    if retiring.is_empty() && retiring_rsa.is_empty() {
         return Ok(RetirementReport::default());
     }
-    if !immediately && age(current.modified, now) < wait {
+    let newest = [
+        (!retiring.is_empty()).then_some(current.modified),
+        (!retiring_rsa.is_empty()).then_some(current_rsa.modified),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|modified| age(modified, now))
+    .min()
+    .unwrap_or_default();
+    if !immediately && newest < wait {
         return Err(KeyCommandError::Refused(format!(
-            "the current signing key was made {} s ago: access tokens signed by the keys it \
+            "the current signing keys were made {} s ago: tokens signed by the keys they \
              replaced may still be live; retire after {} s (or pass --immediately to end them now)",
-            age(current.modified, now).as_secs(),
+            newest.as_secs(),
             wait.as_secs()
         )));
     }
@@ -413,6 +470,10 @@ pub async fn retire_signing(
             Some(path) => report.configured_files.push(path),
             None => report.dropped.push(key.path.display().to_string()),
         }
+    }
+    for key in retiring_rsa {
+        files.retire_rsa_signing_key(&key)?;
+        report.dropped.push(key.path.display().to_string());
     }
     state.key_reloader.reload()?;
     Ok(report)

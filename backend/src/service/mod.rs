@@ -21,6 +21,7 @@ pub mod not_me_links;
 pub mod notifications;
 pub mod oidc;
 pub mod oidc_clients;
+pub mod openid_configuration;
 pub mod outbox;
 pub mod passkeys;
 pub mod password_policy;

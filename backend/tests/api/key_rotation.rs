@@ -216,10 +216,17 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
     let (other, other_state) = app.second_instance_with_state().await;
     let before = app.signed_in_customer("signing").await;
     let old_kid = app.state.token_keys.kid();
+    let old_rsa_kid = app.state.oidc_keys.rsa_kid();
 
-    let (number, new_kid) = keys::rotate_signing(&app.state).await.unwrap();
+    // Both rings rotate together: the Ed25519 key and the OpenID Connect RSA key.
+    let rotation = keys::rotate_signing(&app.state).await.unwrap();
+    let (number, new_kid) = rotation.ed25519.clone();
     assert_eq!(number, 2);
     assert_ne!(new_kid, old_kid);
+    let (rsa_number, new_rsa_kid) = rotation.rsa.clone();
+    assert_eq!(rsa_number, 2);
+    assert_ne!(new_rsa_kid, old_rsa_kid);
+    assert_eq!(app.state.oidc_keys.rsa_kid(), new_rsa_kid);
     assert_eq!(other_state.token_keys.kid(), old_kid, "not read yet");
     let after = session_from(&app.api.login("signing", PASSWORD).await);
     // The other instance verifies a token of the key it has not read yet by reading it.
@@ -234,8 +241,17 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
             .iter()
             .map(|key| key["kid"].as_str().unwrap())
             .collect();
-        assert_eq!(kids, vec![new_kid.as_str(), old_kid.as_str()]);
+        assert_eq!(
+            kids,
+            vec![
+                new_kid.as_str(),
+                old_kid.as_str(),
+                new_rsa_kid.as_str(),
+                old_rsa_kid.as_str()
+            ]
+        );
     }
+    assert_eq!(other_state.oidc_keys.rsa_kid(), new_rsa_kid);
 
     // Retiring waits out the access tokens of the old key, unless told to end them now.
     let refused = keys::retire_signing(&app.state, SystemTime::now(), false).await;
@@ -247,7 +263,7 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
     let retired = keys::retire_signing(&app.state, later, false)
         .await
         .unwrap();
-    assert_eq!(retired.dropped.len(), 1);
+    assert_eq!(retired.dropped.len(), 2, "one key of each ring");
     other_state.key_reloader.reload().unwrap();
     for api in [&app.api, &other] {
         // Verified (and cached) before, refused now.
@@ -261,7 +277,7 @@ async fn the_signing_key_rotates_and_retires_without_a_restart(app: TestApp) {
                 .as_array()
                 .unwrap()
                 .len(),
-            1
+            2
         );
     }
     // The refresh token is opaque: the customer signed in before carries on.

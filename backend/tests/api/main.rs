@@ -19,6 +19,7 @@ mod events;
 mod key_rotation;
 mod not_me;
 mod oidc;
+mod oidc_discovery;
 mod openapi;
 mod passkeys;
 mod password_policy;

@@ -11,8 +11,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The JSON Web Key Set with the public key that verifies access tokens. */
+        /**
+         * The JSON Web Key Set with the public keys that verify this server's tokens.
+         * @description The Ed25519 keys (access tokens; EdDSA ID tokens) come first, then the OpenID Connect RSA
+         *     keys (RS256 ID tokens, UserInfo access tokens). During a rotation a kind has two keys:
+         *     pick by `kid`.
+         */
         get: operations["jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The OpenID Provider's metadata (OpenID Connect Discovery 1.0).
+         * @description The issuer (this server's public URL), the endpoints, the JWKS, and what the provider
+         *     supports. Relying parties read it once and cache it.
+         */
+        get: operations["openid_configuration"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2315,7 +2341,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JWKS (RFC 7517); one Ed25519 key */
+            /** @description JWKS (RFC 7517): Ed25519 (`OKP`) keys, then RSA keys */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2331,8 +2357,93 @@ export interface operations {
                      *           "kty": "OKP",
                      *           "use": "sig",
                      *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+                     *         },
+                     *         {
+                     *           "alg": "RS256",
+                     *           "e": "AQAB",
+                     *           "kid": "NjVB...",
+                     *           "kty": "RSA",
+                     *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                     *           "use": "sig"
                      *         }
                      *       ]
+                     *     }
+                     */
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    openid_configuration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The discovery document; cacheable for an hour */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "acr_values_supported": [
+                     *         "urn:custadmin:acr:pwd",
+                     *         "urn:custadmin:acr:mfa",
+                     *         "urn:custadmin:acr:hwk"
+                     *       ],
+                     *       "authorization_endpoint": "https://admin.example.com/oauth2/authorize",
+                     *       "authorization_response_iss_parameter_supported": true,
+                     *       "code_challenge_methods_supported": [
+                     *         "S256"
+                     *       ],
+                     *       "end_session_endpoint": "https://admin.example.com/oauth2/logout",
+                     *       "grant_types_supported": [
+                     *         "authorization_code",
+                     *         "refresh_token"
+                     *       ],
+                     *       "id_token_signing_alg_values_supported": [
+                     *         "RS256",
+                     *         "EdDSA"
+                     *       ],
+                     *       "issuer": "https://admin.example.com",
+                     *       "jwks_uri": "https://admin.example.com/.well-known/jwks.json",
+                     *       "prompt_values_supported": [
+                     *         "none",
+                     *         "login",
+                     *         "consent"
+                     *       ],
+                     *       "response_modes_supported": [
+                     *         "query"
+                     *       ],
+                     *       "response_types_supported": [
+                     *         "code"
+                     *       ],
+                     *       "revocation_endpoint": "https://admin.example.com/oauth2/revoke",
+                     *       "scopes_supported": [
+                     *         "openid",
+                     *         "profile",
+                     *         "email",
+                     *         "offline_access"
+                     *       ],
+                     *       "subject_types_supported": [
+                     *         "public"
+                     *       ],
+                     *       "token_endpoint": "https://admin.example.com/oauth2/token",
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "none"
+                     *       ],
+                     *       "ui_locales_supported": [
+                     *         "en",
+                     *         "cs"
+                     *       ],
+                     *       "userinfo_endpoint": "https://admin.example.com/oauth2/userinfo"
                      *     }
                      */
                     "application/json": Record<string, never>;
