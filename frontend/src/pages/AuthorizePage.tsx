@@ -9,7 +9,7 @@ import { settle, toProblem } from "../api/problems";
 import { accountQuery, authorizationRequestQuery } from "../api/queries";
 import type { Account, Language, Problem, Schemas } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
-import { ProblemAlert, StatusMessage } from "../components/Alert";
+import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
 import { AppScopes } from "../components/AppScopes";
 import { CeremonyNote } from "../components/CeremonyNote";
 import { describePasskeyProblem } from "../components/ReauthPrompt";
@@ -126,7 +126,7 @@ function RequestGone() {
   return (
     <section className="narrow">
       <StepHeading>{t("authorize.gone_heading")}</StepHeading>
-      <p>{t("authorize.gone_body")}</p>
+      <ErrorAlert>{t("authorize.gone_body")}</ErrorAlert>
       <p>
         <Link to="/account">{t("authorize.to_account")}</Link>
       </p>
