@@ -185,11 +185,26 @@ describe("an app's sign-in request", () => {
     expect(approvals(calls)).toEqual([{ consent: true }, { consent: true, code: "123456" }]);
   });
 
+  it("asks for a newer sign-in when the server answers 403 reauthentication_required", async () => {
+    renderApp(signedInAt(view({ next: "ready", consent_remembered: true }), () => problem(403, "reauthentication_required")), PAGE);
+    expect(await screen.findByRole("heading", { name: "Log in", level: 1 })).toHaveFocus();
+    expect(screen.getByText("Log in to continue to Example App.")).toBeInTheDocument();
+    expect(screen.getByLabelText("Username")).toHaveValue("alice");
+    expect(left).not.toHaveBeenCalled();
+  });
+
+  it("leads to the two-factor set-up when the server answers 403 two_factor_required", async () => {
+    const { user } = renderApp(signedInAt(view(), () => problem(403, "two_factor_required")), PAGE);
+    await user.click(await screen.findByRole("button", { name: "Allow" }));
+    expect(await screen.findByRole("heading", { name: "Example App requires two-factor authentication" })).toBeInTheDocument();
+    expect(screen.getByRole("alert")).toBeInTheDocument();
+  });
+
   it("steps up with a six-digit code (a recovery code does not count) and retries after a wrong one", async () => {
     const { user, calls } = renderApp(
       signedInAt(
         view({ next: "step_up", acr_required: "mfa", consent_remembered: true }),
-        (body) => (body.code === "654321" ? json(200, { redirect_to: CODE_URL }) : problem(403, "invalid_code")),
+        (body) => (body.code === "654321" ? json(200, { redirect_to: CODE_URL }) : problem(400, "invalid_code")),
         account({ two_factor: withTotp }),
       ),
       PAGE,

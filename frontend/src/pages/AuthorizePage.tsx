@@ -184,6 +184,17 @@ function SilentFailed({ problem }: { problem: Problem }) {
 
 type Words = { app: string };
 
+/**
+ * What the server's refusal of an approval asks for, whatever the view said: consent, a step-up,
+ * a newer sign-in (prompt=login, max_age), or a second factor the account lacks.
+ */
+const STEP_AFTER: Partial<Record<string, Next>> = {
+  consent_required: "consent",
+  step_up_required: "step_up",
+  reauthentication_required: "sign_in",
+  two_factor_required: "set_up_two_factor",
+};
+
 type InteractionProps = {
   requestId: string;
   request: View;
@@ -220,12 +231,9 @@ function Interaction({ requestId, request, account, words, refetch }: Interactio
       return null;
     }
     const failed = result.problem;
-    if (failed.code === "consent_required") {
-      setConsentAsked(true);
-      setAsked("consent");
-    } else if (failed.code === "step_up_required") {
-      setAsked("step_up");
-    }
+    const then = STEP_AFTER[failed.code];
+    if (then === "consent") setConsentAsked(true);
+    if (then) setAsked(then);
     setProblem(failed);
     return failed;
   }
