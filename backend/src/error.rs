@@ -110,6 +110,11 @@ impl ApiError {
             Self::Service(Refused(No::SignupDisabled)) => (Code::SignupDisabled, Status::FORBIDDEN, "Sign-up disabled"),
             Self::Service(Refused(No::UsernameTaken)) => (Code::UsernameTaken, Status::CONFLICT, "Username taken"),
             Self::Service(Refused(No::NotFound)) => (Code::NotFound, Status::NOT_FOUND, "Not found"),
+            Self::Service(Refused(No::StepUpRequired)) => (Code::StepUpRequired, Status::FORBIDDEN, "Step-up required"),
+            Self::Service(Refused(No::ConsentRequired)) => (Code::ConsentRequired, Status::CONFLICT, "Consent required"),
+            // Answered as OAuth errors at the protocol endpoints; here only for completeness.
+            Self::Service(Refused(No::InvalidGrant)) => (Code::InvalidToken, Status::BAD_REQUEST, "Invalid grant"),
+            Self::Service(Refused(No::InvalidScope)) => (Code::ValidationFailed, Status::BAD_REQUEST, "Invalid scope"),
             Self::Service(Refused(No::TooManyAttempts { .. })) => (Code::TooManyAttempts, Status::TOO_MANY_REQUESTS, "Too many attempts"),
 
             Self::Service(DatabaseUnavailable) => (Code::DatabaseUnavailable, Status::SERVICE_UNAVAILABLE, "Service unavailable"),
@@ -203,6 +208,8 @@ problem_codes! {
     PasskeyAlreadyRegistered = "passkey_already_registered",
     TooManyPasskeys = "too_many_passkeys",
     NoPasskeys = "no_passkeys",
+    StepUpRequired = "step_up_required",
+    ConsentRequired = "consent_required",
     ServerBusy = "server_busy",
     DatabaseUnavailable = "database_unavailable",
     NotReady = "not_ready",

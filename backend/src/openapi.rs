@@ -25,6 +25,7 @@ use crate::routes;
         (name = "passkeys", description = "Passkeys and security keys (WebAuthn)"),
         (name = "support", description = "Support desk (role `support`)"),
         (name = "meta", description = "Health, keys, API description"),
+        (name = "OpenID Connect", description = "custadmin as an OpenID Connect provider: the protocol's endpoints (at the root, answering OAuth errors) and the SPA's side of an authorization request (under `/api/v1`, answering problems)"),
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

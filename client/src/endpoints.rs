@@ -23,6 +23,8 @@ const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
 pub const JWKS: Endpoint = endpoint("GET", "/.well-known/jwks.json");
 pub const ACCOUNT: Endpoint = endpoint("GET", "/api/v1/account");
 pub const UPDATE_ACCOUNT: Endpoint = endpoint("PATCH", "/api/v1/account");
+pub const APPS: Endpoint = endpoint("GET", "/api/v1/account/apps");
+pub const REMOVE_APP: Endpoint = endpoint("DELETE", "/api/v1/account/apps/{client_id}");
 pub const API_TOKENS: Endpoint = endpoint("GET", "/api/v1/account/api-tokens");
 pub const CREATE_API_TOKEN: Endpoint = endpoint("POST", "/api/v1/account/api-tokens");
 pub const REVOKE_API_TOKEN: Endpoint = endpoint("DELETE", "/api/v1/account/api-tokens/{id}");
@@ -69,7 +71,14 @@ pub const HEALTH: Endpoint = endpoint("GET", "/api/v1/health");
 pub const LIVENESS: Endpoint = endpoint("GET", "/api/v1/health/live");
 pub const READINESS: Endpoint = endpoint("GET", "/api/v1/health/ready");
 pub const OPENAPI: Endpoint = endpoint("GET", "/api/v1/openapi.json");
+pub const AUTHORIZATION_REQUEST: Endpoint =
+    endpoint("GET", "/api/v1/oidc/authorization-requests/{id}");
+pub const APPROVE_AUTHORIZATION_REQUEST: Endpoint =
+    endpoint("POST", "/api/v1/oidc/authorization-requests/{id}/approve");
+pub const DENY_AUTHORIZATION_REQUEST: Endpoint =
+    endpoint("POST", "/api/v1/oidc/authorization-requests/{id}/deny");
 pub const SEARCH_CUSTOMERS: Endpoint = endpoint("GET", "/api/v1/support/customers");
+pub const CUSTOMER_APPS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/apps");
 pub const CUSTOMER_EVENTS: Endpoint = endpoint("GET", "/api/v1/support/customers/{id}/events");
 pub const REQUIRE_CUSTOMER_TWO_FACTOR: Endpoint =
     endpoint("POST", "/api/v1/support/customers/{id}/require-two-factor");
@@ -86,6 +95,8 @@ pub const ALL: &[Endpoint] = &[
     JWKS,
     ACCOUNT,
     UPDATE_ACCOUNT,
+    APPS,
+    REMOVE_APP,
     API_TOKENS,
     CREATE_API_TOKEN,
     REVOKE_API_TOKEN,
@@ -126,7 +137,11 @@ pub const ALL: &[Endpoint] = &[
     LIVENESS,
     READINESS,
     OPENAPI,
+    AUTHORIZATION_REQUEST,
+    APPROVE_AUTHORIZATION_REQUEST,
+    DENY_AUTHORIZATION_REQUEST,
     SEARCH_CUSTOMERS,
+    CUSTOMER_APPS,
     CUSTOMER_EVENTS,
     REQUIRE_CUSTOMER_TWO_FACTOR,
     LIFT_CUSTOMER_TWO_FACTOR_REQUIREMENT,

@@ -198,6 +198,22 @@ impl Client {
         self.call(endpoints::UPDATE_ACCOUNT, token, Some(body))
     }
 
+    /// `GET /account/apps`: the apps (OpenID Connect relying parties) with access.
+    pub fn apps(&self, token: impl Bearer) -> Call {
+        self.call(endpoints::APPS, token, None)
+    }
+
+    /// `DELETE /account/apps/{client_id}`.
+    pub fn remove_app(&self, token: impl Bearer, client_id: &str) -> Call {
+        let endpoint = endpoints::REMOVE_APP;
+        self.send(
+            endpoint.method(),
+            endpoint.path.replace("{client_id}", client_id),
+            token,
+            None,
+        )
+    }
+
     /// `GET /account/api-tokens`.
     pub fn api_tokens(&self, token: impl Bearer) -> Call {
         self.call(endpoints::API_TOKENS, token, None)
@@ -425,9 +441,39 @@ impl Client {
         self.call(endpoints::OPENAPI, NOBODY, None)
     }
 
+    /// `GET /oidc/authorization-requests/{id}`, signed in or not (`NOBODY`).
+    pub fn authorization_request(&self, token: impl Bearer, id: &str) -> Call {
+        self.call_on(endpoints::AUTHORIZATION_REQUEST, id, token, None)
+    }
+
+    /// `POST /oidc/authorization-requests/{id}/approve` (`consent`, and `code` or `webauthn`).
+    pub fn approve_authorization_request(&self, token: impl Bearer, id: &str, body: Value) -> Call {
+        self.call_on(
+            endpoints::APPROVE_AUTHORIZATION_REQUEST,
+            id,
+            token,
+            Some(body),
+        )
+    }
+
+    /// `POST /oidc/authorization-requests/{id}/deny` with `reason` (`denied`, `no_session`).
+    pub fn deny_authorization_request(&self, id: &str, reason: &str) -> Call {
+        self.call_on(
+            endpoints::DENY_AUTHORIZATION_REQUEST,
+            id,
+            NOBODY,
+            Some(json!({ "reason": reason })),
+        )
+    }
+
     /// `GET /support/customers?{query}` (`query=..`; empty for none).
     pub fn search_customers(&self, token: impl Bearer, query: &str) -> Call {
         self.call_with_query(endpoints::SEARCH_CUSTOMERS, None, query, token)
+    }
+
+    /// `GET /support/customers/{id}/apps`.
+    pub fn customer_apps(&self, token: impl Bearer, id: &str) -> Call {
+        self.call_on(endpoints::CUSTOMER_APPS, id, token, None)
     }
 
     /// `GET /support/customers/{id}/events?{query}` (`limit=..&before=..`; empty for none).

@@ -94,7 +94,9 @@ fn repeat_of(
         | EventKind::PasskeyUsed
         | EventKind::TwoFactorRequiredBySupport
         | EventKind::TwoFactorRequirementLiftedBySupport
-        | EventKind::NotMeReported => false,
+        | EventKind::NotMeReported
+        | EventKind::AppAccessGranted
+        | EventKind::AppAccessRevoked => false,
     };
     if !repeats {
         return None;

@@ -197,6 +197,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        require_two_factor -> Bool,
+        offer_two_factor_setup -> Bool,
+        id_token_signed_response_alg -> Text,
+        created_at -> Timestamp,
+        secret_rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oidc_authorization_requests (id_hash) {
+        id_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        prompt -> Nullable<Text>,
+        max_age -> Nullable<BigInt>,
+        login_hint -> Nullable<Text>,
+        ui_locales -> Nullable<Text>,
+        acr -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oidc_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        account_id -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        session_id -> Text,
+        auth_time -> Timestamp,
+        amr -> Text,
+        acr -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        grant_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oidc_grants (id) {
+        id -> Text,
+        client_id -> Text,
+        account_id -> Text,
+        scope -> Text,
+        session_id -> Text,
+        auth_time -> Timestamp,
+        amr -> Text,
+        acr -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oidc_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oidc_consents (account_id, client_id) {
+        account_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(passkeys -> accounts (account_id));
 diesel::joinable!(api_tokens -> accounts (account_id));
@@ -206,6 +298,11 @@ diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::joinable!(security_events -> accounts (account_id));
 diesel::joinable!(known_devices -> accounts (account_id));
+diesel::joinable!(oidc_authorization_requests -> oidc_clients (client_id));
+diesel::joinable!(oidc_codes -> oidc_clients (client_id));
+diesel::joinable!(oidc_grants -> oidc_clients (client_id));
+diesel::joinable!(oidc_refresh_tokens -> oidc_grants (grant_id));
+diesel::joinable!(oidc_consents -> oidc_clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -223,4 +320,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkeys,
     used_passwordless_challenges,
     webauthn_ceremonies,
+    oidc_clients,
+    oidc_authorization_requests,
+    oidc_codes,
+    oidc_grants,
+    oidc_refresh_tokens,
+    oidc_consents,
 );

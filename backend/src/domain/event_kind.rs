@@ -33,10 +33,15 @@ pub enum EventKind {
     NotMeReported,
     /// A call with an API token from outside the networks it is bound to (refused).
     ApiTokenNetworkRefused,
+    /// The holder allowed a relying party (an app signing in with custadmin) to see the
+    /// account, or more of it; the detail names the app.
+    AppAccessGranted,
+    /// The holder removed an app's access; the detail names the app.
+    AppAccessRevoked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 27] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::OtpFailed,
@@ -62,6 +67,8 @@ impl EventKind {
         Self::TwoFactorRequirementLiftedBySupport,
         Self::NotMeReported,
         Self::ApiTokenNetworkRefused,
+        Self::AppAccessGranted,
+        Self::AppAccessRevoked,
     ];
 
     /// The stored and published name.
@@ -92,6 +99,8 @@ impl EventKind {
             Self::TwoFactorRequirementLiftedBySupport => "two_factor_requirement_lifted_by_support",
             Self::NotMeReported => "not_me_reported",
             Self::ApiTokenNetworkRefused => "api_token_network_refused",
+            Self::AppAccessGranted => "app_access_granted",
+            Self::AppAccessRevoked => "app_access_revoked",
         }
     }
 

@@ -11,6 +11,8 @@ mod event_kind;
 mod ip_network;
 mod label;
 mod language;
+pub mod oidc;
+pub mod oidc_client;
 mod passkey;
 mod password;
 mod recovery_code;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod email;
 pub mod meta;
 pub mod not_me;
+pub mod oidc_consent;
 pub mod passkeys;
 pub mod prometheus;
 pub mod signed_in;
@@ -64,6 +65,7 @@ pub fn configure_api(config: &mut ServiceConfig) {
         .configure(api_tokens::configure)
         .configure(passkeys::configure)
         .configure(support::configure)
+        .configure(oidc_consent::configure)
         .configure(meta::configure_api);
 }
 
@@ -258,6 +260,33 @@ impl FromRequest for SettingUp {
                 return Err(Refusal::InsufficientScope.into());
             }
             Ok(Self(sessions::authenticate(&state, &token).await?))
+        })
+    }
+}
+
+/// A signed-in session if the request has one; anything else (no token, an invalid,
+/// expired or revoked one, an API token) is "not signed in", never a refusal. For what
+/// answers differently to the signed-in and to everyone else.
+pub struct MaybeSignedIn(pub Option<Principal>);
+
+impl FromRequest for MaybeSignedIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let Some(token) = token.filter(|token| !token.starts_with(token_service::TOKEN_PREFIX))
+            else {
+                return Ok(Self(None));
+            };
+            match sessions::authenticate(&state, &token).await {
+                Ok(principal) => Ok(Self(Some(principal))),
+                Err(crate::service::error::ServiceError::Refused(_)) => Ok(Self(None)),
+                Err(fault) => Err(fault.into()),
+            }
         })
     }
 }

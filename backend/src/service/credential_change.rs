@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use super::error::ServiceError;
 use crate::db::email_tokens::{self, LinkPurpose};
 use crate::db::{
-    accounts, api_tokens, ceremonies, devices, sessions as session_store, two_factor as code_store,
-    DbConnection,
+    accounts, api_tokens, ceremonies, devices, oidc_grants, sessions as session_store,
+    two_factor as code_store, DbConnection,
 };
 
 /// A change of one of the account's sign-in credentials.
@@ -89,6 +89,7 @@ impl CredentialChange {
             open_links: true,
             webauthn_ceremonies: true,
             sign_in_challenges: true,
+            app_grants: true,
         };
         match self {
             Self::PasswordChanged
@@ -106,6 +107,7 @@ impl CredentialChange {
                 other_sessions: false,
                 api_tokens: false,
                 sign_in_challenges: false,
+                app_grants: false,
                 ..ALL_BUT_CALLER
             },
             // The address is a way back in (reset links), not a way in: what was mailed to
@@ -115,6 +117,7 @@ impl CredentialChange {
                 trust: Keep,
                 api_tokens: false,
                 sign_in_challenges: false,
+                app_grants: false,
                 ..ALL_BUT_CALLER
             },
             // The owner's own device stays trusted: it is the one pressing the button.
@@ -155,6 +158,10 @@ pub struct Ends {
     pub webauthn_ceremonies: bool,
     /// Sign-ins past the password step and waiting for their code.
     pub sign_in_challenges: bool,
+    /// What relying parties were granted through OpenID Connect: their refresh tokens, and
+    /// (through the grant check at UserInfo) their access tokens. The consents stay: the
+    /// customer signs in to the app again without being asked.
+    pub app_grants: bool,
 }
 
 /// Ends what `change` ends for the account, inside the caller's transaction (which holds the
@@ -201,6 +208,9 @@ pub fn apply(
     }
     if ends.api_tokens {
         api_tokens::revoke_all_for_account(connection, account_id, now)?;
+    }
+    if ends.app_grants {
+        oidc_grants::revoke_all_for_account(connection, account_id, change.reason(), now)?;
     }
     if ends.pending_email_change {
         accounts::clear_pending_email(connection, account_id)?;
@@ -268,6 +278,8 @@ mod tests {
             );
             assert_eq!(ends.other_sessions, !additive, "{change:?}");
             assert_eq!(ends.api_tokens, !additive, "{change:?}");
+            // Apps lose their grants exactly when the account's own sessions end.
+            assert_eq!(ends.app_grants, ends.other_sessions, "{change:?}");
             // Whatever changed, nothing half-finished survives it.
             assert!(ends.pending_email_change, "{change:?}");
             assert!(ends.open_links, "{change:?}");

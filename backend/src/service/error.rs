@@ -78,6 +78,19 @@ pub enum Refusal {
     UsernameTaken,
     #[error("no such resource")]
     NotFound,
+    /// The relying party asks for a second factor (or a passkey) this session did not prove.
+    #[error("this application asks for a stronger sign-in: prove it with your six-digit code or a passkey")]
+    StepUpRequired,
+    /// The customer has not allowed the relying party what it asks to see.
+    #[error("this application needs your consent to see your account")]
+    ConsentRequired,
+    /// OAuth `invalid_grant`: the code or refresh token is unknown, expired, used, revoked,
+    /// or was issued to another client or redirect URI, or the PKCE verifier is wrong.
+    #[error("the code or refresh token is invalid, expired, used or revoked, or was issued to another client")]
+    InvalidGrant,
+    /// OAuth `invalid_scope`: a refresh asked for a scope beyond the grant's.
+    #[error("the scope asked for is beyond what was granted")]
+    InvalidScope,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts {
         retry_after_secs: u64,

@@ -19,6 +19,7 @@ pub mod login;
 pub mod not_me;
 pub mod not_me_links;
 pub mod notifications;
+pub mod oidc;
 pub mod outbox;
 pub mod passkeys;
 pub mod password_policy;

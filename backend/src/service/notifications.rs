@@ -61,6 +61,15 @@ pub enum Notice {
     },
     /// Support's unlock cleared the block a "this wasn't me" report set.
     PasswordSignInUnblockedBySupport,
+    /// The holder allowed the app named (a relying party signing in with the account) to see
+    /// the account, or more of it.
+    AppAccessGranted {
+        app: String,
+    },
+    /// The holder removed the app's access.
+    AppAccessRevoked {
+        app: String,
+    },
 }
 
 impl Notice {
@@ -290,6 +299,26 @@ fn notice_text(
     notice: &Notice,
 ) -> (String, Vec<String>) {
     use Notice::*;
+    // The app's name is in the subject: these two are written whole here.
+    match (language, notice) {
+        (Language::English, AppAccessGranted { app }) => return (
+            format!("{app} can now see your account"),
+            vec![format!("You allowed the application \"{app}\" to sign you in with your account {username} and to see what it asked for. It keeps that access until you remove it under \"Apps with access\" in Account Settings.")],
+        ),
+        (Language::Czech, AppAccessGranted { app }) => return (
+            format!("{app} teď vidí váš účet"),
+            vec![format!("Aplikaci \"{app}\" jste dovolili přihlašovat vás vaším účtem {username} a vidět, o co požádala. Tento přístup má, dokud ho neodeberete v Nastavení účtu v části \"Aplikace s přístupem\".")],
+        ),
+        (Language::English, AppAccessRevoked { app }) => return (
+            format!("{app} no longer has access"),
+            vec![format!("The application \"{app}\" no longer has access to your account {username}: it was removed under \"Apps with access\" in Account Settings, and the application was signed out.")],
+        ),
+        (Language::Czech, AppAccessRevoked { app }) => return (
+            format!("{app} už nemá přístup"),
+            vec![format!("Aplikace \"{app}\" už nemá přístup k vašemu účtu {username}: byla odebrána v Nastavení účtu v části \"Aplikace s přístupem\" a aplikace byla odhlášena.")],
+        ),
+        _ => {}
+    }
     let (subject, first) = match (language, notice) {
         (Language::English, TwoFactorEnabled { passkey: None }) => (
             "Two-factor authentication was switched on",
@@ -443,6 +472,9 @@ fn notice_text(
             "Zákaznická podpora znovu povolila přihlášení heslem",
             format!("Naše zákaznická podpora znovu povolila přihlášení k vašemu účtu {username} heslem; bylo zablokované po nahlášení \"Nebyl(a) jsem to já\". Hned si obnovte heslo přes \"Zapomněli jste heslo?\" na přihlašovací stránce: kdo udělal to, co jste nahlásili, může znát to současné."),
         ),
+        (_, AppAccessGranted { .. } | AppAccessRevoked { .. }) => {
+            unreachable!("written whole above")
+        }
     };
     (subject.to_string(), vec![first])
 }
@@ -749,6 +781,8 @@ mod tests {
                 reset_page: "https://custadmin.example/forgot-password".to_string(),
             },
             PasswordSignInUnblockedBySupport,
+            AppAccessGranted { app: name() },
+            AppAccessRevoked { app: name() },
         ];
         // Every count that `codes_left` words differently, with and without the warning.
         samples.extend((0..=FEW_RECOVERY_CODES + 3).map(|left| RecoveryCodeUsed { left }));
@@ -770,7 +804,9 @@ mod tests {
                 | TwoFactorRequiredBySupport { .. }
                 | SignInFromNewDevice
                 | NotMeReported { .. }
-                | PasswordSignInUnblockedBySupport => {}
+                | PasswordSignInUnblockedBySupport
+                | AppAccessGranted { .. }
+                | AppAccessRevoked { .. } => {}
             }
         }
         samples

@@ -877,6 +877,7 @@ mod tests {
         ("account.rs", "change_password"),
         ("api_tokens.rs", "create"),
         ("email.rs", "request_change"),
+        ("oidc/authorization.rs", "approve"),
         ("passkeys.rs", "remove"),
         ("passkeys.rs", "start_registration"),
         ("support.rs", "act_on_customer"),
@@ -885,20 +886,27 @@ mod tests {
         ("two_factor.rs", "regenerate_recovery_codes"),
     ];
 
+    /// Every source file under `src/service`, named by its path there (`oidc/token.rs`).
     fn service_sources() -> Vec<(String, String)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service");
-        let mut sources: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("service directory readable")
-            .map(|entry| entry.expect("directory entry").path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-            .map(|path| {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                (
-                    name,
-                    std::fs::read_to_string(&path).expect("source readable"),
-                )
-            })
-            .collect();
+        let mut folders = vec![dir.clone()];
+        let mut sources: Vec<(String, String)> = Vec::new();
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("service directory readable") {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    let name = path
+                        .strip_prefix(&dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    let source = std::fs::read_to_string(&path).expect("source readable");
+                    sources.push((name, source));
+                }
+            }
+        }
         sources.sort();
         assert!(sources.len() > 10, "service sources not found in {dir:?}");
         sources

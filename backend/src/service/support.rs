@@ -113,6 +113,23 @@ fn parse_reason(reason: &str) -> Result<String, ServiceError> {
     Ok(reason.to_string())
 }
 
+/// The apps a customer allowed to see the account, read only.
+pub async fn customer_apps(
+    state: &AppState,
+    principal: &Principal,
+    customer_id: &str,
+) -> Result<Vec<super::oidc::apps::ConnectedApp>, ServiceError> {
+    require_support(principal)?;
+    let customer_id = customer_id.to_string();
+    state
+        .database
+        .run(move |connection| {
+            find_customer(connection, &customer_id)?;
+            super::oidc::apps::connected(connection, &customer_id)
+        })
+        .await
+}
+
 fn find_customer(connection: &mut DbConnection, id: &str) -> Result<Account, ServiceError> {
     accounts::find_by_id(connection, id)?
         .filter(|account| account.role == Role::Customer)

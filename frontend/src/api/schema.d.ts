@@ -78,6 +78,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The apps (OpenID Connect relying parties) the caller allowed to see the account, in the
+         *     order they were allowed. Also with an API token with scope `account:read`.
+         */
+        get: operations["list_apps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/apps/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an app's access: the consent ends, and with it at once every refresh token and
+         *     access token the app holds for the account. Recorded as `app_access_revoked` and mailed.
+         *     The app asks for consent again at the next sign-in.
+         */
+        delete: operations["remove_app"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/account/devices": {
         parameters: {
             query?: never;
@@ -747,6 +788,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/oidc/authorization-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An authorization request waiting for the customer (the `request` of the SPA's
+         *     `/authorize?request=...`), and what to do next with it for the caller.
+         * @description The bearer token is optional: with a signed-in session the answer is for it; without one,
+         *     or with one that is invalid or expired, `next` is `sign_in` (never `401`).
+         */
+        get: operations["view_authorization_request"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/authorization-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an authorization request as the signed-in customer: the app's redirect URI with a
+         *     code (single use, 60 seconds), `state` and `iss`.
+         * @description Under `prompt=none`, or for an account without the second factor the app requires (and no
+         *     set-up offered), the redirect carries the app's error instead (`login_required`,
+         *     `interaction_required`, `consent_required`, `access_denied`). A step-up proof is counted
+         *     before it is checked, like any proof. A first (or wider) consent is recorded as
+         *     `app_access_granted` and mailed. The request is answered once.
+         */
+        post: operations["approve_authorization_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oidc/authorization-requests/{id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an authorization request: the app's redirect URI with `access_denied` (the
+         *     customer's no) or `login_required` (`prompt=none` and nobody signed in). No sign-in
+         *     needed: whoever holds the request's id may decline it.
+         */
+        post: operations["deny_authorization_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -780,6 +889,26 @@ export interface paths {
          *     customers there are).
          */
         get: operations["search_customers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/customers/{id}/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The apps a customer allowed to see the account, read only. Support staff; also with an
+         *     API token with scope `support:read`.
+         */
+        get: operations["customer_apps"];
         put?: never;
         post?: never;
         delete?: never;
@@ -927,6 +1056,12 @@ export interface components {
             two_factor_required_by?: string | null;
             username: string;
         };
+        /**
+         * @description The second factor the relying party requires: any (`mfa`: a six-digit code or a passkey)
+         *     or a passkey (`hwk`).
+         * @enum {string}
+         */
+        AcrRequired: "mfa" | "hwk";
         AddedPasskeyResponse: {
             /** Format: date-time */
             created_at: string;
@@ -937,6 +1072,26 @@ export interface components {
              *     second factor (two-factor has just been switched on).
              */
             recovery_codes?: string[] | null;
+        };
+        /**
+         * @description The customer's yes, with the step-up proof when `next` was `step_up`.
+         * @example {
+         *       "code": "123456",
+         *       "consent": true
+         *     }
+         */
+        ApproveAuthorizationRequest: {
+            /** @description Step-up with the six-digit code (only where `acr_required` is `mfa`). */
+            code?: string | null;
+            /**
+             * @description The customer allowed the app the request's scopes (needed when `next` was `consent`,
+             *     or `consent_remembered` was false).
+             */
+            consent?: boolean;
+            /** @description Step-up with a passkey: its answer to `POST /account/webauthn/options`. */
+            webauthn?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @description Tokens for a fully signed-in session.
@@ -976,6 +1131,70 @@ export interface components {
         };
         /** @enum {string} */
         AuthenticatedStatus: "authenticated";
+        /** @description The relying party asking. */
+        AuthorizationClient: {
+            id: string;
+            name: string;
+        };
+        /**
+         * @description What the SPA does next with the request, decided for the caller.
+         * @enum {string}
+         */
+        AuthorizationNext: "sign_in" | "step_up" | "set_up_two_factor" | "consent" | "ready";
+        /** @enum {string} */
+        AuthorizationPrompt: "none" | "login" | "consent";
+        /**
+         * @description Where the browser goes now: the app's redirect URI with `code` or `error`, `state` and
+         *     `iss`.
+         * @example {
+         *       "redirect_to": "https://webmail.example/callback?code=Xy...&state=af0ifjsldkj&iss=https%3A%2F%2Fadmin.example"
+         *     }
+         */
+        AuthorizationRedirect: {
+            redirect_to: string;
+        };
+        /**
+         * @description An authorization request as the SPA shows it.
+         * @example {
+         *       "acr_required": null,
+         *       "client": {
+         *         "id": "ca_V1StGXR8Z5jdHi6BmyT2Zw",
+         *         "name": "Webmail"
+         *       },
+         *       "consent_remembered": false,
+         *       "expires_at": "2026-12-09T10:30:00Z",
+         *       "login_hint": null,
+         *       "next": "consent",
+         *       "prompt": null,
+         *       "scopes": [
+         *         "openid",
+         *         "profile",
+         *         "email"
+         *       ],
+         *       "ui_locales": "cs en"
+         *     }
+         */
+        AuthorizationRequestView: {
+            acr_required?: null | components["schemas"]["AcrRequired"];
+            client: components["schemas"]["AuthorizationClient"];
+            /**
+             * @description The customer allowed these scopes before (the consent card may be skipped, unless
+             *     `next` is `consent`).
+             */
+            consent_remembered: boolean;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The username the app suggests, to prefill. */
+            login_hint?: string | null;
+            next: components["schemas"]["AuthorizationNext"];
+            prompt?: null | components["schemas"]["AuthorizationPrompt"];
+            scopes: components["schemas"]["OidcScope"][];
+            /**
+             * @description The app's preferred languages, space-separated (`cs en`), for a customer who has not
+             *     chosen one.
+             */
+            ui_locales?: string | null;
+        };
         /** @description WebAuthn options for the browser's `navigator.credentials` (binary fields base64url). */
         CeremonyOptions: {
             /**
@@ -1042,6 +1261,32 @@ export interface components {
             recovery_codes?: string[] | null;
         };
         /**
+         * @description An app (an OpenID Connect relying party) the customer allowed to see the account.
+         * @example {
+         *       "client_id": "ca_V1StGXR8Z5jdHi6BmyT2Zw",
+         *       "granted_at": "2026-12-09T10:00:00Z",
+         *       "last_used_at": "2026-12-09T11:00:00Z",
+         *       "name": "Webmail",
+         *       "scopes": [
+         *         "openid",
+         *         "profile",
+         *         "email"
+         *       ]
+         *     }
+         */
+        ConnectedApp: {
+            client_id: string;
+            /** Format: date-time */
+            granted_at: string;
+            /**
+             * Format: date-time
+             * @description When the app last got a token for the account.
+             */
+            last_used_at?: string | null;
+            name: string;
+            scopes: components["schemas"]["OidcScope"][];
+        };
+        /**
          * @example {
          *       "allowed_networks": [
          *         "203.0.113.0/24",
@@ -1105,6 +1350,16 @@ export interface components {
         };
         CustomersResponse: {
             customers: components["schemas"]["CustomerSummary"][];
+        };
+        /** @enum {string} */
+        DenyAuthorizationReason: "denied" | "no_session";
+        /**
+         * @example {
+         *       "reason": "denied"
+         *     }
+         */
+        DenyAuthorizationRequest: {
+            reason: components["schemas"]["DenyAuthorizationReason"];
         };
         /**
          * @description What a person recognises a device by ("Firefox 133 on Windows"), read from its
@@ -1198,7 +1453,7 @@ export interface components {
          * @description What happened to an account, as its security log records it.
          * @enum {string}
          */
-        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support" | "not_me_reported" | "api_token_network_refused";
+        EventKind: "login_succeeded" | "login_failed" | "otp_failed" | "two_factor_enabled" | "two_factor_disabled" | "recovery_code_used" | "recovery_codes_regenerated" | "two_factor_reset_by_support" | "password_changed" | "account_locked" | "account_unlocked_by_support" | "password_reset" | "email_changed" | "email_verified" | "session_revoked" | "device_forgotten" | "api_token_created" | "api_token_revoked" | "passkey_added" | "passkey_removed" | "passkey_used" | "two_factor_required_by_support" | "two_factor_requirement_lifted_by_support" | "not_me_reported" | "api_token_network_refused" | "app_access_granted" | "app_access_revoked";
         EventsResponse: {
             /** @description Newest first. */
             events: components["schemas"]["SecurityEvent"][];
@@ -1298,6 +1553,11 @@ export interface components {
             /** @description Sessions that were signed in (all of them ended). */
             sessions_ended: number;
         };
+        /**
+         * @description A scope a relying party may ask for.
+         * @enum {string}
+         */
+        OidcScope: "openid" | "profile" | "email" | "offline_access";
         /**
          * @example {
          *       "challenge_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln",
@@ -1476,7 +1736,7 @@ export interface components {
          * @description Every `code` a problem document can carry: integrators switch on these.
          * @enum {string}
          */
-        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "password_too_weak" | "password_breached" | "network_not_allowed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "server_busy" | "database_unavailable" | "not_ready" | "internal_error";
+        ProblemCode: "malformed_request" | "invalid_body" | "payload_too_large" | "unsupported_media_type" | "invalid_query" | "not_found" | "method_not_allowed" | "validation_failed" | "password_too_weak" | "password_breached" | "network_not_allowed" | "invalid_code_format" | "invalid_recovery_code_format" | "invalid_credentials" | "password_sign_in_blocked" | "invalid_token" | "invalid_refresh_token" | "invalid_challenge" | "invalid_code" | "invalid_password" | "reauthentication_required" | "forbidden" | "signup_disabled" | "username_taken" | "two_factor_already_enabled" | "two_factor_not_enabled" | "no_pending_enrollment" | "too_many_attempts" | "challenge_exhausted" | "two_factor_required" | "two_factor_setup_required" | "csrf_check_failed" | "second_factor_required" | "insufficient_scope" | "passkey_refused" | "passkey_already_registered" | "too_many_passkeys" | "no_passkeys" | "step_up_required" | "consent_required" | "server_busy" | "database_unavailable" | "not_ready" | "internal_error";
         /**
          * @description What clients may know of the server's configuration before signing in.
          * @example {
@@ -2199,6 +2459,119 @@ export interface operations {
                 };
             };
             /** @description No such live token of this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_apps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Apps with access */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedApp"][];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token without `account:read` (`insufficient_scope`) or used from outside its networks (`network_not_allowed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app's client id */
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token (`insufficient_scope`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The app has no access to the account (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4825,6 +5198,263 @@ export interface operations {
             };
         };
     };
+    view_authorization_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request id from the SPA's URL */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationRequestView"];
+                };
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown, expired (30 minutes) or answered already (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_authorization_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request id from the SPA's URL */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveAuthorizationRequest"];
+            };
+        };
+        responses: {
+            /** @description Go to `redirect_to` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationRedirect"];
+                };
+            };
+            /** @description Wrong or used six-digit code (`invalid_code`), or a refused passkey answer (`passkey_refused`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The app requires a second factor not proved here (`step_up_required`: send `code` or `webauthn`), a sign-in newer than this session (`reauthentication_required`: sign in again), or a second factor the account lacks (`two_factor_required`: set one up); an API token (`insufficient_scope`); a session that may only set up a second factor (`two_factor_setup_required`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown, expired or answered already (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Consent is needed and `consent` is false (`consent_required`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or mistyped fields (`invalid_body`) or invalid values (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong proofs (`too_many_attempts`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deny_authorization_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request id from the SPA's URL */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DenyAuthorizationRequest"];
+            };
+        };
+        responses: {
+            /** @description Go to `redirect_to` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationRedirect"];
+                };
+            };
+            /** @description Malformed JSON (`malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown, expired or answered already (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body sent as something other than JSON (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or mistyped fields (`invalid_body`) or invalid values (`validation_failed`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     openapi_json: {
         parameters: {
             query?: never;
@@ -4899,6 +5529,74 @@ export interface operations {
             };
             /** @description Query over 100 characters or with control characters (`validation_failed`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) or server busy (`server_busy`); see `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    customer_apps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Apps with access */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedApp"][];
+                };
+            };
+            /** @description Malformed query or path (`invalid_query`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token (`invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not support staff (`forbidden`), or signed in without a second factor (`two_factor_required`); an API token used from outside the networks it is bound to (`network_not_allowed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such customer (`not_found`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
