@@ -3,7 +3,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Account, Schemas } from "../api/types";
 import { leaveTo } from "../navigation";
-import { account, bodiesOf, json, otpRequired, problem, renderApp, signedIn, signedOut, tokens, type Routes } from "../test/fakeServer";
+import { account, bodiesOf, json, otpRequired, problem, renderApp, signedIn, signedOut, tokens, type Reply, type Routes } from "../test/fakeServer";
 import { requestedLanguage } from "./AuthorizePage";
 
 // The browser leaving for the app is the end of every flow here: recorded, not followed.
@@ -55,7 +55,7 @@ const requestOptions = {
 /** A signed-in browser at the request; `approve` decides about each approval's body. */
 function signedInAt(
   current: View,
-  approve: (body: Record<string, unknown>) => ReturnType<typeof json> | ReturnType<typeof problem> = () =>
+  approve: (body: Record<string, unknown>) => Reply<"POST /api/v1/oidc/authorization-requests/{id}/approve"> = () =>
     json(200, { redirect_to: CODE_URL }),
   who: Account = account(),
   extra: Routes = {},
@@ -67,7 +67,7 @@ function signedInAt(
       approve((await request.json()) as Record<string, unknown>),
     "POST /api/v1/oidc/authorization-requests/{id}/deny": () => json(200, { redirect_to: DENIED_URL }),
     ...extra,
-  } as Routes;
+  };
 }
 
 const approvals = (calls: ReturnType<typeof renderApp>["calls"]) => bodiesOf(calls, `${VIEW_PATH}/approve`);
@@ -92,7 +92,7 @@ describe("an app's sign-in request", () => {
         "GET /api/v1/oidc/authorization-requests/{id}": () =>
           json(200, signedInNow ? view({ next: "consent" }) : view({ next: "sign_in", login_hint: "alice" })),
         "POST /api/v1/oidc/authorization-requests/{id}/approve": () => json(200, { redirect_to: CODE_URL }),
-      } as Routes,
+      },
       PAGE,
     );
     expect(await screen.findByRole("heading", { name: "Log in", level: 1 })).toHaveFocus();
@@ -293,7 +293,7 @@ describe("an app's sign-in request", () => {
         ...signedOut(),
         "GET /api/v1/oidc/authorization-requests/{id}": () => json(200, view({ prompt: "none", next: "sign_in" })),
         "POST /api/v1/oidc/authorization-requests/{id}/deny": () => json(200, { redirect_to: LOGIN_REQUIRED_URL }),
-      } as Routes,
+      },
       PAGE,
     );
     await waitFor(() => expect(left).toHaveBeenCalledWith(LOGIN_REQUIRED_URL));
@@ -305,7 +305,7 @@ describe("an app's sign-in request", () => {
 
   it("says an expired or used request has expired, in the customer's language", async () => {
     renderApp(
-      { ...signedOut(), "GET /api/v1/oidc/authorization-requests/{id}": () => problem(404, "not_found") } as Routes,
+      { ...signedOut(), "GET /api/v1/oidc/authorization-requests/{id}": () => problem(404, "not_found") },
       PAGE,
       "cs",
     );
@@ -320,7 +320,7 @@ describe("an app's sign-in request", () => {
         ...signedOut(),
         "GET /api/v1/oidc/authorization-requests/{id}": () =>
           ++attempts === 1 ? problem(503, "database_unavailable") : json(200, view({ next: "sign_in" })),
-      } as Routes,
+      },
       PAGE,
     );
     expect(await screen.findByRole("alert")).toBeInTheDocument();
@@ -333,7 +333,7 @@ describe("an app's sign-in request", () => {
       {
         ...signedOut(),
         "GET /api/v1/oidc/authorization-requests/{id}": () => json(200, view({ next: "sign_in", ui_locales: "de cs-CZ en" })),
-      } as Routes,
+      },
       PAGE,
     );
     expect(await screen.findByText("Přihlaste se, abyste mohli pokračovat do aplikace Example App.")).toBeInTheDocument();

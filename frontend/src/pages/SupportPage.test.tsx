@@ -2,7 +2,7 @@ import { webauthn } from "../test/webauthn";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/browser";
 import { fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { Account, EventKind } from "../api/types";
+import type { Account, EventKind, Schemas } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
 const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
@@ -11,7 +11,7 @@ const newAgent = account({ username: "sam", role: "support" });
 const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true, two_factor_required_by_support: false };
 const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false, two_factor_required_by_support: false };
 
-const carolsApp = {
+const carolsApp: Schemas["ConnectedApp"] = {
   client_id: "ca_webmail",
   name: "Webmail",
   scopes: ["openid", "email"],
