@@ -7,7 +7,7 @@ import { useApproveAuthorizationRequest, useDenyAuthorizationRequest } from "../
 import { usePasskeyProofOptions } from "../api/passkeys";
 import { settle, toProblem } from "../api/problems";
 import { accountQuery, authorizationRequestQuery } from "../api/queries";
-import type { Account, Language, Problem, Schemas } from "../api/types";
+import type { Account, AppProblemCode, Language, Problem, Schemas } from "../api/types";
 import { signWithPasskey, webAuthnAvailable, type CeremonyFailure } from "../api/webauthn";
 import { ErrorAlert, ProblemAlert, StatusMessage } from "../components/Alert";
 import { AppScopes } from "../components/AppScopes";
@@ -188,7 +188,7 @@ type Words = { app: string };
  * What the server's refusal of an approval asks for, whatever the view said: consent, a step-up,
  * a newer sign-in (prompt=login, max_age), or a second factor the account lacks.
  */
-const STEP_AFTER: Partial<Record<string, Next>> = {
+const STEP_AFTER: Partial<Record<AppProblemCode, Next>> = {
   consent_required: "consent",
   step_up_required: "step_up",
   reauthentication_required: "sign_in",
