@@ -9,11 +9,13 @@ import { useFocusOnMount } from "./hooks/useFocusOnMount";
 import { useSession } from "./hooks/useSession";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
+import { sameSitePath } from "./navigation";
 import type { Problem } from "./api/types";
 
 // Sign-in is in the first script; every other page is its own chunk, fetched when first visited,
 // so the front door does not carry account, support and passkey code.
 const AccountSettingsPage = lazy(() => import("./pages/AccountSettingsPage").then((m) => ({ default: m.AccountSettingsPage })));
+const AuthorizePage = lazy(() => import("./pages/AuthorizePage").then((m) => ({ default: m.AuthorizePage })));
 const ForgotPasswordPage = lazy(() => import("./pages/ForgotPasswordPage").then((m) => ({ default: m.ForgotPasswordPage })));
 const NotMePage = lazy(() => import("./pages/NotMePage").then((m) => ({ default: m.NotMePage })));
 const ResetPasswordPage = lazy(() => import("./pages/ResetPasswordPage").then((m) => ({ default: m.ResetPasswordPage })));
@@ -44,6 +46,8 @@ function PageRoutes() {
       <Route path="/verify-email" element={<VerifyEmailPage />} />
       <Route path="/reset-password" element={<ResetPasswordPage />} />
       <Route path="/not-me" element={<NotMePage />} />
+      {/* An app's sign-in request (OpenID Connect): signed in or not, the page decides what comes next. */}
+      <Route path="/authorize" element={<AuthorizePage />} />
       <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
       <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
       <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />
@@ -52,19 +56,9 @@ function PageRoutes() {
   );
 }
 
-/**
- * Where to go after sign-in: only a path of this site. The URL parser decides, so tricks such as
- * `//evil.example` or `/\evil.example` (which browsers read as another host) fall back to /account.
- */
+/** Where to go after sign-in: only a path of this site, else Account Settings. */
 export function safeNext(next: string | null): string {
-  if (!next?.startsWith("/")) return "/account";
-  const base = window.location.origin;
-  try {
-    const url = new URL(next, base);
-    return url.origin === base ? url.pathname + url.search + url.hash : "/account";
-  } catch {
-    return "/account";
-  }
+  return sameSitePath(next) ?? "/account";
 }
 
 /**

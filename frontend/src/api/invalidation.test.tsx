@@ -120,6 +120,26 @@ describe("what a write fetches again", () => {
     await expectRefetched(calls, from, [...ACCOUNT_CHANGED, "/api/v1/account/api-tokens"]);
   });
 
+  it("removing an app's access: the apps and the account's events, also when it fails", async () => {
+    const webmail: Schemas["ConnectedApp"] = {
+      client_id: "ca_webmail",
+      name: "Webmail",
+      scopes: ["openid"],
+      granted_at: "2026-12-01T08:00:00Z",
+      last_used_at: null,
+    };
+    const { user, calls } = await accountPage({
+      "GET /api/v1/account/apps": () => json(200, [webmail]),
+      "DELETE /api/v1/account/apps/{client_id}": () => problem(503, "database_unavailable"),
+    });
+    const apps = await section("Apps with access");
+    await user.click(await apps.findByRole("button", { name: "Remove access for Webmail" }));
+    const from = calls.length;
+    await user.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "OK" }));
+    await apps.findByRole("alert");
+    await expectRefetched(calls, from, ["/api/v1/account/apps", "/api/v1/account/events"]);
+  });
+
   it("creating an API token: the same", async () => {
     const { user, calls } = await accountPage({
       "POST /api/v1/account/api-tokens": () =>
@@ -285,6 +305,7 @@ describe("what a write fetches again", () => {
         ...signedIn(agent),
         "GET /api/v1/support/customers": () => json(200, { customers: [carol] }),
         "GET /api/v1/support/customers/{id}/events": () => json(200, { events: [] }),
+        "GET /api/v1/support/customers/{id}/apps": () => json(200, []),
         [route]: () => json(200, { enabled: false }),
       },
       "/support",

@@ -57,3 +57,16 @@ export const accountChangedReads = ($api: QueryHooks): Read[] => [
   accountEventsQuery($api),
   passkeysQuery($api),
 ];
+
+/**
+ * An app's sign-in request as the server sees it for this caller (signed in or not): read again
+ * whenever the page shows it for another caller.
+ */
+export const authorizationRequestQuery = ($api: QueryHooks, requestId: string) =>
+  $api.queryOptions("get", "/api/v1/oidc/authorization-requests/{id}", { params: { path: { id: requestId } } });
+
+/** The apps this account let see it (OpenID Connect clients with a consent). */
+export const connectedAppsQuery = ($api: QueryHooks) => $api.queryOptions("get", "/api/v1/account/apps");
+
+export const customerAppsQuery = ($api: QueryHooks, customerId: string) =>
+  $api.queryOptions("get", "/api/v1/support/customers/{id}/apps", { params: { path: { id: customerId } } });

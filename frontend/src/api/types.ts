@@ -6,6 +6,7 @@ export type Account = Schemas["AccountResponse"];
 export type Language = Schemas["Language"];
 export type ProblemCode = Schemas["ProblemCode"];
 export type EventKind = Schemas["EventKind"];
+export type OidcScope = Schemas["OidcScope"];
 export type Api = Client<paths>;
 
 /** Problems the SPA makes up itself when no problem document arrived. */

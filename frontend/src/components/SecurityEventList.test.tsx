@@ -77,4 +77,16 @@ describe("security event list", () => {
     const [czech] = renderList([named], "cs");
     expect(within(czech!).getByText("Firefox 133 (Windows)")).toHaveAttribute("title", agent);
   });
+
+  it("words an app given access to the account and an app's access removed, in both languages", () => {
+    const granted: SecurityEvent = { ...once, id: 4, kind: "app_access_granted", ip: null, user_agent: null };
+    const revoked: SecurityEvent = { ...once, id: 5, kind: "app_access_revoked", ip: null, user_agent: null };
+    const [allowed, removed] = renderList([granted, revoked]);
+    expect(within(allowed!).getByText("App allowed to use your account")).toBeInTheDocument();
+    expect(within(removed!).getByText("App access removed")).toBeInTheDocument();
+    cleanup();
+    const [povoleno, odebran] = renderList([granted, revoked], "cs");
+    expect(within(povoleno!).getByText("Aplikaci povoleno používat účet")).toBeInTheDocument();
+    expect(within(odebran!).getByText("Aplikaci odebrán přístup k účtu")).toBeInTheDocument();
+  });
 });

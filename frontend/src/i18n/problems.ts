@@ -45,6 +45,8 @@ const PROBLEM_MESSAGES: Record<AppProblemCode, MessageId> = {
   passkey_already_registered: "passkey.already_registered",
   too_many_passkeys: "problem.too_many_passkeys",
   no_passkeys: "problem.no_passkeys",
+  consent_required: "problem.consent_required",
+  step_up_required: "problem.step_up_required",
   csrf_check_failed: "problem.reload",
   server_busy: "problem.server_busy",
   database_unavailable: "problem.database_unavailable",
@@ -82,6 +84,8 @@ const EVENT_LABELS: Record<EventKind, MessageId> = {
   two_factor_requirement_lifted_by_support: "event.two_factor_requirement_lifted_by_support",
   not_me_reported: "event.not_me_reported",
   api_token_network_refused: "event.api_token_network_refused",
+  app_access_granted: "event.app_access_granted",
+  app_access_revoked: "event.app_access_revoked",
 };
 
 /** Words a customer understands, for any problem the API (or the network) gives us. */

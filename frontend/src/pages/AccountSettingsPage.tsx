@@ -5,6 +5,7 @@ import { useAccount } from "../hooks/useSession";
 import { AccountDetails } from "./account/AccountDetails";
 import { ApiTokens } from "./account/ApiTokens";
 import { ChangePassword } from "./account/ChangePassword";
+import { ConnectedApps } from "./account/ConnectedApps";
 import { EmailSettings } from "./account/EmailSettings";
 import { Passkeys } from "./account/Passkeys";
 import { SecurityEvents } from "./account/SecurityEvents";
@@ -29,6 +30,7 @@ export function AccountSettingsPage() {
       <ChangePassword account={account} />
       <SignedInPlaces />
       <ApiTokens account={account} />
+      <ConnectedApps />
       <SecurityEvents />
     </>
   );

@@ -32,7 +32,21 @@ type Outcome = { problem: Problem } | { failure: CeremonyFailure } | null;
 /** Answers to the code step after which the challenge is dead: only the password step can go on. */
 const DEAD_CHALLENGE: AppProblemCode[] = ["invalid_challenge", "challenge_exhausted"];
 
-export function SignInPage() {
+type SignInPageProps = {
+  /** The username to start with (an app's `login_hint`); the customer may change it. */
+  username?: string;
+  /** Why they are asked to log in, instead of what the URL says (an app's sign-in request). */
+  notice?: string;
+  /** Called once the session is here, for a page that stays where it is (an app's sign-in request). */
+  onSignedIn?: () => void;
+};
+
+/**
+ * Password, then a code or a passkey (or a passkey alone). On its route, the route's guard goes
+ * on to `next` once the account is known; an app's sign-in request shows it in place.
+ */
+export function SignInPage({ username: initialUsername = "", notice: givenNotice, onSignedIn }: SignInPageProps = {}) {
+  const t = useT();
   const login = useLogin();
   const secondFactor = useSecondFactor();
   const secondFactorOptions = useSecondFactorPasskeyOptions();
@@ -44,9 +58,15 @@ export function SignInPage() {
   // One alert for the steps: a dead challenge's problem is shown on the password step it led back to.
   const [problem, setProblem] = useState<Problem | null>(null);
   // Kept so that going back to the password step asks only for the password again.
-  const [username, setUsername] = useState("");
+  const [username, setUsername] = useState(initialUsername);
 
-  const notice = sessionNotice(search, state.status === "signed-out" && state.expired);
+  const noticeId = sessionNotice(search, state.status === "signed-out" && state.expired);
+  const notice = givenNotice ?? (noticeId && t(noticeId));
+
+  function signedIn(tokens: Schemas["AuthenticatedResponse"]) {
+    signIn(tokens);
+    onSignedIn?.();
+  }
 
   async function submitPassword(name: string, password: string) {
     setProblem(null);
@@ -56,7 +76,7 @@ export function SignInPage() {
     if (result.data.status === "otp_required")
       setStep({ kind: "otp", challenge: result.data.challenge_token, methods: result.data.methods });
     // The sign-in route follows `next` once the account is known.
-    else signIn(result.data);
+    else signedIn(result.data);
   }
 
   async function submitSecondFactor(proof: SecondFactor): Promise<Problem | null> {
@@ -64,7 +84,7 @@ export function SignInPage() {
     setProblem(null);
     const result = await settle(secondFactor.mutateAsync({ challenge_token: step.challenge, ...proof }));
     if (result.ok) {
-      signIn(result.data as Schemas["AuthenticatedResponse"]);
+      signedIn(result.data as Schemas["AuthenticatedResponse"]);
       return null;
     }
     if (DEAD_CHALLENGE.includes(result.problem.code)) setStep({ kind: "password" });
@@ -104,7 +124,7 @@ export function SignInPage() {
     const result = await settle(
       passwordless.mutateAsync({ state_token: options.data.state_token, credential: ceremony.credential }),
     );
-    if (result.ok) signIn(result.data);
+    if (result.ok) signedIn(result.data);
     else setProblem(result.problem);
     return null;
   }
@@ -139,7 +159,7 @@ function sessionNotice(search: URLSearchParams, expired: boolean): MessageId | n
 }
 
 function PasswordStep(props: {
-  notice: MessageId | null;
+  notice: string | null;
   problem: Problem | null;
   username: string;
   onSubmit: (username: string, password: string) => Promise<void>;
@@ -176,7 +196,7 @@ function PasswordStep(props: {
       <h1 tabIndex={-1} ref={headingRef}>
         {t("signin.heading")}
       </h1>
-      <StatusMessage>{props.notice && t(props.notice)}</StatusMessage>
+      <StatusMessage>{props.notice}</StatusMessage>
       <form onSubmit={(e) => void submit(e)}>
         <Field
           label={t("field.username")}

@@ -2,7 +2,7 @@ import { webauthn } from "../test/webauthn";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/browser";
 import { fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { Account, EventKind } from "../api/types";
+import type { Account, EventKind, Schemas } from "../api/types";
 import { account, bodiesOf, json, noContent, problem, renderApp, signedIn, type Routes } from "../test/fakeServer";
 
 const twoFactorOn = { enabled: true, enabled_at: "2026-12-01T10:00:00Z", recovery_codes_remaining: 10, required: false, setup_required: false, methods: ["totp", "recovery_code"] } satisfies Account["two_factor"];
@@ -10,6 +10,14 @@ const support = account({ username: "sam", role: "support", two_factor: twoFacto
 const newAgent = account({ username: "sam", role: "support" });
 const carol = { id: "c-1", username: "carol", email: "carol@example.com", two_factor_enabled: true, two_factor_required_by_support: false };
 const carlos = { id: "c-2", username: "carlos", email: null, two_factor_enabled: false, two_factor_required_by_support: false };
+
+const carolsApp: Schemas["ConnectedApp"] = {
+  client_id: "ca_webmail",
+  name: "Webmail",
+  scopes: ["openid", "email"],
+  granted_at: "2026-12-01T10:00:00Z",
+  last_used_at: null,
+};
 
 const event = (id: number, kind: EventKind, extra = {}) => ({
   id,
@@ -33,6 +41,8 @@ function desk(extra: Routes = {}, agent: Account = support): Routes {
       new URL(request.url).pathname.includes("/c-1/")
         ? json(200, { events: [event(2, "login_failed", { ip: "203.0.113.7" }), event(1, "login_succeeded")] })
         : json(200, { events: [] }),
+    "GET /api/v1/support/customers/{id}/apps": (request) =>
+      new URL(request.url).pathname.includes("/c-1/") ? json(200, [carolsApp]) : json(200, []),
     ...extra,
   };
 }
@@ -109,6 +119,24 @@ describe("support desk", () => {
     expect(calls.find((c) => c.path.startsWith("/api/v1/support/customers/c-1/events"))?.path).toBe(
       "/api/v1/support/customers/c-1/events?limit=20",
     );
+  });
+
+  it("shows the apps that may see the customer's account, read only", async () => {
+    const { user, calls } = renderApp(desk(), "/support");
+    await openCarol(user);
+    const apps = screen.getByRole("region", { name: "Apps with access" });
+    const app = (await within(apps).findByText("Webmail")).closest("li") as HTMLElement;
+    expect(within(apps).getByText("See your email address and whether it is confirmed")).toBeInTheDocument();
+    expect(app).toHaveTextContent("not used yet");
+    expect(within(apps).queryByRole("button")).not.toBeInTheDocument();
+    expect(calls.filter((c) => c.path.endsWith("/apps")).map((c) => `${c.method} ${c.path}`)).toEqual([
+      "GET /api/v1/support/customers/c-1/apps",
+    ]);
+
+    // Another customer without apps.
+    await user.click(screen.getByRole("button", { name: "Close" }));
+    await user.click(screen.getByRole("button", { name: "Open carlos" }));
+    expect(await within(screen.getByRole("region", { name: "Apps with access" })).findByText("No app has access to this account.")).toBeInTheDocument();
   });
 
   it("offers no reset for a customer whose two-factor is off, but offers the unlock", async () => {

@@ -5,7 +5,7 @@ import { Link } from "react-router";
 import { useAccountChanged } from "../api/account";
 import { useApi } from "../api/context";
 import { toProblem } from "../api/problems";
-import { customerSearchQuery } from "../api/queries";
+import { customerAppsQuery, customerSearchQuery } from "../api/queries";
 import {
   useLiftCustomerTwoFactorRequirement,
   useRequireCustomerTwoFactor,
@@ -15,6 +15,7 @@ import {
 import type { Problem, Schemas } from "../api/types";
 import { ProblemAlert, StatusMessage } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { ConnectedAppList } from "../components/ConnectedAppList";
 import { Field } from "../components/Field";
 import { ReauthPrompt } from "../components/ReauthPrompt";
 import { SecurityEventList } from "../components/SecurityEventList";
@@ -141,6 +142,23 @@ function CustomerList({ customers, onOpen }: { customers: Customer[]; onOpen: (c
   );
 }
 
+/** The apps that may see this customer's account: read only (only the customer removes them). */
+function CustomerApps({ customerId }: { customerId: string }) {
+  const t = useT();
+  const { $api } = useApi();
+  const apps = useQuery(customerAppsQuery($api, customerId));
+  return (
+    <section aria-labelledby="customer-apps-heading">
+      <h3 id="customer-apps-heading">{t("apps.heading")}</h3>
+      <ConnectedAppList
+        apps={apps.data ?? null}
+        problem={apps.error ? toProblem(apps.error) : null}
+        none="apps.none_customer"
+      />
+    </section>
+  );
+}
+
 type ActionKind = "reset" | "unlock" | "require" | "lift";
 
 /** One customer: their recent security events to check who they are, and what support can do. */
@@ -185,6 +203,7 @@ function CustomerPanel(props: { customer: Customer; onClose: () => void }) {
         <p className="hint">{t("support.compare_events")}</p>
         <SecurityEventList events={events} problem={problem} />
       </section>
+      <CustomerApps customerId={customer.id} />
       {action ? (
         <SupportAction key={action} kind={action} customer={customer} onCancel={() => close()} onDone={close} />
       ) : (

@@ -1,5 +1,6 @@
 import { screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import { sameSitePath } from "../navigation";
 import type { Account } from "../api/types";
 import { account, json, renderApp, signedIn } from "../test/fakeServer";
 
@@ -80,5 +81,48 @@ describe("Required two-factor", () => {
     expect(
       await screen.findByText(/if you switch it off, you will have to set it up again before you can do anything else/),
     ).toBeInTheDocument();
+  });
+
+  it("after a set-up an app asked for, leads back to the app's request", async () => {
+    let current = account();
+    const { user } = renderApp(
+      {
+        ...signedIn(),
+        "GET /api/v1/account": () => json(200, current),
+        "POST /api/v1/account/two-factor/enroll": () =>
+          json(200, { secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://x", qr_svg: "<svg/>" }),
+        "POST /api/v1/account/two-factor/confirm": () => {
+          current = account({ two_factor: { ...nowOn().two_factor, required: false } });
+          return json(200, { enabled: true, recovery_codes: CODES });
+        },
+      },
+      `/two-factor-setup?return=${encodeURIComponent("/authorize?request=rq_1")}`,
+    );
+    expect(await screen.findByRole("heading", { name: "Set up two-factor authentication", level: 1 })).toHaveFocus();
+    expect(screen.getByText(/An app you are logging in to requires two-factor authentication/)).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Continue logging in to the app" })).not.toBeInTheDocument();
+
+    await user.click(screen.getByLabelText(SET_UP));
+    await user.type(await screen.findByLabelText("Six-digit code"), "123456");
+    await user.click(screen.getByRole("button", { name: "Save Settings" }));
+    expect(await screen.findByRole("heading", { name: "Your recovery codes" })).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: "Continue logging in to the app" })).toHaveAttribute(
+      "href",
+      "/authorize?request=rq_1",
+    );
+  });
+
+  it("follows only a path of this site back", async () => {
+    renderApp(signedIn(nowOn()), `/two-factor-setup?return=${encodeURIComponent("//evil.example/authorize")}`);
+    expect(await screen.findByRole("link", { name: "Continue to Account Settings" })).toHaveAttribute("href", "/account");
+    expect(screen.queryByRole("link", { name: "Continue logging in to the app" })).not.toBeInTheDocument();
+
+    expect(sameSitePath("/authorize?request=rq_1")).toBe("/authorize?request=rq_1");
+    expect(sameSitePath("//evil.example/x")).toBeNull();
+    expect(sameSitePath("/\\evil.example")).toBeNull();
+    expect(sameSitePath("https://evil.example/")).toBeNull();
+    expect(sameSitePath("javascript:alert(1)")).toBeNull();
+    expect(sameSitePath("authorize")).toBeNull();
+    expect(sameSitePath(null)).toBeNull();
   });
 });

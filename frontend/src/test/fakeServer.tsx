@@ -159,6 +159,7 @@ export function signedIn(current: Account = account()): Routes {
     "GET /api/v1/account/devices": () => json(200, { devices: [] }),
     "GET /api/v1/account/api-tokens": () => json(200, { tokens: [] }),
     "GET /api/v1/account/passkeys": () => json(200, { passkeys: [] }),
+    "GET /api/v1/account/apps": () => json(200, []),
     "GET /api/v1/config": () => json(200, publicSettings()),
   };
 }
