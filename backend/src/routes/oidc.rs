@@ -111,6 +111,13 @@ fn error_page(state: &AppState, status: StatusCode, message: &str) -> HttpRespon
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Its own policy (the site-wide one forbids inline styles): the page has no script
+        // and its text is escaped, so its one inline style block is all it may load.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+             frame-ancestors 'none'; form-action 'none'",
+        ))
         .body(body)
 }
 

@@ -91,6 +91,14 @@ export async function startServer(extraEnv = {}) {
         throw new Error(`account create failed: ${result.stdout}${result.stderr}`);
       }
     },
+    /** Runs `custadmin <args>` against this server's database and keys; its JSON output, parsed. */
+    cli(args, input) {
+      const result = spawnSync(bin, args, { env, input });
+      if (result.status !== 0) {
+        throw new Error(`custadmin ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
+      }
+      return JSON.parse(result.stdout.toString());
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");

@@ -1,0 +1,276 @@
+// "Sign in with custadmin": a relying party built on panva's OpenID Certified `openid-client`
+// (and `jose` for a second, independent check of each ID token against the JWKS) signs
+// customers in through the real SPA in Chromium. Nothing of ours is on the relying party's side:
+// if the provider strays from OpenID Connect, these libraries refuse it.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createServer } from "node:http";
+import * as oidc from "openid-client";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { apiClient } from "../lib/api.mjs";
+import { checkpoint, launchBrowser, newPhonePage } from "../lib/browser.mjs";
+import { startServer } from "../lib/server.mjs";
+import { CodeSource } from "../lib/totp.mjs";
+
+const PASSWORD = "correct horse battery";
+const ACR_MFA = "urn:custadmin:acr:mfa";
+
+// The relying party's own web server: all it does is note where the browser came back to,
+// which is all a callback has to do before the library takes over.
+let relyingPartyServer;
+let CALLBACK;
+let SIGNED_OUT;
+const arrivals = [];
+
+async function startRelyingPartyServer() {
+  relyingPartyServer = createServer((request, response) => {
+    const url = new URL(request.url, `http://${request.headers.host}`);
+    const waiting = arrivals.findIndex((arrival) => arrival.pathname === url.pathname);
+    if (waiting >= 0) arrivals.splice(waiting, 1)[0].resolve(url);
+    response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    response.end("<!doctype html><html lang=en><title>Relying party</title><p>Back at the relying party.</p>");
+  });
+  await new Promise((resolve) => relyingPartyServer.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${relyingPartyServer.address().port}`;
+  CALLBACK = `${base}/callback`;
+  SIGNED_OUT = `${base}/signed-out`;
+}
+
+let server;
+let browser;
+let issuer;
+let confidential;
+let spa;
+const problems = [];
+
+before(async () => {
+  await startRelyingPartyServer();
+  server = await startServer();
+  browser = await launchBrowser();
+  // The issuer is the public URL: on a loopback bind, http://localhost:<port>.
+  issuer = new URL(server.browserUrl);
+  confidential = server.cli([
+    "oidc-client", "create", "--name", "Reseller Portal", "--redirect-uri", CALLBACK,
+    "--post-logout-redirect-uri", SIGNED_OUT,
+  ]);
+  spa = server.cli([
+    "oidc-client", "create", "--name", "Helpdesk", "--redirect-uri", CALLBACK, "--public",
+    "--id-token-alg", "EdDSA",
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  relyingPartyServer?.close();
+  assert.deepEqual(problems, [], "a page reported CSP violations or errors");
+});
+
+/** The relying party's configuration, from discovery, as an integrator would make it. */
+async function relyingParty(client, metadata = {}) {
+  const auth = client.client_secret ? oidc.ClientSecretBasic(client.client_secret) : oidc.None();
+  return oidc.discovery(issuer, client.client_id, metadata, auth, {
+    // Plain HTTP on loopback only, and ID tokens' signatures checked even from the token
+    // endpoint (the library's strictest setting).
+    execute: [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks],
+  });
+}
+
+/** A fresh authorization request: its URL and the checks the callback must pass. */
+async function authorization(config, extra = {}) {
+  const pkceCodeVerifier = oidc.randomPKCECodeVerifier();
+  const expectedNonce = oidc.randomNonce();
+  const expectedState = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: "openid profile email offline_access",
+    code_challenge: await oidc.calculatePKCECodeChallenge(pkceCodeVerifier),
+    code_challenge_method: "S256",
+    nonce: expectedNonce,
+    state: expectedState,
+    ...extra,
+  });
+  return { url, checks: { pkceCodeVerifier, expectedNonce, expectedState } };
+}
+
+/** Runs `start` and returns the URL the browser then came back to at the relying party. */
+async function followToRelyingParty(start, back = CALLBACK) {
+  const arrived = new Promise((resolve) => arrivals.push({ pathname: new URL(back).pathname, resolve }));
+  await start();
+  return arrived;
+}
+
+/** An ID token checked a second time, by `jose` against the JWKS, with the algorithm pinned. */
+async function verifyWithJose(idToken, audience, algorithm) {
+  const config = await fetch(new URL("/.well-known/openid-configuration", issuer)).then((r) => r.json());
+  const jwks = createRemoteJWKSet(new URL(config.jwks_uri));
+  assert.equal(decodeProtectedHeader(idToken).alg, algorithm);
+  const { payload } = await jwtVerify(idToken, jwks, { issuer: issuer.origin, audience, algorithms: [algorithm] });
+  return payload;
+}
+
+describe("Sign in with custadmin (OpenID Connect, openid-client as the relying party)", () => {
+  let customer;
+  let codes;
+  let context;
+  let page;
+  let tokens;
+  let config;
+
+  it("discovery: the relying party library accepts the provider's metadata", async () => {
+    config = await relyingParty(confidential);
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.issuer, issuer.origin);
+    assert.deepEqual(metadata.code_challenge_methods_supported, ["S256"]);
+    assert.ok(metadata.id_token_signing_alg_values_supported.includes("RS256"));
+    assert.ok(metadata.id_token_signing_alg_values_supported.includes("EdDSA"));
+    assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+    assert.ok(metadata.end_session_endpoint && metadata.revocation_endpoint && metadata.userinfo_endpoint);
+  });
+
+  it("code flow with PKCE and nonce through the SPA: password, code, consent; RS256 ID token", async () => {
+    const api = apiClient(server.baseUrl);
+    customer = "oidc-customer";
+    const { secret, usedStep } = await api.customerWithTwoFactor(customer, PASSWORD);
+    codes = new CodeSource(secret, usedStep);
+    ({ context, page } = await newPhonePage(browser, server.browserUrl, problems));
+
+    const { url, checks } = await authorization(config);
+    const callback = await followToRelyingParty(async () => {
+      await page.goto(url.href);
+      await page.getByLabel("Username", { exact: true }).fill(customer);
+      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByLabel("Six-digit code").fill(await codes.next());
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("button", { name: "Allow" }).waitFor();
+      assert.match(await page.locator("main").innerText(), /Reseller Portal/);
+      await checkpoint(page, "60-oidc-consent");
+      await page.getByRole("button", { name: "Allow" }).click();
+    });
+    assert.equal(callback.searchParams.get("iss"), issuer.origin, "RFC 9207 iss in the response");
+
+    tokens = await oidc.authorizationCodeGrant(config, callback, checks);
+    const claims = tokens.claims();
+    assert.equal(claims.iss, issuer.origin);
+    assert.deepEqual([claims.aud].flat(), [confidential.client_id]);
+    assert.equal(claims.nonce, checks.expectedNonce);
+    assert.equal(claims.acr, ACR_MFA, "password and code: multi-factor");
+    assert.ok(claims.amr.includes("pwd") && claims.amr.includes("otp"), `amr ${claims.amr}`);
+    assert.ok(claims.sid && claims.auth_time);
+    assert.ok(tokens.refresh_token, "offline_access was granted");
+    const again = await verifyWithJose(tokens.id_token, confidential.client_id, "RS256");
+    assert.equal(again.sub, claims.sub);
+  });
+
+  it("UserInfo answers the scopes' claims for the access token", async () => {
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
+    assert.equal(info.sub, tokens.claims().sub);
+    assert.equal(info.preferred_username, customer);
+  });
+
+  it("our own API does not take the UserInfo access token", async () => {
+    const response = await fetch(`${server.baseUrl}/api/v1/account`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(response.status, 401);
+  });
+
+  it("refresh rotates the token; the old one replayed ends the grant", async () => {
+    const first = tokens.refresh_token;
+    const refreshed = await oidc.refreshTokenGrant(config, first);
+    assert.notEqual(refreshed.refresh_token, first);
+    assert.equal(refreshed.claims().sub, tokens.claims().sub);
+    await assert.rejects(oidc.refreshTokenGrant(config, first), (error) => error.error === "invalid_grant");
+    await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token), (error) => error.error === "invalid_grant");
+  });
+
+  it("a second sign-in needs no password and no consent; revocation ends the grant at once", async () => {
+    const { url, checks } = await authorization(config);
+    const callback = await followToRelyingParty(() => page.goto(url.href));
+    tokens = await oidc.authorizationCodeGrant(config, callback, checks);
+    await oidc.tokenRevocation(config, tokens.refresh_token);
+    await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (error) => error.error === "invalid_grant");
+    await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub));
+  });
+
+  it("a public client with PKCE and EdDSA ID tokens: consent asked for this app too", async () => {
+    const publicConfig = await relyingParty(spa, { id_token_signed_response_alg: "EdDSA" });
+    const { url, checks } = await authorization(publicConfig, { scope: "openid profile" });
+    const callback = await followToRelyingParty(async () => {
+      await page.goto(url.href);
+      await page.getByRole("button", { name: "Allow" }).click();
+    });
+    const result = await oidc.authorizationCodeGrant(publicConfig, callback, checks);
+    assert.equal(result.refresh_token, undefined, "no offline_access, no refresh token");
+    const claims = await verifyWithJose(result.id_token, spa.client_id, "EdDSA");
+    assert.equal(claims.sub, tokens.claims().sub, "sub is stable per account across clients");
+  });
+
+  it("step-up: acr_values asks a session opened on a remembered device for the code", async () => {
+    // A customer of its own, so that its codes need no wait for the clock. It signs in
+    // ticking "remember this device", then once more: the code is skipped.
+    const stepUpCustomer = "oidc-step-up";
+    const { secret, usedStep } = await apiClient(server.baseUrl).customerWithTwoFactor(stepUpCustomer, PASSWORD);
+    const codes = new CodeSource(secret, usedStep);
+    await context.close();
+    ({ context, page } = await newPhonePage(browser, server.browserUrl, problems));
+    for (const remember of [true, false]) {
+      await page.goto("/sign-in");
+      await page.getByLabel("Username", { exact: true }).fill(stepUpCustomer);
+      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      if (remember) {
+        await page.getByLabel("Six-digit code").fill(await codes.next());
+        await page.getByLabel("Don't ask for a code on this device for 30 days").check();
+        await page.getByRole("button", { name: "Log in" }).click();
+      }
+      await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+      if (remember) {
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.getByText("You have signed out.").waitFor();
+      }
+    }
+    const { url, checks } = await authorization(config, { acr_values: ACR_MFA, prompt: "consent" });
+    const callback = await followToRelyingParty(async () => {
+      await page.goto(url.href);
+      await page.getByLabel("Six-digit code").fill(await codes.next());
+      await checkpoint(page, "61-oidc-step-up");
+      await page.getByRole("button", { name: "Allow and continue" }).click();
+    });
+    const stepped = await oidc.authorizationCodeGrant(config, callback, checks);
+    assert.equal(stepped.claims().acr, ACR_MFA);
+    assert.ok(stepped.claims().amr.includes("otp"), `amr ${stepped.claims().amr}`);
+    tokens = stepped;
+  });
+
+  it("RP-initiated logout ends the custadmin session and returns with the state", async () => {
+    const state = oidc.randomState();
+    const logout = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: SIGNED_OUT,
+      state,
+    });
+    const back = await followToRelyingParty(() => page.goto(logout.href), SIGNED_OUT);
+    assert.equal(back.searchParams.get("state"), state);
+    await page.goto("/account");
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    await context.close();
+  });
+
+  it("prompt=none without a session comes back with login_required, never a page", async () => {
+    const fresh = await newPhonePage(browser, server.browserUrl, problems);
+    const { url, checks } = await authorization(config, { prompt: "none" });
+    const callback = await followToRelyingParty(() => fresh.page.goto(url.href));
+    assert.equal(callback.searchParams.get("error"), "login_required");
+    await assert.rejects(oidc.authorizationCodeGrant(config, callback, checks), (error) => error.error === "login_required");
+    await fresh.context.close();
+  });
+
+  it("an unregistered redirect URI gets an error page and no redirect", async () => {
+    const fresh = await newPhonePage(browser, server.browserUrl, problems);
+    const { url } = await authorization(config, { redirect_uri: `${CALLBACK}/elsewhere` });
+    const response = await fresh.page.goto(url.href);
+    assert.equal(response.status(), 400);
+    assert.equal(new URL(fresh.page.url()).origin, issuer.origin, "the browser stayed with the provider");
+    await fresh.context.close();
+  });
+});
