@@ -233,24 +233,34 @@ pub enum RefreshTokenUse {
     Reused {
         grant_id: String,
     },
+    /// No token of this client's grants: unknown, or another client's (which stays unused).
     Unknown,
 }
 
-/// Uses the refresh token, once.
+/// Uses the refresh token, once, if it belongs to a grant of `client_id` (authenticated by
+/// the caller first): a token of another client is not spent by this presentation, so a
+/// confused or hostile client cannot burn it and make its owner's next use look like reuse.
 pub fn use_refresh_token(
     connection: &mut DbConnection,
     token_hash: &str,
+    client_id: &str,
     now: DateTime<Utc>,
 ) -> Result<RefreshTokenUse, DbError> {
+    let grants_of_client = grants::table
+        .filter(grants::client_id.eq(client_id))
+        .select(grants::id);
     let claimed = diesel::update(
         refresh_tokens::table
             .find(token_hash)
-            .filter(refresh_tokens::used_at.is_null()),
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::grant_id.eq_any(grants_of_client)),
     )
     .set(refresh_tokens::used_at.eq(db_time(now)))
     .execute(connection)?;
     let found: Option<(String, NaiveDateTime)> = refresh_tokens::table
-        .find(token_hash)
+        .inner_join(grants::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .filter(grants::client_id.eq(client_id))
         .select((refresh_tokens::grant_id, refresh_tokens::expires_at))
         .first(connection)
         .optional()?;

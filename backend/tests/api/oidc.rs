@@ -160,6 +160,7 @@ on_both_databases!(
     a_replayed_code_revokes_the_grant_its_first_redemption_opened,
     a_code_is_bound_to_its_client_verifier_redirect_uri_and_minute,
     a_reused_refresh_token_revokes_the_grant,
+    a_refresh_token_is_not_spent_by_bad_client_auth_or_another_client,
     tokens_of_one_kind_never_work_where_another_is_expected,
     removing_the_app_or_changing_the_password_ends_its_grants_at_once,
     logout_refuses_a_forged_hint_and_ends_the_session,
@@ -521,6 +522,32 @@ async fn a_reused_refresh_token_revokes_the_grant(app: TestApp) {
         401,
         "invalid_token",
     );
+}
+
+async fn a_refresh_token_is_not_spent_by_bad_client_auth_or_another_client(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let owner = register_client(&app, false, "RS256").await;
+    let other = register_client(&app, false, "RS256").await;
+    let code = code_for(&app, &session, &owner, ALL_SCOPES).await;
+    let tokens = exchange(&app, &owner, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let token = tokens["refresh_token"].as_str().unwrap();
+    // A stale secret (say, after rotate-secret) is invalid_client, and spends nothing.
+    let stale = Rp {
+        id: owner.id.clone(),
+        secret: Some("a secret from before the rotation".to_string()),
+    };
+    let refused = refresh(&app, &stale, token).await;
+    assert_oauth_error(&refused, 401, "invalid_client");
+    // Another client, properly authenticated, is told the token is no grant of its own.
+    assert_oauth_error(&refresh(&app, &other, token).await, 400, "invalid_grant");
+    // The owner's use is the first one: no reuse detected, the grant lives on.
+    let renewed = refresh(&app, &owner, token).await.assert_ok().clone();
+    refresh(&app, &owner, renewed["refresh_token"].as_str().unwrap())
+        .await
+        .assert_ok();
 }
 
 async fn tokens_of_one_kind_never_work_where_another_is_expected(app: TestApp) {

@@ -1,8 +1,9 @@
 //! The token endpoint: a code redeemed for tokens (with PKCE), and a refresh token rotated.
 //!
-//! A code or refresh token is spent by its first presentation before anything about it is
-//! checked (the client, the redirect URI, the verifier, the expiry): a mismatch is
-//! `invalid_grant` and the code stays dead. A code presented again revokes the grant its
+//! A code is spent by its first presentation before anything about it is checked (the
+//! client, the redirect URI, the verifier, the expiry): a mismatch is `invalid_grant` and the
+//! code stays dead. A refresh token is only spent by its own client, authenticated first: a
+//! wrong secret or another client leaves it usable by its owner. A code presented again revokes the grant its
 //! first redemption opened (the code leaked); a refresh token presented again revokes its
 //! grant (the token was copied). Both decisions are conditional updates, so they hold on any
 //! instance.
@@ -180,9 +181,11 @@ pub async fn refresh(
     let (client, grant, scopes, refresh_token) = state
         .database
         .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
+            // The client first: a wrong secret (or another client) must not spend the token.
+            let client = authenticate_client(connection, &credentials)?;
             let token_hash = opaque_token::hash(&refresh_token);
             let (grant_id, expires_at) =
-                match oidc_grants::use_refresh_token(connection, &token_hash, now)? {
+                match oidc_grants::use_refresh_token(connection, &token_hash, &client.id, now)? {
                     RefreshTokenUse::Accepted {
                         grant_id,
                         expires_at,
@@ -194,7 +197,6 @@ pub async fn refresh(
                     }
                     RefreshTokenUse::Unknown => return Err(Refusal::InvalidGrant.into()),
                 };
-            let client = authenticate_client(connection, &credentials)?;
             let Some(grant) = oidc_grants::lock_if_live(connection, &grant_id)? else {
                 return Err(Refusal::InvalidGrant.into());
             };
