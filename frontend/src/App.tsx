@@ -19,6 +19,7 @@ const AuthorizePage = lazy(() => import("./pages/AuthorizePage").then((m) => ({ 
 const ForgotPasswordPage = lazy(() => import("./pages/ForgotPasswordPage").then((m) => ({ default: m.ForgotPasswordPage })));
 const NotMePage = lazy(() => import("./pages/NotMePage").then((m) => ({ default: m.NotMePage })));
 const ResetPasswordPage = lazy(() => import("./pages/ResetPasswordPage").then((m) => ({ default: m.ResetPasswordPage })));
+const SignOutPage = lazy(() => import("./pages/SignOutPage").then((m) => ({ default: m.SignOutPage })));
 const SignUpPage = lazy(() => import("./pages/SignUpPage").then((m) => ({ default: m.SignUpPage })));
 const SupportPage = lazy(() => import("./pages/SupportPage").then((m) => ({ default: m.SupportPage })));
 const TwoFactorSetupPage = lazy(() => import("./pages/TwoFactorSetupPage").then((m) => ({ default: m.TwoFactorSetupPage })));
@@ -48,6 +49,8 @@ function PageRoutes() {
       <Route path="/not-me" element={<NotMePage />} />
       {/* An app's sign-in request (OpenID Connect): signed in or not, the page decides what comes next. */}
       <Route path="/authorize" element={<AuthorizePage />} />
+      {/* An app's sign-out request that names no sign-in: the customer decides. */}
+      <Route path="/sign-out" element={<SignOutPage />} />
       <Route path="/account" element={<SignedInOnly page={<AccountSettingsPage />} />} />
       <Route path="/support" element={<SignedInOnly role="support" page={<SupportPage />} />} />
       <Route path="/two-factor-setup" element={<SignedInOnly setUp page={<TwoFactorSetupPage />} />} />

@@ -615,13 +615,14 @@ async fn answer_logout(state: &AppState, parameters: Vec<(String, String)>) -> H
 
 /// RP-initiated logout: ends the custadmin session named in `id_token_hint` (as signing out
 /// does) and the grants tied to it without `offline_access`, then goes back to
-/// `post_logout_redirect_uri` (with `state`), or to the sign-in page. A hint that is no ID
-/// token of ours, or a URI not registered for its client, gets an error page.
+/// `post_logout_redirect_uri` (with `state`), or to the sign-in page. Without a hint nothing
+/// ends: the browser goes to the SPA's `/sign-out`, which asks the customer. A hint that is no
+/// ID token of ours, or a URI not registered for its client, gets an error page.
 #[utoipa::path(
     tag = "OpenID Connect",
     params(LogoutParameters),
     responses(
-        (status = 303, description = "Signed out; to the redirect URI or the sign-in page", headers(("Location" = String))),
+        (status = 303, description = "Signed out; to the redirect URI or the sign-in page (without a hint: to the SPA's `/sign-out`, which asks)", headers(("Location" = String))),
         (status = 400, description = "A bad hint or an unregistered redirect URI: an error page", content_type = "text/html", body = String),
         (status = 503, description = "Database unreachable (`database_unavailable`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -636,7 +637,7 @@ async fn logout_get(state: web::Data<AppState>, request: HttpRequest) -> HttpRes
     tag = "OpenID Connect",
     request_body(content = Option<LogoutParameters>, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed out; to the redirect URI or the sign-in page", headers(("Location" = String))),
+        (status = 303, description = "Signed out; to the redirect URI or the sign-in page (without a hint: to the SPA's `/sign-out`, which asks)", headers(("Location" = String))),
         (status = 400, description = "A bad hint or an unregistered redirect URI, or a body that is no form: an error page", content_type = "text/html", body = String),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unreachable (`database_unavailable`)", body = Problem, content_type = "application/problem+json"),

@@ -680,6 +680,13 @@ async fn logout_refuses_a_forged_hint_and_ends_the_session(app: TestApp) {
     assert_error_page(&app.api.oidc_logout(&query).await);
     let query = custadmin_client::form_encoded(&[("post_logout_redirect_uri", LOGOUT_REDIRECT)]);
     assert_error_page(&app.api.oidc_logout(&query).await);
+    // No hint at all: nothing ends; the SPA asks the customer, with no way back to the app.
+    let asked = app
+        .api
+        .oidc_logout(&custadmin_client::form_encoded(&[("state", "bye")]))
+        .await;
+    asked.assert_status(303);
+    assert_eq!(location(&asked), format!("{}/sign-out", app.public_url()));
     app.api.account(&session.access_token).await.assert_ok();
     // An expired hint still names the session; POST works as GET does.
     app.clock.advance(TimeDelta::minutes(10));

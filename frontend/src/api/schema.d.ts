@@ -1070,8 +1070,9 @@ export interface paths {
         /**
          * RP-initiated logout: ends the custadmin session named in `id_token_hint` (as signing out
          *     does) and the grants tied to it without `offline_access`, then goes back to
-         *     `post_logout_redirect_uri` (with `state`), or to the sign-in page. A hint that is no ID
-         *     token of ours, or a URI not registered for its client, gets an error page.
+         *     `post_logout_redirect_uri` (with `state`), or to the sign-in page. Without a hint nothing
+         *     ends: the browser goes to the SPA's `/sign-out`, which asks the customer. A hint that is no
+         *     ID token of ours, or a URI not registered for its client, gets an error page.
          */
         get: operations["logout_get"];
         put?: never;
@@ -6533,7 +6534,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Signed out; to the redirect URI or the sign-in page */
+            /** @description Signed out; to the redirect URI or the sign-in page (without a hint: to the SPA's `/sign-out`, which asks) */
             303: {
                 headers: {
                     Location?: string;
@@ -6574,7 +6575,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed out; to the redirect URI or the sign-in page */
+            /** @description Signed out; to the redirect URI or the sign-in page (without a hint: to the SPA's `/sign-out`, which asks) */
             303: {
                 headers: {
                     Location?: string;

@@ -1,7 +1,9 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the relying party sends the
 //! customer here with its ID token as `id_token_hint`; the custadmin session named in it
 //! (`sid`) ends as a sign-out would, with the grants tied to it that were not meant to
-//! outlive it (no `offline_access`), and the browser goes back to a registered URI.
+//! outlive it (no `offline_access`), and the browser goes back to a registered URI. Without a
+//! hint nothing ends here: the SPA's `/sign-out` page asks the customer (the spec's "the OP
+//! asks the End-User whether to log out").
 
 use super::{is_storable, with_query};
 use crate::db::{oidc_clients, oidc_grants, sessions as session_store};
@@ -55,7 +57,11 @@ pub async fn log_out(
         .database
         .transaction(move |connection| -> Result<_, ServiceError> {
             let destination = match (&request.post_logout_redirect_uri, &hint) {
-                (None, _) => format!("{public_url}/sign-in"),
+                // Nothing says which sign-in this is about, nor that the customer wants it
+                // ended (any page can send a browser here): the SPA asks them. No way back
+                // to the relying party, whose URI could not be checked.
+                (None, None) => format!("{public_url}/sign-out"),
+                (None, Some(_)) => format!("{public_url}/sign-in"),
                 (Some(_), None) => {
                     return Ok(LogoutOutcome::ErrorPage(
                         "The application asked to send you back without saying who it is (an id_token_hint)."
