@@ -83,6 +83,8 @@ pub struct IdTokenHint {
     /// Its `aud`.
     pub client_id: String,
     pub session_id: String,
+    /// Its `iat`: the caller decides how old a hint may be.
+    pub issued_at: DateTime<Utc>,
 }
 
 /// The ID token's claim beyond OpenID Connect Core: `sid` (Front-/Back-Channel Logout), the
@@ -466,6 +468,7 @@ impl OidcKeys {
             subject: claims.subject().as_str().to_string(),
             client_id,
             session_id: claims.additional_claims().sid.clone(),
+            issued_at: claims.issue_time(),
         })
     }
 }

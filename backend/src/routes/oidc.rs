@@ -575,8 +575,8 @@ async fn revoke(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; the handler reads them by hand.
 pub struct LogoutParameters {
-    /// An ID token this provider issued to the client (expired ones too); required with
-    /// `post_logout_redirect_uri`.
+    /// An ID token this provider issued to the client (expired ones too, if issued within
+    /// the longest session lifetime, 30 days); required with `post_logout_redirect_uri`.
     id_token_hint: Option<String>,
     /// One of the client's registered post-logout redirect URIs.
     post_logout_redirect_uri: Option<String>,

@@ -700,6 +700,22 @@ async fn logout_refuses_a_forged_hint_and_ends_the_session(app: TestApp) {
         .account(&session.access_token)
         .await
         .assert_problem(401, "invalid_token");
+    // A hint older than a session can live is refused, even with nothing else wrong.
+    let later = app.signed_in_customer("bob").await;
+    let code = code_for(&app, &later, &rp, "openid").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let old_hint = tokens["id_token"].as_str().unwrap();
+    let query = custadmin_client::form_encoded(&[
+        ("id_token_hint", old_hint),
+        ("post_logout_redirect_uri", LOGOUT_REDIRECT),
+    ]);
+    app.clock.advance(TimeDelta::days(29));
+    app.api.oidc_logout(&query).await.assert_status(303);
+    app.clock.advance(TimeDelta::days(1) + TimeDelta::seconds(1));
+    assert_error_page(&app.api.oidc_logout(&query).await);
 }
 
 async fn prompt_none_and_required_second_factor_answer_the_relying_party(app: TestApp) {

@@ -1656,8 +1656,8 @@ export interface components {
         LogoutParameters: {
             client_id?: string | null;
             /**
-             * @description An ID token this provider issued to the client (expired ones too); required with
-             *     `post_logout_redirect_uri`.
+             * @description An ID token this provider issued to the client (expired ones too, if issued within
+             *     the longest session lifetime, 30 days); required with `post_logout_redirect_uri`.
              */
             id_token_hint?: string | null;
             /** @description One of the client's registered post-logout redirect URIs. */
@@ -6518,8 +6518,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description An ID token this provider issued to the client (expired ones too); required with
-                 *     `post_logout_redirect_uri`.
+                 * @description An ID token this provider issued to the client (expired ones too, if issued within
+                 *     the longest session lifetime, 30 days); required with `post_logout_redirect_uri`.
                  */
                 id_token_hint?: string;
                 /** @description One of the client's registered post-logout redirect URIs. */

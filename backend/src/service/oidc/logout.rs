@@ -5,10 +5,12 @@
 //! hint nothing ends here: the SPA's `/sign-out` page asks the customer (the spec's "the OP
 //! asks the End-User whether to log out").
 
+use chrono::TimeDelta;
+
 use super::{is_storable, with_query};
 use crate::db::{oidc_clients, oidc_grants, sessions as session_store};
 use crate::service::error::ServiceError;
-use crate::service::AppState;
+use crate::service::{sessions, AppState};
 
 #[derive(Debug, Clone, Default)]
 pub struct LogoutRequest {
@@ -34,6 +36,15 @@ pub async fn log_out(
     let hint = match request.id_token_hint.as_deref() {
         None => None,
         Some(token) => match state.oidc_keys.verify_id_token_hint(token) {
+            // Older than any session can live, it names nothing that could still be ended;
+            // accepting it would only let an old token steer the browser.
+            Ok(hint)
+                if now - hint.issued_at > TimeDelta::days(sessions::SESSION_LIFETIME_DAYS) =>
+            {
+                return Ok(LogoutOutcome::ErrorPage(
+                    "The sign-out request carries an ID token too old to be used.".into(),
+                ))
+            }
             Ok(hint) => Some(hint),
             Err(crate::auth::tokens::TokenError::Keys(message)) => {
                 return Err(ServiceError::Internal(message))
