@@ -165,6 +165,7 @@ on_both_databases!(
     removing_the_app_or_changing_the_password_ends_its_grants_at_once,
     logout_refuses_a_forged_hint_and_ends_the_session,
     prompt_none_and_required_second_factor_answer_the_relying_party,
+    max_age_is_measured_to_the_request_not_to_the_approval,
 );
 
 async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
@@ -817,4 +818,45 @@ async fn prompt_none_and_required_second_factor_answer_the_relying_party(app: Te
         query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["error"],
         "access_denied"
     );
+}
+
+async fn max_age_is_measured_to_the_request_not_to_the_approval(app: TestApp) {
+    let earlier = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    app.clock.advance(TimeDelta::seconds(5));
+    let query = authorize_query(&rp, "openid", &[("max_age", "0")]);
+    let reply = app.api.authorize(&query).await;
+    let request = query_of(&location(&reply))["request"].clone();
+    // A sign-in from before the request is too old for max_age=0.
+    let view = app
+        .api
+        .authorization_request(&earlier.access_token, &request)
+        .await;
+    assert_eq!(view.assert_ok()["next"], "sign_in");
+    // Signed in for it, the customer may take their time over the consent card.
+    app.clock.advance(TimeDelta::seconds(5));
+    let fresh = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
+    let view = app
+        .api
+        .authorization_request(&fresh.access_token, &request)
+        .await;
+    assert_eq!(view.assert_ok()["next"], "consent");
+    app.clock.advance(TimeDelta::minutes(3));
+    let approved = app
+        .api
+        .approve_authorization_request(&fresh.access_token, &request, json!({"consent": true}))
+        .await;
+    let code = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["code"].clone();
+    exchange(&app, &rp, &code, VERIFIER).await.assert_ok();
+    // max_age=300 with a sign-in 210 s before the request: still fresh five minutes on.
+    app.clock.advance(TimeDelta::seconds(30));
+    let query = authorize_query(&rp, "openid", &[("max_age", "300")]);
+    let reply = app.api.authorize(&query).await;
+    let request = query_of(&location(&reply))["request"].clone();
+    app.clock.advance(TimeDelta::minutes(5));
+    let view = app
+        .api
+        .authorization_request(&fresh.access_token, &request)
+        .await;
+    assert_eq!(view.assert_ok()["next"], "ready");
 }

@@ -320,7 +320,7 @@ pub async fn view(
             let (authentication, consent) = match &principal {
                 None => (Authentication::SignIn, None),
                 Some(principal) => (
-                    authentication_of(connection, &request, &client, principal, now)?,
+                    authentication_of(connection, &request, &client, principal)?,
                     oidc_consents::find(connection, &principal.account_id, &client.id)?,
                 ),
             };
@@ -384,13 +384,15 @@ fn authentication_of(
     request: &AuthorizationRequest,
     client: &OidcClient,
     principal: &Principal,
-    now: DateTime<Utc>,
 ) -> Result<Authentication, ServiceError> {
     // `prompt=login`: a sign-in made for this request, not one from before it.
     let stale = request.prompt.login && principal.auth_time < request.created_at;
-    let too_old = request
-        .max_age
-        .is_some_and(|max_age| (now - principal.auth_time).num_seconds() > max_age);
+    // `max_age` is measured to the request, not to the approval: a sign-in made for this
+    // request is fresh however long the customer then reads the consent card.
+    let too_old = request.max_age.is_some_and(|max_age| {
+        principal.auth_time < request.created_at
+            && (request.created_at - principal.auth_time).num_seconds() > max_age
+    });
     if stale || too_old {
         return Ok(Authentication::SignIn);
     }
@@ -450,8 +452,7 @@ pub async fn approve(
             .database
             .run(move |connection| -> Result<_, ServiceError> {
                 let (request, client) = open_request(connection, &id_hash, now)?;
-                let authentication =
-                    authentication_of(connection, &request, &client, &caller, now)?;
+                let authentication = authentication_of(connection, &request, &client, &caller)?;
                 let consent = oidc_consents::find(connection, &caller.account_id, &client.id)?;
                 Ok((request, client, authentication, consent))
             })
