@@ -45,6 +45,23 @@ pub fn find(
         .map(OidcConsent::from))
 }
 
+/// The consent, its row locked for the caller's transaction by a no-op update (as sessions
+/// are): a removal racing a code's redemption is ordered before it (nothing to redeem
+/// against) or after it (and then revokes the grant the redemption opened).
+pub fn lock(
+    connection: &mut DbConnection,
+    account_id: &str,
+    client_id: &str,
+) -> Result<Option<OidcConsent>, DbError> {
+    let touched = diesel::update(consents::table.find((account_id, client_id)))
+        .set(consents::account_id.eq(consents::account_id))
+        .execute(connection)?;
+    if touched == 0 {
+        return Ok(None);
+    }
+    find(connection, account_id, client_id)
+}
+
 /// The account's consents, oldest first.
 pub fn for_account(
     connection: &mut DbConnection,

@@ -230,9 +230,7 @@ pub enum RefreshTokenUse {
         expires_at: DateTime<Utc>,
     },
     /// Used before: whoever presents it again holds a copy.
-    Reused {
-        grant_id: String,
-    },
+    Reused { grant_id: String },
     /// No token of this client's grants: unknown, or another client's (which stays unused).
     Unknown,
 }

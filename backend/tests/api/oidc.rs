@@ -166,6 +166,7 @@ on_both_databases!(
     logout_refuses_a_forged_hint_and_ends_the_session,
     prompt_none_and_required_second_factor_answer_the_relying_party,
     max_age_is_measured_to_the_request_not_to_the_approval,
+    a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant,
 );
 
 async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
@@ -715,7 +716,8 @@ async fn logout_refuses_a_forged_hint_and_ends_the_session(app: TestApp) {
     ]);
     app.clock.advance(TimeDelta::days(29));
     app.api.oidc_logout(&query).await.assert_status(303);
-    app.clock.advance(TimeDelta::days(1) + TimeDelta::seconds(1));
+    app.clock
+        .advance(TimeDelta::days(1) + TimeDelta::seconds(1));
     assert_error_page(&app.api.oidc_logout(&query).await);
 }
 
@@ -859,4 +861,50 @@ async fn max_age_is_measured_to_the_request_not_to_the_approval(app: TestApp) {
         .authorization_request(&fresh.access_token, &request)
         .await;
     assert_eq!(view.assert_ok()["next"], "ready");
+}
+
+async fn a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    // The app removed while its code is redeemed: whichever comes first, no grant survives.
+    for _ in 0..4 {
+        let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+        let (redeemed, removed) = futures::join!(
+            exchange(&app, &rp, &code, VERIFIER),
+            app.api.remove_app(&session.access_token, &rp.id)
+        );
+        removed.assert_status(204);
+        if redeemed.status.is_success() {
+            let token = redeemed.body["refresh_token"].as_str().unwrap();
+            assert_oauth_error(&refresh(&app, &rp, token).await, 400, "invalid_grant");
+        } else {
+            assert_oauth_error(&redeemed, 400, "invalid_grant");
+        }
+    }
+    // The session ended by the app's logout while its code is redeemed: the same (a grant
+    // without offline_access does not outlive its session).
+    for _ in 0..4 {
+        let session = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
+        let first = code_for(&app, &session, &rp, "openid profile").await;
+        let first = exchange(&app, &rp, &first, VERIFIER)
+            .await
+            .assert_ok()
+            .clone();
+        let hint = custadmin_client::form_encoded(&[(
+            "id_token_hint",
+            first["id_token"].as_str().unwrap(),
+        )]);
+        let code = code_for(&app, &session, &rp, "openid profile").await;
+        let (redeemed, logged_out) = futures::join!(
+            exchange(&app, &rp, &code, VERIFIER),
+            app.api.oidc_logout(&hint)
+        );
+        logged_out.assert_status(303);
+        if redeemed.status.is_success() {
+            let access = redeemed.body["access_token"].as_str().unwrap();
+            assert_oauth_error(&app.api.userinfo(access).await, 401, "invalid_token");
+        } else {
+            assert_oauth_error(&redeemed, 400, "invalid_grant");
+        }
+    }
 }

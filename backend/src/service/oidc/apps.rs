@@ -80,12 +80,14 @@ pub async fn remove(
     state
         .database
         .transaction(move |connection| {
-            let Some(client) = oidc_clients::find(connection, &client_id)? else {
-                return Err(Refusal::NotFound.into());
-            };
+            // A write first: on SQLite it takes the write lock at once (a read first could
+            // not be upgraded beside a concurrent writer), on PostgreSQL the consent's row.
             if !oidc_consents::delete(connection, &account_id, &client_id)? {
                 return Err(Refusal::NotFound.into());
             }
+            let Some(client) = oidc_clients::find(connection, &client_id)? else {
+                return Err(Refusal::NotFound.into());
+            };
             oidc_grants::revoke_for_client(
                 connection,
                 &account_id,

@@ -38,9 +38,7 @@ pub async fn log_out(
         Some(token) => match state.oidc_keys.verify_id_token_hint(token) {
             // Older than any session can live, it names nothing that could still be ended;
             // accepting it would only let an old token steer the browser.
-            Ok(hint)
-                if now - hint.issued_at > TimeDelta::days(sessions::SESSION_LIFETIME_DAYS) =>
-            {
+            Ok(hint) if now - hint.issued_at > TimeDelta::days(sessions::SESSION_LIFETIME_DAYS) => {
                 return Ok(LogoutOutcome::ErrorPage(
                     "The sign-out request carries an ID token too old to be used.".into(),
                 ))
@@ -67,6 +65,13 @@ pub async fn log_out(
     state
         .database
         .transaction(move |connection| -> Result<_, ServiceError> {
+            // A write first: on SQLite it takes the write lock at once (a read first could not
+            // be upgraded beside a concurrent writer), on PostgreSQL the session's row, so a
+            // code redeemed from this session meanwhile is ordered before or after the logout.
+            let session_live = match &hint {
+                Some(hint) => session_store::lock_if_live(connection, &hint.session_id)?,
+                None => false,
+            };
             let destination = match (&request.post_logout_redirect_uri, &hint) {
                 // Nothing says which sign-in this is about, nor that the customer wants it
                 // ended (any page can send a browser here): the SPA asks them. No way back
@@ -93,7 +98,7 @@ pub async fn log_out(
                     }
                 }
             };
-            if let Some(hint) = &hint {
+            if let Some(hint) = hint.as_ref().filter(|_| session_live) {
                 let own_session = session_store::find(connection, &hint.session_id)?
                     .is_some_and(|session| session.account_id == hint.subject);
                 if own_session {

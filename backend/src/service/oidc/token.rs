@@ -110,10 +110,14 @@ pub async fn redeem_code(
             if !acceptable {
                 return Err(Refusal::InvalidGrant.into());
             }
-            // The sign-in it came from and the consent it rests on must still stand.
-            let session_live = session_store::find(connection, &code.session_id)?
-                .is_some_and(|session| session.is_live(now));
-            let consented = oidc_consents::find(connection, &code.account_id, &client.id)?
+            // The sign-in it came from and the consent it rests on must still stand, and
+            // keep standing until the grant is in: both rows are locked, so a sign-out, a
+            // credential change or the app's removal racing this either comes first (and
+            // the code is refused) or after (and ends the new grant with the others).
+            let session_live = session_store::lock_if_live(connection, &code.session_id)?
+                && session_store::find(connection, &code.session_id)?
+                    .is_some_and(|session| session.is_live(now));
+            let consented = oidc_consents::lock(connection, &code.account_id, &client.id)?
                 .is_some_and(|consent| consent.scopes.covers(&code.scopes));
             let account = accounts::find_by_id(connection, &code.account_id)?;
             if !session_live || !consented || account.is_none() {
@@ -178,11 +182,15 @@ pub async fn refresh(
     scope: Option<String>,
 ) -> Result<TokenResponse, ServiceError> {
     let now = state.now();
+    // The client first, on its own: a wrong secret (or another client) must not spend the
+    // token, and the transaction below then begins with its write (SQLite's write lock).
+    let client = state
+        .database
+        .run(move |connection| authenticate_client(connection, &credentials))
+        .await?;
     let (client, grant, scopes, refresh_token) = state
         .database
         .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
-            // The client first: a wrong secret (or another client) must not spend the token.
-            let client = authenticate_client(connection, &credentials)?;
             let token_hash = opaque_token::hash(&refresh_token);
             let (grant_id, expires_at) =
                 match oidc_grants::use_refresh_token(connection, &token_hash, &client.id, now)? {
