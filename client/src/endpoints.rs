@@ -22,6 +22,7 @@ const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
 
 pub const JWKS: Endpoint = endpoint("GET", "/.well-known/jwks.json");
 pub const AUTHORIZE: Endpoint = endpoint("GET", "/oauth2/authorize");
+pub const AUTHORIZE_POST: Endpoint = endpoint("POST", "/oauth2/authorize");
 pub const OIDC_LOGOUT: Endpoint = endpoint("GET", "/oauth2/logout");
 pub const OIDC_LOGOUT_POST: Endpoint = endpoint("POST", "/oauth2/logout");
 pub const OIDC_REVOKE: Endpoint = endpoint("POST", "/oauth2/revoke");
@@ -157,6 +158,7 @@ pub const ALL: &[Endpoint] = &[
     RESET_CUSTOMER_TWO_FACTOR,
     UNLOCK_CUSTOMER,
     AUTHORIZE,
+    AUTHORIZE_POST,
     OIDC_LOGOUT,
     OIDC_LOGOUT_POST,
     OIDC_REVOKE,

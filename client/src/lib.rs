@@ -529,6 +529,11 @@ impl Client {
         self.call_with_query(endpoints::AUTHORIZE, None, query, NOBODY)
     }
 
+    /// `POST /oauth2/authorize` with these form fields.
+    pub fn authorize_post(&self, fields: &[(&str, &str)]) -> Call {
+        self.form(endpoints::AUTHORIZE_POST, fields)
+    }
+
     /// `POST /oauth2/token` with these form fields (client authentication in the form, or
     /// none); add HTTP Basic with [`Call::basic_auth`].
     pub fn oidc_token(&self, fields: &[(&str, &str)]) -> Call {

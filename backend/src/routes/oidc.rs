@@ -28,6 +28,7 @@ pub fn configure(config: &mut ServiceConfig) {
     config
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .service(authorize)
+        .service(authorize_post)
         .service(token_endpoint)
         .service(userinfo_get)
         .service(userinfo_post)
@@ -240,8 +241,9 @@ fn client_credentials(
     })
 }
 
-/// The parameters of an authorization request (OpenID Connect Core 3.1.2.1).
-#[derive(Debug, Deserialize, IntoParams)]
+/// The parameters of an authorization request (OpenID Connect Core 3.1.2.1), in the query
+/// or, posted, in a form.
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the query; the handler reads it by hand, leniently.
 pub struct AuthorizeQuery {
@@ -287,11 +289,48 @@ pub struct AuthorizeQuery {
 )]
 #[get("/authorize")]
 async fn authorize(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let parameters = pairs(request.query_string().as_bytes());
-    match authorization::begin(&state, parameters).await {
+    answer_authorize(&state, pairs(request.query_string().as_bytes())).await
+}
+
+/// The authorization endpoint by a form post (OpenID Connect Core 3.1.2.1); as the `GET`.
+#[utoipa::path(
+    tag = "OpenID Connect",
+    request_body(content = Option<AuthorizeQuery>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the SPA, or to the redirect URI with an error", headers(("Location" = String))),
+        (status = 400, description = "Unknown client or unregistered redirect URI, or a body that is no form: an error page", content_type = "text/html", body = String),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unreachable (`database_unavailable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/authorize")]
+async fn authorize_post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded");
+    if !body.is_empty() && !is_form {
+        // Nothing in it can be trusted to redirect to.
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The sign-in request is not a form.",
+        );
+    }
+    answer_authorize(&state, pairs(&body)).await
+}
+
+async fn answer_authorize(state: &AppState, parameters: Vec<(String, String)>) -> HttpResponse {
+    match authorization::begin(state, parameters).await {
         Ok(AuthorizationStart::Redirect(to)) => see_other(&to),
         Ok(AuthorizationStart::ErrorPage(message)) => {
-            error_page(&state, StatusCode::BAD_REQUEST, &message)
+            error_page(state, StatusCode::BAD_REQUEST, &message)
         }
         Err(error) => ApiError::Service(error).error_response(),
     }

@@ -167,6 +167,7 @@ on_both_databases!(
     prompt_none_and_required_second_factor_answer_the_relying_party,
     max_age_is_measured_to_the_request_not_to_the_approval,
     a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant,
+    the_authorization_request_may_be_posted_as_a_form,
 );
 
 async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
@@ -907,4 +908,55 @@ async fn a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant(app
             assert_oauth_error(&redeemed, 400, "invalid_grant");
         }
     }
+}
+
+async fn the_authorization_request_may_be_posted_as_a_form(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let fields = [
+        ("response_type", "code"),
+        ("client_id", rp.id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "af0ifjsldkj"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let reply = app.api.authorize_post(&fields).await;
+    reply.assert_status(303);
+    let request = query_of(&location(&reply))["request"].clone();
+    let approved = app
+        .api
+        .approve_authorization_request(&session.access_token, &request, json!({"consent": true}))
+        .await;
+    let code = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["code"].clone();
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["nonce"],
+        "n-0S6_WzA2Mj"
+    );
+    // The same checks as the GET: an unregistered redirect URI is a page, never a redirect;
+    // anything else wrong goes back with the error.
+    let mut wrong = fields.to_vec();
+    wrong[2] = ("redirect_uri", "https://evil.example/");
+    assert_error_page(&app.api.authorize_post(&wrong).await);
+    let mut wrong = fields.to_vec();
+    wrong[0] = ("response_type", "token");
+    let reply = app.api.authorize_post(&wrong).await;
+    reply.assert_status(303);
+    assert_eq!(
+        query_of(&location(&reply))["error"],
+        "unsupported_response_type"
+    );
+    // A body that is no form cannot say where to go back to.
+    let not_a_form = app
+        .api
+        .authorize_post(&[])
+        .raw_body(Some("application/json"), "{}".to_string())
+        .await;
+    assert_error_page(&not_a_form);
 }

@@ -1053,7 +1053,8 @@ export interface paths {
          */
         get: operations["authorize"];
         put?: never;
-        post?: never;
+        /** The authorization endpoint by a form post (OpenID Connect Core 3.1.2.1); as the `GET`. */
+        post: operations["authorize_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1329,6 +1330,38 @@ export interface components {
              * @description The app's preferred languages, space-separated (`cs en`), for a customer who has not
              *     chosen one.
              */
+            ui_locales?: string | null;
+        };
+        /**
+         * @description The parameters of an authorization request (OpenID Connect Core 3.1.2.1), in the query
+         *     or, posted, in a form.
+         */
+        AuthorizeQuery: {
+            /** @description `urn:custadmin:acr:mfa` (a second factor) or `urn:custadmin:acr:hwk` (a passkey). */
+            acr_values?: string | null;
+            client_id?: string | null;
+            /** @description BASE64URL(SHA-256(code_verifier)); required for public clients. */
+            code_challenge?: string | null;
+            /** @description `S256` (`plain` is refused). */
+            code_challenge_method?: string | null;
+            login_hint?: string | null;
+            /** @description Seconds since the sign-in beyond which the customer signs in again. */
+            max_age?: string | null;
+            nonce?: string | null;
+            /** @description `none`, `login`, `consent` (space-separated; `none` alone). */
+            prompt?: string | null;
+            /** @description Exactly one of the client's registered redirect URIs. */
+            redirect_uri?: string | null;
+            /** @description `query` only. */
+            response_mode?: string | null;
+            /** @description `code`. */
+            response_type?: string | null;
+            /**
+             * @description Space-separated; must include `openid`; `profile`, `email` and `offline_access` are
+             *     known, others ignored.
+             */
+            scope?: string | null;
+            state?: string | null;
             ui_locales?: string | null;
         };
         /** @description WebAuthn options for the browser's `navigator.credentials` (binary fields base64url). */
@@ -6501,6 +6534,56 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Database unreachable (`database_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authorize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["AuthorizeQuery"];
+            };
+        };
+        responses: {
+            /** @description To the SPA, or to the redirect URI with an error */
+            303: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown client or unregistered redirect URI, or a body that is no form: an error page */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Body over 16 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Database unreachable (`database_unavailable`) */
