@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{parse_credential, uuid_path, ApiCaller, MaybeSignedIn};
+use super::{parse_credential, uuid_path, ApiCaller, MaybeSignedIn, SettingUp};
 use crate::domain::oidc::{AcrRequirement, OidcScopes};
 use crate::domain::{InvalidInput, RequestOrigin, Scope, TotpCode};
 use crate::error::{ApiError, Problem};
@@ -280,7 +280,10 @@ async fn view_authorization_request(
 ///
 /// Under `prompt=none`, or for an account without the second factor the app requires (and no
 /// set-up offered), the redirect carries the app's error instead (`login_required`,
-/// `interaction_required`, `consent_required`, `access_denied`). A step-up proof is counted
+/// `interaction_required`, `consent_required`, `access_denied`). A session that may only set
+/// up a second factor (its deadline passed) is answered the same way: `interaction_required`
+/// under `prompt=none`, `two_factor_required` when the app offers the set-up, else
+/// `access_denied`; it never gets a code. A step-up proof is counted
 /// before it is checked, like any proof. A first (or wider) consent is recorded as
 /// `app_access_granted` and mailed. The request is answered once.
 #[utoipa::path(
@@ -291,7 +294,7 @@ async fn view_authorization_request(
     responses(
         (status = 200, description = "Go to `redirect_to`", body = AuthorizationRedirect),
         (status = 400, description = "Wrong or used six-digit code (`invalid_code`), or a refused passkey answer (`passkey_refused`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The app requires a second factor not proved here (`step_up_required`: send `code` or `webauthn`), a sign-in newer than this session (`reauthentication_required`: sign in again), or a second factor the account lacks (`two_factor_required`: set one up); an API token (`insufficient_scope`); a session that may only set up a second factor (`two_factor_setup_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The app requires a second factor not proved here (`step_up_required`: send `code` or `webauthn`), a sign-in newer than this session (`reauthentication_required`: sign in again), or a second factor the account lacks (`two_factor_required`: set one up); an API token (`insufficient_scope`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown, expired or answered already (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Consent is needed and `consent` is false (`consent_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong proofs (`too_many_attempts`)", body = Problem, content_type = "application/problem+json"),
@@ -300,7 +303,8 @@ async fn view_authorization_request(
 #[post("/oidc/authorization-requests/{id}/approve")]
 async fn approve_authorization_request(
     state: web::Data<AppState>,
-    principal: Principal,
+    // A set-up session too, so that the app hears back (the use case never issues it a code).
+    SettingUp(principal): SettingUp,
     origin: RequestOrigin,
     path: web::Path<String>,
     body: web::Json<ApproveAuthorizationRequest>,

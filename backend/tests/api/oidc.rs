@@ -36,6 +36,10 @@ impl Rp {
 }
 
 async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp {
+    register(app, is_public, algorithm, false).await
+}
+
+async fn register(app: &TestApp, is_public: bool, algorithm: &str, offer_set_up: bool) -> Rp {
     let created = oidc_clients::create(
         &app.state,
         OidcClientRegistration {
@@ -44,7 +48,7 @@ async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp 
             post_logout_redirect_uris: vec![LOGOUT_REDIRECT.to_string()],
             is_public,
             require_two_factor: false,
-            offer_two_factor_setup: false,
+            offer_two_factor_setup: offer_set_up,
             id_token_algorithm: algorithm.to_string(),
         },
     )
@@ -168,6 +172,11 @@ on_both_databases!(
     max_age_is_measured_to_the_request_not_to_the_approval,
     a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant,
     the_authorization_request_may_be_posted_as_a_form,
+);
+
+on_both_databases!(
+    with &[("CUSTADMIN_REQUIRE_TWO_FACTOR", "all"), ("CUSTADMIN_TWO_FACTOR_GRACE_DAYS", "14")];
+    a_set_up_session_is_answered_through_the_redirect_never_with_a_code,
 );
 
 async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
@@ -959,4 +968,52 @@ async fn the_authorization_request_may_be_posted_as_a_form(app: TestApp) {
         .raw_body(Some("application/json"), "{}".to_string())
         .await;
     assert_error_page(&not_a_form);
+}
+
+async fn a_set_up_session_is_answered_through_the_redirect_never_with_a_code(app: TestApp) {
+    app.signed_in_customer("alice").await;
+    let plain = register_client(&app, false, "RS256").await;
+    let offering = register(&app, false, "RS256", true).await;
+    // Past the deadline, the password opens only a session that may set up a second factor.
+    app.clock.advance(TimeDelta::days(15));
+    let set_up = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
+    let token = set_up.access_token.as_str();
+    let request_of = |rp: &Rp, extra: &[(&str, &str)]| authorize_query(rp, "openid", extra);
+    // prompt=none: the app hears that the customer must act, whichever the app.
+    for rp in [&plain, &offering] {
+        let reply = app
+            .api
+            .authorize(&request_of(rp, &[("prompt", "none")]))
+            .await;
+        let request = query_of(&location(&reply))["request"].clone();
+        let to = approved_redirect(&app, token, &request).await;
+        assert_eq!(to["error"], "interaction_required");
+        assert!(!to.contains_key("code"));
+    }
+    // An app that does not offer the set-up is told no, with a reason.
+    let reply = app.api.authorize(&request_of(&plain, &[])).await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let view = app.api.authorization_request(token, &request).await;
+    assert_eq!(view.assert_ok()["next"], "ready");
+    let to = approved_redirect(&app, token, &request).await;
+    assert_eq!(to["error"], "access_denied");
+    assert!(to["error_description"].contains("second factor"), "{to:?}");
+    // One that offers it: the customer is led to set it up, as the view says.
+    let reply = app.api.authorize(&request_of(&offering, &[])).await;
+    let request = query_of(&location(&reply))["request"].clone();
+    let view = app.api.authorization_request(token, &request).await;
+    assert_eq!(view.assert_ok()["next"], "set_up_two_factor");
+    app.api
+        .approve_authorization_request(token, &request, json!({"consent": true}))
+        .await
+        .assert_problem(403, "two_factor_required");
+}
+
+/// Approves with consent; answers the redirect's query.
+async fn approved_redirect(app: &TestApp, token: &str, request: &str) -> HashMap<String, String> {
+    let approved = app
+        .api
+        .approve_authorization_request(token, request, json!({"consent": true}))
+        .await;
+    query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())
 }

@@ -850,7 +850,10 @@ export interface paths {
          *     code (single use, 60 seconds), `state` and `iss`.
          * @description Under `prompt=none`, or for an account without the second factor the app requires (and no
          *     set-up offered), the redirect carries the app's error instead (`login_required`,
-         *     `interaction_required`, `consent_required`, `access_denied`). A step-up proof is counted
+         *     `interaction_required`, `consent_required`, `access_denied`). A session that may only set
+         *     up a second factor (its deadline passed) is answered the same way: `interaction_required`
+         *     under `prompt=none`, `two_factor_required` when the app offers the set-up, else
+         *     `access_denied`; it never gets a code. A step-up proof is counted
          *     before it is checked, like any proof. A first (or wider) consent is recorded as
          *     `app_access_granted` and mailed. The request is answered once.
          */
@@ -5643,7 +5646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The app requires a second factor not proved here (`step_up_required`: send `code` or `webauthn`), a sign-in newer than this session (`reauthentication_required`: sign in again), or a second factor the account lacks (`two_factor_required`: set one up); an API token (`insufficient_scope`); a session that may only set up a second factor (`two_factor_setup_required`) */
+            /** @description The app requires a second factor not proved here (`step_up_required`: send `code` or `webauthn`), a sign-in newer than this session (`reauthentication_required`: sign in again), or a second factor the account lacks (`two_factor_required`: set one up); an API token (`insufficient_scope`) */
             403: {
                 headers: {
                     [name: string]: unknown;

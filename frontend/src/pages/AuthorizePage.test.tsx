@@ -20,6 +20,7 @@ const PAGE = `/authorize?request=${REQUEST}`;
 const VIEW_PATH = `/api/v1/oidc/authorization-requests/${REQUEST}`;
 const CODE_URL = "https://app.example/callback?code=c0de&state=s1&iss=http%3A%2F%2Flocalhost";
 const DENIED_URL = "https://app.example/callback?error=access_denied&state=s1&iss=http%3A%2F%2Flocalhost";
+const INTERACTION_URL = "https://app.example/callback?error=interaction_required&state=s1&iss=http%3A%2F%2Flocalhost";
 const LOGIN_REQUIRED_URL = "https://app.example/callback?error=login_required&state=s1&iss=http%3A%2F%2Flocalhost";
 
 function view(overrides: Partial<View> = {}): View {
@@ -285,6 +286,17 @@ describe("an app's sign-in request", () => {
     expect(bodiesOf(calls, `${VIEW_PATH}/deny`)).toEqual([]);
     expect(screen.queryByRole("heading")).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Allow" })).not.toBeInTheDocument();
+  });
+
+  it("prompt=none, with a session that may only set up a second factor: the server's answer still goes back", async () => {
+    const overdue = account({ two_factor: { ...withTotp, enabled: false, methods: [], required: true, setup_required: true } });
+    const { calls } = renderApp(
+      signedInAt(view({ prompt: "none", next: "set_up_two_factor" }), () => json(200, { redirect_to: INTERACTION_URL }), overdue),
+      PAGE,
+    );
+    await waitFor(() => expect(left).toHaveBeenCalledWith(INTERACTION_URL));
+    expect(approvals(calls)).toEqual([{ consent: false }]);
+    expect(screen.queryByRole("heading")).not.toBeInTheDocument();
   });
 
   it("prompt=none, signed out: no page, the app learns there is no session", async () => {

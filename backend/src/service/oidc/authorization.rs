@@ -466,6 +466,12 @@ pub async fn approve(
                 "interaction_required",
                 "the customer must prove a second factor",
             )),
+            // Past its deadline the account must set up a second factor first, which the
+            // customer can do; until then this session answers nothing else.
+            Authentication::Lacking if principal.two_factor_setup_only => Some((
+                "interaction_required",
+                "the customer must set up a second factor",
+            )),
             Authentication::Lacking => Some((
                 "access_denied",
                 "the account has no second factor, which this application requires",
@@ -573,6 +579,10 @@ fn issue_code(
     origin: &RequestOrigin,
     now: DateTime<Utc>,
 ) -> Result<String, ServiceError> {
+    // Refused earlier by `authentication_of`; this holds it should that ever change.
+    if principal.two_factor_setup_only {
+        return Err(Refusal::TwoFactorSetupRequired.into());
+    }
     if !request_store::complete(connection, id_hash, now)? {
         return Err(Refusal::NotFound.into());
     }
