@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 /// domain may not import it).
 const AMR_OTP: &str = "otp";
 const AMR_HARDWARE_KEY: &str = "hwk";
+/// RFC 8176 "multiple-factor authentication"; in a custadmin session, a remembered device.
+const AMR_MULTIPLE_FACTORS: &str = "mfa";
 
 /// The scopes this provider knows, in the order they are stored and shown.
 pub const KNOWN_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -130,6 +132,27 @@ pub fn acr_of(amr: &[String]) -> &'static str {
     } else {
         ACR_VALUE_PASSWORD
     }
+}
+
+/// The ID token's `amr` (RFC 8176): the sign-in's methods and a step-up's, with `mfa` exactly
+/// when a second factor (a code or a passkey) was proved. A session's own `mfa` says that a
+/// remembered device stood in for the second factor, which proves nothing to a relying
+/// party, so it is left out.
+pub fn id_token_amr(session_amr: &[String], stepped_up_with: Option<&str>) -> Vec<String> {
+    let mut amr: Vec<String> = session_amr
+        .iter()
+        .filter(|method| *method != AMR_MULTIPLE_FACTORS)
+        .cloned()
+        .collect();
+    if let Some(method) = stepped_up_with {
+        if !amr.iter().any(|known| known == method) {
+            amr.push(method.to_string());
+        }
+    }
+    if AcrRequirement::Mfa.satisfied_by(&amr) {
+        amr.push(AMR_MULTIPLE_FACTORS.to_string());
+    }
+    amr
 }
 
 /// `prompt` values (OIDC Core 3.1.2.1) this provider honours.
@@ -269,6 +292,25 @@ mod tests {
         assert_eq!(acr_of(&amr(&["pwd", "mfa"])), ACR_VALUE_PASSWORD);
         assert_eq!(acr_of(&amr(&["pwd", "otp"])), ACR_VALUE_MFA);
         assert_eq!(acr_of(&amr(&["hwk", "user"])), ACR_VALUE_HARDWARE_KEY);
+    }
+
+    #[test]
+    fn the_id_token_says_mfa_only_for_a_second_factor_proved_never_for_a_remembered_device() {
+        let amr = |methods: &[&str]| methods.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        assert_eq!(id_token_amr(&amr(&["pwd", "mfa"]), None), amr(&["pwd"]));
+        assert_eq!(
+            id_token_amr(&amr(&["pwd", "mfa"]), Some("otp")),
+            amr(&["pwd", "otp", "mfa"])
+        );
+        assert_eq!(
+            id_token_amr(&amr(&["pwd", "otp"]), None),
+            amr(&["pwd", "otp", "mfa"])
+        );
+        assert_eq!(
+            id_token_amr(&amr(&["hwk", "user"]), Some("hwk")),
+            amr(&["hwk", "user", "mfa"])
+        );
+        assert_eq!(id_token_amr(&amr(&["pwd"]), None), amr(&["pwd"]));
     }
 
     #[test]

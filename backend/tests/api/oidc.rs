@@ -172,6 +172,7 @@ on_both_databases!(
     max_age_is_measured_to_the_request_not_to_the_approval,
     a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant,
     the_authorization_request_may_be_posted_as_a_form,
+    a_remembered_device_is_no_second_factor_in_the_id_token,
 );
 
 on_both_databases!(
@@ -1016,4 +1017,54 @@ async fn approved_redirect(app: &TestApp, token: &str, request: &str) -> HashMap
         .approve_authorization_request(token, request, json!({"consent": true}))
         .await;
     query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())
+}
+
+async fn a_remembered_device_is_no_second_factor_in_the_id_token(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    let rp = register_client(&app, false, "RS256").await;
+    // Signed in with a code: the ID token says the second factor, and mfa.
+    let with_code = app.login_with_code("alice", &secret).await;
+    let code = code_for(&app, &with_code, &rp, "openid").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    // The device remembered, then a sign-in where it stands in for the code (session amr
+    // ["pwd","mfa"]): the ID token says the password only.
+    let challenge = app.api.login("alice", PASSWORD).await;
+    app.next_step();
+    let remembered = app
+        .api
+        .otp(json!({
+            "challenge_token": challenge.body["challenge_token"],
+            "code": app.code_now(&secret, 0),
+            "remember_device": true,
+        }))
+        .await;
+    let device_token = remembered.body["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let via_device = crate::helpers::session_from(
+        &app.api
+            .log_in(
+                json!({"username": "alice", "password": PASSWORD, "device_token": device_token}),
+            )
+            .await,
+    );
+    assert_eq!(
+        claims_of(&via_device.access_token)["amr"],
+        json!(["pwd", "mfa"])
+    );
+    let code = code_for(&app, &via_device, &rp, "openid").await;
+    let tokens = exchange(&app, &rp, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["acr"], "urn:custadmin:acr:pwd");
 }

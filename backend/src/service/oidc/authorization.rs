@@ -20,8 +20,8 @@ use crate::db::{
     oidc_consents, passkeys as passkey_store, sessions as session_store, DbConnection,
 };
 use crate::domain::oidc::{
-    acr_of, AcrRequirement, AuthorizationCode, AuthorizationRequest, OidcConsent, OidcScopes,
-    Prompt,
+    acr_of, id_token_amr, AcrRequirement, AuthorizationCode, AuthorizationRequest, OidcConsent,
+    OidcScopes, Prompt,
 };
 use crate::domain::OidcClient;
 use crate::domain::{RequestOrigin, TotpCode};
@@ -589,15 +589,7 @@ fn issue_code(
     if let Some(scopes) = grant_consent {
         record_consent(state, connection, principal, client, &scopes, origin, now)?;
     }
-    let mut amr = principal.amr.clone();
-    if let Some(method) = proved {
-        // RFC 8176: `mfa` says more than one factor was used, which a step-up makes true.
-        for method in [method, "mfa"] {
-            if !amr.iter().any(|known| known == method) {
-                amr.push(method.to_string());
-            }
-        }
-    }
+    let amr = id_token_amr(&principal.amr, proved);
     let code = opaque_token::generate();
     oidc_codes::insert(
         connection,
