@@ -164,6 +164,16 @@ on_both_databases!(
     removing_the_app_or_changing_the_password_ends_its_grants_at_once,
     logout_refuses_a_forged_hint_and_ends_the_session,
     prompt_none_and_required_second_factor_answer_the_relying_party,
+    this_wasnt_me_ends_every_apps_grant,
+    a_deleted_accounts_apps_are_refused,
+);
+
+on_both_databases!(
+    with &[
+        ("CUSTADMIN_REQUIRE_TWO_FACTOR", "all"),
+        ("CUSTADMIN_TWO_FACTOR_GRACE_DAYS", "14"),
+    ];
+    an_account_past_its_deadline_for_a_second_factor_loses_its_apps_as_its_api_tokens,
 );
 
 async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
@@ -767,4 +777,117 @@ async fn prompt_none_and_required_second_factor_answer_the_relying_party(app: Te
         query_of(approved.assert_ok()["redirect_to"].as_str().unwrap())["error"],
         "access_denied"
     );
+}
+
+/// A grant's tokens (with `offline_access`) for the signed-in customer.
+async fn grant_tokens(app: &TestApp, session: &Session, rp: &Rp) -> serde_json::Value {
+    let code = code_for(app, session, rp, ALL_SCOPES).await;
+    exchange(app, rp, &code, VERIFIER).await.assert_ok().clone()
+}
+
+#[track_caller]
+fn text<'a>(tokens: &'a serde_json::Value, name: &str) -> &'a str {
+    tokens[name].as_str().expect("a token")
+}
+
+/// Both ways a relying party reaches the account without the customer are refused.
+async fn assert_grant_refused(app: &TestApp, rp: &Rp, tokens: &serde_json::Value) {
+    assert_oauth_error(
+        &refresh(app, rp, text(tokens, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &app.api.userinfo(text(tokens, "access_token")).await,
+        401,
+        "invalid_token",
+    );
+}
+
+async fn an_account_past_its_deadline_for_a_second_factor_loses_its_apps_as_its_api_tokens(
+    app: TestApp,
+) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let api_token = app
+        .api
+        .create_api_token(
+            &session.access_token,
+            json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 30}),
+        )
+        .await;
+    let api_token = api_token.body["token"].as_str().unwrap().to_string();
+    // Five minutes before the deadline: a full sign-in, an app granted, its tokens working.
+    app.clock
+        .advance(TimeDelta::days(14) - TimeDelta::minutes(5));
+    let session = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    let renewed = refresh(&app, &rp, text(&tokens, "refresh_token"))
+        .await
+        .assert_ok()
+        .clone();
+    app.api
+        .userinfo(text(&renewed, "access_token"))
+        .await
+        .assert_ok();
+    app.api.account(&api_token).await.assert_ok();
+
+    // Past it, with the access token not yet expired: the app is refused as the API token is.
+    app.clock.advance(TimeDelta::minutes(6));
+    app.api
+        .account(&api_token)
+        .await
+        .assert_problem(403, "two_factor_setup_required");
+    assert_grant_refused(&app, &rp, &renewed).await;
+}
+
+async fn this_wasnt_me_ends_every_apps_grant(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let account_id = app.account_id(&session).await;
+    app.verify_address(&account_id, "alice@example.com").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    app.api
+        .userinfo(text(&tokens, "access_token"))
+        .await
+        .assert_ok();
+    // The notice of the new app carries the "this wasn't me" link.
+    let mails = app.mails().await;
+    let notice = mails
+        .iter()
+        .find(|mail| mail.subject.starts_with("Webmail can now see your account"))
+        .expect("the notice of the app's access");
+    app.api
+        .not_me(json!({ "token": notice.not_me_token() }))
+        .await
+        .assert_ok();
+
+    assert_grant_refused(&app, &rp, &tokens).await;
+    // What the credential-change table decides: NotMe ends app grants.
+    assert!(
+        custadmin::service::credential_change::CredentialChange::NotMe
+            .ends()
+            .app_grants
+    );
+}
+
+async fn a_deleted_accounts_apps_are_refused(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let account_id = app.account_id(&session).await;
+    let rp = register_client(&app, false, "RS256").await;
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    // The product has no deletion yet; an operator removing the row is what it would do.
+    app.state
+        .database
+        .run(move |connection| {
+            use diesel::RunQueryDsl;
+            // A uuid, so safe to write into the statement.
+            diesel::sql_query(format!("DELETE FROM accounts WHERE id = '{account_id}'"))
+                .execute(connection)
+                .map_err(custadmin::db::DbError::from)
+        })
+        .await
+        .unwrap();
+
+    assert_grant_refused(&app, &rp, &tokens).await;
 }
