@@ -36,6 +36,10 @@ impl Rp {
 }
 
 async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp {
+    register(app, is_public, algorithm, false).await
+}
+
+async fn register(app: &TestApp, is_public: bool, algorithm: &str, two_factor: bool) -> Rp {
     let created = oidc_clients::create(
         &app.state,
         OidcClientRegistration {
@@ -43,7 +47,7 @@ async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp 
             redirect_uris: vec![REDIRECT.to_string()],
             post_logout_redirect_uris: vec![LOGOUT_REDIRECT.to_string()],
             is_public,
-            require_two_factor: false,
+            require_two_factor: two_factor,
             offer_two_factor_setup: false,
             id_token_algorithm: algorithm.to_string(),
         },
@@ -165,6 +169,7 @@ on_both_databases!(
     logout_refuses_a_forged_hint_and_ends_the_session,
     prompt_none_and_required_second_factor_answer_the_relying_party,
     this_wasnt_me_ends_every_apps_grant,
+    a_remembered_device_steps_up_with_a_code_inside_approve,
     a_deleted_accounts_apps_are_refused,
 );
 
@@ -890,4 +895,93 @@ async fn a_deleted_accounts_apps_are_refused(app: TestApp) {
         .unwrap();
 
     assert_grant_refused(&app, &rp, &tokens).await;
+}
+
+async fn a_remembered_device_steps_up_with_a_code_inside_approve(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    // "Don't ask for a code on this device": the next sign-in there proves no second factor.
+    let challenge = app.api.login("alice", PASSWORD).await;
+    app.next_step();
+    let remembered = app
+        .api
+        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .await;
+    let device_token = remembered.body["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trusted = app
+        .api
+        .log_in(json!({"username": "alice", "password": PASSWORD, "device_token": device_token}))
+        .await;
+    let trusted = crate::helpers::session_from(&trusted);
+    assert_eq!(
+        claims_of(&trusted.access_token)["amr"],
+        json!(["pwd", "mfa"])
+    );
+
+    let requiring = register(&app, false, "RS256", true).await;
+    let asking = register(&app, false, "RS256", false).await;
+    for (rp, extra) in [
+        (&requiring, vec![]),
+        (
+            &asking,
+            vec![("acr_values", "urn:custadmin:acr:pwd urn:custadmin:acr:mfa")],
+        ),
+    ] {
+        let reply = app
+            .api
+            .authorize(&authorize_query(rp, "openid", &extra))
+            .await;
+        let request = query_of(&location(&reply))["request"].clone();
+        let view = app
+            .api
+            .authorization_request(&trusted.access_token, &request)
+            .await;
+        let view = view.assert_ok();
+        assert_eq!(view["next"], "step_up");
+        assert_eq!(view["acr_required"], "mfa");
+
+        let approve = |body: serde_json::Value| {
+            app.api
+                .approve_authorization_request(&trusted.access_token, &request, body)
+        };
+        approve(json!({"consent": true}))
+            .await
+            .assert_problem(403, "step_up_required");
+        // A wrong code is counted before it is refused, as every proof is.
+        let failures = app.reauth_failures(&trusted).await;
+        approve(json!({"consent": true, "code": app.wrong_code(&secret)}))
+            .await
+            .assert_problem(400, "invalid_code");
+        assert_eq!(app.reauth_failures(&trusted).await, failures + 1);
+
+        app.next_step();
+        let code = app.code_now(&secret, 0);
+        let approved = approve(json!({"consent": true, "code": code})).await;
+        let to = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap());
+        let tokens = exchange(&app, rp, &to["code"], VERIFIER)
+            .await
+            .assert_ok()
+            .clone();
+        let id_token = claims_of(text(&tokens, "id_token"));
+        assert_eq!(id_token["acr"], "urn:custadmin:acr:mfa");
+        assert_eq!(id_token["amr"], json!(["pwd", "mfa", "otp"]));
+
+        // The same step's code once more, for another request: refused, as a replay.
+        let reply = app
+            .api
+            .authorize(&authorize_query(rp, "openid", &extra))
+            .await;
+        let again = query_of(&location(&reply))["request"].clone();
+        app.api
+            .approve_authorization_request(
+                &trusted.access_token,
+                &again,
+                json!({"consent": true, "code": code}),
+            )
+            .await
+            .assert_problem(400, "invalid_code");
+    }
 }
