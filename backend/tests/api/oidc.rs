@@ -170,6 +170,7 @@ on_both_databases!(
     prompt_none_and_required_second_factor_answer_the_relying_party,
     this_wasnt_me_ends_every_apps_grant,
     a_remembered_device_steps_up_with_a_code_inside_approve,
+    a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin,
     a_deleted_accounts_apps_are_refused,
 );
 
@@ -984,4 +985,128 @@ async fn a_remembered_device_steps_up_with_a_code_inside_approve(app: TestApp) {
             .await
             .assert_problem(400, "invalid_code");
     }
+}
+
+#[track_caller]
+fn header_text(reply: &custadmin_client::Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_string())
+}
+
+/// Answered to any origin, never with credentials.
+#[track_caller]
+fn assert_open_to_any_origin(reply: &custadmin_client::Reply, what: &str) {
+    assert_eq!(
+        header_text(reply, "access-control-allow-origin").as_deref(),
+        Some("*"),
+        "{what}: {:?}",
+        reply.headers
+    );
+    assert!(
+        reply
+            .headers
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "{what}"
+    );
+}
+
+async fn a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin(app: TestApp) {
+    use custadmin_client::Method;
+    const ORIGIN: &str = "https://spa.rp.example";
+    let preflight = |path: &str, method: &str| {
+        app.api
+            .send(Method::OPTIONS, path, custadmin_client::NOBODY, None)
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", method)
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+    };
+    for (path, method) in [
+        ("/oauth2/token", "POST"),
+        ("/oauth2/userinfo", "GET"),
+        ("/oauth2/userinfo", "POST"),
+        ("/oauth2/revoke", "POST"),
+        ("/.well-known/jwks.json", "GET"),
+    ] {
+        let reply = preflight(path, method).await;
+        assert!(reply.status.is_success(), "{path}: {}", reply.status);
+        assert_open_to_any_origin(&reply, path);
+        let methods = header_text(&reply, "access-control-allow-methods").unwrap();
+        assert!(
+            methods.contains("GET") && methods.contains("POST"),
+            "{methods}"
+        );
+        let headers = header_text(&reply, "access-control-allow-headers")
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
+    }
+
+    // The actual answers, refusals included (the browser code must read the error).
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, true, "RS256").await;
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    fields.extend(rp.auth());
+    let tokens = app.api.oidc_token(&fields).header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&tokens, "token");
+    let tokens = tokens.assert_ok().clone();
+    let info = app
+        .api
+        .userinfo(text(&tokens, "access_token"))
+        .header("origin", ORIGIN)
+        .await;
+    assert_open_to_any_origin(&info, "userinfo");
+    info.assert_ok();
+    let refused = app.api.userinfo("nonsense").header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&refused, "userinfo refused");
+    assert_oauth_error(&refused, 401, "invalid_token");
+    let mut fields = vec![("token", text(&tokens, "refresh_token"))];
+    fields.extend(rp.auth());
+    let revoked = app.api.oidc_revoke(&fields).header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&revoked, "revoke");
+    revoked.assert_status(200);
+    let keys = app.api.jwks().header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&keys, "jwks");
+
+    // Browser navigations, and the API (its allow-list is empty here), stay closed.
+    let query = authorize_query(&rp, "openid", &[]);
+    for path in ["/oauth2/authorize", "/oauth2/logout"] {
+        let reply = preflight(path, "GET").await;
+        assert!(
+            reply.headers.get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
+    let navigation = app.api.authorize(&query).header("origin", ORIGIN).await;
+    navigation.assert_status(303);
+    assert!(navigation
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
+    let account = app
+        .api
+        .account(&session.access_token)
+        .header("origin", ORIGIN)
+        .await;
+    account.assert_ok();
+    assert!(account.headers.get("access-control-allow-origin").is_none());
+    let preflight_api = preflight("/api/v1/account", "GET").await;
+    assert!(preflight_api
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
 }
