@@ -171,6 +171,7 @@ on_both_databases!(
     this_wasnt_me_ends_every_apps_grant,
     a_remembered_device_steps_up_with_a_code_inside_approve,
     a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin,
+    one_address_makes_at_most_sixty_authorization_requests_a_minute,
     a_deleted_accounts_apps_are_refused,
 );
 
@@ -1109,4 +1110,30 @@ async fn a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin(
         .headers
         .get("access-control-allow-origin")
         .is_none());
+}
+
+async fn one_address_makes_at_most_sixty_authorization_requests_a_minute(app: TestApp) {
+    let rp = register_client(&app, false, "RS256").await;
+    let query = authorize_query(&rp, "openid", &[]);
+    // Invalid ones count too: each costs a lookup, and the limit is read before the request.
+    let unregistered = query.replace("callback", "elsewhere");
+    assert_error_page(&app.api.authorize(&unregistered).await);
+    for _ in 1..60 {
+        app.api.authorize(&query).await.assert_status(303);
+    }
+    let refused = app.api.authorize(&query).await;
+    assert_eq!(refused.status.as_u16(), 429, "{}", refused.text);
+    assert!(
+        refused.headers.get("location").is_none(),
+        "never a redirect"
+    );
+    assert!(refused.content_type().starts_with("text/html"));
+    let retry_after: i64 = header_text(&refused, "retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Refused ones are not stored, nor counted: a minute on, the address may ask again.
+    app.clock.advance(TimeDelta::seconds(retry_after));
+    app.api.authorize(&query).await.assert_status(303);
 }
