@@ -242,6 +242,14 @@ async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");
     assert_eq!(id_token["acr"], "urn:custadmin:acr:pwd");
     assert_eq!(id_token["sid"], claims_of(&session.access_token)["sid"]);
+    // at_hash (OIDC Core 3.1.3.6, RS256: SHA-256) binds the access token issued beside it.
+    {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(body["access_token"].as_str().unwrap().as_bytes());
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+        assert_eq!(id_token["at_hash"], expected.as_str());
+    }
 
     let info = app
         .api

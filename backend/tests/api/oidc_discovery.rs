@@ -162,6 +162,7 @@ async fn the_jwks_it_names_verifies_freshly_issued_id_tokens_of_both_algorithms(
                     acr: ACR_MFA,
                     amr: &amr,
                     session_id: "session-1",
+                    access_token: None,
                 },
                 algorithm,
                 Utc::now(),

@@ -250,6 +250,16 @@ fn sign(
     refresh_token: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, ServiceError> {
+    let scope = scopes.to_text();
+    let access_token = state.oidc_keys.issue_access_token(
+        &OidcAccessContent {
+            subject: &grant.account_id,
+            client_id: &client.id,
+            scope: &scope,
+            grant_id: &grant.id,
+        },
+        now,
+    )?;
     let id_token = state.oidc_keys.issue_id_token(
         &IdTokenContent {
             subject: &grant.account_id,
@@ -259,18 +269,9 @@ fn sign(
             acr: &grant.acr,
             amr: &grant.amr,
             session_id: &grant.session_id,
+            access_token: Some(&access_token),
         },
         client.id_token_algorithm,
-        now,
-    )?;
-    let scope = scopes.to_text();
-    let access_token = state.oidc_keys.issue_access_token(
-        &OidcAccessContent {
-            subject: &grant.account_id,
-            client_id: &client.id,
-            scope: &scope,
-            grant_id: &grant.id,
-        },
         now,
     )?;
     Ok(TokenResponse {
