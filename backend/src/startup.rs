@@ -275,6 +275,8 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .default_service(fn_service(unmatched_request))
             // Inside the error handlers, so its refusals become problem documents too.
             .wrap(cross_origin(&cors_origins))
+            // Outside the allow-list, which would refuse these paths' preflights.
+            .wrap(from_fn(open_to_any_origin))
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(no_store_when_authenticated))
             .wrap(Compress::default())
@@ -291,7 +293,8 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
 
 /// Cross-origin calls: the allow-listed origins (browser-based integrators, with bearer
 /// tokens; never cookies) may call the API; what integrators verify tokens with, the API
-/// description and the public settings are readable from any origin.
+/// description and the public settings are readable from any origin. (The OpenID Connect
+/// endpoints relying parties call are [`open_to_any_origin`]'s.)
 fn cross_origin(allowed: &[String]) -> Cors {
     const PUBLIC: [&str; 4] = [
         "/.well-known/jwks.json",
@@ -317,6 +320,56 @@ fn cross_origin(allowed: &[String]) -> Cors {
         ])
         .expose_headers([actix_web::http::header::RETRY_AFTER])
         .max_age(3600)
+}
+
+/// What a relying party running in a browser (a public client: a single-page app on its own
+/// origin) calls with the tokens it holds: the token, UserInfo and revocation endpoints, and
+/// the keys and discovery to verify what they answer. No cookie ever authenticates them (the
+/// client's credentials and tokens travel in the form or the `Authorization` header), so any
+/// origin may call and read them, never with credentials. Authorize and logout are browser
+/// navigations, not calls: they stay out.
+const OPEN_TO_ANY_ORIGIN: [&str; 5] = [
+    "/oauth2/token",
+    "/oauth2/userinfo",
+    "/oauth2/revoke",
+    "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
+];
+
+/// CORS for [`OPEN_TO_ANY_ORIGIN`]: a preflight is answered here (`*`, GET and POST, the
+/// `Authorization` and `Content-Type` headers); every other answer gets
+/// `Access-Control-Allow-Origin: *` and never `Access-Control-Allow-Credentials`.
+async fn open_to_any_origin(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !OPEN_TO_ANY_ORIGIN.contains(&request.path()) {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let response = actix_web::HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
+            .finish();
+        return Ok(request.into_response(response));
+    }
+    let mut response = next.call(request).await?.map_into_boxed_body();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    Ok(response)
 }
 
 /// Headers every answer carries. Served over https (as the public URL says, whatever proxy

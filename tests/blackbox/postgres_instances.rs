@@ -1,7 +1,10 @@
-//! Two instances on one PostgreSQL database, as behind a load balancer: sessions, revocation
-//! and TOTP replay protection hold across them. Runs only when TEST_DATABASE_URL is set.
+//! Two instances on one PostgreSQL database, as behind a load balancer: sessions, revocation,
+//! TOTP replay protection and the OpenID Connect provider's state hold across them. Runs only
+//! when TEST_DATABASE_URL is set.
 
-use custadmin_blackbox::{totp_code, unix_now, Customers, Launch, PgDatabase, TempDir, PASSWORD};
+use custadmin_blackbox::{
+    totp_code, unix_now, Customers, Launch, PgDatabase, Reply, TempDir, PASSWORD,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -61,6 +64,166 @@ async fn two_instances_on_one_postgres_database_share_sessions_revocation_and_us
     // Assert: accepted once, refused as a replay on the other instance.
     assert_eq!(on_a.assert_status(200)["status"], "authenticated");
     on_b.assert_problem(400, "invalid_code");
+
+    server_a.stop();
+    server_b.stop();
+}
+
+const RP_REDIRECT: &str = "https://forum.example.com/cb";
+/// RFC 7636's example pair.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A query parameter of a URL whose values need no decoding (codes and ids are base64url).
+fn parameter(url: &str, name: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// The relying party as the CLI registered it.
+struct RelyingParty {
+    id: String,
+    secret: String,
+}
+
+impl RelyingParty {
+    /// An authorization request sent to `server`; answers the SPA's request id.
+    async fn request_on(&self, server: &custadmin_blackbox::Server) -> String {
+        // Not following the redirect: it goes to the SPA at the public URL.
+        let front = custadmin_client::Client::new(server.base_url());
+        let query = custadmin_client::form_encoded(&[
+            ("response_type", "code"),
+            ("client_id", &self.id),
+            ("redirect_uri", RP_REDIRECT),
+            ("scope", "openid profile offline_access"),
+            ("state", "s1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]);
+        let reply = front.authorize(&query).await;
+        assert_eq!(reply.status, 303, "{reply:?}");
+        let location = reply.headers["location"].to_str().unwrap();
+        parameter(location, "request").unwrap_or_else(|| panic!("{location}"))
+    }
+
+    async fn redeem(&self, api: &custadmin_client::Client, code: &str) -> Reply {
+        api.oidc_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", &self.id),
+            ("client_secret", &self.secret),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, api: &custadmin_client::Client, refresh_token: &str) -> Reply {
+        api.oidc_token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", &self.id),
+            ("client_secret", &self.secret),
+        ])
+        .await
+    }
+}
+
+/// The customer's yes on `api`: answers the code.
+async fn approve(api: &custadmin_client::Client, token: &str, request: &str) -> String {
+    let approved = api
+        .approve_authorization_request(token, request, json!({"consent": true}))
+        .await;
+    let to = approved.assert_status(200)["redirect_to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(to.starts_with(RP_REDIRECT), "{to}");
+    parameter(&to, "code").unwrap_or_else(|| panic!("{to}"))
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgres_database_share_the_openid_connect_state() {
+    let Some(database) = PgDatabase::create_if_configured(
+        "two_instances_on_one_postgres_database_share_the_openid_connect_state",
+    ) else {
+        return;
+    };
+    let dir = TempDir::new("postgres-oidc");
+    // One public URL, as behind a load balancer: it is the issuer of what either one signs.
+    let launch = Launch::new(dir.path())
+        .env("CUSTADMIN_DATABASE_URL", database.url())
+        .env("CUSTADMIN_PUBLIC_URL", "https://admin.example.com");
+    let server_a = launch.serve();
+    let server_b = launch.serve();
+    let (a, b) = (server_a.api(), server_b.api());
+    // Registered by the operator's command, on the same database.
+    let created = launch.run(
+        &[
+            "oidc-client",
+            "create",
+            "--name",
+            "Forum",
+            "--redirect-uri",
+            RP_REDIRECT,
+        ],
+        None,
+    );
+    assert!(created.status.success(), "{created:?}");
+    let created: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    let rp = RelyingParty {
+        id: created["client_id"].as_str().unwrap().to_string(),
+        secret: created["client_secret"].as_str().unwrap().to_string(),
+    };
+    a.register_customer("grace", None).await;
+    let token = b.access_token("grace").await;
+
+    // Asked on A, approved on B, redeemed on A.
+    let request = rp.request_on(&server_a).await;
+    let code = approve(&b, &token, &request).await;
+    let tokens = rp.redeem(&a, &code).await;
+    let tokens = tokens.assert_status(200).clone();
+    b.userinfo(tokens["access_token"].as_str().unwrap())
+        .await
+        .assert_status(200);
+    // The same request cannot be answered again on the other instance.
+    a.approve_authorization_request(&token, &request, json!({"consent": true}))
+        .await
+        .assert_problem(404, "not_found");
+
+    // The code replayed on B: refused, and the grant its redemption on A opened is revoked.
+    let replayed = rp.redeem(&b, &code).await;
+    assert_eq!(replayed.status, 400, "{replayed:?}");
+    assert_eq!(replayed.body["error"], "invalid_grant");
+    let refused = rp
+        .refresh(&a, tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refused.body["error"], "invalid_grant", "{refused:?}");
+    assert_eq!(
+        b.userinfo(tokens["access_token"].as_str().unwrap())
+            .await
+            .status,
+        401
+    );
+
+    // A new grant through B; the customer removes the app on A; a refresh on B is refused.
+    let request = rp.request_on(&server_b).await;
+    let code = approve(&a, &token, &request).await;
+    let tokens = rp.redeem(&b, &code).await;
+    let tokens = tokens.assert_status(200).clone();
+    let renewed = rp
+        .refresh(&b, tokens["refresh_token"].as_str().unwrap())
+        .await;
+    let renewed = renewed.assert_status(200).clone();
+    a.remove_app(&token, &rp.id).await.assert_status(204);
+    let refused = rp
+        .refresh(&b, renewed["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert_eq!(refused.body["error"], "invalid_grant");
 
     server_a.stop();
     server_b.stop();

@@ -17,8 +17,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use openidconnect::core::CoreGenderClaim;
 use openidconnect::{
-    AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
-    ClientId, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+    AccessTokenHash, AdditionalClaims, Audience, AuthenticationContextClass,
+    AuthenticationMethodReference, ClientId, IdTokenClaims, IssuerUrl, Nonce, StandardClaims,
+    SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -55,6 +56,8 @@ pub struct IdTokenContent<'a> {
     pub amr: &'a [String],
     /// The custadmin session the customer approved with.
     pub session_id: &'a str,
+    /// The access token issued beside it, if any: its hash goes in as `at_hash`.
+    pub access_token: Option<&'a str>,
 }
 
 /// What a UserInfo access token carries.
@@ -341,7 +344,12 @@ impl OidcKeys {
                 .map(|method| AuthenticationMethodReference::new(method.clone()))
                 .collect(),
         ))
-        .set_authorized_party(Some(ClientId::new(content.client_id.to_string())));
+        .set_authorized_party(Some(ClientId::new(content.client_id.to_string())))
+        .set_access_token_hash(
+            content
+                .access_token
+                .map(|token| access_token_hash(token, algorithm)),
+        );
         match algorithm {
             IdTokenAlgorithm::Rs256 => self.sign_rs256(ID_TOKEN_TYPE, &claims),
             IdTokenAlgorithm::EdDsa => self.ed25519.sign(ID_TOKEN_TYPE, &claims),
@@ -473,6 +481,19 @@ impl OidcKeys {
     }
 }
 
+/// `at_hash` (OpenID Connect Core 3.1.3.6): the left half of the access token's hash, by the
+/// hash of the ID token's algorithm (SHA-256 for RS256; SHA-512 for EdDSA over Ed25519, as
+/// Ed25519 itself hashes), base64url.
+fn access_token_hash(access_token: &str, algorithm: IdTokenAlgorithm) -> AccessTokenHash {
+    let digest = match algorithm {
+        IdTokenAlgorithm::Rs256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+        IdTokenAlgorithm::EdDsa => sha2::Sha512::digest(access_token.as_bytes()).to_vec(),
+    };
+    AccessTokenHash::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,6 +547,7 @@ mod tests {
                 acr: ACR_MFA,
                 amr: &amr(),
                 session_id: "session-1",
+                access_token: None,
             },
             algorithm,
             now(),
@@ -618,6 +640,7 @@ mod tests {
                     acr: ACR_PASSWORD,
                     amr: &["pwd".to_string()],
                     session_id: "session-1",
+                    access_token: None,
                 },
                 IdTokenAlgorithm::Rs256,
                 now(),
@@ -625,6 +648,43 @@ mod tests {
             .unwrap();
         let (_, claims) = parts(&token);
         assert!(claims.get("nonce").is_none(), "{claims}");
+    }
+
+    #[test]
+    fn an_id_token_issued_with_an_access_token_carries_its_at_hash() {
+        let keys = keys();
+        // OpenID Connect Core A.3's access token and at_hash (SHA-256); the SHA-512 one for
+        // EdDSA worked out independently (Python's hashlib).
+        let access = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        for (algorithm, expected) in [
+            (IdTokenAlgorithm::Rs256, "77QmUPtjPfzWtF2AnpK9RQ"),
+            (
+                IdTokenAlgorithm::EdDsa,
+                "q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM",
+            ),
+        ] {
+            let token = keys
+                .issue_id_token(
+                    &IdTokenContent {
+                        subject: "account-1",
+                        client_id: "ca_client",
+                        nonce: None,
+                        auth_time: now(),
+                        acr: ACR_PASSWORD,
+                        amr: &["pwd".to_string()],
+                        session_id: "session-1",
+                        access_token: Some(access),
+                    },
+                    algorithm,
+                    now(),
+                )
+                .unwrap();
+            let (_, claims) = parts(&token);
+            assert_eq!(claims["at_hash"], expected, "{algorithm:?}");
+        }
+        // Without one (the tests above), no claim.
+        let (_, claims) = parts(&id_token(&keys, IdTokenAlgorithm::Rs256));
+        assert!(claims.get("at_hash").is_none(), "{claims}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::MAX_BODY_BYTES;
+use crate::domain::RequestOrigin;
 use crate::error::{ApiError, Problem};
 use crate::service::error::{Refusal, ServiceError};
 use crate::service::oidc::authorization::{self, AuthorizationStart};
@@ -284,12 +285,17 @@ pub struct AuthorizeQuery {
     responses(
         (status = 303, description = "To the SPA, or to the redirect URI with an error", headers(("Location" = String))),
         (status = 400, description = "Unknown client or unregistered redirect URI: an error page", content_type = "text/html", body = String),
+        (status = 429, description = "More than 60 requests a minute from the client's address: an error page, with `Retry-After`", content_type = "text/html", body = String, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unreachable (`database_unavailable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/authorize")]
-async fn authorize(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    answer_authorize(&state, pairs(request.query_string().as_bytes())).await
+async fn authorize(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    origin: RequestOrigin,
+) -> HttpResponse {
+    answer_authorize(&state, pairs(request.query_string().as_bytes()), &origin).await
 }
 
 /// The authorization endpoint by a form post (OpenID Connect Core 3.1.2.1); as the `GET`.
@@ -300,6 +306,7 @@ async fn authorize(state: web::Data<AppState>, request: HttpRequest) -> HttpResp
         (status = 303, description = "To the SPA, or to the redirect URI with an error", headers(("Location" = String))),
         (status = 400, description = "Unknown client or unregistered redirect URI, or a body that is no form: an error page", content_type = "text/html", body = String),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than 60 requests a minute from the client's address: an error page, with `Retry-After`", content_type = "text/html", body = String, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unreachable (`database_unavailable`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -307,6 +314,7 @@ async fn authorize(state: web::Data<AppState>, request: HttpRequest) -> HttpResp
 async fn authorize_post(
     state: web::Data<AppState>,
     request: HttpRequest,
+    origin: RequestOrigin,
     body: web::Bytes,
 ) -> HttpResponse {
     let is_form = request
@@ -323,14 +331,32 @@ async fn authorize_post(
             "The sign-in request is not a form.",
         );
     }
-    answer_authorize(&state, pairs(&body)).await
+    answer_authorize(&state, pairs(&body), &origin).await
 }
 
-async fn answer_authorize(state: &AppState, parameters: Vec<(String, String)>) -> HttpResponse {
-    match authorization::begin(state, parameters).await {
+async fn answer_authorize(
+    state: &AppState,
+    parameters: Vec<(String, String)>,
+    origin: &RequestOrigin,
+) -> HttpResponse {
+    match authorization::begin(state, parameters, origin).await {
         Ok(AuthorizationStart::Redirect(to)) => see_other(&to),
         Ok(AuthorizationStart::ErrorPage(message)) => {
             error_page(state, StatusCode::BAD_REQUEST, &message)
+        }
+        // A page, never a redirect: the request was not even read.
+        Err(ServiceError::Refused(Refusal::TooManyAttempts {
+            retry_after_secs, ..
+        })) => {
+            let mut page = error_page(
+                state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-in requests came from your network just now. Wait a minute, \
+                 then go back to the application and try again.",
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            page
         }
         Err(error) => ApiError::Service(error).error_response(),
     }

@@ -238,6 +238,7 @@ pub async fn authenticate(
         TokenLookup::OutsideNetworks => return Err(Refusal::NetworkNotAllowed.into()),
     };
     let standing = two_factor_requirement::standing_now(state, &mut account, now).await?;
+    // Refused by every route (`ApiCaller`), as an app's grant is at refresh and UserInfo.
     Ok(Principal {
         account_id: account.id.clone(),
         session_id: String::new(),
@@ -249,6 +250,6 @@ pub async fn authenticate(
             token_id: token.id,
             scopes: token.scopes,
         }),
-        two_factor_setup_only: standing.is_overdue(),
+        two_factor_setup_only: !standing.admits_delegates(),
     })
 }

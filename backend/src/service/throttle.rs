@@ -33,6 +33,10 @@ pub const ACCOUNT_CEILING_WINDOW_SECS: i64 = 15 * 60;
 /// expires) per client site in [`NETWORK_WINDOW_SECS`]: ample for an office behind one
 /// address, few enough that one site cannot make the server sign, seal and store without end.
 pub const PASSKEY_CEREMONIES_PER_NETWORK: i64 = 300;
+/// OpenID Connect authorization requests per client site a minute: each valid one is a row
+/// until it expires, and nobody signed in makes them; a relying party's users behind one
+/// address sign in far less often than this.
+pub const AUTHORIZATION_REQUESTS_PER_SITE_MINUTE: i64 = 60;
 /// Resets, unlocks and support-scoped API tokens made, per support agent.
 pub const SUPPORT_ACTIONS_PER_HOUR: i64 = 30;
 /// Wrong proofs per account from all its sessions together. One session is locked long before
@@ -53,7 +57,8 @@ pub const VERIFICATION_MAILS_PER_ACCOUNT_HOUR: i64 = 5;
 pub const MAILS_PER_ADDRESS_HOUR: i64 = 3;
 /// The longest window of any limit: windowed entries older than this count for nothing.
 pub const LONGEST_WINDOW_SECS: i64 = DAY_SECS;
-const HOUR_SECS: i64 = 60 * 60;
+const MINUTE_SECS: i64 = 60;
+const HOUR_SECS: i64 = 60 * MINUTE_SECS;
 const DAY_SECS: i64 = 24 * HOUR_SECS;
 
 /// What an attempt is counted against.
@@ -99,6 +104,8 @@ pub enum Subject {
     /// Passkey ceremonies started from one client site by someone not signed in:
     /// passwordless sign-ins and password resets.
     PasskeyCeremonies { site: String },
+    /// OpenID Connect authorization requests from one client site.
+    AuthorizationRequests { site: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +149,7 @@ impl Subject {
             }
             Self::ResetMailsToAccountDaily { account_id } => format!("reset-mail-day:{account_id}"),
             Self::PasskeyCeremonies { site } => format!("passkey-site:{site}"),
+            Self::AuthorizationRequests { site } => format!("oidc-authorize:{site}"),
         }
     }
 
@@ -164,6 +172,7 @@ impl Subject {
             Self::ResetMailsToAccountHourly { .. } => "reset_mails_to_account_hourly",
             Self::ResetMailsToAccountDaily { .. } => "reset_mails_to_account_daily",
             Self::PasskeyCeremonies { .. } => "passkey_ceremonies",
+            Self::AuthorizationRequests { .. } => "authorization_requests",
         }
     }
 
@@ -194,6 +203,9 @@ impl Subject {
             Self::ResetMailsToAccountDaily { .. } => window(RESET_MAILS_PER_ACCOUNT_DAY, DAY_SECS),
             Self::PasskeyCeremonies { .. } => {
                 window(PASSKEY_CEREMONIES_PER_NETWORK, NETWORK_WINDOW_SECS)
+            }
+            Self::AuthorizationRequests { .. } => {
+                window(AUTHORIZATION_REQUESTS_PER_SITE_MINUTE, MINUTE_SECS)
             }
         }
     }
@@ -571,6 +583,7 @@ mod tests {
             Subject::MailsToAddress {
                 address: "a@example.com".into(),
             },
+            Subject::AuthorizationRequests { site: "s".into() },
         ];
         for subject in subjects {
             if let Limit::Window { window_secs, .. } = subject.limit() {

@@ -54,6 +54,13 @@ impl Standing {
     pub fn is_required(self) -> bool {
         self != Self::Free
     }
+
+    /// Whether what acts for the holder without them present (an integrator's API token, a
+    /// relying party's grant at refresh and UserInfo) may act now. Past the deadline only the
+    /// holder, signed in with the password, may act, and only to set up a second factor.
+    pub fn admits_delegates(self) -> bool {
+        !self.is_overdue()
+    }
 }
 
 /// Whether a requirement reaches the account.
@@ -116,6 +123,25 @@ pub fn settle(
         account.two_factor_deadline = None;
     }
     Ok(())
+}
+
+/// The account a delegate (an API token, an app's grant) acts for, read inside the caller's
+/// transaction, if the delegate may act for it now (see [`Standing::admits_delegates`]):
+/// `None` for an account deleted, or past its deadline for a required second factor without
+/// one. The requirement is settled first, as at any signed-in request.
+pub fn account_admitting_delegates(
+    connection: &mut DbConnection,
+    settings: &Settings,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Account>, DbError> {
+    let Some(mut account) = accounts::find_by_id(connection, account_id)? else {
+        return Ok(None);
+    };
+    settle(connection, settings, &mut account, now)?;
+    Ok(standing(settings, &account, now)
+        .admits_delegates()
+        .then_some(account))
 }
 
 /// [`settle`]s the account, when it needs it, in a run of its own (the request path reads

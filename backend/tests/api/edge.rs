@@ -114,8 +114,9 @@ async fn only_allow_listed_origins_may_call_the_api_from_a_browser() {
         "the browser keeps the answer from evil"
     );
 
-    // What integrators verify tokens with, and the public settings: any origin may read.
-    for read in [app.api.jwks(), app.api.public_settings(), app.api.openapi()] {
+    // The API description and the public settings: any origin may read (the keys too, as
+    // `*`: see the OpenID Connect tests).
+    for read in [app.api.public_settings(), app.api.openapi()] {
         let request = read.describe();
         let public = read.header("origin", "https://anyone.example").await;
         assert_eq!(

@@ -39,7 +39,17 @@ async fn register_client(app: &TestApp, is_public: bool, algorithm: &str) -> Rp 
     register(app, is_public, algorithm, false).await
 }
 
-async fn register(app: &TestApp, is_public: bool, algorithm: &str, offer_set_up: bool) -> Rp {
+async fn register(app: &TestApp, is_public: bool, algorithm: &str, two_factor: bool) -> Rp {
+    register_with(app, is_public, algorithm, two_factor, false).await
+}
+
+async fn register_with(
+    app: &TestApp,
+    is_public: bool,
+    algorithm: &str,
+    require_two_factor: bool,
+    offer_two_factor_setup: bool,
+) -> Rp {
     let created = oidc_clients::create(
         &app.state,
         OidcClientRegistration {
@@ -47,8 +57,8 @@ async fn register(app: &TestApp, is_public: bool, algorithm: &str, offer_set_up:
             redirect_uris: vec![REDIRECT.to_string()],
             post_logout_redirect_uris: vec![LOGOUT_REDIRECT.to_string()],
             is_public,
-            require_two_factor: false,
-            offer_two_factor_setup: offer_set_up,
+            require_two_factor,
+            offer_two_factor_setup,
             id_token_algorithm: algorithm.to_string(),
         },
     )
@@ -173,10 +183,19 @@ on_both_databases!(
     a_code_redeemed_as_its_session_or_consent_ends_leaves_no_live_grant,
     the_authorization_request_may_be_posted_as_a_form,
     a_remembered_device_is_no_second_factor_in_the_id_token,
+    this_wasnt_me_ends_every_apps_grant,
+    a_remembered_device_steps_up_with_a_code_inside_approve,
+    a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin,
+    one_address_makes_at_most_sixty_authorization_requests_a_minute,
+    a_deleted_accounts_apps_are_refused,
 );
 
 on_both_databases!(
-    with &[("CUSTADMIN_REQUIRE_TWO_FACTOR", "all"), ("CUSTADMIN_TWO_FACTOR_GRACE_DAYS", "14")];
+    with &[
+        ("CUSTADMIN_REQUIRE_TWO_FACTOR", "all"),
+        ("CUSTADMIN_TWO_FACTOR_GRACE_DAYS", "14"),
+    ];
+    an_account_past_its_deadline_for_a_second_factor_loses_its_apps_as_its_api_tokens,
     a_set_up_session_is_answered_through_the_redirect_never_with_a_code,
 );
 
@@ -239,6 +258,14 @@ async fn the_code_flow_signs_in_refreshes_revokes_and_logs_out(app: TestApp) {
     assert_eq!(id_token["nonce"], "n-0S6_WzA2Mj");
     assert_eq!(id_token["acr"], "urn:custadmin:acr:pwd");
     assert_eq!(id_token["sid"], claims_of(&session.access_token)["sid"]);
+    // at_hash (OIDC Core 3.1.3.6, RS256: SHA-256) binds the access token issued beside it.
+    {
+        use base64::Engine;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(body["access_token"].as_str().unwrap().as_bytes());
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+        assert_eq!(id_token["at_hash"], expected.as_str());
+    }
 
     let info = app
         .api
@@ -974,7 +1001,7 @@ async fn the_authorization_request_may_be_posted_as_a_form(app: TestApp) {
 async fn a_set_up_session_is_answered_through_the_redirect_never_with_a_code(app: TestApp) {
     app.signed_in_customer("alice").await;
     let plain = register_client(&app, false, "RS256").await;
-    let offering = register(&app, false, "RS256", true).await;
+    let offering = register_with(&app, false, "RS256", false, true).await;
     // Past the deadline, the password opens only a session that may set up a second factor.
     app.clock.advance(TimeDelta::days(15));
     let set_up = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
@@ -1067,4 +1094,357 @@ async fn a_remembered_device_is_no_second_factor_in_the_id_token(app: TestApp) {
     let claims = claims_of(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["amr"], json!(["pwd"]));
     assert_eq!(claims["acr"], "urn:custadmin:acr:pwd");
+}
+
+/// A grant's tokens (with `offline_access`) for the signed-in customer.
+async fn grant_tokens(app: &TestApp, session: &Session, rp: &Rp) -> serde_json::Value {
+    let code = code_for(app, session, rp, ALL_SCOPES).await;
+    exchange(app, rp, &code, VERIFIER).await.assert_ok().clone()
+}
+
+#[track_caller]
+fn text<'a>(tokens: &'a serde_json::Value, name: &str) -> &'a str {
+    tokens[name].as_str().expect("a token")
+}
+
+/// Both ways a relying party reaches the account without the customer are refused.
+async fn assert_grant_refused(app: &TestApp, rp: &Rp, tokens: &serde_json::Value) {
+    assert_oauth_error(
+        &refresh(app, rp, text(tokens, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    assert_oauth_error(
+        &app.api.userinfo(text(tokens, "access_token")).await,
+        401,
+        "invalid_token",
+    );
+}
+
+async fn an_account_past_its_deadline_for_a_second_factor_loses_its_apps_as_its_api_tokens(
+    app: TestApp,
+) {
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let api_token = app
+        .api
+        .create_api_token(
+            &session.access_token,
+            json!({"name": "script", "scopes": ["account:read"], "expires_in_days": 30}),
+        )
+        .await;
+    let api_token = api_token.body["token"].as_str().unwrap().to_string();
+    // Five minutes before the deadline: a full sign-in, an app granted, its tokens working.
+    app.clock
+        .advance(TimeDelta::days(14) - TimeDelta::minutes(5));
+    let session = crate::helpers::session_from(&app.api.login("alice", PASSWORD).await);
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    let renewed = refresh(&app, &rp, text(&tokens, "refresh_token"))
+        .await
+        .assert_ok()
+        .clone();
+    app.api
+        .userinfo(text(&renewed, "access_token"))
+        .await
+        .assert_ok();
+    app.api.account(&api_token).await.assert_ok();
+
+    // Past it, with the access token not yet expired: the app is refused as the API token is.
+    app.clock.advance(TimeDelta::minutes(6));
+    app.api
+        .account(&api_token)
+        .await
+        .assert_problem(403, "two_factor_setup_required");
+    assert_grant_refused(&app, &rp, &renewed).await;
+}
+
+async fn this_wasnt_me_ends_every_apps_grant(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let account_id = app.account_id(&session).await;
+    app.verify_address(&account_id, "alice@example.com").await;
+    let rp = register_client(&app, false, "RS256").await;
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    app.api
+        .userinfo(text(&tokens, "access_token"))
+        .await
+        .assert_ok();
+    // The notice of the new app carries the "this wasn't me" link.
+    let mails = app.mails().await;
+    let notice = mails
+        .iter()
+        .find(|mail| mail.subject.starts_with("Webmail can now see your account"))
+        .expect("the notice of the app's access");
+    app.api
+        .not_me(json!({ "token": notice.not_me_token() }))
+        .await
+        .assert_ok();
+
+    assert_grant_refused(&app, &rp, &tokens).await;
+    // What the credential-change table decides: NotMe ends app grants.
+    assert!(
+        custadmin::service::credential_change::CredentialChange::NotMe
+            .ends()
+            .app_grants
+    );
+}
+
+async fn a_deleted_accounts_apps_are_refused(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let account_id = app.account_id(&session).await;
+    let rp = register_client(&app, false, "RS256").await;
+    let tokens = grant_tokens(&app, &session, &rp).await;
+    // The product has no deletion yet; an operator removing the row is what it would do.
+    app.state
+        .database
+        .run(move |connection| {
+            use diesel::RunQueryDsl;
+            // A uuid, so safe to write into the statement.
+            diesel::sql_query(format!("DELETE FROM accounts WHERE id = '{account_id}'"))
+                .execute(connection)
+                .map_err(custadmin::db::DbError::from)
+        })
+        .await
+        .unwrap();
+
+    assert_grant_refused(&app, &rp, &tokens).await;
+}
+
+async fn a_remembered_device_steps_up_with_a_code_inside_approve(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let (secret, _) = app.enable_two_factor(&session).await;
+    // "Don't ask for a code on this device": the next sign-in there proves no second factor.
+    let challenge = app.api.login("alice", PASSWORD).await;
+    app.next_step();
+    let remembered = app
+        .api
+        .otp(json!({"challenge_token": challenge.body["challenge_token"], "code": app.code_now(&secret, 0), "remember_device": true}))
+        .await;
+    let device_token = remembered.body["device_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trusted = app
+        .api
+        .log_in(json!({"username": "alice", "password": PASSWORD, "device_token": device_token}))
+        .await;
+    let trusted = crate::helpers::session_from(&trusted);
+    assert_eq!(
+        claims_of(&trusted.access_token)["amr"],
+        json!(["pwd", "mfa"])
+    );
+
+    let requiring = register(&app, false, "RS256", true).await;
+    let asking = register(&app, false, "RS256", false).await;
+    for (rp, extra) in [
+        (&requiring, vec![]),
+        (
+            &asking,
+            vec![("acr_values", "urn:custadmin:acr:pwd urn:custadmin:acr:mfa")],
+        ),
+    ] {
+        let reply = app
+            .api
+            .authorize(&authorize_query(rp, "openid", &extra))
+            .await;
+        let request = query_of(&location(&reply))["request"].clone();
+        let view = app
+            .api
+            .authorization_request(&trusted.access_token, &request)
+            .await;
+        let view = view.assert_ok();
+        assert_eq!(view["next"], "step_up");
+        assert_eq!(view["acr_required"], "mfa");
+
+        let approve = |body: serde_json::Value| {
+            app.api
+                .approve_authorization_request(&trusted.access_token, &request, body)
+        };
+        approve(json!({"consent": true}))
+            .await
+            .assert_problem(403, "step_up_required");
+        // A wrong code is counted before it is refused, as every proof is.
+        let failures = app.reauth_failures(&trusted).await;
+        approve(json!({"consent": true, "code": app.wrong_code(&secret)}))
+            .await
+            .assert_problem(400, "invalid_code");
+        assert_eq!(app.reauth_failures(&trusted).await, failures + 1);
+
+        app.next_step();
+        let code = app.code_now(&secret, 0);
+        let approved = approve(json!({"consent": true, "code": code})).await;
+        let to = query_of(approved.assert_ok()["redirect_to"].as_str().unwrap());
+        let tokens = exchange(&app, rp, &to["code"], VERIFIER)
+            .await
+            .assert_ok()
+            .clone();
+        let id_token = claims_of(text(&tokens, "id_token"));
+        assert_eq!(id_token["acr"], "urn:custadmin:acr:mfa");
+        // The device's own mfa is dropped; mfa stands for the code proved here.
+        assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]));
+
+        // The same step's code once more, for another request: refused, as a replay.
+        let reply = app
+            .api
+            .authorize(&authorize_query(rp, "openid", &extra))
+            .await;
+        let again = query_of(&location(&reply))["request"].clone();
+        app.api
+            .approve_authorization_request(
+                &trusted.access_token,
+                &again,
+                json!({"consent": true, "code": code}),
+            )
+            .await
+            .assert_problem(400, "invalid_code");
+    }
+}
+
+#[track_caller]
+fn header_text(reply: &custadmin_client::Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_string())
+}
+
+/// Answered to any origin, never with credentials.
+#[track_caller]
+fn assert_open_to_any_origin(reply: &custadmin_client::Reply, what: &str) {
+    assert_eq!(
+        header_text(reply, "access-control-allow-origin").as_deref(),
+        Some("*"),
+        "{what}: {:?}",
+        reply.headers
+    );
+    assert!(
+        reply
+            .headers
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "{what}"
+    );
+}
+
+async fn a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin(app: TestApp) {
+    use custadmin_client::Method;
+    const ORIGIN: &str = "https://spa.rp.example";
+    let preflight = |path: &str, method: &str| {
+        app.api
+            .send(Method::OPTIONS, path, custadmin_client::NOBODY, None)
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", method)
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+    };
+    for (path, method) in [
+        ("/oauth2/token", "POST"),
+        ("/oauth2/userinfo", "GET"),
+        ("/oauth2/userinfo", "POST"),
+        ("/oauth2/revoke", "POST"),
+        ("/.well-known/jwks.json", "GET"),
+    ] {
+        let reply = preflight(path, method).await;
+        assert!(reply.status.is_success(), "{path}: {}", reply.status);
+        assert_open_to_any_origin(&reply, path);
+        let methods = header_text(&reply, "access-control-allow-methods").unwrap();
+        assert!(
+            methods.contains("GET") && methods.contains("POST"),
+            "{methods}"
+        );
+        let headers = header_text(&reply, "access-control-allow-headers")
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
+    }
+
+    // The actual answers, refusals included (the browser code must read the error).
+    let session = app.signed_in_customer("alice").await;
+    let rp = register_client(&app, true, "RS256").await;
+    let code = code_for(&app, &session, &rp, ALL_SCOPES).await;
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    fields.extend(rp.auth());
+    let tokens = app.api.oidc_token(&fields).header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&tokens, "token");
+    let tokens = tokens.assert_ok().clone();
+    let info = app
+        .api
+        .userinfo(text(&tokens, "access_token"))
+        .header("origin", ORIGIN)
+        .await;
+    assert_open_to_any_origin(&info, "userinfo");
+    info.assert_ok();
+    let refused = app.api.userinfo("nonsense").header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&refused, "userinfo refused");
+    assert_oauth_error(&refused, 401, "invalid_token");
+    let mut fields = vec![("token", text(&tokens, "refresh_token"))];
+    fields.extend(rp.auth());
+    let revoked = app.api.oidc_revoke(&fields).header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&revoked, "revoke");
+    revoked.assert_status(200);
+    let keys = app.api.jwks().header("origin", ORIGIN).await;
+    assert_open_to_any_origin(&keys, "jwks");
+
+    // Browser navigations, and the API (its allow-list is empty here), stay closed.
+    let query = authorize_query(&rp, "openid", &[]);
+    for path in ["/oauth2/authorize", "/oauth2/logout"] {
+        let reply = preflight(path, "GET").await;
+        assert!(
+            reply.headers.get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
+    let navigation = app.api.authorize(&query).header("origin", ORIGIN).await;
+    navigation.assert_status(303);
+    assert!(navigation
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
+    let account = app
+        .api
+        .account(&session.access_token)
+        .header("origin", ORIGIN)
+        .await;
+    account.assert_ok();
+    assert!(account.headers.get("access-control-allow-origin").is_none());
+    let preflight_api = preflight("/api/v1/account", "GET").await;
+    assert!(preflight_api
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+async fn one_address_makes_at_most_sixty_authorization_requests_a_minute(app: TestApp) {
+    let rp = register_client(&app, false, "RS256").await;
+    let query = authorize_query(&rp, "openid", &[]);
+    // Invalid ones count too: each costs a lookup, and the limit is read before the request.
+    let unregistered = query.replace("callback", "elsewhere");
+    assert_error_page(&app.api.authorize(&unregistered).await);
+    for _ in 1..60 {
+        app.api.authorize(&query).await.assert_status(303);
+    }
+    let refused = app.api.authorize(&query).await;
+    assert_eq!(refused.status.as_u16(), 429, "{}", refused.text);
+    assert!(
+        refused.headers.get("location").is_none(),
+        "never a redirect"
+    );
+    assert!(refused.content_type().starts_with("text/html"));
+    let retry_after: i64 = header_text(&refused, "retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Refused ones are not stored, nor counted: a minute on, the address may ask again.
+    app.clock.advance(TimeDelta::seconds(retry_after));
+    app.api.authorize(&query).await.assert_status(303);
 }

@@ -6539,6 +6539,17 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description More than 60 requests a minute from the client's address: an error page, with `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description Database unreachable (`database_unavailable`) */
             503: {
                 headers: {
@@ -6587,6 +6598,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More than 60 requests a minute from the client's address: an error page, with `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Database unreachable (`database_unavailable`) */

@@ -93,12 +93,21 @@ async function authorization(config, extra = {}) {
   return { url, checks: { pkceCodeVerifier, expectedNonce, expectedState } };
 }
 
-/** Runs `start` and returns the URL the browser then came back to at the relying party. */
-async function followToRelyingParty(start, back = CALLBACK) {
-  const arrived = new Promise((resolve) => arrivals.push({ pathname: new URL(back).pathname, resolve }));
+/**
+ * Runs `start` in `page` and returns the URL the browser then came back to at the relying party,
+ * once the relying party's page has loaded there (so the next navigation cannot race it).
+ */
+async function followToRelyingParty(page, start, back = CALLBACK) {
+  const { pathname } = new URL(back);
+  const arrived = new Promise((resolve) => arrivals.push({ pathname, resolve }));
   await start();
-  return arrived;
+  const url = await arrived;
+  await page.waitForURL((current) => current.href.startsWith(back), { waitUntil: "load" });
+  return url;
 }
+
+/** Opens `url` where the SPA may send the browser on at once: waits only for the first answer. */
+const open = (page, url) => page.goto(url.href, { waitUntil: "commit" });
 
 /** An ID token checked a second time, by `jose` against the JWKS, with the algorithm pinned. */
 async function verifyWithJose(idToken, audience, algorithm) {
@@ -136,7 +145,7 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
     ({ context, page } = await newPhonePage(browser, server.browserUrl, problems));
 
     const { url, checks } = await authorization(config);
-    const callback = await followToRelyingParty(async () => {
+    const callback = await followToRelyingParty(page, async () => {
       await page.goto(url.href);
       await page.getByLabel("Username", { exact: true }).fill(customer);
       await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -185,17 +194,51 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
 
   it("a second sign-in needs no password and no consent; revocation ends the grant at once", async () => {
     const { url, checks } = await authorization(config);
-    const callback = await followToRelyingParty(() => page.goto(url.href));
+    const callback = await followToRelyingParty(page, () => open(page, url));
     tokens = await oidc.authorizationCodeGrant(config, callback, checks);
     await oidc.tokenRevocation(config, tokens.refresh_token);
     await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (error) => error.error === "invalid_grant");
     await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub));
   });
 
+  it("hostile relying parties: a wrong verifier, another client's code, a replayed code", async () => {
+    const rejectsGrant = (promise) => assert.rejects(promise, (error) => error.error === "invalid_grant");
+    // A wrong PKCE verifier: refused, and the code is spent by the attempt.
+    let { url, checks } = await authorization(config);
+    let callback = await followToRelyingParty(page, () => open(page, url));
+    await rejectsGrant(oidc.authorizationCodeGrant(config, callback, { ...checks, pkceCodeVerifier: oidc.randomPKCECodeVerifier() }));
+    await rejectsGrant(oidc.authorizationCodeGrant(config, callback, checks));
+
+    // The confidential client's code taken to the public client: refused.
+    const publicConfig = await relyingParty(spa, { id_token_signed_response_alg: "EdDSA" });
+    ({ url, checks } = await authorization(config));
+    callback = await followToRelyingParty(page, () => open(page, url));
+    await rejectsGrant(oidc.authorizationCodeGrant(publicConfig, callback, checks));
+
+    // A code replayed after it was redeemed: refused, and what the first use issued ends.
+    ({ url, checks } = await authorization(config));
+    callback = await followToRelyingParty(page, () => open(page, url));
+    const first = await oidc.authorizationCodeGrant(config, callback, checks);
+    await rejectsGrant(oidc.authorizationCodeGrant(config, callback, checks));
+    await rejectsGrant(oidc.refreshTokenGrant(config, first.refresh_token));
+    await assert.rejects(oidc.fetchUserInfo(config, first.access_token, first.claims().sub));
+  });
+
+  it("an id_token_hint with alg none is refused at logout, and nothing is ended", async () => {
+    const [, payload] = tokens.id_token.split(".");
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${payload}.`;
+    const logout = oidc.buildEndSessionUrl(config, { id_token_hint: unsigned, post_logout_redirect_uri: SIGNED_OUT });
+    const response = await page.goto(logout.href);
+    assert.equal(response.status(), 400);
+    assert.equal(new URL(page.url()).origin, issuer.origin, "no redirect on a forged hint");
+    await page.goto("/account");
+    await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+  });
+
   it("a public client with PKCE and EdDSA ID tokens: consent asked for this app too", async () => {
     const publicConfig = await relyingParty(spa, { id_token_signed_response_alg: "EdDSA" });
     const { url, checks } = await authorization(publicConfig, { scope: "openid profile" });
-    const callback = await followToRelyingParty(async () => {
+    const callback = await followToRelyingParty(page, async () => {
       await page.goto(url.href);
       await page.getByRole("button", { name: "Allow" }).click();
     });
@@ -230,7 +273,7 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
       }
     }
     const { url, checks } = await authorization(config, { acr_values: ACR_MFA, prompt: "consent" });
-    const callback = await followToRelyingParty(async () => {
+    const callback = await followToRelyingParty(page, async () => {
       await page.goto(url.href);
       await page.getByLabel("Six-digit code").fill(await codes.next());
       await checkpoint(page, "61-oidc-step-up");
@@ -249,7 +292,7 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
       post_logout_redirect_uri: SIGNED_OUT,
       state,
     });
-    const back = await followToRelyingParty(() => page.goto(logout.href), SIGNED_OUT);
+    const back = await followToRelyingParty(page, () => open(page, logout), SIGNED_OUT);
     assert.equal(back.searchParams.get("state"), state);
     await page.goto("/account");
     await page.getByRole("button", { name: "Log in" }).waitFor();
@@ -259,7 +302,7 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
   it("prompt=none without a session comes back with login_required, never a page", async () => {
     const fresh = await newPhonePage(browser, server.browserUrl, problems);
     const { url, checks } = await authorization(config, { prompt: "none" });
-    const callback = await followToRelyingParty(() => fresh.page.goto(url.href));
+    const callback = await followToRelyingParty(fresh.page, () => open(fresh.page, url));
     assert.equal(callback.searchParams.get("error"), "login_required");
     await assert.rejects(oidc.authorizationCodeGrant(config, callback, checks), (error) => error.error === "login_required");
     await fresh.context.close();

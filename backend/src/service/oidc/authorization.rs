@@ -28,6 +28,7 @@ use crate::domain::{RequestOrigin, TotpCode};
 use crate::service::error::{Refusal, ServiceError};
 use crate::service::notifications::{self, Notice};
 use crate::service::proof::{self, Proof, Required, Rule};
+use crate::service::throttle::{self, Subject};
 use crate::service::{AppState, Principal};
 
 /// Where `/oauth2/authorize` sends the browser.
@@ -40,16 +41,24 @@ pub enum AuthorizationStart {
 }
 
 /// Checks an authorization request (its query parameters as sent, in order) and stores it
-/// for the SPA, or answers why not.
+/// for the SPA, or answers why not. Every request is first counted against its client site
+/// (valid ones are rows until they expire): past the limit, `too_many_attempts`, with nothing
+/// checked or stored.
 pub async fn begin(
     state: &AppState,
     parameters: Vec<(String, String)>,
+    origin: &RequestOrigin,
 ) -> Result<AuthorizationStart, ServiceError> {
     let now = state.now();
     let issuer = state.settings.public_url.clone();
+    let site = origin.ip.as_deref().map(throttle::client_site);
     state
         .database
         .run(move |connection| {
+            if let Some(site) = site {
+                let subject = Subject::AuthorizationRequests { site };
+                throttle::begin(connection, &[subject], now)?.kept(connection)?;
+            }
             let parameters = Parameters(parameters);
             let client = match registered_client(connection, &parameters)? {
                 Ok(client) => client,

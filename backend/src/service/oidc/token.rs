@@ -18,12 +18,12 @@ use crate::auth::oidc_tokens::{
 use crate::auth::opaque_token;
 use crate::db::oidc_codes::{self, CodeClaim};
 use crate::db::oidc_grants::{self, RefreshTokenUse};
-use crate::db::{accounts, oidc_consents, sessions as session_store, DbConnection};
+use crate::db::{oidc_consents, sessions as session_store, DbConnection};
 use crate::domain::oidc::{OidcGrant, OidcScopes, KNOWN_SCOPES};
 use crate::domain::OidcClient;
 use crate::service::error::{Refusal, ServiceError};
-use crate::service::oidc_clients;
 use crate::service::AppState;
+use crate::service::{oidc_clients, two_factor_requirement};
 
 /// How the client authenticated: its id, and its secret unless it is a public client.
 #[derive(Clone)]
@@ -76,7 +76,7 @@ pub async fn redeem_code(
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
 ) -> Result<TokenResponse, ServiceError> {
-    let now = state.now();
+    let (now, settings) = (state.now(), state.settings.clone());
     let (client, grant, nonce, refresh_token) = state
         .database
         .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
@@ -119,7 +119,12 @@ pub async fn redeem_code(
                     .is_some_and(|session| session.is_live(now));
             let consented = oidc_consents::lock(connection, &code.account_id, &client.id)?
                 .is_some_and(|consent| consent.scopes.covers(&code.scopes));
-            let account = accounts::find_by_id(connection, &code.account_id)?;
+            let account = two_factor_requirement::account_admitting_delegates(
+                connection,
+                &settings,
+                &code.account_id,
+                now,
+            )?;
             if !session_live || !consented || account.is_none() {
                 return Err(Refusal::InvalidGrant.into());
             }
@@ -174,14 +179,16 @@ fn issue_refresh_token(
 }
 
 /// Rotates a refresh token: the next one, a new ID token (no nonce; the sign-in's `sub`,
-/// `auth_time`, `acr`, `amr`, `sid`) and an access token, for `scope` if narrower.
+/// `auth_time`, `acr`, `amr`, `sid`) and an access token, for `scope` if narrower. Refused
+/// (`invalid_grant`) when the grant is revoked, its consent gone, or its account deleted or
+/// past its deadline for a required second factor (the rule API tokens follow too).
 pub async fn refresh(
     state: &AppState,
     credentials: ClientCredentials,
     refresh_token: String,
     scope: Option<String>,
 ) -> Result<TokenResponse, ServiceError> {
-    let now = state.now();
+    let (now, settings) = (state.now(), state.settings.clone());
     // The client first, on its own: a wrong secret (or another client) must not spend the
     // token, and the transaction below then begins with its write (SQLite's write lock).
     let client = state
@@ -213,7 +220,13 @@ pub async fn refresh(
             }
             let consented = oidc_consents::find(connection, &grant.account_id, &client.id)?
                 .is_some_and(|consent| consent.scopes.covers(&grant.scopes));
-            if !consented || accounts::find_by_id(connection, &grant.account_id)?.is_none() {
+            let account = two_factor_requirement::account_admitting_delegates(
+                connection,
+                &settings,
+                &grant.account_id,
+                now,
+            )?;
+            if !consented || account.is_none() {
                 return Err(Refusal::InvalidGrant.into());
             }
             let scopes = match scope.as_deref() {
@@ -247,6 +260,16 @@ fn sign(
     refresh_token: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, ServiceError> {
+    let scope = scopes.to_text();
+    let access_token = state.oidc_keys.issue_access_token(
+        &OidcAccessContent {
+            subject: &grant.account_id,
+            client_id: &client.id,
+            scope: &scope,
+            grant_id: &grant.id,
+        },
+        now,
+    )?;
     let id_token = state.oidc_keys.issue_id_token(
         &IdTokenContent {
             subject: &grant.account_id,
@@ -256,18 +279,9 @@ fn sign(
             acr: &grant.acr,
             amr: &grant.amr,
             session_id: &grant.session_id,
+            access_token: Some(&access_token),
         },
         client.id_token_algorithm,
-        now,
-    )?;
-    let scope = scopes.to_text();
-    let access_token = state.oidc_keys.issue_access_token(
-        &OidcAccessContent {
-            subject: &grant.account_id,
-            client_id: &client.id,
-            scope: &scope,
-            grant_id: &grant.id,
-        },
         now,
     )?;
     Ok(TokenResponse {

@@ -1,9 +1,9 @@
 //! UserInfo: the claims a relying party's access token (an `at+jwt` of ours) may read, while
 //! its grant is live. Our own API's access tokens are not accepted here, nor these there.
 
-use crate::db::{accounts, oidc_grants};
+use crate::db::oidc_grants;
 use crate::service::error::{Refusal, ServiceError};
-use crate::service::AppState;
+use crate::service::{two_factor_requirement, AppState};
 
 /// The claims of the account the token was issued for, as its scopes allow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,7 @@ pub async fn claims(state: &AppState, access_token: &str) -> Result<UserInfo, Se
             _ => Refusal::InvalidToken.into(),
         })?;
     let scopes = crate::domain::oidc::OidcScopes::parse_lenient(&claims.scope);
+    let settings = state.settings.clone();
     state
         .database
         .run(move |connection| -> Result<_, ServiceError> {
@@ -38,8 +39,14 @@ pub async fn claims(state: &AppState, access_token: &str) -> Result<UserInfo, Se
             if !scopes.is_openid() {
                 return Err(Refusal::InvalidToken.into());
             }
-            let account = accounts::find_by_id(connection, &grant.account_id)?
-                .ok_or(Refusal::InvalidToken)?;
+            // Deleted, or past its deadline for a required second factor: no app reads it.
+            let account = two_factor_requirement::account_admitting_delegates(
+                connection,
+                &settings,
+                &grant.account_id,
+                now,
+            )?
+            .ok_or(Refusal::InvalidToken)?;
             Ok(UserInfo {
                 subject: account.id.clone(),
                 profile: scopes.contains("profile").then(|| {
