@@ -285,6 +285,16 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
     tokens = stepped;
   });
 
+  it("logout without an id_token_hint asks the customer, and staying keeps the session", async () => {
+    await page.goto(new URL("/oauth2/logout", issuer).href);
+    await page.getByRole("heading", { name: /^Sign out of .*\?$/, level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, "/sign-out");
+    await checkpoint(page, "62-oidc-sign-out-question");
+    await page.getByRole("button", { name: "Stay signed in" }).click();
+    await page.goto("/account");
+    await page.getByRole("heading", { name: "Account Settings", level: 1 }).waitFor();
+  });
+
   it("RP-initiated logout ends the custadmin session and returns with the state", async () => {
     const state = oidc.randomState();
     const logout = oidc.buildEndSessionUrl(config, {
