@@ -3,6 +3,8 @@
 //! Each is plain code that knows nothing of HTTP or the database.
 
 pub mod device_tokens;
+#[cfg(test)]
+mod jws_test_support;
 pub mod keys;
 pub mod oidc_tokens;
 pub mod opaque_token;

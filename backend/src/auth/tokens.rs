@@ -531,6 +531,7 @@ fn jwk_thumbprint(x: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::jws_test_support::{b64, parts};
     use chrono::TimeDelta;
 
     fn keys() -> TokenKeys {
@@ -551,26 +552,6 @@ mod tests {
             now(),
         )
         .unwrap()
-    }
-
-    fn b64(value: &serde_json::Value) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
-    }
-
-    fn parts(token: &str) -> (serde_json::Value, serde_json::Value) {
-        let mut pieces = token.split('.');
-        let decode = |piece: &str| {
-            serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(piece)
-                    .unwrap(),
-            )
-            .unwrap()
-        };
-        (
-            decode(pieces.next().unwrap()),
-            decode(pieces.next().unwrap()),
-        )
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::auth::device_tokens::DeviceTokens;
 use crate::domain::{InvalidInput, Password, RecoveryCode, RequestOrigin, Scope, TotpCode};
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::service::api_tokens as token_service;
-use crate::service::error::Refusal;
+use crate::service::error::{Refusal, ServiceError};
 use crate::service::proof::Proof;
 use crate::service::{sessions, AppState, Principal};
 
@@ -277,19 +277,14 @@ impl FromRequest for MaybeSignedIn {
     type Error = ApiError;
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(request);
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = SettingUp::from_request(request, payload);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let Some(token) = token.filter(|token| !token.starts_with(token_service::TOKEN_PREFIX))
-            else {
-                return Ok(Self(None));
-            };
-            match sessions::authenticate(&state, &token).await {
-                Ok(principal) => Ok(Self(Some(principal))),
-                Err(crate::service::error::ServiceError::Refused(_)) => Ok(Self(None)),
-                Err(fault) => Err(fault.into()),
+            match session.await {
+                Ok(SettingUp(principal)) => Ok(Self(Some(principal))),
+                // Only a fault of ours (the database unreachable, say) is an answer of its own.
+                Err(ApiError::Service(ServiceError::Refused(_))) => Ok(Self(None)),
+                Err(fault) => Err(fault),
             }
         })
     }

@@ -19,6 +19,7 @@ use super::MAX_BODY_BYTES;
 use crate::domain::RequestOrigin;
 use crate::error::{ApiError, Problem};
 use crate::service::error::{Refusal, ServiceError};
+use crate::service::notifications::escape_html;
 use crate::service::oidc::authorization::{self, AuthorizationStart};
 use crate::service::oidc::logout::{self, LogoutOutcome, LogoutRequest};
 use crate::service::oidc::token::{self, ClientCredentials, TokenResponse};
@@ -123,14 +124,6 @@ fn error_page(state: &AppState, status: StatusCode, message: &str) -> HttpRespon
         .body(body)
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn see_other(location: &str) -> HttpResponse {
     match HeaderValue::from_str(location) {
         Ok(value) => HttpResponse::SeeOther()
@@ -176,6 +169,18 @@ fn form_fields(
         }
     }
     Ok(fields)
+}
+
+#[allow(clippy::result_large_err)]
+/// A client's request to the token or revocation endpoint: its form's other fields, and its
+/// credentials.
+fn client_form(
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<(std::collections::HashMap<String, String>, ClientCredentials), HttpResponse> {
+    let mut fields = form_fields(request, body)?;
+    let credentials = client_credentials(request, &mut fields)?;
+    Ok((fields, credentials))
 }
 
 #[allow(clippy::result_large_err)]
@@ -429,12 +434,8 @@ async fn token_endpoint(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let mut fields = match form_fields(&request, &body) {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
-    let credentials = match client_credentials(&request, &mut fields) {
-        Ok(credentials) => credentials,
+    let (mut fields, credentials) = match client_form(&request, &body) {
+        Ok(form) => form,
         Err(response) => return response,
     };
     let mut field = |name: &str| fields.remove(name).filter(|value| !value.is_empty());
@@ -616,12 +617,8 @@ async fn revoke(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let mut fields = match form_fields(&request, &body) {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
-    let credentials = match client_credentials(&request, &mut fields) {
-        Ok(credentials) => credentials,
+    let (mut fields, credentials) = match client_form(&request, &body) {
+        Ok(form) => form,
         Err(response) => return response,
     };
     let Some(token) = fields.remove("token").filter(|token| !token.is_empty()) else {

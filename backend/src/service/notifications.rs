@@ -576,7 +576,9 @@ fn html_of(text: &str, link: Option<&str>) -> String {
     )
 }
 
-fn escape_html(text: &str) -> String {
+/// Text made safe inside HTML elements and quoted attributes: the mails' HTML part, and the
+/// small pages the server writes itself.
+pub fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
