@@ -127,6 +127,54 @@ pub fn revoke(
     Ok(revoked == 1)
 }
 
+/// Revokes the live grant of `client_id` that the refresh token (used or not) belongs to, in
+/// one conditional update: another client's token is left alone. Answers whether one ended.
+pub fn revoke_of_client_by_refresh_token(
+    connection: &mut DbConnection,
+    client_id: &str,
+    token_hash: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let owning_grant = refresh_tokens::table
+        .find(token_hash)
+        .select(refresh_tokens::grant_id);
+    let revoked = diesel::update(
+        grants::table
+            .filter(grants::id.eq_any(owning_grant))
+            .filter(grants::client_id.eq(client_id))
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set((
+        grants::revoked_at.eq(db_time(now)),
+        grants::revoked_reason.eq(reason),
+    ))
+    .execute(connection)?;
+    Ok(revoked == 1)
+}
+
+/// Revokes the grant if it is live and belongs to `client_id`; answers whether it was.
+pub fn revoke_of_client(
+    connection: &mut DbConnection,
+    client_id: &str,
+    grant_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let revoked = diesel::update(
+        grants::table
+            .find(grant_id)
+            .filter(grants::client_id.eq(client_id))
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set((
+        grants::revoked_at.eq(db_time(now)),
+        grants::revoked_reason.eq(reason),
+    ))
+    .execute(connection)?;
+    Ok(revoked == 1)
+}
+
 /// Revokes every live grant of the account.
 pub fn revoke_all_for_account(
     connection: &mut DbConnection,

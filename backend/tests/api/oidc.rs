@@ -174,6 +174,7 @@ on_both_databases!(
     a_replayed_code_revokes_the_grant_its_first_redemption_opened,
     a_code_is_bound_to_its_client_verifier_redirect_uri_and_minute,
     a_reused_refresh_token_revokes_the_grant,
+    a_client_revokes_only_its_own_grants_by_refresh_or_access_token,
     a_refresh_token_is_not_spent_by_bad_client_auth_or_another_client,
     tokens_of_one_kind_never_work_where_another_is_expected,
     removing_the_app_or_changing_the_password_ends_its_grants_at_once,
@@ -588,6 +589,43 @@ async fn a_refresh_token_is_not_spent_by_bad_client_auth_or_another_client(app: 
     refresh(&app, &owner, renewed["refresh_token"].as_str().unwrap())
         .await
         .assert_ok();
+}
+
+async fn a_client_revokes_only_its_own_grants_by_refresh_or_access_token(app: TestApp) {
+    async fn revoke(app: &TestApp, rp: &Rp, token: &str) {
+        let mut fields = vec![("token", token)];
+        fields.extend(rp.auth());
+        app.api.oidc_revoke(&fields).await.assert_status(200);
+    }
+    let session = app.signed_in_customer("alice").await;
+    let owner = register_client(&app, false, "RS256").await;
+    let other = register_client(&app, false, "RS256").await;
+    let code = code_for(&app, &session, &owner, ALL_SCOPES).await;
+    let tokens = exchange(&app, &owner, &code, VERIFIER)
+        .await
+        .assert_ok()
+        .clone();
+    let (refresh_token, access_token) = (
+        tokens["refresh_token"].as_str().unwrap(),
+        tokens["access_token"].as_str().unwrap(),
+    );
+    // Another client's revocation is answered alike and ends nothing, by either token.
+    revoke(&app, &other, refresh_token).await;
+    revoke(&app, &other, access_token).await;
+    app.api.userinfo(access_token).await.assert_ok();
+    let renewed = refresh(&app, &owner, refresh_token)
+        .await
+        .assert_ok()
+        .clone();
+    // The owner's revocation by the access token ends the grant behind it.
+    let access_token = renewed["access_token"].as_str().unwrap();
+    revoke(&app, &owner, access_token).await;
+    assert_oauth_error(&app.api.userinfo(access_token).await, 401, "invalid_token");
+    assert_oauth_error(
+        &refresh(&app, &owner, renewed["refresh_token"].as_str().unwrap()).await,
+        400,
+        "invalid_grant",
+    );
 }
 
 async fn tokens_of_one_kind_never_work_where_another_is_expected(app: TestApp) {

@@ -15,27 +15,36 @@ pub async fn revoke(
 ) -> Result<(), ServiceError> {
     let now = state.now();
     let access = state.oidc_keys.verify_access_token(&token, now).ok();
+    // The client first, on its own; then only writes, each limited to this client's grants,
+    // so concurrent revocations never turn a read into a write (SQLite's lock upgrade).
+    let client = state
+        .database
+        .run(move |connection| authenticate_client(connection, &credentials))
+        .await?;
     state
         .database
-        .transaction_committing_refusals(move |connection| -> Result<_, ServiceError> {
-            let client = authenticate_client(connection, &credentials)?;
-            let grant_id =
-                match oidc_grants::grant_of_refresh_token(connection, &opaque_token::hash(&token))?
-                {
-                    Some(grant_id) => Some(grant_id),
-                    None => access
-                        .filter(|claims| claims.client_id == client.id)
-                        .map(|claims| claims.grant_id),
-                };
-            if let Some(grant) = grant_id
-                .map(|grant_id| oidc_grants::find(connection, &grant_id))
-                .transpose()?
-                .flatten()
-                .filter(|grant| grant.client_id == client.id)
-            {
-                oidc_grants::revoke(connection, &grant.id, "revoked_by_client", now)?;
+        .transaction(move |connection| -> Result<_, ServiceError> {
+            let token_hash = opaque_token::hash(&token);
+            let ended = oidc_grants::revoke_of_client_by_refresh_token(
+                connection,
+                &client.id,
+                &token_hash,
+                REASON,
+                now,
+            )?;
+            if let Some(claims) = access.filter(|_| !ended) {
+                oidc_grants::revoke_of_client(
+                    connection,
+                    &client.id,
+                    &claims.grant_id,
+                    REASON,
+                    now,
+                )?;
             }
             Ok(())
         })
         .await
 }
+
+/// The reason recorded on a grant its client revoked.
+const REASON: &str = "revoked_by_client";
