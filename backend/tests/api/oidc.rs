@@ -185,6 +185,7 @@ on_both_databases!(
     the_authorization_request_may_be_posted_as_a_form,
     a_remembered_device_is_no_second_factor_in_the_id_token,
     this_wasnt_me_ends_every_apps_grant,
+    the_customer_is_mailed_when_an_app_gains_or_loses_access,
     a_remembered_device_steps_up_with_a_code_inside_approve,
     a_relying_party_in_a_browser_calls_the_token_endpoints_from_any_origin,
     one_address_makes_at_most_sixty_authorization_requests_a_minute,
@@ -1194,6 +1195,37 @@ async fn an_account_past_its_deadline_for_a_second_factor_loses_its_apps_as_its_
         .await
         .assert_problem(403, "two_factor_setup_required");
     assert_grant_refused(&app, &rp, &renewed).await;
+}
+
+async fn the_customer_is_mailed_when_an_app_gains_or_loses_access(app: TestApp) {
+    let session = app.signed_in_customer("alice").await;
+    let account_id = app.account_id(&session).await;
+    app.verify_address(&account_id, "alice@example.com").await;
+    let rp = register_client(&app, false, "RS256").await;
+    grant_tokens(&app, &session, &rp).await;
+    // A second sign-in to the same app, within the consent, mails nothing new.
+    grant_tokens(&app, &session, &rp).await;
+    app.api
+        .remove_app(&session.access_token, &rp.id)
+        .await
+        .assert_status(204);
+    let subjects: Vec<String> = app
+        .mails()
+        .await
+        .iter()
+        .map(|mail| mail.subject.clone())
+        .filter(|subject| subject.starts_with("Webmail"))
+        .collect();
+    assert_eq!(subjects.len(), 2, "one notice each: {subjects:?}");
+    for expected in [
+        "Webmail can now see your account",
+        "Webmail no longer has access",
+    ] {
+        assert!(
+            subjects.iter().any(|subject| subject.starts_with(expected)),
+            "{expected}: {subjects:?}"
+        );
+    }
 }
 
 async fn this_wasnt_me_ends_every_apps_grant(app: TestApp) {
