@@ -10,10 +10,12 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { apiClient } from "../lib/api.mjs";
 import { checkpoint, launchBrowser, newPhonePage } from "../lib/browser.mjs";
 import { startServer } from "../lib/server.mjs";
+import { addAuthenticator } from "../lib/webauthn.mjs";
 import { CodeSource } from "../lib/totp.mjs";
 
 const PASSWORD = "correct horse battery";
 const ACR_MFA = "urn:custadmin:acr:mfa";
+const ACR_PASSKEY = "urn:custadmin:acr:hwk";
 
 // The relying party's own web server: all it does is note where the browser came back to,
 // which is all a callback has to do before the library takes over.
@@ -283,6 +285,40 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
     assert.equal(stepped.claims().acr, ACR_MFA);
     assert.ok(stepped.claims().amr.includes("otp"), `amr ${stepped.claims().amr}`);
     tokens = stepped;
+  });
+
+  it("step-up to a passkey: acr hwk is not met by a code, the passkey answers it", async () => {
+    const hwkCustomer = "oidc-passkey";
+    const { secret, usedStep } = await apiClient(server.baseUrl).customerWithTwoFactor(hwkCustomer, PASSWORD);
+    const codes = new CodeSource(secret, usedStep);
+    const phone = await newPhonePage(browser, server.browserUrl, problems);
+    await addAuthenticator(phone.page);
+    await phone.page.goto("/sign-in");
+    await phone.page.getByLabel("Username", { exact: true }).fill(hwkCustomer);
+    await phone.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await phone.page.getByRole("button", { name: "Log in" }).click();
+    await phone.page.getByLabel("Six-digit code").fill(await codes.next());
+    await phone.page.getByRole("button", { name: "Log in" }).click();
+    const passkeys = phone.page.getByRole("region", { name: "Passkeys and security keys" });
+    await passkeys.getByRole("button", { name: "Add a passkey or security key" }).click();
+    await passkeys.getByLabel("Name", { exact: true }).fill("Test phone");
+    await passkeys.getByRole("button", { name: "Continue" }).click();
+    await passkeys.getByRole("listitem").filter({ hasText: "Test phone" }).waitFor();
+
+    // Signed in with password and code (acr mfa); the app asks for a passkey.
+    const { url, checks } = await authorization(config, { acr_values: ACR_PASSKEY, prompt: "consent" });
+    const callback = await followToRelyingParty(phone.page, async () => {
+      await open(phone.page, url);
+      const allow = phone.page.getByRole("button", { name: "Allow with your passkey or security key" });
+      await allow.waitFor();
+      assert.equal(await phone.page.getByLabel("Six-digit code").count(), 0, "a code cannot answer hwk");
+      await checkpoint(phone.page, "63-oidc-step-up-passkey");
+      await allow.click();
+    });
+    const stepped = await oidc.authorizationCodeGrant(config, callback, checks);
+    assert.equal(stepped.claims().acr, ACR_PASSKEY);
+    assert.ok(stepped.claims().amr.includes("hwk"), `amr ${stepped.claims().amr}`);
+    await phone.context.close();
   });
 
   it("logout without an id_token_hint asks the customer, and staying keeps the session", async () => {
