@@ -203,6 +203,22 @@ describe("Sign in with custadmin (OpenID Connect, openid-client as the relying p
     await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub));
   });
 
+  it("prompt=login asks for the password and code again, even with a session", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const { url, checks } = await authorization(config, { prompt: "login" });
+    const callback = await followToRelyingParty(page, async () => {
+      await open(page, url);
+      await page.getByText("Log in to continue to Reseller Portal.").waitFor();
+      await page.getByLabel("Username", { exact: true }).fill(customer);
+      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByLabel("Six-digit code").fill(await codes.next());
+      await page.getByRole("button", { name: "Log in" }).click();
+    });
+    const again = await oidc.authorizationCodeGrant(config, callback, checks);
+    assert.ok(again.claims().auth_time >= before, "auth_time is the new sign-in");
+  });
+
   it("hostile relying parties: a wrong verifier, another client's code, a replayed code", async () => {
     const rejectsGrant = (promise) => assert.rejects(promise, (error) => error.error === "invalid_grant");
     // A wrong PKCE verifier: refused, and the code is spent by the attempt.
