@@ -1,7 +1,9 @@
 //! The `accounts` table: identity, password hash, role and the two-factor state.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Text};
 
 use super::schema::accounts;
 use super::DbConnection;
@@ -365,70 +367,214 @@ pub fn disable_two_factor(connection: &mut DbConnection, id: &str) -> Result<boo
 ///
 /// Prefixes, not substrings, so that an index serves every query at a million accounts: each
 /// of the three is a range `q <= x < successor(q)` in code point order over a B-tree index on
-/// exactly that expression (migration 2026-12-06-100000; PostgreSQL compares with the "C"
-/// collation there, whatever the database's default). The query is boxed, which Diesel never
-/// keeps as a named prepared statement, so PostgreSQL plans every search with its values: a
-/// generic plan would not know how few rows a range selects and may walk the username index.
+/// exactly that expression (migrations 2026-12-06-100000 and 2026-12-10-000000; PostgreSQL
+/// compares with the "C" collation there, whatever the database's default, and so orders the
+/// usernames too, as Rust's `str` does for the merge).
+///
+/// One query OR-ing the three ranges would read and sort every match (a domain shared by a
+/// thousand customers is read whole to answer fifty), so each branch is a query of its own
+/// bounded by `limit` and served in username order, and the branches are merged here:
+/// - the username range walks the username index, which is that order;
+/// - an address or domain range that holds a few distinct values (found by a loose index scan)
+///   is one query per value on the index (value, username), each read in username order;
+/// - a range of more values (a short prefix) walks the username order and filters: it matches
+///   many accounts, so the walk meets `limit` of them early.
+///
+/// The queries are boxed, which Diesel never keeps as named prepared statements, so PostgreSQL
+/// plans every search with its values.
 pub fn search_customers(
     connection: &mut DbConnection,
     query: &str,
     limit: i64,
 ) -> Result<Vec<Account>, DbError> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Bool, Nullable, Text};
-
-    type Condition = Box<
-        dyn BoxableExpression<
-            accounts::table,
-            <DbConnection as diesel::Connection>::Backend,
-            SqlType = Nullable<Bool>,
-        >,
-    >;
-    // The indexed expressions, as the migration writes them for each backend.
-    let expressions: [&'static str; 3] = match connection {
-        DbConnection::Postgresql(_) => [
-            r#"(accounts.username_key COLLATE "C")"#,
-            r#"(lower(accounts.email) COLLATE "C")"#,
-            r#"(lower(substr(accounts.email, strpos(accounts.email, '@') + 1)) COLLATE "C")"#,
-        ],
-        DbConnection::Sqlite(_) => [
-            "accounts.username_key",
-            "lower(accounts.email)",
-            "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
-        ],
-    };
     let query = query.to_lowercase();
+    let expressions = SearchExpressions::of(connection);
+    if query.is_empty() {
+        return customers_by_username(connection, &expressions, None, limit)
+            .and_then(accounts_from);
+    }
+    let end = prefix_successor(&query);
+    let range = PrefixRange {
+        from: &query,
+        to: end.as_deref(),
+    };
+    let mut found = customers_by_username(
+        connection,
+        &expressions,
+        Some(range.condition(expressions.username)),
+        limit,
+    )?;
+    for (indexed, unindexed) in [
+        (expressions.email, expressions.email_unindexed),
+        (expressions.domain, expressions.domain_unindexed),
+    ] {
+        match distinct_values(connection, indexed, range)? {
+            Some(values) => {
+                for value in values {
+                    let condition = sql::<Nullable<Bool>>("(")
+                        .sql(indexed)
+                        .sql(" = ")
+                        .bind::<Text, _>(value)
+                        .sql(")");
+                    found.extend(customers_by_username(
+                        connection,
+                        &expressions,
+                        Some(Box::new(condition)),
+                        limit,
+                    )?);
+                }
+            }
+            None => found.extend(customers_by_username(
+                connection,
+                &expressions,
+                Some(range.condition(unindexed)),
+                limit,
+            )?),
+        }
+    }
+    // Usernames are unique, so after the sort an account found by two branches is adjacent.
+    found.sort_by(|a, b| a.username_key.cmp(&b.username_key));
+    found.dedup_by(|a, b| a.id == b.id);
+    found.truncate(usize::try_from(limit).unwrap_or(0));
+    accounts_from(found)
+}
+
+type SearchCondition = Box<
+    dyn BoxableExpression<
+        accounts::table,
+        <DbConnection as diesel::Connection>::Backend,
+        SqlType = Nullable<Bool>,
+    >,
+>;
+
+/// How many distinct addresses or domains a prefix may cover before the search walks the
+/// username order instead of querying each: past a few, the prefix is short and common.
+const MAX_DISTINCT_VALUES: usize = 16;
+
+/// The indexed expressions, as the migrations write them for each backend, and the username
+/// order the indexes (value, username) hold.
+struct SearchExpressions {
+    username: &'static str,
+    email: &'static str,
+    domain: &'static str,
+    /// The same expressions with no index usable for them: SQLite ignores an index for a term
+    /// written `+x`, and would otherwise read a short prefix's whole range from the expression
+    /// index and sort it rather than walk the username index. PostgreSQL chooses by its
+    /// statistics, which know how many accounts a range holds.
+    email_unindexed: &'static str,
+    domain_unindexed: &'static str,
+    username_order: &'static str,
+}
+
+impl SearchExpressions {
+    fn of(connection: &DbConnection) -> Self {
+        match connection {
+            DbConnection::Postgresql(_) => Self {
+                username: r#"(accounts.username_key COLLATE "C")"#,
+                email: r#"(lower(accounts.email) COLLATE "C")"#,
+                domain: r#"(lower(substr(accounts.email, strpos(accounts.email, '@') + 1)) COLLATE "C")"#,
+                email_unindexed: r#"(lower(accounts.email) COLLATE "C")"#,
+                domain_unindexed: r#"(lower(substr(accounts.email, strpos(accounts.email, '@') + 1)) COLLATE "C")"#,
+                username_order: r#"accounts.username_key COLLATE "C""#,
+            },
+            DbConnection::Sqlite(_) => Self {
+                username: "accounts.username_key",
+                email: "lower(accounts.email)",
+                domain: "lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
+                email_unindexed: "+lower(accounts.email)",
+                domain_unindexed: "+lower(substr(accounts.email, instr(accounts.email, '@') + 1))",
+                username_order: "accounts.username_key",
+            },
+        }
+    }
+}
+
+/// `from <= x < to`: the strings that start with the prefix `from` (`to` is its successor).
+#[derive(Clone, Copy)]
+struct PrefixRange<'a> {
+    from: &'a str,
+    to: Option<&'a str>,
+}
+
+impl PrefixRange<'_> {
+    fn condition(self, expression: &str) -> SearchCondition {
+        let from = sql::<Nullable<Bool>>("(")
+            .sql(expression)
+            .sql(" >= ")
+            .bind::<Text, _>(self.from.to_string());
+        match self.to {
+            Some(to) => Box::new(
+                from.sql(" AND ")
+                    .sql(expression)
+                    .sql(" < ")
+                    .bind::<Text, _>(to.to_string())
+                    .sql(")"),
+            ),
+            None => Box::new(from.sql(")")),
+        }
+    }
+}
+
+/// The first `limit` customers meeting `condition`, in username order.
+fn customers_by_username(
+    connection: &mut DbConnection,
+    expressions: &SearchExpressions,
+    condition: Option<SearchCondition>,
+    limit: i64,
+) -> Result<Vec<AccountRecord>, DbError> {
     let mut found = accounts::table
         .filter(accounts::role.eq(Role::Customer.as_str()))
         .into_boxed();
-    if !query.is_empty() {
-        let end = prefix_successor(&query);
-        let in_range = |expression: &'static str| -> Condition {
-            let from = sql::<Nullable<Bool>>("(")
-                .sql(expression)
-                .sql(" >= ")
-                .bind::<Text, _>(query.clone());
-            match &end {
-                Some(end) => Box::new(
-                    from.sql(" AND ")
-                        .sql(expression)
-                        .sql(" < ")
-                        .bind::<Text, _>(end.clone())
-                        .sql(")"),
-                ),
-                None => Box::new(from.sql(")")),
-            }
-        };
-        let [username, email, domain] = expressions;
-        found = found.filter(in_range(username).or(in_range(email)).or(in_range(domain)));
+    if let Some(condition) = condition {
+        found = found.filter(condition);
     }
-    found
-        .order(accounts::username_key.asc())
+    Ok(found
+        .order(sql::<Text>(expressions.username_order).asc())
         .limit(limit)
         .select(AccountRecord::as_select())
-        .load(connection)
-        .map_err(DbError::from)
-        .and_then(accounts_from)
+        .load(connection)?)
+}
+
+#[derive(QueryableByName)]
+struct DistinctValue {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+/// The distinct values of `expression` in `range`, in order, found by a loose index scan (each
+/// step the least value above the previous one, one index probe); `None` when there are more
+/// than `MAX_DISTINCT_VALUES`.
+fn distinct_values(
+    connection: &mut DbConnection,
+    expression: &str,
+    range: PrefixRange<'_>,
+) -> Result<Option<Vec<String>>, DbError> {
+    let (from, to) = match connection {
+        DbConnection::Postgresql(_) => ("$1", "$2"),
+        DbConnection::Sqlite(_) => ("?1", "?2"),
+    };
+    let below_end = match range.to {
+        Some(_) => format!(" AND {expression} < {to}"),
+        None => String::new(),
+    };
+    // The step reads one index entry; the depth stops the recursion one past the cap.
+    let statement = format!(
+        "WITH RECURSIVE found(value, depth) AS ( \
+           SELECT (SELECT {expression} FROM accounts WHERE {expression} >= {from}{below_end} \
+                   ORDER BY {expression} LIMIT 1), 1 \
+           UNION ALL \
+           SELECT (SELECT {expression} FROM accounts WHERE {expression} > found.value{below_end} \
+                   ORDER BY {expression} LIMIT 1), found.depth + 1 \
+           FROM found WHERE found.value IS NOT NULL AND found.depth <= {MAX_DISTINCT_VALUES} \
+         ) SELECT value FROM found WHERE value IS NOT NULL"
+    );
+    let query = diesel::sql_query(statement).bind::<Text, _>(range.from.to_string());
+    let values: Vec<DistinctValue> = match range.to {
+        Some(to) => query.bind::<Text, _>(to.to_string()).load(connection)?,
+        None => query.load(connection)?,
+    };
+    Ok((values.len() <= MAX_DISTINCT_VALUES)
+        .then(|| values.into_iter().map(|found| found.value).collect()))
 }
 
 /// The least string greater than every string that starts with `prefix`, in code point order

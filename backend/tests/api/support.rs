@@ -9,6 +9,7 @@ use crate::on_both_databases;
 on_both_databases!(
     support_finds_customers_and_sees_who_has_two_factor,
     the_search_matches_the_start_of_a_username_an_address_or_a_domain,
+    the_search_answers_as_a_brute_force_filter_over_many_customers,
     customers_cannot_use_the_support_desk,
     support_resets_a_lost_second_factor_and_both_accounts_record_it,
     a_reset_needs_a_reason_and_a_customer_with_two_factor,
@@ -142,6 +143,118 @@ async fn the_search_matches_the_start_of_a_username_an_address_or_a_domain(app: 
     assert_eq!(search("example").await, ["alice"], "only a domain's start");
     assert_eq!(search("sub.ex").await, ["al_bert"]);
     assert_eq!(search("org").await, Vec::<String>::new());
+}
+
+/// Enough customers over a few domains that each way the search reads a branch is taken (one
+/// domain of more customers than the limit, a prefix of a few domains, a prefix of more than
+/// the loose index scan looks at, shared addresses, a username and a domain matching the same
+/// account), compared with a filter over every account.
+async fn the_search_answers_as_a_brute_force_filter_over_many_customers(app: TestApp) {
+    use custadmin::db::accounts::{insert, NewAccount};
+    use custadmin::domain::{Role, Username};
+    use custadmin::service::support::MAX_SEARCH_RESULTS;
+
+    let agent = support_agent(&app, "sam-support").await;
+    // (username, e-mail, role); username order unrelated to the domains.
+    let mut accounts: Vec<(String, Option<String>, Role)> = (0..360u32)
+        .map(|i| {
+            let scrambled = (i * 7919) % 1000;
+            let name = ["big", "Amy", "zed", "b1x"][(scrambled % 4) as usize];
+            let domain = match i % 4 {
+                0 => "Big.Example".to_string(),
+                1 => "bigger.example".to_string(),
+                2 => format!("b{}.test", i % 24),
+                _ => "other.example".to_string(),
+            };
+            let email = match i {
+                _ if i % 25 == 0 => None,
+                _ if i % 31 == 0 => Some("shared@big.example".to_string()),
+                _ => Some(format!("User{i}@{domain}")),
+            };
+            (format!("{name}-{scrambled:03}"), email, Role::Customer)
+        })
+        .collect();
+    accounts.push((
+        "big-staff".into(),
+        Some("staff@big.example".into()),
+        Role::Support,
+    ));
+    let seeded = accounts.clone();
+    app.state
+        .database
+        .run(move |connection| {
+            for (username, email, role) in &seeded {
+                insert(
+                    connection,
+                    &NewAccount {
+                        id: &uuid::Uuid::new_v4().to_string(),
+                        username,
+                        username_key: &Username::key_of(username),
+                        email: email.as_deref(),
+                        password_hash: "not a hash: these accounts never sign in",
+                        role: *role,
+                        created_at: chrono::Utc::now(),
+                    },
+                )?;
+            }
+            Ok::<_, custadmin::db::DbError>(())
+        })
+        .await
+        .unwrap();
+
+    for query in [
+        "",
+        "big",
+        "BIG.EXAMPLE",
+        "bigger",
+        "b",
+        "b1",
+        "b2",
+        "b1x",
+        "bi",
+        "user1",
+        "user12",
+        "shared",
+        "amy",
+        "o",
+        "z",
+        "nothing",
+        "big-0",
+        "big.example",
+    ] {
+        let lowered = query.to_lowercase();
+        let mut expected: Vec<(String, String)> = accounts
+            .iter()
+            .filter(|(_, _, role)| *role == Role::Customer)
+            .filter(|(username, email, _)| {
+                let email = email.as_deref().map(str::to_lowercase);
+                let domain = email
+                    .as_deref()
+                    .map(|email| email.split_once('@').map_or("", |(_, domain)| domain));
+                Username::key_of(username).starts_with(&lowered)
+                    || email.as_deref().is_some_and(|e| e.starts_with(&lowered))
+                    || domain.is_some_and(|d| d.starts_with(&lowered))
+            })
+            .map(|(username, _, _)| (Username::key_of(username), username.clone()))
+            .collect();
+        expected.sort();
+        let expected: Vec<String> = expected
+            .into_iter()
+            .take(MAX_SEARCH_RESULTS as usize)
+            .map(|(_, username)| username)
+            .collect();
+        let reply = app
+            .api
+            .search_customers(&agent.access_token, &format!("query={query}"))
+            .await;
+        let found: Vec<String> = reply.assert_ok()["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|customer| customer["username"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(found, expected, "query {query:?}");
+    }
 }
 
 async fn customers_cannot_use_the_support_desk(app: TestApp) {
