@@ -230,18 +230,15 @@ fn checked_request(
             _ => return Err(invalid_request("max_age must be a number of seconds")),
         },
     };
-    let mut kept = Vec::new();
-    for name in ["state", "nonce", "login_hint", "ui_locales"] {
-        let value = parameters.single(name);
-        if value.is_some_and(|value| !is_storable(value)) {
-            return Err(invalid_request(format!(
-                "{name} is longer than 2048 characters or has control characters"
-            )));
-        }
-        kept.push(value.map(str::to_string));
-    }
-    let [state, nonce, login_hint, ui_locales]: [Option<String>; 4] =
-        kept.try_into().expect("four parameters");
+    // Passed through as given, but never stored when oversized or with control characters.
+    let kept = |name: &str| match parameters.single(name) {
+        Some(value) if !is_storable(value) => Err(invalid_request(format!(
+            "{name} is longer than 2048 characters or has control characters"
+        ))),
+        value => Ok(value.map(str::to_string)),
+    };
+    let (state, nonce) = (kept("state")?, kept("nonce")?);
+    let (login_hint, ui_locales) = (kept("login_hint")?, kept("ui_locales")?);
     let requested = parameters
         .single("acr_values")
         .and_then(AcrRequirement::strongest_requested);
