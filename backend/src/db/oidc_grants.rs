@@ -107,6 +107,20 @@ pub fn for_account(
         .collect())
 }
 
+/// What revoking a grant writes, the same for every way of revoking.
+fn revocation(
+    reason: &str,
+    now: DateTime<Utc>,
+) -> (
+    diesel::dsl::Eq<grants::revoked_at, NaiveDateTime>,
+    diesel::dsl::Eq<grants::revoked_reason, &str>,
+) {
+    (
+        grants::revoked_at.eq(db_time(now)),
+        grants::revoked_reason.eq(reason),
+    )
+}
+
 /// Revokes the grant if it is live; answers whether it was.
 pub fn revoke(
     connection: &mut DbConnection,
@@ -119,10 +133,7 @@ pub fn revoke(
             .find(grant_id)
             .filter(grants::revoked_at.is_null()),
     )
-    .set((
-        grants::revoked_at.eq(db_time(now)),
-        grants::revoked_reason.eq(reason),
-    ))
+    .set(revocation(reason, now))
     .execute(connection)?;
     Ok(revoked == 1)
 }
@@ -145,10 +156,7 @@ pub fn revoke_of_client_by_refresh_token(
             .filter(grants::client_id.eq(client_id))
             .filter(grants::revoked_at.is_null()),
     )
-    .set((
-        grants::revoked_at.eq(db_time(now)),
-        grants::revoked_reason.eq(reason),
-    ))
+    .set(revocation(reason, now))
     .execute(connection)?;
     Ok(revoked == 1)
 }
@@ -167,10 +175,7 @@ pub fn revoke_of_client(
             .filter(grants::client_id.eq(client_id))
             .filter(grants::revoked_at.is_null()),
     )
-    .set((
-        grants::revoked_at.eq(db_time(now)),
-        grants::revoked_reason.eq(reason),
-    ))
+    .set(revocation(reason, now))
     .execute(connection)?;
     Ok(revoked == 1)
 }
@@ -187,10 +192,7 @@ pub fn revoke_all_for_account(
             .filter(grants::account_id.eq(account_id))
             .filter(grants::revoked_at.is_null()),
     )
-    .set((
-        grants::revoked_at.eq(db_time(now)),
-        grants::revoked_reason.eq(reason),
-    ))
+    .set(revocation(reason, now))
     .execute(connection)?)
 }
 
@@ -208,10 +210,7 @@ pub fn revoke_for_client(
             .filter(grants::client_id.eq(client_id))
             .filter(grants::revoked_at.is_null()),
     )
-    .set((
-        grants::revoked_at.eq(db_time(now)),
-        grants::revoked_reason.eq(reason),
-    ))
+    .set(revocation(reason, now))
     .execute(connection)?)
 }
 
