@@ -134,6 +134,16 @@ fn see_other(location: &str) -> HttpResponse {
     }
 }
 
+/// Whether the body is declared `application/x-www-form-urlencoded`, as OAuth requires.
+fn is_form(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded")
+}
+
 /// Pairs of a query string or form body, percent-decoded (lossily: what does not decode
 /// cannot match anything registered).
 fn pairs(text: &[u8]) -> Vec<(String, String)> {
@@ -149,12 +159,7 @@ fn form_fields(
     request: &HttpRequest,
     body: &[u8],
 ) -> Result<std::collections::HashMap<String, String>, HttpResponse> {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<mime::Mime>().ok())
-        .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded");
+    let is_form = is_form(request);
     if !is_form {
         return Err(invalid_request(
             "send the parameters as application/x-www-form-urlencoded",
@@ -322,12 +327,7 @@ async fn authorize_post(
     origin: RequestOrigin,
     body: web::Bytes,
 ) -> HttpResponse {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<mime::Mime>().ok())
-        .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded");
+    let is_form = is_form(&request);
     if !body.is_empty() && !is_form {
         // Nothing in it can be trusted to redirect to.
         return error_page(
@@ -711,12 +711,7 @@ async fn logout_post(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<mime::Mime>().ok())
-        .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded");
+    let is_form = is_form(&request);
     if !body.is_empty() && !is_form {
         return error_page(
             &state,
