@@ -107,6 +107,9 @@ describe("a hosting company's brand", () => {
 
   it("signs up with an address, confirms it, and opens the branded Account Settings", async () => {
     await page.getByRole("link", { name: "Create an account" }).click();
+    // The sign-up page is a chunk of its own; until it is in, the sign-in form (with its own
+    // Username and Password) stays on screen and would take the typing.
+    await page.getByRole("heading", { name: "Create an account", level: 1 }).waitFor();
     await page.getByLabel("Username", { exact: true }).fill("olga");
     await page.getByLabel("Email (optional)").fill("olga@example.com");
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
