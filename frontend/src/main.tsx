@@ -6,7 +6,7 @@ import { AppProviders, createQueryClient } from "./AppProviders";
 import { browserLanguage, loadCatalogue } from "./i18n";
 import "./styles.css";
 
-// The language's catalogue is asked for before React starts, not after its first render; the
+// The language's catalogue is asked for before Preact starts, not after its first render; the
 // provider shares this request and shows its failure, if any (hence nothing to handle here).
 loadCatalogue(browserLanguage()).catch(() => undefined);
 

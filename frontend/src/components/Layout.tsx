@@ -24,7 +24,7 @@ function LanguageSwitcher() {
   return (
     <div className="language">
       <label htmlFor={id}>{t("header.language")}</label>
-      <select id={id} value={language} onChange={(e) => choose(e.target.value as Language)}>
+      <select id={id} value={language} onChange={(e) => choose(e.currentTarget.value as Language)}>
         {LANGUAGES.map((tag) => (
           <option key={tag} value={tag} lang={tag}>
             {t(`language.${tag}`)}

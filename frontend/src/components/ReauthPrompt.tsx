@@ -164,7 +164,7 @@ export function ReauthPrompt({ onSubmit, onCancel }: ReauthPromptProps) {
           autoComplete="current-password"
           required
           value={value}
-          onChange={(e) => setValue(e.target.value)}
+          onChange={(e) => setValue(e.currentTarget.value)}
         />
       ) : (
         <SecondFactorField factor={kind} value={value} onChange={setValue} words="confirm" />

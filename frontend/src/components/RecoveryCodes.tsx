@@ -76,7 +76,7 @@ export function RecoveryCodes({ codes, username, onAcknowledged, explain = "code
         {copied}
       </p>
       <div className="checkbox">
-        <input id="codes-saved" type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} />
+        <input id="codes-saved" type="checkbox" checked={saved} onChange={(e) => setSaved(e.currentTarget.checked)} />
         <label htmlFor="codes-saved">{t("codes.saved")}</label>
       </div>
       <button type="button" className="primary" disabled={!saved} onClick={onAcknowledged}>

@@ -37,9 +37,9 @@ export function SecondFactorField({ factor, value, onChange, onFactorChange, wor
     // The code hint names the entry to look for in the OTP application: the site name, its issuer.
     hint: hintId === "signin.code_hint" && !site ? t("signin.code_hint_unnamed") : t(hintId, { site }),
     required: true,
-    spellCheck: false,
+    spellcheck: false,
     value,
-    onChange: (e: { target: { value: string } }) => onChange(e.target.value),
+    onChange: (e: { currentTarget: { value: string } }) => onChange(e.currentTarget.value),
   };
   return (
     <>
@@ -64,7 +64,7 @@ export function SecondFactorField({ factor, value, onChange, onFactorChange, wor
             checked={factor === "recovery_code"}
             onChange={(e) => {
               onChange("");
-              onFactorChange(e.target.checked ? "recovery_code" : "code");
+              onFactorChange(e.currentTarget.checked ? "recovery_code" : "code");
             }}
           />
           <label htmlFor={switchId}>{t("signin.use_recovery")}</label>

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useState, type ReactNode } from "react";
 import { IntlProvider, useIntl } from "react-intl";
 import type { Language } from "../api/types";
 import type { MessageId } from "./en";
@@ -120,8 +120,9 @@ export function LocaleProvider({ initial, children }: { initial?: Language; chil
   const language = shown?.language ?? wanted;
   const locale = useMemo(() => formattingLocale(language), [language]);
 
-  // Screen readers and the browser's hyphenation read the page in the language shown.
-  useEffect(() => {
+  // Screen readers and the browser's hyphenation read the page in the language shown: set before
+  // the browser paints the new words (Preact runs a plain effect only after the paint).
+  useLayoutEffect(() => {
     document.documentElement.lang = language;
   }, [language]);
 

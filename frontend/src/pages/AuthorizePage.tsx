@@ -155,7 +155,7 @@ function Silent({ requestId, signedIn }: { requestId: string; signedIn: boolean 
   const { mutateAsync: approve } = useApproveAuthorizationRequest();
   const { mutateAsync: deny } = useDenyAuthorizationRequest();
   const [problem, setProblem] = useState<Problem | null>(null);
-  // One answer per request, also when React runs the effect twice.
+  // One answer per request, also when the effect runs again.
   const sent = useRef(false);
 
   useEffect(() => {

@@ -36,11 +36,11 @@ export function ForgotPasswordPage() {
           name="login"
           autoComplete="username"
           autoCapitalize="off"
-          spellCheck={false}
+          spellcheck={false}
           required
           maxLength={254}
           value={login}
-          onChange={(e) => setLogin(e.target.value)}
+          onChange={(e) => setLogin(e.currentTarget.value)}
         />
         <ProblemAlert problem={request.error} />
         <StatusMessage>{request.isSuccess && t("forgot.sent")}</StatusMessage>

@@ -194,7 +194,7 @@ export function ResetPasswordPage() {
             minLength={8}
             maxLength={1024}
             value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            onChange={(e) => setPassword(e.currentTarget.value)}
           />
           {/* The link does not say whose account it is: the meter knows no username here (the server does). */}
           <PasswordStrength password={password} userInputs={[]} />
@@ -206,7 +206,7 @@ export function ResetPasswordPage() {
             autoComplete="new-password"
             required
             value={repeat}
-            onChange={(e) => setRepeat(e.target.value)}
+            onChange={(e) => setRepeat(e.currentTarget.value)}
             aria-invalid={mismatch || undefined}
           />
           {needsCode && (

@@ -204,7 +204,7 @@ function PasswordStep(props: {
           autoComplete="username"
           required
           value={username}
-          onChange={(e) => setUsername(e.target.value)}
+          onChange={(e) => setUsername(e.currentTarget.value)}
         />
         <Field
           label={t("field.password")}
@@ -213,7 +213,7 @@ function PasswordStep(props: {
           autoComplete="current-password"
           required
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={(e) => setPassword(e.currentTarget.value)}
         />
         <ProblemAlert problem={props.problem} />
         {props.problem?.code === "password_sign_in_blocked" && (
@@ -325,7 +325,7 @@ function SecondFactorStep(props: {
             type="checkbox"
             aria-describedby="remember-device-hint"
             checked={rememberDevice}
-            onChange={(e) => setRememberDevice(e.target.checked)}
+            onChange={(e) => setRememberDevice(e.currentTarget.checked)}
           />
           <div>
             <label htmlFor="remember-device">{t("signin.remember_device")}</label>

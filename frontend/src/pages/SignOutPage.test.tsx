@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { json, noContent, publicSettings, renderApp, signedIn, signedOut } from "../test/fakeServer";
 
@@ -18,6 +18,28 @@ describe("an app's sign-out request without a hint", () => {
     await user.click(within(screen.getByRole("main")).getByRole("button", { name: "Sign out" }));
     expect(await screen.findByText("You have signed out.")).toBeInTheDocument();
     expect(calls.filter((c) => c.path === "/api/v1/auth/logout")).toHaveLength(1);
+  });
+
+  it("focuses the question also when the session is checked only after the page is on screen", async () => {
+    let answerRefresh = () => {};
+    const refreshAnswered = new Promise<void>((resolve) => (answerRefresh = resolve));
+    const routes = signedIn();
+    const refresh = routes["POST /api/v1/auth/refresh"];
+    renderApp(
+      {
+        ...routes,
+        "POST /api/v1/auth/refresh": async (request) => {
+          await refreshAnswered;
+          return refresh!(request);
+        },
+      },
+      "/sign-out",
+    );
+    // The page is here (it titles the tab), the session not yet: it says it is loading.
+    await waitFor(() => expect(document.title).toMatch(/^Sign out of/));
+    expect(screen.getByRole("status")).toHaveTextContent("Loading");
+    answerRefresh();
+    expect(await screen.findByRole("heading", { name: /^Sign out of/, level: 1 })).toHaveFocus();
   });
 
   it("stays signed in when asked to", async () => {

@@ -12,11 +12,9 @@ import { useSession } from "../hooks/useSession";
  */
 export function SignOutPage() {
   const t = useT();
-  const { state, signOut } = useSession();
-  const navigate = useNavigate();
+  const { state } = useSession();
   const siteName = useSiteName();
   const site = siteName ?? (window.location.hostname || "custadmin");
-  const headingRef = useFocusOnMount<HTMLHeadingElement>();
   useDocumentTitle(t("signout.heading", { site }));
   if (state.status === "loading") {
     return (
@@ -27,13 +25,23 @@ export function SignOutPage() {
   }
   // Nobody is signed in here (or just signed out): nothing to ask.
   if (state.status === "signed-out") return <Navigate to="/sign-in?signed-out=1" replace />;
+  return <SignOutQuestion site={site} username={state.status === "signed-in" ? state.account.username : null} />;
+}
+
+/** The question, mounted with its heading so that the heading takes the focus also when the
+ * session was still loading as the page opened. */
+function SignOutQuestion({ site, username }: { site: string; username: string | null }) {
+  const t = useT();
+  const { signOut } = useSession();
+  const navigate = useNavigate();
+  const headingRef = useFocusOnMount<HTMLHeadingElement>();
   return (
     <section className="narrow">
       <h1 tabIndex={-1} ref={headingRef}>
         {t("signout.heading", { site })}
       </h1>
       <p>{t("signout.explain")}</p>
-      {state.status === "signed-in" && <p>{t("authorize.signed_in_as", { username: state.account.username })}</p>}
+      {username !== null && <p>{t("authorize.signed_in_as", { username })}</p>}
       <div className="actions">
         <button type="button" className="primary" onClick={() => void signOut()}>
           {t("signout.confirm")}

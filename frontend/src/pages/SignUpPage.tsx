@@ -49,7 +49,7 @@ export function SignUpPage() {
           minLength={3}
           maxLength={64}
           value={username}
-          onChange={(e) => setUsername(e.target.value)}
+          onChange={(e) => setUsername(e.currentTarget.value)}
           error={fieldError("username")}
         />
         <Field
@@ -58,7 +58,7 @@ export function SignUpPage() {
           type="email"
           autoComplete="email"
           value={email}
-          onChange={(e) => setEmail(e.target.value)}
+          onChange={(e) => setEmail(e.currentTarget.value)}
           error={fieldError("email")}
         />
         <Field
@@ -70,7 +70,7 @@ export function SignUpPage() {
           required
           minLength={8}
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={(e) => setPassword(e.currentTarget.value)}
           error={fieldError("password")}
         />
         <PasswordStrength password={password} userInputs={personalWords(username, email)} />

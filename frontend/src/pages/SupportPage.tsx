@@ -107,7 +107,7 @@ function Desk({ onTwoFactorRequired }: { onTwoFactorRequired: () => void }) {
           hint={t("support.search_hint")}
           type="search"
           value={query}
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(e) => setQuery(e.currentTarget.value)}
         />
         <button type="submit" className="primary" disabled={search.isFetching} aria-busy={search.isFetching}>
           {t("support.search")}
@@ -332,7 +332,7 @@ function SupportAction(props: {
             rows={3}
             readOnly={action.reauthNeeded || action.busy}
             value={reason}
-            onChange={(e) => setReason(e.target.value)}
+            onChange={(e) => setReason(e.currentTarget.value)}
           />
         </div>
         <ProblemAlert problem={action.problem} describe={describeSupportProblem} />

@@ -35,7 +35,7 @@ export function VerifyEmailPage() {
   const headingRef = useFocusOnMount<HTMLHeadingElement>();
   useDocumentTitle(t("verify.heading"));
   const outcome = outcomeOf(token, verify);
-  // React's development double effect (and a re-render) must not spend the link twice.
+  // A second run of the effect (or a re-render) must not spend the link twice.
   const sentFor = useRef<string | null>(null);
 
   useEffect(() => {

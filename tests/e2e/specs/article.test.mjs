@@ -139,7 +139,11 @@ describe("a customer follows the help article", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await logIn("alice");
     await page.getByLabel("Use a recovery code instead").check();
-    await page.getByRole("textbox", { name: "Recovery code" }).fill(recoveryCodes[0]);
+    const field = page.getByRole("textbox", { name: "Recovery code" });
+    // Typed as written on paper: no spelling check, no capital letter put in by a phone.
+    assert.equal(await field.getAttribute("spellcheck"), "false");
+    assert.equal(await field.getAttribute("autocapitalize"), "off");
+    await field.fill(recoveryCodes[0]);
     await checkpoint(page, "08-sign-in-recovery-code");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByText("You have 9 unused recovery codes").waitFor();

@@ -170,7 +170,7 @@ export function ApiTokens({ account }: { account: Account }) {
             maxLength={100}
             autoComplete="off"
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onChange={(e) => setName(e.currentTarget.value)}
             autoFocus
           />
           <fieldset>
@@ -182,7 +182,7 @@ export function ApiTokens({ account }: { account: Account }) {
                   type="checkbox"
                   checked={chosen.includes(scope)}
                   onChange={(e) => {
-                    const checked = e.target.checked;
+                    const checked = e.currentTarget.checked;
                     setChosen((now) => (checked ? [...now, scope] : now.filter((s) => s !== scope)));
                     if (checked && isSupportScope(scope) && Number(days) > SUPPORT_MAX_DAYS) setDays(String(SUPPORT_MAX_DAYS));
                   }}
@@ -201,16 +201,16 @@ export function ApiTokens({ account }: { account: Account }) {
             min={1}
             max={supportChosen ? SUPPORT_MAX_DAYS : 365}
             value={days}
-            onChange={(e) => setDays(e.target.value)}
+            onChange={(e) => setDays(e.currentTarget.value)}
           />
           <Field
             label={t("tokens.networks")}
             hint={t("tokens.networks_hint")}
             name="token-networks"
             autoComplete="off"
-            spellCheck={false}
+            spellcheck={false}
             value={networks}
-            onChange={(e) => setNetworks(e.target.value)}
+            onChange={(e) => setNetworks(e.currentTarget.value)}
             error={create.problem?.field === "allowed_networks" ? t("signup.check_field") : undefined}
           />
           <div className="actions">

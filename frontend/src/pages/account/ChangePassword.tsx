@@ -40,7 +40,7 @@ export function ChangePassword({ account }: { account: Account }) {
           autoComplete="current-password"
           required
           value={current}
-          onChange={(e) => setCurrent(e.target.value)}
+          onChange={(e) => setCurrent(e.currentTarget.value)}
         />
         <Field
           label={t("password.new")}
@@ -50,7 +50,7 @@ export function ChangePassword({ account }: { account: Account }) {
           required
           minLength={8}
           value={next}
-          onChange={(e) => setNext(e.target.value)}
+          onChange={(e) => setNext(e.currentTarget.value)}
           error={change.error?.field === "new_password" ? t("signup.check_field") : undefined}
         />
         <PasswordStrength password={next} userInputs={personalWords(account.username, account.email)} />

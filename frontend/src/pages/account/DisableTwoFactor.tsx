@@ -41,7 +41,7 @@ export function DisableTwoFactor({ onDisabled, onStart }: Props) {
     <div>
       <form onSubmit={save} aria-label={t("disable.form")}>
         <div className="checkbox">
-          <input id="disable-2fa" type="checkbox" checked={checked} onChange={(e) => tick(e.target.checked)} />
+          <input id="disable-2fa" type="checkbox" checked={checked} onChange={(e) => tick(e.currentTarget.checked)} />
           <label htmlFor="disable-2fa">{t("disable.checkbox")}</label>
         </div>
         <ErrorAlert>{untickedSave && t("disable.tick_first")}</ErrorAlert>

@@ -98,7 +98,7 @@ export function EmailSettings({ account }: { account: Account }) {
             required
             maxLength={254}
             value={address}
-            onChange={(e) => setAddress(e.target.value)}
+            onChange={(e) => setAddress(e.currentTarget.value)}
             autoFocus
           />
           <div className="actions">

@@ -55,7 +55,7 @@ export function EnableTwoFactor({ onEnabled, onStart, label = "enable.checkbox" 
           // While the secret is on its way the box holds still: one tick, one enrolment.
           disabled={enroll.busy}
           aria-busy={enroll.busy}
-          onChange={(e) => toggle(e.target.checked)}
+          onChange={(e) => toggle(e.currentTarget.checked)}
         />
         <label htmlFor="enable-2fa">{t(label)}</label>
       </div>
@@ -134,7 +134,7 @@ function SetUpSteps(props: {
             maxLength={8}
             required
             value={code}
-            onChange={(e) => setCode(e.target.value)}
+            onChange={(e) => setCode(e.currentTarget.value)}
           />
         </li>
       </ol>

@@ -217,7 +217,7 @@ export function Passkeys({ account }: { account: Account }) {
             maxLength={NAME_MAX}
             autoComplete="off"
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onChange={(e) => setName(e.currentTarget.value)}
             autoFocus
           />
           <StatusMessage>{inBrowser && t("passkeys.follow_browser")}</StatusMessage>
@@ -288,7 +288,7 @@ function RenameForm({ passkey, onDone }: { passkey: Passkey; onDone: (renamed: P
         maxLength={NAME_MAX}
         autoComplete="off"
         value={name}
-        onChange={(e) => setName(e.target.value)}
+        onChange={(e) => setName(e.currentTarget.value)}
         autoFocus
       />
       <ProblemAlert problem={rename.error} />
