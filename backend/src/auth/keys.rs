@@ -74,6 +74,11 @@ pub struct KeyFiles {
     pub configured_jwt_key: Option<PathBuf>,
     /// `CUSTADMIN_JWT_RETIRED_KEY_FILES`: verify only, never deleted by the CLI.
     pub configured_retired_jwt_keys: Vec<PathBuf>,
+    /// The RSA keys of the last read, by the SHA-256 of their file's text: the files are read
+    /// again every few seconds, and checking an RSA key (primality of its factors) costs tens
+    /// of milliseconds of CPU, taken from password hashing. A file whose text is unchanged was
+    /// checked already.
+    checked_rsa_keys: Arc<Mutex<Vec<([u8; 32], RsaSigningKey)>>>,
 }
 
 /// What an encryption key file holds.
@@ -213,6 +218,7 @@ impl KeyFiles {
             configured_secret_key: settings.secret_key_file.clone(),
             configured_jwt_key: settings.jwt_key_file.clone(),
             configured_retired_jwt_keys: settings.jwt_retired_key_files.clone(),
+            checked_rsa_keys: Arc::default(),
         }
     }
 
@@ -317,14 +323,22 @@ impl KeyFiles {
             )));
         }
         let mut rsa_signing = Vec::new();
+        let mut checked = Vec::new();
         for (number, path) in listing.rsa_signing {
+            let (digest, key) = self.read_rsa_key(&path)?;
+            checked.push((digest, key.clone()));
             rsa_signing.push(RsaKeyFile {
                 number,
-                key: read_rsa_key(&path)?,
+                key,
                 modified: modified(&path)?,
                 path,
             });
         }
+        // Only this read's keys are kept: a removed or rewritten file is forgotten.
+        *self
+            .checked_rsa_keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = checked;
         rsa_signing.sort_by_key(|key| key.number);
         if rsa_signing.is_empty() {
             return Err(KeyError::Unusable(format!(
@@ -751,12 +765,30 @@ fn read_jwt_key(path: &Path) -> Result<SigningKey, KeyError> {
     })
 }
 
-fn read_rsa_key(path: &Path) -> Result<RsaSigningKey, KeyError> {
-    let text = read_text(path)?;
-    RsaSigningKey::from_pem(text.as_bytes()).map_err(|message| KeyError::Malformed {
-        path: path.to_path_buf(),
-        message,
-    })
+impl KeyFiles {
+    /// The RSA key in `path` with the SHA-256 of its text, checked only if that text is new.
+    fn read_rsa_key(&self, path: &Path) -> Result<([u8; 32], RsaSigningKey), KeyError> {
+        use sha2::{Digest, Sha256};
+        let text = read_text(path)?;
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let known = self
+            .checked_rsa_keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .find(|(known, _)| *known == digest)
+            .map(|(_, key)| key.clone());
+        if let Some(key) = known {
+            return Ok((digest, key));
+        }
+        let key = RsaSigningKey::from_pem(text.as_bytes()).map_err(|message| {
+            KeyError::Malformed {
+                path: path.to_path_buf(),
+                message,
+            }
+        })?;
+        Ok((digest, key))
+    }
 }
 
 /// A retired key file may hold the old private key or only its public key (SPKI PEM).
@@ -1007,6 +1039,45 @@ mod tests {
         assert!(outside.join("secret").exists());
         std::fs::remove_dir_all(dir).unwrap();
         std::fs::remove_dir_all(outside).unwrap();
+    }
+
+    #[test]
+    fn an_rsa_key_file_rewritten_after_a_read_is_checked_again() {
+        let dir = temp_dir();
+        let files = KeyFiles::from_settings(&settings_in(&dir));
+        let first = files.load_or_create().unwrap();
+        let path = dir.join(RSA_KEY_FILE_NAME);
+        let good = std::fs::read(&path).unwrap();
+        // The same key with a private exponent off by two: it parses, but is inconsistent.
+        let rsa = openssl::pkey::PKey::private_key_from_pem(&good)
+            .unwrap()
+            .rsa()
+            .unwrap();
+        let copy = |number: &openssl::bn::BigNumRef| number.to_owned().unwrap();
+        let mut wrong_d = copy(rsa.d());
+        wrong_d.add_word(2).unwrap();
+        let inconsistent = openssl::rsa::Rsa::from_private_components(
+            copy(rsa.n()),
+            copy(rsa.e()),
+            wrong_d,
+            copy(rsa.p().unwrap()),
+            copy(rsa.q().unwrap()),
+            copy(rsa.dmp1().unwrap()),
+            copy(rsa.dmq1().unwrap()),
+            copy(rsa.iqmp().unwrap()),
+        )
+        .unwrap();
+        let pem = openssl::pkey::PKey::from_rsa(inconsistent)
+            .unwrap()
+            .private_key_to_pem_pkcs8()
+            .unwrap();
+        std::fs::write(&path, pem).unwrap();
+        assert!(matches!(files.load(), Err(KeyError::Malformed { .. })));
+        // Back to the checked text: read as before.
+        std::fs::write(&path, &good).unwrap();
+        let again = files.load().unwrap();
+        assert_eq!(again.rsa_keys()[0].kid(), first.rsa_keys()[0].kid());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -366,19 +366,52 @@ fn create_owner_only_sqlite_file(path: &std::path::Path) -> Result<(), DatabaseS
 }
 
 /// Runs `work` in a transaction (a savepoint when one is already open). On SQLite, the
-/// transaction should begin with a write so it takes the write lock at once and waits its turn
-/// under the busy timeout, rather than failing on a later read-to-write upgrade.
+/// transaction should begin with a write so it takes the write lock at once, rather than
+/// failing on a later read-to-write upgrade; this process's transactions queue for that lock
+/// on [`SQLITE_WRITER`] first.
 pub fn in_transaction<T, E: From<DbError>>(
     connection: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     use diesel::Connection;
+    let _writer = sqlite_writer_turn(connection);
     connection
         .transaction(|connection| work(connection).map_err(Failed::Work))
         .map_err(|failed| match failed {
             Failed::Work(error) => error,
             Failed::Database(error) => E::from(DbError::from(error)),
         })
+}
+
+/// SQLite lets one connection write at a time. A writer that finds the database locked
+/// polls it from its busy handler with sleeps of 1, 2, 5, 10… ms, while a transaction here
+/// holds the lock for about a millisecond: under load, writers slept far longer than they
+/// waited, and requests asleep there left the password-hashing threads without work (issue
+/// 22: some 4 sleeps and 7 % of the machine idle per login). So the transactions of this
+/// process queue on this mutex instead, each woken the moment the one before it ends. One per
+/// process, as a process serves one database (tests that run several in one process only
+/// have their transactions queued together). Other processes (the CLI) and single statements
+/// outside a transaction still wait under the busy timeout.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This process's turn to write to SQLite, for a transaction about to begin (none is needed
+/// for a savepoint inside one, nor on PostgreSQL, whose writers lock rows, not the database).
+fn sqlite_writer_turn(connection: &mut DbConnection) -> Option<std::sync::MutexGuard<'static, ()>> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(sqlite) = connection else {
+        return None;
+    };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth();
+    if !matches!(depth, Ok(None)) {
+        return None;
+    }
+    // A panic in another transaction poisons the mutex but leaves nothing to protect: the
+    // database rolled that transaction back.
+    Some(
+        SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// The work's own error, or the database's while beginning or ending the transaction.

@@ -16,7 +16,17 @@ pub const GOAL_MIB: f64 = 256.0;
 /// Retries per client before it gives up (each waits at least a second).
 const MAX_ATTEMPTS: u32 = 120;
 
-pub async fn run(http: &Client, pid: u32, names: &[String]) -> Value {
+/// Where the burst's clients come from, as the server sees it (`X-Forwarded-For`, the driver
+/// being its trusted proxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addresses {
+    /// Customers from many networks: each client its own address.
+    OnePerClient,
+    /// Everyone behind one address: a company's NAT, a reseller's server.
+    Shared,
+}
+
+pub async fn run(http: &Client, pid: u32, names: &[String], addresses: Addresses) -> Value {
     let clients = names.len();
     let before = memory(pid).unwrap_or_default();
     let barrier = Arc::new(tokio::sync::Barrier::new(clients + 1));
@@ -27,7 +37,11 @@ pub async fn run(http: &Client, pid: u32, names: &[String]) -> Value {
             let (http, name, barrier) = (http.clone(), name.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                one_client(&http, &name, index).await
+                let address = match addresses {
+                    Addresses::OnePerClient => client_address(index),
+                    Addresses::Shared => client_address(0),
+                };
+                one_client(&http, &name, &address, index).await
             })
         })
         .collect();
@@ -54,11 +68,20 @@ pub async fn run(http: &Client, pid: u32, names: &[String]) -> Value {
     let met = peak_mib < GOAL_MIB && other_5xx == 0 && logged_in == clients;
     let to_login = Latency::of(&time_to_login_us);
     println!(
-        "burst: {clients} concurrent logins: {logged_in} logged in within {:.1} s; {} attempts: \
-         {} × 503 server_busy (first attempts: {} of {clients}), {other_5xx} other 5xx/transport",
+        "burst: {clients} concurrent logins from {}: {logged_in} logged in within {:.1} s; {} \
+         attempts ({} retries): {} × 503 server_busy, {} × 429 too_many_attempts, {other_5xx} \
+         other 5xx/transport; first answers: {} × 200, {} × 429, {} × 503",
+        match addresses {
+            Addresses::OnePerClient => "an address each",
+            Addresses::Shared => "one address",
+        },
         elapsed.as_secs_f64(),
         tally.total(),
+        tally.total() - first_attempt.total(),
         tally.count("503"),
+        tally.count("429"),
+        first_attempt.count("2xx"),
+        first_attempt.count("429"),
         first_attempt.count("503"),
     );
     println!(
@@ -74,7 +97,9 @@ pub async fn run(http: &Client, pid: u32, names: &[String]) -> Value {
     println!("  single attempt: {}", tally.latency().line());
     json!({
         "clients": clients,
+        "one_address": addresses == Addresses::Shared,
         "logged_in": logged_in,
+        "retries": tally.total() - first_attempt.total(),
         "seconds": round(elapsed.as_secs_f64()),
         "attempts": tally.counts_json(),
         "first_attempts": first_attempt.counts_json(),
@@ -99,7 +124,7 @@ struct Attempts {
     tally: Tally,
 }
 
-async fn one_client(http: &Client, name: &str, index: usize) -> Attempts {
+async fn one_client(http: &Client, name: &str, address: &str, index: usize) -> Attempts {
     let started = Instant::now();
     let mut client = Attempts {
         logged_in: false,
@@ -110,7 +135,7 @@ async fn one_client(http: &Client, name: &str, index: usize) -> Attempts {
     for attempt in 0..MAX_ATTEMPTS {
         let outcome = http
             .login(name, PASSWORD)
-            .from_ip(&client_address(index))
+            .from_ip(address)
             .outcome()
             .await;
         client.tally.record(&outcome);

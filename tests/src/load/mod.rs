@@ -83,6 +83,10 @@ enum Command {
         /// Simultaneous clients, one account each.
         #[arg(long, default_value_t = 500)]
         clients: usize,
+        /// All clients behind one address (a company's NAT, a reseller's server) instead of
+        /// one address each.
+        #[arg(long)]
+        one_address: bool,
     },
     /// Mixed traffic for a while, reporting memory and errors periodically.
     Soak(SoakArgs),
@@ -145,13 +149,13 @@ struct BenchArgs {
     /// Simultaneous clients in the login burst (0 skips it).
     #[arg(long, default_value_t = 500)]
     burst: usize,
-    /// Closed-loop clients for login throughput (default: 4 per core, enough to keep every
-    /// hashing slot busy without reaching the queue limit).
-    #[arg(long)]
-    login_clients: Option<usize>,
-    /// Seconds of login throughput measurement (after 2 s of warm-up).
-    #[arg(long, default_value_t = 20)]
-    login_seconds: u64,
+    /// Connections `wrk` logs in over for login throughput (8 keep both hashing slots of a
+    /// 2-core machine busy without reaching the queue limit).
+    #[arg(long, default_value_t = 8)]
+    login_connections: usize,
+    /// The `wrk` executable that drives the logins (Debian: `apt-get install wrk`).
+    #[arg(long, default_value = "wrk")]
+    wrk: PathBuf,
     /// Accounts the throughput clients log in to, round robin.
     #[arg(long, default_value_t = 16)]
     users: usize,
@@ -310,15 +314,18 @@ async fn run(command: &Command, target: &Target, base_urls: &[String]) -> Value 
             let burst = if crowd.is_empty() {
                 Value::Null
             } else {
-                burst::run(&http, target.pid, &crowd).await
+                burst::run(&http, target.pid, &crowd, burst::Addresses::OnePerClient).await
             };
-            let login_clients = args.login_clients.unwrap_or(4 * limit.cores);
+            let driver = logins::Driver {
+                wrk: &args.wrk,
+                base_url: &target.base_url,
+                connections: args.login_connections,
+                cores: limit.cores,
+                pid: target.pid,
+            };
             let logins = logins::run(
-                &http,
+                &driver,
                 &pool[..args.users.max(1).min(pool.len())],
-                &limit,
-                login_clients,
-                Duration::from_secs(args.login_seconds),
                 target.settings["database"] == "postgres",
             )
             .await;
@@ -341,13 +348,21 @@ async fn run(command: &Command, target: &Target, base_urls: &[String]) -> Value 
         Command::Argon2 { .. } | Command::Seed(_) | Command::Scale(_) => {
             unreachable!("handled before a server is started")
         }
-        Command::Burst { clients } => {
+        Command::Burst {
+            clients,
+            one_address,
+        } => {
             let crowd: Vec<String> = (0..*clients)
                 .map(|i| accounts::username("burst", &run, i))
                 .collect();
             println!("registering {} accounts…", crowd.len());
             accounts::register_all(&http, &crowd, 8).await;
-            json!({"burst": burst::run(&http, target.pid, &crowd).await})
+            let addresses = if *one_address {
+                burst::Addresses::Shared
+            } else {
+                burst::Addresses::OnePerClient
+            };
+            json!({"burst": burst::run(&http, target.pid, &crowd, addresses).await})
         }
         Command::Soak(args) => {
             let options = soak::SoakOptions {
