@@ -78,8 +78,11 @@ pub struct KeyFiles {
     /// again every few seconds, and checking an RSA key (primality of its factors) costs tens
     /// of milliseconds of CPU, taken from password hashing. A file whose text is unchanged was
     /// checked already.
-    checked_rsa_keys: Arc<Mutex<Vec<([u8; 32], RsaSigningKey)>>>,
+    checked_rsa_keys: Arc<Mutex<Vec<CheckedRsaKey>>>,
 }
+
+/// An RSA key as read, with the SHA-256 of its file's text.
+type CheckedRsaKey = ([u8; 32], RsaSigningKey);
 
 /// What an encryption key file holds.
 #[derive(Clone)]
@@ -767,7 +770,7 @@ fn read_jwt_key(path: &Path) -> Result<SigningKey, KeyError> {
 
 impl KeyFiles {
     /// The RSA key in `path` with the SHA-256 of its text, checked only if that text is new.
-    fn read_rsa_key(&self, path: &Path) -> Result<([u8; 32], RsaSigningKey), KeyError> {
+    fn read_rsa_key(&self, path: &Path) -> Result<CheckedRsaKey, KeyError> {
         use sha2::{Digest, Sha256};
         let text = read_text(path)?;
         let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
@@ -781,12 +784,11 @@ impl KeyFiles {
         if let Some(key) = known {
             return Ok((digest, key));
         }
-        let key = RsaSigningKey::from_pem(text.as_bytes()).map_err(|message| {
-            KeyError::Malformed {
+        let key =
+            RsaSigningKey::from_pem(text.as_bytes()).map_err(|message| KeyError::Malformed {
                 path: path.to_path_buf(),
                 message,
-            }
-        })?;
+            })?;
         Ok((digest, key))
     }
 }

@@ -133,11 +133,7 @@ async fn one_client(http: &Client, name: &str, address: &str, index: usize) -> A
         tally: Tally::default(),
     };
     for attempt in 0..MAX_ATTEMPTS {
-        let outcome = http
-            .login(name, PASSWORD)
-            .from_ip(address)
-            .outcome()
-            .await;
+        let outcome = http.login(name, PASSWORD).from_ip(address).outcome().await;
         client.tally.record(&outcome);
         if attempt == 0 {
             client.first.record(&outcome);

@@ -135,7 +135,10 @@ pub async fn run(driver: &Driver<'_>, names: &[String], postgres: bool) -> Value
     println!(
         "  each login slice against the limit slices either side: {rounds_in_order:?} (median \
          {median_round_ratio:.3}); the limit slices: {:?} hashes/s",
-        limit_slices.iter().map(|rate| round(*rate)).collect::<Vec<_>>()
+        limit_slices
+            .iter()
+            .map(|rate| round(*rate))
+            .collect::<Vec<_>>()
     );
     println!(
         "  per login: {:.2} ms of machine time ({} cores), of which the server's CPU {:.2} ms \
