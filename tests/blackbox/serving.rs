@@ -25,15 +25,20 @@ async fn sigterm_lets_an_in_flight_login_finish_and_exits_with_status_zero() {
     let health = read_one_response(&mut connection).await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 
-    // Act: start the login (all of it but the body's last byte), then SIGTERM.
+    // Act: start the login (all of it but the body's last byte), then SIGTERM. The server
+    // must have read the request's head first: a connection whose bytes are still unread is
+    // idle to it, and shutdown closes idle connections at once. Its `100 Continue` says so.
     let body = json!({"username": "frank", "password": PASSWORD}).to_string();
     let head = format!(
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: custadmin\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let (body_start, body_end) = body.split_at(body.len() - 1);
     connection.write_all(head.as_bytes()).await.unwrap();
+    connection.flush().await.unwrap();
+    let interim = read_interim_response(&mut connection).await;
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
     connection.write_all(body_start.as_bytes()).await.unwrap();
     connection.flush().await.unwrap();
     server.send_sigterm();
@@ -56,6 +61,18 @@ async fn sigterm_lets_an_in_flight_login_finish_and_exits_with_status_zero() {
     assert!(response.contains("\"authenticated\""), "{response}");
     let (status, stderr) = server.wait_for_exit();
     assert_eq!(status.code(), Some(0), "{status}: {stderr}");
+}
+
+/// Reads an interim response (a head without a body, such as `100 Continue`).
+async fn read_interim_response(connection: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        let read = connection.read(&mut byte).await.unwrap();
+        assert!(read > 0, "the connection closed early: {bytes:?}");
+        bytes.push(byte[0]);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Reads one response with a Content-Length body from a kept-alive connection.
