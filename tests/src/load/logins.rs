@@ -50,6 +50,17 @@ struct Slice {
     max_us: u64,
 }
 
+impl Slice {
+    /// Logins answered with success (wrk counts the rest as non-2xx/3xx).
+    fn signed_in(&self) -> u64 {
+        self.requests.saturating_sub(self.non_2xx_3xx)
+    }
+
+    fn seconds(&self) -> f64 {
+        self.duration_us as f64 / 1e6
+    }
+}
+
 pub async fn run(driver: &Driver<'_>, names: &[String], postgres: bool) -> Value {
     let goal = if postgres { GOAL_POSTGRES } else { GOAL_SQLITE };
     let script = ScriptFile::write();
@@ -85,11 +96,10 @@ pub async fn run(driver: &Driver<'_>, names: &[String], postgres: bool) -> Value
             }
         }
     }
-    let requests: u64 = logins.iter().map(|slice| slice.requests).sum();
     let refused: u64 = logins.iter().map(|slice| slice.non_2xx_3xx).sum();
     let socket_errors: u64 = logins.iter().map(|slice| slice.socket_errors).sum();
-    let seconds = logins.iter().map(|slice| slice.duration_us).sum::<u64>() as f64 / 1e6;
-    let signed_in = requests.saturating_sub(refused);
+    let seconds: f64 = logins.iter().map(Slice::seconds).sum();
+    let signed_in: u64 = logins.iter().map(Slice::signed_in).sum();
     let throughput = signed_in as f64 / seconds;
     let limit_per_second = limit.per_second();
     let ratio = throughput / limit_per_second;
@@ -99,8 +109,7 @@ pub async fn run(driver: &Driver<'_>, names: &[String], postgres: bool) -> Value
         .iter()
         .enumerate()
         .map(|(index, slice)| {
-            let rate = slice.requests.saturating_sub(slice.non_2xx_3xx) as f64
-                / (slice.duration_us as f64 / 1e6);
+            let rate = slice.signed_in() as f64 / slice.seconds();
             round(rate / ((limit_slices[index] + limit_slices[index + 1]) / 2.0))
         })
         .collect();
